@@ -1,0 +1,170 @@
+# dtask: one Makefile for the shim, the commands, the tests and the bench.
+#
+# Targets:
+#   all (default)  the shim, dtask and the test fixtures, in $(BUILD)
+#   check          the whole test suite (unit tests, then integration tests)
+#   check-asan     the same suite built with ASan + UBSan (= make check SANITIZE=1)
+#   demo           build everything and run the demo (demo/run.sh)
+#   bench          the benchmark suite (QUICK=1 for a smoke run)
+#   install        into $(DESTDIR)$(PREFIX)
+#   clean, deps
+
+# ---------------------------------------------------------------- variables
+# Local overrides go in config.mak (not tracked) or on the command line.
+
+# Where `make install` puts things.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+# The compiler and the flags a user may change.
+CC         ?= cc
+OPT        ?= -O2 -g
+# 1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer,
+# in its own directory so that both builds can coexist.
+SANITIZE   ?= 0
+# 1 makes `make bench` a short smoke run (never asserted on).
+QUICK      ?= 0
+# 0 stops `make` from installing missing Debian packages by itself.
+AUTO_DEPS  ?= 1
+
+-include config.mak
+
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-asan
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD      ?= build
+SAN_FLAGS  :=
+endif
+
+# Flags every file is built with; these are not meant to be overridden.
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -Ishim
+# The shim exports only what it interposes.
+SHIM_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
+LIBS       := -lffi -llmdb -ldl -pthread
+TEST_LIBS  := -lcmocka $(LIBS)
+
+# ------------------------------------------------------------------ sources
+# Code shared by the shim and the commands (config, signatures, patching).
+CORE_SRC   := shim/error.c shim/units.c shim/toml.c shim/sig.c shim/deny.c \
+              shim/config.c shim/wire.c shim/queue.c shim/log.c
+SHIM_SRC   := $(CORE_SRC) shim/got.c shim/stub.c shim/shim.c \
+              shim/offload.c shim/runner.c
+DTASK_SRC  := runner/dtask.c runner/launch.c shim/elf_file.c
+RUNNER_SRC := runner/dtask-runner.c runner/launch.c
+
+SHIM_OBJ   := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+DTASK_OBJ  := $(DTASK_SRC:%.c=$(BUILD)/obj/%.o)
+RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/obj/%.o)
+
+# Every tests/test_*.c is a cmocka program.
+UNIT_TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+SHIM       := $(BUILD)/libdtask_shim.so
+DTASK      := $(BUILD)/dtask
+RUNNER     := $(BUILD)/dtask-runner
+FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
+              $(BUILD)/fixtures/interpose/.built
+BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead
+DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
+
+.PHONY: all check check-asan bench install clean deps demo
+all: $(SHIM) $(DTASK) $(RUNNER) $(UNIT_BINS) $(FIXTURES) $(DEMO_BINS)
+
+# Missing Debian packages are installed before anything is compiled.
+$(BUILD)/.deps:
+	@mkdir -p $(BUILD)
+	@if [ "$(AUTO_DEPS)" = 1 ]; then sh tools/deps.sh --if-missing; fi
+	@touch $@
+
+deps:
+	sh tools/deps.sh --bench
+
+$(BUILD)/obj/%.o: %.c shim/dtask_internal.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(if $(filter shim/%,$<),$(SHIM_CFLAGS),$(BASE_CFLAGS)) -c $< -o $@
+
+$(SHIM): $(SHIM_OBJ)
+	$(CC) $(SAN_FLAGS) -shared -o $@ $^ $(LIBS) -Wl,-z,defs -Wl,-z,now
+
+$(DTASK): $(DTASK_OBJ) $(CORE_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+$(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests link the core objects they test directly (not the shim's
+# constructor, which would run inside the test).
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/elf_file.o
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_OBJ) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
+
+# test_got also checks the program's own JUMP_SLOT, so it links the fixture.
+$(BUILD)/tests/test_got: tests/test_got.c $(TEST_OBJ) $(BUILD)/fixtures/got/.built
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -DDTASK_TEST_LINKED_GOTDEF -o $@ $< $(TEST_OBJ) \
+	  -L$(BUILD)/fixtures/got -Wl,-rpath,$(abspath $(BUILD)/fixtures/got) -lgotdef $(TEST_LIBS)
+
+$(BUILD)/fixtures/elf/.built: $(wildcard tests/fixtures/elf/*) | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/elf/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/got/.built: $(wildcard tests/fixtures/got/*) | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/got/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/interpose/build.sh $(dir $@)
+	@touch $@
+
+check: all
+	@rm -rf $(BUILD)/tmp
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
+
+# The demo's library and programs: plain C, no sanitizers, no dtask.
+$(BUILD)/demo/libreport.so: demo/libreport.c demo/report.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -fPIC -shared -o $@ $<
+
+$(BUILD)/demo/reports: demo/reports.c demo/report.h $(BUILD)/demo/libreport.so
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -o $@ $< -Ldemo -L$(BUILD)/demo -Wl,-rpath,'$$ORIGIN' -lreport -pthread
+
+$(BUILD)/demo/liblegacy.so: demo/liblegacy.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -fPIC -shared -o $@ $< -pthread
+
+$(BUILD)/demo/legacy: demo/legacy.c $(BUILD)/demo/liblegacy.so
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -o $@ $< -L$(BUILD)/demo -Wl,-rpath,'$$ORIGIN' -llegacy -pthread
+
+# The README's first command: build everything and run the demo.
+demo: all
+	@BUILD=$(BUILD) bash demo/run.sh
+
+check-asan:
+	$(MAKE) check SANITIZE=1
+
+# Benchmark programs are built without sanitizers, at -O2.
+$(BUILD)/bench/libbnull.so: bench/libbnull.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -fPIC -shared -o $@ $<
+
+$(BUILD)/bench/sync_overhead: bench/sync_overhead.c $(BUILD)/bench/libbnull.so
+	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull
+
+bench: all $(BENCH_BINS)
+	@sh tools/deps.sh --bench
+	@BUILD=$(BUILD) QUICK=$(QUICK) sh bench/run.sh
+
+install: $(SHIM) $(DTASK) $(RUNNER)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(DTASK) $(DESTDIR)$(BINDIR)/dtask
+	install -m 0755 $(RUNNER) $(DESTDIR)$(BINDIR)/dtask-runner
+	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libdtask_shim.so
+
+clean:
+	rm -rf build build-asan

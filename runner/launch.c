@@ -1,0 +1,89 @@
+/* launch.c: what dtask-runner and `dtask run` share to start programs.
+ *
+ * Both commands start a program image with the shim preloaded: a runner
+ * pool (DTASK_ROLE=runner) or the caller itself.  This file owns finding
+ * the shim, putting it first in LD_PRELOAD without losing what the user
+ * preloads already, and exec'ing a runner. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dtask_internal.h"
+
+/* See dtask_internal.h. */
+int dt__find_shim(char *out, size_t outsz) {
+  const char *env = getenv("DTASK_SHIM");
+  char exe[PATH_MAX];
+  if (env != NULL && env[0] != '\0') {
+    if (realpath(env, out) == NULL || access(out, R_OK) != 0)
+      return -ENOENT;
+    return 0;
+  }
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0)
+    return -ENOENT;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash == NULL)
+    return -ENOENT;
+  *slash = '\0';
+  static const char *const rel[] = {"libdtask_shim.so",
+                                    "../lib/libdtask_shim.so", NULL};
+  for (int i = 0; rel[i] != NULL; i++) {
+    char cand[PATH_MAX + 32];
+    snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
+    if (access(cand, R_OK) == 0 && realpath(cand, out) != NULL)
+      return 0;
+  }
+  (void)outsz;
+  return -ENOENT;
+}
+
+/* See dtask_internal.h.  LD_PRELOAD entries are separated by ':' or
+ * spaces, as ld.so accepts. */
+int dt__env_preload(const char *shim) {
+  const char *old = getenv("LD_PRELOAD");
+  size_t cap = strlen(shim) + (old ? strlen(old) : 0) + 2;
+  char *v = malloc(cap);
+  if (v == NULL)
+    return -ENOMEM;
+  snprintf(v, cap, "%s", shim);
+  if (old != NULL) {
+    char *copy = strdup(old), *save = NULL;
+    if (copy == NULL) {
+      free(v);
+      return -ENOMEM;
+    }
+    for (char *tok = strtok_r(copy, ": ", &save); tok != NULL;
+         tok = strtok_r(NULL, ": ", &save)) {
+      if (strcmp(tok, shim) == 0)
+        continue;
+      strcat(v, ":");
+      strcat(v, tok);
+    }
+    free(copy);
+  }
+  int rc = setenv("LD_PRELOAD", v, 1) == 0 ? 0 : -errno;
+  free(v);
+  return rc;
+}
+
+/* See dtask_internal.h. */
+int dt__exec_runner(const char *shim, const char *config, int workers,
+                    char **argv) {
+  char w[16];
+  if (dt__env_preload(shim) != 0 || setenv("DTASK_ROLE", "runner", 1) != 0 ||
+      setenv("DTASK_CONFIG", config, 1) != 0)
+    return -ENOMEM;
+  unsetenv("DTASK_MODE");
+  unsetenv("DTASK_AUTOSTARTED");
+  if (workers > 0) {
+    snprintf(w, sizeof w, "%d", workers);
+    setenv("DTASK_WORKERS", w, 1);
+  }
+  execvp(argv[0], argv);
+  return -errno;
+}

@@ -1,0 +1,642 @@
+/* config.c: dtask's configuration, from a TOML tree to a dt__config.
+ *
+ * The TOML parser (toml.c) knows nothing about dtask; this file owns the
+ * meaning of every section and key, their defaults, and the messages a
+ * person sees when a value is wrong.  It is strict: an unknown key is an
+ * error with a "did you mean" hint, a value of the wrong kind is an error
+ * that shows what to write, and every message carries the line and column
+ * of the offending key or value.  The example config/dtask.example.toml
+ * documents the same keys, with the same defaults. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dtask_internal.h"
+
+/* Defaults, also written in config/dtask.example.toml and the README. */
+#define DEFAULT_BACKEND "lmdb"
+#define DEFAULT_QUEUE_PATH "/dev/shm/dtask-$USER/default"
+#define DEFAULT_MAP_SIZE (1ull << 30)
+#define DEFAULT_WORKERS 4
+#define DEFAULT_AUTOSTART 1
+#define DEFAULT_IDLE_EXIT_NS (30ull * 1000000000ull)
+#define MAX_CONFIG_BYTES (4u << 20)
+
+static const char *const top_keys[] = {"queue", "runner", "types", "offload",
+                                       "shim", NULL};
+static const char *const queue_keys[] = {"backend", "path", "map_size", NULL};
+static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
+                                          NULL};
+static const char *const shim_keys[] = {"strict", NULL};
+static const char *const type_keys[] = {"size", "align", NULL};
+static const char *const offload_keys[] = {"symbol", "signature", "version",
+                                           "library", "required", NULL};
+
+/* Rejects any member of table t not listed in allowed, naming section
+ * ("[queue]") and the closest allowed key when there is one. */
+static int check_keys(const dt__toml *t, const char *const *allowed,
+                      const char *section, dt__error *err) {
+  for (size_t i = 0; i < t->u.list.n; i++) {
+    const dt__toml *m = t->u.list.items[i];
+    bool ok = false;
+    for (const char *const *a = allowed; *a != NULL; a++)
+      if (strcmp(*a, m->key) == 0)
+        ok = true;
+    if (ok)
+      continue;
+    const char *hint = dt__did_you_mean(m->key, allowed);
+    char list[256] = "";
+    size_t used = 0;
+    for (const char *const *a = allowed; *a != NULL && used < sizeof list;
+         a++)
+      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                               used ? ", " : "", *a);
+    if (hint != NULL)
+      return dt__error_set(err, m->key_line, m->key_col,
+                           "unknown key '%s' in %s; did you mean '%s'?",
+                           m->key, section, hint);
+    return dt__error_set(err, m->key_line, m->key_col,
+                         "unknown key '%s' in %s; the keys are: %s", m->key,
+                         section, list);
+  }
+  return 0;
+}
+
+/* Fails unless v has the wanted kind; example shows a correct line. */
+static int want(const dt__toml *v, dt__toml_kind kind, const char *section,
+                const char *example, dt__error *err) {
+  if (v->kind == kind)
+    return 0;
+  return dt__error_set(err, v->line, v->col,
+                       "'%s' in %s must be %s %s, not %s %s; write for "
+                       "example: %s",
+                       v->key ? v->key : "value", section,
+                       kind == DT__TOML_INT ? "an" : "a",
+                       dt__toml_kind_name(kind),
+                       v->kind == DT__TOML_INT || v->kind == DT__TOML_ARRAY
+                           ? "an"
+                           : "a",
+                       dt__toml_kind_name(v->kind), example);
+}
+
+/* Reads an integer member within [lo, hi]. */
+static int get_int(const dt__toml *v, const char *section, long long lo,
+                   long long hi, const char *example, long long *out,
+                   dt__error *err) {
+  if (want(v, DT__TOML_INT, section, example, err) != 0)
+    return -EINVAL;
+  if (v->u.i < lo || v->u.i > hi)
+    return dt__error_set(err, v->line, v->col,
+                         "'%s' in %s is %lld; it must be between %lld and "
+                         "%lld",
+                         v->key, section, v->u.i, lo, hi);
+  *out = v->u.i;
+  return 0;
+}
+
+/* Re-locates an error from a units helper (which has no position) at v. */
+static int at(const dt__toml *v, const char *section, int rc, dt__error *err) {
+  if (rc == 0)
+    return 0;
+  if (err != NULL) {
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    dt__error_set(err, v->line, v->col, "'%s' in %s: %s", v->key, section,
+                  msg);
+  }
+  return -EINVAL;
+}
+
+static bool is_identifier(const char *s) {
+  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
+    return false;
+  for (s++; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+          (*s >= '0' && *s <= '9') || *s == '_'))
+      return false;
+  return true;
+}
+
+/* [queue]: backend, path, map_size. */
+static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  const dt__toml *v;
+  if (check_keys(t, queue_keys, "[queue]", err) != 0)
+    return -EINVAL;
+  if ((v = dt__toml_get(t, "backend")) != NULL) {
+    if (want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
+      return -EINVAL;
+    if (strcmp(v->u.s, "lmdb") != 0)
+      return dt__error_set(err, v->line, v->col,
+                           "queue backend \"%s\" is not built; dtask has "
+                           "\"lmdb\" (an embedded queue in shared memory): "
+                           "write backend = \"lmdb\"",
+                           v->u.s);
+    snprintf(cfg->backend, sizeof cfg->backend, "%s", v->u.s);
+  }
+  if ((v = dt__toml_get(t, "path")) != NULL) {
+    if (want(v, DT__TOML_STRING, "[queue]",
+             "path = \"/dev/shm/dtask-$USER/default\"", err) != 0)
+      return -EINVAL;
+    if (at(v, "[queue]",
+           dt__expand_path(v->u.s, cfg->queue_path, sizeof cfg->queue_path,
+                           err),
+           err) != 0)
+      return -EINVAL;
+    if (cfg->queue_path[0] != '/')
+      return dt__error_set(err, v->line, v->col,
+                           "queue path \"%s\" must be absolute, so that the "
+                           "program and its runners find the same queue "
+                           "whatever their working directory; write for "
+                           "example \"/dev/shm/dtask-$USER/%s\"",
+                           cfg->queue_path, cfg->queue_path);
+  }
+  if ((v = dt__toml_get(t, "map_size")) != NULL) {
+    if (v->kind == DT__TOML_INT) {
+      if (v->u.i < 0)
+        return dt__error_set(err, v->line, v->col,
+                             "map_size must be positive; write for example "
+                             "map_size = \"1GiB\"");
+      cfg->map_size = (uint64_t)v->u.i;
+    } else {
+      if (want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
+          0)
+        return -EINVAL;
+      if (at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
+             err) != 0)
+        return -EINVAL;
+    }
+    if (cfg->map_size < (1ull << 20))
+      return dt__error_set(err, v->line, v->col,
+                           "map_size is %llu bytes; the queue needs at least "
+                           "1MiB: write for example map_size = \"64MiB\"",
+                           (unsigned long long)cfg->map_size);
+  }
+  return 0;
+}
+
+/* [runner]: workers, autostart, idle_exit. */
+static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  const dt__toml *v;
+  long long n;
+  if (check_keys(t, runner_keys, "[runner]", err) != 0)
+    return -EINVAL;
+  if ((v = dt__toml_get(t, "workers")) != NULL) {
+    if (get_int(v, "[runner]", 1, 1024, "workers = 4", &n, err) != 0)
+      return -EINVAL;
+    cfg->workers = (int)n;
+  }
+  if ((v = dt__toml_get(t, "autostart")) != NULL) {
+    if (want(v, DT__TOML_BOOL, "[runner]", "autostart = true", err) != 0)
+      return -EINVAL;
+    cfg->autostart = v->u.b;
+  }
+  if ((v = dt__toml_get(t, "idle_exit")) != NULL) {
+    if (want(v, DT__TOML_STRING, "[runner]", "idle_exit = \"30s\"", err) != 0)
+      return -EINVAL;
+    if (at(v, "[runner]", dt__parse_duration(v->u.s, &cfg->idle_exit_ns, err),
+           err) != 0)
+      return -EINVAL;
+  }
+  return 0;
+}
+
+/* [shim]: strict. */
+static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  const dt__toml *v;
+  if (check_keys(t, shim_keys, "[shim]", err) != 0)
+    return -EINVAL;
+  if ((v = dt__toml_get(t, "strict")) != NULL) {
+    if (want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
+      return -EINVAL;
+    cfg->strict = v->u.b;
+  }
+  return 0;
+}
+
+/* [types]: name = { size = N, align = N }. */
+static int read_types(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  cfg->types = calloc(t->u.list.n ? t->u.list.n : 1, sizeof *cfg->types);
+  if (cfg->types == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < t->u.list.n; i++) {
+    const dt__toml *m = t->u.list.items[i];
+    dt__utype *u = &cfg->types[cfg->ntypes];
+    dt__type scalar;
+    long long size = 0, align = 0;
+    char section[96];
+
+    snprintf(section, sizeof section, "[types] %s", m->key);
+    if (!is_identifier(m->key) || strlen(m->key) >= sizeof u->name)
+      return dt__error_set(err, m->key_line, m->key_col,
+                           "type name '%s' must be an identifier of at most "
+                           "63 letters, digits and '_'",
+                           m->key);
+    static const char *const reserved[] = {"struct", "const", "enum",
+                                           "volatile", "unsigned", "signed",
+                                           "union", "in", "out", "inout",
+                                           NULL};
+    for (const char *const *r = reserved; *r != NULL; r++)
+      if (strcmp(*r, m->key) == 0)
+        return dt__error_set(err, m->key_line, m->key_col,
+                             "'%s' is a reserved word of the signature "
+                             "language and cannot name a type; use the "
+                             "C type's name without it (e.g. point for "
+                             "struct point)",
+                             m->key);
+    if (dt__type_lookup(m->key, NULL, 0, &scalar) == 0)
+      return dt__error_set(err, m->key_line, m->key_col,
+                           "type '%s' is built into dtask's signature "
+                           "language; give the declared type another name",
+                           m->key);
+    if (m->kind != DT__TOML_TABLE)
+      return dt__error_set(err, m->line, m->col,
+                           "type '%s' must be a table; write %s = { size = "
+                           "32, align = 8 } with its sizeof and _Alignof",
+                           m->key, m->key);
+    if (check_keys(m, type_keys, section, err) != 0)
+      return -EINVAL;
+    const dt__toml *vs = dt__toml_get(m, "size");
+    const dt__toml *va = dt__toml_get(m, "align");
+    if (vs == NULL || va == NULL)
+      return dt__error_set(err, m->line, m->col,
+                           "type '%s' needs both size and align; write %s = "
+                           "{ size = N, align = N } with the values of "
+                           "sizeof and _Alignof",
+                           m->key, m->key);
+    if (get_int(vs, section, 1, 1ll << 30, "size = 32", &size, err) != 0 ||
+        get_int(va, section, 1, 4096, "align = 8", &align, err) != 0)
+      return -EINVAL;
+    if ((align & (align - 1)) != 0)
+      return dt__error_set(err, va->line, va->col,
+                           "align of '%s' is %lld, which is not a power of "
+                           "two; write the value of _Alignof(%s)",
+                           m->key, align, m->key);
+    if (size % align != 0)
+      return dt__error_set(err, vs->line, vs->col,
+                           "size of '%s' (%lld) is not a multiple of its "
+                           "align (%lld), which no C type allows; write the "
+                           "value of sizeof(%s)",
+                           m->key, size, align, m->key);
+    snprintf(u->name, sizeof u->name, "%s", m->key);
+    u->size = (size_t)size;
+    u->align = (size_t)align;
+    u->line = m->key_line;
+    cfg->ntypes++;
+  }
+  return 0;
+}
+
+/* The raw text being parsed, so that a position inside a string value
+ * can be mapped back to the file. */
+typedef struct source {
+  const char *text;
+  size_t len;
+} source;
+
+/* Finds the file line and column of byte `off` of string value v, by
+ * walking the raw string from its opening quote and decoding as TOML does:
+ * an escape is several columns for one byte, a multi-line string drops a
+ * newline right after its opening delimiter, and a line-ending backslash
+ * drops the whitespace after it.  Falls back to the value's own position
+ * if the text does not look as expected. */
+static void string_position(const source *src, const dt__toml *v, size_t off,
+                            int *line, int *col) {
+  size_t i = 0;
+  int l = 1, c = 1;
+  *line = v->line;
+  *col = v->col;
+  if (src == NULL || src->text == NULL)
+    return;
+  while (i < src->len && (l < v->line || (l == v->line && c < v->col))) {
+    if (src->text[i] == '\n')
+      l++, c = 1;
+    else
+      c++;
+    i++;
+  }
+  if (i >= src->len || (src->text[i] != '"' && src->text[i] != '\''))
+    return;
+  char q = src->text[i];
+  bool multi = i + 2 < src->len && src->text[i + 1] == q &&
+               src->text[i + 2] == q;
+  bool basic = q == '"';
+  size_t skip = multi ? 3 : 1;
+  i += skip;
+  c += (int)skip;
+  if (multi && i < src->len && src->text[i] == '\r')
+    i++;
+  if (multi && i < src->len && src->text[i] == '\n')
+    i++, l++, c = 1;
+  size_t k = 0;
+  while (i < src->len && k < off) {
+    char ch = src->text[i];
+    if (basic && ch == '\\' && i + 1 < src->len) {
+      char e = src->text[i + 1];
+      if (e == 'u' || e == 'U') {
+        size_t digits = e == 'u' ? 4 : 8;
+        unsigned long cp;
+        char hex[9] = {0};
+        for (size_t d = 0; d < digits && i + 2 + d < src->len; d++)
+          hex[d] = src->text[i + 2 + d];
+        cp = strtoul(hex, NULL, 16);
+        k += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        i += 2 + digits;
+        c += (int)(2 + digits);
+      } else if (multi && (e == ' ' || e == '\t' || e == '\n' || e == '\r')) {
+        i++;
+        c++;
+        while (i < src->len && strchr(" \t\r\n", src->text[i]) != NULL) {
+          if (src->text[i] == '\n')
+            l++, c = 1;
+          else
+            c++;
+          i++;
+        }
+      } else {
+        k++;
+        i += 2;
+        c += 2;
+      }
+      continue;
+    }
+    if (ch == '\n')
+      l++, c = 1;
+    else
+      c++;
+    i++;
+    k++;
+  }
+  *line = l;
+  *col = c;
+}
+
+/* Moves a signature error (col inside the signature) to the file line and
+ * column of the offending character. */
+static int sig_error(const source *src, const dt__toml *v, int entry,
+                     const char *symbol, dt__error *err) {
+  if (err != NULL) {
+    char msg[sizeof err->msg];
+    int col = err->col, fline, fcol;
+    string_position(src, v, col > 0 ? (size_t)(col - 1) : 0, &fline, &fcol);
+    char guess[64] = "?";
+    const char *paren = strchr(v->u.s, '(');
+    if (symbol[0] == '\0' && paren != NULL) {
+      /* Name the entry by the word before '(' when there is no symbol. */
+      const char *end = paren, *start;
+      while (end > v->u.s && end[-1] == ' ')
+        end--;
+      start = end;
+      while (start > v->u.s && (isalnum((unsigned char)start[-1]) ||
+                                start[-1] == '_'))
+        start--;
+      if (end > start && (size_t)(end - start) < sizeof guess)
+        snprintf(guess, sizeof guess, "%.*s", (int)(end - start), start);
+    }
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    dt__error_set(err, fline, fcol,
+                  "[[offload]] #%d (%s), signature column %d: %s", entry,
+                  symbol[0] ? symbol : guess, col, msg);
+  }
+  return -EINVAL;
+}
+
+/* One [[offload]] table. */
+static int read_offload(const source *src, const dt__toml *t, int entry,
+                        dt__config *cfg, dt__offload *o, dt__error *err) {
+  const dt__toml *v;
+  char section[64];
+  snprintf(section, sizeof section, "[[offload]] #%d", entry);
+  if (t->kind != DT__TOML_TABLE)
+    return dt__error_set(err, t->line, t->col,
+                         "offload entries must be tables; write [[offload]] "
+                         "followed by symbol = ... and signature = ...");
+  if (check_keys(t, offload_keys, section, err) != 0)
+    return -EINVAL;
+  o->line = t->line;
+
+  const dt__toml *vsym = dt__toml_get(t, "symbol");
+  if (vsym != NULL) {
+    if (want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
+             err) != 0)
+      return -EINVAL;
+    if (!is_identifier(vsym->u.s) || strlen(vsym->u.s) >= sizeof o->symbol)
+      return dt__error_set(err, vsym->line, vsym->col,
+                           "symbol \"%s\" is not a C identifier; write the "
+                           "function's name as the linker sees it (without "
+                           "@VERSION: put the version in version = \"...\")",
+                           vsym->u.s);
+    snprintf(o->symbol, sizeof o->symbol, "%s", vsym->u.s);
+  }
+  const dt__toml *vsig = dt__toml_get(t, "signature");
+  if (vsig == NULL)
+    return dt__error_set(err, t->line, t->col,
+                         "%s%s%s has no signature; write for example "
+                         "signature = \"int %s(in double x[n], size_t n)\"",
+                         section, o->symbol[0] ? " " : "", o->symbol,
+                         o->symbol[0] ? o->symbol : "f");
+  if (want(vsig, DT__TOML_STRING, section,
+           "signature = \"int f(in double x[n], size_t n)\"", err) != 0)
+    return -EINVAL;
+  if (dt__sig_parse(vsig->u.s, cfg->types, cfg->ntypes, &o->sig, err) != 0)
+    return sig_error(src, vsig, entry, o->symbol, err);
+  if (o->symbol[0] == '\0') {
+    snprintf(o->symbol, sizeof o->symbol, "%s", o->sig.name);
+  } else if (strcmp(o->symbol, o->sig.name) != 0) {
+    return dt__error_set(err, vsig->line, vsig->col + 1,
+                         "%s: the signature names '%s' but symbol is '%s'; "
+                         "write the same name in both (or drop symbol: it "
+                         "defaults to the signature's name)",
+                         section, o->sig.name, o->symbol);
+  }
+  const char *why = dt__symbol_denied(o->symbol);
+  if (why != NULL) {
+    const dt__toml *where = vsym != NULL ? vsym : vsig;
+    return dt__error_set(err, where->line, where->col,
+                         "'%s' cannot be offloaded: dtask itself depends on "
+                         "it (%s), and interposing it would make the shim "
+                         "call itself; remove this [[offload]] entry",
+                         o->symbol, why);
+  }
+  if ((v = dt__toml_get(t, "version")) != NULL) {
+    if (want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
+        0)
+      return -EINVAL;
+    if (v->u.s[0] == '\0' || strchr(v->u.s, '@') != NULL ||
+        strlen(v->u.s) >= sizeof o->version)
+      return dt__error_set(err, v->line, v->col,
+                           "version \"%s\" must be a version name such as "
+                           "\"XCRYPT_2.0\", without '@'",
+                           v->u.s);
+    snprintf(o->version, sizeof o->version, "%s", v->u.s);
+  }
+  if ((v = dt__toml_get(t, "library")) != NULL) {
+    if (want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
+             err) != 0)
+      return -EINVAL;
+    if (v->u.s[0] == '\0' || strlen(v->u.s) >= sizeof o->library)
+      return dt__error_set(err, v->line, v->col,
+                           "library must name a shared object, e.g. "
+                           "\"libm.so.6\"");
+    snprintf(o->library, sizeof o->library, "%s", v->u.s);
+  }
+  if ((v = dt__toml_get(t, "required")) != NULL) {
+    if (want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
+      return -EINVAL;
+    o->required = v->u.b;
+  }
+  for (size_t i = 0; i < cfg->noffloads; i++) {
+    const dt__offload *p = &cfg->offloads[i];
+    if (strcmp(p->symbol, o->symbol) == 0 &&
+        strcmp(p->version, o->version) == 0)
+      return dt__error_set(err, t->line, t->col,
+                           "'%s'%s%s is listed twice (first at line %d); "
+                           "keep one [[offload]] entry per symbol",
+                           o->symbol, o->version[0] ? "@" : "", o->version,
+                           p->line);
+  }
+  return 0;
+}
+
+/* [[offload]]: an array of tables. */
+static int read_offloads(const source *src, const dt__toml *a, dt__config *cfg,
+                         dt__error *err) {
+  if (a->kind != DT__TOML_ARRAY)
+    return dt__error_set(err, a->line, a->col,
+                         "'offload' must be an array of tables: write "
+                         "[[offload]] (double brackets) once per function");
+  cfg->offloads = calloc(a->u.list.n ? a->u.list.n : 1, sizeof *cfg->offloads);
+  if (cfg->offloads == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < a->u.list.n; i++) {
+    dt__offload *o = &cfg->offloads[cfg->noffloads];
+    if (read_offload(src, a->u.list.items[i], (int)i + 1, cfg, o, err) != 0)
+      return -EINVAL;
+    cfg->noffloads++;
+  }
+  return 0;
+}
+
+/* Sets every default; the queue path default is expanded here. */
+static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
+  snprintf(cfg->path, sizeof cfg->path, "%s", path ? path : "<embedded>");
+  snprintf(cfg->backend, sizeof cfg->backend, "%s", DEFAULT_BACKEND);
+  if (dt__expand_path(DEFAULT_QUEUE_PATH, cfg->queue_path,
+                      sizeof cfg->queue_path, err) != 0)
+    return -EINVAL;
+  cfg->map_size = DEFAULT_MAP_SIZE;
+  cfg->workers = DEFAULT_WORKERS;
+  cfg->autostart = DEFAULT_AUTOSTART;
+  cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;
+  return 0;
+}
+
+/* Table-valued sections must be tables. */
+static int want_table(const dt__toml *v, dt__error *err) {
+  if (v->kind == DT__TOML_TABLE)
+    return 0;
+  return dt__error_set(err, v->key_line, v->key_col,
+                       "'%s' must be a table: write [%s] on a line of its "
+                       "own, then its keys",
+                       v->key, v->key);
+}
+
+/* See dtask_internal.h.  Sections are read in a fixed order ([types]
+ * before [[offload]]) whatever their order in the file, because
+ * signatures refer to declared types. */
+int dt__config_parse(const char *text, size_t len, const char *path,
+                     dt__config **out, dt__error *err) {
+  dt__toml *root = NULL;
+  dt__config *cfg;
+  const dt__toml *v;
+  source src = {text, len};
+  int rc;
+
+  *out = NULL;
+  rc = dt__toml_parse(text, len, &root, err);
+  if (rc != 0)
+    return rc;
+  cfg = calloc(1, sizeof *cfg);
+  if (cfg == NULL) {
+    dt__toml_free(root);
+    return -ENOMEM;
+  }
+  rc = set_defaults(cfg, path, err);
+  if (rc == 0)
+    rc = check_keys(root, top_keys, "the top level", err);
+  if (rc == 0 && (v = dt__toml_get(root, "queue")) != NULL)
+    rc = want_table(v, err) ? -EINVAL : read_queue(v, cfg, err);
+  if (rc == 0 && (v = dt__toml_get(root, "runner")) != NULL)
+    rc = want_table(v, err) ? -EINVAL : read_runner(v, cfg, err);
+  if (rc == 0 && (v = dt__toml_get(root, "shim")) != NULL)
+    rc = want_table(v, err) ? -EINVAL : read_shim(v, cfg, err);
+  if (rc == 0 && (v = dt__toml_get(root, "types")) != NULL)
+    rc = want_table(v, err) ? -EINVAL : read_types(v, cfg, err);
+  if (rc == 0 && (v = dt__toml_get(root, "offload")) != NULL)
+    rc = read_offloads(&src, v, cfg, err);
+  dt__toml_free(root);
+  if (rc != 0) {
+    dt__config_free(cfg);
+    return rc;
+  }
+  *out = cfg;
+  return 0;
+}
+
+/* See dtask_internal.h.  The file is read whole (at most 4 MiB). */
+int dt__config_load(const char *path, dt__config **out, dt__error *err) {
+  FILE *f;
+  char *buf;
+  size_t n;
+  int rc;
+
+  *out = NULL;
+  f = fopen(path, "rb");
+  if (f == NULL) {
+    rc = -errno;
+    dt__error_set(err, 0, 0, "cannot open the config: %s", strerror(-rc));
+    return rc;
+  }
+  buf = malloc(MAX_CONFIG_BYTES + 1);
+  if (buf == NULL) {
+    fclose(f);
+    return -ENOMEM;
+  }
+  n = fread(buf, 1, MAX_CONFIG_BYTES + 1, f);
+  if (ferror(f)) {
+    rc = -EIO;
+    dt__error_set(err, 0, 0, "cannot read the config");
+  } else if (n > MAX_CONFIG_BYTES) {
+    rc = dt__error_set(err, 0, 0,
+                       "the config is larger than 4 MiB; is this the right "
+                       "file?");
+  } else {
+    rc = dt__config_parse(buf, n, path, out, err);
+  }
+  fclose(f);
+  free(buf);
+  return rc;
+}
+
+/* See dtask_internal.h.  The returned string is the environment's or a
+ * static literal; it is not owned by the caller. */
+const char *dt__config_default_path(void) {
+  const char *env = getenv("DTASK_CONFIG");
+  struct stat st;
+  if (env != NULL && env[0] != '\0')
+    return env;
+  if (stat("dtask.toml", &st) == 0)
+    return "dtask.toml";
+  return NULL;
+}
+
+/* See dtask_internal.h.  NULL is allowed. */
+void dt__config_free(dt__config *cfg) {
+  if (cfg == NULL)
+    return;
+  free(cfg->types);
+  free(cfg->offloads);
+  free(cfg);
+}

@@ -1,0 +1,409 @@
+/* offload.c: the caller's side of an offloaded call.
+ *
+ * An intercepted call arrives here with its arguments unpacked by libffi.
+ * It is encoded straight into space reserved in the LMDB queue (no
+ * intermediate buffer), the doorbell wakes one idle worker, and the
+ * calling thread sleeps on its own futex word until the worker's result
+ * wakes it.  The result then writes the return value, the out and inout
+ * buffers and errno back, as if the function had run here.
+ *
+ * This file owns the process's queue handle (opened on first use, and
+ * again in a child after fork: LMDB handles never cross fork), each
+ * thread's waiter slot and cstring-return buffers, and autostart: when no
+ * runner serves the queue and [runner] autostart is on, the first call
+ * starts one from the program's own image, detached in its own session.
+ *
+ * A call is never lost: when no queue or runner can be had, or a runner
+ * refuses the task, the call runs inline and a message says why. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dtask_internal.h"
+
+#define RUNNER_MAX_AGE_NS (3ull * 1000000000ull)
+#define AUTOSTART_WAIT_NS (10ull * 1000000000ull)
+#define WAIT_TICK_NS (1000000000ull)
+#define WAIT_FOR_RUNNER_NS (30ull * 1000000000ull)
+
+extern char **environ;
+
+static const dt__config *o_cfg;
+static dt__stub *o_stubs;
+static size_t o_n;
+static uint64_t o_fp;
+static char o_config_abs[PATH_MAX];
+static pthread_mutex_t o_lock = PTHREAD_MUTEX_INITIALIZER;
+static dt__queue *o_q;         /* opened lazily, per process */
+static bool o_queue_failed;    /* said once per process */
+static pthread_key_t o_tls_key;
+
+/* A thread's state: its waiter slot and its cstring-return buffers (one
+ * per symbol, so each stays valid until that symbol's next call). */
+typedef struct thread_state {
+  int pid;
+  uint32_t slot;
+  bool has_slot;
+  size_t nbufs;
+  struct {
+    char *p;
+    size_t cap;
+  } buf[];
+} thread_state;
+
+static __thread thread_state *t_state
+    __attribute__((tls_model("initial-exec")));
+
+/* Memory for per-thread state comes from mmap, not malloc, so that a
+ * host that interposes malloc never sees the shim in its allocator. */
+static void *map_bytes(size_t n) {
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t state_size(size_t n) {
+  return sizeof(thread_state) + n * 2 * sizeof(void *);
+}
+
+static void free_state(void *p) {
+  thread_state *ts = p;
+  if (ts == NULL)
+    return;
+  for (size_t i = 0; i < ts->nbufs; i++)
+    if (ts->buf[i].p != NULL)
+      munmap(ts->buf[i].p, ts->buf[i].cap);
+  munmap(ts, state_size(ts->nbufs));
+}
+
+static thread_state *get_state(void) {
+  if (t_state == NULL) {
+    t_state = map_bytes(state_size(o_n));
+    if (t_state == NULL)
+      return NULL;
+    t_state->nbufs = o_n;
+    pthread_setspecific(o_tls_key, t_state);
+  }
+  return t_state;
+}
+
+/* In the child after fork, the parent's handle and slots are not ours. */
+static void atfork_child(void) {
+  o_q = NULL; /* abandoned: see dt__queue_close */
+  o_queue_failed = false;
+  pthread_mutex_init(&o_lock, NULL);
+  if (t_state != NULL)
+    t_state->has_slot = false;
+}
+
+/* See dtask_internal.h. */
+void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
+  o_cfg = cfg;
+  o_stubs = stubs;
+  o_n = n;
+  o_fp = dt__wire_fingerprint(cfg);
+  if (realpath(cfg->path, o_config_abs) == NULL)
+    snprintf(o_config_abs, sizeof o_config_abs, "%s", cfg->path);
+  pthread_key_create(&o_tls_key, free_state);
+  pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* Opens this process's queue handle once. */
+static dt__queue *get_queue(void) {
+  dt__queue *q = __atomic_load_n(&o_q, __ATOMIC_ACQUIRE);
+  if (q != NULL && !dt__queue_stale(q))
+    return q;
+  pthread_mutex_lock(&o_lock);
+  q = o_q;
+  if ((q == NULL || dt__queue_stale(q)) && !o_queue_failed) {
+    char err[600];
+    q = NULL;
+    int rc = dt__queue_open(o_cfg, &q, err, sizeof err);
+    if (rc != 0) {
+      o_queue_failed = true;
+      dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err,
+              program_invocation_short_name);
+      q = NULL;
+    }
+    __atomic_store_n(&o_q, q, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock(&o_lock);
+  return q;
+}
+
+/* ----------------------------------------------------------- autostart */
+
+/* Starts a runner pool from this program's image, detached: posix_spawn
+ * (which runs no fork handlers of the host) in a new session, logging to
+ * runner.log in the queue directory; the spawned runner forks once more
+ * and its first process exits at once, so the host gains no child. */
+static int spawn_runner(dt__queue *q) {
+  char log[PATH_MAX + 16], cmd[8192];
+  char *argv[256];
+  int argc = 0;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  ssize_t len = fd >= 0 ? read(fd, cmd, sizeof cmd - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  if (len <= 0)
+    return -EIO;
+  cmd[len] = '\0';
+  for (char *p = cmd; p < cmd + len && argc < 255; p += strlen(p) + 1)
+    argv[argc++] = p;
+  argv[argc] = NULL;
+
+  size_t nenv = 0;
+  while (environ[nenv] != NULL)
+    nenv++;
+  char **envp = calloc(nenv + 8, sizeof *envp);
+  char cfgvar[PATH_MAX + 16];
+  if (envp == NULL)
+    return -ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < nenv; i++)
+    if (strncmp(environ[i], "DTASK_ROLE=", 11) != 0 &&
+        strncmp(environ[i], "DTASK_CONFIG=", 13) != 0 &&
+        strncmp(environ[i], "DTASK_READY_FD=", 15) != 0)
+      envp[k++] = environ[i];
+  snprintf(cfgvar, sizeof cfgvar, "DTASK_CONFIG=%s", o_config_abs);
+  envp[k++] = "DTASK_ROLE=runner";
+  envp[k++] = "DTASK_AUTOSTARTED=1";
+  envp[k++] = cfgvar;
+  envp[k] = NULL;
+
+  snprintf(log, sizeof log, "%s/runner.log", dt__queue_dir(q));
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND,
+                                   0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  free(envp);
+  if (rc != 0)
+    return -rc;
+  /* The runner daemonizes (forks, and this first process exits), so this
+   * wait is short and leaves no zombie behind. */
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  dt__log(DT__LOG_INFO, "autostarted a runner for %s (log: %s)",
+          dt__queue_dir(q), log);
+  return 0;
+}
+
+/* Makes sure a runner serves q, starting one if the config allows.  Two
+ * processes starting at once serialize on autostart.lock: the second
+ * finds the first one's runner alive. */
+static void ensure_runner(dt__queue *q) {
+  char path[PATH_MAX + 32];
+  if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS) || !o_cfg->autostart)
+    return;
+  snprintf(path, sizeof path, "%s/autostart.lock", dt__queue_dir(q));
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
+    ;
+  if (!dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
+    int rc = spawn_runner(q);
+    if (rc != 0)
+      dt__log(DT__LOG_ERROR, "cannot start a runner: %s", strerror(-rc));
+    else if (dt__queue_wait_runner(q, RUNNER_MAX_AGE_NS, AUTOSTART_WAIT_NS) !=
+             0)
+      dt__log(DT__LOG_ERROR,
+              "the autostarted runner did not come up within %llus; see "
+              "%s/runner.log",
+              AUTOSTART_WAIT_NS / 1000000000ull, dt__queue_dir(q));
+  }
+  flock(fd, LOCK_UN);
+  close(fd);
+}
+
+/* ------------------------------------------------------------ the call */
+
+typedef struct call_ctx {
+  dt__stub *s;
+  void **args;
+  void *ret;
+  int err;
+  int caller_errno;
+  int status;
+  size_t need;
+  uint64_t id;
+  char msg[512];
+} call_ctx;
+
+static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
+  call_ctx *c = ctx;
+  return dt__wire_task_encode(&c->s->off->sig, o_fp, c->s->index, id,
+                              c->caller_errno, c->args, buf, size);
+}
+
+static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
+  call_ctx *c = ctx;
+  thread_state *ts = t_state;
+  char *cbuf = NULL;
+  size_t cap = 0;
+  if (ts != NULL && c->s->index < ts->nbufs) {
+    cbuf = ts->buf[c->s->index].p;
+    cap = ts->buf[c->s->index].cap;
+  }
+  int rc = dt__wire_result_apply(&c->s->off->sig, c->args, c->id, rec, size,
+                                 c->ret, &c->err, cbuf, cap, &c->need, c->msg,
+                                 sizeof c->msg);
+  if (rc < 0)
+    return rc;
+  c->status = rc;
+  return 0;
+}
+
+/* Grows this thread's cstring buffer for symbol index i to need bytes. */
+static int grow_cbuf(uint32_t i, size_t need) {
+  thread_state *ts = get_state();
+  if (ts == NULL || i >= ts->nbufs)
+    return -ENOMEM;
+  size_t cap = 4096;
+  while (cap < need)
+    cap *= 2;
+  char *p = map_bytes(cap);
+  if (p == NULL)
+    return -ENOMEM;
+  if (ts->buf[i].p != NULL)
+    munmap(ts->buf[i].p, ts->buf[i].cap);
+  ts->buf[i].p = p;
+  ts->buf[i].cap = cap;
+  return 0;
+}
+
+/* Runs the call inline: the fallback that keeps a call from being lost. */
+static void call_local(dt__stub *s, void *ret, void **args, int saved) {
+  dt__in_shim = 0;
+  errno = saved;
+  ffi_call(&s->cif, FFI_FN(s->real), ret, args);
+}
+
+/* See dtask_internal.h. */
+void dt__offload_call(dt__stub *s, void *ret, void **args) {
+  int saved = errno;
+  uint64_t t0 = dt__now_ns();
+  call_ctx c;
+  size_t size;
+
+  dt__in_shim = 1;
+  dt__queue *q = get_queue();
+  thread_state *ts = get_state();
+  if (q == NULL || ts == NULL)
+    {
+      call_local(s, ret, args, saved);
+      return;
+    }
+  if (!ts->has_slot || ts->pid != getpid()) {
+    if (dt__queue_waiter(q, &ts->slot) != 0) {
+      dt__log(DT__LOG_ERROR, "no free waiter slot in %s; calling %s inline",
+              dt__queue_dir(q), s->off->symbol);
+      {
+      call_local(s, ret, args, saved);
+      return;
+    }
+    }
+    ts->has_slot = true;
+    ts->pid = getpid();
+  }
+  int rc = dt__wire_task_size(&s->off->sig, args, &size);
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR,
+            "%s: a buffer length is %s in this call; calling it inline",
+            s->off->symbol, rc == -ERANGE ? "negative" : "too large");
+    {
+      call_local(s, ret, args, saved);
+      return;
+    }
+  }
+  ensure_runner(q);
+  memset(&c, 0, sizeof c);
+  c.s = s;
+  c.args = args;
+  c.ret = ret;
+  c.err = saved;
+  c.caller_errno = saved;
+  rc = dt__queue_submit(q, size, encode_task, &c, ts->slot, &c.id);
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
+            "inline", s->off->symbol, strerror(-rc),
+            rc == -ENOSPC ? " (the queue is full: raise [queue] map_size)"
+                          : "");
+    {
+      call_local(s, ret, args, saved);
+      return;
+    }
+  }
+  uint64_t no_runner_since = 0;
+  for (;;) {
+    rc = dt__queue_wait(q, c.id, ts->slot, apply_result, &c, WAIT_TICK_NS);
+    if (rc == -ENOSPC) {
+      if (grow_cbuf(s->index, c.need) != 0)
+        break;
+      continue;
+    }
+    if (rc != -ETIMEDOUT)
+      break;
+    /* No result within a tick: is anyone serving? */
+    if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
+      no_runner_since = 0;
+      continue;
+    }
+    if (no_runner_since == 0) {
+      no_runner_since = dt__now_ns();
+      ensure_runner(q);
+    } else if (dt__now_ns() - no_runner_since > WAIT_FOR_RUNNER_NS &&
+               dt__queue_cancel(q, c.id) == 1) {
+      dt__log(DT__LOG_ERROR,
+              "no runner serves %s (start one with dtask-runner, or set "
+              "[runner] autostart = true); called %s inline",
+              dt__queue_dir(q), s->off->symbol);
+      {
+      call_local(s, ret, args, saved);
+      return;
+    }
+    }
+  }
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s%s; calling it inline",
+            (unsigned long long)c.id, s->off->symbol,
+            rc == -EPROTO ? "malformed result: " : strerror(-rc),
+            rc == -EPROTO ? c.msg : "", "");
+    {
+      call_local(s, ret, args, saved);
+      return;
+    }
+  }
+  if (c.status != DT__ST_OK) {
+    dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol,
+            c.msg);
+    {
+      call_local(s, ret, args, saved);
+      return;
+    }
+  }
+  uint64_t ns = dt__now_ns() - t0;
+  __atomic_add_fetch(&s->hist[dt__hist_bucket(ns)], 1, __ATOMIC_RELAXED);
+  dt__in_shim = 0;
+  errno = c.err;
+}

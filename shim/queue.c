@@ -1,0 +1,737 @@
+/* queue.c: the LMDB queue between callers and runner workers.
+ *
+ * A queue is a directory (0700, owned by its user) holding an LMDB
+ * environment with three databases and a doorbell page:
+ *
+ *   tasks    id -> [caller pid u32][waiter slot u32][task record]
+ *   claims   id -> [worker pid u32][caller pid u32][waiter slot u32]
+ *                  [task record], while a worker runs the call
+ *   results  id -> [caller pid u32][result record]
+ *   bell     a shared page of futex words: the id counter, a sequence
+ *            number bumped on every new task (idle workers sleep on it),
+ *            one word per waiting caller thread (its result wakes only
+ *            that thread), and the runner's pid and heartbeat.
+ *
+ * Ids are big-endian keys, so a cursor's first entry is the oldest task:
+ * the queue is FIFO across all callers.  Nothing on these paths sleeps
+ * for a fixed time: waits are futex waits on words that change exactly
+ * when there is something to see.
+ *
+ * The environment is tuned for tmpfs (MDB_NOSYNC | MDB_WRITEMAP): a
+ * blocking call dies with its caller anyway, so there is nothing to make
+ * durable.  This file owns the environment, its transactions (begun and
+ * ended on every path) and the doorbell. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "dtask_internal.h"
+
+#define BELL_MAGIC 0x6474626cu /* "dtbl" */
+#define BELL_VERSION 1u
+#define BELL_SLOTS 4096u
+#define MAX_READERS 1022u
+
+/* The doorbell page, shared by every process of the queue. */
+typedef struct bell {
+  uint32_t magic;
+  uint32_t version;
+  uint64_t next_id;      /* the id counter */
+  uint32_t task_seq;     /* futex: bumped on every new task */
+  uint32_t idle;         /* workers asleep on task_seq */
+  int32_t runner_pid;    /* the pool's supervisor */
+  uint32_t runner_seq;   /* futex: bumped when a pool starts or stops */
+  uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last beat */
+  struct {
+    int32_t pid;  /* owning process, 0 when free */
+    int32_t tid;  /* owning thread */
+    uint32_t seq; /* futex: bumped when a result for it is stored */
+    uint32_t pad;
+  } slot[BELL_SLOTS];
+} bell;
+
+struct dt__queue {
+  MDB_env *env;
+  MDB_dbi tasks, claims, results;
+  bell *bell;
+  int pid; /* the process that opened it */
+  uint64_t map_size;
+  char dir[PATH_MAX];
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static long futex(uint32_t *word, int op, uint32_t val,
+                  const struct timespec *ts) {
+  return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/* Waits while *word == seen, at most timeout_ns (0: forever).
+ * Returns 0 when woken or the word changed, -ETIMEDOUT, or -EINTR. */
+static int futex_wait(uint32_t *word, uint32_t seen, uint64_t timeout_ns) {
+  struct timespec ts, *tp = NULL;
+  if (timeout_ns > 0) {
+    ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
+    ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
+    tp = &ts;
+  }
+  if (futex(word, FUTEX_WAIT, seen, tp) == 0)
+    return 0;
+  if (errno == EAGAIN)
+    return 0;
+  return -errno;
+}
+
+static void futex_wake(uint32_t *word, int n) {
+  futex(word, FUTEX_WAKE, (uint32_t)n, NULL);
+}
+
+static void put_be64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+static uint32_t get_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static bool process_alive(int pid) {
+  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Maps an LMDB error to a negative errno. */
+static int lmdb_err(int rc) {
+  switch (rc) {
+  case MDB_SUCCESS:
+    return 0;
+  case MDB_NOTFOUND:
+    return -ENOENT;
+  case MDB_MAP_FULL:
+    return -ENOSPC;
+  case MDB_READERS_FULL:
+    return -EAGAIN;
+  default:
+    return rc > 0 ? -rc : -EIO;
+  }
+}
+
+/* Begins a transaction, adopting a map grown by another process. */
+static int txn_begin(dt__queue *q, unsigned flags, MDB_txn **txn) {
+  int rc = mdb_txn_begin(q->env, NULL, flags, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(q->env, 0);
+    rc = mdb_txn_begin(q->env, NULL, flags, txn);
+  }
+  return lmdb_err(rc);
+}
+
+/* --------------------------------------------------------------- open */
+
+/* Creates path and its parents with mode 0700 where missing. */
+static int make_dirs(const char *path) {
+  char buf[PATH_MAX];
+  size_t n = strlen(path);
+  if (n >= sizeof buf)
+    return -ENAMETOOLONG;
+  memcpy(buf, path, n + 1);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+      return -errno;
+    *p = '/';
+  }
+  if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
+/* Refuses a directory another user owns or others can write into: a
+ * queue there could be read or fed by someone else. */
+static int check_dir(const char *dir, char *err, size_t errsz) {
+  struct stat st;
+  if (lstat(dir, &st) != 0) {
+    int e = errno;
+    snprintf(err, errsz, "queue directory %s: %s", dir, strerror(e));
+    return -e;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    snprintf(err, errsz,
+             "queue path %s is not a directory; point [queue] path at a "
+             "directory of your own",
+             dir);
+    return -ENOTDIR;
+  }
+  if (st.st_uid != geteuid()) {
+    snprintf(err, errsz,
+             "queue directory %s belongs to uid %u, not to you (uid %u): "
+             "another user could read your calls or feed you results; use "
+             "a directory of your own, e.g. path = \"/dev/shm/dtask-$USER/"
+             "default\"",
+             dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    return -EPERM;
+  }
+  if ((st.st_mode & 077) != 0) {
+    snprintf(err, errsz,
+             "queue directory %s has mode %03o: group or others can reach "
+             "it, so they could read your calls or feed you results; run "
+             "chmod 700 %s",
+             dir, (unsigned)(st.st_mode & 0777), dir);
+    return -EPERM;
+  }
+  return 0;
+}
+
+/* Maps the doorbell page, creating and initialising it once.  The file
+ * is sized with ftruncate under an exclusive open so that two processes
+ * starting together agree on its content. */
+static int open_bell(dt__queue *q, char *err, size_t errsz) {
+  char path[PATH_MAX + 8];
+  int fd, rc = 0;
+  snprintf(path, sizeof path, "%s/bell", q->dir);
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    rc = -errno;
+    snprintf(err, errsz, "cannot open %s: %s", path, strerror(-rc));
+    return rc;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (st.st_size != 0 && st.st_size != sizeof(bell))) {
+    snprintf(err, errsz, "%s is not a dtask doorbell (size %lld); remove the "
+             "queue directory", path, (long long)st.st_size);
+    close(fd);
+    return -EPROTO;
+  }
+  if (st.st_size == 0 && ftruncate(fd, sizeof(bell)) != 0) {
+    rc = -errno;
+    snprintf(err, errsz, "cannot size %s: %s", path, strerror(-rc));
+    close(fd);
+    return rc;
+  }
+  void *m = mmap(NULL, sizeof(bell), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) {
+    rc = -errno;
+    snprintf(err, errsz, "cannot map %s: %s", path, strerror(-rc));
+    return rc;
+  }
+  q->bell = m;
+  uint32_t zero = 0;
+  if (__atomic_compare_exchange_n(&q->bell->magic, &zero, BELL_MAGIC, false,
+                                  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    q->bell->version = BELL_VERSION;
+    __atomic_store_n(&q->bell->next_id, 1, __ATOMIC_SEQ_CST);
+  } else if (zero != BELL_MAGIC) {
+    snprintf(err, errsz, "%s is not a dtask doorbell; remove the queue "
+             "directory", path);
+    return -EPROTO;
+  }
+  return 0;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
+                   size_t errsz) {
+  dt__queue *q;
+  MDB_txn *txn = NULL;
+  int rc;
+
+  *out = NULL;
+  q = calloc(1, sizeof *q);
+  if (q == NULL)
+    return -ENOMEM;
+  q->pid = getpid();
+  q->map_size = cfg->map_size;
+  snprintf(q->dir, sizeof q->dir, "%s", cfg->queue_path);
+  rc = make_dirs(q->dir);
+  if (rc != 0) {
+    snprintf(err, errsz, "cannot create queue directory %s: %s", q->dir,
+             strerror(-rc));
+    goto fail;
+  }
+  rc = check_dir(q->dir, err, errsz);
+  if (rc != 0)
+    goto fail;
+  rc = open_bell(q, err, errsz);
+  if (rc != 0)
+    goto fail;
+  rc = lmdb_err(mdb_env_create(&q->env));
+  if (rc == 0)
+    rc = lmdb_err(mdb_env_set_maxdbs(q->env, 4));
+  if (rc == 0)
+    rc = lmdb_err(mdb_env_set_maxreaders(q->env, MAX_READERS));
+  if (rc == 0)
+    rc = lmdb_err(mdb_env_set_mapsize(q->env, (size_t)cfg->map_size));
+  if (rc == 0)
+    rc = lmdb_err(mdb_env_open(q->env, q->dir,
+                               MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP |
+                                   MDB_NOTLS | MDB_NORDAHEAD,
+                               0600));
+  if (rc != 0) {
+    snprintf(err, errsz, "cannot open the LMDB queue in %s: %s", q->dir,
+             rc == -EIO ? "I/O error" : strerror(-rc));
+    goto fail;
+  }
+  int dead = 0;
+  mdb_reader_check(q->env, &dead);
+  rc = txn_begin(q, 0, &txn);
+  if (rc == 0)
+    rc = lmdb_err(mdb_dbi_open(txn, "tasks", MDB_CREATE, &q->tasks));
+  if (rc == 0)
+    rc = lmdb_err(mdb_dbi_open(txn, "claims", MDB_CREATE, &q->claims));
+  if (rc == 0)
+    rc = lmdb_err(mdb_dbi_open(txn, "results", MDB_CREATE, &q->results));
+  if (rc == 0) {
+    rc = lmdb_err(mdb_txn_commit(txn));
+    txn = NULL;
+  }
+  if (rc != 0) {
+    if (txn != NULL)
+      mdb_txn_abort(txn);
+    snprintf(err, errsz, "cannot open the queue's databases in %s: %s",
+             q->dir, strerror(-rc));
+    goto fail;
+  }
+  *out = q;
+  return 0;
+fail:
+  if (q->env != NULL)
+    mdb_env_close(q->env);
+  if (q->bell != NULL)
+    munmap(q->bell, sizeof(bell));
+  free(q);
+  return rc;
+}
+
+/* See dtask_internal.h.  In a child of the opening process the handle is
+ * abandoned instead (the mapping is small and bounded: one per fork). */
+void dt__queue_close(dt__queue *q) {
+  if (q == NULL)
+    return;
+  if (q->pid != getpid())
+    return;
+  mdb_env_close(q->env);
+  munmap(q->bell, sizeof(bell));
+  free(q);
+}
+
+int dt__queue_stale(const dt__queue *q) { return q->pid != getpid(); }
+
+const char *dt__queue_dir(const dt__queue *q) { return q->dir; }
+
+/* ------------------------------------------------------------- caller */
+
+/* See dtask_internal.h.  Slots are taken with a compare-and-swap on the
+ * owner's pid; a slot whose owner process is gone is taken over. */
+int dt__queue_waiter(dt__queue *q, uint32_t *slot) {
+  int pid = getpid();
+  int tid = (int)syscall(SYS_gettid);
+  uint32_t start = (uint32_t)tid % BELL_SLOTS;
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint32_t k = 0; k < BELL_SLOTS; k++) {
+      uint32_t i = (start + k) % BELL_SLOTS;
+      int32_t cur = __atomic_load_n(&q->bell->slot[i].pid, __ATOMIC_ACQUIRE);
+      if (cur != 0 && (pass == 0 || process_alive(cur)))
+        continue;
+      if (__atomic_compare_exchange_n(&q->bell->slot[i].pid, &cur, pid, false,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&q->bell->slot[i].tid, tid, __ATOMIC_RELEASE);
+        *slot = i;
+        return 0;
+      }
+    }
+  }
+  return -EAGAIN;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
+                     uint32_t slot, uint64_t *id) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
+  int rc;
+
+  *id = __atomic_fetch_add(&q->bell->next_id, 1, __ATOMIC_SEQ_CST);
+  put_be64(key, *id);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_put(txn, q->tasks, &k, &v, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(v.mv_data, (uint32_t)getpid());
+    put_u32((uint8_t *)v.mv_data + 4, slot);
+    rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return rc;
+  }
+  rc = lmdb_err(mdb_txn_commit(txn));
+  if (rc != 0)
+    return rc;
+  __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&q->bell->idle, __ATOMIC_SEQ_CST) > 0)
+    futex_wake(&q->bell->task_seq, 1);
+  return 0;
+}
+
+/* Looks for the result of id; applies and deletes it when present.
+ * Returns 0 when done, -ENOENT when not there yet, or an error. */
+static int take_result(dt__queue *q, uint64_t id, dt__apply_fn apply,
+                       void *ctx) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+
+  put_be64(key, id);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_get(txn, q->results, &k, &v));
+  if (rc == 0) {
+    if (v.mv_size < 4)
+      rc = -EPROTO;
+    else
+      rc = apply(ctx, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
+    if (rc == 0 || rc == -EPROTO)
+      mdb_del(txn, q->results, &k, NULL);
+  }
+  if (rc == 0 || rc == -EPROTO) {
+    int crc = lmdb_err(mdb_txn_commit(txn));
+    return rc != 0 ? rc : crc;
+  }
+  mdb_txn_abort(txn);
+  return rc;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
+                   dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
+  uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;
+  uint32_t *word = &q->bell->slot[slot].seq;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+    int rc = take_result(q, id, apply, ctx);
+    if (rc != -ENOENT)
+      return rc;
+    uint64_t left = 0;
+    if (deadline) {
+      uint64_t now = dt__now_ns();
+      if (now >= deadline)
+        return -ETIMEDOUT;
+      left = deadline - now;
+    }
+    rc = futex_wait(word, seen, left);
+    if (rc == -ETIMEDOUT && deadline == 0)
+      continue;
+    if (rc != 0 && rc != -EINTR && rc != -ETIMEDOUT)
+      return rc;
+  }
+}
+
+/* See dtask_internal.h. */
+int dt__queue_cancel(dt__queue *q, uint64_t id) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key};
+  int rc;
+  put_be64(key, id);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = mdb_del(txn, q->tasks, &k, NULL);
+  if (rc == MDB_NOTFOUND) {
+    mdb_txn_abort(txn);
+    return 0;
+  }
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_err(rc);
+  }
+  rc = lmdb_err(mdb_txn_commit(txn));
+  return rc == 0 ? 1 : rc;
+}
+
+/* ------------------------------------------------------------- worker */
+
+/* Moves the oldest task to claims and copies it out.  -ENOENT if none. */
+static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_cursor_open(txn, q->tasks, &cur));
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return rc;
+  }
+  rc = lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+  if (rc == 0 && (k.mv_size != 8 || v.mv_size < 8)) {
+    /* Not a task this version wrote: drop it rather than loop on it. */
+    mdb_cursor_del(cur, 0);
+    mdb_cursor_close(cur);
+    rc = lmdb_err(mdb_txn_commit(txn));
+    return rc == 0 ? -EAGAIN : rc;
+  }
+  if (rc != 0) {
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+  }
+  uint8_t key[8];
+  memcpy(key, k.mv_data, 8);
+  *id = get_be64(key);
+  *size = v.mv_size - 8;
+  *rec = malloc(*size ? *size : 1);
+  if (*rec == NULL) {
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return -ENOMEM;
+  }
+  memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
+  /* claims value: worker pid, then the task value as it was. */
+  MDB_val ck = {8, key}, cv = {v.mv_size + 4, NULL};
+  uint8_t head[8];
+  memcpy(head, v.mv_data, 8);
+  mdb_cursor_del(cur, 0);
+  mdb_cursor_close(cur);
+  rc = lmdb_err(mdb_put(txn, q->claims, &ck, &cv, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(cv.mv_data, (uint32_t)getpid());
+    memcpy((uint8_t *)cv.mv_data + 4, head, 8);
+    memcpy((uint8_t *)cv.mv_data + 12, *rec, *size);
+    rc = lmdb_err(mdb_txn_commit(txn));
+  } else {
+    mdb_txn_abort(txn);
+  }
+  if (rc != 0) {
+    free(*rec);
+    *rec = NULL;
+  }
+  return rc;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
+                    uint64_t timeout_ns) {
+  uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&q->bell->task_seq, __ATOMIC_SEQ_CST);
+    int rc = claim_one(q, rec, size, id);
+    if (rc == -EAGAIN)
+      continue;
+    if (rc != -ENOENT)
+      return rc;
+    uint64_t left = 0;
+    if (deadline) {
+      uint64_t now = dt__now_ns();
+      if (now >= deadline)
+        return -ETIMEDOUT;
+      left = deadline - now;
+    }
+    __atomic_add_fetch(&q->bell->idle, 1, __ATOMIC_SEQ_CST);
+    rc = futex_wait(&q->bell->task_seq, seen, left);
+    __atomic_sub_fetch(&q->bell->idle, 1, __ATOMIC_SEQ_CST);
+    if (rc == -EINTR)
+      return -EINTR;
+    if (rc == -ETIMEDOUT && deadline == 0)
+      continue;
+    if (rc != 0 && rc != -ETIMEDOUT)
+      return rc;
+  }
+}
+
+/* See dtask_internal.h. */
+int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
+                       size_t size) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, cv, rv = {size + 4, NULL};
+  uint32_t caller = 0, slot = UINT32_MAX;
+  int rc;
+
+  put_be64(key, id);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_get(txn, q->claims, &k, &cv));
+  if (rc == 0 && cv.mv_size >= 12) {
+    caller = get_u32((const uint8_t *)cv.mv_data + 4);
+    slot = get_u32((const uint8_t *)cv.mv_data + 8);
+    mdb_del(txn, q->claims, &k, NULL);
+  } else if (rc == -ENOENT) {
+    /* The sweep gave the task back; the result still answers it. */
+    rc = 0;
+  }
+  if (rc == 0)
+    rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(rv.mv_data, caller);
+    memcpy((uint8_t *)rv.mv_data + 4, rec, size);
+    rc = lmdb_err(mdb_txn_commit(txn));
+  } else {
+    mdb_txn_abort(txn);
+  }
+  if (rc == 0 && slot < BELL_SLOTS) {
+    __atomic_add_fetch(&q->bell->slot[slot].seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&q->bell->slot[slot].seq, INT32_MAX);
+  }
+  return rc;
+}
+
+/* See dtask_internal.h. */
+void dt__queue_kick(dt__queue *q) {
+  __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
+  futex_wake(&q->bell->task_seq, INT32_MAX);
+}
+
+/* ------------------------------------------------------------ runners */
+
+/* See dtask_internal.h. */
+void dt__queue_heartbeat(dt__queue *q, int pid) {
+  int old = __atomic_exchange_n(&q->bell->runner_pid, pid, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&q->bell->heartbeat_ns, pid ? dt__now_ns() : 0,
+                   __ATOMIC_RELEASE);
+  if (old != pid) {
+    __atomic_add_fetch(&q->bell->runner_seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&q->bell->runner_seq, INT32_MAX);
+  }
+}
+
+/* See dtask_internal.h. */
+int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
+                          uint64_t timeout_ns) {
+  uint64_t deadline = dt__now_ns() + timeout_ns;
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&q->bell->runner_seq, __ATOMIC_SEQ_CST);
+    if (dt__queue_runner_alive(q, max_age_ns))
+      return 0;
+    uint64_t now = dt__now_ns();
+    if (now >= deadline)
+      return -ETIMEDOUT;
+    int rc = futex_wait(&q->bell->runner_seq, seen, deadline - now);
+    if (rc != 0 && rc != -EINTR && rc != -ETIMEDOUT)
+      return rc;
+  }
+}
+
+/* See dtask_internal.h. */
+uint64_t dt__queue_next_id(dt__queue *q) {
+  return __atomic_load_n(&q->bell->next_id, __ATOMIC_ACQUIRE);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
+  int pid = __atomic_load_n(&q->bell->runner_pid, __ATOMIC_ACQUIRE);
+  uint64_t hb = __atomic_load_n(&q->bell->heartbeat_ns, __ATOMIC_ACQUIRE);
+  uint64_t now = dt__now_ns();
+  if (pid <= 0 || hb == 0 || !process_alive(pid))
+    return 0;
+  return now < hb || now - hb <= max_age_ns;
+}
+
+/* Deletes every entry of dbi whose u32 at offset `at` names a dead
+ * process; with requeue, puts the task part back into tasks instead. */
+static int sweep_db(dt__queue *q, MDB_txn *txn, MDB_dbi dbi, size_t at,
+                    bool requeue, int *count) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = lmdb_err(mdb_cursor_open(txn, dbi, &cur));
+  if (rc != 0)
+    return rc;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    if (v.mv_size >= at + 4 &&
+        !process_alive((int)get_u32((const uint8_t *)v.mv_data + at))) {
+      if (requeue && v.mv_size >= 12) {
+        MDB_val tv = {v.mv_size - 4, (uint8_t *)v.mv_data + 4};
+        MDB_val tk = k;
+        int prc = mdb_put(txn, q->tasks, &tk, &tv, 0);
+        if (prc != 0) {
+          mdb_cursor_close(cur);
+          return lmdb_err(prc);
+        }
+      }
+      mdb_cursor_del(cur, 0);
+      (*count)++;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == MDB_NOTFOUND)
+        break;
+      if (rc == 0)
+        continue;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_sweep(dt__queue *q) {
+  MDB_txn *txn;
+  int count = 0, dead = 0;
+  int rc;
+  mdb_reader_check(q->env, &dead);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = sweep_db(q, txn, q->tasks, 0, false, &count);
+  if (rc == 0)
+    rc = sweep_db(q, txn, q->results, 0, false, &count);
+  if (rc == 0)
+    rc = sweep_db(q, txn, q->claims, 0, true, &count);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return rc;
+  }
+  rc = lmdb_err(mdb_txn_commit(txn));
+  if (rc == 0 && count > 0)
+    dt__queue_kick(q);
+  return rc == 0 ? count : rc;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
+                     size_t *results) {
+  MDB_txn *txn;
+  MDB_stat st;
+  int rc = txn_begin(q, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return rc;
+  mdb_stat(txn, q->tasks, &st);
+  *tasks = st.ms_entries;
+  mdb_stat(txn, q->claims, &st);
+  *claims = st.ms_entries;
+  mdb_stat(txn, q->results, &st);
+  *results = st.ms_entries;
+  mdb_txn_abort(txn);
+  return 0;
+}

@@ -1,0 +1,195 @@
+/* stub.c: the libffi closures that stand in for offloaded functions.
+ *
+ * For every [[offload]] entry the shim makes one ffi_cif (prepared once,
+ * from the parsed signature) and one ffi_closure.  The closure's code
+ * address is what GOT slots and dlsym() hand to the program, so a call to
+ * a listed function lands in stub_call() below with its arguments already
+ * unpacked by libffi.  By default stub_call() hands the call to the
+ * offload path (offload.c); in sync mode it forwards the call inline with
+ * ffi_call, so the program behaves exactly as without dtask.
+ * DTASK_TRACE=1 prints one line per call.
+ *
+ * The call path never allocates and never takes a lock: the trace line is
+ * formatted on the stack, the call counter is an atomic add. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dtask_internal.h"
+
+__thread int dt__in_shim __attribute__((tls_model("initial-exec")));
+int dt__mode = DT__MODE_OFFLOAD;
+
+/* Appends a short rendering of argument i to buf at *pos. */
+static void describe_arg(const dt__param *p, void *arg, char *buf,
+                         size_t size, size_t *pos) {
+  size_t left = *pos < size ? size - *pos : 0;
+  int n = 0;
+  if (p->is_buffer) {
+    void *ptr = *(void **)arg;
+    n = ptr == NULL ? snprintf(buf + *pos, left, "%s=NULL", p->name)
+                    : snprintf(buf + *pos, left, "%s=%s[%p]", p->name,
+                               p->dir == DT__DIR_IN    ? "in"
+                               : p->dir == DT__DIR_OUT ? "out"
+                                                       : "inout",
+                               ptr);
+  } else {
+    switch (p->type.tag) {
+    case DT__T_CSTRING: {
+      const char *s = *(const char **)arg;
+      n = s == NULL ? snprintf(buf + *pos, left, "%s=NULL", p->name)
+                    : snprintf(buf + *pos, left, "%s=\"%.24s%s\"", p->name, s,
+                               strlen(s) > 24 ? "..." : "");
+      break;
+    }
+    case DT__T_FLOAT:
+      n = snprintf(buf + *pos, left, "%s=%g", p->name, (double)*(float *)arg);
+      break;
+    case DT__T_DOUBLE:
+      n = snprintf(buf + *pos, left, "%s=%g", p->name, *(double *)arg);
+      break;
+    default: {
+      /* Integers: read the value with its own width and signedness. */
+      long long v = 0;
+      unsigned long long u = 0;
+      switch (p->type.size) {
+      case 1:
+        v = *(int8_t *)arg;
+        u = *(uint8_t *)arg;
+        break;
+      case 2:
+        v = *(int16_t *)arg;
+        u = *(uint16_t *)arg;
+        break;
+      case 4:
+        v = *(int32_t *)arg;
+        u = *(uint32_t *)arg;
+        break;
+      default:
+        v = *(int64_t *)arg;
+        u = *(uint64_t *)arg;
+        break;
+      }
+      n = dt__tag_is_signed(p->type.tag)
+              ? snprintf(buf + *pos, left, "%s=%lld", p->name, v)
+              : snprintf(buf + *pos, left, "%s=%llu", p->name, u);
+    }
+    }
+  }
+  if (n > 0)
+    *pos += (size_t)n;
+}
+
+/* Renders the return value (the buffer libffi gave the closure). */
+static void describe_ret(const dt__type *t, void *ret, char *buf, size_t size,
+                         size_t *pos) {
+  size_t left = *pos < size ? size - *pos : 0;
+  int n = 0;
+  switch (t->tag) {
+  case DT__T_VOID:
+    break;
+  case DT__T_CSTRING: {
+    const char *s = *(const char **)ret;
+    n = s == NULL ? snprintf(buf + *pos, left, " = NULL")
+                  : snprintf(buf + *pos, left, " = \"%.24s%s\"", s,
+                             strlen(s) > 24 ? "..." : "");
+    break;
+  }
+  case DT__T_FLOAT:
+    n = snprintf(buf + *pos, left, " = %g", (double)*(float *)ret);
+    break;
+  case DT__T_DOUBLE:
+    n = snprintf(buf + *pos, left, " = %g", *(double *)ret);
+    break;
+  default:
+    /* libffi widens integer returns smaller than ffi_arg to ffi_arg. */
+    if (t->size < sizeof(ffi_arg))
+      n = dt__tag_is_signed(t->tag)
+              ? snprintf(buf + *pos, left, " = %lld",
+                         (long long)*(ffi_sarg *)ret)
+              : snprintf(buf + *pos, left, " = %llu",
+                         (unsigned long long)*(ffi_arg *)ret);
+    else
+      n = dt__tag_is_signed(t->tag)
+              ? snprintf(buf + *pos, left, " = %lld", *(long long *)ret)
+              : snprintf(buf + *pos, left, " = %llu",
+                         *(unsigned long long *)ret);
+  }
+  if (n > 0)
+    *pos += (size_t)n;
+}
+
+/* Writes the DTASK_TRACE line of one call. */
+static void trace_call(const dt__stub *s, void *ret, void **args, int err,
+                       uint64_t ns) {
+  char buf[768];
+  size_t pos = 0;
+  const dt__sig *sig = &s->off->sig;
+  int n = snprintf(buf, sizeof buf, "%s(", s->off->symbol);
+  pos = n > 0 ? (size_t)n : 0;
+  for (int i = 0; i < sig->nparams && pos < sizeof buf; i++) {
+    if (i > 0 && pos + 2 < sizeof buf) {
+      buf[pos++] = ',';
+      buf[pos++] = ' ';
+    }
+    describe_arg(&sig->params[i], args[i], buf, sizeof buf, &pos);
+  }
+  if (pos + 1 < sizeof buf)
+    buf[pos++] = ')';
+  buf[pos < sizeof buf ? pos : sizeof buf - 1] = '\0';
+  describe_ret(&sig->ret, ret, buf, sizeof buf, &pos);
+  dt__trace("%s errno=%d %s %.1fus", buf, err,
+            dt__mode == DT__MODE_SYNC ? "sync" : "offloaded", (double)ns / 1e3);
+}
+
+/* The closure body: every intercepted call arrives here. */
+static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
+  dt__stub *s = data;
+  uint64_t t0 = 0;
+
+  if (dt__in_shim) {
+    /* A call made by the shim itself: run it untouched. */
+    ffi_call(cif, FFI_FN(s->real), ret, args);
+    return;
+  }
+  __atomic_add_fetch(&s->calls, 1, __ATOMIC_RELAXED);
+  if (dt__trace_on) {
+    int saved = errno;
+    t0 = dt__now_ns();
+    errno = saved;
+  }
+  if (dt__mode == DT__MODE_SYNC)
+    ffi_call(cif, FFI_FN(s->real), ret, args);
+  else
+    dt__offload_call(s, ret, args);
+  if (dt__trace_on) {
+    int err = errno;
+    dt__in_shim = 1;
+    trace_call(s, ret, args, err, dt__now_ns() - t0);
+    dt__in_shim = 0;
+    errno = err;
+  }
+}
+
+/* See dtask_internal.h.  The closure is never freed: a patched GOT slot
+ * or a pointer returned by dlsym may be called until the process ends. */
+int dt__stub_init(dt__stub *s) {
+  const dt__sig *sig = &s->off->sig;
+  ffi_status st;
+
+  st = ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams,
+                    sig->ffi_ret, (ffi_type **)sig->ffi_args);
+  if (st != FFI_OK)
+    return -EINVAL;
+  s->closure = ffi_closure_alloc(sizeof(ffi_closure), &s->code);
+  if (s->closure == NULL)
+    return -ENOMEM;
+  st = ffi_prep_closure_loc(s->closure, &s->cif, stub_call, s, s->code);
+  if (st != FFI_OK) {
+    ffi_closure_free(s->closure);
+    s->closure = NULL;
+    return -EINVAL;
+  }
+  return 0;
+}

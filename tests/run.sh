@@ -1,0 +1,69 @@
+#!/bin/sh
+# run.sh: runs dtask's test suite and prints one total line at the end.
+#
+# Usage: BUILD=build sh tests/run.sh UNIT_TEST_BINARY...
+# Each unit test is a cmocka program; its own summary is shown and its
+# counts are added up.  Then every tests/integration/*.sh runs; each prints
+# "N passed, N failed" as its last line.  A program that dies before its
+# summary counts as one failure, so a crash can never pass silently.  The
+# last line is "N passed, N failed" for the whole suite; the exit status
+# is 1 if anything failed or if no test ran at all.
+set -u
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+export BUILD
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() { # $1: file with output; sets p and f from cmocka or plain lines
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+  if [ -z "$p" ] && [ -z "$f" ]; then
+    line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+    p=$(echo "$line" | sed -n 's/^.*\b\([0-9][0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/^.*passed, \([0-9][0-9]*\) failed.*/\1/p')
+  fi
+}
+
+run_one() { # $1: label, then the command
+  label=$1
+  shift
+  echo "=== $label"
+  "$@" >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  count "$log"
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "--- $label exited with status $rc without reporting a failure; counted as one failure"
+    f=1
+  fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    echo "--- $label ran no test; counted as one failure"
+    f=1
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+for bin in "$@"; do
+  name=$(basename "$bin")
+  case "$name" in
+    test_elf_file) fx="$BUILD/fixtures/elf" ;;
+    test_got) fx="$BUILD/fixtures/got" ;;
+    *) fx="$BUILD/fixtures" ;;
+  esac
+  run_one "$name" env DTASK_FIXTURE_DIR="$fx" DTASK_BUILD="$BUILD" "$bin"
+done
+
+for script in tests/integration/*.sh; do
+  [ -e "$script" ] || continue
+  run_one "$(basename "$script")" bash "$script"
+done
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,42 @@
+#!/bin/sh
+# deps.sh: install the Debian packages dtask builds, tests and benches with.
+#
+# Usage: tools/deps.sh [--if-missing] [--bench]
+# Quiet and idempotent: it asks dpkg first and calls apt-get only for what
+# is missing.  As root it installs directly; otherwise through sudo if
+# there is one, else it prints the apt-get line to run and fails.
+set -eu
+
+PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3"
+BENCH_PKGS="gnuplot-nox hyperfine"
+
+want="$PKGS"
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want="$want $BENCH_PKGS" ;;
+    --if-missing) ;;  # the default behaviour; kept for readability of callers
+    *) echo "deps.sh: unknown option $arg" >&2; exit 1 ;;
+  esac
+done
+
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "dtask: installing Debian packages:$missing" >&2
+if [ "$(id -u)" = 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "dtask: missing packages:$missing; run as root: apt-get install$missing" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
