@@ -69,7 +69,8 @@ DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built
-BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead
+BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
+              $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
@@ -155,6 +156,13 @@ $(BUILD)/bench/libbnull.so: bench/libbnull.c | $(BUILD)/.deps
 
 $(BUILD)/bench/sync_overhead: bench/sync_overhead.c $(BUILD)/bench/libbnull.so
 	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull
+
+$(BUILD)/bench/roundtrip: bench/roundtrip.c $(BUILD)/bench/libbnull.so
+	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull -pthread
+
+$(BUILD)/bench/anchors: bench/anchors.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -o $@ $<
 
 bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench
