@@ -6,7 +6,6 @@
  * in runner role: PROG's constructors run, then the shim's serve loop
  * runs instead of main, with N worker processes.  It stops on SIGTERM or
  * SIGINT after the calls in hand are finished. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,60 +20,26 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
-  const char *file = NULL;
-  int workers = 0, c;
-  while ((c = getopt(argc, argv, "+c:w:h")) != -1) {
-    switch (c) {
-    case 'c':
-      file = optarg;
-      break;
-    case 'w':
-      workers = atoi(optarg);
-      if (workers < 1 || workers > 1024) {
-        fprintf(stderr, "dtask-runner: -w takes 1 to 1024 workers\n");
-        return 1;
-      }
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    default:
-      usage(stderr);
-      return 1;
-    }
-  }
-  if (optind >= argc) {
-    usage(stderr);
-    return 1;
-  }
-  if (file == NULL)
-    file = dt__config_default_path();
-  if (file == NULL) {
-    fprintf(stderr, "dtask-runner: no config: pass -c FILE, set "
-                    "DTASK_CONFIG, or create ./dtask.toml\n");
-    return 2;
+  const char *file;
+  int workers;
+  int at = dt__launch_args("dtask-runner", argc, argv, &file, &workers);
+  if (at <= 0) {
+    usage(at == 0 ? stdout : stderr);
+    return at == 0 ? 0 : 1;
   }
   dt__config *cfg = NULL;
-  dt__error err = {0, 0, ""};
-  if (dt__config_load(file, &cfg, &err) != 0) {
-    char msg[4800];
-    fprintf(stderr, "dtask-runner: %s\n",
-            dt__error_format(&err, file, msg, sizeof msg));
-    return 2;
-  }
-  dt__config_free(cfg);
   char abs[PATH_MAX], shim[PATH_MAX];
-  if (realpath(file, abs) == NULL) {
-    perror(file);
-    return 2;
-  }
+  int rc = dt__launch_config("dtask-runner", file, &cfg, abs, sizeof abs);
+  if (rc != 0)
+    return rc;
+  dt__config_free(cfg);
   if (dt__find_shim(shim, sizeof shim) != 0) {
     fprintf(stderr, "dtask-runner: cannot find libdtask_shim.so beside this "
                     "program; set DTASK_SHIM\n");
     return 2;
   }
-  int rc = dt__exec_runner(shim, abs, workers, argv + optind);
-  fprintf(stderr, "dtask-runner: cannot run %s: %s\n", argv[optind],
+  rc = dt__exec_runner(shim, abs, workers, argv + at);
+  fprintf(stderr, "dtask-runner: cannot run %s: %s\n", argv[at],
           strerror(-rc));
   return 127;
 }

@@ -333,55 +333,23 @@ static void summarize(const char *path, const dt__config *cfg) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  const char *file = NULL;
-  int workers = 0, c;
-  optind = 1;
-  while ((c = getopt(argc, argv, "+c:w:h")) != -1) {
-    switch (c) {
-    case 'c':
-      file = optarg;
-      break;
-    case 'w':
-      workers = atoi(optarg);
-      if (workers < 1 || workers > 1024) {
-        fprintf(stderr, "dtask: -w takes 1 to 1024 workers\n");
-        return 1;
-      }
-      break;
-    case 'h':
-      usage(stdout);
-      return 0;
-    default:
-      usage(stderr);
-      return 1;
-    }
+  const char *file;
+  int workers;
+  int at = dt__launch_args("dtask run", argc, argv, &file, &workers);
+  if (at <= 0) {
+    usage(at == 0 ? stdout : stderr);
+    return at == 0 ? 0 : 1;
   }
-  if (optind >= argc) {
-    usage(stderr);
-    return 1;
-  }
-  char **prog = argv + optind;
-  if (file == NULL)
-    file = dt__config_default_path();
-  if (file == NULL) {
-    fprintf(stderr, "dtask: no config: pass -c FILE, set DTASK_CONFIG, or "
-                    "create ./dtask.toml\n");
-    return EXIT_INVALID;
-  }
+  char **prog = argv + at;
   dt__config *cfg = NULL;
-  dt__error err = {0, 0, ""};
-  if (dt__config_load(file, &cfg, &err) != 0) {
-    char msg[4800];
-    fprintf(stderr, "dtask: %s\n", dt__error_format(&err, file, msg,
-                                                     sizeof msg));
+  char abs[PATH_MAX], shim[PATH_MAX], stats[PATH_MAX];
+  if (dt__launch_config("dtask run", file, &cfg, abs, sizeof abs) != 0) {
     fprintf(stderr, "dtask: not starting %s\n", prog[0]);
     return EXIT_INVALID;
   }
-  char abs[PATH_MAX], shim[PATH_MAX], stats[PATH_MAX];
-  if (realpath(file, abs) == NULL || dt__find_shim(shim, sizeof shim) != 0) {
-    fprintf(stderr, "dtask: cannot find %s\n",
-            realpath(file, abs) == NULL ? file : "libdtask_shim.so (set "
-                                                 "DTASK_SHIM)");
+  if (dt__find_shim(shim, sizeof shim) != 0) {
+    fprintf(stderr, "dtask: cannot find libdtask_shim.so beside this "
+                    "program; set DTASK_SHIM\n");
     dt__config_free(cfg);
     return EXIT_INVALID;
   }

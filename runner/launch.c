@@ -5,6 +5,7 @@
  * the shim, putting it first in LD_PRELOAD without losing what the user
  * preloads already, and exec'ing a runner. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,4 +87,69 @@ int dt__exec_runner(const char *shim, const char *config, int workers,
   }
   execvp(argv[0], argv);
   return -errno;
+}
+
+/* See dtask_internal.h.  Option parsing stops at the first operand, so
+ * PROG's own options are never taken for ours. */
+int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
+                    int *workers) {
+  int c;
+  *file = NULL;
+  *workers = 0;
+  optind = 1;
+  while ((c = getopt(argc, argv, "+c:w:h")) != -1) {
+    switch (c) {
+    case 'c':
+      *file = optarg;
+      break;
+    case 'w':
+      *workers = atoi(optarg);
+      if (*workers < 1 || *workers > 1024) {
+        fprintf(stderr, "%s: -w takes 1 to 1024 workers\n", cmd);
+        return -1;
+      }
+      break;
+    case 'h':
+      return 0;
+    default:
+      return -1;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "%s: name the program to run after the options, e.g. "
+                    "%s -c my.toml -- ./prog\n",
+            cmd, cmd);
+    return -1;
+  }
+  return optind;
+}
+
+/* See dtask_internal.h. */
+int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
+                      char *abs, size_t abssz) {
+  dt__error err = {0, 0, ""};
+  *cfg = NULL;
+  if (file == NULL)
+    file = dt__config_default_path();
+  if (file == NULL) {
+    fprintf(stderr, "%s: no config: pass -c FILE, set DTASK_CONFIG, or "
+                    "create ./dtask.toml (see config/dtask.example.toml)\n",
+            cmd);
+    return 2;
+  }
+  if (dt__config_load(file, cfg, &err) != 0) {
+    char msg[4800];
+    fprintf(stderr, "%s: %s\n", cmd,
+            dt__error_format(&err, file, msg, sizeof msg));
+    return 2;
+  }
+  char tmp[PATH_MAX];
+  if (realpath(file, tmp) == NULL || strlen(tmp) >= abssz) {
+    fprintf(stderr, "%s: %s: %s\n", cmd, file, strerror(errno));
+    dt__config_free(*cfg);
+    *cfg = NULL;
+    return 2;
+  }
+  snprintf(abs, abssz, "%s", tmp);
+  return 0;
 }

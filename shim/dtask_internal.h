@@ -673,6 +673,19 @@ int dt__find_shim(char *out, size_t outsz);
  * copy of shim already in the list). */
 int dt__env_preload(const char *shim);
 
+/* Parses "[-c FILE] [-w N] [--] PROG [ARGS]" for the launchers.  Returns
+ * the index of PROG in argv, 0 after -h (usage printed on stdout), or -1
+ * for a usage error (message on stderr, prefixed with cmd). */
+int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
+                    int *workers);
+
+/* Finds (file, else $DTASK_CONFIG, else ./dtask.toml), loads and validates
+ * the config.  On success *cfg is owned by the caller and abs holds the
+ * file's absolute path.  On failure prints "CMD: FILE:LINE:COL: ..." on
+ * stderr and returns 2 (the launchers' exit status for a bad config). */
+int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
+                      char *abs, size_t abssz);
+
 /* Replaces this process with PROG in runner role: sets LD_PRELOAD,
  * DTASK_ROLE=runner, DTASK_CONFIG and (if workers > 0) DTASK_WORKERS,
  * then execvp.  Returns only on failure (-errno). */
