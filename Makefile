@@ -68,7 +68,7 @@ SHIM       := $(BUILD)/libdtask_shim.so
 DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
-              $(BUILD)/fixtures/interpose/.built
+              $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
@@ -121,6 +121,11 @@ $(BUILD)/fixtures/got/.built: $(wildcard tests/fixtures/got/*) | $(BUILD)/.deps
 
 $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/interpose/build.sh $(dir $@)
+	@touch $@
+
+# The offload fixtures include a raw-queue tool built from the core sources.
+$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
 check: all

@@ -43,30 +43,45 @@ int dt__find_shim(char *out, size_t outsz) {
   return -ENOENT;
 }
 
+/* A sanitizer runtime must stay first in LD_PRELOAD. */
+static int is_sanitizer_runtime(const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  return strncmp(base, "libasan", 7) == 0 || strncmp(base, "libtsan", 7) == 0 ||
+         strstr(base, "clang_rt.asan") != NULL;
+}
+
 /* See dtask_internal.h.  LD_PRELOAD entries are separated by ':' or
- * spaces, as ld.so accepts. */
+ * spaces, as ld.so accepts.  Sanitizer runtimes already in the list stay
+ * in front of the shim, as they require. */
 int dt__env_preload(const char *shim) {
   const char *old = getenv("LD_PRELOAD");
-  size_t cap = strlen(shim) + (old ? strlen(old) : 0) + 2;
-  char *v = malloc(cap);
-  if (v == NULL)
+  size_t cap = 2 * (strlen(shim) + (old ? strlen(old) : 0)) + 4;
+  char *v = malloc(cap), *copy = strdup(old ? old : "");
+  if (v == NULL || copy == NULL) {
+    free(v);
+    free(copy);
     return -ENOMEM;
-  snprintf(v, cap, "%s", shim);
-  if (old != NULL) {
-    char *copy = strdup(old), *save = NULL;
-    if (copy == NULL) {
-      free(v);
-      return -ENOMEM;
+  }
+  v[0] = '\0';
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      strcat(v, v[0] ? ":" : "");
+      strcat(v, shim);
     }
-    for (char *tok = strtok_r(copy, ": ", &save); tok != NULL;
+    char *tmp = strdup(copy), *save = NULL;
+    if (tmp == NULL)
+      break;
+    for (char *tok = strtok_r(tmp, ": ", &save); tok != NULL;
          tok = strtok_r(NULL, ": ", &save)) {
-      if (strcmp(tok, shim) == 0)
+      if (strcmp(tok, shim) == 0 || is_sanitizer_runtime(tok) != (pass == 0))
         continue;
-      strcat(v, ":");
+      strcat(v, v[0] ? ":" : "");
       strcat(v, tok);
     }
-    free(copy);
+    free(tmp);
   }
+  free(copy);
   int rc = setenv("LD_PRELOAD", v, 1) == 0 ? 0 : -errno;
   free(v);
   return rc;

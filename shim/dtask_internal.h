@@ -535,6 +535,8 @@ typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size);
  * doorbell page; dt__queue_submit stores it in the task so that the
  * worker wakes exactly this thread. */
 int dt__queue_waiter(dt__queue *q, uint32_t *slot);
+/* Gives this thread's slot back (thread exit). */
+void dt__queue_waiter_release(dt__queue *q, uint32_t slot);
 int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
                      uint32_t slot, uint64_t *id);
 /* Blocks (futex, no polling) until the result of id is there, then

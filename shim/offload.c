@@ -80,6 +80,12 @@ static void free_state(void *p) {
   thread_state *ts = p;
   if (ts == NULL)
     return;
+  /* The thread is exiting: its waiter slot goes back to the queue. */
+  dt__queue *q = __atomic_load_n(&o_q, __ATOMIC_ACQUIRE);
+  if (ts->has_slot && ts->pid == getpid() && q != NULL && !dt__queue_stale(q))
+    dt__queue_waiter_release(q, ts->slot);
+  if (t_state == ts)
+    t_state = NULL;
   for (size_t i = 0; i < ts->nbufs; i++)
     if (ts->buf[i].p != NULL)
       munmap(ts->buf[i].p, ts->buf[i].cap);
@@ -104,6 +110,11 @@ static void atfork_child(void) {
   pthread_mutex_init(&o_lock, NULL);
   if (t_state != NULL)
     t_state->has_slot = false;
+  /* The parent's calls are the parent's: the child counts its own. */
+  for (size_t i = 0; i < o_n; i++) {
+    memset(o_stubs[i].hist, 0, sizeof o_stubs[i].hist);
+    o_stubs[i].calls = 0;
+  }
 }
 
 /* See dtask_internal.h. */

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@
 #include "dtask_internal.h"
 
 #define BELL_MAGIC 0x6474626cu /* "dtbl" */
-#define BELL_VERSION 1u
+#define BELL_VERSION 2u
 #define BELL_SLOTS 4096u
 #define MAX_READERS 1022u
 
@@ -54,16 +55,21 @@ typedef struct bell {
   int32_t runner_pid;    /* the pool's supervisor */
   uint32_t runner_seq;   /* futex: bumped when a pool starts or stops */
   uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last beat */
+  uint32_t kick_seq;     /* bumped by dt__queue_kick: idle claims return */
+  uint32_t pad;
   struct {
-    int32_t pid;  /* owning process, 0 when free */
-    int32_t tid;  /* owning thread */
-    uint32_t seq; /* futex: bumped when a result for it is stored */
+    uint64_t owner; /* pid << 32 | tid of the owning thread, 0 when free */
+    uint32_t seq;   /* futex: bumped when a result for it is stored */
     uint32_t pad;
   } slot[BELL_SLOTS];
 } bell;
 
 struct dt__queue {
   MDB_env *env;
+  /* Transactions hold it shared; adopting a map that another process
+   * grew holds it exclusive, because LMDB remaps the environment then and
+   * no transaction of this process may be open. */
+  pthread_rwlock_t resize;
   MDB_dbi tasks, claims, results;
   bell *bell;
   int pid; /* the process that opened it */
@@ -96,6 +102,12 @@ static int futex_wait(uint32_t *word, uint32_t seen, uint64_t timeout_ns) {
 
 static void futex_wake(uint32_t *word, int n) {
   futex(word, FUTEX_WAKE, (uint32_t)n, NULL);
+}
+
+/* now + timeout, saturating: a huge timeout means "forever". */
+static uint64_t deadline_of(uint64_t timeout_ns) {
+  uint64_t now = dt__now_ns();
+  return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
 }
 
 static void put_be64(uint8_t *p, uint64_t v) {
@@ -138,14 +150,34 @@ static int lmdb_err(int rc) {
   }
 }
 
-/* Begins a transaction, adopting a map grown by another process. */
+/* Begins a transaction (holding q->resize shared until txn_end),
+ * adopting a map grown by another process. */
 static int txn_begin(dt__queue *q, unsigned flags, MDB_txn **txn) {
-  int rc = mdb_txn_begin(q->env, NULL, flags, txn);
-  if (rc == MDB_MAP_RESIZED) {
+  for (;;) {
+    pthread_rwlock_rdlock(&q->resize);
+    int rc = mdb_txn_begin(q->env, NULL, flags, txn);
+    if (rc != MDB_MAP_RESIZED) {
+      if (rc != 0)
+        pthread_rwlock_unlock(&q->resize);
+      return lmdb_err(rc);
+    }
+    pthread_rwlock_unlock(&q->resize);
+    pthread_rwlock_wrlock(&q->resize);
     mdb_env_set_mapsize(q->env, 0);
-    rc = mdb_txn_begin(q->env, NULL, flags, txn);
+    pthread_rwlock_unlock(&q->resize);
   }
-  return lmdb_err(rc);
+}
+
+/* Ends a transaction begun by txn_begin: commits (commit != 0) or aborts,
+ * and releases q->resize.  Returns the commit's result. */
+static int txn_end(dt__queue *q, MDB_txn *txn, int commit) {
+  int rc = 0;
+  if (commit)
+    rc = lmdb_err(mdb_txn_commit(txn));
+  else
+    mdb_txn_abort(txn);
+  pthread_rwlock_unlock(&q->resize);
+  return rc;
 }
 
 /* --------------------------------------------------------------- open */
@@ -241,11 +273,16 @@ static int open_bell(dt__queue *q, char *err, size_t errsz) {
   }
   q->bell = m;
   uint32_t zero = 0;
+  /* A new file is all zeros: ids start at 0, every slot is free.  Only
+   * the magic and version are written, so that a second process opening
+   * the queue at the same moment sees nothing half-initialised. */
   if (__atomic_compare_exchange_n(&q->bell->magic, &zero, BELL_MAGIC, false,
                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-    q->bell->version = BELL_VERSION;
-    __atomic_store_n(&q->bell->next_id, 1, __ATOMIC_SEQ_CST);
-  } else if (zero != BELL_MAGIC) {
+    __atomic_store_n(&q->bell->version, BELL_VERSION, __ATOMIC_SEQ_CST);
+  } else if (zero != BELL_MAGIC ||
+             (__atomic_load_n(&q->bell->version, __ATOMIC_SEQ_CST) != 0 &&
+              __atomic_load_n(&q->bell->version, __ATOMIC_SEQ_CST) !=
+                  BELL_VERSION)) {
     snprintf(err, errsz, "%s is not a dtask doorbell; remove the queue "
              "directory", path);
     return -EPROTO;
@@ -266,6 +303,7 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
     return -ENOMEM;
   q->pid = getpid();
   q->map_size = cfg->map_size;
+  pthread_rwlock_init(&q->resize, NULL);
   snprintf(q->dir, sizeof q->dir, "%s", cfg->queue_path);
   rc = make_dirs(q->dir);
   if (rc != 0) {
@@ -306,12 +344,12 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
   if (rc == 0)
     rc = lmdb_err(mdb_dbi_open(txn, "results", MDB_CREATE, &q->results));
   if (rc == 0) {
-    rc = lmdb_err(mdb_txn_commit(txn));
+    rc = txn_end(q, txn, 1);
     txn = NULL;
   }
   if (rc != 0) {
     if (txn != NULL)
-      mdb_txn_abort(txn);
+      txn_end(q, txn, 0);
     snprintf(err, errsz, "cannot open the queue's databases in %s: %s",
              q->dir, strerror(-rc));
     goto fail;
@@ -345,27 +383,45 @@ const char *dt__queue_dir(const dt__queue *q) { return q->dir; }
 
 /* ------------------------------------------------------------- caller */
 
-/* See dtask_internal.h.  Slots are taken with a compare-and-swap on the
- * owner's pid; a slot whose owner process is gone is taken over. */
+/* Whether the thread that owns a slot still exists. */
+static bool owner_alive(uint64_t owner) {
+  int pid = (int)(owner >> 32), tid = (int)(owner & 0xffffffffu);
+  if (syscall(SYS_tgkill, pid, tid, 0) == 0)
+    return true;
+  return errno == EPERM;
+}
+
+/* See dtask_internal.h.  A slot's owner word is pid << 32 | tid, taken
+ * with one compare-and-swap; a slot whose thread is gone (it exited, or
+ * its process died) is taken over on the second pass. */
 int dt__queue_waiter(dt__queue *q, uint32_t *slot) {
-  int pid = getpid();
-  int tid = (int)syscall(SYS_gettid);
+  uint64_t pid = (uint64_t)getpid();
+  uint64_t tid = (uint64_t)syscall(SYS_gettid);
+  uint64_t me = pid << 32 | tid;
   uint32_t start = (uint32_t)tid % BELL_SLOTS;
   for (int pass = 0; pass < 2; pass++) {
     for (uint32_t k = 0; k < BELL_SLOTS; k++) {
       uint32_t i = (start + k) % BELL_SLOTS;
-      int32_t cur = __atomic_load_n(&q->bell->slot[i].pid, __ATOMIC_ACQUIRE);
-      if (cur != 0 && (pass == 0 || process_alive(cur)))
+      uint64_t cur = __atomic_load_n(&q->bell->slot[i].owner, __ATOMIC_ACQUIRE);
+      if (cur != 0 && (pass == 0 || owner_alive(cur)))
         continue;
-      if (__atomic_compare_exchange_n(&q->bell->slot[i].pid, &cur, pid, false,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&q->bell->slot[i].tid, tid, __ATOMIC_RELEASE);
+      if (__atomic_compare_exchange_n(&q->bell->slot[i].owner, &cur, me,
+                                      false, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE)) {
         *slot = i;
         return 0;
       }
     }
   }
   return -EAGAIN;
+}
+
+/* See dtask_internal.h. */
+void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
+  uint64_t me = (uint64_t)getpid() << 32 | (uint64_t)syscall(SYS_gettid);
+  if (slot < BELL_SLOTS)
+    __atomic_compare_exchange_n(&q->bell->slot[slot].owner, &me, 0, false,
+                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 /* See dtask_internal.h. */
@@ -381,17 +437,17 @@ int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
   rc = txn_begin(q, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = lmdb_err(mdb_put(txn, q->tasks, &k, &v, MDB_RESERVE));
+  rc = lmdb_err(mdb_put(txn, q->tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
     put_u32(v.mv_data, (uint32_t)getpid());
     put_u32((uint8_t *)v.mv_data + 4, slot);
     rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
   }
   if (rc != 0) {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return rc;
   }
-  rc = lmdb_err(mdb_txn_commit(txn));
+  rc = txn_end(q, txn, 1);
   if (rc != 0)
     return rc;
   __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
@@ -423,17 +479,19 @@ static int take_result(dt__queue *q, uint64_t id, dt__apply_fn apply,
       mdb_del(txn, q->results, &k, NULL);
   }
   if (rc == 0 || rc == -EPROTO) {
-    int crc = lmdb_err(mdb_txn_commit(txn));
+    int crc = txn_end(q, txn, 1);
     return rc != 0 ? rc : crc;
   }
-  mdb_txn_abort(txn);
+  txn_end(q, txn, 0);
   return rc;
 }
 
 /* See dtask_internal.h. */
 int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
-  uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;
+  uint64_t deadline = timeout_ns ? deadline_of(timeout_ns) : 0;
+  if (slot >= BELL_SLOTS)
+    return -EINVAL;
   uint32_t *word = &q->bell->slot[slot].seq;
   for (;;) {
     uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
@@ -467,14 +525,14 @@ int dt__queue_cancel(dt__queue *q, uint64_t id) {
     return rc;
   rc = mdb_del(txn, q->tasks, &k, NULL);
   if (rc == MDB_NOTFOUND) {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return 0;
   }
   if (rc != 0) {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return lmdb_err(rc);
   }
-  rc = lmdb_err(mdb_txn_commit(txn));
+  rc = txn_end(q, txn, 1);
   return rc == 0 ? 1 : rc;
 }
 
@@ -490,7 +548,7 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
     return rc;
   rc = lmdb_err(mdb_cursor_open(txn, q->tasks, &cur));
   if (rc != 0) {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return rc;
   }
   rc = lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
@@ -498,12 +556,12 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
     /* Not a task this version wrote: drop it rather than loop on it. */
     mdb_cursor_del(cur, 0);
     mdb_cursor_close(cur);
-    rc = lmdb_err(mdb_txn_commit(txn));
+    rc = txn_end(q, txn, 1);
     return rc == 0 ? -EAGAIN : rc;
   }
   if (rc != 0) {
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return rc;
   }
   uint8_t key[8];
@@ -513,7 +571,7 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
   *rec = malloc(*size ? *size : 1);
   if (*rec == NULL) {
     mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return -ENOMEM;
   }
   memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
@@ -528,9 +586,9 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
     put_u32(cv.mv_data, (uint32_t)getpid());
     memcpy((uint8_t *)cv.mv_data + 4, head, 8);
     memcpy((uint8_t *)cv.mv_data + 12, *rec, *size);
-    rc = lmdb_err(mdb_txn_commit(txn));
+    rc = txn_end(q, txn, 1);
   } else {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
   }
   if (rc != 0) {
     free(*rec);
@@ -542,9 +600,12 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
 /* See dtask_internal.h. */
 int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                     uint64_t timeout_ns) {
-  uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;
+  uint64_t deadline = timeout_ns ? deadline_of(timeout_ns) : 0;
+  uint32_t kicks = __atomic_load_n(&q->bell->kick_seq, __ATOMIC_SEQ_CST);
   for (;;) {
     uint32_t seen = __atomic_load_n(&q->bell->task_seq, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&q->bell->kick_seq, __ATOMIC_SEQ_CST) != kicks)
+      return -EINTR;
     int rc = claim_one(q, rec, size, id);
     if (rc == -EAGAIN)
       continue;
@@ -596,9 +657,9 @@ int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
   if (rc == 0) {
     put_u32(rv.mv_data, caller);
     memcpy((uint8_t *)rv.mv_data + 4, rec, size);
-    rc = lmdb_err(mdb_txn_commit(txn));
+    rc = txn_end(q, txn, 1);
   } else {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
   }
   if (rc == 0 && slot < BELL_SLOTS) {
     __atomic_add_fetch(&q->bell->slot[slot].seq, 1, __ATOMIC_SEQ_CST);
@@ -609,6 +670,7 @@ int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
 
 /* See dtask_internal.h. */
 void dt__queue_kick(dt__queue *q) {
+  __atomic_add_fetch(&q->bell->kick_seq, 1, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
   futex_wake(&q->bell->task_seq, INT32_MAX);
 }
@@ -620,16 +682,17 @@ void dt__queue_heartbeat(dt__queue *q, int pid) {
   int old = __atomic_exchange_n(&q->bell->runner_pid, pid, __ATOMIC_SEQ_CST);
   __atomic_store_n(&q->bell->heartbeat_ns, pid ? dt__now_ns() : 0,
                    __ATOMIC_RELEASE);
-  if (old != pid) {
-    __atomic_add_fetch(&q->bell->runner_seq, 1, __ATOMIC_SEQ_CST);
-    futex_wake(&q->bell->runner_seq, INT32_MAX);
-  }
+  (void)old;
+  /* Every beat wakes waiters: a pool whose beat had gone stale is alive
+   * again as soon as it beats, whatever its pid. */
+  __atomic_add_fetch(&q->bell->runner_seq, 1, __ATOMIC_SEQ_CST);
+  futex_wake(&q->bell->runner_seq, INT32_MAX);
 }
 
 /* See dtask_internal.h. */
 int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
                           uint64_t timeout_ns) {
-  uint64_t deadline = dt__now_ns() + timeout_ns;
+  uint64_t deadline = deadline_of(timeout_ns);
   for (;;) {
     uint32_t seen = __atomic_load_n(&q->bell->runner_seq, __ATOMIC_SEQ_CST);
     if (dt__queue_runner_alive(q, max_age_ns))
@@ -709,12 +772,15 @@ int dt__queue_sweep(dt__queue *q) {
   if (rc == 0)
     rc = sweep_db(q, txn, q->claims, 0, true, &count);
   if (rc != 0) {
-    mdb_txn_abort(txn);
+    txn_end(q, txn, 0);
     return rc;
   }
-  rc = lmdb_err(mdb_txn_commit(txn));
-  if (rc == 0 && count > 0)
-    dt__queue_kick(q);
+  rc = txn_end(q, txn, 1);
+  if (rc == 0 && count > 0) {
+    /* Requeued tasks: wake idle workers as new tasks would. */
+    __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&q->bell->task_seq, INT32_MAX);
+  }
   return rc == 0 ? count : rc;
 }
 
@@ -732,6 +798,6 @@ int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
   *claims = st.ms_entries;
   mdb_stat(txn, q->results, &st);
   *results = st.ms_entries;
-  mdb_txn_abort(txn);
+  txn_end(q, txn, 0);
   return 0;
 }

@@ -18,6 +18,7 @@
  * static buffer) is per worker, as it would be per process. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -95,16 +96,18 @@ static void on_stop(int sig) {
 }
 
 /* Answers one task record; returns the malloc'd result record. */
-static int serve_one(uint64_t fp, const uint8_t *rec, size_t size,
-                     uint8_t **out, size_t *outsz) {
+static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
+                     size_t size, uint8_t **out, size_t *outsz) {
   uint64_t tfp, call_id;
   uint32_t entry;
   char msg[512];
 
   if (dt__wire_task_peek(rec, size, &tfp, &entry, &call_id) != 0)
-    return dt__wire_result_error(0, DT__ST_MALFORMED,
-                                 "the task record is not a dtask task", out,
-                                 outsz);
+    return dt__wire_result_error(qid, DT__ST_MALFORMED,
+                                 "the task record is not a dtask task of "
+                                 "this format version (is the caller's "
+                                 "dtask the same version as the runner's?)",
+                                 out, outsz);
   if (tfp != fp) {
     snprintf(msg, sizeof msg,
              "runner %d serves a different config (%.200s, fingerprint "
@@ -142,9 +145,17 @@ static int serve_one(uint64_t fp, const uint8_t *rec, size_t size,
     unsigned char b[32];
   } ret;
   memset(&ret, 0, sizeof ret);
+  /* SIGTERM/SIGINT wait until the function returns: a stop request
+   * must not cut its sleeps or reads short. */
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, &old);
   errno = f.caller_errno;
   ffi_call(&s->cif, FFI_FN(s->real), &ret, f.argv);
   int err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   rc = dt__wire_result_encode(&s->off->sig, &f, &ret, err, out, outsz);
   dt__frame_free(&f);
   return rc;
@@ -182,7 +193,7 @@ static int worker_loop(int supervisor) {
               strerror(-rc));
       break;
     }
-    rc = serve_one(fp, rec, size, &res, &rsize);
+    rc = serve_one(fp, id, rec, size, &res, &rsize);
     free(rec);
     if (rc == 0) {
       rc = dt__queue_complete(q, id, res, rsize);

@@ -556,11 +556,18 @@ static int setup_loader_hooks(void) {
 
 /* Builds a stub per offload entry.  Entries whose symbol is not found are
  * kept (a later dlopen may bring them) with a NULL hook stub. */
-static int setup_stubs(bool strict) {
+static int setup_stubs(bool strict, bool runner) {
   int missing = 0;
   for (size_t i = 0; i < g_nstubs; i++) {
     dt__stub *s = &g_stubs[i];
     const dt__offload *o = s->off;
+    /* A runner serves functions the program may only dlopen later (its
+     * main never runs): it loads a named library itself. */
+    if (runner && o->library[0] != '\0' &&
+        real_dlopen(o->library, RTLD_NOW | RTLD_NOLOAD) == NULL &&
+        real_dlopen(o->library, RTLD_NOW) == NULL)
+      dt__log(DT__LOG_ERROR, "%s:%d: the runner cannot load %s: %s",
+              g_cfg->path, o->line, o->library, dlerror());
     int rc = dt__stub_init(s);
     if (rc != 0) {
       dt__log(DT__LOG_ERROR, "%s:%d: libffi cannot build a stub for '%s' (%s)",
@@ -682,14 +689,14 @@ __attribute__((constructor)) static void shim_init(void) {
     /* Runner role: the real functions are called directly, nothing is
      * patched but the program's start-up, and main never runs.  A runner
      * that cannot serve must not run the program instead. */
-    if (setup_loader_hooks() != 0 || setup_stubs(false) != 0 ||
+    if (setup_loader_hooks() != 0 || setup_stubs(false, true) != 0 ||
         dt__runner_setup(g_cfg, g_stubs, g_nstubs, g_self_base) != 0) {
       dt__log(DT__LOG_ERROR, "runner role: cannot serve; exiting");
       _exit(2);
     }
     goto out;
   }
-  if (setup_loader_hooks() != 0 || setup_stubs(strict) != 0) {
+  if (setup_loader_hooks() != 0 || setup_stubs(strict, false) != 0) {
     give_up(strict);
     goto out;
   }
