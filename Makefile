@@ -171,7 +171,7 @@ $(BUILD)/bench/anchors: bench/anchors.c | $(BUILD)/.deps
 
 bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench
-	@BUILD=$(BUILD) QUICK=$(QUICK) sh bench/run.sh
+	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
 
 install: $(SHIM) $(DTASK) $(RUNNER)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)

@@ -543,6 +543,13 @@ int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
  * applies and deletes it.  timeout_ns 0 waits forever; -ETIMEDOUT. */
 int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns);
+/* The slot's current wake-up count.  Read it before dt__queue_submit and
+ * pass it to dt__queue_wait_since, which then sleeps until the result's
+ * wake-up instead of first looking for a result that cannot be there. */
+uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot);
+int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
+                         uint32_t seen, dt__apply_fn apply, void *ctx,
+                         uint64_t timeout_ns);
 /* Removes a task that no worker claimed yet (1), or 0 if it was claimed. */
 int dt__queue_cancel(dt__queue *q, uint64_t id);
 

@@ -354,6 +354,7 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   c.ret = ret;
   c.err = saved;
   c.caller_errno = saved;
+  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
   rc = dt__queue_submit(q, size, encode_task, &c, ts->slot, &c.id);
   if (rc != 0) {
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
@@ -366,8 +367,13 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
     }
   }
   uint64_t no_runner_since = 0;
+  bool first = true;
   for (;;) {
-    rc = dt__queue_wait(q, c.id, ts->slot, apply_result, &c, WAIT_TICK_NS);
+    rc = first ? dt__queue_wait_since(q, c.id, ts->slot, seen, apply_result,
+                                      &c, WAIT_TICK_NS)
+               : dt__queue_wait(q, c.id, ts->slot, apply_result, &c,
+                                WAIT_TICK_NS);
+    first = false;
     if (rc == -ENOSPC) {
       if (grow_cbuf(s->index, c.need) != 0)
         break;

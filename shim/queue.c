@@ -253,8 +253,10 @@ static int open_bell(dt__queue *q, char *err, size_t errsz) {
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || (st.st_size != 0 && st.st_size != sizeof(bell))) {
-    snprintf(err, errsz, "%s is not a dtask doorbell (size %lld); remove the "
-             "queue directory", path, (long long)st.st_size);
+    snprintf(err, errsz,
+             "%s is not a doorbell of this dtask version (size %lld); stop "
+             "any runner of this queue and remove it: rm -rf %s",
+             path, (long long)st.st_size, q->dir);
     close(fd);
     return -EPROTO;
   }
@@ -283,8 +285,10 @@ static int open_bell(dt__queue *q, char *err, size_t errsz) {
              (__atomic_load_n(&q->bell->version, __ATOMIC_SEQ_CST) != 0 &&
               __atomic_load_n(&q->bell->version, __ATOMIC_SEQ_CST) !=
                   BELL_VERSION)) {
-    snprintf(err, errsz, "%s is not a dtask doorbell; remove the queue "
-             "directory", path);
+    snprintf(err, errsz,
+             "%s is not a doorbell of this dtask version; stop any runner "
+             "of this queue and remove it: rm -rf %s",
+             path, q->dir);
     return -EPROTO;
   }
   return 0;
@@ -487,17 +491,30 @@ static int take_result(dt__queue *q, uint64_t id, dt__apply_fn apply,
 }
 
 /* See dtask_internal.h. */
-int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
-                   dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
+uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
+  return slot < BELL_SLOTS
+             ? __atomic_load_n(&q->bell->slot[slot].seq, __ATOMIC_SEQ_CST)
+             : 0;
+}
+
+/* See dtask_internal.h.  With have_seen, the first look at the results
+ * waits for the slot's word to move past seen (read before the task was
+ * queued), which saves a transaction that would find nothing. */
+static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
+                       bool have_seen, uint32_t seen, dt__apply_fn apply,
+                       void *ctx, uint64_t timeout_ns) {
   uint64_t deadline = timeout_ns ? deadline_of(timeout_ns) : 0;
   if (slot >= BELL_SLOTS)
     return -EINVAL;
   uint32_t *word = &q->bell->slot[slot].seq;
   for (;;) {
-    uint32_t seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
-    int rc = take_result(q, id, apply, ctx);
-    if (rc != -ENOENT)
-      return rc;
+    if (!have_seen) {
+      seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+      int rc = take_result(q, id, apply, ctx);
+      if (rc != -ENOENT)
+        return rc;
+    }
+    have_seen = false;
     uint64_t left = 0;
     if (deadline) {
       uint64_t now = dt__now_ns();
@@ -505,12 +522,30 @@ int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
         return -ETIMEDOUT;
       left = deadline - now;
     }
-    rc = futex_wait(word, seen, left);
+    int rc = futex_wait(word, seen, left);
     if (rc == -ETIMEDOUT && deadline == 0)
       continue;
-    if (rc != 0 && rc != -EINTR && rc != -ETIMEDOUT)
+    if (rc == -ETIMEDOUT) {
+      /* One last look: the result may have come with the deadline. */
+      rc = take_result(q, id, apply, ctx);
+      return rc == -ENOENT ? -ETIMEDOUT : rc;
+    }
+    if (rc != 0 && rc != -EINTR)
       return rc;
   }
+}
+
+/* See dtask_internal.h. */
+int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
+                   dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
+  return wait_result(q, id, slot, false, 0, apply, ctx, timeout_ns);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
+                         uint32_t seen, dt__apply_fn apply, void *ctx,
+                         uint64_t timeout_ns) {
+  return wait_result(q, id, slot, true, seen, apply, ctx, timeout_ns);
 }
 
 /* See dtask_internal.h. */

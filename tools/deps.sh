@@ -8,7 +8,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3"
-BENCH_PKGS="gnuplot-nox hyperfine"
+BENCH_PKGS="gnuplot-nox"
 
 want="$PKGS"
 for arg in "$@"; do
@@ -37,6 +37,12 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
+log=$(mktemp)
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "dtask: installing$missing failed (output above)" >&2
+  exit 1
+fi
+rm -f "$log"
