@@ -171,7 +171,8 @@ $(BUILD)/bench/anchors: bench/anchors.c | $(BUILD)/.deps
 
 bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench
-	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
+	@mkdir -p bench/results
+	@BUILD=$(BUILD) QUICK=$(QUICK) bash -o pipefail -c 'bash bench/run.sh | tee bench/results/latest.md'
 
 install: $(SHIM) $(DTASK) $(RUNNER)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
