@@ -99,5 +99,11 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && grep -qF "no config" "$tmp/none.out" && ok "no config exits 2" || no "no config (exit $rc)" "$tmp/none.out"
 
+# 6. A preloaded library must export only what it interposes; dtask
+#    interposes through GOT slots, so the shim exports nothing at all.
+exports=$(nm -D --defined-only "$BUILD/libdtask_shim.so" | awk '$2 ~ /[A-Z]/ { print $3 }')
+if [ -z "$exports" ]; then ok "the shim exports no symbol"; else
+  echo "$exports" >"$tmp/exports"; no "the shim exports symbols" "$tmp/exports"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
