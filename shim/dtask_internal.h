@@ -543,13 +543,22 @@ int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
  * applies and deletes it.  timeout_ns 0 waits forever; -ETIMEDOUT. */
 int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns);
-/* The slot's current wake-up count.  Read it before dt__queue_submit and
- * pass it to dt__queue_wait_since, which then sleeps until the result's
- * wake-up instead of first looking for a result that cannot be there. */
+/* The caller's fast path.  Read the slot's wake-up count before
+ * queueing and pass it to dt__queue_wait_since, which sleeps until the
+ * result's wake-up instead of first looking for a result that cannot be
+ * there, then reads the result in a read-only transaction and leaves it
+ * in place.  The caller drops it later: in the write transaction of its
+ * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
+ * left by a caller that dies is removed by the sweep. */
+#define DT__NO_ID UINT64_MAX
 uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot);
 int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
                          uint32_t seen, dt__apply_fn apply, void *ctx,
                          uint64_t timeout_ns);
+int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
+                          void *ctx, uint32_t slot, uint64_t drop,
+                          uint64_t *id);
+int dt__queue_drop(dt__queue *q, uint64_t id);
 /* Removes a task that no worker claimed yet (1), or 0 if it was claimed. */
 int dt__queue_cancel(dt__queue *q, uint64_t id);
 
@@ -661,6 +670,10 @@ void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);
  * out-parameters and errno back.  Never loses the call: if no queue or
  * runner can be had, the call runs inline and a message says why. */
 void dt__offload_call(dt__stub *s, void *ret, void **args);
+
+/* At exit: drops the calling thread's last result, still in the queue
+ * (other threads drop theirs when they exit). */
+void dt__offload_fini(void);
 
 /* Runner role (runner.c).  Called from the shim's constructor when
  * DTASK_ROLE=runner: redirects the program's __libc_start_main so that,

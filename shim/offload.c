@@ -54,6 +54,8 @@ typedef struct thread_state {
   int pid;
   uint32_t slot;
   bool has_slot;
+  bool has_drop;  /* the last result, read in place, is still queued */
+  uint64_t drop;
   size_t nbufs;
   struct {
     char *p;
@@ -82,8 +84,12 @@ static void free_state(void *p) {
     return;
   /* The thread is exiting: its waiter slot goes back to the queue. */
   dt__queue *q = __atomic_load_n(&o_q, __ATOMIC_ACQUIRE);
-  if (ts->has_slot && ts->pid == getpid() && q != NULL && !dt__queue_stale(q))
+  if (ts->has_slot && ts->pid == getpid() && q != NULL &&
+      !dt__queue_stale(q)) {
+    if (ts->has_drop)
+      dt__queue_drop(q, ts->drop);
     dt__queue_waiter_release(q, ts->slot);
+  }
   if (t_state == ts)
     t_state = NULL;
   for (size_t i = 0; i < ts->nbufs; i++)
@@ -108,8 +114,10 @@ static void atfork_child(void) {
   o_q = NULL; /* abandoned: see dt__queue_close */
   o_queue_failed = false;
   pthread_mutex_init(&o_lock, NULL);
-  if (t_state != NULL)
+  if (t_state != NULL) {
     t_state->has_slot = false;
+    t_state->has_drop = false; /* the parent's, not ours */
+  }
   /* The parent's calls are the parent's: the child counts its own. */
   for (size_t i = 0; i < o_n; i++) {
     memset(o_stubs[i].hist, 0, sizeof o_stubs[i].hist);
@@ -355,7 +363,8 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   c.err = saved;
   c.caller_errno = saved;
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
-  rc = dt__queue_submit(q, size, encode_task, &c, ts->slot, &c.id);
+  rc = dt__queue_submit_drop(q, size, encode_task, &c, ts->slot,
+                             ts->has_drop ? ts->drop : DT__NO_ID, &c.id);
   if (rc != 0) {
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
             "inline", s->off->symbol, strerror(-rc),
@@ -366,13 +375,21 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
       return;
     }
   }
+  ts->has_drop = false;
   uint64_t no_runner_since = 0;
   bool first = true;
   for (;;) {
+    /* The first wait reads the result in place and leaves it for the
+     * next call's submit to drop; later ones (after a timeout or a
+     * buffer too small) take and delete it themselves. */
     rc = first ? dt__queue_wait_since(q, c.id, ts->slot, seen, apply_result,
                                       &c, WAIT_TICK_NS)
                : dt__queue_wait(q, c.id, ts->slot, apply_result, &c,
                                 WAIT_TICK_NS);
+    if (first && (rc == 0 || rc == -EPROTO)) {
+      ts->has_drop = true;
+      ts->drop = c.id;
+    }
     first = false;
     if (rc == -ENOSPC) {
       if (grow_cbuf(s->index, c.need) != 0)
@@ -423,4 +440,15 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   __atomic_add_fetch(&s->hist[dt__hist_bucket(ns)], 1, __ATOMIC_RELAXED);
   dt__in_shim = 0;
   errno = c.err;
+}
+
+/* See dtask_internal.h. */
+void dt__offload_fini(void) {
+  thread_state *ts = t_state;
+  dt__queue *q = __atomic_load_n(&o_q, __ATOMIC_ACQUIRE);
+  if (ts != NULL && ts->has_drop && ts->pid == getpid() && q != NULL &&
+      !dt__queue_stale(q)) {
+    dt__queue_drop(q, ts->drop);
+    ts->has_drop = false;
+  }
 }

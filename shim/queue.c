@@ -431,6 +431,14 @@ void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
 /* See dtask_internal.h. */
 int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
                      uint32_t slot, uint64_t *id) {
+  return dt__queue_submit_drop(q, size, enc, ctx, slot, DT__NO_ID, id);
+}
+
+/* See dtask_internal.h.  The previous result goes in the same write
+ * transaction as the new task: one transaction less per call. */
+int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
+                          void *ctx, uint32_t slot, uint64_t drop,
+                          uint64_t *id) {
   MDB_txn *txn;
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
@@ -441,6 +449,16 @@ int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
   rc = txn_begin(q, 0, &txn);
   if (rc != 0)
     return rc;
+  if (drop != DT__NO_ID) {
+    uint8_t dkey[8];
+    MDB_val dk = {sizeof dkey, dkey};
+    put_be64(dkey, drop);
+    int drc = mdb_del(txn, q->results, &dk, NULL);
+    if (drc != 0 && drc != MDB_NOTFOUND) {
+      txn_end(q, txn, 0);
+      return lmdb_err(drc);
+    }
+  }
   rc = lmdb_err(mdb_put(txn, q->tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
     put_u32(v.mv_data, (uint32_t)getpid());
@@ -462,15 +480,15 @@ int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
 
 /* Looks for the result of id; applies and deletes it when present.
  * Returns 0 when done, -ENOENT when not there yet, or an error. */
-static int take_result(dt__queue *q, uint64_t id, dt__apply_fn apply,
-                       void *ctx) {
+static int take_result(dt__queue *q, uint64_t id, bool keep,
+                       dt__apply_fn apply, void *ctx) {
   MDB_txn *txn;
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v;
   int rc;
 
   put_be64(key, id);
-  rc = txn_begin(q, 0, &txn);
+  rc = txn_begin(q, keep ? MDB_RDONLY : 0, &txn);
   if (rc != 0)
     return rc;
   rc = lmdb_err(mdb_get(txn, q->results, &k, &v));
@@ -479,8 +497,12 @@ static int take_result(dt__queue *q, uint64_t id, dt__apply_fn apply,
       rc = -EPROTO;
     else
       rc = apply(ctx, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
-    if (rc == 0 || rc == -EPROTO)
+    if (!keep && (rc == 0 || rc == -EPROTO))
       mdb_del(txn, q->results, &k, NULL);
+  }
+  if (keep) {
+    txn_end(q, txn, 0);
+    return rc;
   }
   if (rc == 0 || rc == -EPROTO) {
     int crc = txn_end(q, txn, 1);
@@ -501,8 +523,8 @@ uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
  * waits for the slot's word to move past seen (read before the task was
  * queued), which saves a transaction that would find nothing. */
 static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
-                       bool have_seen, uint32_t seen, dt__apply_fn apply,
-                       void *ctx, uint64_t timeout_ns) {
+                       bool have_seen, uint32_t seen, bool keep,
+                       dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
   uint64_t deadline = timeout_ns ? deadline_of(timeout_ns) : 0;
   if (slot >= BELL_SLOTS)
     return -EINVAL;
@@ -510,7 +532,7 @@ static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
   for (;;) {
     if (!have_seen) {
       seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
-      int rc = take_result(q, id, apply, ctx);
+      int rc = take_result(q, id, keep, apply, ctx);
       if (rc != -ENOENT)
         return rc;
     }
@@ -527,7 +549,7 @@ static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
       continue;
     if (rc == -ETIMEDOUT) {
       /* One last look: the result may have come with the deadline. */
-      rc = take_result(q, id, apply, ctx);
+      rc = take_result(q, id, keep, apply, ctx);
       return rc == -ENOENT ? -ETIMEDOUT : rc;
     }
     if (rc != 0 && rc != -EINTR)
@@ -538,14 +560,31 @@ static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
 /* See dtask_internal.h. */
 int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
-  return wait_result(q, id, slot, false, 0, apply, ctx, timeout_ns);
+  return wait_result(q, id, slot, false, 0, false, apply, ctx, timeout_ns);
 }
 
 /* See dtask_internal.h. */
 int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
                          uint32_t seen, dt__apply_fn apply, void *ctx,
                          uint64_t timeout_ns) {
-  return wait_result(q, id, slot, true, seen, apply, ctx, timeout_ns);
+  return wait_result(q, id, slot, true, seen, true, apply, ctx, timeout_ns);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_drop(dt__queue *q, uint64_t id) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key};
+  put_be64(key, id);
+  int rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = mdb_del(txn, q->results, &k, NULL);
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    txn_end(q, txn, 0);
+    return lmdb_err(rc);
+  }
+  return txn_end(q, txn, 1);
 }
 
 /* See dtask_internal.h. */

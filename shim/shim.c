@@ -756,6 +756,9 @@ static void write_stats(void) {
 __attribute__((destructor)) static void shim_fini(void) {
   int saved = errno;
   dt__in_shim = 1;
+  if (dt__mode == DT__MODE_OFFLOAD && g_stubs != NULL &&
+      getenv("DTASK_ROLE") == NULL)
+    dt__offload_fini();
   write_stats();
   dt__in_shim = 0;
   errno = saved;
