@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <limits.h>
@@ -353,10 +354,23 @@ static int cmd_run(int argc, char **argv) {
     dt__config_free(cfg);
     return EXIT_INVALID;
   }
-  snprintf(stats, sizeof stats, "/tmp/dtask-stats-%d", (int)getpid());
-  int sfd = open(stats, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (sfd >= 0)
-    close(sfd);
+  /* The callers' latencies go to a file in a private directory. */
+  char statdir[64] = "/tmp/dtask-run-XXXXXX";
+  if (mkdtemp(statdir) == NULL) {
+    perror("dtask run: mkdtemp");
+    dt__config_free(cfg);
+    return EXIT_INVALID;
+  }
+  snprintf(stats, sizeof stats, "%s/stats", statdir);
+
+  /* Signals are forwarded to the program from here on; the pool gets
+   * SIGTERM if this launcher dies (PR_SET_PDEATHSIG survives exec). */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = forward;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
 
   /* The pool: PROG's image in runner role; it says "ready" on a pipe. */
   int ready[2];
@@ -367,6 +381,11 @@ static int cmd_run(int argc, char **argv) {
   pid_t pool = fork();
   if (pool == 0) {
     char fd[16];
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     close(ready[0]);
     snprintf(fd, sizeof fd, "%d", ready[1]);
     setenv("DTASK_READY_FD", fd, 1);
@@ -386,21 +405,18 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "dtask: the runner pool for %s did not start (see the "
                     "messages above); not running it\n", prog[0]);
     unlink(stats);
+    rmdir(statdir);
     dt__config_free(cfg);
     return EXIT_INVALID;
   }
 
   /* The program, with the shim preloaded. */
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = forward;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
   pid_t child = fork();
   if (child == 0) {
     sa.sa_handler = SIG_DFL;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     dt__env_preload(shim);
     setenv("DTASK_CONFIG", abs, 1);
     setenv("DTASK_STATS", stats, 1);
@@ -422,6 +438,7 @@ static int cmd_run(int argc, char **argv) {
     ;
   summarize(stats, cfg);
   unlink(stats);
+  rmdir(statdir);
   dt__config_free(cfg);
   if (WIFSIGNALED(status))
     return 128 + WTERMSIG(status);

@@ -537,6 +537,7 @@ typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size);
 int dt__queue_waiter(dt__queue *q, uint32_t *slot);
 /* Gives this thread's slot back (thread exit). */
 void dt__queue_waiter_release(dt__queue *q, uint32_t slot);
+/* -E2BIG for a task larger than a quarter of the map. */
 int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
                      uint32_t slot, uint64_t *id);
 /* Blocks (futex, no polling) until the result of id is there, then
@@ -559,18 +560,26 @@ int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
                           void *ctx, uint32_t slot, uint64_t drop,
                           uint64_t *id);
 int dt__queue_drop(dt__queue *q, uint64_t id);
-/* Removes a task that no worker claimed yet (1), or 0 if it was claimed. */
+/* Removes a task that no worker claimed yet, or whose worker died (1),
+ * or returns 0 if a live worker has it. */
 int dt__queue_cancel(dt__queue *q, uint64_t id);
 
 /* Worker side.  Claims the oldest task (FIFO by id) and copies it into
  * a malloc'd buffer (*rec, owned by the caller).  Blocks on the doorbell
  * until a task arrives or timeout_ns passes (-ETIMEDOUT; 0 = forever).
- * -EINTR when woken by dt__queue_kick. */
+ * -EINTR when woken by dt__queue_kick.  -E2BIG with *id set when the
+ * oldest task is too large to claim (answer it with dt__queue_reject). */
 int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                     uint64_t timeout_ns);
 /* Stores the result of id, drops its claim, and wakes its caller. */
 int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
                        size_t size);
+/* Answers task id with an error record instead of a result: removes the
+ * task (or its claim), stores rec, and wakes its caller.  Used when a task
+ * cannot be claimed (dt__queue_claim gave -E2BIG with *id set) or its
+ * result cannot be stored. */
+int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
+                     size_t size);
 /* Wakes every idle worker (shutdown). */
 void dt__queue_kick(dt__queue *q);
 

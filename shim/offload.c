@@ -110,7 +110,16 @@ static thread_state *get_state(void) {
 }
 
 /* In the child after fork, the parent's handle and slots are not ours. */
+/* Handles inherited across fork: never used or closed in the child (see
+ * dt__queue_close), but kept reachable, so that leak checkers do not
+ * report them.  One per fork generation; past the table's size they are
+ * simply dropped. */
+static dt__queue *o_abandoned[64];
+static size_t o_nabandoned;
+
 static void atfork_child(void) {
+  if (o_q != NULL && o_nabandoned < sizeof o_abandoned / sizeof *o_abandoned)
+    o_abandoned[o_nabandoned++] = o_q;
   o_q = NULL; /* abandoned: see dt__queue_close */
   o_queue_failed = false;
   pthread_mutex_init(&o_lock, NULL);
@@ -208,6 +217,9 @@ static int spawn_runner(dt__queue *q) {
   posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND,
                                    0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  /* The pool must not hold the host's pipes open (a reader waiting for
+   * EOF would wait until idle_exit). */
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_init(&at);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
   pid_t pid;
@@ -368,8 +380,10 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   if (rc != 0) {
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
             "inline", s->off->symbol, strerror(-rc),
-            rc == -ENOSPC ? " (the queue is full: raise [queue] map_size)"
-                          : "");
+            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
+            : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
+                             "raise it)"
+                           : "");
     {
       call_local(s, ret, args, saved);
       return;

@@ -444,6 +444,10 @@ int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
   MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
   int rc;
 
+  /* A task must fit twice (it is copied into claims when a worker takes
+   * it) with room to spare: larger ones are refused up front. */
+  if (size > q->map_size / 4)
+    return -E2BIG;
   *id = __atomic_fetch_add(&q->bell->next_id, 1, __ATOMIC_SEQ_CST);
   put_be64(key, *id);
   rc = txn_begin(q, 0, &txn);
@@ -599,6 +603,17 @@ int dt__queue_cancel(dt__queue *q, uint64_t id) {
     return rc;
   rc = mdb_del(txn, q->tasks, &k, NULL);
   if (rc == MDB_NOTFOUND) {
+    /* Claimed: cancellable only if the worker that claimed it is gone
+     * (and no supervisor is left to sweep its claim). */
+    MDB_val cv;
+    rc = mdb_get(txn, q->claims, &k, &cv);
+    if (rc == 0 && cv.mv_size >= 4 &&
+        !process_alive((int)get_u32((const uint8_t *)cv.mv_data)))
+      rc = mdb_del(txn, q->claims, &k, NULL);
+    else
+      rc = MDB_NOTFOUND;
+  }
+  if (rc == MDB_NOTFOUND) {
     txn_end(q, txn, 0);
     return 0;
   }
@@ -663,6 +678,11 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
     rc = txn_end(q, txn, 1);
   } else {
     txn_end(q, txn, 0);
+    /* The map cannot hold a second copy of this task while it moves to
+     * claims: tell the worker, which answers it with an error result
+     * through dt__queue_reject instead of failing on it forever. */
+    if (rc == -ENOSPC)
+      return -E2BIG;
   }
   if (rc != 0) {
     free(*rec);
@@ -743,6 +763,43 @@ int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
 }
 
 /* See dtask_internal.h. */
+int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
+                     size_t size) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v, rv = {size + 4, NULL};
+  uint32_t caller = 0, slot = UINT32_MAX;
+  int rc;
+
+  put_be64(key, id);
+  rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  if (mdb_get(txn, q->tasks, &k, &v) == 0 && v.mv_size >= 8) {
+    caller = get_u32(v.mv_data);
+    slot = get_u32((const uint8_t *)v.mv_data + 4);
+    mdb_del(txn, q->tasks, &k, NULL);
+  } else if (mdb_get(txn, q->claims, &k, &v) == 0 && v.mv_size >= 12) {
+    caller = get_u32((const uint8_t *)v.mv_data + 4);
+    slot = get_u32((const uint8_t *)v.mv_data + 8);
+    mdb_del(txn, q->claims, &k, NULL);
+  }
+  rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(rv.mv_data, caller);
+    memcpy((uint8_t *)rv.mv_data + 4, rec, size);
+    rc = txn_end(q, txn, 1);
+  } else {
+    txn_end(q, txn, 0);
+  }
+  if (rc == 0 && slot < BELL_SLOTS) {
+    __atomic_add_fetch(&q->bell->slot[slot].seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&q->bell->slot[slot].seq, INT32_MAX);
+  }
+  return rc;
+}
+
+/* See dtask_internal.h. */
 void dt__queue_kick(dt__queue *q) {
   __atomic_add_fetch(&q->bell->kick_seq, 1, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
@@ -808,7 +865,8 @@ static int sweep_db(dt__queue *q, MDB_txn *txn, MDB_dbi dbi, size_t at,
   while (rc == 0) {
     if (v.mv_size >= at + 4 &&
         !process_alive((int)get_u32((const uint8_t *)v.mv_data + at))) {
-      if (requeue && v.mv_size >= 12) {
+      if (requeue && v.mv_size >= 12 &&
+          process_alive((int)get_u32((const uint8_t *)v.mv_data + 4))) {
         MDB_val tv = {v.mv_size - 4, (uint8_t *)v.mv_data + 4};
         MDB_val tk = k;
         int prc = mdb_put(txn, q->tasks, &tk, &tv, 0);
@@ -840,11 +898,14 @@ int dt__queue_sweep(dt__queue *q) {
   rc = txn_begin(q, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = sweep_db(q, txn, q->tasks, 0, false, &count);
+  /* Claims first: a dead worker's task goes back to the queue only if
+   * its caller still waits for it; then dead callers' tasks and results
+   * go. */
+  rc = sweep_db(q, txn, q->claims, 0, true, &count);
+  if (rc == 0)
+    rc = sweep_db(q, txn, q->tasks, 0, false, &count);
   if (rc == 0)
     rc = sweep_db(q, txn, q->results, 0, false, &count);
-  if (rc == 0)
-    rc = sweep_db(q, txn, q->claims, 0, true, &count);
   if (rc != 0) {
     txn_end(q, txn, 0);
     return rc;

@@ -151,6 +151,7 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, &old);
   errno = f.caller_errno;
   ffi_call(&s->cif, FFI_FN(s->real), &ret, f.argv);
@@ -161,11 +162,27 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   return rc;
 }
 
+/* Answers call id with an error record (the caller then runs the call
+ * inline and prints msg).  Used when a task cannot be claimed, or its
+ * result cannot be encoded or stored. */
+static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  int rc = dt__wire_result_error(id, status, msg, &res, &rsize);
+  if (rc == 0)
+    rc = dt__queue_reject(q, id, res, rsize);
+  if (rc != 0)
+    dt__log(DT__LOG_ERROR, "worker: cannot answer call %llu: %s",
+            (unsigned long long)id, strerror(-rc));
+  free(res);
+}
+
 /* A worker's life: claim, call, complete, until told to stop or the
- * supervisor is gone. */
+ * supervisor is gone.  Every claimed task gets an answer: its result, or
+ * an error record when the result cannot be encoded or stored. */
 static int worker_loop(int supervisor) {
   dt__queue *q = NULL;
-  char err[512];
+  char err[512], msg[512];
   uint64_t fp = dt__wire_fingerprint(r_cfg);
   struct sigaction sa;
 
@@ -173,6 +190,7 @@ static int worker_loop(int supervisor) {
   sa.sa_handler = on_stop;
   sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: futex waits return */
   sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -184,10 +202,18 @@ static int worker_loop(int supervisor) {
   while (!r_stop && getppid() == supervisor) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
-    uint64_t id;
+    uint64_t id = 0;
     int rc = dt__queue_claim(q, &rec, &size, &id, TICK_NS);
     if (rc == -ETIMEDOUT || rc == -EINTR)
       continue;
+    if (rc == -E2BIG) {
+      snprintf(msg, sizeof msg,
+               "the task is too large for the queue to hand to a worker "
+               "(map_size %llu MiB); raise [queue] map_size",
+               (unsigned long long)(r_cfg->map_size >> 20));
+      reject(q, id, DT__ST_NOMEM, msg);
+      continue;
+    }
     if (rc != 0) {
       dt__log(DT__LOG_ERROR, "worker: claiming a task failed: %s",
               strerror(-rc));
@@ -197,12 +223,17 @@ static int worker_loop(int supervisor) {
     free(rec);
     if (rc == 0) {
       rc = dt__queue_complete(q, id, res, rsize);
-      if (rc != 0)
-        dt__log(DT__LOG_ERROR, "worker: storing result %llu failed: %s",
-                (unsigned long long)id, strerror(-rc));
+      if (rc != 0) {
+        snprintf(msg, sizeof msg,
+                 "the function ran, but its result (%zu bytes) could not be "
+                 "stored in the queue (%s); raise [queue] map_size",
+                 rsize, strerror(-rc));
+        reject(q, id, DT__ST_NOMEM, msg);
+      }
     } else {
-      dt__log(DT__LOG_ERROR, "worker: cannot encode result %llu: %s",
-              (unsigned long long)id, strerror(-rc));
+      snprintf(msg, sizeof msg, "the runner could not encode the result: %s",
+               strerror(-rc));
+      reject(q, id, DT__ST_NOMEM, msg);
     }
     free(res);
   }
@@ -302,8 +333,11 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   sigprocmask(SIG_BLOCK, &set, NULL);
 
   int self = getpid();
-  for (int i = 0; i < nworkers; i++)
+  static uint64_t born[MAX_WORKERS], died[MAX_WORKERS];
+  for (int i = 0; i < nworkers; i++) {
     workers[i] = spawn_worker(self);
+    born[i] = dt__now_ns();
+  }
   dt__queue_sweep(q);
   dt__queue_heartbeat(q, self);
   dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", self,
@@ -334,8 +368,23 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
           else
             dt__log(DT__LOG_WARN, "runner: worker %d exited with status %d; "
                     "starting another", (int)pid, WEXITSTATUS(status));
-          workers[i] = spawn_worker(self);
+          /* A worker that dies within a second of its start is replaced
+           * at a later tick, not at once: no fork storm if every worker
+           * dies on arrival. */
+          died[i] = dt__now_ns();
+          if (died[i] - born[i] < TICK_NS) {
+            workers[i] = 0;
+          } else {
+            workers[i] = spawn_worker(self);
+            born[i] = dt__now_ns();
+          }
         }
+      }
+    }
+    for (int i = 0; i < nworkers; i++) {
+      if (workers[i] == 0 && dt__now_ns() - died[i] >= TICK_NS) {
+        workers[i] = spawn_worker(self);
+        born[i] = dt__now_ns();
       }
     }
     dt__queue_heartbeat(q, self);

@@ -1595,7 +1595,7 @@ static void test_map_full(void **state) {
   enc_ctx e = {data, big, 0, 0, 0};
   int rc = dt__queue_submit(q, big, enc_copy, &e, slot, &id);
   free(data);
-  assert_int_equal(rc, -ENOSPC);
+  assert_int_equal(rc, -E2BIG); /* larger than a quarter of the map */
   assert_int_equal(e.calls, 0); /* nothing was reserved to encode into */
   counts_are(q, 0, 0, 0);
 
@@ -1811,6 +1811,119 @@ static void test_map_grown_by_another_process(void **state) {
   counts_are(q, 0, 0, 1);
 }
 
+/* A task that cannot be served is answered with an error record through
+ * dt__queue_reject, from the queue or from a claim: the caller's wait
+ * gets the record and nothing is left behind. */
+static void test_reject_answers_caller(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id, cid = 0;
+  uint8_t back[64];
+  assert_ok(dt__queue_waiter(q, &slot));
+
+  assert_ok(submit_bytes(q, "task", 4, slot, &id));
+  assert_ok(dt__queue_reject(q, id, (const uint8_t *)"nope", 4));
+  counts_are(q, 0, 0, 1);
+  app_ctx a = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
+  assert_int_equal(a.got, 4);
+  assert_memory_equal(back, "nope", 4);
+  counts_are(q, 0, 0, 0);
+
+  /* The same once a worker holds the claim. */
+  uint8_t *rec = NULL;
+  size_t size = 0;
+  assert_ok(submit_bytes(q, "task", 4, slot, &id));
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  free(rec);
+  assert_int_equal(cid, id);
+  assert_ok(dt__queue_reject(q, id, (const uint8_t *)"late", 4));
+  counts_are(q, 0, 0, 1);
+  app_ctx b = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &b, SEC));
+  assert_memory_equal(back, "late", 4);
+  counts_are(q, 0, 0, 0);
+}
+
+/* A caller can cancel a task whose worker died after claiming it (no
+ * supervisor is left to sweep the claim), but not one a live worker
+ * holds. */
+static void test_cancel_claim_of_dead_worker(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "x", 1, slot, &id));
+  pid_t pid = fork();
+  if (pid == 0) {
+    dt__queue *cq = NULL;
+    char err[256];
+    uint8_t *rec = NULL;
+    size_t size;
+    uint64_t cid;
+    if (dt__queue_open(f->cfg, &cq, err, sizeof err) != 0 ||
+        dt__queue_claim(cq, &rec, &size, &cid, SEC) != 0)
+      _exit(1);
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  counts_are(q, 0, 1, 0);
+  assert_int_equal(dt__queue_cancel(q, id), 1);
+  counts_are(q, 0, 0, 0);
+
+  /* A claim held by this (live) process is not cancellable. */
+  uint8_t *rec = NULL;
+  size_t size;
+  uint64_t cid;
+  assert_ok(submit_bytes(q, "y", 1, slot, &id));
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  free(rec);
+  assert_int_equal(dt__queue_cancel(q, id), 0);
+  counts_are(q, 0, 1, 0);
+}
+
+/* A dead worker's claim goes back to the queue only while its caller
+ * lives: a task of a dead caller is dropped, not run again. */
+static void test_sweep_drops_claim_of_dead_caller(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  pid_t caller = fork();
+  if (caller == 0) {
+    dt__queue *cq = NULL;
+    char err[256];
+    uint32_t s;
+    uint64_t id;
+    if (dt__queue_open(f->cfg, &cq, err, sizeof err) != 0 ||
+        dt__queue_waiter(cq, &s) != 0 || submit_bytes(cq, "z", 1, s, &id) != 0)
+      _exit(1);
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(caller, &status, 0), caller);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  pid_t worker = fork();
+  if (worker == 0) {
+    dt__queue *wq = NULL;
+    char err[256];
+    uint8_t *rec = NULL;
+    size_t size;
+    uint64_t cid;
+    if (dt__queue_open(f->cfg, &wq, err, sizeof err) != 0 ||
+        dt__queue_claim(wq, &rec, &size, &cid, SEC) != 0)
+      _exit(1);
+    _exit(0);
+  }
+  assert_int_equal(waitpid(worker, &status, 0), worker);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  counts_are(q, 0, 1, 0);
+  assert_int_equal(dt__queue_sweep(q), 1);
+  counts_are(q, 0, 0, 0);
+}
+
 /* --------------------------------------------------------------- main */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1851,6 +1964,9 @@ int main(void) {
       T(test_huge_timeout_waits),
       T(test_malformed_entries_dropped),
       T(test_map_grown_by_another_process),
+      T(test_reject_answers_caller),
+      T(test_cancel_claim_of_dead_worker),
+      T(test_sweep_drops_claim_of_dead_caller),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
