@@ -235,6 +235,34 @@ static int check_dir(const char *dir, char *err, size_t errsz) {
              dir, (unsigned)(st.st_mode & 0777), dir);
     return -EPERM;
   }
+  /* Every directory above must be yours or root's, and if others can
+   * write into it, sticky (as /tmp and /dev/shm are): otherwise someone
+   * else could swap the queue directory for one of theirs. */
+  char up[PATH_MAX];
+  snprintf(up, sizeof up, "%s", dir);
+  for (char *slash = strrchr(up, '/'); slash != NULL;
+       slash = strrchr(up, '/')) {
+    if (slash == up)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+    if (stat(up, &st) != 0)
+      break;
+    if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+        ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)) {
+      snprintf(err, errsz,
+               "queue directory %s lies under %s, which %s; another user "
+               "could replace the queue; use a path under a directory of "
+               "your own, e.g. path = \"/dev/shm/dtask-$USER/default\"",
+               dir, up,
+               st.st_uid != 0 && st.st_uid != geteuid()
+                   ? "belongs to another user"
+                   : "others can write into and is not sticky");
+      return -EPERM;
+    }
+    if (slash == up)
+      break;
+  }
   return 0;
 }
 

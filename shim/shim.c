@@ -615,6 +615,16 @@ static int check_imports(const patch_stats *st, bool strict) {
   return rc;
 }
 
+/* A fork while another thread patches after a dlopen would leave g_lock
+ * held in the child by a thread that does not exist there. */
+static void lock_reinit_child(void) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&g_lock, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
+
 __attribute__((constructor)) static void shim_init(void) {
   pthread_mutexattr_t attr;
   dt__error err = {0, 0, ""};
@@ -629,6 +639,7 @@ __attribute__((constructor)) static void shim_init(void) {
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
   pthread_mutex_init(&g_lock, &attr);
   pthread_mutexattr_destroy(&attr);
+  pthread_atfork(NULL, NULL, lock_reinit_child);
   if (dladdr((void *)shim_init, &self) == 0) {
     dt__log(DT__LOG_ERROR, "cannot find the shim's own object");
     goto out;

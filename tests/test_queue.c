@@ -501,6 +501,32 @@ static void test_open_refuses_other_owner(void **state) {
   assert_contains(err, f->qpath);
 }
 
+/* A queue directory of your own is still refused under a parent that
+ * another user owns, or that others can write into without the sticky
+ * bit: they could swap the queue directory. */
+static void test_open_refuses_unsafe_parent(void **state) {
+  fx *f = *state;
+  char err[1024] = "";
+  if (geteuid() != 0)
+    fail_msg("this test must run as root (euid is %u)", (unsigned)geteuid());
+  /* f->root is the parent of f->qpath. */
+  assert_int_equal(chmod(f->root, 0777), 0);
+  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  assert_int_equal(rc, -EPERM);
+  assert_contains(err, "not sticky");
+  assert_int_equal(chmod(f->root, 01777), 0);
+  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  assert_int_equal(rc, 0);
+  dt__queue_close(f->q);
+  f->q = NULL;
+  assert_int_equal(chmod(f->root, 0700), 0);
+  assert_int_equal(chown(f->root, 65534, 65534), 0);
+  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  assert_int_equal(chown(f->root, 0, 0), 0);
+  assert_int_equal(rc, -EPERM);
+  assert_contains(err, "belongs to another user");
+}
+
 /* A bell file of the wrong size is not taken for a doorbell. */
 static void test_open_refuses_foreign_bell(void **state) {
   fx *f = *state;
@@ -1936,6 +1962,7 @@ int main(void) {
       T(test_open_refuses_file),
       T(test_open_refuses_other_owner),
       T(test_open_refuses_foreign_bell),
+      T(test_open_refuses_unsafe_parent),
       T(test_round_trip),
       T(test_encode_error_aborts),
       T(test_wait_takes_its_own_id),
