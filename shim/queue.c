@@ -752,12 +752,16 @@ int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
   }
 }
 
-/* See dtask_internal.h. */
-int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
-                       size_t size) {
+
+/* Stores rec as the answer to call id and wakes its caller: the claim
+ * (or, if the sweep gave the task back meanwhile, the queued task) is
+ * removed in the same transaction, so the call is never run again once
+ * answered.  The caller's pid and waiter slot come from that entry. */
+static int answer(dt__queue *q, uint64_t id, const uint8_t *rec,
+                  size_t size) {
   MDB_txn *txn;
   uint8_t key[8];
-  MDB_val k = {sizeof key, key}, cv, rv = {size + 4, NULL};
+  MDB_val k = {sizeof key, key}, v, rv = {size + 4, NULL};
   uint32_t caller = 0, slot = UINT32_MAX;
   int rc;
 
@@ -765,17 +769,16 @@ int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
   rc = txn_begin(q, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = lmdb_err(mdb_get(txn, q->claims, &k, &cv));
-  if (rc == 0 && cv.mv_size >= 12) {
-    caller = get_u32((const uint8_t *)cv.mv_data + 4);
-    slot = get_u32((const uint8_t *)cv.mv_data + 8);
+  if (mdb_get(txn, q->claims, &k, &v) == 0 && v.mv_size >= 12) {
+    caller = get_u32((const uint8_t *)v.mv_data + 4);
+    slot = get_u32((const uint8_t *)v.mv_data + 8);
     mdb_del(txn, q->claims, &k, NULL);
-  } else if (rc == -ENOENT) {
-    /* The sweep gave the task back; the result still answers it. */
-    rc = 0;
+  } else if (mdb_get(txn, q->tasks, &k, &v) == 0 && v.mv_size >= 8) {
+    caller = get_u32(v.mv_data);
+    slot = get_u32((const uint8_t *)v.mv_data + 4);
+    mdb_del(txn, q->tasks, &k, NULL);
   }
-  if (rc == 0)
-    rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
+  rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
   if (rc == 0) {
     put_u32(rv.mv_data, caller);
     memcpy((uint8_t *)rv.mv_data + 4, rec, size);
@@ -791,40 +794,15 @@ int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
 }
 
 /* See dtask_internal.h. */
+int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
+                       size_t size) {
+  return answer(q, id, rec, size);
+}
+
+/* See dtask_internal.h. */
 int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
                      size_t size) {
-  MDB_txn *txn;
-  uint8_t key[8];
-  MDB_val k = {sizeof key, key}, v, rv = {size + 4, NULL};
-  uint32_t caller = 0, slot = UINT32_MAX;
-  int rc;
-
-  put_be64(key, id);
-  rc = txn_begin(q, 0, &txn);
-  if (rc != 0)
-    return rc;
-  if (mdb_get(txn, q->tasks, &k, &v) == 0 && v.mv_size >= 8) {
-    caller = get_u32(v.mv_data);
-    slot = get_u32((const uint8_t *)v.mv_data + 4);
-    mdb_del(txn, q->tasks, &k, NULL);
-  } else if (mdb_get(txn, q->claims, &k, &v) == 0 && v.mv_size >= 12) {
-    caller = get_u32((const uint8_t *)v.mv_data + 4);
-    slot = get_u32((const uint8_t *)v.mv_data + 8);
-    mdb_del(txn, q->claims, &k, NULL);
-  }
-  rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
-  if (rc == 0) {
-    put_u32(rv.mv_data, caller);
-    memcpy((uint8_t *)rv.mv_data + 4, rec, size);
-    rc = txn_end(q, txn, 1);
-  } else {
-    txn_end(q, txn, 0);
-  }
-  if (rc == 0 && slot < BELL_SLOTS) {
-    __atomic_add_fetch(&q->bell->slot[slot].seq, 1, __ATOMIC_SEQ_CST);
-    futex_wake(&q->bell->slot[slot].seq, INT32_MAX);
-  }
-  return rc;
+  return answer(q, id, rec, size);
 }
 
 /* See dtask_internal.h. */

@@ -26,31 +26,8 @@ set -u
 
 BUILD=${BUILD:-build}
 SANITIZE=${SANITIZE:-0}
-passed=0
-failed=0
-
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-
-# not_ok DESCRIPTION [DETAIL-FILE...]: details are shown indented, cut to
-# 40 lines each.
-not_ok() {
-  local desc=$1 f
-  shift
-  failed=$((failed + 1))
-  echo "not ok - $desc"
-  for f in "$@"; do
-    [ -s "$f" ] && head -n 40 "$f" | sed 's/^/#   /'
-  done
-}
-
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
 
 # ------------------------------------------------------------ set-up
 

@@ -41,37 +41,8 @@ set -u
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 SANITIZE=${SANITIZE:-0}
-passed=0
-failed=0
-
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $1"
-}
-
-# not_ok DESCRIPTION [DETAIL-FILE...]: details shown indented, 40 lines each.
-not_ok() {
-  local desc=$1 f
-  shift
-  failed=$((failed + 1))
-  echo "not ok - $desc"
-  for f in "$@"; do
-    [ -s "$f" ] && head -n 40 "$f" | sed 's/^/#   /'
-  done
-}
-
-# check STATUS DESCRIPTION [DETAIL-FILE...]: ok when STATUS is 0.
-check() {
-  local st=$1 desc=$2
-  shift 2
-  if [ "$st" -eq 0 ]; then ok "$desc"; else not_ok "$desc" "$@"; fi
-}
-
-finish() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
 
 # ------------------------------------------------------------ set-up
 
