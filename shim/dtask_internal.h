@@ -633,10 +633,11 @@ uint64_t dt__now_ns(void);
 /* -------------------------------------------------------------- stubs */
 
 /* Latency histograms: 32 linear sub-buckets per power of two of
- * nanoseconds, so a percentile read from them is within 1/64 (1.6%). */
+ * nanoseconds; a percentile is reported as its bucket's upper edge, so
+ * it is never below the true value and at most 1/32 (3%) above it. */
 #define DT__HIST_BUCKETS 2048
 int dt__hist_bucket(uint64_t ns);
-uint64_t dt__hist_value(int bucket); /* the bucket's midpoint, in ns */
+uint64_t dt__hist_value(int bucket); /* the bucket's upper edge, in ns */
 
 /* One interposed symbol: its resolved definition and its libffi closure.
  * Owned by the shim for the life of the process (never freed while the

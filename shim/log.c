@@ -105,12 +105,13 @@ int dt__hist_bucket(uint64_t ns) {
   return b < DT__HIST_BUCKETS ? b : DT__HIST_BUCKETS - 1;
 }
 
-/* See dtask_internal.h. */
+/* See dtask_internal.h.  The bucket's upper edge: a percentile read from
+ * it is never below the true value, and at most 1/32 above it. */
 uint64_t dt__hist_value(int bucket) {
   if (bucket < 32)
     return (uint64_t)bucket;
   int msb = bucket / 32 + 4;
   uint64_t sub = (uint64_t)(bucket % 32);
   uint64_t lo = (1ull << msb) | (sub << (msb - 5));
-  return lo + (1ull << (msb - 5)) / 2;
+  return lo + (1ull << (msb - 5)) - 1;
 }
