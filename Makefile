@@ -101,12 +101,12 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # Unit tests link the core objects they test directly (not the shim's
 # constructor, which would run inside the test).
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/elf_file.o
-$(BUILD)/tests/test_%: tests/test_%.c $(TEST_OBJ) | $(BUILD)/.deps
+$(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
 
 # test_got also checks the program's own JUMP_SLOT, so it links the fixture.
-$(BUILD)/tests/test_got: tests/test_got.c $(TEST_OBJ) $(BUILD)/fixtures/got/.built
+$(BUILD)/tests/test_got: tests/test_got.c tests/testutil.h $(TEST_OBJ) $(BUILD)/fixtures/got/.built
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -DDTASK_TEST_LINKED_GOTDEF -o $@ $< $(TEST_OBJ) \
 	  -L$(BUILD)/fixtures/got -Wl,-rpath,$(abspath $(BUILD)/fixtures/got) -lgotdef $(TEST_LIBS)

@@ -19,18 +19,9 @@
 #include <unistd.h>
 
 #include "dtask_internal.h"
+#include "testutil.h"
 
-#define assert_contains(hay, needle)                                         \
-  do {                                                                       \
-    const char *h_ = (hay);                                                  \
-    const char *n_ = (needle);                                               \
-    if (strstr(h_, n_) == NULL)                                              \
-      fail_msg("expected \"%s\" to contain \"%s\"", h_, n_);                 \
-  } while (0)
 
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-#define SEC 1000000000ull
 
 /* Parses text, which must be valid, into *cfgp. */
 #define parse_ok(text, cfgp)                                                 \

@@ -38,14 +38,8 @@
 #include <lmdb.h>
 
 #include "dtask_internal.h"
+#include "testutil.h"
 
-#define assert_contains(hay, needle)                                         \
-  do {                                                                       \
-    const char *h_ = (hay);                                                  \
-    const char *n_ = (needle);                                               \
-    if (strstr(h_, n_) == NULL)                                              \
-      fail_msg("expected \"%s\" to contain \"%s\"", h_, n_);                 \
-  } while (0)
 
 /* Fails with the error text unless the call returned 0. */
 #define assert_ok(call)                                                      \
@@ -57,8 +51,6 @@
   } while (0)
 
 #define MS 1000000ull
-#define SEC 1000000000ull
-#define MiB (1ull << 20)
 #define NSLOTS 4096u /* BELL_SLOTS in queue.c */
 
 /* ------------------------------------------------------------ fixture */

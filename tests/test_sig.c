@@ -17,15 +17,8 @@
 #include <sys/types.h>
 
 #include "dtask_internal.h"
+#include "testutil.h"
 
-/* Fails with both strings shown unless needle occurs in hay. */
-#define assert_contains(hay, needle)                                         \
-  do {                                                                       \
-    const char *h_ = (hay);                                                  \
-    const char *n_ = (needle);                                               \
-    if (strstr(h_, n_) == NULL)                                              \
-      fail_msg("expected \"%s\" to contain \"%s\"", h_, n_);                 \
-  } while (0)
 
 /* Parses text and asserts that it fails at column col (line 0) with a
  * message containing phrase.  err is left for further checks. */

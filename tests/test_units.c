@@ -14,20 +14,9 @@
 #include <unistd.h>
 
 #include "dtask_internal.h"
+#include "testutil.h"
 
-#define assert_contains(hay, needle)                                         \
-  do {                                                                       \
-    const char *h_ = (hay);                                                  \
-    const char *n_ = (needle);                                               \
-    if (strstr(h_, n_) == NULL)                                              \
-      fail_msg("expected \"%s\" to contain \"%s\"", h_, n_);                 \
-  } while (0)
 
-#define KiB (1ull << 10)
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-#define TiB (1ull << 40)
-#define SEC 1000000000ull
 
 /* Asserts that s parses as a size equal to want. */
 #define assert_size(s, want)                                                 \

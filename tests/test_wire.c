@@ -26,15 +26,8 @@
 #include <sys/types.h>
 
 #include "dtask_internal.h"
+#include "testutil.h"
 
-/* Fails with both strings shown unless needle occurs in hay. */
-#define assert_contains(hay, needle)                                         \
-  do {                                                                       \
-    const char *h_ = (hay);                                                  \
-    const char *n_ = (needle);                                               \
-    if (strstr(h_, n_) == NULL)                                              \
-      fail_msg("expected \"%s\" to contain \"%s\"", h_, n_);                 \
-  } while (0)
 
 #define TEST_FP 0x0123456789abcdefull
 #define TEST_ENTRY 5u
