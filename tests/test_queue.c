@@ -1871,24 +1871,17 @@ static void test_cancel_claim_of_dead_worker(void **state) {
   fx *f = *state;
   dt__queue *q = open_q(f);
   uint32_t slot;
-  uint64_t id;
+  uint64_t id, claimed = 0;
   assert_ok(dt__queue_waiter(q, &slot));
   assert_ok(submit_bytes(q, "x", 1, slot, &id));
-  pid_t pid = fork();
-  if (pid == 0) {
-    dt__queue *cq = NULL;
-    char err[256];
-    uint8_t *rec = NULL;
-    size_t size;
-    uint64_t cid;
-    if (dt__queue_open(f->cfg, &cq, err, sizeof err) != 0 ||
-        dt__queue_claim(cq, &rec, &size, &cid, SEC) != 0)
-      _exit(1);
-    _exit(0);
-  }
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  pipes p;
+  assert_int_equal(pipe(p.up), 0);
+  pid_t pid = spawn(f, child_claim_and_die, &p);
+  close(p.up[1]);
+  assert_int_equal(read_all(p.up[0], &claimed, sizeof claimed), 0);
+  close(p.up[0]);
+  reap_ok(f, pid);
+  assert_int_equal(claimed, id);
   counts_are(q, 0, 1, 0);
   assert_int_equal(dt__queue_cancel(q, id), 1);
   counts_are(q, 0, 0, 0);
@@ -1909,34 +1902,21 @@ static void test_cancel_claim_of_dead_worker(void **state) {
 static void test_sweep_drops_claim_of_dead_caller(void **state) {
   fx *f = *state;
   dt__queue *q = open_q(f);
-  pid_t caller = fork();
-  if (caller == 0) {
-    dt__queue *cq = NULL;
-    char err[256];
-    uint32_t s;
-    uint64_t id;
-    if (dt__queue_open(f->cfg, &cq, err, sizeof err) != 0 ||
-        dt__queue_waiter(cq, &s) != 0 || submit_bytes(cq, "z", 1, s, &id) != 0)
-      _exit(1);
-    _exit(0);
-  }
-  int status;
-  assert_int_equal(waitpid(caller, &status, 0), caller);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  pid_t worker = fork();
-  if (worker == 0) {
-    dt__queue *wq = NULL;
-    char err[256];
-    uint8_t *rec = NULL;
-    size_t size;
-    uint64_t cid;
-    if (dt__queue_open(f->cfg, &wq, err, sizeof err) != 0 ||
-        dt__queue_claim(wq, &rec, &size, &cid, SEC) != 0)
-      _exit(1);
-    _exit(0);
-  }
-  assert_int_equal(waitpid(worker, &status, 0), worker);
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  pipes c, w;
+  uint64_t submitted = 0, claimed = 0;
+  assert_int_equal(pipe(c.up), 0);
+  pid_t caller = spawn(f, child_submit1_report, &c);
+  close(c.up[1]);
+  assert_int_equal(read_all(c.up[0], &submitted, sizeof submitted), 0);
+  close(c.up[0]);
+  reap_ok(f, caller);
+  assert_int_equal(pipe(w.up), 0);
+  pid_t worker = spawn(f, child_claim_and_die, &w);
+  close(w.up[1]);
+  assert_int_equal(read_all(w.up[0], &claimed, sizeof claimed), 0);
+  close(w.up[0]);
+  reap_ok(f, worker);
+  assert_int_equal(claimed, submitted);
   counts_are(q, 0, 1, 0);
   assert_int_equal(dt__queue_sweep(q), 1);
   counts_are(q, 0, 0, 0);
