@@ -588,6 +588,9 @@ void dt__queue_heartbeat(dt__queue *q, int pid);
 /* 1 if a runner pool published a heartbeat within max_age_ns and its
  * process exists. */
 int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns);
+/* The same without asking the kernel whether the process exists: a plain
+ * read of the doorbell page, cheap enough for every call. */
+int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns);
 
 /* Waits (futex on the doorbell, no polling) until a pool is alive, at
  * most timeout_ns.  Returns 0 or -ETIMEDOUT. */

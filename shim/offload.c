@@ -244,7 +244,7 @@ static int spawn_runner(dt__queue *q) {
  * finds the first one's runner alive. */
 static void ensure_runner(dt__queue *q) {
   char path[PATH_MAX + 32];
-  if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS) || !o_cfg->autostart)
+  if (!o_cfg->autostart || dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS))
     return;
   snprintf(path, sizeof path, "%s/autostart.lock", dt__queue_dir(q));
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -367,7 +367,12 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
       return;
     }
   }
-  ensure_runner(q);
+  /* Every call looks at the heartbeat (a memory read); only a stale one
+   * leads to the full check and, with autostart, to starting a pool.  A
+   * pool that died within the last beat's age is noticed by the wait's
+   * one-second tick below. */
+  if (!dt__queue_runner_recent(q, RUNNER_MAX_AGE_NS))
+    ensure_runner(q);
   memset(&c, 0, sizeof c);
   c.s = s;
   c.args = args;

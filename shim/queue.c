@@ -849,13 +849,20 @@ uint64_t dt__queue_next_id(dt__queue *q) {
 }
 
 /* See dtask_internal.h. */
-int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
+int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns) {
   int pid = __atomic_load_n(&q->bell->runner_pid, __ATOMIC_ACQUIRE);
   uint64_t hb = __atomic_load_n(&q->bell->heartbeat_ns, __ATOMIC_ACQUIRE);
   uint64_t now = dt__now_ns();
-  if (pid <= 0 || hb == 0 || !process_alive(pid))
+  if (pid <= 0 || hb == 0)
     return 0;
   return now < hb || now - hb <= max_age_ns;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
+  return dt__queue_runner_recent(q, max_age_ns) &&
+         process_alive(__atomic_load_n(&q->bell->runner_pid,
+                                       __ATOMIC_ACQUIRE));
 }
 
 /* Deletes every entry of dbi whose u32 at offset `at` names a dead
