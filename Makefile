@@ -159,13 +159,13 @@ $(BUILD)/bench/libbnull.so: bench/libbnull.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -fPIC -shared -o $@ $<
 
-$(BUILD)/bench/sync_overhead: bench/sync_overhead.c $(BUILD)/bench/libbnull.so
+$(BUILD)/bench/sync_overhead: bench/sync_overhead.c bench/bench.h $(BUILD)/bench/libbnull.so
 	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull
 
-$(BUILD)/bench/roundtrip: bench/roundtrip.c $(BUILD)/bench/libbnull.so
+$(BUILD)/bench/roundtrip: bench/roundtrip.c bench/bench.h $(BUILD)/bench/libbnull.so
 	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull -pthread
 
-$(BUILD)/bench/anchors: bench/anchors.c | $(BUILD)/.deps
+$(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -o $@ $<
 

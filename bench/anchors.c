@@ -5,6 +5,7 @@
  *        in shared memory (one round trip = two handoffs);
  * pipe:  two processes echo one byte through a pair of pipes.
  * Prints the median round trip of each, in microseconds. */
+#include "bench.h"
 #include <linux/futex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,17 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static void fwait(uint32_t *w, uint32_t v) {
   while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == v)
@@ -54,13 +44,13 @@ int main(int argc, char **argv) {
     _exit(0);
   }
   for (uint32_t i = 0; i < (uint32_t)rounds; i++) {
-    double a = now();
+    double a = bench_now();
     fset(w, 2 * i + 1);
     fwait(w, 2 * i + 1);
-    t[i] = now() - a;
+    t[i] = bench_now() - a;
   }
   waitpid(pid, NULL, 0);
-  qsort(t, (size_t)rounds, sizeof *t, cmp);
+  qsort(t, (size_t)rounds, sizeof *t, bench_cmp);
   printf("futex %.2f\n", t[rounds / 2] / 1e3);
 
   int p1[2], p2[2];
@@ -76,13 +66,13 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < rounds; i++) {
     char c = 'x';
-    double a = now();
+    double a = bench_now();
     if (write(p1[1], &c, 1) != 1 || read(p2[0], &c, 1) != 1)
       return 1;
-    t[i] = now() - a;
+    t[i] = bench_now() - a;
   }
   waitpid(pid, NULL, 0);
-  qsort(t, (size_t)rounds, sizeof *t, cmp);
+  qsort(t, (size_t)rounds, sizeof *t, bench_cmp);
   printf("pipe %.2f\n", t[rounds / 2] / 1e3);
   return 0;
 }

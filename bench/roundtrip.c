@@ -6,6 +6,7 @@
  * and the throughput in calls per second.  Run as is for the direct-call
  * baseline and under `dtask run` for the offloaded figure.  Every result
  * is checked, so a wrong answer fails the run. */
+#include "bench.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,28 +18,17 @@ static long calls;
 static double *lat;
 static volatile int bad;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void *run(void *arg) {
   long t = (long)arg;
   double *mine = lat + t * calls;
   for (long i = 0; i < calls; i++) {
-    double a = now();
+    double a = bench_now();
     int r = bn_add((int)i, (int)t);
-    mine[i] = now() - a;
+    mine[i] = bench_now() - a;
     if (r != (int)i + (int)t)
       bad = 1;
   }
   return NULL;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -55,14 +45,14 @@ int main(int argc, char **argv) {
   /* One warm-up call: the first offloaded call opens the queue. */
   if (bn_add(1, 1) != 2)
     return 1;
-  double t0 = now();
+  double t0 = bench_now();
   for (long t = 0; t < callers; t++)
     pthread_create(&th[t], NULL, run, (void *)t);
   for (int t = 0; t < callers; t++)
     pthread_join(th[t], NULL);
-  double t1 = now();
+  double t1 = bench_now();
   size_t n = (size_t)callers * (size_t)calls;
-  qsort(lat, n, sizeof *lat, cmp);
+  qsort(lat, n, sizeof *lat, bench_cmp);
   printf("p50 %.2f\np99 %.2f\np999 %.2f\nthroughput %.0f\n",
          lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, lat[n * 999 / 1000] / 1e3,
          (double)n / ((t1 - t0) / 1e9));

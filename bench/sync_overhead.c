@@ -5,23 +5,13 @@
  * the PLT) in a loop of N iterations, R times, and prints the median
  * nanoseconds per call of the R rounds, then the same for bn_mix.
  * Usage: sync_overhead [N] [R] */
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 int bn_add(int a, int b);
 double bn_mix(double x, int k, double y);
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 2000000;
@@ -35,18 +25,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (int k = 0; k < r; k++) {
-    double t0 = now();
+    double t0 = bench_now();
     for (long i = 0; i < n; i++)
       sink = bn_add(sink, 1);
-    double t1 = now();
+    double t1 = bench_now();
     for (long i = 0; i < n; i++)
       dsink = bn_mix(dsink, 1, 0.5);
-    double t2 = now();
+    double t2 = bench_now();
     add[k] = (t1 - t0) / (double)n;
     mix[k] = (t2 - t1) / (double)n;
   }
-  qsort(add, (size_t)r, sizeof *add, cmp);
-  qsort(mix, (size_t)r, sizeof *mix, cmp);
+  qsort(add, (size_t)r, sizeof *add, bench_cmp);
+  qsort(mix, (size_t)r, sizeof *mix, bench_cmp);
   printf("bn_add %.2f\nbn_mix %.2f\n", add[r / 2], mix[r / 2]);
   return sink == 0 && dsink == 0;
 }
