@@ -77,14 +77,9 @@ run_plain() {
 run_shim() {
   local o=$1 cfg=$2
   shift 2
-  local vars=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    vars+=("$1")
-    shift
-  done
-  shift
+  split_at_dashes "$@"
   env "${CLEAN[@]}" DTASK_MODE=sync DTASK_TRACE=1 DTASK_CONFIG="$cfg" \
-    "${vars[@]}" LD_PRELOAD="$PRELOAD" "$@" >"$o.out" 2>"$o.err"
+    "${VARS[@]}" LD_PRELOAD="$PRELOAD" "${CMD[@]}" >"$o.out" 2>"$o.err"
   echo $? >"$o.rc"
 }
 

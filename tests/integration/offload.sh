@@ -160,14 +160,9 @@ run() {
 dtask_run() {
   local o=$1 cfg=$2 w=$3
   shift 3
-  local vars=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    vars+=("$1")
-    shift
-  done
-  shift
-  run "$o" "${LAUNCH_ENV[@]}" "${vars[@]}" "$DTASK" run -c "$cfg" -w "$w" \
-    -- "$@"
+  split_at_dashes "$@"
+  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
+    -- "${CMD[@]}"
 }
 
 # caller OUT CONFIG [VAR=VALUE...] -- PROG ARGS...: PROG with the shim
@@ -175,14 +170,9 @@ dtask_run() {
 caller() {
   local o=$1 cfg=$2
   shift 2
-  local vars=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    vars+=("$1")
-    shift
-  done
-  shift
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${vars[@]}" \
-    LD_PRELOAD="$PRELOAD" "$@"
+  split_at_dashes "$@"
+  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
+    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
 }
 
 # start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner with

@@ -1,9 +1,11 @@
-# tap.bash: the check helpers every integration script sources.
+# tap.bash: what every integration script sources.
 #
 # Each check prints "ok - DESCRIPTION" or "not ok - DESCRIPTION" (with the
 # first 40 lines of each detail file, indented); finish prints the line
 # tests/run.sh reads, "N passed, N failed", and exits 1 if any failed.
-# (Named .bash so that tests/run.sh does not run it as a test.)
+# split_at_dashes parses the "[VAR=VALUE...] -- CMD..." argument lists of
+# the scripts' run helpers.  (Named .bash so that tests/run.sh does not
+# run it as a test.)
 passed=0
 failed=0
 
@@ -34,4 +36,17 @@ finish() {
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   exit $?
+}
+
+# split_at_dashes ARGS...: sets the arrays VARS (the arguments before
+# "--") and CMD (those after it).
+split_at_dashes() {
+  VARS=()
+  CMD=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    VARS+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  CMD=("$@")
 }
