@@ -685,7 +685,8 @@ void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);
 void dt__offload_call(dt__stub *s, void *ret, void **args);
 
 /* At exit: drops the calling thread's last result, still in the queue
- * (other threads drop theirs when they exit). */
+ * (other threads drop theirs when they exit), and appends this process's
+ * round-trip histograms to $DTASK_STATS for `dtask run`'s summary. */
 void dt__offload_fini(void);
 
 /* Runner role (runner.c).  Called from the shim's constructor when

@@ -461,6 +461,38 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   errno = c.err;
 }
 
+/* Appends this process's offload latencies to $DTASK_STATS (set by
+ * `dtask run`): one line per symbol, "dtask-stats 1 SYMBOL CALLS" then
+ * "BUCKET:COUNT" pairs, written with one O_APPEND write each. */
+static void write_stats(void) {
+  const char *path = getenv("DTASK_STATS");
+  if (path == NULL || path[0] == '\0' || o_stubs == NULL)
+    return;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  for (size_t i = 0; i < o_n; i++) {
+    static char line[32768]; /* one line per symbol; written one at a time */
+    size_t n = 0;
+    unsigned long calls = 0;
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      calls += __atomic_load_n(&o_stubs[i].hist[b], __ATOMIC_RELAXED);
+    if (calls == 0)
+      continue;
+    n += (size_t)snprintf(line + n, sizeof line - n, "dtask-stats 1 %s %lu",
+                          o_stubs[i].off->symbol, calls);
+    for (int b = 0; b < DT__HIST_BUCKETS && n + 32 < sizeof line; b++) {
+      unsigned long c = __atomic_load_n(&o_stubs[i].hist[b], __ATOMIC_RELAXED);
+      if (c > 0)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %d:%lu", b, c);
+    }
+    line[n++] = '\n';
+    ssize_t w = write(fd, line, n);
+    (void)w;
+  }
+  close(fd);
+}
+
 /* See dtask_internal.h. */
 void dt__offload_fini(void) {
   thread_state *ts = t_state;
@@ -470,4 +502,5 @@ void dt__offload_fini(void) {
     dt__queue_drop(q, ts->drop);
     ts->has_drop = false;
   }
+  write_stats();
 }

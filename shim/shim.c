@@ -21,7 +21,6 @@
  * status 2 before main. */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <limits.h>
 #include <pthread.h>
@@ -730,47 +729,14 @@ out:
   errno = saved;
 }
 
-/* Appends this process's offload latencies to $DTASK_STATS (set by
- * `dtask run`): one line per symbol, "dtask-stats 1 SYMBOL CALLS" then
- * "BUCKET:COUNT" pairs, written with one O_APPEND write each. */
-static void write_stats(void) {
-  const char *path = getenv("DTASK_STATS");
-  if (path == NULL || path[0] == '\0' || g_stubs == NULL)
-    return;
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return;
-  for (size_t i = 0; i < g_nstubs; i++) {
-    static char line[32768]; /* one line per symbol; written one at a time */
-    size_t n = 0;
-    unsigned long calls = 0;
-    for (int b = 0; b < DT__HIST_BUCKETS; b++)
-      calls += __atomic_load_n(&g_stubs[i].hist[b], __ATOMIC_RELAXED);
-    if (calls == 0)
-      continue;
-    n += (size_t)snprintf(line + n, sizeof line - n, "dtask-stats 1 %s %lu",
-                          g_stubs[i].off->symbol, calls);
-    for (int b = 0; b < DT__HIST_BUCKETS && n + 32 < sizeof line; b++) {
-      unsigned long c = __atomic_load_n(&g_stubs[i].hist[b], __ATOMIC_RELAXED);
-      if (c > 0)
-        n += (size_t)snprintf(line + n, sizeof line - n, " %d:%lu", b, c);
-    }
-    line[n++] = '\n';
-    ssize_t w = write(fd, line, n);
-    (void)w;
-  }
-  close(fd);
-}
-
-/* Writes the stats file and, with DTASK_LOG=info, says how many calls
- * each symbol received. */
+/* Ends the offload path (its last result, its stats file) and, with
+ * DTASK_LOG=info, says how many calls each symbol received. */
 __attribute__((destructor)) static void shim_fini(void) {
   int saved = errno;
   dt__in_shim = 1;
   if (dt__mode == DT__MODE_OFFLOAD && g_stubs != NULL &&
       getenv("DTASK_ROLE") == NULL)
     dt__offload_fini();
-  write_stats();
   dt__in_shim = 0;
   errno = saved;
   if (dt__log_level < DT__LOG_INFO)
