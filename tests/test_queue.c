@@ -984,6 +984,18 @@ typedef struct pipes {
   int down[2]; /* parent -> child */
 } pipes;
 
+/* Runs fn in a child given an up pipe, reads the n bytes it reports
+ * there, and reaps it (which must exit 0). */
+static void spawn_report(fx *f, int (*fn)(fx *, void *), void *out, size_t n) {
+  pipes p;
+  assert_int_equal(pipe(p.up), 0);
+  pid_t pid = spawn(f, fn, &p);
+  close(p.up[1]);
+  assert_int_equal(read_all(p.up[0], out, n), 0);
+  close(p.up[0]);
+  reap_ok(f, pid);
+}
+
 /* Takes every slot, reports how many, holds them until told, exits. */
 static int child_take_all_slots(fx *f, void *arg) {
   pipes *p = arg;
@@ -1359,13 +1371,7 @@ static void test_sweep_dead_worker_requeues(void **state) {
   assert_ok(dt__queue_waiter(q, &slot));
   assert_ok(submit_bytes(q, task, sizeof task, slot, &id));
 
-  pipes p;
-  assert_int_equal(pipe(p.up), 0);
-  pid_t pid = spawn(f, child_claim_and_die, &p);
-  close(p.up[1]);
-  assert_int_equal(read_all(p.up[0], &cid, sizeof cid), 0);
-  close(p.up[0]);
-  reap_ok(f, pid);
+  spawn_report(f, child_claim_and_die, &cid, sizeof cid);
   assert_int_equal(cid, id);
   counts_are(q, 0, 1, 0);
 
@@ -1874,13 +1880,7 @@ static void test_cancel_claim_of_dead_worker(void **state) {
   uint64_t id, claimed = 0;
   assert_ok(dt__queue_waiter(q, &slot));
   assert_ok(submit_bytes(q, "x", 1, slot, &id));
-  pipes p;
-  assert_int_equal(pipe(p.up), 0);
-  pid_t pid = spawn(f, child_claim_and_die, &p);
-  close(p.up[1]);
-  assert_int_equal(read_all(p.up[0], &claimed, sizeof claimed), 0);
-  close(p.up[0]);
-  reap_ok(f, pid);
+  spawn_report(f, child_claim_and_die, &claimed, sizeof claimed);
   assert_int_equal(claimed, id);
   counts_are(q, 0, 1, 0);
   assert_int_equal(dt__queue_cancel(q, id), 1);
@@ -1902,20 +1902,9 @@ static void test_cancel_claim_of_dead_worker(void **state) {
 static void test_sweep_drops_claim_of_dead_caller(void **state) {
   fx *f = *state;
   dt__queue *q = open_q(f);
-  pipes c, w;
   uint64_t submitted = 0, claimed = 0;
-  assert_int_equal(pipe(c.up), 0);
-  pid_t caller = spawn(f, child_submit1_report, &c);
-  close(c.up[1]);
-  assert_int_equal(read_all(c.up[0], &submitted, sizeof submitted), 0);
-  close(c.up[0]);
-  reap_ok(f, caller);
-  assert_int_equal(pipe(w.up), 0);
-  pid_t worker = spawn(f, child_claim_and_die, &w);
-  close(w.up[1]);
-  assert_int_equal(read_all(w.up[0], &claimed, sizeof claimed), 0);
-  close(w.up[0]);
-  reap_ok(f, worker);
+  spawn_report(f, child_submit1_report, &submitted, sizeof submitted);
+  spawn_report(f, child_claim_and_die, &claimed, sizeof claimed);
   assert_int_equal(claimed, submitted);
   counts_are(q, 0, 1, 0);
   assert_int_equal(dt__queue_sweep(q), 1);
