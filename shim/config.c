@@ -25,8 +25,9 @@
 #define DEFAULT_IDLE_EXIT_NS (30ull * 1000000000ull)
 #define MAX_CONFIG_BYTES (4u << 20)
 
-static const char *const top_keys[] = {"queue", "runner", "types", "offload",
-                                       "shim", NULL};
+static const char *const top_keys[] = {"queue",   "runner", "types",
+                                       "offload", "shim",   "defaults",
+                                       NULL};
 static const char *const queue_keys[] = {"backend", "path", "map_size", NULL};
 static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
@@ -35,23 +36,31 @@ static const char *const type_keys[] = {"size", "align", NULL};
 static const char *const offload_keys[] = {"symbol", "signature", "version",
                                            "library", "required", NULL};
 
-/* Rejects any member of table t not listed in allowed, naming section
- * ("[queue]") and the closest allowed key when there is one. */
-static int check_keys(const dt__toml *t, const char *const *allowed,
-                      const char *section, dt__error *err) {
+/* Rejects any member of table t not listed in allowed or in extra (which
+ * may be NULL), naming section ("[queue]") and the closest allowed key
+ * when there is one. */
+static int check_keys2(const dt__toml *t, const char *const *allowed,
+                       const char *const *extra, const char *section,
+                       dt__error *err) {
+  const char *all[48];
+  size_t n = 0;
+  for (const char *const *a = allowed; *a != NULL && n < 47; a++)
+    all[n++] = *a;
+  for (const char *const *a = extra; a != NULL && *a != NULL && n < 47; a++)
+    all[n++] = *a;
+  all[n] = NULL;
   for (size_t i = 0; i < t->u.list.n; i++) {
     const dt__toml *m = t->u.list.items[i];
     bool ok = false;
-    for (const char *const *a = allowed; *a != NULL; a++)
+    for (const char *const *a = all; *a != NULL; a++)
       if (strcmp(*a, m->key) == 0)
         ok = true;
     if (ok)
       continue;
-    const char *hint = dt__did_you_mean(m->key, allowed);
-    char list[256] = "";
+    const char *hint = dt__did_you_mean(m->key, all);
+    char list[512] = "";
     size_t used = 0;
-    for (const char *const *a = allowed; *a != NULL && used < sizeof list;
-         a++)
+    for (const char *const *a = all; *a != NULL && used < sizeof list; a++)
       used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
                                used ? ", " : "", *a);
     if (hint != NULL)
@@ -65,8 +74,13 @@ static int check_keys(const dt__toml *t, const char *const *allowed,
   return 0;
 }
 
-/* Fails unless v has the wanted kind; example shows a correct line. */
-static int want(const dt__toml *v, dt__toml_kind kind, const char *section,
+static int check_keys(const dt__toml *t, const char *const *allowed,
+                      const char *section, dt__error *err) {
+  return check_keys2(t, allowed, NULL, section, err);
+}
+
+/* See dtask_internal.h. */
+int dt__config_want(const dt__toml *v, dt__toml_kind kind, const char *section,
                 const char *example, dt__error *err) {
   if (v->kind == kind)
     return 0;
@@ -86,7 +100,7 @@ static int want(const dt__toml *v, dt__toml_kind kind, const char *section,
 static int get_int(const dt__toml *v, const char *section, long long lo,
                    long long hi, const char *example, long long *out,
                    dt__error *err) {
-  if (want(v, DT__TOML_INT, section, example, err) != 0)
+  if (dt__config_want(v, DT__TOML_INT, section, example, err) != 0)
     return -EINVAL;
   if (v->u.i < lo || v->u.i > hi)
     return dt__error_set(err, v->line, v->col,
@@ -97,8 +111,8 @@ static int get_int(const dt__toml *v, const char *section, long long lo,
   return 0;
 }
 
-/* Re-locates an error from a units helper (which has no position) at v. */
-static int at(const dt__toml *v, const char *section, int rc, dt__error *err) {
+/* See dtask_internal.h. */
+int dt__config_at(const dt__toml *v, const char *section, int rc, dt__error *err) {
   if (rc == 0)
     return 0;
   if (err != NULL) {
@@ -126,7 +140,7 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   if (check_keys(t, queue_keys, "[queue]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "backend")) != NULL) {
-    if (want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
+    if (dt__config_want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
       return -EINVAL;
     if (strcmp(v->u.s, "lmdb") != 0)
       return dt__error_set(err, v->line, v->col,
@@ -137,10 +151,10 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
     snprintf(cfg->backend, sizeof cfg->backend, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "path")) != NULL) {
-    if (want(v, DT__TOML_STRING, "[queue]",
+    if (dt__config_want(v, DT__TOML_STRING, "[queue]",
              "path = \"/dev/shm/dtask-$USER/default\"", err) != 0)
       return -EINVAL;
-    if (at(v, "[queue]",
+    if (dt__config_at(v, "[queue]",
            dt__expand_path(v->u.s, cfg->queue_path, sizeof cfg->queue_path,
                            err),
            err) != 0)
@@ -161,10 +175,10 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
                              "map_size = \"1GiB\"");
       cfg->map_size = (uint64_t)v->u.i;
     } else {
-      if (want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
+      if (dt__config_want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
           0)
         return -EINVAL;
-      if (at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
+      if (dt__config_at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
              err) != 0)
         return -EINVAL;
     }
@@ -189,14 +203,14 @@ static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
     cfg->workers = (int)n;
   }
   if ((v = dt__toml_get(t, "autostart")) != NULL) {
-    if (want(v, DT__TOML_BOOL, "[runner]", "autostart = true", err) != 0)
+    if (dt__config_want(v, DT__TOML_BOOL, "[runner]", "autostart = true", err) != 0)
       return -EINVAL;
     cfg->autostart = v->u.b;
   }
   if ((v = dt__toml_get(t, "idle_exit")) != NULL) {
-    if (want(v, DT__TOML_STRING, "[runner]", "idle_exit = \"30s\"", err) != 0)
+    if (dt__config_want(v, DT__TOML_STRING, "[runner]", "idle_exit = \"30s\"", err) != 0)
       return -EINVAL;
-    if (at(v, "[runner]", dt__parse_duration(v->u.s, &cfg->idle_exit_ns, err),
+    if (dt__config_at(v, "[runner]", dt__parse_duration(v->u.s, &cfg->idle_exit_ns, err),
            err) != 0)
       return -EINVAL;
   }
@@ -209,11 +223,18 @@ static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
   if (check_keys(t, shim_keys, "[shim]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "strict")) != NULL) {
-    if (want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
+    if (dt__config_want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
       return -EINVAL;
     cfg->strict = v->u.b;
   }
   return 0;
+}
+
+/* [defaults]: the failure policy every [[offload]] entry starts from. */
+static int read_defaults(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  if (check_keys(t, dt__policy_keys, "[defaults]", err) != 0)
+    return -EINVAL;
+  return dt__policy_read(t, "[defaults]", &cfg->defaults, err);
 }
 
 /* [types]: name = { size = N, align = N }. */
@@ -413,13 +434,16 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     return dt__error_set(err, t->line, t->col,
                          "offload entries must be tables; write [[offload]] "
                          "followed by symbol = ... and signature = ...");
-  if (check_keys(t, offload_keys, section, err) != 0)
+  if (check_keys2(t, offload_keys, dt__policy_keys, section, err) != 0)
     return -EINVAL;
   o->line = t->line;
+  o->policy = cfg->defaults;
+  if (dt__policy_read(t, section, &o->policy, err) != 0)
+    return -EINVAL;
 
   const dt__toml *vsym = dt__toml_get(t, "symbol");
   if (vsym != NULL) {
-    if (want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
+    if (dt__config_want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
              err) != 0)
       return -EINVAL;
     if (!is_identifier(vsym->u.s) || strlen(vsym->u.s) >= sizeof o->symbol)
@@ -437,7 +461,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
                          "signature = \"int %s(in double x[n], size_t n)\"",
                          section, o->symbol[0] ? " " : "", o->symbol,
                          o->symbol[0] ? o->symbol : "f");
-  if (want(vsig, DT__TOML_STRING, section,
+  if (dt__config_want(vsig, DT__TOML_STRING, section,
            "signature = \"int f(in double x[n], size_t n)\"", err) != 0)
     return -EINVAL;
   if (dt__sig_parse(vsig->u.s, cfg->types, cfg->ntypes, &o->sig, err) != 0)
@@ -461,7 +485,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
                          o->symbol, why);
   }
   if ((v = dt__toml_get(t, "version")) != NULL) {
-    if (want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
+    if (dt__config_want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
         0)
       return -EINVAL;
     if (v->u.s[0] == '\0' || strchr(v->u.s, '@') != NULL ||
@@ -473,7 +497,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     snprintf(o->version, sizeof o->version, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "library")) != NULL) {
-    if (want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
+    if (dt__config_want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
              err) != 0)
       return -EINVAL;
     if (v->u.s[0] == '\0' || strlen(v->u.s) >= sizeof o->library)
@@ -483,10 +507,14 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     snprintf(o->library, sizeof o->library, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "required")) != NULL) {
-    if (want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
+    if (dt__config_want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
       return -EINVAL;
     o->required = v->u.b;
   }
+  char named[200];
+  snprintf(named, sizeof named, "%s (%s)", section, o->symbol);
+  if (dt__policy_bind(&o->policy, &o->sig, named, err) != 0)
+    return -EINVAL;
   for (size_t i = 0; i < cfg->noffloads; i++) {
     const dt__offload *p = &cfg->offloads[i];
     if (strcmp(p->symbol, o->symbol) == 0 &&
@@ -530,6 +558,7 @@ static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
   cfg->workers = DEFAULT_WORKERS;
   cfg->autostart = DEFAULT_AUTOSTART;
   cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;
+  dt__policy_defaults(&cfg->defaults);
   return 0;
 }
 
@@ -545,7 +574,8 @@ static int want_table(const dt__toml *v, dt__error *err) {
 
 /* See dtask_internal.h.  Sections are read in a fixed order ([types]
  * before [[offload]]) whatever their order in the file, because
- * signatures refer to declared types. */
+ * signatures refer to declared types, and [defaults] before [[offload]]
+ * because each entry starts from them. */
 int dt__config_parse(const char *text, size_t len, const char *path,
                      dt__config **out, dt__error *err) {
   dt__toml *root = NULL;
@@ -572,6 +602,8 @@ int dt__config_parse(const char *text, size_t len, const char *path,
     rc = want_table(v, err) ? -EINVAL : read_runner(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "shim")) != NULL)
     rc = want_table(v, err) ? -EINVAL : read_shim(v, cfg, err);
+  if (rc == 0 && (v = dt__toml_get(root, "defaults")) != NULL)
+    rc = want_table(v, err) ? -EINVAL : read_defaults(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "types")) != NULL)
     rc = want_table(v, err) ? -EINVAL : read_types(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "offload")) != NULL)

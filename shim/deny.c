@@ -119,6 +119,7 @@ static const deny_rule rules[] = {
     {"_longjmp", "signals"},
     {"sigaltstack", "signals"},
     {"raise", "signals"},
+    {"sigabbrev_np", "signals"},
     {"kill", "signals"},
     {"tgkill", "signals"},
     {"abort", "signals"},

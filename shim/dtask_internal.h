@@ -243,13 +243,97 @@ const char *dt__symbol_denied(const char *name);
 
 /* ---------------------------------------------------------------- config */
 
+/* ------------------------------------------------------ failure policies */
+
+/* What a call does when it fails in a given way (policy.c). */
 typedef enum dt__onerr_kind {
-  DT__ON_SIGNAL,  /* re-raise the worker's signal in the caller */
-  DT__ON_RETRY,
+  DT__ON_SIGNAL,  /* print one line, then die as the worker did */
+  DT__ON_RETRY,   /* run the call again, up to `retries` times */
   DT__ON_RETURN,  /* return a fixed value and set errno */
-  DT__ON_WAIT,
+  DT__ON_WAIT,    /* keep waiting for a runner */
   DT__ON_LOCAL    /* call the real function inline */
 } dt__onerr_kind;
+
+/* A literal from the config, kept as written until it is bound to a
+ * signature's return type. */
+typedef enum dt__lit { DT__LIT_NONE, DT__LIT_INT, DT__LIT_FLOAT,
+                       DT__LIT_BOOL, DT__LIT_NULL } dt__lit;
+
+typedef struct dt__action {
+  dt__onerr_kind kind;
+  dt__lit lit;     /* DT__ON_RETURN: the return value as written */
+  long long li;    /* ... DT__LIT_INT / DT__LIT_BOOL */
+  double ld;       /* ... DT__LIT_FLOAT */
+  uint64_t value;  /* ... bound (dt__policy_bind): the wire's form */
+  int err;         /* DT__ON_RETURN: the errno to set (0: leave it) */
+  int line, col;   /* where it was written (0: the built-in default) */
+} dt__action;
+
+/* A comparison of the return value: `ret OP LITERAL`. */
+typedef enum dt__cmp { DT__CMP_EQ, DT__CMP_NE, DT__CMP_LT, DT__CMP_LE,
+                       DT__CMP_GT, DT__CMP_GE } dt__cmp;
+
+#define DT__MAX_RETRY_ERRNOS 16
+
+/* Every failure setting of one [[offload]] entry (defaults from the
+ * [defaults] table, then the entry's own keys). */
+typedef struct dt__policy {
+  dt__action on_crash;        /* default: signal */
+  dt__action on_timeout;      /* default: signal (SIGALRM) */
+  dt__action on_unavailable;  /* default: local */
+  uint64_t timeout_ns;        /* 0: none */
+  int retries;                /* default 3 */
+  uint64_t retry_wait_ns;     /* default 100 ms */
+  uint64_t retry_max_wait_ns; /* default 5 s */
+  uint64_t wait_for_runner_ns; /* default 30 s */
+  int retry_errnos[DT__MAX_RETRY_ERRNOS];
+  int nretry_errnos;
+  int has_retry_if;           /* retry_if given, or implied (bind) */
+  dt__cmp retry_if_op;
+  dt__lit retry_if_lit;       /* the literal's kind */
+  long long retry_if_i;
+  double retry_if_d;
+  int retry_if_line, retry_if_col;   /* where retry_if was written */
+  int errnos_line, errnos_col;       /* where retry_on_errno was */
+} dt__policy;
+
+/* The policy keys, valid in [defaults] and in every [[offload]]. */
+extern const char *const dt__policy_keys[];
+
+/* Sets the built-in defaults. */
+void dt__policy_defaults(dt__policy *p);
+
+/* Reads the policy keys present in table t (other keys are ignored: the
+ * caller checks them) over what p holds.  section names the table in
+ * messages.  Returns 0 or -EINVAL with err located at the bad value. */
+int dt__policy_read(const dt__toml *t, const char *section,
+                    dt__policy *p, dt__error *err);
+
+/* Checks p against the signature it will serve (return values that fit
+ * the return type, a retry condition that can be evaluated) and fills in
+ * the implied retry condition.  Returns 0 or -EINVAL with err located at
+ * the setting (which may be in [defaults]). */
+int dt__policy_bind(dt__policy *p, const dt__sig *sig,
+                    const char *section, dt__error *err);
+
+/* 1 if a call that returned ret (libffi's return buffer) with errno err
+ * should be retried under p. */
+int dt__policy_should_retry(const dt__policy *p, const dt__sig *sig,
+                            const void *ret, int err);
+
+/* The pause before retry number attempt (1-based): full jitter, uniform
+ * in [0, min(retry_max_wait, retry_wait * 2^(attempt-1))].  rnd is a
+ * uniformly random 64-bit number. */
+uint64_t dt__policy_backoff_ns(const dt__policy *p, int attempt, uint64_t rnd);
+
+/* Writes a DT__ON_RETURN action's value into libffi's return buffer. */
+void dt__policy_store_return(const dt__action *a, const dt__sig *sig,
+                             void *ret);
+
+/* "EAGAIN" -> EAGAIN; -1 for an unknown name. */
+int dt__errno_parse(const char *name);
+/* EAGAIN -> "EAGAIN"; NULL for an unknown number. */
+const char *dt__errno_name(int e);
 
 typedef struct dt__offload {
   char symbol[128];
@@ -257,6 +341,7 @@ typedef struct dt__offload {
   char library[256];   /* "" when any object may define it */
   int required;        /* not importing it is an error */
   dt__sig sig;
+  dt__policy policy;
   int line;            /* where the [[offload]] header is */
 } dt__offload;
 
@@ -273,6 +358,9 @@ typedef struct dt__config {
   int autostart;
   uint64_t idle_exit_ns;
 
+  /* [defaults]: the policy each [[offload]] entry starts from */
+  dt__policy defaults;
+
   /* [types] */
   dt__utype *types;
   size_t ntypes;
@@ -283,6 +371,17 @@ typedef struct dt__config {
 
   int strict; /* [shim] strict = true, or DTASK_STRICT=1 */
 } dt__config;
+
+/* Fails with a located message unless v has the wanted kind; example is
+ * a correct line to show.  Shared by config.c and policy.c. */
+int dt__config_want(const dt__toml *v, dt__toml_kind kind,
+                    const char *section, const char *example, dt__error *err);
+
+/* Re-locates an error from a units helper (which has no position) at v,
+ * prefixed with its key and section.  Returns 0 when rc is 0, else
+ * -EINVAL. */
+int dt__config_at(const dt__toml *v, const char *section, int rc,
+                  dt__error *err);
 
 /* Parses config text.  path is used in messages only.  On success *out is
  * owned by the caller (dt__config_free).  On error returns -EINVAL and err
@@ -415,7 +514,8 @@ enum {
   DT__ST_NO_SYMBOL = 4,   /* the runner cannot find the function */
   DT__ST_NOMEM = 5,       /* the runner could not allocate */
   DT__ST_CRASH = 6,       /* the worker died running the call */
-  DT__ST_TIMEOUT = 7
+  DT__ST_TIMEOUT = 7      /* the call ran past its timeout; its worker
+                             was killed */
 };
 
 /* A stable 64-bit fingerprint of the offload entries of cfg: symbol,
@@ -481,9 +581,18 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
                            const void *ret, int err, uint8_t **out,
                            size_t *size);
 
-/* Encodes an error result (status != DT__ST_OK) with a message. */
-int dt__wire_result_error(uint64_t call_id, int status, const char *msg,
-                          uint8_t **out, size_t *size);
+/* Encodes an error result (status != DT__ST_OK) with a message and a
+ * detail: for DT__ST_CRASH the worker's signal number, or 256 + its exit
+ * status when it exited; 0 otherwise.  The caller reads the detail where
+ * a result's errno goes. */
+int dt__wire_result_error(uint64_t call_id, int status, int detail,
+                          const char *msg, uint8_t **out, size_t *size);
+
+/* The wire form of a return value read from libffi's return buffer
+ * (integers narrower than ffi_arg are read as libffi widened them), and
+ * its inverse.  0 or -EINVAL for a type that has no scalar value. */
+int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out);
+void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret);
 
 /* Caller side: validates a result record against the call's signature and
  * arguments, then writes the return value into ret (libffi's buffer, at
@@ -574,6 +683,13 @@ int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
 /* Stores the result of id, drops its claim, and wakes its caller. */
 int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
                        size_t size);
+/* The supervisor's answer for a worker that died or was killed while
+ * running call id: stores rec (a crash or timeout record) only if the
+ * claim is still held by that worker pid, so that a call answered in the
+ * meantime is never answered twice.  Returns 0, or -ENOENT when the claim
+ * is no longer that worker's. */
+int dt__queue_fail(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
+                   size_t size);
 /* Answers task id with an error record instead of a result: removes the
  * task (or its claim), stores rec, and wakes its caller.  Used when a task
  * cannot be claimed (dt__queue_claim gave -E2BIG with *id set) or its
@@ -601,8 +717,9 @@ int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
 uint64_t dt__queue_next_id(dt__queue *q);
 
 /* Removes tasks and results whose caller process is gone, and claims
- * whose worker is gone (their tasks go back to the queue).  Returns the
- * number of entries removed or requeued. */
+ * whose worker is gone (their lease lapsed): their tasks go back to the
+ * queue while the caller waits, at most 5 times, and are then answered
+ * as a crash.  Returns the number of entries removed or requeued. */
 int dt__queue_sweep(dt__queue *q);
 
 /* Entry counts (tests and tools). */

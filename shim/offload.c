@@ -27,6 +27,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dtask_internal.h"
@@ -330,29 +332,176 @@ static void call_local(dt__stub *s, void *ret, void **args, int saved) {
   ffi_call(&s->cif, FFI_FN(s->real), ret, args);
 }
 
+/* How one round trip through the queue ended. */
+typedef enum outcome {
+  OUT_OK,          /* the worker's result is applied */
+  OUT_INLINE,      /* refused or impossible: run the call inline */
+  OUT_CRASH,       /* the worker died running it (c.err: the detail) */
+  OUT_TIMEOUT,     /* it ran past its timeout and its worker was killed */
+  OUT_UNAVAILABLE  /* no runner within wait_for_runner */
+} outcome;
+
+/* Queues the call and blocks until its answer.  Everything that leads
+ * to OUT_INLINE is logged here, with the reason. */
+static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
+                          size_t size, call_ctx *c) {
+  const dt__policy *pol = &s->off->policy;
+  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+  int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
+                                 ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
+            "inline", s->off->symbol, strerror(-rc),
+            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
+            : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
+                             "raise it)"
+                           : "");
+    return OUT_INLINE;
+  }
+  ts->has_drop = false;
+  uint64_t no_runner_since = 0;
+  bool first = true, said_waiting = false;
+  for (;;) {
+    /* The first wait reads the result in place and leaves it for the
+     * next call's submit to drop; later ones (after a timeout or a
+     * buffer too small) take and delete it themselves. */
+    rc = first ? dt__queue_wait_since(q, c->id, ts->slot, seen, apply_result,
+                                      c, WAIT_TICK_NS)
+               : dt__queue_wait(q, c->id, ts->slot, apply_result, c,
+                                WAIT_TICK_NS);
+    if (first && (rc == 0 || rc == -EPROTO)) {
+      ts->has_drop = true;
+      ts->drop = c->id;
+    }
+    first = false;
+    if (rc == -ENOSPC) {
+      if (grow_cbuf(s->index, c->need) != 0)
+        break;
+      continue;
+    }
+    if (rc != -ETIMEDOUT)
+      break;
+    /* No result within a tick: is anyone serving?  A live pool answers
+     * every call it claimed, or gives it back when its worker is killed;
+     * a pool that died leaves claims that a new pool's sweep requeues. */
+    if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
+      no_runner_since = 0;
+      continue;
+    }
+    if (no_runner_since == 0) {
+      no_runner_since = dt__now_ns();
+      ensure_runner(q);
+      continue;
+    }
+    if (dt__now_ns() - no_runner_since <= pol->wait_for_runner_ns)
+      continue;
+    if (pol->on_unavailable.kind == DT__ON_WAIT) {
+      if (!said_waiting)
+        dt__log(DT__LOG_ERROR,
+                "no runner has served %s for %.0fs; call %llu of %s waits "
+                "for one (on_unavailable = \"wait\"): start one with "
+                "dtask-runner",
+                dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9,
+                (unsigned long long)c->id, s->off->symbol);
+      said_waiting = true;
+      continue;
+    }
+    if (dt__queue_cancel(q, c->id) == 1) {
+      snprintf(c->msg, sizeof c->msg,
+               "no runner has served %s for %.0fs (start one with "
+               "dtask-runner, or set [runner] autostart = true)",
+               dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9);
+      return OUT_UNAVAILABLE;
+    }
+  }
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline",
+            (unsigned long long)c->id, s->off->symbol,
+            rc == -EPROTO ? "malformed result: " : strerror(-rc),
+            rc == -EPROTO ? c->msg : "");
+    return OUT_INLINE;
+  }
+  if (c->status == DT__ST_OK)
+    return OUT_OK;
+  if (c->status == DT__ST_CRASH)
+    return OUT_CRASH;
+  if (c->status == DT__ST_TIMEOUT)
+    return OUT_TIMEOUT;
+  dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol, c->msg);
+  return OUT_INLINE;
+}
+
+/* A per-thread xorshift generator for backoff jitter (no locks, no libc
+ * state shared with the host). */
+static uint64_t jitter(void) {
+  static __thread uint64_t x __attribute__((tls_model("initial-exec")));
+  if (x == 0)
+    x = dt__now_ns() ^ ((uint64_t)syscall(SYS_gettid) << 32) ^
+        0x9e3779b97f4a7c15ull;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
+/* Sleeps before retry number attempt (the policy's backoff). */
+static void backoff(const dt__policy *p, int attempt) {
+  uint64_t ns = dt__policy_backoff_ns(p, attempt, jitter());
+  struct timespec ts = {(time_t)(ns / 1000000000ull),
+                        (long)(ns % 1000000000ull)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+    ;
+}
+
+/* on_crash / on_timeout = "signal": the caller dies as the worker did.
+ * A signal goes through the host's own disposition first (a handler
+ * runs, as it would have for a local crash); if that returns, the
+ * default action follows.  An exit inside the function exits. */
+static void die_like(outcome o, const call_ctx *c) {
+  int sig = o == OUT_TIMEOUT ? SIGALRM : c->err;
+  if (o == OUT_CRASH && c->err >= 256) {
+    dt__log(DT__LOG_ERROR, "%s; exiting with status %d here (on_crash = "
+            "\"signal\")", c->msg, c->err - 256);
+    dt__in_shim = 0;
+    exit(c->err - 256);
+  }
+  if (sig <= 0 || sig >= NSIG)
+    sig = SIGABRT;
+  dt__log(DT__LOG_ERROR, "%s; raising SIG%s here (%s = \"signal\")", c->msg,
+          sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+          o == OUT_TIMEOUT ? "on_timeout" : "on_crash");
+  dt__in_shim = 0;
+  raise(sig);
+  signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+  raise(sig);
+  _exit(128 + sig);
+}
+
 /* See dtask_internal.h. */
 void dt__offload_call(dt__stub *s, void *ret, void **args) {
   int saved = errno;
   uint64_t t0 = dt__now_ns();
+  const dt__policy *pol = &s->off->policy;
   call_ctx c;
   size_t size;
 
   dt__in_shim = 1;
   dt__queue *q = get_queue();
   thread_state *ts = get_state();
-  if (q == NULL || ts == NULL)
-    {
-      call_local(s, ret, args, saved);
-      return;
-    }
+  if (q == NULL || ts == NULL) {
+    call_local(s, ret, args, saved);
+    return;
+  }
   if (!ts->has_slot || ts->pid != getpid()) {
     if (dt__queue_waiter(q, &ts->slot) != 0) {
       dt__log(DT__LOG_ERROR, "no free waiter slot in %s; calling %s inline",
               dt__queue_dir(q), s->off->symbol);
-      {
       call_local(s, ret, args, saved);
       return;
-    }
     }
     ts->has_slot = true;
     ts->pid = getpid();
@@ -362,103 +511,79 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
     dt__log(DT__LOG_ERROR,
             "%s: a buffer length is %s in this call; calling it inline",
             s->off->symbol, rc == -ERANGE ? "negative" : "too large");
-    {
-      call_local(s, ret, args, saved);
-      return;
-    }
+    call_local(s, ret, args, saved);
+    return;
   }
   /* Every call looks at the heartbeat (a memory read); only a stale one
    * leads to the full check and, with autostart, to starting a pool.  A
    * pool that died within the last beat's age is noticed by the wait's
-   * one-second tick below. */
+   * one-second tick. */
   if (!dt__queue_runner_recent(q, RUNNER_MAX_AGE_NS))
     ensure_runner(q);
-  memset(&c, 0, sizeof c);
-  c.s = s;
-  c.args = args;
-  c.ret = ret;
-  c.err = saved;
-  c.caller_errno = saved;
-  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
-  rc = dt__queue_submit_drop(q, size, encode_task, &c, ts->slot,
-                             ts->has_drop ? ts->drop : DT__NO_ID, &c.id);
-  if (rc != 0) {
-    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
-            "inline", s->off->symbol, strerror(-rc),
-            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
-            : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
-                             "raise it)"
-                           : "");
-    {
+  for (int attempt = 0;; attempt++) {
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.args = args;
+    c.ret = ret;
+    c.err = saved;
+    c.caller_errno = saved;
+    outcome o = round_trip(s, q, ts, size, &c);
+    const dt__action *act = NULL;
+    switch (o) {
+    case OUT_OK:
+      if (attempt < pol->retries &&
+          dt__policy_should_retry(pol, &s->off->sig, ret, c.err)) {
+        const char *en = dt__errno_name(c.err);
+        dt__log(DT__LOG_INFO, "%s failed with %s; retry %d of %d",
+                s->off->symbol, en ? en : "an error", attempt + 1,
+                pol->retries);
+        backoff(pol, attempt + 1);
+        continue;
+      }
+      __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+                         __ATOMIC_RELAXED);
+      dt__in_shim = 0;
+      errno = c.err;
+      return;
+    case OUT_INLINE:
       call_local(s, ret, args, saved);
       return;
-    }
-  }
-  ts->has_drop = false;
-  uint64_t no_runner_since = 0;
-  bool first = true;
-  for (;;) {
-    /* The first wait reads the result in place and leaves it for the
-     * next call's submit to drop; later ones (after a timeout or a
-     * buffer too small) take and delete it themselves. */
-    rc = first ? dt__queue_wait_since(q, c.id, ts->slot, seen, apply_result,
-                                      &c, WAIT_TICK_NS)
-               : dt__queue_wait(q, c.id, ts->slot, apply_result, &c,
-                                WAIT_TICK_NS);
-    if (first && (rc == 0 || rc == -EPROTO)) {
-      ts->has_drop = true;
-      ts->drop = c.id;
-    }
-    first = false;
-    if (rc == -ENOSPC) {
-      if (grow_cbuf(s->index, c.need) != 0)
-        break;
-      continue;
-    }
-    if (rc != -ETIMEDOUT)
+    case OUT_UNAVAILABLE:
+      act = &pol->on_unavailable;
       break;
-    /* No result within a tick: is anyone serving? */
-    if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
-      no_runner_since = 0;
+    case OUT_CRASH:
+      act = &pol->on_crash;
+      break;
+    case OUT_TIMEOUT:
+      act = &pol->on_timeout;
+      break;
+    }
+    if (act->kind == DT__ON_LOCAL) {
+      dt__log(DT__LOG_ERROR, "%s; calling %s inline", c.msg, s->off->symbol);
+      call_local(s, ret, args, saved);
+      return;
+    }
+    if (act->kind == DT__ON_RETURN) {
+      dt__log(DT__LOG_ERROR, "%s; %s returns %s", c.msg, s->off->symbol,
+              o == OUT_CRASH     ? "the on_crash value"
+              : o == OUT_TIMEOUT ? "the on_timeout value"
+                                 : "the on_unavailable value");
+      dt__policy_store_return(act, &s->off->sig, ret);
+      dt__in_shim = 0;
+      errno = act->err != 0 ? act->err : saved;
+      return;
+    }
+    if (act->kind == DT__ON_RETRY && attempt < pol->retries) {
+      dt__log(DT__LOG_WARN, "%s; retry %d of %d", c.msg, attempt + 1,
+              pol->retries);
+      backoff(pol, attempt + 1);
       continue;
     }
-    if (no_runner_since == 0) {
-      no_runner_since = dt__now_ns();
-      ensure_runner(q);
-    } else if (dt__now_ns() - no_runner_since > WAIT_FOR_RUNNER_NS &&
-               dt__queue_cancel(q, c.id) == 1) {
-      dt__log(DT__LOG_ERROR,
-              "no runner serves %s (start one with dtask-runner, or set "
-              "[runner] autostart = true); called %s inline",
-              dt__queue_dir(q), s->off->symbol);
-      {
-      call_local(s, ret, args, saved);
-      return;
-    }
-    }
+    if (act->kind == DT__ON_RETRY)
+      dt__log(DT__LOG_ERROR, "%s: %d retries failed", s->off->symbol,
+              pol->retries);
+    die_like(o, &c);
   }
-  if (rc != 0) {
-    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s%s; calling it inline",
-            (unsigned long long)c.id, s->off->symbol,
-            rc == -EPROTO ? "malformed result: " : strerror(-rc),
-            rc == -EPROTO ? c.msg : "", "");
-    {
-      call_local(s, ret, args, saved);
-      return;
-    }
-  }
-  if (c.status != DT__ST_OK) {
-    dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol,
-            c.msg);
-    {
-      call_local(s, ret, args, saved);
-      return;
-    }
-  }
-  uint64_t ns = dt__now_ns() - t0;
-  __atomic_add_fetch(&s->hist[dt__hist_bucket(ns)], 1, __ATOMIC_RELAXED);
-  dt__in_shim = 0;
-  errno = c.err;
 }
 
 /* Appends this process's offload latencies to $DTASK_STATS (set by

@@ -3,10 +3,17 @@
  * A queue is a directory (0700, owned by its user) holding an LMDB
  * environment with three databases and a doorbell page:
  *
- *   tasks    id -> [caller pid u32][waiter slot u32][task record]
- *   claims   id -> [worker pid u32][caller pid u32][waiter slot u32]
- *                  [task record], while a worker runs the call
+ *   tasks    id -> [caller pid u32][waiter slot u16][requeues u16]
+ *                  [task record]
+ *   claims   id -> [worker pid u32][worker start time u64], then the
+ *                  task's value as above, while a worker runs the call
  *   results  id -> [caller pid u32][result record]
+ *
+ * A claim is a lease held by one worker process, named by its pid and
+ * its start time (so that a recycled pid is not mistaken for it).  When
+ * the worker is gone, the lease lapses: the sweep gives the task back to
+ * the queue if its caller still waits, at most MAX_REQUEUES times (a task
+ * that keeps killing its workers is then answered as a crash).
  *   bell     a shared page of futex words: the id counter, a sequence
  *            number bumped on every new task (idle workers sleep on it),
  *            one word per waiting caller thread (its result wakes only
@@ -41,7 +48,9 @@
 #include "dtask_internal.h"
 
 #define BELL_MAGIC 0x6474626cu /* "dtbl" */
-#define BELL_VERSION 2u
+#define BELL_VERSION 3u
+#define CLAIM_HDR 12u    /* worker pid u32, worker start time u64 */
+#define MAX_REQUEUES 5u
 #define BELL_SLOTS 4096u
 #define MAX_READERS 1022u
 
@@ -73,6 +82,7 @@ struct dt__queue {
   MDB_dbi tasks, claims, results;
   bell *bell;
   int pid; /* the process that opened it */
+  uint64_t start; /* its start time (clock ticks since boot) */
   uint64_t map_size;
   char dir[PATH_MAX];
 };
@@ -133,6 +143,50 @@ static uint32_t get_u32(const uint8_t *p) {
 static bool process_alive(int pid) {
   return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
+
+/* A process's start time in clock ticks since boot (field 22 of
+ * /proc/PID/stat), or 0 if it cannot be read. */
+static uint64_t process_start(int pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: fields are counted
+   * from the last ')'. */
+  char *p = strrchr(buf, ')');
+  if (p == NULL)
+    return 0;
+  p++;
+  for (int field = 3; field < 22 && p != NULL; field++)
+    p = strchr(p + 1, ' ');
+  return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Whether the worker that holds a lease (pid, start) still runs. */
+static bool lease_alive(int pid, uint64_t start) {
+  if (!process_alive(pid))
+    return false;
+  uint64_t now = start != 0 ? process_start(pid) : 0;
+  return now == 0 || now == start;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* The waiter slot and requeue count share the task header's second word. */
+static uint32_t slot_of(uint32_t word) { return word & 0xffffu; }
+static uint32_t requeues_of(uint32_t word) { return word >> 16; }
 
 /* Maps an LMDB error to a negative errno. */
 static int lmdb_err(int rc) {
@@ -334,6 +388,7 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
   if (q == NULL)
     return -ENOMEM;
   q->pid = getpid();
+  q->start = process_start(q->pid);
   q->map_size = cfg->map_size;
   pthread_rwlock_init(&q->resize, NULL);
   snprintf(q->dir, sizeof q->dir, "%s", cfg->queue_path);
@@ -635,8 +690,9 @@ int dt__queue_cancel(dt__queue *q, uint64_t id) {
      * (and no supervisor is left to sweep its claim). */
     MDB_val cv;
     rc = mdb_get(txn, q->claims, &k, &cv);
-    if (rc == 0 && cv.mv_size >= 4 &&
-        !process_alive((int)get_u32((const uint8_t *)cv.mv_data)))
+    if (rc == 0 && cv.mv_size >= CLAIM_HDR &&
+        !lease_alive((int)get_u32((const uint8_t *)cv.mv_data),
+                     get_u64((const uint8_t *)cv.mv_data + 4)))
       rc = mdb_del(txn, q->claims, &k, NULL);
     else
       rc = MDB_NOTFOUND;
@@ -692,8 +748,9 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
     return -ENOMEM;
   }
   memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
-  /* claims value: worker pid, then the task value as it was. */
-  MDB_val ck = {8, key}, cv = {v.mv_size + 4, NULL};
+  /* claims value: the lease (worker pid and start time), then the task
+   * value as it was. */
+  MDB_val ck = {8, key}, cv = {v.mv_size + CLAIM_HDR, NULL};
   uint8_t head[8];
   memcpy(head, v.mv_data, 8);
   mdb_cursor_del(cur, 0);
@@ -701,8 +758,9 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
   rc = lmdb_err(mdb_put(txn, q->claims, &ck, &cv, MDB_RESERVE));
   if (rc == 0) {
     put_u32(cv.mv_data, (uint32_t)getpid());
-    memcpy((uint8_t *)cv.mv_data + 4, head, 8);
-    memcpy((uint8_t *)cv.mv_data + 12, *rec, *size);
+    put_u64((uint8_t *)cv.mv_data + 4, q->start);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, 8);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + 8, *rec, *size);
     rc = txn_end(q, txn, 1);
   } else {
     txn_end(q, txn, 0);
@@ -756,8 +814,10 @@ int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
 /* Stores rec as the answer to call id and wakes its caller: the claim
  * (or, if the sweep gave the task back meanwhile, the queued task) is
  * removed in the same transaction, so the call is never run again once
- * answered.  The caller's pid and waiter slot come from that entry. */
-static int answer(dt__queue *q, uint64_t id, const uint8_t *rec,
+ * answered.  The caller's pid and waiter slot come from that entry.
+ * With worker > 0, answers only a claim that this worker holds, and
+ * returns -ENOENT (writing nothing) otherwise. */
+static int answer(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
                   size_t size) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -769,13 +829,17 @@ static int answer(dt__queue *q, uint64_t id, const uint8_t *rec,
   rc = txn_begin(q, 0, &txn);
   if (rc != 0)
     return rc;
-  if (mdb_get(txn, q->claims, &k, &v) == 0 && v.mv_size >= 12) {
-    caller = get_u32((const uint8_t *)v.mv_data + 4);
-    slot = get_u32((const uint8_t *)v.mv_data + 8);
+  if (mdb_get(txn, q->claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
+      (worker <= 0 || (int)get_u32(v.mv_data) == worker)) {
+    caller = get_u32((const uint8_t *)v.mv_data + CLAIM_HDR);
+    slot = slot_of(get_u32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
     mdb_del(txn, q->claims, &k, NULL);
+  } else if (worker > 0) {
+    txn_end(q, txn, 0);
+    return -ENOENT;
   } else if (mdb_get(txn, q->tasks, &k, &v) == 0 && v.mv_size >= 8) {
     caller = get_u32(v.mv_data);
-    slot = get_u32((const uint8_t *)v.mv_data + 4);
+    slot = slot_of(get_u32((const uint8_t *)v.mv_data + 4));
     mdb_del(txn, q->tasks, &k, NULL);
   }
   rc = lmdb_err(mdb_put(txn, q->results, &k, &rv, MDB_RESERVE));
@@ -796,13 +860,19 @@ static int answer(dt__queue *q, uint64_t id, const uint8_t *rec,
 /* See dtask_internal.h. */
 int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
                        size_t size) {
-  return answer(q, id, rec, size);
+  return answer(q, id, 0, rec, size);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_fail(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
+                   size_t size) {
+  return answer(q, id, worker > 0 ? worker : -1, rec, size);
 }
 
 /* See dtask_internal.h. */
 int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
                      size_t size) {
-  return answer(q, id, rec, size);
+  return answer(q, id, 0, rec, size);
 }
 
 /* See dtask_internal.h. */
@@ -865,10 +935,9 @@ int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
                                        __ATOMIC_ACQUIRE));
 }
 
-/* Deletes every entry of dbi whose u32 at offset `at` names a dead
- * process; with requeue, puts the task part back into tasks instead. */
-static int sweep_db(dt__queue *q, MDB_txn *txn, MDB_dbi dbi, size_t at,
-                    bool requeue, int *count) {
+/* Deletes every entry of dbi (tasks or results) whose first u32 names a
+ * dead process: its caller is gone. */
+static int sweep_db(MDB_txn *txn, MDB_dbi dbi, int *count) {
   MDB_cursor *cur;
   MDB_val k, v;
   int rc = lmdb_err(mdb_cursor_open(txn, dbi, &cur));
@@ -876,26 +945,113 @@ static int sweep_db(dt__queue *q, MDB_txn *txn, MDB_dbi dbi, size_t at,
     return rc;
   rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
   while (rc == 0) {
-    if (v.mv_size >= at + 4 &&
-        !process_alive((int)get_u32((const uint8_t *)v.mv_data + at))) {
-      if (requeue && v.mv_size >= 12 &&
-          process_alive((int)get_u32((const uint8_t *)v.mv_data + 4))) {
-        MDB_val tv = {v.mv_size - 4, (uint8_t *)v.mv_data + 4};
-        MDB_val tk = k;
-        int prc = mdb_put(txn, q->tasks, &tk, &tv, 0);
-        if (prc != 0) {
-          mdb_cursor_close(cur);
-          return lmdb_err(prc);
-        }
-      }
+    if (v.mv_size >= 4 && !process_alive((int)get_u32(v.mv_data))) {
       mdb_cursor_del(cur, 0);
       (*count)++;
       rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (rc == MDB_NOTFOUND)
-        break;
       if (rc == 0)
         continue;
+      if (rc == MDB_NOTFOUND)
+        break;
+      /* Deleting the last entry of a page leaves no current entry. */
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
     }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
+}
+
+/* Answers a task whose workers keep dying with a crash record, in txn.
+ * Returns the caller's waiter slot to wake, or UINT32_MAX. */
+static uint32_t answer_lost(dt__queue *q, MDB_txn *txn, MDB_val *k,
+                            const uint8_t *task, unsigned requeues) {
+  char msg[200];
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  snprintf(msg, sizeof msg,
+           "the workers running this call were killed %u times (SIGKILL, "
+           "e.g. by the OOM killer); dtask gave up on it",
+           requeues + 1);
+  if (dt__wire_result_error(get_be64(k->mv_data), DT__ST_CRASH, 9, msg, &res,
+                            &rsize) != 0)
+    return UINT32_MAX;
+  MDB_val rv = {rsize + 4, NULL};
+  uint32_t slot = UINT32_MAX;
+  if (mdb_put(txn, q->results, k, &rv, MDB_RESERVE) == 0) {
+    memcpy(rv.mv_data, task, 4);
+    memcpy((uint8_t *)rv.mv_data + 4, res, rsize);
+    slot = slot_of(get_u32(task + 4));
+  }
+  free(res);
+  return slot;
+}
+
+/* Lapsed leases: a claim whose worker is gone goes back to tasks while
+ * its caller lives (with its requeue count raised), is answered as a
+ * crash after MAX_REQUEUES, and is dropped when its caller is gone too.
+ * Slots to wake are collected in wake (at most nwake). */
+static int sweep_claims(dt__queue *q, MDB_txn *txn, int *count,
+                        uint32_t *wake, size_t *nwake, size_t maxwake) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = lmdb_err(mdb_cursor_open(txn, q->claims, &cur));
+  if (rc != 0)
+    return rc;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    const uint8_t *c = v.mv_data;
+    if (v.mv_size >= CLAIM_HDR &&
+        lease_alive((int)get_u32(c), get_u64(c + 4))) {
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    if (v.mv_size >= CLAIM_HDR + 8 &&
+        process_alive((int)get_u32(c + CLAIM_HDR))) {
+      const uint8_t *task = c + CLAIM_HDR;
+      uint32_t word = get_u32(task + 4);
+      unsigned n = requeues_of(word);
+      uint8_t kb[8];
+      MDB_val tk = {sizeof kb, kb};
+      if (k.mv_size != sizeof kb) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        continue;
+      }
+      memcpy(kb, k.mv_data, sizeof kb);
+      int prc;
+      if (n + 1 >= MAX_REQUEUES) {
+        uint32_t slot = answer_lost(q, txn, &tk, task, n);
+        if (slot < BELL_SLOTS && *nwake < maxwake)
+          wake[(*nwake)++] = slot;
+        prc = 0;
+      } else {
+        MDB_val tv = {v.mv_size - CLAIM_HDR, NULL};
+        prc = mdb_put(txn, q->tasks, &tk, &tv, MDB_RESERVE);
+        if (prc == 0) {
+          memcpy(tv.mv_data, task, tv.mv_size);
+          put_u32((uint8_t *)tv.mv_data + 4,
+                  slot_of(word) | (uint32_t)(n + 1) << 16);
+        }
+      }
+      if (prc != 0) {
+        mdb_cursor_close(cur);
+        return lmdb_err(prc);
+      }
+      /* The put may have moved the cursor's page: find the claim again. */
+      k = tk;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+      if (rc != 0)
+        break;
+    }
+    mdb_cursor_del(cur, 0);
+    (*count)++;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    if (rc == 0)
+      continue;
+    if (rc == MDB_NOTFOUND)
+      break;
+    /* Deleting the last entry of a page leaves no current entry. */
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
   }
   mdb_cursor_close(cur);
@@ -906,6 +1062,8 @@ static int sweep_db(dt__queue *q, MDB_txn *txn, MDB_dbi dbi, size_t at,
 int dt__queue_sweep(dt__queue *q) {
   MDB_txn *txn;
   int count = 0, dead = 0;
+  uint32_t wake[64];
+  size_t nwake = 0;
   int rc;
   mdb_reader_check(q->env, &dead);
   rc = txn_begin(q, 0, &txn);
@@ -914,11 +1072,11 @@ int dt__queue_sweep(dt__queue *q) {
   /* Claims first: a dead worker's task goes back to the queue only if
    * its caller still waits for it; then dead callers' tasks and results
    * go. */
-  rc = sweep_db(q, txn, q->claims, 0, true, &count);
+  rc = sweep_claims(q, txn, &count, wake, &nwake, sizeof wake / sizeof *wake);
   if (rc == 0)
-    rc = sweep_db(q, txn, q->tasks, 0, false, &count);
+    rc = sweep_db(txn, q->tasks, &count);
   if (rc == 0)
-    rc = sweep_db(q, txn, q->results, 0, false, &count);
+    rc = sweep_db(txn, q->results, &count);
   if (rc != 0) {
     txn_end(q, txn, 0);
     return rc;
@@ -928,6 +1086,10 @@ int dt__queue_sweep(dt__queue *q) {
     /* Requeued tasks: wake idle workers as new tasks would. */
     __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
     futex_wake(&q->bell->task_seq, INT32_MAX);
+  }
+  for (size_t i = 0; rc == 0 && i < nwake; i++) {
+    __atomic_add_fetch(&q->bell->slot[wake[i]].seq, 1, __ATOMIC_SEQ_CST);
+    futex_wake(&q->bell->slot[wake[i]].seq, INT32_MAX);
   }
   return rc == 0 ? count : rc;
 }

@@ -15,7 +15,19 @@
  * cross fork), claims tasks, calls the real function with ffi_call and
  * stores the result, which wakes exactly the caller thread that waits.
  * Each worker is a separate process, so library state (a global lock, a
- * static buffer) is per worker, as it would be per process. */
+ * static buffer) is per worker, as it would be per process.
+ *
+ * Failures: each worker writes the call it runs, and that call's
+ * deadline when its symbol has a timeout, into a page it shares with the
+ * supervisor.  The supervisor sleeps until the next tick or the nearest
+ * deadline, whichever comes first, and kills a worker past its deadline
+ * with SIGKILL.  When it reaps a worker that was running a call, it
+ * answers the call: a timeout record if it killed the worker for its
+ * deadline, a crash record (with the signal or exit status) if the
+ * function crashed or exited; a worker killed by someone else with
+ * SIGKILL (the OOM killer, a person) is not the function's fault, and
+ * its call goes back to the queue for another worker.  The caller applies
+ * its policy (policy.c, offload.c). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +36,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +46,25 @@
 
 #define MAX_WORKERS 1024
 #define TICK_NS 1000000000ull /* supervisor housekeeping period */
+/* A worker whose call's deadline is earlier than the supervisor's next
+ * wake-up says so with this signal. */
+#define WAKE_SIGNAL SIGUSR1
+
+/* What each worker is doing, shared with the supervisor (MAP_SHARED,
+ * created before the first fork). */
+typedef struct wstate {
+  uint64_t busy;     /* call id + 1 while a call is claimed; 0 when idle */
+  uint64_t deadline; /* CLOCK_MONOTONIC ns past which it is killed; 0 */
+  uint32_t entry;    /* the call's config entry, when known */
+  uint32_t pad;
+} wstate;
+
+typedef struct shared {
+  uint64_t next_wake; /* when the supervisor wakes next (ns) */
+  wstate w[MAX_WORKERS];
+} shared;
+
+static shared *r_shared;
 
 typedef int (*main_fn)(int, char **, char **);
 typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void),
@@ -97,13 +130,14 @@ static void on_stop(int sig) {
 
 /* Answers one task record; returns the malloc'd result record. */
 static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
-                     size_t size, uint8_t **out, size_t *outsz) {
+                     size_t size, wstate *me, int supervisor, uint8_t **out,
+                     size_t *outsz) {
   uint64_t tfp, call_id;
   uint32_t entry;
   char msg[512];
 
   if (dt__wire_task_peek(rec, size, &tfp, &entry, &call_id) != 0)
-    return dt__wire_result_error(qid, DT__ST_MALFORMED,
+    return dt__wire_result_error(qid, DT__ST_MALFORMED, 0,
                                  "the task record is not a dtask task of "
                                  "this format version (is the caller's "
                                  "dtask the same version as the runner's?)",
@@ -115,13 +149,13 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
              "caller's config",
              (int)getpid(), r_cfg->path, (unsigned long long)fp,
              (unsigned long long)tfp);
-    return dt__wire_result_error(call_id, DT__ST_FINGERPRINT, msg, out,
+    return dt__wire_result_error(call_id, DT__ST_FINGERPRINT, 0, msg, out,
                                  outsz);
   }
   if (entry >= r_n) {
     snprintf(msg, sizeof msg, "runner %d has no entry %u", (int)getpid(),
              entry);
-    return dt__wire_result_error(call_id, DT__ST_NO_ENTRY, msg, out, outsz);
+    return dt__wire_result_error(call_id, DT__ST_NO_ENTRY, 0, msg, out, outsz);
   }
   dt__stub *s = &r_stubs[entry];
   if (s->real == NULL) {
@@ -129,7 +163,7 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
              "runner %d (%s) cannot find '%s': no object of the runner "
              "defines it (name its library with library = \"...\")",
              (int)getpid(), program_invocation_short_name, s->off->symbol);
-    return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, msg, out, outsz);
+    return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out, outsz);
   }
   dt__frame f;
   int rc = dt__wire_task_decode(&s->off->sig, rec, size, &f, msg, sizeof msg);
@@ -137,7 +171,7 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     return dt__wire_result_error(call_id,
                                  rc == -ENOMEM ? DT__ST_NOMEM
                                                : DT__ST_MALFORMED,
-                                 msg, out, outsz);
+                                 0, msg, out, outsz);
   union {
     ffi_arg a;
     double d;
@@ -153,9 +187,18 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, &old);
+  __atomic_store_n(&me->entry, entry, __ATOMIC_RELAXED);
+  if (s->off->policy.timeout_ns > 0) {
+    uint64_t deadline = dt__now_ns() + s->off->policy.timeout_ns;
+    __atomic_store_n(&me->deadline, deadline, __ATOMIC_SEQ_CST);
+    if (deadline < __atomic_load_n(&r_shared->next_wake, __ATOMIC_SEQ_CST) &&
+        getppid() == supervisor)
+      kill(supervisor, WAKE_SIGNAL);
+  }
   errno = f.caller_errno;
   ffi_call(&s->cif, FFI_FN(s->real), &ret, f.argv);
   int err = errno;
+  __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   rc = dt__wire_result_encode(&s->off->sig, &f, &ret, err, out, outsz);
   dt__frame_free(&f);
@@ -168,7 +211,7 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
 static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
   uint8_t *res = NULL;
   size_t rsize = 0;
-  int rc = dt__wire_result_error(id, status, msg, &res, &rsize);
+  int rc = dt__wire_result_error(id, status, 0, msg, &res, &rsize);
   if (rc == 0)
     rc = dt__queue_reject(q, id, res, rsize);
   if (rc != 0)
@@ -180,7 +223,7 @@ static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
 /* A worker's life: claim, call, complete, until told to stop or the
  * supervisor is gone.  Every claimed task gets an answer: its result, or
  * an error record when the result cannot be encoded or stored. */
-static int worker_loop(int supervisor) {
+static int worker_loop(int supervisor, wstate *me) {
   dt__queue *q = NULL;
   char err[512], msg[512];
   uint64_t fp = dt__wire_fingerprint(r_cfg);
@@ -219,7 +262,8 @@ static int worker_loop(int supervisor) {
               strerror(-rc));
       break;
     }
-    rc = serve_one(fp, id, rec, size, &res, &rsize);
+    __atomic_store_n(&me->busy, id + 1, __ATOMIC_SEQ_CST);
+    rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize);
     free(rec);
     if (rc == 0) {
       rc = dt__queue_complete(q, id, res, rsize);
@@ -236,6 +280,7 @@ static int worker_loop(int supervisor) {
       reject(q, id, DT__ST_NOMEM, msg);
     }
     free(res);
+    __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST);
   }
   dt__queue_close(q);
   return 0;
@@ -243,15 +288,170 @@ static int worker_loop(int supervisor) {
 
 /* ---------------------------------------------------------- supervisor */
 
-static int spawn_worker(int supervisor) {
+static int spawn_worker(int supervisor, int i) {
+  wstate *me = &r_shared->w[i];
+  memset(me, 0, sizeof *me);
   pid_t pid = fork();
   if (pid == 0) {
     /* Programs the served functions start are callers, not runners. */
     unsetenv("DTASK_ROLE");
     dt__in_shim = 0;
-    _exit(worker_loop(supervisor));
+    _exit(worker_loop(supervisor, me));
   }
   return pid;
+}
+
+/* The pool: its workers, and what the supervisor knows of each. */
+typedef struct pool {
+  dt__queue *q;
+  int self;
+  int n;
+  pid_t pid[MAX_WORKERS];        /* 0: waiting to be respawned */
+  uint64_t born[MAX_WORKERS], died[MAX_WORKERS];
+  uint64_t killed_for[MAX_WORKERS]; /* busy value it was killed for */
+} pool;
+
+/* Answers the call a dead worker was running, as its death says: a
+ * timeout if the supervisor killed it for its deadline, a crash if the
+ * function died (a signal other than SIGKILL, or an exit); a SIGKILL from
+ * elsewhere leaves the claim to the sweep, which requeues it. */
+static void answer_dead(pool *p, int i, pid_t pid, int status) {
+  wstate *w = &r_shared->w[i];
+  uint64_t busy = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+  if (busy == 0)
+    return;
+  uint64_t id = busy - 1;
+  uint32_t entry = __atomic_load_n(&w->entry, __ATOMIC_RELAXED);
+  const char *sym = entry < r_n ? r_stubs[entry].off->symbol : "the function";
+  char msg[400];
+  int st, detail;
+  if (p->killed_for[i] == busy) {
+    uint64_t t = entry < r_n ? r_stubs[entry].off->policy.timeout_ns : 0;
+    st = DT__ST_TIMEOUT;
+    detail = 0;
+    snprintf(msg, sizeof msg,
+             "%s ran past its timeout of %.3gs in worker %d of runner %d, "
+             "which killed the worker",
+             sym, (double)t / 1e9, (int)pid, p->self);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    return; /* not the function's doing: the sweep requeues the call */
+  } else if (WIFSIGNALED(status)) {
+    st = DT__ST_CRASH;
+    detail = WTERMSIG(status);
+    snprintf(msg, sizeof msg,
+             "%s crashed worker %d of runner %d with signal %d (%s)", sym,
+             (int)pid, p->self, detail, strsignal(detail));
+  } else {
+    st = DT__ST_CRASH;
+    detail = 256 + WEXITSTATUS(status);
+    snprintf(msg, sizeof msg,
+             "%s made worker %d of runner %d exit with status %d", sym,
+             (int)pid, p->self, WEXITSTATUS(status));
+  }
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  int rc = dt__wire_result_error(id, st, detail, msg, &res, &rsize);
+  if (rc == 0)
+    rc = dt__queue_fail(p->q, id, (int)pid, res, rsize);
+  free(res);
+  if (rc == 0)
+    dt__log(DT__LOG_WARN, "runner: call %llu: %s", (unsigned long long)id,
+            msg);
+  else if (rc != -ENOENT)
+    dt__log(DT__LOG_ERROR, "runner: cannot answer call %llu (%s): %s",
+            (unsigned long long)id, msg, strerror(-rc));
+}
+
+/* Reaps every dead worker, answers what it was running, and respawns it
+ * (later, if it died within a second of its start: no fork storm when
+ * every worker dies on arrival).  Returns how many were reaped. */
+static int reap(pool *p, bool respawn) {
+  int status, n = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (int i = 0; i < p->n; i++) {
+      if (p->pid[i] != pid)
+        continue;
+      n++;
+      answer_dead(p, i, pid, status);
+      if (p->killed_for[i] != 0)
+        ; /* said when it was killed */
+      else if (WIFSIGNALED(status))
+        dt__log(DT__LOG_ERROR, "runner: worker %d died of signal %d (%s)%s",
+                (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
+                respawn ? "; starting another" : "");
+      else if (WEXITSTATUS(status) != 0 || respawn)
+        dt__log(respawn ? DT__LOG_WARN : DT__LOG_INFO,
+                "runner: worker %d exited with status %d%s", (int)pid,
+                WEXITSTATUS(status), respawn ? "; starting another" : "");
+      memset(&r_shared->w[i], 0, sizeof r_shared->w[i]);
+      p->killed_for[i] = 0;
+      p->died[i] = dt__now_ns();
+      p->pid[i] = 0;
+      if (respawn && p->died[i] - p->born[i] >= TICK_NS) {
+        p->pid[i] = spawn_worker(p->self, i);
+        p->born[i] = dt__now_ns();
+      }
+    }
+  }
+  return n;
+}
+
+/* Kills the workers whose call ran past its deadline; returns the
+ * nearest deadline still ahead (UINT64_MAX if none). */
+static uint64_t enforce_deadlines(pool *p) {
+  uint64_t now = dt__now_ns(), next = UINT64_MAX;
+  for (int i = 0; i < p->n; i++) {
+    wstate *w = &r_shared->w[i];
+    uint64_t d = __atomic_load_n(&w->deadline, __ATOMIC_SEQ_CST);
+    uint64_t busy = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+    if (p->pid[i] <= 0 || d == 0 || busy == 0 || p->killed_for[i] == busy)
+      continue;
+    if (now >= d) {
+      uint32_t e = __atomic_load_n(&w->entry, __ATOMIC_RELAXED);
+      dt__log(DT__LOG_WARN,
+              "runner: worker %d ran %s past its timeout; killing it",
+              (int)p->pid[i], e < r_n ? r_stubs[e].off->symbol : "a call");
+      p->killed_for[i] = busy;
+      kill(p->pid[i], SIGKILL);
+    } else if (d < next) {
+      next = d;
+    }
+  }
+  return next;
+}
+
+/* The nearest deadline of a call not yet killed for it. */
+static uint64_t nearest_deadline(const pool *p) {
+  uint64_t next = UINT64_MAX;
+  for (int i = 0; i < p->n; i++) {
+    uint64_t d = __atomic_load_n(&r_shared->w[i].deadline, __ATOMIC_SEQ_CST);
+    if (p->pid[i] > 0 && d != 0 && d < next &&
+        p->killed_for[i] != __atomic_load_n(&r_shared->w[i].busy,
+                                            __ATOMIC_SEQ_CST))
+      next = d;
+  }
+  return next;
+}
+
+/* Sleeps until a signal in set, the next tick or the nearest deadline. */
+static int wait_signal(const pool *p, const sigset_t *set, uint64_t deadline) {
+  uint64_t now = dt__now_ns(), until = now + TICK_NS;
+  if (deadline < until)
+    until = deadline;
+  __atomic_store_n(&r_shared->next_wake, until, __ATOMIC_SEQ_CST);
+  /* A worker publishes its deadline, then reads next_wake, and signals
+   * if its deadline comes first.  One that published just before the
+   * store above may have read the old value and sent nothing: the
+   * deadlines are read again after the store. */
+  uint64_t again = nearest_deadline(p);
+  if (again < until)
+    until = again;
+  uint64_t left = until > now ? until - now : 0;
+  struct timespec ts = {(time_t)(left / 1000000000ull),
+                        (long)(left % 1000000000ull)};
+  siginfo_t si;
+  return sigtimedwait(set, &si, &ts);
 }
 
 /* Takes the queue's runner lock: one pool per queue. */
@@ -287,7 +487,6 @@ static void signal_ready(void) {
 int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__queue *q = NULL;
   char err[512];
-  pid_t workers[MAX_WORKERS];
   int nworkers = cfg->workers;
   const char *w = getenv("DTASK_WORKERS");
   bool autostarted = getenv("DTASK_AUTOSTARTED") != NULL;
@@ -330,64 +529,53 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, WAKE_SIGNAL);
   sigprocmask(SIG_BLOCK, &set, NULL);
 
-  int self = getpid();
-  static uint64_t born[MAX_WORKERS], died[MAX_WORKERS];
+  static pool p;
+  memset(&p, 0, sizeof p);
+  p.q = q;
+  p.self = getpid();
+  p.n = nworkers;
+  r_shared = mmap(NULL, sizeof *r_shared, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (r_shared == MAP_FAILED) {
+    dt__log(DT__LOG_ERROR, "runner: cannot map the worker table: %s",
+            strerror(errno));
+    close(lock);
+    dt__queue_close(q);
+    return 2;
+  }
   for (int i = 0; i < nworkers; i++) {
-    workers[i] = spawn_worker(self);
-    born[i] = dt__now_ns();
+    p.pid[i] = spawn_worker(p.self, i);
+    p.born[i] = dt__now_ns();
   }
   dt__queue_sweep(q);
-  dt__queue_heartbeat(q, self);
-  dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", self,
+  dt__queue_heartbeat(q, p.self);
+  dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", p.self,
           dt__queue_dir(q), nworkers, nworkers == 1 ? "" : "s");
   signal_ready();
 
   uint64_t last_id_seen = 0, idle_since = dt__now_ns();
-  bool stopping = false;
-  while (!stopping) {
-    struct timespec ts = {1, 0};
-    siginfo_t si;
-    int sig = sigtimedwait(&set, &si, &ts);
-    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-      stopping = true;
+  uint64_t last_beat = dt__now_ns();
+  for (;;) {
+    int sig = wait_signal(&p, &set, enforce_deadlines(&p));
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
       break;
-    }
-    if (sig == SIGCHLD || sig < 0) {
-      int status;
-      pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < nworkers; i++) {
-          if (workers[i] != pid)
-            continue;
-          if (WIFSIGNALED(status))
-            dt__log(DT__LOG_ERROR, "runner: worker %d died of signal %d "
-                    "(%s); starting another", (int)pid, WTERMSIG(status),
-                    strsignal(WTERMSIG(status)));
-          else
-            dt__log(DT__LOG_WARN, "runner: worker %d exited with status %d; "
-                    "starting another", (int)pid, WEXITSTATUS(status));
-          /* A worker that dies within a second of its start is replaced
-           * at a later tick, not at once: no fork storm if every worker
-           * dies on arrival. */
-          died[i] = dt__now_ns();
-          if (died[i] - born[i] < TICK_NS) {
-            workers[i] = 0;
-          } else {
-            workers[i] = spawn_worker(self);
-            born[i] = dt__now_ns();
-          }
-        }
-      }
-    }
+    /* Dead workers: answer their calls, respawn them, and give the calls
+     * of workers killed from outside back to the queue at once. */
+    if (reap(&p, true) > 0)
+      dt__queue_sweep(q);
     for (int i = 0; i < nworkers; i++) {
-      if (workers[i] == 0 && dt__now_ns() - died[i] >= TICK_NS) {
-        workers[i] = spawn_worker(self);
-        born[i] = dt__now_ns();
+      if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= TICK_NS) {
+        p.pid[i] = spawn_worker(p.self, i);
+        p.born[i] = dt__now_ns();
       }
     }
-    dt__queue_heartbeat(q, self);
+    if (dt__now_ns() - last_beat < TICK_NS)
+      continue; /* woken early (a deadline, a signal): beat on the tick */
+    last_beat = dt__now_ns();
+    dt__queue_heartbeat(q, p.self);
     dt__queue_sweep(q);
     if (autostarted && cfg->idle_exit_ns > 0) {
       size_t t = 0, c = 0, r = 0;
@@ -397,20 +585,26 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
         last_id_seen = next;
         idle_since = dt__now_ns();
       } else if (dt__now_ns() - idle_since >= cfg->idle_exit_ns) {
-        dt__log(DT__LOG_INFO, "runner %d: idle for %.0fs, exiting", self,
+        dt__log(DT__LOG_INFO, "runner %d: idle for %.0fs, exiting", p.self,
                 (double)cfg->idle_exit_ns / 1e9);
-        stopping = true;
+        break;
       }
     }
   }
-  /* Let every worker finish the call in hand, then exit. */
+  /* Let every worker finish the call in hand (deadlines still hold),
+   * then exit. */
+  int alive = 0;
   for (int i = 0; i < nworkers; i++)
-    if (workers[i] > 0)
-      kill(workers[i], SIGTERM);
+    if (p.pid[i] > 0) {
+      kill(p.pid[i], SIGTERM);
+      alive++;
+    }
   dt__queue_kick(q);
-  for (int i = 0; i < nworkers; i++)
-    if (workers[i] > 0)
-      waitpid(workers[i], NULL, 0);
+  while (alive > 0) {
+    int sig = wait_signal(&p, &set, enforce_deadlines(&p));
+    (void)sig;
+    alive -= reap(&p, false);
+  }
   dt__queue_heartbeat(q, 0);
   close(lock);
   dt__queue_close(q);

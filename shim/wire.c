@@ -441,7 +441,7 @@ static void fnv_type(uint64_t *h, const dt__type *t) {
 
 /* See dtask_internal.h.  FNV-1a 64 over a canonical rendering: a format
  * tag and the number of entries, then per entry its symbol, version,
- * library and function name, return type, and per parameter its
+ * library and function name, return type, timeout, and per parameter its
  * direction, type and length (constant and factor indices).  Every
  * integer is hashed as 8 little-endian bytes and every string with its
  * length, so the value depends only on the config, never on the host's
@@ -461,6 +461,9 @@ uint64_t dt__wire_fingerprint(const dt__config *cfg) {
     fnv_str(&h, o->library, sizeof o->library);
     fnv_str(&h, sig->name, sizeof sig->name);
     fnv_type(&h, &sig->ret);
+    /* The runner enforces the timeout: a different one is another
+     * config. */
+    fnv_u64(&h, o->policy.timeout_ns);
     fnv_u64(&h, (uint64_t)(int64_t)sig->nparams);
     for (int i = 0; i < sig->nparams && i < DT__MAX_PARAMS; i++) {
       const dt__param *p = &sig->params[i];
@@ -1013,11 +1016,11 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   return 0;
 }
 
-/* See dtask_internal.h.  status must be 1..65535; msg may be NULL (an
- * empty message).  *out is malloc'd and owned by the caller.  Returns 0,
+/* See dtask_internal.h.  status must be 1..65535; detail travels in the
+ * errno field; msg may be NULL (an empty message).  *out is malloc'd and owned by the caller.  Returns 0,
  * -EINVAL, -E2BIG or -ENOMEM. */
-int dt__wire_result_error(uint64_t call_id, int status, const char *msg,
-                          uint8_t **out, size_t *size) {
+int dt__wire_result_error(uint64_t call_id, int status, int detail,
+                          const char *msg, uint8_t **out, size_t *size) {
   writer w;
   if (out == NULL || size == NULL)
     return -EINVAL;
@@ -1028,7 +1031,7 @@ int dt__wire_result_error(uint64_t call_id, int status, const char *msg,
   if (msg == NULL)
     msg = "";
   size_t n = strnlen(msg, (size_t)WIRE_MAX_BYTES);
-  int rc = result_start(&w, (uint64_t)RESULT_HEADER + 4 + n, status, 0,
+  int rc = result_start(&w, (uint64_t)RESULT_HEADER + 4 + n, status, detail,
                         call_id);
   if (rc != 0)
     return rc;
@@ -1067,8 +1070,8 @@ static void copy_message(char *msg, size_t msgsz, const uint8_t *b,
  * returned.  A string that does not fit (cstr_cap < len + 1) returns
  * -ENOSPC with *need = len + 1 and writes nothing: grow cstr and apply
  * the same record again.  For status != 0 the message is copied into msg
- * (truncated to msgsz) and the status is returned; nothing else is
- * written.  Malformed records return -EPROTO with a sentence in msg.
+ * (truncated to msgsz), the record's detail into *err, and the status is
+ * returned; nothing else is written.  Malformed records return -EPROTO with a sentence in msg.
  * Nothing is allocated; all memory belongs to the caller. */
 int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           const uint8_t *rec, size_t size, void *ret,
@@ -1125,6 +1128,8 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                   "message",
                   (unsigned long long)id, left(&r));
     copy_message(msg, msgsz, b, n);
+    if (err != NULL)
+      *err = u32_to_i32(e32);
     return status;
   }
 
@@ -1224,4 +1229,14 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   if (err != NULL)
     *err = u32_to_i32(e32);
   return DT__ST_OK;
+}
+
+/* See dtask_internal.h. */
+int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out) {
+  return ret_encode(t, ret, out);
+}
+
+/* See dtask_internal.h. */
+void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret) {
+  ret_store(t, v, ret);
 }

@@ -1345,6 +1345,35 @@ static void test_sweep_dead_caller_results(void **state) {
   counts_are(q, 0, 0, 0);
 }
 
+/* dt__queue_fail answers a claim only for the worker that holds it. */
+static void test_fail_only_for_the_holder(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id, cid;
+  uint8_t *rec;
+  size_t size;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "t", 1, slot, &id));
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  free(rec);
+  assert_int_equal(dt__queue_fail(q, id, getpid() + 1, (const uint8_t *)"x",
+                                  1),
+                   -ENOENT);
+  counts_are(q, 0, 1, 0);
+  assert_ok(dt__queue_fail(q, id, getpid(), (const uint8_t *)"crash", 5));
+  counts_are(q, 0, 0, 1);
+  /* Answered: a second answer for it is refused. */
+  assert_int_equal(dt__queue_fail(q, id, getpid(), (const uint8_t *)"y", 1),
+                   -ENOENT);
+  uint8_t back[8];
+  app_ctx a = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
+  assert_int_equal(a.got, 5);
+  assert_memory_equal(back, "crash", 5);
+  counts_are(q, 0, 0, 0);
+}
+
 static int child_claim_and_die(fx *f, void *arg) {
   pipes *p = arg;
   close(p->up[0]);
@@ -1356,6 +1385,42 @@ static int child_claim_and_die(fx *f, void *arg) {
     return 10;
   write_all(p->up[1], &id, sizeof id);
   _exit(0); /* a worker that crashed running the call */
+}
+
+/* A task whose workers keep dying is requeued 4 times and then answered
+ * as a crash, which wakes its caller: no endless loop of dead workers. */
+static void test_requeue_limit(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id, cid = 0;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "doom", 4, slot, &id));
+  for (int round = 1; round <= 5; round++) {
+    spawn_report(f, child_claim_and_die, &cid, sizeof cid);
+    assert_int_equal(cid, id);
+    assert_int_equal(dt__queue_sweep(q), 1);
+    if (round < 5)
+      counts_are(q, 1, 0, 0);
+  }
+  counts_are(q, 0, 0, 1);
+  uint8_t back[600];
+  app_ctx a = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
+  /* The record is a dtask crash result that says why. */
+  int e = 0;
+  char msg[300];
+  dt__sig sig;
+  dt__error err;
+  assert_ok(dt__sig_parse("int f(int x)", NULL, 0, &sig, &err));
+  int x = 1;
+  void *args[1] = {&x};
+  ffi_arg ret;
+  assert_int_equal(dt__wire_result_apply(&sig, args, id, back, a.got, &ret,
+                                         &e, NULL, 0, NULL, msg, sizeof msg),
+                   DT__ST_CRASH);
+  assert_int_equal(e, SIGKILL);
+  assert_contains(msg, "killed 5 times");
 }
 
 /* A claim whose worker died goes back to the tasks, unchanged: the next
@@ -1944,6 +2009,8 @@ int main(void) {
       T(test_wait_runner_same_pid_beats_again),
       T(test_sweep_dead_caller_tasks),
       T(test_sweep_dead_caller_results),
+      T(test_fail_only_for_the_holder),
+      T(test_requeue_limit),
       T(test_sweep_dead_worker_requeues),
       T(test_stale_after_fork),
       T(test_concurrency),

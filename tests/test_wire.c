@@ -1597,7 +1597,8 @@ static void test_result_error_round_trip(void **state) {
   uint8_t *res;
   size_t rsize;
   assert_int_equal(
-      dt__wire_result_error(99, DT__ST_FINGERPRINT, text, &res, &rsize), 0);
+      dt__wire_result_error(99, DT__ST_FINGERPRINT, -77, text, &res, &rsize),
+      0);
   assert_int_equal(rsize, 20 + 4 + strlen(text));
   uint8_t ret[sizeof(ffi_arg)], pat[sizeof(ffi_arg)];
   memset(ret, 0x77, sizeof ret);
@@ -1610,7 +1611,7 @@ static void test_result_error_round_trip(void **state) {
                                          sizeof msg),
                    DT__ST_FINGERPRINT);
   assert_string_equal(msg, text);
-  assert_int_equal(err, -12345);
+  assert_int_equal(err, -77); /* the detail, where errno goes */
   assert_memory_equal(ret, pat, sizeof pat);
   assert_memory_equal(c.ys, before.ys, sizeof c.ys);
   assert_memory_equal(c.zs, before.zs, sizeof c.zs);
@@ -1644,22 +1645,23 @@ static void test_result_error_round_trip(void **state) {
   free(longer);
   free(res);
 
-  /* Every status travels; a NULL message is an empty one. */
+  /* Every status and its detail travel; a NULL message is an empty one. */
   for (int st = DT__ST_MALFORMED; st <= DT__ST_TIMEOUT; st++) {
-    assert_int_equal(dt__wire_result_error(7, st, NULL, &res, &rsize), 0);
+    assert_int_equal(dt__wire_result_error(7, st, 256 + st, NULL, &res, &rsize),
+                     0);
     assert_int_equal(dt__wire_result_apply(&sig, c.args, 7, res, rsize, ret,
                                            &err, cstr, sizeof cstr, NULL,
                                            msg, sizeof msg),
                      st);
     assert_string_equal(msg, "");
+    assert_int_equal(err, 256 + st);
     free(res);
   }
-  assert_int_equal(dt__wire_result_error(7, DT__ST_OK, "x", &res, &rsize),
+  assert_int_equal(dt__wire_result_error(7, DT__ST_OK, 0, "x", &res, &rsize),
                    -EINVAL);
   assert_null(res);
-  assert_int_equal(dt__wire_result_error(7, 70000, "x", &res, &rsize),
+  assert_int_equal(dt__wire_result_error(7, 70000, 0, "x", &res, &rsize),
                    -EINVAL);
-  assert_int_equal(err, -12345);
 }
 
 static void test_result_garbage_never_crashes(void **state) {

@@ -1,8 +1,10 @@
 /* testutil.h: what dtask's cmocka tests share.
  *
  * The one assertion cmocka lacks (a substring, for checking that an
- * error message says what it should) and the units the tests write sizes
- * and times in.  Include it after <cmocka.h>. */
+ * error message says what it should), the units the tests write sizes
+ * and times in, and two checks of config snippets (which expect a
+ * dt__error named err in scope).  Include it after <cmocka.h> and
+ * dtask_internal.h. */
 #ifndef DTASK_TESTUTIL_H
 #define DTASK_TESTUTIL_H
 
@@ -22,5 +24,41 @@
 #define GiB (1ull << 30)
 #define TiB (1ull << 40)
 #define SEC 1000000000ull
+
+#ifdef DTASK_INTERNAL_H
+/* Config snippets (for files that include dtask_internal.h first). */
+
+/* Parses text, which must be valid, into *cfgp. */
+#define parse_ok(text, cfgp)                                                 \
+  do {                                                                       \
+    dt__error e_ = {0, 0, ""};                                               \
+    const char *t_ = (text);                                                 \
+    int rc_ = dt__config_parse(t_, strlen(t_), "test.toml", (cfgp), &e_);    \
+    if (rc_ != 0)                                                            \
+      fail_msg("config failed (rc %d) at %d:%d: %s\n--- config:\n%s", rc_,   \
+               e_.line, e_.col, e_.msg, t_);                                 \
+    assert_non_null(*(cfgp));                                                \
+  } while (0)
+
+/* Asserts that text is refused at line:col with phrase in the message. */
+#define assert_cfg_error(text, want_line, want_col, phrase)                  \
+  do {                                                                       \
+    dt__config *c_ = (dt__config *)1;                                        \
+    const char *t_ = (text);                                                 \
+    memset(&err, 0, sizeof err);                                             \
+    int rc_ = dt__config_parse(t_, strlen(t_), "test.toml", &c_, &err);      \
+    if (rc_ != -EINVAL) {                                                    \
+      if (rc_ == 0)                                                          \
+        dt__config_free(c_);                                                 \
+      fail_msg("config gave rc %d, expected -EINVAL\n--- config:\n%s", rc_,  \
+               t_);                                                          \
+    }                                                                        \
+    assert_null(c_);                                                         \
+    if (err.line != (want_line) || err.col != (want_col))                    \
+      fail_msg("error at %d:%d, expected %d:%d: %s\n--- config:\n%s",        \
+               err.line, err.col, (want_line), (want_col), err.msg, t_);     \
+    assert_contains(err.msg, (phrase));                                      \
+  } while (0)
+#endif
 
 #endif
