@@ -168,6 +168,7 @@ static void print_plan(const dt__config *cfg, const objects *o) {
            off->library[0] ? " from " : "", off->library,
            off->required ? ", required" : "", off->line);
     dt__sig_describe(&off->sig, stdout);
+    dt__policy_describe(&off->policy, stdout);
     if (o != NULL)
       explain_binary(o, off);
   }

@@ -330,6 +330,9 @@ uint64_t dt__policy_backoff_ns(const dt__policy *p, int attempt, uint64_t rnd);
 void dt__policy_store_return(const dt__action *a, const dt__sig *sig,
                              void *ret);
 
+/* Writes what p does, in three indented lines (dtask check). */
+void dt__policy_describe(const dt__policy *p, FILE *out);
+
 /* "EAGAIN" -> EAGAIN; -1 for an unknown name. */
 int dt__errno_parse(const char *name);
 /* EAGAIN -> "EAGAIN"; NULL for an unknown number. */

@@ -598,3 +598,54 @@ void dt__policy_store_return(const dt__action *a, const dt__sig *sig,
   }
   dt__wire_ret_store(&sig->ret, a->value, ret);
 }
+
+/* Renders an action for dt__policy_describe. */
+static void describe_action(const dt__action *a, const char *sig_word,
+                            char *out, size_t outsz) {
+  if (a->kind != DT__ON_RETURN) {
+    snprintf(out, outsz, "%s%s", kind_word(a->kind),
+             a->kind == DT__ON_SIGNAL ? sig_word : "");
+    return;
+  }
+  const char *en = a->err ? dt__errno_name(a->err) : NULL;
+  char val[64] = "";
+  if (a->lit == DT__LIT_FLOAT)
+    snprintf(val, sizeof val, "return %g", a->ld);
+  else if (a->lit != DT__LIT_NONE)
+    snprintf(val, sizeof val, "return %lld", a->li);
+  snprintf(out, outsz, "%s%s%s%s", val, val[0] && en ? ", " : "",
+           en ? "errno " : "", en ? en : "");
+}
+
+/* See dtask_internal.h. */
+void dt__policy_describe(const dt__policy *p, FILE *out) {
+  static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
+  char crash[96], tmo[96], unav[96];
+  describe_action(&p->on_crash, " (the worker's signal)", crash,
+                  sizeof crash);
+  describe_action(&p->on_timeout, " (SIGALRM)", tmo, sizeof tmo);
+  describe_action(&p->on_unavailable, "", unav, sizeof unav);
+  fprintf(out, "      on crash %s; ", crash);
+  if (p->timeout_ns > 0)
+    fprintf(out, "timeout %gs, then %s\n", (double)p->timeout_ns / 1e9, tmo);
+  else
+    fprintf(out, "no timeout\n");
+  fprintf(out, "      retries %d (backoff %gs up to %gs, full jitter)",
+          p->retries, (double)p->retry_wait_ns / 1e9,
+          (double)p->retry_max_wait_ns / 1e9);
+  if (p->has_retry_if) {
+    fprintf(out, "; retry when ret %s ", ops[p->retry_if_op]);
+    if (p->retry_if_lit == DT__LIT_NULL)
+      fprintf(out, "NULL");
+    else if (p->retry_if_lit == DT__LIT_FLOAT)
+      fprintf(out, "%g", p->retry_if_d);
+    else
+      fprintf(out, "%lld", p->retry_if_i);
+    for (int i = 0; i < p->nretry_errnos; i++) {
+      const char *n = dt__errno_name(p->retry_errnos[i]);
+      fprintf(out, i == 0 ? " and errno is %s" : " or %s", n ? n : "?");
+    }
+  }
+  fprintf(out, "\n      no runner for %gs: %s\n",
+          (double)p->wait_for_runner_ns / 1e9, unav);
+}

@@ -33,6 +33,8 @@ expect_line "$tmp/ex.out" "offload build_report (line" "plan lists build_report"
 expect_line "$tmp/ex.out" "arg 2    r          out    report[1], 64 bytes per element, length constant (64 bytes)" "plan shows out struct buffer"
 expect_line "$tmp/ex.out" "arg 2    buf        in     uint8[len], 1 bytes per element, length from arg 3 (len)" "plan shows length source"
 expect_line "$tmp/ex.out" "offload cos@GLIBC_2.2.5" "plan shows version"
+expect_line "$tmp/ex.out" "on crash return -1, errno EIO; timeout 10s, then signal (SIGALRM)" "plan shows build_report's failure policy"
+expect_line "$tmp/ex.out" "no runner for 30s: local" "plan shows the [defaults] on_unavailable"
 
 # 2. The fixture program: who imports what, by which relocation.
 cat >"$tmp/fx.toml" <<'TOML'
