@@ -49,7 +49,8 @@ TEST_LIBS  := -lcmocka $(LIBS)
 # ------------------------------------------------------------------ sources
 # Code shared by the shim and the commands (config, signatures, patching).
 CORE_SRC   := shim/error.c shim/units.c shim/toml.c shim/sig.c shim/deny.c \
-              shim/config.c shim/policy.c shim/wire.c shim/queue.c shim/log.c
+              shim/config.c shim/policy.c shim/split.c shim/wire.c shim/queue.c \
+              shim/log.c
 SHIM_SRC   := $(CORE_SRC) shim/got.c shim/stub.c shim/shim.c \
               shim/offload.c shim/runner.c
 DTASK_SRC  := runner/dtask.c runner/launch.c shim/elf_file.c

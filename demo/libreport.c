@@ -3,7 +3,9 @@
  * build_report() stands for a function that waits on a database: it
  * sleeps 0.5 s, then fills a report with figures computed from the period
  * name alone, so every run, local or offloaded, prints the same numbers.
- * It is the native twin of the pynenc direct_task demo. */
+ * It is the native twin of the pynenc direct_task demo; generate_reports()
+ * is the batch form (pynenc's parallel_func + aggregate_func), which
+ * dtask splits across workers. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,3 +41,18 @@ int build_report(const char *period, report *r) {
   return 0;
 }
 
+
+/* The batch form: a loop over build_report, as a library would offer it.
+ * Offloaded with split = { over = "n" }, its slices run on every worker
+ * at once. */
+int generate_reports(const period *periods, size_t n, report *reports) {
+  int built = 0;
+  for (size_t i = 0; i < n; i++) {
+    char name[sizeof periods[i].name + 1];
+    memcpy(name, periods[i].name, sizeof periods[i].name);
+    name[sizeof periods[i].name] = '\0';
+    if (build_report(name, &reports[i]) == 0)
+      built++;
+  }
+  return built;
+}

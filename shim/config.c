@@ -40,13 +40,15 @@ static const char *const offload_keys[] = {"symbol", "signature", "version",
  * may be NULL), naming section ("[queue]") and the closest allowed key
  * when there is one. */
 static int check_keys2(const dt__toml *t, const char *const *allowed,
-                       const char *const *extra, const char *section,
-                       dt__error *err) {
+                       const char *const *extra, const char *const *extra2,
+                       const char *section, dt__error *err) {
   const char *all[48];
   size_t n = 0;
   for (const char *const *a = allowed; *a != NULL && n < 47; a++)
     all[n++] = *a;
   for (const char *const *a = extra; a != NULL && *a != NULL && n < 47; a++)
+    all[n++] = *a;
+  for (const char *const *a = extra2; a != NULL && *a != NULL && n < 47; a++)
     all[n++] = *a;
   all[n] = NULL;
   for (size_t i = 0; i < t->u.list.n; i++) {
@@ -76,7 +78,7 @@ static int check_keys2(const dt__toml *t, const char *const *allowed,
 
 static int check_keys(const dt__toml *t, const char *const *allowed,
                       const char *section, dt__error *err) {
-  return check_keys2(t, allowed, NULL, section, err);
+  return check_keys2(t, allowed, NULL, NULL, section, err);
 }
 
 /* See dtask_internal.h. */
@@ -434,7 +436,8 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     return dt__error_set(err, t->line, t->col,
                          "offload entries must be tables; write [[offload]] "
                          "followed by symbol = ... and signature = ...");
-  if (check_keys2(t, offload_keys, dt__policy_keys, section, err) != 0)
+  if (check_keys2(t, offload_keys, dt__policy_keys, dt__split_keys, section,
+                  err) != 0)
     return -EINVAL;
   o->line = t->line;
   o->policy = cfg->defaults;
@@ -514,6 +517,8 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
   char named[200];
   snprintf(named, sizeof named, "%s (%s)", section, o->symbol);
   if (dt__policy_bind(&o->policy, &o->sig, named, err) != 0)
+    return -EINVAL;
+  if (dt__split_read(t, named, &o->sig, &o->split, err) != 0)
     return -EINVAL;
   for (size_t i = 0; i < cfg->noffloads; i++) {
     const dt__offload *p = &cfg->offloads[i];

@@ -338,6 +338,71 @@ int dt__errno_parse(const char *name);
 /* EAGAIN -> "EAGAIN"; NULL for an unknown number. */
 const char *dt__errno_name(int e);
 
+/* ------------------------------------------------------------- fan-out */
+
+/* How slice return values combine into the call's (split.c). */
+typedef enum dt__agg {
+  DT__AGG_NONE,          /* void functions */
+  DT__AGG_SUM,
+  DT__AGG_MIN,
+  DT__AGG_MAX,
+  DT__AGG_AND,           /* 1 if every slice returned non-zero, else 0 */
+  DT__AGG_OR,            /* 1 if any slice returned non-zero, else 0 */
+  DT__AGG_FIRST_NONZERO  /* the first slice, in order, that returned
+                            non-zero (the C error-code convention) */
+} dt__agg;
+
+/* split = { over = "n", chunk = 64 } and aggregate = "sum". */
+typedef struct dt__split {
+  int enabled;
+  int over;           /* index of the integer parameter split over */
+  uint64_t chunk;     /* elements per slice (0: not given) */
+  uint64_t chunks;    /* number of slices (0: not given; with neither,
+                         one slice per worker) */
+  uint64_t min_split; /* calls with fewer elements run as one task */
+  dt__agg agg;
+  /* Per parameter: sliced along `over` (its length has `over` as a
+   * factor once), or common to every slice (an in buffer whose length
+   * does not depend on it: stored in the queue once). */
+  uint8_t sliced[DT__MAX_PARAMS];
+  uint8_t common[DT__MAX_PARAMS];
+} dt__split;
+
+/* The [[offload]] keys that fan-out adds. */
+extern const char *const dt__split_keys[];
+
+/* Reads split, aggregate and min_split from an [[offload]] table and
+ * checks them against sig: `over` must be an integer parameter passed by
+ * value; every out or inout buffer must be sliced along it; the
+ * aggregate must fit the return type.  Returns 0 (s->enabled 0 when the
+ * table has no split) or -EINVAL with err located at the bad value. */
+int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
+                   dt__split *s, dt__error *err);
+
+/* How many slices a call over n elements becomes (workers: the pool's
+ * size, for the one-slice-per-worker default).  1 means "do not split". */
+uint64_t dt__split_count(const dt__split *s, uint64_t n, int workers);
+
+/* The first element of slice k of count over n elements. */
+uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
+                         uint64_t k);
+
+/* Reads the integer argument args[i] of type t as an unsigned count;
+ * -ERANGE when it is negative. */
+int dt__arg_count(const dt__type *t, void *arg, uint64_t *n);
+
+/* Writes n into *dst as an argument of integer type t. */
+void dt__arg_store(const dt__type *t, uint64_t n, void *dst);
+
+/* Folds one slice's return value (wire form) into *acc.  first is 1 for
+ * the first slice.  Returns 1 when the result is decided (first_nonzero
+ * found its slice). */
+int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
+                   int first);
+
+/* "sum" ... "none"; NULL for an unknown value. */
+const char *dt__agg_name(dt__agg agg);
+
 typedef struct dt__offload {
   char symbol[128];
   char version[64];    /* "" when not versioned */
@@ -345,6 +410,7 @@ typedef struct dt__offload {
   int required;        /* not importing it is an error */
   dt__sig sig;
   dt__policy policy;
+  dt__split split;
   int line;            /* where the [[offload]] header is */
 } dt__offload;
 
@@ -542,6 +608,18 @@ int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
                          uint32_t entry, uint64_t call_id, int caller_errno,
                          void **args, uint8_t *buf, size_t size);
 
+/* The same, with in buffers passed by reference: refs[i], when not
+ * DT__NO_ID, names bytes already stored in the queue (fan-out stores a
+ * buffer common to every slice once); the record then carries the id
+ * and the size instead of the bytes.  refs may be NULL. */
+int dt__wire_task_size_refs(const dt__sig *sig, void **args,
+                            const uint64_t *refs, size_t *size);
+int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
+                              uint32_t entry, uint64_t call_id,
+                              int caller_errno, void **args,
+                              const uint64_t *refs, uint8_t *buf,
+                              size_t size);
+
 /* Reads the fixed header of a task record.  Returns 0 or -EPROTO. */
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id);
@@ -574,6 +652,16 @@ typedef struct dt__frame {
  * bytes) is -EPROTO with a sentence in msg.  On success f owns its memory. */
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
                          dt__frame *f, char *msg, size_t msgsz);
+
+/* Copies the n bytes stored in the queue under id into dst; 0 or a
+ * negative errno (-ENOENT, -EPROTO for another size). */
+typedef int (*dt__fetch_fn)(void *ctx, uint64_t id, void *dst, uint64_t n);
+
+/* dt__wire_task_decode for records that may carry references; fetch
+ * (with fctx) resolves them.  Without fetch, a reference is -EPROTO. */
+int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
+                              size_t size, dt__fetch_fn fetch, void *fctx,
+                              dt__frame *f, char *msg, size_t msgsz);
 
 void dt__frame_free(dt__frame *f);
 
@@ -724,6 +812,26 @@ uint64_t dt__queue_next_id(dt__queue *q);
  * queue while the caller waits, at most 5 times, and are then answered
  * as a crash.  Returns the number of entries removed or requeued. */
 int dt__queue_sweep(dt__queue *q);
+
+/* Bytes shared by the slices of a fan-out call, stored once: put (the
+ * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
+ * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
+ * drop (the caller, once every slice is answered).  A dead caller's are
+ * removed by the sweep. */
+int dt__queue_blob_put(dt__queue *q, const void *data, size_t size,
+                       uint64_t *id);
+int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst, uint64_t size);
+int dt__queue_blob_drop(dt__queue *q, uint64_t id);
+int dt__queue_blob_count(dt__queue *q, size_t *blobs);
+
+/* The high-water mark of the queue's map in bytes (its last used page):
+ * what the queue has ever needed at once (tests of fan-out). */
+uint64_t dt__queue_used_bytes(dt__queue *q);
+
+/* The pool's number of workers, published by its supervisor (0: none
+ * known); fan-out makes one slice per worker by default. */
+void dt__queue_set_workers(dt__queue *q, int n);
+int dt__queue_workers(dt__queue *q);
 
 /* Entry counts (tests and tools). */
 int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,

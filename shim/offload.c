@@ -280,13 +280,15 @@ typedef struct call_ctx {
   int status;
   size_t need;
   uint64_t id;
+  const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
   char msg[512];
 } call_ctx;
 
 static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
   call_ctx *c = ctx;
-  return dt__wire_task_encode(&c->s->off->sig, o_fp, c->s->index, id,
-                              c->caller_errno, c->args, buf, size);
+  return dt__wire_task_encode_refs(&c->s->off->sig, o_fp, c->s->index, id,
+                                   c->caller_errno, c->args, c->refs, buf,
+                                   size);
 }
 
 static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
@@ -343,10 +345,11 @@ typedef enum outcome {
 
 /* Queues the call and blocks until its answer.  Everything that leads
  * to OUT_INLINE is logged here, with the reason. */
-static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
-                          size_t size, call_ctx *c) {
-  const dt__policy *pol = &s->off->policy;
-  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+/* Queues the call (dropping this thread's last result in the same
+ * transaction).  Returns 0, or a negative errno after saying why the call
+ * will run inline instead. */
+static int submit_task(dt__stub *s, dt__queue *q, thread_state *ts,
+                       size_t size, call_ctx *c) {
   int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
                                  ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
   if (rc != 0) {
@@ -356,11 +359,34 @@ static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
             : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
                              "raise it)"
                            : "");
-    return OUT_INLINE;
+    return rc;
   }
   ts->has_drop = false;
+  return 0;
+}
+
+static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
+                         call_ctx *c, bool first, uint32_t seen);
+
+/* One round trip: queue the call, block until its answer. */
+static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
+                          size_t size, call_ctx *c) {
+  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+  if (submit_task(s, q, ts, size, c) != 0)
+    return OUT_INLINE;
+  return wait_task(s, q, ts, c, true, seen);
+}
+
+/* Blocks until the answer of c->id.  With first, the answer is read in
+ * place and left for this thread's next submit to drop (the fast path;
+ * seen is the slot's count before the submit); otherwise it is taken and
+ * deleted. */
+static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
+                         call_ctx *c, bool first, uint32_t seen) {
+  const dt__policy *pol = &s->off->policy;
+  int rc;
   uint64_t no_runner_since = 0;
-  bool first = true, said_waiting = false;
+  bool said_waiting = false;
   for (;;) {
     /* The first wait reads the result in place and leaves it for the
      * next call's submit to drop; later ones (after a timeout or a
@@ -481,11 +507,261 @@ static void die_like(outcome o, const call_ctx *c) {
   _exit(128 + sig);
 }
 
+/* Runs the call inline with the shim's flag lowered, and returns the
+ * errno it left. */
+static int run_inline(dt__stub *s, void *ret, void **args, int saved) {
+  dt__in_shim = 0;
+  errno = saved;
+  ffi_call(&s->cif, FFI_FN(s->real), ret, args);
+  int e = errno;
+  dt__in_shim = 1;
+  return e;
+}
+
+/* How settle() ended. */
+enum { SETTLED_RESULT, SETTLED_INLINE, SETTLED_VALUE };
+
+/* Takes a call whose first attempt ended with o (c holds its answer) to
+ * its end under the symbol's policy: retries, the inline fallback, an
+ * on_* value, or dying like the worker did (no return).  *err gets the
+ * errno the caller must see.  SETTLED_RESULT: ret holds the function's
+ * result from a worker; SETTLED_INLINE: the function ran here;
+ * SETTLED_VALUE: ret holds an on_* value. */
+static int settle(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
+                  void **args, size_t size, int saved, outcome o, call_ctx *c,
+                  int *err) {
+  const dt__policy *pol = &s->off->policy;
+  for (int attempt = 0;; attempt++) {
+    if (attempt > 0) {
+      const uint64_t *refs = c->refs;
+      memset(c, 0, sizeof *c);
+      c->s = s;
+      c->args = args;
+      c->ret = ret;
+      c->err = saved;
+      c->caller_errno = saved;
+      c->refs = refs;
+      o = round_trip(s, q, ts, size, c);
+    }
+    const dt__action *act = NULL;
+    switch (o) {
+    case OUT_OK:
+      if (attempt < pol->retries &&
+          dt__policy_should_retry(pol, &s->off->sig, ret, c->err)) {
+        const char *en = dt__errno_name(c->err);
+        dt__log(DT__LOG_INFO, "%s failed with %s; retry %d of %d",
+                s->off->symbol, en ? en : "an error", attempt + 1,
+                pol->retries);
+        backoff(pol, attempt + 1);
+        continue;
+      }
+      *err = c->err;
+      return SETTLED_RESULT;
+    case OUT_INLINE:
+      *err = run_inline(s, ret, args, saved);
+      return SETTLED_INLINE;
+    case OUT_UNAVAILABLE:
+      act = &pol->on_unavailable;
+      break;
+    case OUT_CRASH:
+      act = &pol->on_crash;
+      break;
+    case OUT_TIMEOUT:
+      act = &pol->on_timeout;
+      break;
+    }
+    if (act->kind == DT__ON_LOCAL) {
+      dt__log(DT__LOG_ERROR, "%s; calling %s inline", c->msg,
+              s->off->symbol);
+      *err = run_inline(s, ret, args, saved);
+      return SETTLED_INLINE;
+    }
+    if (act->kind == DT__ON_RETURN) {
+      dt__log(DT__LOG_ERROR, "%s; %s returns %s", c->msg, s->off->symbol,
+              o == OUT_CRASH     ? "the on_crash value"
+              : o == OUT_TIMEOUT ? "the on_timeout value"
+                                 : "the on_unavailable value");
+      dt__policy_store_return(act, &s->off->sig, ret);
+      *err = act->err != 0 ? act->err : saved;
+      return SETTLED_VALUE;
+    }
+    if (act->kind == DT__ON_RETRY && attempt < pol->retries) {
+      dt__log(DT__LOG_WARN, "%s; retry %d of %d", c->msg, attempt + 1,
+              pol->retries);
+      backoff(pol, attempt + 1);
+      continue;
+    }
+    if (act->kind == DT__ON_RETRY)
+      dt__log(DT__LOG_ERROR, "%s: %d retries failed", s->off->symbol,
+              pol->retries);
+    die_like(o, c);
+  }
+}
+
+/* Starts a call context for one attempt. */
+static void ctx_init(call_ctx *c, dt__stub *s, void **args, void *ret,
+                     int saved, const uint64_t *refs) {
+  memset(c, 0, sizeof *c);
+  c->s = s;
+  c->args = args;
+  c->ret = ret;
+  c->err = saved;
+  c->caller_errno = saved;
+  c->refs = refs;
+}
+
+/* ------------------------------------------------------------- fan-out */
+
+#define FANOUT_WINDOW 256 /* slices in flight at once */
+
+/* One slice of a fan-out call: its own argument vector (the count and
+ * the sliced buffers' pointers moved to the slice), return buffer and
+ * context.  Lives in an mmap'd window, never in the host's heap. */
+typedef struct slice {
+  void *argv[DT__MAX_PARAMS];
+  union {
+    uint64_t u;
+    void *p;
+  } v[DT__MAX_PARAMS];
+  union {
+    ffi_arg a;
+    double d;
+    unsigned char b[16];
+  } ret;
+  call_ctx c;
+  size_t size;
+  bool queued;
+} slice;
+
+/* Runs a call split into count slices over n elements: each slice is a
+ * task of its own (in buffers common to all stored once and referenced),
+ * queued in windows of FANOUT_WINDOW; the out slices land in place in the
+ * caller's buffers; return values fold with the aggregate.  A slice that
+ * fails settles under the symbol's policy; the first slice, in order,
+ * that ends in an on_* value makes the whole call return that value, and
+ * errno is that of the first slice that changed it. */
+static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
+                   void **args, int saved, uint64_t n, uint64_t count) {
+  const dt__split *sp = &s->off->split;
+  const dt__sig *sig = &s->off->sig;
+  uint64_t t0 = dt__now_ns();
+  uint64_t refs[DT__MAX_PARAMS], stride[DT__MAX_PARAMS];
+  size_t wbytes = sizeof(slice) * FANOUT_WINDOW;
+  slice *win = map_bytes(wbytes);
+  if (win == NULL) {
+    int e = run_inline(s, ret, args, saved);
+    dt__in_shim = 0;
+    errno = e;
+    return;
+  }
+  /* Strides: a sliced buffer's bytes per element of `over`. */
+  void *one[DT__MAX_PARAMS];
+  union {
+    uint64_t u;
+    void *p;
+  } onev;
+  for (int i = 0; i < sig->nparams; i++)
+    one[i] = args[i];
+  dt__arg_store(&sig->params[sp->over].type, 1, &onev.u);
+  one[sp->over] = &onev;
+  for (int i = 0; i < sig->nparams; i++) {
+    refs[i] = DT__NO_ID;
+    stride[i] = 0;
+    const void *ptr = NULL;
+    if (sig->params[i].is_buffer)
+      memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL)
+      continue;
+    if (sp->sliced[i]) {
+      dt__wire_buffer_bytes(sig, i, one, &stride[i]);
+    } else if (sp->common[i]) {
+      uint64_t nb;
+      if (dt__wire_buffer_bytes(sig, i, args, &nb) == 0 && nb > 0 &&
+          dt__queue_blob_put(q, ptr, (size_t)nb, &refs[i]) != 0)
+        refs[i] = DT__NO_ID; /* then each slice carries it */
+    }
+  }
+  uint64_t acc = 0;
+  int err_out = saved, nvalue = 0;
+  bool err_set = false, decided = false, all_remote = true;
+  for (uint64_t base = 0; base < count; base += FANOUT_WINDOW) {
+    uint64_t m = count - base < FANOUT_WINDOW ? count - base : FANOUT_WINDOW;
+    for (uint64_t j = 0; j < m; j++) {
+      slice *sl = &win[j];
+      uint64_t k = base + j;
+      uint64_t start = dt__split_start(sp, n, count, k);
+      uint64_t len = dt__split_start(sp, n, count, k + 1) - start;
+      memset(sl, 0, sizeof *sl);
+      for (int i = 0; i < sig->nparams; i++) {
+        sl->argv[i] = args[i];
+        if (i == sp->over) {
+          dt__arg_store(&sig->params[i].type, len, &sl->v[i].u);
+          sl->argv[i] = &sl->v[i];
+        } else if (sp->sliced[i]) {
+          char *ptr;
+          memcpy(&ptr, args[i], sizeof ptr);
+          sl->v[i].p = ptr != NULL ? ptr + start * stride[i] : NULL;
+          sl->argv[i] = &sl->v[i];
+        }
+      }
+      ctx_init(&sl->c, s, sl->argv, &sl->ret, saved, refs);
+      if (dt__wire_task_size_refs(sig, sl->argv, refs, &sl->size) == 0 &&
+          submit_task(s, q, ts, sl->size, &sl->c) == 0)
+        sl->queued = true;
+    }
+    for (uint64_t j = 0; j < m; j++) {
+      slice *sl = &win[j];
+      outcome o = sl->queued ? wait_task(s, q, ts, &sl->c, false, 0)
+                             : OUT_INLINE;
+      int e;
+      int how = settle(s, q, ts, &sl->ret, sl->argv, sl->size, saved, o,
+                       &sl->c, &e);
+      if (how != SETTLED_RESULT)
+        all_remote = false;
+      if (how == SETTLED_VALUE) {
+        if (nvalue++ == 0) {
+          memcpy(ret, &sl->ret, sizeof(ffi_arg));
+          err_out = e;
+          err_set = true;
+        }
+        continue;
+      }
+      if (nvalue > 0)
+        continue;
+      uint64_t v = 0;
+      if (sig->ret.tag != DT__T_VOID)
+        dt__wire_ret_value(&sig->ret, &sl->ret, &v);
+      if (!decided) {
+        decided = dt__split_fold(sp->agg, &sig->ret, &acc, v,
+                                 base + j == 0) != 0;
+        if (decided) {
+          err_out = e; /* first_nonzero: the deciding slice's errno */
+          err_set = true;
+        }
+      }
+      if (!err_set && e != saved) {
+        err_out = e;
+        err_set = true;
+      }
+    }
+  }
+  for (int i = 0; i < sig->nparams; i++)
+    if (refs[i] != DT__NO_ID)
+      dt__queue_blob_drop(q, refs[i]);
+  munmap(win, wbytes);
+  if (nvalue == 0 && sig->ret.tag != DT__T_VOID)
+    dt__wire_ret_store(&sig->ret, acc, ret);
+  if (all_remote && nvalue == 0)
+    __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+                       __ATOMIC_RELAXED);
+  dt__in_shim = 0;
+  errno = err_out;
+}
+
 /* See dtask_internal.h. */
 void dt__offload_call(dt__stub *s, void *ret, void **args) {
   int saved = errno;
   uint64_t t0 = dt__now_ns();
-  const dt__policy *pol = &s->off->policy;
   call_ctx c;
   size_t size;
 
@@ -520,70 +796,27 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
    * one-second tick. */
   if (!dt__queue_runner_recent(q, RUNNER_MAX_AGE_NS))
     ensure_runner(q);
-  for (int attempt = 0;; attempt++) {
-    memset(&c, 0, sizeof c);
-    c.s = s;
-    c.args = args;
-    c.ret = ret;
-    c.err = saved;
-    c.caller_errno = saved;
-    outcome o = round_trip(s, q, ts, size, &c);
-    const dt__action *act = NULL;
-    switch (o) {
-    case OUT_OK:
-      if (attempt < pol->retries &&
-          dt__policy_should_retry(pol, &s->off->sig, ret, c.err)) {
-        const char *en = dt__errno_name(c.err);
-        dt__log(DT__LOG_INFO, "%s failed with %s; retry %d of %d",
-                s->off->symbol, en ? en : "an error", attempt + 1,
-                pol->retries);
-        backoff(pol, attempt + 1);
-        continue;
+  if (s->off->split.enabled) {
+    const dt__split *sp = &s->off->split;
+    uint64_t n;
+    if (dt__arg_count(&s->off->sig.params[sp->over].type, args[sp->over],
+                      &n) == 0) {
+      int w = dt__queue_workers(q);
+      uint64_t count = dt__split_count(sp, n, w > 0 ? w : o_cfg->workers);
+      if (count > 1) {
+        fanout(s, q, ts, ret, args, saved, n, count);
+        return;
       }
-      __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
-                         __ATOMIC_RELAXED);
-      dt__in_shim = 0;
-      errno = c.err;
-      return;
-    case OUT_INLINE:
-      call_local(s, ret, args, saved);
-      return;
-    case OUT_UNAVAILABLE:
-      act = &pol->on_unavailable;
-      break;
-    case OUT_CRASH:
-      act = &pol->on_crash;
-      break;
-    case OUT_TIMEOUT:
-      act = &pol->on_timeout;
-      break;
     }
-    if (act->kind == DT__ON_LOCAL) {
-      dt__log(DT__LOG_ERROR, "%s; calling %s inline", c.msg, s->off->symbol);
-      call_local(s, ret, args, saved);
-      return;
-    }
-    if (act->kind == DT__ON_RETURN) {
-      dt__log(DT__LOG_ERROR, "%s; %s returns %s", c.msg, s->off->symbol,
-              o == OUT_CRASH     ? "the on_crash value"
-              : o == OUT_TIMEOUT ? "the on_timeout value"
-                                 : "the on_unavailable value");
-      dt__policy_store_return(act, &s->off->sig, ret);
-      dt__in_shim = 0;
-      errno = act->err != 0 ? act->err : saved;
-      return;
-    }
-    if (act->kind == DT__ON_RETRY && attempt < pol->retries) {
-      dt__log(DT__LOG_WARN, "%s; retry %d of %d", c.msg, attempt + 1,
-              pol->retries);
-      backoff(pol, attempt + 1);
-      continue;
-    }
-    if (act->kind == DT__ON_RETRY)
-      dt__log(DT__LOG_ERROR, "%s: %d retries failed", s->off->symbol,
-              pol->retries);
-    die_like(o, &c);
   }
+  ctx_init(&c, s, args, ret, saved, NULL);
+  outcome o = round_trip(s, q, ts, size, &c);
+  int e;
+  if (settle(s, q, ts, ret, args, size, saved, o, &c, &e) == SETTLED_RESULT)
+    __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+                       __ATOMIC_RELAXED);
+  dt__in_shim = 0;
+  errno = e;
 }
 
 /* Appends this process's offload latencies to $DTASK_STATS (set by

@@ -8,6 +8,9 @@
  *   claims   id -> [worker pid u32][worker start time u64], then the
  *                  task's value as above, while a worker runs the call
  *   results  id -> [caller pid u32][result record]
+ *   blobs    id -> [caller pid u32][bytes]: an in buffer common to the
+ *                  slices of one fan-out call, stored once and referenced
+ *                  by every slice's task
  *
  * A claim is a lease held by one worker process, named by its pid and
  * its start time (so that a recycled pid is not mistaken for it).  When
@@ -65,7 +68,7 @@ typedef struct bell {
   uint32_t runner_seq;   /* futex: bumped when a pool starts or stops */
   uint64_t heartbeat_ns; /* CLOCK_MONOTONIC of its last beat */
   uint32_t kick_seq;     /* bumped by dt__queue_kick: idle claims return */
-  uint32_t pad;
+  uint32_t workers;      /* the pool's number of workers */
   struct {
     uint64_t owner; /* pid << 32 | tid of the owning thread, 0 when free */
     uint32_t seq;   /* futex: bumped when a result for it is stored */
@@ -79,7 +82,7 @@ struct dt__queue {
    * grew holds it exclusive, because LMDB remaps the environment then and
    * no transaction of this process may be open. */
   pthread_rwlock_t resize;
-  MDB_dbi tasks, claims, results;
+  MDB_dbi tasks, claims, results, blobs;
   bell *bell;
   int pid; /* the process that opened it */
   uint64_t start; /* its start time (clock ticks since boot) */
@@ -430,6 +433,8 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
     rc = lmdb_err(mdb_dbi_open(txn, "claims", MDB_CREATE, &q->claims));
   if (rc == 0)
     rc = lmdb_err(mdb_dbi_open(txn, "results", MDB_CREATE, &q->results));
+  if (rc == 0)
+    rc = lmdb_err(mdb_dbi_open(txn, "blobs", MDB_CREATE, &q->blobs));
   if (rc == 0) {
     rc = txn_end(q, txn, 1);
     txn = NULL;
@@ -1077,6 +1082,8 @@ int dt__queue_sweep(dt__queue *q) {
     rc = sweep_db(txn, q->tasks, &count);
   if (rc == 0)
     rc = sweep_db(txn, q->results, &count);
+  if (rc == 0)
+    rc = sweep_db(txn, q->blobs, &count);
   if (rc != 0) {
     txn_end(q, txn, 0);
     return rc;
@@ -1110,4 +1117,97 @@ int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
   *results = st.ms_entries;
   txn_end(q, txn, 0);
   return 0;
+}
+
+/* ------------------------------------------------------------- blobs */
+
+/* See dtask_internal.h. */
+int dt__queue_blob_put(dt__queue *q, const void *data, size_t size,
+                       uint64_t *id) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v = {size + 4, NULL};
+  if (size > q->map_size / 4)
+    return -E2BIG;
+  *id = __atomic_fetch_add(&q->bell->next_id, 1, __ATOMIC_SEQ_CST);
+  put_be64(key, *id);
+  int rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_put(txn, q->blobs, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
+  if (rc != 0) {
+    txn_end(q, txn, 0);
+    return rc;
+  }
+  put_u32(v.mv_data, (uint32_t)getpid());
+  memcpy((uint8_t *)v.mv_data + 4, data, size);
+  return txn_end(q, txn, 1);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst, uint64_t size) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v;
+  put_be64(key, id);
+  int rc = txn_begin(q, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return rc;
+  rc = lmdb_err(mdb_get(txn, q->blobs, &k, &v));
+  if (rc == 0 && v.mv_size != size + 4)
+    rc = -EPROTO;
+  if (rc == 0)
+    memcpy(dst, (const uint8_t *)v.mv_data + 4, (size_t)size);
+  txn_end(q, txn, 0);
+  return rc;
+}
+
+/* See dtask_internal.h. */
+int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key};
+  put_be64(key, id);
+  int rc = txn_begin(q, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = mdb_del(txn, q->blobs, &k, NULL);
+  if (rc != 0 && rc != MDB_NOTFOUND) {
+    txn_end(q, txn, 0);
+    return lmdb_err(rc);
+  }
+  return txn_end(q, txn, 1);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_blob_count(dt__queue *q, size_t *blobs) {
+  MDB_txn *txn;
+  MDB_stat st;
+  int rc = txn_begin(q, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return rc;
+  mdb_stat(txn, q->blobs, &st);
+  *blobs = st.ms_entries;
+  txn_end(q, txn, 0);
+  return 0;
+}
+
+/* See dtask_internal.h. */
+uint64_t dt__queue_used_bytes(dt__queue *q) {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (mdb_env_info(q->env, &info) != 0 || mdb_env_stat(q->env, &st) != 0)
+    return 0;
+  return ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+}
+
+/* See dtask_internal.h. */
+void dt__queue_set_workers(dt__queue *q, int n) {
+  __atomic_store_n(&q->bell->workers, n > 0 ? (uint32_t)n : 0,
+                   __ATOMIC_RELEASE);
+}
+
+/* See dtask_internal.h. */
+int dt__queue_workers(dt__queue *q) {
+  return (int)__atomic_load_n(&q->bell->workers, __ATOMIC_ACQUIRE);
 }

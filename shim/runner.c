@@ -128,6 +128,14 @@ static void on_stop(int sig) {
   r_stop = 1;
 }
 
+/* The worker's queue handle (its own: handles never cross fork). */
+static dt__queue *w_queue;
+
+/* Resolves a fan-out slice's reference to bytes stored once. */
+static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
+  return dt__queue_blob_read(ctx, id, dst, n);
+}
+
 /* Answers one task record; returns the malloc'd result record. */
 static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
                      size_t size, wstate *me, int supervisor, uint8_t **out,
@@ -166,7 +174,8 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out, outsz);
   }
   dt__frame f;
-  int rc = dt__wire_task_decode(&s->off->sig, rec, size, &f, msg, sizeof msg);
+  int rc = dt__wire_task_decode_refs(&s->off->sig, rec, size, fetch_blob,
+                                     w_queue, &f, msg, sizeof msg);
   if (rc != 0)
     return dt__wire_result_error(call_id,
                                  rc == -ENOMEM ? DT__ST_NOMEM
@@ -242,6 +251,7 @@ static int worker_loop(int supervisor, wstate *me) {
     dt__log(DT__LOG_ERROR, "worker: %s", err);
     return 2;
   }
+  w_queue = q;
   while (!r_stop && getppid() == supervisor) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
@@ -551,6 +561,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     p.born[i] = dt__now_ns();
   }
   dt__queue_sweep(q);
+  dt__queue_set_workers(q, nworkers);
   dt__queue_heartbeat(q, p.self);
   dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", p.self,
           dt__queue_dir(q), nworkers, nworkers == 1 ? "" : "s");

@@ -566,7 +566,8 @@ typedef struct task_plan {
 /* Measures a call.  Besides the record, it sizes the block a runner will
  * allocate for it (out buffers included), so that a call no runner could
  * take fails here, in the caller, with -E2BIG. */
-static int plan_task(const dt__sig *sig, void **args, task_plan *pl) {
+static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
+                     task_plan *pl) {
   uint64_t size = TASK_HEADER, mem = 0, off;
 
   if (!sig_ok(sig) || (args == NULL && sig->nparams > 0))
@@ -588,7 +589,9 @@ static int plan_task(const dt__sig *sig, void **args, task_plan *pl) {
         return -E2BIG;
       pl->len[i] = n;
       size += 8;
-      if (p->dir != DT__DIR_OUT)
+      if (refs != NULL && refs[i] != DT__NO_ID && p->dir == DT__DIR_IN)
+        size += 8; /* a reference to bytes stored once in the queue */
+      else if (p->dir != DT__DIR_OUT)
         size += n;
       if (!frame_place(&mem, n, frame_align(&p->type), &off))
         return -E2BIG;
@@ -623,8 +626,14 @@ static int plan_task(const dt__sig *sig, void **args, task_plan *pl) {
  * not fit in 64 bits) or -E2BIG (a record or a runner-side block larger
  * than 1 GiB). */
 int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size) {
+  return dt__wire_task_size_refs(sig, args, NULL, size);
+}
+
+/* See dtask_internal.h. */
+int dt__wire_task_size_refs(const dt__sig *sig, void **args,
+                            const uint64_t *refs, size_t *size) {
   task_plan pl;
-  int rc = plan_task(sig, args, &pl);
+  int rc = plan_task(sig, args, refs, &pl);
   if (rc != 0)
     return rc;
   *size = (size_t)pl.size;
@@ -637,8 +646,18 @@ int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size) {
 int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
                          uint32_t entry, uint64_t call_id, int caller_errno,
                          void **args, uint8_t *buf, size_t size) {
+  return dt__wire_task_encode_refs(sig, fingerprint, entry, call_id,
+                                   caller_errno, args, NULL, buf, size);
+}
+
+/* See dtask_internal.h. */
+int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
+                              uint32_t entry, uint64_t call_id,
+                              int caller_errno, void **args,
+                              const uint64_t *refs, uint8_t *buf,
+                              size_t size) {
   task_plan pl;
-  int rc = plan_task(sig, args, &pl);
+  int rc = plan_task(sig, args, refs, &pl);
   if (rc != 0)
     return rc;
   if (buf == NULL || pl.size != size)
@@ -660,6 +679,12 @@ int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
       memcpy(&ptr, args[i], sizeof ptr);
       if (ptr == NULL) {
         put_u8(&w, 0);
+        continue;
+      }
+      if (refs != NULL && refs[i] != DT__NO_ID && p->dir == DT__DIR_IN) {
+        put_u8(&w, 2);
+        put_u64(&w, pl.len[i]);
+        put_u64(&w, refs[i]);
         continue;
       }
       put_u8(&w, 1);
@@ -754,7 +779,15 @@ int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
  * travel, or -ENOMEM. */
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
                          dt__frame *f, char *msg, size_t msgsz) {
+  return dt__wire_task_decode_refs(sig, rec, size, NULL, NULL, f, msg, msgsz);
+}
+
+/* See dtask_internal.h. */
+int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
+                              size_t size, dt__fetch_fn fetch, void *fctx,
+                              dt__frame *f, char *msg, size_t msgsz) {
   const uint8_t *data[DT__MAX_PARAMS] = {0};
+  uint64_t ref[DT__MAX_PARAMS];
   uint64_t len[DT__MAX_PARAMS];
   uint64_t off[DT__MAX_PARAMS];
   uint32_t nargs = 0;
@@ -788,10 +821,13 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
       uint8_t present;
       if (!get_u8(&r, &present))
         goto truncated;
-      if (present > 1)
+      ref[i] = DT__NO_ID;
+      if (present > 2 || (present == 2 && (fetch == NULL ||
+                                           p->dir != DT__DIR_IN)))
         return fail(msg, msgsz, -EPROTO,
                     "buffer '%s' (argument %d) has a presence byte of %u at "
-                    "byte %zu; it must be 0 or 1",
+                    "byte %zu; it must be 0 or 1 (or 2 for an in buffer "
+                    "stored once in the queue)",
                     p->name, i + 1, (unsigned)present, at);
       if (present == 0)
         continue;
@@ -802,8 +838,12 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
                     "buffer '%s' claims %llu bytes, more than the 1 GiB a "
                     "task may carry",
                     p->name, (unsigned long long)len[i]);
-      if (p->dir != DT__DIR_OUT && !get_bytes(&r, len[i], &data[i]))
+      if (present == 2) {
+        if (!get_u64(&r, &ref[i]))
+          goto truncated;
+      } else if (p->dir != DT__DIR_OUT && !get_bytes(&r, len[i], &data[i])) {
         goto truncated;
+      }
     } else if (p->type.tag == DT__T_CSTRING) {
       uint32_t n;
       if (!get_u32(&r, &n))
@@ -897,10 +937,21 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
       continue;
     uint8_t *dst = (uint8_t *)f->mem + off[i];
     if (p->is_buffer) {
-      if (data[i] != NULL)
+      if (ref[i] != DT__NO_ID) {
+        rc = fetch(fctx, ref[i], dst, len[i]);
+        if (rc != 0) {
+          dt__frame_free(f);
+          return fail(msg, msgsz, rc == -ENOMEM ? -ENOMEM : -EPROTO,
+                      "buffer '%s' refers to shared bytes %llu, which the "
+                      "queue does not hold with %llu bytes (%s)",
+                      p->name, (unsigned long long)ref[i],
+                      (unsigned long long)len[i], strerror(-rc));
+        }
+      } else if (data[i] != NULL) {
         memcpy(dst, data[i], (size_t)len[i]);
-      else
+      } else {
         memset(dst, 0, (size_t)len[i]);
+      }
       f->bytes[i] = len[i];
     } else {
       memcpy(dst, data[i], (size_t)len[i]);

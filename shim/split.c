@@ -1,0 +1,385 @@
+/* split.c: fan-out, one call split into slices that run on every worker.
+ *
+ * A function that processes an array (score_batch(items, n, scores)) can
+ * be declared splittable in the config: split = { over = "n", chunk = 64 }
+ * cuts each call into slices of 64 elements, every buffer whose length
+ * has n as a factor is cut the same way, and aggregate = "sum" says how
+ * the slices' return values combine.  This file owns that declaration
+ * (its keys, and the checks that make a split consistent), the slicing
+ * arithmetic and the aggregates.  The caller's side (offload.c) queues
+ * the slices, and writes their out slices back in place. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "dtask_internal.h"
+
+const char *const dt__split_keys[] = {"split", "aggregate", "min_split", NULL};
+
+static const struct {
+  const char *name;
+  dt__agg agg;
+} aggs[] = {{"none", DT__AGG_NONE}, {"sum", DT__AGG_SUM},
+            {"min", DT__AGG_MIN},   {"max", DT__AGG_MAX},
+            {"and", DT__AGG_AND},   {"or", DT__AGG_OR},
+            {"first_nonzero", DT__AGG_FIRST_NONZERO}};
+
+/* See dtask_internal.h. */
+const char *dt__agg_name(dt__agg agg) {
+  for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
+    if (aggs[i].agg == agg)
+      return aggs[i].name;
+  return NULL;
+}
+
+/* How many times parameter over is a factor of p's length. */
+static int factor_count(const dt__param *p, int over) {
+  int n = 0;
+  for (int k = 0; k < p->len.nfactors; k++)
+    if (p->len.factors[k] == over)
+      n++;
+  return n;
+}
+
+/* Whether aggregate a can combine values of the return type t. */
+static bool agg_fits(dt__agg a, const dt__type *t) {
+  bool integer = dt__tag_is_integer(t->tag);
+  bool real = t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE;
+  switch (a) {
+  case DT__AGG_NONE:
+    return t->tag == DT__T_VOID;
+  case DT__AGG_SUM:
+  case DT__AGG_MIN:
+  case DT__AGG_MAX:
+    return integer || real;
+  default:
+    return integer;
+  }
+}
+
+/* A positive integer member of the split table. */
+static int split_int(const dt__toml *v, const char *what, uint64_t *out,
+                     dt__error *err) {
+  if (v->kind != DT__TOML_INT || v->u.i < 1)
+    return dt__error_set(err, v->line, v->col,
+                         "%s must be a positive integer, e.g. %s = 64", what,
+                         what);
+  *out = (uint64_t)v->u.i;
+  return 0;
+}
+
+/* See dtask_internal.h. */
+int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
+                   dt__split *s, dt__error *err) {
+  const dt__toml *v = dt__toml_get(t, "split");
+  const dt__toml *va = dt__toml_get(t, "aggregate");
+  const dt__toml *vm = dt__toml_get(t, "min_split");
+  memset(s, 0, sizeof *s);
+  if (v == NULL) {
+    const dt__toml *stray = va != NULL ? va : vm;
+    if (stray != NULL)
+      return dt__error_set(err, stray->key_line, stray->key_col,
+                           "%s: '%s' only means something with split; add "
+                           "split = { over = \"n\", chunk = 64 } or remove "
+                           "it",
+                           section, stray->key);
+    return 0;
+  }
+  if (v->kind != DT__TOML_TABLE)
+    return dt__error_set(err, v->line, v->col,
+                         "split in %s must be an inline table; write split = "
+                         "{ over = \"n\", chunk = 64 }",
+                         section);
+  const dt__toml *over = NULL;
+  for (size_t i = 0; i < v->u.list.n; i++) {
+    const dt__toml *m = v->u.list.items[i];
+    if (strcmp(m->key, "over") == 0) {
+      over = m;
+    } else if (strcmp(m->key, "chunk") == 0) {
+      if (split_int(m, "chunk", &s->chunk, err) != 0)
+        return -EINVAL;
+    } else if (strcmp(m->key, "chunks") == 0) {
+      if (split_int(m, "chunks", &s->chunks, err) != 0)
+        return -EINVAL;
+    } else {
+      return dt__error_set(err, m->key_line, m->key_col,
+                           "unknown key '%s' in split; the keys are over, "
+                           "chunk (elements per slice) and chunks (number "
+                           "of slices)",
+                           m->key);
+    }
+  }
+  if (over == NULL)
+    return dt__error_set(err, v->line, v->col,
+                         "split in %s does not say what to split over; "
+                         "write split = { over = \"n\", chunk = 64 } with "
+                         "the name of the element-count parameter",
+                         section);
+  if (s->chunk != 0 && s->chunks != 0)
+    return dt__error_set(err, v->line, v->col,
+                         "split in %s gives both chunk and chunks; keep "
+                         "one: chunk = elements per slice, chunks = number "
+                         "of slices",
+                         section);
+  if (over->kind != DT__TOML_STRING)
+    return dt__error_set(err, over->line, over->col,
+                         "over must name a parameter, e.g. over = \"n\"");
+  s->over = -1;
+  for (int i = 0; i < sig->nparams; i++)
+    if (strcmp(sig->params[i].name, over->u.s) == 0)
+      s->over = i;
+  if (s->over < 0)
+    return dt__error_set(err, over->line, over->col,
+                         "%s has no parameter named '%s' to split over",
+                         sig->name, over->u.s);
+  const dt__param *po = &sig->params[s->over];
+  if (po->is_buffer || !dt__tag_is_integer(po->type.tag) ||
+      po->type.tag == DT__T_BOOL)
+    return dt__error_set(err, over->line, over->col,
+                         "'%s' is %s; split over an integer parameter passed "
+                         "by value (the element count, such as size_t n)",
+                         over->u.s, po->is_buffer ? "a buffer" : po->type.name);
+  int nsliced = 0;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    if (!p->is_buffer)
+      continue;
+    int f = factor_count(p, s->over);
+    if (f > 1)
+      return dt__error_set(err, over->line, over->col,
+                           "buffer '%s' has length %s more than once as a "
+                           "factor, so it cannot be cut in slices of %s",
+                           p->name, over->u.s, over->u.s);
+    if (f == 1) {
+      s->sliced[i] = 1;
+      nsliced++;
+    } else if (p->dir == DT__DIR_IN) {
+      s->common[i] = 1;
+    } else {
+      return dt__error_set(err, over->line, over->col,
+                           "%s buffer '%s' does not have '%s' in its length, "
+                           "so every slice would write all of it and the "
+                           "slices would overwrite each other; split over "
+                           "a parameter that its length depends on, or do "
+                           "not split %s",
+                           p->dir == DT__DIR_OUT ? "out" : "inout", p->name,
+                           over->u.s, sig->name);
+    }
+  }
+  if (nsliced == 0)
+    return dt__error_set(err, over->line, over->col,
+                         "no buffer of %s has '%s' in its length, so there "
+                         "is nothing to split",
+                         sig->name, over->u.s);
+  if (sig->ret.tag == DT__T_CSTRING)
+    return dt__error_set(err, v->line, v->col,
+                         "%s returns a string, which slices cannot combine; "
+                         "it cannot be split",
+                         sig->name);
+  s->agg = DT__AGG_NONE;
+  if (va != NULL) {
+    bool known = false;
+    if (va->kind == DT__TOML_STRING)
+      for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
+        if (strcmp(aggs[i].name, va->u.s) == 0) {
+          s->agg = aggs[i].agg;
+          known = true;
+        }
+    if (!known)
+      return dt__error_set(err, va->line, va->col,
+                           "aggregate must be one of \"sum\", \"min\", "
+                           "\"max\", \"and\", \"or\", \"first_nonzero\" or "
+                           "\"none\"");
+    if (!agg_fits(s->agg, &sig->ret))
+      return dt__error_set(
+          err, va->line, va->col,
+          "aggregate = \"%s\" does not fit %s, which returns %s; %s",
+          va->u.s, sig->name, sig->ret.name,
+          sig->ret.tag == DT__T_VOID
+              ? "a void function takes aggregate = \"none\""
+          : s->agg == DT__AGG_NONE
+              ? "say how the slices' return values combine: \"sum\", "
+                "\"min\", \"max\", \"and\", \"or\" or \"first_nonzero\""
+              : "\"and\", \"or\" and \"first_nonzero\" need an integer "
+                "return; use \"sum\", \"min\" or \"max\"");
+  } else if (sig->ret.tag != DT__T_VOID) {
+    return dt__error_set(err, v->line, v->col,
+                         "%s returns %s: say how the slices' return values "
+                         "combine, e.g. aggregate = \"sum\" (or \"min\", "
+                         "\"max\", \"and\", \"or\", \"first_nonzero\")",
+                         sig->name, sig->ret.name);
+  }
+  if (vm != NULL && split_int(vm, "min_split", &s->min_split, err) != 0)
+    return -EINVAL;
+  s->enabled = 1;
+  return 0;
+}
+
+/* See dtask_internal.h. */
+uint64_t dt__split_count(const dt__split *s, uint64_t n, int workers) {
+  uint64_t k;
+  if (!s->enabled || n < 2 || n < s->min_split)
+    return 1;
+  if (s->chunk != 0)
+    k = n / s->chunk + (n % s->chunk != 0);
+  else if (s->chunks != 0)
+    k = s->chunks;
+  else
+    k = workers > 0 ? (uint64_t)workers : 1;
+  return k < n ? k : n;
+}
+
+/* See dtask_internal.h.  With chunk, slices are chunk elements long (the
+ * last one shorter); otherwise near-equal: slice k starts at k*n/count. */
+uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
+                         uint64_t k) {
+  if (k >= count)
+    return n;
+  if (s->chunk != 0)
+    return k * s->chunk;
+  /* k*n/count without overflowing 64 bits. */
+  return (uint64_t)((unsigned __int128)k * n / count);
+}
+
+/* See dtask_internal.h. */
+int dt__arg_count(const dt__type *t, void *arg, uint64_t *n) {
+  uint64_t v = 0;
+  switch (t->size) {
+  case 1: {
+    uint8_t x;
+    memcpy(&x, arg, 1);
+    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int8_t)x : x;
+    break;
+  }
+  case 2: {
+    uint16_t x;
+    memcpy(&x, arg, 2);
+    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int16_t)x : x;
+    break;
+  }
+  case 4: {
+    uint32_t x;
+    memcpy(&x, arg, 4);
+    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int32_t)x : x;
+    break;
+  }
+  default:
+    memcpy(&v, arg, 8);
+    break;
+  }
+  if (dt__tag_is_signed(t->tag) && (int64_t)v < 0)
+    return -ERANGE;
+  *n = v;
+  return 0;
+}
+
+/* See dtask_internal.h. */
+void dt__arg_store(const dt__type *t, uint64_t n, void *dst) {
+  switch (t->size) {
+  case 1: {
+    uint8_t x = (uint8_t)n;
+    memcpy(dst, &x, 1);
+    break;
+  }
+  case 2: {
+    uint16_t x = (uint16_t)n;
+    memcpy(dst, &x, 2);
+    break;
+  }
+  case 4: {
+    uint32_t x = (uint32_t)n;
+    memcpy(dst, &x, 4);
+    break;
+  }
+  default:
+    memcpy(dst, &n, 8);
+    break;
+  }
+}
+
+/* A wire value as a double (float and double return types). */
+static double as_double(const dt__type *t, uint64_t v) {
+  if (t->tag == DT__T_FLOAT) {
+    uint32_t bits = (uint32_t)v;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+  }
+  double d;
+  memcpy(&d, &v, sizeof d);
+  return d;
+}
+
+static uint64_t from_double(const dt__type *t, double d) {
+  if (t->tag == DT__T_FLOAT) {
+    float f = (float)d;
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof bits);
+    return bits;
+  }
+  uint64_t v;
+  memcpy(&v, &d, sizeof v);
+  return v;
+}
+
+/* Narrows a 64-bit sum to the return type's width, as C arithmetic in
+ * that type would wrap, then widens it back to the wire's form. */
+static uint64_t wrap(const dt__type *t, uint64_t v) {
+  if (t->size >= 8)
+    return v;
+  unsigned bits = (unsigned)t->size * 8;
+  uint64_t mask = ((uint64_t)1 << bits) - 1;
+  v &= mask;
+  if (dt__tag_is_signed(t->tag) && (v >> (bits - 1)) != 0)
+    v |= ~mask;
+  return v;
+}
+
+/* See dtask_internal.h. */
+int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
+                   int first) {
+  bool real = t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE;
+  bool sgn = dt__tag_is_signed(t->tag);
+  switch (agg) {
+  case DT__AGG_NONE:
+    *acc = 0;
+    return 0;
+  case DT__AGG_SUM:
+    if (first)
+      *acc = v;
+    else if (real)
+      *acc = from_double(t, as_double(t, *acc) + as_double(t, v));
+    else
+      *acc = wrap(t, *acc + v);
+    if (t->tag == DT__T_BOOL)
+      *acc = *acc != 0;
+    return 0;
+  case DT__AGG_MIN:
+  case DT__AGG_MAX: {
+    bool less;
+    if (first) {
+      *acc = v;
+      return 0;
+    }
+    if (real)
+      less = as_double(t, v) < as_double(t, *acc);
+    else if (sgn)
+      less = (int64_t)v < (int64_t)*acc;
+    else
+      less = v < *acc;
+    if (agg == DT__AGG_MIN ? less : !less && v != *acc)
+      *acc = v;
+    return 0;
+  }
+  case DT__AGG_AND:
+    *acc = (first || *acc != 0) && v != 0;
+    return 0;
+  case DT__AGG_OR:
+    *acc = (!first && *acc != 0) || v != 0;
+    return 0;
+  case DT__AGG_FIRST_NONZERO:
+    *acc = v;
+    return v != 0;
+  }
+  return 0;
+}
