@@ -71,7 +71,8 @@ RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
-              $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors
+              $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
+              $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
@@ -155,25 +156,42 @@ demo: all
 check-asan:
 	$(MAKE) check SANITIZE=1
 
-# Benchmark programs are built without sanitizers, at -O2.
+# Benchmark programs are built without sanitizers, at -O2, in every build
+# directory: the integration test of bench/compare.sh runs them in the
+# ASan build too (the shim there has ASan; these stay plain programs).
+BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN)
+BENCH_LINK  := -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull
+all: $(BENCH_BINS)
+
 $(BUILD)/bench/libbnull.so: bench/libbnull.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -fPIC -shared -o $@ $<
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/bench/sync_overhead: bench/sync_overhead.c bench/bench.h $(BUILD)/bench/libbnull.so
-	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
 
 $(BUILD)/bench/roundtrip: bench/roundtrip.c bench/bench.h $(BUILD)/bench/libbnull.so
-	$(CC) -O2 -o $@ $< -L$(BUILD)/bench -Wl,-rpath,'$$ORIGIN' -lbnull -pthread
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK) -pthread
+
+$(BUILD)/bench/argsize: bench/argsize.c bench/bench.h $(BUILD)/bench/libbnull.so
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
+
+$(BUILD)/bench/coldstart: bench/coldstart.c bench/bench.h $(BUILD)/bench/libbnull.so
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
+
+$(BUILD)/bench/burn: bench/burn.c bench/bench.h $(BUILD)/bench/libbnull.so
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
 
 $(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -o $@ $<
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+# bench/run.sh prints the Markdown table, writes bench/results/<UTC time>/
+# (results.json, results.md, plots) and, for a full run, copies them to
+# bench/results/latest.md and bench/results/latest/.
 bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench
-	@mkdir -p bench/results
-	@BUILD=$(BUILD) QUICK=$(QUICK) bash -o pipefail -c 'bash bench/run.sh | tee bench/results/latest.md'
+	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
 
 install: $(SHIM) $(DTASK) $(RUNNER)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)

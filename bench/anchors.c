@@ -4,7 +4,8 @@
  * futex: two processes hand a token back and forth through a futex word
  *        in shared memory (one round trip = two handoffs);
  * pipe:  two processes echo one byte through a pair of pipes.
- * Prints the median round trip of each, in microseconds. */
+ * Prints p50, p99 and p99.9 of the round trip of each, in microseconds,
+ * one "KEY VALUE" line each (futex_p50, ..., pipe_p999). */
 #include "bench.h"
 #include <linux/futex.h>
 #include <stdint.h>
@@ -24,6 +25,14 @@ static void fwait(uint32_t *w, uint32_t v) {
 static void fset(uint32_t *w, uint32_t v) {
   __atomic_store_n(w, v, __ATOMIC_RELEASE);
   syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Sorts the n round trips in t (ns) and prints their percentiles (us). */
+static void report(const char *name, double *t, size_t n) {
+  qsort(t, n, sizeof *t, bench_cmp);
+  printf("%s_p50 %.2f\n%s_p99 %.2f\n%s_p999 %.2f\n", name,
+         bench_quantile(t, n, 0.5) / 1e3, name, bench_quantile(t, n, 0.99) / 1e3,
+         name, bench_quantile(t, n, 0.999) / 1e3);
 }
 
 int main(int argc, char **argv) {
@@ -50,8 +59,7 @@ int main(int argc, char **argv) {
     t[i] = bench_now() - a;
   }
   waitpid(pid, NULL, 0);
-  qsort(t, (size_t)rounds, sizeof *t, bench_cmp);
-  printf("futex %.2f\n", t[rounds / 2] / 1e3);
+  report("futex", t, (size_t)rounds);
 
   int p1[2], p2[2];
   if (pipe(p1) != 0 || pipe(p2) != 0)
@@ -72,7 +80,6 @@ int main(int argc, char **argv) {
     t[i] = bench_now() - a;
   }
   waitpid(pid, NULL, 0);
-  qsort(t, (size_t)rounds, sizeof *t, bench_cmp);
-  printf("pipe %.2f\n", t[rounds / 2] / 1e3);
+  report("pipe", t, (size_t)rounds);
   return 0;
 }

@@ -1,7 +1,9 @@
-/* bench.h: the clock and the sort the benchmark programs share. */
+/* bench.h: what the benchmark programs share: the clock, the sort, and
+ * the declarations of libbnull.so's functions. */
 #ifndef DTASK_BENCH_H
 #define DTASK_BENCH_H
 
+#include <stddef.h>
 #include <time.h>
 
 /* CLOCK_MONOTONIC in nanoseconds, as a double. */
@@ -15,5 +17,17 @@ static inline int bench_cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
+
+/* The element of a sorted array of n values at quantile q (0 to 1). */
+static inline double bench_quantile(const double *sorted, size_t n, double q) {
+  size_t i = (size_t)((double)n * q);
+  return sorted[i < n ? i : n - 1];
+}
+
+/* libbnull.so (bench/libbnull.c). */
+int bn_add(int a, int b);
+double bn_mix(double x, int k, double y);
+void bn_copy(const char *src, size_t n, char *dst);
+int bn_pid(void);
 
 #endif

@@ -1,18 +1,22 @@
 /* roundtrip.c: latency and throughput of calls to bn_add.
  *
- * Usage: roundtrip CALLERS CALLS_PER_CALLER
+ * Usage: roundtrip CALLERS CALLS_PER_CALLER [LATENCY_FILE]
  * Each of CALLERS threads calls bn_add CALLS_PER_CALLER times, timing
- * every call.  Prints p50, p99 and p99.9 of all calls in microseconds,
- * and the throughput in calls per second.  Run as is for the direct-call
- * baseline and under `dtask run` for the offloaded figure.  Every result
- * is checked, so a wrong answer fails the run. */
+ * every call.  Prints, one "KEY VALUE" line each: p50, p99 and p99.9 of
+ * all calls in microseconds, the throughput in calls per second, and
+ * whether the calls ran in another process ("offloaded 1", asked of
+ * bn_pid, which the bench's config offloads with bn_add).  With
+ * LATENCY_FILE, every call's latency in microseconds is appended to it,
+ * one a line, for the histogram.  Run as is for the direct-call baseline
+ * and under `dtask run` for the offloaded figure.  Every result is
+ * checked, so a wrong answer fails the run. */
 #include "bench.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <unistd.h>
 
-int bn_add(int a, int b);
+#define MAX_CALLERS 64
 
 static long calls;
 static double *lat;
@@ -34,28 +38,44 @@ static void *run(void *arg) {
 int main(int argc, char **argv) {
   int callers = argc > 1 ? atoi(argv[1]) : 1;
   calls = argc > 2 ? atol(argv[2]) : 10000;
-  if (callers < 1 || callers > 64 || calls < 1) {
-    fprintf(stderr, "usage: roundtrip CALLERS(1-64) CALLS\n");
-    return 1;
+  const char *dump = argc > 3 ? argv[3] : NULL;
+  if (callers < 1 || callers > MAX_CALLERS || calls < 1 || argc > 4) {
+    fprintf(stderr, "usage: roundtrip CALLERS(1-%d) CALLS [LATENCY_FILE]\n",
+            MAX_CALLERS);
+    return 2;
   }
-  pthread_t th[64];
-  lat = malloc(sizeof *lat * (size_t)callers * (size_t)calls);
+  pthread_t th[MAX_CALLERS];
+  size_t n = (size_t)callers * (size_t)calls;
+  lat = malloc(sizeof *lat * n);
   if (lat == NULL)
     return 1;
-  /* One warm-up call: the first offloaded call opens the queue. */
+  /* Warm-up calls: the first offloaded call opens the queue. */
+  int offloaded = bn_pid() != (int)getpid();
   if (bn_add(1, 1) != 2)
     return 1;
   double t0 = bench_now();
   for (long t = 0; t < callers; t++)
-    pthread_create(&th[t], NULL, run, (void *)t);
+    if (pthread_create(&th[t], NULL, run, (void *)t) != 0)
+      return 1;
   for (int t = 0; t < callers; t++)
     pthread_join(th[t], NULL);
   double t1 = bench_now();
-  size_t n = (size_t)callers * (size_t)calls;
+  if (dump != NULL) {
+    FILE *f = fopen(dump, "a");
+    if (f == NULL) {
+      perror(dump);
+      return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+      fprintf(f, "%.3f\n", lat[i] / 1e3);
+    if (fclose(f) != 0)
+      return 1;
+  }
   qsort(lat, n, sizeof *lat, bench_cmp);
-  printf("p50 %.2f\np99 %.2f\np999 %.2f\nthroughput %.0f\n",
-         lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3, lat[n * 999 / 1000] / 1e3,
-         (double)n / ((t1 - t0) / 1e9));
+  printf("p50 %.2f\np99 %.2f\np999 %.2f\nthroughput %.0f\noffloaded %d\n",
+         bench_quantile(lat, n, 0.5) / 1e3, bench_quantile(lat, n, 0.99) / 1e3,
+         bench_quantile(lat, n, 0.999) / 1e3, (double)n / ((t1 - t0) / 1e9),
+         offloaded);
   free(lat);
   return bad;
 }
