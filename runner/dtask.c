@@ -169,6 +169,7 @@ static void print_plan(const dt__config *cfg, const objects *o) {
            off->required ? ", required" : "", off->line);
     dt__sig_describe(&off->sig, stdout);
     dt__policy_describe(&off->policy, stdout);
+    dt__split_describe(&off->split, &off->sig, stdout);
     if (o != NULL)
       explain_binary(o, off);
   }

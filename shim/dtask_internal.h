@@ -400,6 +400,10 @@ void dt__arg_store(const dt__type *t, uint64_t n, void *dst);
 int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
                    int first);
 
+/* Writes how calls are split, in two indented lines (dtask check);
+ * nothing when s is not enabled. */
+void dt__split_describe(const dt__split *s, const dt__sig *sig, FILE *out);
+
 /* "sum" ... "none"; NULL for an unknown value. */
 const char *dt__agg_name(dt__agg agg);
 

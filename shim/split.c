@@ -383,3 +383,31 @@ int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
   }
   return 0;
 }
+
+/* See dtask_internal.h. */
+void dt__split_describe(const dt__split *s, const dt__sig *sig, FILE *out) {
+  if (!s->enabled)
+    return;
+  fprintf(out, "      split over %s: ", sig->params[s->over].name);
+  if (s->chunk != 0)
+    fprintf(out, "slices of %llu elements", (unsigned long long)s->chunk);
+  else if (s->chunks != 0)
+    fprintf(out, "%llu near-equal slices", (unsigned long long)s->chunks);
+  else
+    fprintf(out, "one slice per worker");
+  if (s->min_split != 0)
+    fprintf(out, ", calls under %llu elements whole",
+            (unsigned long long)s->min_split);
+  fprintf(out, "; aggregate %s\n        sliced:", dt__agg_name(s->agg));
+  for (int i = 0; i < sig->nparams; i++)
+    if (s->sliced[i])
+      fprintf(out, " %s", sig->params[i].name);
+  bool any = false;
+  for (int i = 0; i < sig->nparams; i++)
+    if (s->common[i]) {
+      fprintf(out, "%s %s", any ? "" : "; stored once for all slices:",
+              sig->params[i].name);
+      any = true;
+    }
+  fprintf(out, "\n");
+}

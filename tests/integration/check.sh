@@ -35,6 +35,8 @@ expect_line "$tmp/ex.out" "arg 2    buf        in     uint8[len], 1 bytes per el
 expect_line "$tmp/ex.out" "offload cos@GLIBC_2.2.5" "plan shows version"
 expect_line "$tmp/ex.out" "on crash return -1, errno EIO; timeout 10s, then signal (SIGALRM)" "plan shows build_report's failure policy"
 expect_line "$tmp/ex.out" "no runner for 30s: local" "plan shows the [defaults] on_unavailable"
+expect_line "$tmp/ex.out" "split over n: slices of 64 elements, calls under 256 elements whole; aggregate sum" "plan shows score_batch's split"
+expect_line "$tmp/ex.out" "sliced: rows scores; stored once for all slices: weights" "plan shows sliced and common buffers"
 
 # 2. The fixture program: who imports what, by which relocation.
 cat >"$tmp/fx.toml" <<'TOML'
