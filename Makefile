@@ -69,7 +69,7 @@ SHIM       := $(BUILD)/libdtask_shim.so
 DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
-              $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built
+              $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built $(BUILD)/fixtures/fanout/.built
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn
@@ -128,6 +128,12 @@ $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(B
 # The offload fixtures include a raw-queue tool built from the core sources.
 $(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
+	@touch $@
+
+# The fan-out fixtures, with a queue-inspecting tool (counts, blobs, map
+# high-water mark) built from the core sources.
+$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
 check: all

@@ -281,6 +281,7 @@ typedef struct call_ctx {
   size_t need;
   uint64_t id;
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
+  bool quiet;           /* fan-out: another slice said it already */
   char msg[512];
 } call_ctx;
 
@@ -365,36 +366,64 @@ static int submit_task(dt__stub *s, dt__queue *q, thread_state *ts,
   return 0;
 }
 
+/* How long calls have found no runner: one per call, shared by the
+ * slices of a fan-out call, so that they wait for a runner once, not once
+ * each. */
+typedef struct watch {
+  uint64_t since; /* when no runner was first seen (0: one is alive) */
+  bool said;      /* the on_unavailable = "wait" message is out */
+} watch;
+
 static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
-                         call_ctx *c, bool first, uint32_t seen);
+                         call_ctx *c, bool first, uint32_t seen, watch *w);
 
 /* One round trip: queue the call, block until its answer. */
 static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
                           size_t size, call_ctx *c) {
+  watch w = {0, false};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
   if (submit_task(s, q, ts, size, c) != 0)
     return OUT_INLINE;
-  return wait_task(s, q, ts, c, true, seen);
+  return wait_task(s, q, ts, c, true, seen, &w);
 }
 
 /* Blocks until the answer of c->id.  With first, the answer is read in
  * place and left for this thread's next submit to drop (the fast path;
  * seen is the slot's count before the submit); otherwise it is taken and
- * deleted. */
+ * deleted.  While no runner is alive, the wait is cut into ticks that
+ * end at wait_for_runner, when on_unavailable applies. */
 static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
-                         call_ctx *c, bool first, uint32_t seen) {
+                         call_ctx *c, bool first, uint32_t seen, watch *w) {
   const dt__policy *pol = &s->off->policy;
   int rc;
-  uint64_t no_runner_since = 0;
-  bool said_waiting = false;
+  if (w->since == 0 && !dt__queue_runner_recent(q, RUNNER_MAX_AGE_NS))
+    w->since = dt__now_ns();
   for (;;) {
+    uint64_t tick = WAIT_TICK_NS;
+    if (w->since != 0 && pol->on_unavailable.kind != DT__ON_WAIT) {
+      uint64_t waited = dt__now_ns() - w->since;
+      if (waited < pol->wait_for_runner_ns) {
+        if (pol->wait_for_runner_ns - waited < tick)
+          tick = pol->wait_for_runner_ns - waited;
+      } else if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
+        w->since = 0;
+      } else if (dt__queue_cancel(q, c->id) == 1) {
+        snprintf(c->msg, sizeof c->msg,
+                 "no runner has served %s for %gs (start one with "
+                 "dtask-runner, or set [runner] autostart = true)",
+                 dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9);
+        return OUT_UNAVAILABLE;
+      }
+      /* Otherwise its answer is there, or a live worker has it. */
+    }
+    if (tick < 1000000)
+      tick = 1000000; /* at least 1 ms: never a busy loop */
     /* The first wait reads the result in place and leaves it for the
      * next call's submit to drop; later ones (after a timeout or a
      * buffer too small) take and delete it themselves. */
     rc = first ? dt__queue_wait_since(q, c->id, ts->slot, seen, apply_result,
-                                      c, WAIT_TICK_NS)
-               : dt__queue_wait(q, c->id, ts->slot, apply_result, c,
-                                WAIT_TICK_NS);
+                                      c, tick)
+               : dt__queue_wait(q, c->id, ts->slot, apply_result, c, tick);
     if (first && (rc == 0 || rc == -EPROTO)) {
       ts->has_drop = true;
       ts->drop = c->id;
@@ -411,33 +440,22 @@ static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
      * every call it claimed, or gives it back when its worker is killed;
      * a pool that died leaves claims that a new pool's sweep requeues. */
     if (dt__queue_runner_alive(q, RUNNER_MAX_AGE_NS)) {
-      no_runner_since = 0;
+      w->since = 0;
       continue;
     }
-    if (no_runner_since == 0) {
-      no_runner_since = dt__now_ns();
+    if (w->since == 0) {
+      w->since = dt__now_ns();
       ensure_runner(q);
       continue;
     }
-    if (dt__now_ns() - no_runner_since <= pol->wait_for_runner_ns)
-      continue;
-    if (pol->on_unavailable.kind == DT__ON_WAIT) {
-      if (!said_waiting)
-        dt__log(DT__LOG_ERROR,
-                "no runner has served %s for %.0fs; call %llu of %s waits "
-                "for one (on_unavailable = \"wait\"): start one with "
-                "dtask-runner",
-                dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9,
-                (unsigned long long)c->id, s->off->symbol);
-      said_waiting = true;
-      continue;
-    }
-    if (dt__queue_cancel(q, c->id) == 1) {
-      snprintf(c->msg, sizeof c->msg,
-               "no runner has served %s for %.0fs (start one with "
-               "dtask-runner, or set [runner] autostart = true)",
-               dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9);
-      return OUT_UNAVAILABLE;
+    if (pol->on_unavailable.kind == DT__ON_WAIT && !w->said &&
+        dt__now_ns() - w->since > pol->wait_for_runner_ns) {
+      dt__log(DT__LOG_ERROR,
+              "no runner has served %s for %gs; call %llu of %s waits for "
+              "one (on_unavailable = \"wait\"): start one with dtask-runner",
+              dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9,
+              (unsigned long long)c->id, s->off->symbol);
+      w->said = true;
     }
   }
   if (rc != 0) {
@@ -571,16 +589,19 @@ static int settle(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       break;
     }
     if (act->kind == DT__ON_LOCAL) {
-      dt__log(DT__LOG_ERROR, "%s; calling %s inline", c->msg,
-              s->off->symbol);
+      if (!c->quiet)
+        dt__log(DT__LOG_ERROR, "%s; calling %s inline", c->msg,
+                s->off->symbol);
       *err = run_inline(s, ret, args, saved);
       return SETTLED_INLINE;
     }
-    if (act->kind == DT__ON_RETURN) {
+    if (act->kind == DT__ON_RETURN && !c->quiet) {
       dt__log(DT__LOG_ERROR, "%s; %s returns %s", c->msg, s->off->symbol,
               o == OUT_CRASH     ? "the on_crash value"
               : o == OUT_TIMEOUT ? "the on_timeout value"
                                  : "the on_unavailable value");
+    }
+    if (act->kind == DT__ON_RETURN) {
       dt__policy_store_return(act, &s->off->sig, ret);
       *err = act->err != 0 ? act->err : saved;
       return SETTLED_VALUE;
@@ -676,11 +697,33 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       dt__wire_buffer_bytes(sig, i, one, &stride[i]);
     } else if (sp->common[i]) {
       uint64_t nb;
-      if (dt__wire_buffer_bytes(sig, i, args, &nb) == 0 && nb > 0 &&
-          dt__queue_blob_put(q, ptr, (size_t)nb, &refs[i]) != 0)
-        refs[i] = DT__NO_ID; /* then each slice carries it */
+      int rc = dt__wire_buffer_bytes(sig, i, args, &nb);
+      if (rc == 0 && nb > 0)
+        rc = dt__queue_blob_put(q, ptr, (size_t)nb, &refs[i]);
+      if (rc != 0) {
+        /* Every slice would carry it, and be refused the same way: say
+         * so once and run the whole call here. */
+        refs[i] = DT__NO_ID;
+        dt__log(DT__LOG_ERROR,
+                "%s: cannot store buffer '%s' (%llu bytes) in the queue "
+                "once for its slices: %s%s; calling it inline",
+                s->off->symbol, sig->params[i].name, (unsigned long long)nb,
+                strerror(-rc),
+                rc == -E2BIG || rc == -ENOSPC ? " (raise [queue] map_size)"
+                                              : "");
+        for (int j = 0; j < i; j++)
+          if (refs[j] != DT__NO_ID)
+            dt__queue_blob_drop(q, refs[j]);
+        munmap(win, wbytes);
+        int e = run_inline(s, ret, args, saved);
+        dt__in_shim = 0;
+        errno = e;
+        return;
+      }
     }
   }
+  watch w = {0, false};
+  bool said_unavailable = false;
   uint64_t acc = 0;
   int err_out = saved, nvalue = 0;
   bool err_set = false, decided = false, all_remote = true;
@@ -711,9 +754,12 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
     }
     for (uint64_t j = 0; j < m; j++) {
       slice *sl = &win[j];
-      outcome o = sl->queued ? wait_task(s, q, ts, &sl->c, false, 0)
+      outcome o = sl->queued ? wait_task(s, q, ts, &sl->c, false, 0, &w)
                              : OUT_INLINE;
       int e;
+      sl->c.quiet = o == OUT_UNAVAILABLE && said_unavailable;
+      if (o == OUT_UNAVAILABLE)
+        said_unavailable = true;
       int how = settle(s, q, ts, &sl->ret, sl->argv, sl->size, saved, o,
                        &sl->c, &e);
       if (how != SETTLED_RESULT)
