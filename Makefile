@@ -126,13 +126,13 @@ $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(B
 	@touch $@
 
 # The offload fixtures include a raw-queue tool built from the core sources.
-$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
 # The fan-out fixtures, with a queue-inspecting tool (counts, blobs, map
 # high-water mark) built from the core sources.
-$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
