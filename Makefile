@@ -69,7 +69,8 @@ SHIM       := $(BUILD)/libdtask_shim.so
 DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
-              $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built $(BUILD)/fixtures/fanout/.built
+              $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built \
+              $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn
@@ -134,6 +135,12 @@ $(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fix
 # high-water mark) built from the core sources.
 $(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
+	@touch $@
+
+# The failure-policy fixtures, with a queue-counting tool built from the
+# core sources.
+$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/failure/build.sh $(dir $@)
 	@touch $@
 
 check: all

@@ -467,6 +467,15 @@ static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
   }
   if (c->status == DT__ST_OK)
     return OUT_OK;
+  /* Messages from the sweep do not know the symbol: name it. */
+  size_t sl = strlen(s->off->symbol);
+  if (strncmp(c->msg, s->off->symbol, sl) != 0 ||
+      (c->msg[sl] != ' ' && c->msg[sl] != ':')) {
+    char m[sizeof c->msg];
+    snprintf(m, sizeof m, "%s: %.*s", s->off->symbol,
+             (int)(sizeof m - sl - 3), c->msg);
+    memcpy(c->msg, m, sizeof m);
+  }
   if (c->status == DT__ST_CRASH)
     return OUT_CRASH;
   if (c->status == DT__ST_TIMEOUT)
@@ -607,7 +616,8 @@ static int settle(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       return SETTLED_VALUE;
     }
     if (act->kind == DT__ON_RETRY && attempt < pol->retries) {
-      dt__log(DT__LOG_WARN, "%s; retry %d of %d", c->msg, attempt + 1,
+      /* A crash or a timeout is worth a line even when it is retried. */
+      dt__log(DT__LOG_ERROR, "%s; retry %d of %d", c->msg, attempt + 1,
               pol->retries);
       backoff(pol, attempt + 1);
       continue;

@@ -384,21 +384,26 @@ static int reap(pool *p, bool respawn) {
         continue;
       n++;
       answer_dead(p, i, pid, status);
+      p->died[i] = dt__now_ns();
+      bool now = respawn && p->died[i] - p->born[i] >= TICK_NS;
+      const char *next = !respawn ? ""
+                         : now    ? "; starting another"
+                                  : "; starting another in a second (it "
+                                    "died within a second of its start)";
       if (p->killed_for[i] != 0)
         ; /* said when it was killed */
       else if (WIFSIGNALED(status))
         dt__log(DT__LOG_ERROR, "runner: worker %d died of signal %d (%s)%s",
                 (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
-                respawn ? "; starting another" : "");
+                next);
       else if (WEXITSTATUS(status) != 0 || respawn)
         dt__log(respawn ? DT__LOG_WARN : DT__LOG_INFO,
                 "runner: worker %d exited with status %d%s", (int)pid,
-                WEXITSTATUS(status), respawn ? "; starting another" : "");
+                WEXITSTATUS(status), next);
       memset(&r_shared->w[i], 0, sizeof r_shared->w[i]);
       p->killed_for[i] = 0;
-      p->died[i] = dt__now_ns();
       p->pid[i] = 0;
-      if (respawn && p->died[i] - p->born[i] >= TICK_NS) {
+      if (now) {
         p->pid[i] = spawn_worker(p->self, i);
         p->born[i] = dt__now_ns();
       }

@@ -1,0 +1,806 @@
+#!/bin/bash
+# failure.sh: integration tests of the failure policies (on_crash,
+# timeout/on_timeout, retries, retry_on_errno, wait_for_runner/
+# on_unavailable, [defaults] and per-entry keys), the leases on claims
+# and the sweep of dead callers, on real processes only.
+#
+#   a. on_crash = "signal": a SIGSEGV, a SIGABRT and an exit(7) in the
+#      worker kill (or exit) the caller the same way, after one line that
+#      names the symbol, the worker, the runner and the signal; the
+#      program's own SIGSEGV handler runs first; the runner respawns its
+#      workers and serves the next caller;
+#   b. on_crash = "retry": a function that crashes twice succeeds with
+#      retries = 3 and kills its caller with retries = 1;
+#   c. on_crash = { return = -1, errno = "EIO" } in one [[offload]] entry:
+#      -1/EIO, while another entry of the same config still signals;
+#   d. timeout = "200ms": on_timeout = "signal" raises SIGALRM (exit 142)
+#      well before the function would have returned; the return form
+#      gives -1/ETIMEDOUT; a call under the timeout is untouched;
+#   e. retry_on_errno = ["EAGAIN"]: a function that fails twice with
+#      EAGAIN succeeds with retries = 3, returns its last failure with
+#      retries = 1, and is not retried without the key or for an errno
+#      that is not listed;
+#   f. soak: 20,000 calls from 4 threads on 4 workers while a loop
+#      SIGKILLs a random worker every 50 ms: every result right, every
+#      call executed, the killed calls run again elsewhere, the queue
+#      empty at the end; and one call whose worker is SIGKILLed: it runs
+#      again elsewhere, and after 5 kills it is answered as a crash;
+#   g. 1,000 callers SIGKILLed while their calls wait in the queue: the
+#      sweep removes their tasks and results, the runner keeps serving;
+#   h. no runner, autostart off, wait_for_runner = "1s": on_unavailable
+#      "local" runs the call inline, the return form returns -1/EAGAIN,
+#      "wait" blocks until a runner is started.
+# Controls show that the checks can fail (the same calls run plainly, a
+# call that does not crash, entries and configs without the policy, a
+# doctored execution log).
+#
+# The programs are the fixtures of tests/fixtures/failure (libfail.so,
+# flprog, flqueue), built into $BUILD/fixtures/failure.  Every queue is a
+# fresh directory under one private (0700) directory in /dev/shm, removed
+# at exit; every runner and caller this script starts is stopped at exit.
+# Programs run under `timeout 60` (except g's callers, which are killed
+# on purpose, and whose pids must be their own).  Core dumps are off.
+#
+# Environment: BUILD (default build); SANITIZE=1 when the shim and the
+# commands were built with ASan/UBSan (detected from the shim when unset):
+# the ASan runtime is preloaded, first, for the callers started here, and
+# dtask-runner is given it too (with verify_asan_link_order=0, as in
+# offload.sh).  ASan's own SIGSEGV/SIGBUS/SIGFPE handlers are turned off
+# (handle_segv=0 ...) in callers and runners: a crash must reach dtask,
+# and the caller's raise must reach the default action, as without ASan.
+# Output: "ok - ..." or "not ok - ..." per check (details indented), then
+# "N passed, N failed".  Exit status 1 if any check failed.
+#
+# Checks are written `CONDITION; check $? DESCRIPTION [DETAIL-FILE...]`.
+# shellcheck disable=SC2317  # cleanup and kill_ours run from the EXIT trap
+set -u
+
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
+
+# ------------------------------------------------------------ set-up
+
+RUNNER=$BUILD/dtask-runner
+SHIM=$BUILD/libdtask_shim.so
+FL=$BUILD/fixtures/failure
+FLPROG=$FL/flprog
+for f in "$RUNNER" "$SHIM" "$FLPROG" "$FL/flqueue" "$FL/libfail.so" \
+  "$FL/fl.toml" "$FL/fl_entry.toml"; do
+  if [ ! -e "$f" ]; then
+    echo "failure.sh: $f is missing; build first (make all, which runs" >&2
+    echo "tests/fixtures/failure/build.sh)" >&2
+    not_ok "dtask, the shim and the failure fixtures are built"
+    finish
+  fi
+done
+
+if [ -z "${SANITIZE:-}" ]; then
+  SANITIZE=0
+  readelf -d "$SHIM" 2>/dev/null | grep -q 'NEEDED.*libasan' && SANITIZE=1
+fi
+NO_SIG_HANDLERS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
+PRELOAD=$SHIM # for callers started here with a raw LD_PRELOAD
+CALLER_ENV=()
+LAUNCH_ENV=() # for dtask-runner
+if [ "$SANITIZE" = 1 ]; then
+  asan=$(${CC:-cc} -print-file-name=libasan.so)
+  if [ ! -f "$asan" ]; then
+    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
+    finish
+  fi
+  PRELOAD="$asan $SHIM"
+  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$NO_SIG_HANDLERS")
+  LAUNCH_ENV=("LD_PRELOAD=$asan"
+              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$NO_SIG_HANDLERS")
+fi
+
+# Variables of ours that must not leak in from the caller's environment.
+CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
+       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
+       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
+       -u FL_LOG -u FL_ADD_US)
+
+# A crash must not leave core files behind (nor make `timeout` say so).
+ulimit -c 0
+
+root=$(mktemp -d /dev/shm/dtask-failure.XXXXXX) || exit 1
+chmod 700 "$root"
+tmp=$root
+# Programs run in this directory: no stray ./dtask.toml takes part.
+cd "$root" || exit 1
+t_start=$(date +%s%N)
+
+# Processes started here that may outlive their case (pids).
+started=()
+
+# kill_ours PID...: stops each process that is still one of ours (its
+# command line names our fixture, dtask-runner or timeout), TERM then KILL.
+kill_ours() {
+  local p alive=()
+  for p in "$@"; do
+    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
+      continue
+    fi
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+      grep -qF -e "$FL/" -e dtask-runner -e timeout; then
+      kill -TERM "$p" 2>/dev/null && alive+=("$p")
+    fi
+  done
+  [ ${#alive[@]} -eq 0 ] && return
+  sleep 0.3
+  for p in "${alive[@]}"; do
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  done
+}
+
+# descendants PID: every process below PID (children, their children...).
+descendants() {
+  ps -e -o pid= -o ppid= | awk -v root="$1" '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      todo = root
+      while (todo != "") {
+        split(todo, now, " ")
+        todo = ""
+        for (i in now) {
+          n = split(kids[now[i]], k, " ")
+          for (j = 1; j <= n; j++) { print k[j]; todo = todo " " k[j] }
+        }
+      }
+    }'
+}
+
+cleanup() {
+  local more
+  # Also what background subshells started (callers under `timeout`).
+  mapfile -t more < <(descendants $$)
+  kill_ours "${started[@]}" "${more[@]}"
+  cd / && rm -rf "$root"
+}
+trap cleanup EXIT
+
+# mkcfg NAME BASE [DEFAULTS-LINES...]: writes $root/NAME.toml = the
+# fixture config BASE, a queue in $root/NAME/q (created by dtask itself),
+# [runner] autostart = false and a [defaults] table with the given lines;
+# prints its path.
+mkcfg() {
+  local name=$1 base=$2
+  shift 2
+  {
+    cat "$FL/$base"
+    printf '\n[queue]\npath = "%s"\nmap_size = "64MiB"\n\n' "$root/$name/q"
+    printf '[runner]\nautostart = false\n\n[defaults]\n'
+    [ $# -gt 0 ] && printf '%s\n' "$@"
+  } >"$root/$name.toml"
+  mkdir -m 700 "$root/$name"
+  echo "$root/$name.toml"
+}
+
+# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
+# environment; OUT.out, OUT.err, OUT.rc, and OUT.ms (wall time).  Bash's
+# own "Segmentation fault" notice for a command killed by a signal goes
+# to /dev/null (CMD's stderr is OUT.err).
+run() {
+  local o=$1 t0
+  shift
+  t0=$(date +%s%N)
+  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>/dev/null
+  echo $? >"$o.rc"
+  echo $((($(date +%s%N) - t0) / 1000000)) >"$o.ms"
+}
+
+# caller OUT CONFIG [VAR=VALUE...] -- ARGS...: flprog ARGS with the shim
+# preloaded, no launcher.
+caller() {
+  local o=$1 cfg=$2
+  shift 2
+  split_at_dashes "$@"
+  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
+    LD_PRELOAD="$PRELOAD" "$FLPROG" "${CMD[@]}"
+}
+
+# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner with
+# flprog as the image, in the background (a 120 s limit), logging at info
+# level to $root/NAME.rlog; waits (at most 10 s) until it serves and sets
+# RPID to its supervisor's pid.  Returns 1 if it did not come up.
+start_runner() {
+  local name=$1 cfg=$2 w=$3 i
+  shift 3
+  RPID=
+  timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
+    "$RUNNER" -c "$cfg" -w "$w" -- "$FLPROG" \
+    >"$root/$name.rout" 2>"$root/$name.rlog" &
+  started+=($!)
+  for i in $(seq 200); do
+    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
+      "$root/$name.rlog" | head -n 1)
+    [ -n "$RPID" ] && break
+    kill -0 "${started[-1]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$RPID" ] || return 1
+  started+=("$RPID")
+}
+
+# stop_runner PID: SIGTERM, then 0 once it is gone (at most 5 s).
+stop_runner() {
+  kill -TERM "$1" 2>/dev/null
+  wait_gone "$1" 5
+}
+
+# wait_gone PID SECONDS: 0 once PID no longer exists, 1 after SECONDS.
+wait_gone() {
+  local pid=$1 n=$(($2 * 50)) i
+  for ((i = 0; i < n; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# has FILE FIXED-STRING...: 0 if FILE holds every string.
+has() {
+  local file=$1 s
+  shift
+  for s in "$@"; do
+    grep -qF -- "$s" "$file" || return 1
+  done
+}
+
+# rc_is OUT STATUS: 0 if the run OUT exited with STATUS.
+rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
+
+# ms_of OUT: the run's wall time in milliseconds.
+ms_of() { cat "$1.ms"; }
+
+# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
+note() {
+  local n=$1
+  shift
+  printf '%s\n' "$@" >"$tmp/$n.note"
+  echo "$tmp/$n.note"
+}
+
+# caller_pid OUT: the pid flprog printed first.
+caller_pid() { sed -n 's/^caller pid //p' "$1.out" | head -n 1; }
+
+# re TEXT: TEXT with the characters special to grep -E escaped.
+re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
+
+# dtask_lines OUT: the lines of OUT.err that dtask wrote (other than the
+# lines of `timeout`, which may say that a command dumped core).
+dtask_lines() { grep -v '^timeout: ' "$1.err"; }
+
+# one_line OUT LEVEL REGEX: OUT.err holds exactly one line, and it is
+# "dtask[CALLER-PID]: LEVEL" followed by REGEX, to the end of the line.
+one_line() {
+  local pid
+  pid=$(caller_pid "$1")
+  [ -n "$pid" ] && [ "$(dtask_lines "$1" | wc -l)" = 1 ] &&
+    dtask_lines "$1" | grep -qE "^dtask\[$pid\]: $2$3\$"
+}
+
+# line_in OUT LEVEL REGEX: OUT.err has such a line (among others).
+line_in() {
+  local pid
+  pid=$(caller_pid "$1")
+  [ -n "$pid" ] && grep -qE "^dtask\[$pid\]: $2$3\$" "$1.err"
+}
+
+# worker_in OUT REGEX-WITH-(W): the worker pid captured by sed from OUT.err.
+worker_in() { sed -nE "s/.*$2.*/\\1/p" "$1.err" | head -n 1; }
+
+# counts CONFIG: "tasks T claims C results R" of CONFIG's queue.
+counts() { timeout 20 "$FL/flqueue" "$1" 2>&1; }
+
+# wait_empty CONFIG SECONDS: 0 once CONFIG's queue holds nothing (polled
+# every 0.1 s), 1 after SECONDS; EMPTY_MS: how long it took, LAST: the
+# last counts.
+wait_empty() {
+  local cfg=$1 n=$(($2 * 10)) i t0
+  t0=$(date +%s%N)
+  for ((i = 0; i < n; i++)); do
+    LAST=$(counts "$cfg")
+    EMPTY_MS=$((($(date +%s%N) - t0) / 1000000))
+    [ "$LAST" = "tasks 0 claims 0 results 0" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+SEGV_RE='with signal 11 \(Segmentation fault\)'
+ERR='error: '
+
+# ======================================================================
+# a. on_crash = "signal" (the default).
+# ======================================================================
+CFGA=$(mkcfg a fl.toml)
+if start_runner a "$CFGA" 2; then
+  RA=$RPID
+  # Control: the same entry serves a call that does not crash.
+  caller "$tmp/a.ok" "$CFGA" -- segv 2
+  rc_is "$tmp/a.ok" 0 && has "$tmp/a.ok.out" "fl_segv(2) = 4 errno 0" &&
+    [ ! -s "$tmp/a.ok.err" ]
+  check $? "a control: fl_segv(2) offloaded returns 4, exit 0, nothing on stderr" \
+    "$tmp/a.ok.out" "$tmp/a.ok.err"
+
+  caller "$tmp/a.segv" "$CFGA" -- segv 1
+  A_SEGV="fl_segv crashed worker ([0-9]+) of runner $RA $SEGV_RE; raising SIGSEGV here \(on_crash = \"signal\"\)"
+  rc_is "$tmp/a.segv" 139 && ! has "$tmp/a.segv.out" "fl_segv(1) ="
+  check $? "a SIGSEGV in the worker: the caller dies of SIGSEGV (exit $(cat "$tmp/a.segv.rc"), want 139)" \
+    "$tmp/a.segv.out" "$tmp/a.segv.err"
+  one_line "$tmp/a.segv" "$ERR" "$A_SEGV"
+  check $? "a SIGSEGV: one line on stderr naming symbol, worker, runner $RA, signal and policy" \
+    "$tmp/a.segv.err"
+  w=$(worker_in "$tmp/a.segv" "$A_SEGV")
+  [ -n "$w" ] && grep -q "runner: worker $w died of signal 11 (Segmentation fault); starting another" \
+    "$tmp/a.rlog"
+  check $? "a SIGSEGV: the worker named ($w) is the runner's, which saw it die and respawns it" \
+    "$tmp/a.rlog"
+
+  # Control: run plainly, the same call dies the same way, and the line
+  # checker rejects what it prints.
+  run "$tmp/a.plain" "$FLPROG" segv 1
+  rc_is "$tmp/a.plain" 139 && ! one_line "$tmp/a.plain" "$ERR" "$A_SEGV"
+  check $? "a control: without dtask fl_segv(1) dies of SIGSEGV too (exit $(cat "$tmp/a.plain.rc")), with no dtask line" \
+    "$tmp/a.plain.err"
+
+  caller "$tmp/a.abort" "$CFGA" -- abort 1
+  rc_is "$tmp/a.abort" 134 &&
+    one_line "$tmp/a.abort" "$ERR" "fl_abort crashed worker [0-9]+ of runner $RA with signal 6 \(Aborted\); raising SIGABRT here \(on_crash = \"signal\"\)"
+  check $? "a SIGABRT in the worker: the caller dies of SIGABRT (exit $(cat "$tmp/a.abort.rc"), want 134), after one line" \
+    "$tmp/a.abort.out" "$tmp/a.abort.err"
+
+  caller "$tmp/a.exit" "$CFGA" -- exit 7
+  A_EXIT="fl_exit made worker ([0-9]+) of runner $RA exit with status 7; exiting with status 7 here \(on_crash = \"signal\"\)"
+  rc_is "$tmp/a.exit" 7 && one_line "$tmp/a.exit" "$ERR" "$A_EXIT"
+  check $? "a exit(7) in the worker: the caller exits with 7 (got $(cat "$tmp/a.exit.rc")), after one line" \
+    "$tmp/a.exit.out" "$tmp/a.exit.err"
+  w=$(worker_in "$tmp/a.exit" "$A_EXIT")
+  [ -n "$w" ] && grep -q "runner: worker $w exited with status 7; starting another" \
+    "$tmp/a.rlog"
+  check $? "a exit(7): the runner saw worker $w exit with status 7 and respawns it" \
+    "$tmp/a.rlog"
+
+  # The program's own handler sees the signal first, as for a local crash.
+  caller "$tmp/a.hdl" "$CFGA" -- handler 1
+  rc_is "$tmp/a.hdl" 99 && has "$tmp/a.hdl.out" "handler: caught signal 11" &&
+    one_line "$tmp/a.hdl" "$ERR" "fl_segv crashed worker [0-9]+ of runner $RA $SEGV_RE; raising SIGSEGV here \(on_crash = \"signal\"\)"
+  check $? "a the caller's own SIGSEGV handler runs (exit $(cat "$tmp/a.hdl.rc"), want 99)" \
+    "$tmp/a.hdl.out" "$tmp/a.hdl.err"
+
+  # The pool keeps serving: another process's calls run in a worker of
+  # the same runner.
+  caller "$tmp/a.after" "$CFGA" -- add 2 3
+  w=$(sed -n 's/^served by worker //p' "$tmp/a.after.out")
+  ppid=$( [ -n "$w" ] && ps -o ppid= -p "$w" | tr -d ' ')
+  rc_is "$tmp/a.after" 0 && has "$tmp/a.after.out" "fl_add(2, 3) = 5 errno 0" &&
+    [ -n "$w" ] && [ "$ppid" = "$RA" ] && kill -0 "$RA" 2>/dev/null
+  check $? "a afterwards the runner still serves: fl_add(2, 3) = 5 in its worker $w" \
+    "$(note a "worker ${w:-?} has parent ${ppid:-?}; runner $RA")" \
+    "$tmp/a.after.out" "$tmp/a.after.err"
+
+  # d's control: without a timeout a 400 ms call runs to its end.
+  caller "$tmp/d.notmo" "$CFGA" -- sleep 400
+  rc_is "$tmp/d.notmo" 0 && has "$tmp/d.notmo.out" "fl_sleep_ms(400) = 400 errno 0" &&
+    [ "$(ms_of "$tmp/d.notmo")" -ge 400 ]
+  check $? "d control: without a timeout fl_sleep_ms(400) returns 400 ($(ms_of "$tmp/d.notmo") ms)" \
+    "$tmp/d.notmo.out" "$tmp/d.notmo.err"
+
+  # e's control: without retry_on_errno, the first EAGAIN is returned.
+  caller "$tmp/e.none" "$CFGA" DTASK_LOG=info -- flaky "$tmp/e.none.count" 2
+  rc_is "$tmp/e.none" 0 &&
+    has "$tmp/e.none.out" "fl_flaky($tmp/e.none.count, 2) = -1 errno EAGAIN" &&
+    [ "$(cat "$tmp/e.none.count")" = 1 ] && ! grep -q retry "$tmp/e.none.err"
+  check $? "e control: without retry_on_errno fl_flaky returns -1/EAGAIN, ran once" \
+    "$tmp/e.none.out" "$tmp/e.none.err"
+
+  wait_empty "$CFGA" 3
+  check $? "a nothing is left in the queue ($LAST)"
+  stop_runner "$RA"
+  check $? "a the runner stops on SIGTERM" "$tmp/a.rlog"
+else
+  not_ok "a dtask-runner -w 2 serves the queue" "$tmp/a.rlog"
+fi
+
+# ======================================================================
+# b. on_crash = "retry" ([defaults]).
+# ======================================================================
+CFGB3=$(mkcfg b3 fl.toml 'on_crash = "retry"' 'retries = 3')
+CFGB1=$(mkcfg b1 fl.toml 'on_crash = "retry"' 'retries = 1')
+if start_runner b3 "$CFGB3" 2 && RB3=$RPID && start_runner b1 "$CFGB1" 2; then
+  RB1=$RPID
+  cnt=$tmp/b3.count
+  caller "$tmp/b3" "$CFGB3" -- crash "$cnt" 2
+  B_RETRY="fl_crash_then_ok crashed worker [0-9]+ of runner $RB3 $SEGV_RE; retry"
+  rc_is "$tmp/b3" 0 && has "$tmp/b3.out" "fl_crash_then_ok($cnt, 2) = 3 errno 0" &&
+    [ "$(cat "$cnt")" = 3 ]
+  check $? "b retries = 3: two crashes, then the third run returns 3 (ran $(cat "$cnt" 2>/dev/null) times)" \
+    "$tmp/b3.out" "$tmp/b3.err"
+  line_in "$tmp/b3" "$ERR" "$B_RETRY 1 of 3" &&
+    line_in "$tmp/b3" "$ERR" "$B_RETRY 2 of 3" &&
+    [ "$(dtask_lines "$tmp/b3" | wc -l)" = 2 ]
+  check $? "b retries = 3: one line per retry at the default log level (retry 1 of 3, retry 2 of 3), nothing else" \
+    "$tmp/b3.err"
+
+  cnt=$tmp/b1.count
+  caller "$tmp/b1" "$CFGB1" -- crash "$cnt" 2
+  rc_is "$tmp/b1" 139 && ! grep -q '= ' "$tmp/b1.out" && [ "$(cat "$cnt")" = 2 ]
+  check $? "b retries = 1: the retry crashes too, the caller dies of SIGSEGV (exit $(cat "$tmp/b1.rc"), ran $(cat "$cnt" 2>/dev/null) times)" \
+    "$tmp/b1.out" "$tmp/b1.err"
+  line_in "$tmp/b1" "$ERR" "fl_crash_then_ok crashed worker [0-9]+ of runner $RB1 $SEGV_RE; retry 1 of 1" &&
+    line_in "$tmp/b1" "$ERR" "fl_crash_then_ok: 1 retries failed" &&
+    line_in "$tmp/b1" "$ERR" "fl_crash_then_ok crashed worker [0-9]+ of runner $RB1 $SEGV_RE; raising SIGSEGV here \(on_crash = \"signal\"\)" &&
+    [ "$(dtask_lines "$tmp/b1" | wc -l)" = 3 ] &&
+    dtask_lines "$tmp/b1" | sed -n 2p | grep -q '1 retries failed$'
+  check $? "b retries = 1: \"retry 1 of 1\", then \"1 retries failed\", then the SIGSEGV line" \
+    "$tmp/b1.err"
+  stop_runner "$RB3"
+  stop_runner "$RB1"
+else
+  not_ok "b dtask-runner -w 2 serves the queues" "$tmp/b3.rlog" "$tmp/b1.rlog"
+fi
+
+# ======================================================================
+# c, d (return form), e: per-entry policies (fl_entry.toml).
+# ======================================================================
+CFGC=$(mkcfg c fl_entry.toml 'retries = 3')
+CFGE1=$(mkcfg e1 fl_entry.toml 'retries = 1')
+if start_runner c "$CFGC" 2 && RC=$RPID && start_runner e1 "$CFGE1" 2; then
+  RE1=$RPID
+  # The timeouts first, while both workers are up (a worker that crashes
+  # within a second of its start is respawned a second later).
+  caller "$tmp/d.ret" "$CFGC" -- sleep 5000
+  ms=$(ms_of "$tmp/d.ret")
+  rc_is "$tmp/d.ret" 0 && has "$tmp/d.ret.out" "fl_sleep_ms(5000) = -1 errno ETIMEDOUT" &&
+    one_line "$tmp/d.ret" "$ERR" "fl_sleep_ms ran past its timeout of 0\.2s in worker [0-9]+ of runner $RC, which killed the worker; fl_sleep_ms returns the on_timeout value"
+  check $? "d on_timeout = { return = -1, errno = \"ETIMEDOUT\" }: fl_sleep_ms(5000) returns -1/ETIMEDOUT, one line" \
+    "$tmp/d.ret.out" "$tmp/d.ret.err"
+  [ "$ms" -ge 200 ] && [ "$ms" -lt 3000 ]
+  check $? "d on_timeout return: answered after the 200 ms timeout, well before 5 s ($ms ms)"
+  caller "$tmp/d.short" "$CFGC" -- sleep 10
+  rc_is "$tmp/d.short" 0 && has "$tmp/d.short.out" "fl_sleep_ms(10) = 10 errno 0" &&
+    [ ! -s "$tmp/d.short.err" ]
+  check $? "d a call under the timeout (fl_sleep_ms(10)) returns 10, nothing on stderr" \
+    "$tmp/d.short.out" "$tmp/d.short.err"
+
+  caller "$tmp/c.segv" "$CFGC" -- segv 1
+  rc_is "$tmp/c.segv" 0 && has "$tmp/c.segv.out" "fl_segv(1) = -1 errno EIO" &&
+    one_line "$tmp/c.segv" "$ERR" "fl_segv crashed worker [0-9]+ of runner $RC $SEGV_RE; fl_segv returns the on_crash value"
+  check $? "c on_crash = { return = -1, errno = \"EIO\" }: fl_segv(1) returns -1/EIO, exit 0, one line" \
+    "$tmp/c.segv.out" "$tmp/c.segv.err"
+  # Control: the policy is fl_segv's only; fl_abort keeps the default.
+  caller "$tmp/c.abort" "$CFGC" -- abort 1
+  rc_is "$tmp/c.abort" 134 &&
+    one_line "$tmp/c.abort" "$ERR" "fl_abort crashed worker [0-9]+ of runner $RC with signal 6 \(Aborted\); raising SIGABRT here \(on_crash = \"signal\"\)"
+  check $? "c control: in the same config fl_abort (no key of its own) still dies of SIGABRT (exit $(cat "$tmp/c.abort.rc"))" \
+    "$tmp/c.abort.out" "$tmp/c.abort.err"
+
+  cnt=$tmp/e3.count
+  caller "$tmp/e3" "$CFGC" DTASK_LOG=info -- flaky "$cnt" 2
+  rc_is "$tmp/e3" 0 && has "$tmp/e3.out" "fl_flaky($cnt, 2) = 3 errno 0" &&
+    [ "$(cat "$cnt")" = 3 ]
+  check $? "e retry_on_errno = [\"EAGAIN\"], retries = 3: two EAGAINs retried, returns 3 (ran $(cat "$cnt" 2>/dev/null) times)" \
+    "$tmp/e3.out" "$tmp/e3.err"
+  line_in "$tmp/e3" "" "fl_flaky failed with EAGAIN; retry 1 of 3" &&
+    line_in "$tmp/e3" "" "fl_flaky failed with EAGAIN; retry 2 of 3" &&
+    [ "$(grep -c 'retry [0-9]* of' "$tmp/e3.err")" = 2 ]
+  check $? "e retries = 3: \"fl_flaky failed with EAGAIN; retry N of 3\" for N = 1, 2" \
+    "$tmp/e3.err"
+
+  cnt=$tmp/e1.count
+  caller "$tmp/e1" "$CFGE1" DTASK_LOG=info -- flaky "$cnt" 2
+  rc_is "$tmp/e1" 0 && has "$tmp/e1.out" "fl_flaky($cnt, 2) = -1 errno EAGAIN" &&
+    [ "$(cat "$cnt")" = 2 ] &&
+    line_in "$tmp/e1" "" "fl_flaky failed with EAGAIN; retry 1 of 1" &&
+    [ "$(grep -c 'retry [0-9]* of' "$tmp/e1.err")" = 1 ]
+  check $? "e retries = 1: one retry, then the last result as it is: -1/EAGAIN (ran $(cat "$cnt" 2>/dev/null) times)" \
+    "$tmp/e1.out" "$tmp/e1.err"
+  wait_empty "$CFGC" 3
+  check $? "c nothing is left in the queue ($LAST)"
+  stop_runner "$RC"
+  stop_runner "$RE1"
+else
+  not_ok "c dtask-runner -w 2 serves the queues" "$tmp/c.rlog" "$tmp/e1.rlog"
+fi
+
+# ======================================================================
+# d. timeout = "200ms" with on_timeout = "signal" ([defaults]); and e's
+#    control: an errno not listed in retry_on_errno is not retried.
+# ======================================================================
+CFGD=$(mkcfg d fl.toml 'timeout = "200ms"' 'retry_on_errno = ["ETIMEDOUT"]')
+if start_runner d "$CFGD" 2; then
+  RD=$RPID
+  caller "$tmp/d.sig" "$CFGD" -- sleep 5000
+  ms=$(ms_of "$tmp/d.sig")
+  D_SIG="fl_sleep_ms ran past its timeout of 0\.2s in worker ([0-9]+) of runner $RD, which killed the worker; raising SIGALRM here \(on_timeout = \"signal\"\)"
+  rc_is "$tmp/d.sig" 142 && ! grep -q '= ' "$tmp/d.sig.out" &&
+    one_line "$tmp/d.sig" "$ERR" "$D_SIG"
+  check $? "d on_timeout = \"signal\": the caller dies of SIGALRM (exit $(cat "$tmp/d.sig.rc"), want 142), after one line" \
+    "$tmp/d.sig.out" "$tmp/d.sig.err"
+  [ "$ms" -ge 200 ] && [ "$ms" -lt 3000 ]
+  check $? "d on_timeout = \"signal\": after the 200 ms timeout, well before 5 s ($ms ms, want < 3000)"
+  w=$(worker_in "$tmp/d.sig" "$D_SIG")
+  [ -n "$w" ] && grep -q "runner: worker $w ran fl_sleep_ms past its timeout; killing it" \
+    "$tmp/d.rlog"
+  check $? "d the runner says it killed worker $w for its timeout" "$tmp/d.rlog"
+  caller "$tmp/d.short2" "$CFGD" -- sleep 10
+  rc_is "$tmp/d.short2" 0 && has "$tmp/d.short2.out" "fl_sleep_ms(10) = 10 errno 0"
+  check $? "d [defaults] timeout: a call under it returns 10" \
+    "$tmp/d.short2.out" "$tmp/d.short2.err"
+
+  cnt=$tmp/e.other.count
+  caller "$tmp/e.other" "$CFGD" DTASK_LOG=info -- flaky "$cnt" 2
+  rc_is "$tmp/e.other" 0 &&
+    has "$tmp/e.other.out" "fl_flaky($cnt, 2) = -1 errno EAGAIN" &&
+    [ "$(cat "$cnt")" = 1 ] && ! grep -q retry "$tmp/e.other.err"
+  check $? "e control: retry_on_errno = [\"ETIMEDOUT\"] does not retry an EAGAIN (ran $(cat "$cnt" 2>/dev/null) time)" \
+    "$tmp/e.other.out" "$tmp/e.other.err"
+  stop_runner "$RD"
+else
+  not_ok "d dtask-runner -w 2 serves the queue" "$tmp/d.rlog"
+fi
+
+# ======================================================================
+# f. Soak: 20,000 calls while workers are SIGKILLed every 50 ms.
+# ======================================================================
+# fl_add sleeps 100 us per call (FL_ADD_US) so that most kills land in
+# the middle of a call.  A worker killed within a second of its start is
+# respawned at the supervisor's next tick, so the pool is often down to
+# fewer workers and the kills come about 3 to 4 a second.
+CFGF=$(mkcfg f fl.toml)
+N6=20000
+if start_runner f "$CFGF" 4 FL_LOG="$tmp/f.log" FL_ADD_US=100; then
+  RF=$RPID
+  caller "$tmp/f" "$CFGF" -- soak 4 5000 &
+  cpid=$!
+  kills=0
+  : >"$tmp/f.killed"
+  while kill -0 "$cpid" 2>/dev/null; do
+    mapfile -t ws < <(pgrep -P "$RF")
+    if [ ${#ws[@]} -gt 0 ]; then
+      victim=${ws[RANDOM % ${#ws[@]}]}
+      kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1)) &&
+        echo "$victim" >>"$tmp/f.killed"
+    fi
+    sleep 0.05
+  done
+  wait "$cpid"
+  fcaller=$(caller_pid "$tmp/f")
+  rc_is "$tmp/f" 0 && has "$tmp/f.out" "soak: $N6 calls, 0 wrong" &&
+    [ ! -s "$tmp/f.err" ]
+  check $? "f $N6 calls from 4 threads, workers killed meanwhile: every result right, exit 0, nothing on stderr ($(ms_of "$tmp/f") ms)" \
+    "$tmp/f.out" "$tmp/f.err"
+  # A kill may also hit a worker that is already dead but not yet reaped:
+  # count the workers that the runner saw die of the killer's SIGKILL.
+  confirmed=0
+  while read -r v; do
+    grep -q "runner: worker $v died of signal 9 (Killed)" "$tmp/f.rlog" &&
+      confirmed=$((confirmed + 1))
+  done < <(sort -u "$tmp/f.killed")
+  [ "$confirmed" -gt 10 ]
+  check $? "f $confirmed workers died of the killer's SIGKILL (want > 10 for the soak to mean anything; $kills kills sent)" \
+    "$tmp/f.rlog"
+  # every_ran LOG N CALLER: each id 1..N ran at least once, none in CALLER;
+  # one line of details on stdout.
+  every_ran() {
+    awk -v n="$2" -v caller="$3" '
+      $1 == "E" { lines++; seen[$2]++; if ($3 == caller) local_++
+                  if ($2 < 1 || $2 > n) bad++ }
+      END {
+        for (id in seen) { distinct++; if (seen[id] > 1) again++ }
+        printf "%d executions of %d distinct ids (want %d); %d ids ran " \
+               "again after their worker was killed; %d ids outside 1..%d; " \
+               "%d ran in the caller\n", lines, distinct, n, again, bad, n,
+               local_
+        exit !(distinct == n && bad == 0 && local_ == 0)
+      }' "$1"
+  }
+  every_ran "$tmp/f.log" $N6 "${fcaller:-0}" >"$tmp/f.once"
+  check $? "f every call executed, in a worker: $(cat "$tmp/f.once")"
+  # Controls: a log with one id missing, and one run in the caller.
+  sed '/^E 777 /d' "$tmp/f.log" >"$tmp/f.missing.log"
+  ! every_ran "$tmp/f.missing.log" $N6 "${fcaller:-0}" >/dev/null &&
+    ! every_ran "$tmp/f.log" $N6 "$(awk 'NR == 9 { print $3 }' "$tmp/f.log")" \
+      >/dev/null
+  check $? "f control: the checker rejects a log with id 777 missing, and calls run in the caller"
+  reran=$(awk '$1 == "E" { if (seen[$2]++ == 1) n++ } END { print n + 0 }' \
+    "$tmp/f.log")
+  [ "$reran" -ge 1 ]
+  check $? "f calls whose worker was killed mid-call ran again elsewhere ($reran ids ran twice or more)"
+  sleep 1.5
+  wait_empty "$CFGF" 3
+  check $? "f the queue is empty after the caller exits and a sweep tick ($LAST)"
+  kill -0 "$RF" 2>/dev/null
+  check $? "f the runner's supervisor survived the soak" "$tmp/f.rlog"
+  stop_runner "$RF"
+else
+  not_ok "f dtask-runner -w 4 serves the queue" "$tmp/f.rlog"
+fi
+
+# ======================================================================
+# f (leases). One call whose worker is SIGKILLed from outside: it runs
+#    again on another worker; killed 5 times, it is answered as a crash.
+# ======================================================================
+# wait_runs N PID: 0 once $tmp/k.log holds N "S PID" lines (fl_sleep_ms
+# started N times), 1 if PID exits first or after 10 s.
+wait_runs() {
+  local i n
+  for i in $(seq 1000); do
+    n=$(grep -c '^S ' "$tmp/k.log" 2>/dev/null)
+    [ "${n:-0}" -ge "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  return 1
+}
+# run_pid N: the worker of the Nth run.
+run_pid() { sed -n "$1s/^S //p" "$tmp/k.log"; }
+CFGK=$(mkcfg k fl.toml)
+if start_runner k "$CFGK" 2 FL_LOG="$tmp/k.log"; then
+  RK=$RPID
+  caller "$tmp/k1" "$CFGK" -- sleep 1000 &
+  cpid=$!
+  wait_runs 1 "$cpid" && kill -KILL "$(run_pid 1)"
+  wait "$cpid"
+  v1=$(run_pid 1) v2=$(run_pid 2)
+  rc_is "$tmp/k1" 0 && has "$tmp/k1.out" "fl_sleep_ms(1000) = 1000 errno 0" &&
+    [ ! -s "$tmp/k1.err" ] && [ "$(grep -c '^S ' "$tmp/k.log")" = 2 ] &&
+    [ -n "$v2" ] && [ "$v1" != "$v2" ]
+  check $? "f lease: worker $v1 SIGKILLed mid-call; the call ran again in worker $v2 and returned 1000, nothing reported" \
+    "$tmp/k1.out" "$tmp/k1.err" "$tmp/k.log"
+
+  caller "$tmp/k5" "$CFGK" -- sleep 3000 &
+  cpid=$!
+  for k in 3 4 5 6 7; do
+    wait_runs "$k" "$cpid" && kill -KILL "$(run_pid "$k")"
+  done
+  wait "$cpid"
+  sleep 0.3
+  runs=$(($(grep -c '^S ' "$tmp/k.log") - 2))
+  rc_is "$tmp/k5" 137 && [ "$runs" = 5 ] && ! grep -q ' = ' "$tmp/k5.out" &&
+    one_line "$tmp/k5" "$ERR" "fl_sleep_ms: the workers running this call were killed 5 times \(SIGKILL, e\.g\. by the OOM killer\); dtask gave up on it; raising SIGKILL here \(on_crash = \"signal\"\)"
+  check $? "f lease: a call whose workers are killed 5 times ran 5 times ($runs), then is answered as a crash: one line, the caller dies of SIGKILL (exit $(cat "$tmp/k5.rc"))" \
+    "$tmp/k5.out" "$tmp/k5.err" "$tmp/k.log"
+  wait_empty "$CFGK" 3
+  check $? "f lease: nothing is left in the queue ($LAST)"
+  stop_runner "$RK"
+else
+  not_ok "f dtask-runner -w 2 serves the queue" "$tmp/k.rlog"
+fi
+
+# ======================================================================
+# g. 1,000 callers SIGKILLed while their calls wait.
+# ======================================================================
+CFGG=$(mkcfg g fl.toml)
+if start_runner g "$CFGG" 2; then
+  RG=$RPID
+  t0=$(date +%s%N)
+  mkdir "$tmp/g.out"
+  killed=0 done_=0 other=0 maxq=0
+  # (Bash's "Killed" notices for the callers go to /dev/null.)
+  for b in $(seq 20); do
+    pids=()
+    for k in $(seq 50); do
+      # No `timeout` in between: the pid killed must be the caller's.
+      env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGG" \
+        LD_PRELOAD="$PRELOAD" "$FLPROG" sleep 200 \
+        >"$tmp/g.out/$b.$k" 2>&1 &
+      pids+=($!)
+    done
+    started+=("${pids[@]}")
+    # Every caller has started (it prints its pid before its call); then
+    # a moment for the calls to reach the queue.
+    for i in $(seq 500); do
+      [ "$(grep -l '^caller pid' "$tmp/g.out/$b".* 2>/dev/null | wc -l)" -ge 50 ] &&
+        break
+      sleep 0.01
+    done
+    sleep 0.1
+    c=$(counts "$CFGG")
+    q=$(echo "$c" | awk '{ print $2 + $4 }')
+    [ "${q:-0}" -gt "$maxq" ] && maxq=$q
+    kill -KILL "${pids[@]}" 2>/dev/null
+    for p in "${pids[@]}"; do
+      wait "$p"
+      case $? in
+        137) killed=$((killed + 1)) ;;
+        0) done_=$((done_ + 1)) ;;
+        *) other=$((other + 1)) ;;
+      esac
+    done
+  done 2>/dev/null
+  echo "$c" >"$tmp/g.last"
+  [ $((killed + done_)) = 1000 ] && [ "$killed" -ge 900 ] &&
+    [ "$maxq" -ge 40 ]
+  check $? "g 1000 callers: $killed killed while waiting, $done_ served first, $other otherwise; up to $maxq calls queued or running at a kill" \
+    "$tmp/g.last"
+  wait_empty "$CFGG" 5
+  check $? "g the sweep removes the dead callers' tasks, claims and results ($LAST after $EMPTY_MS ms)"
+  caller "$tmp/g.after" "$CFGG" -- add 2 3
+  kill -0 "$RG" 2>/dev/null && rc_is "$tmp/g.after" 0 &&
+    has "$tmp/g.after.out" "fl_add(2, 3) = 5 errno 0" "served by worker"
+  check $? "g the runner is alive and serves a fresh call" \
+    "$tmp/g.after.out" "$tmp/g.after.err" "$tmp/g.rlog"
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$ms" -lt 60000 ]
+  check $? "g took $ms ms (want < 60 s)"
+  stop_runner "$RG"
+else
+  not_ok "g dtask-runner -w 2 serves the queue" "$tmp/g.rlog"
+fi
+
+# ======================================================================
+# h. No runner: wait_for_runner = "1s", then on_unavailable.
+# ======================================================================
+# A call that finds no recent heartbeat counts wait_for_runner from its
+# start and gives up when it ends (not at the next 1 s tick): with "1s",
+# after 1 s.  The upper bound leaves room for a loaded machine.
+CFGHL=$(mkcfg hl fl.toml 'wait_for_runner = "1s"')
+CFGHR=$(mkcfg hr fl.toml 'wait_for_runner = "1s"' \
+  'on_unavailable = { return = -1, errno = "EAGAIN" }')
+CFGHW=$(mkcfg hw fl.toml 'wait_for_runner = "1s"' 'on_unavailable = "wait"')
+# The three run side by side.
+caller "$tmp/h.local" "$CFGHL" -- add 2 3 &
+hl=$!
+caller "$tmp/h.ret" "$CFGHR" -- segv 2 &
+hr=$!
+caller "$tmp/h.wait" "$CFGHW" -- add 2 3 &
+hw=$!
+t0=$(date +%s%N)
+wait "$hl" "$hr"
+# norun NAME: the start of the message for the queue of config NAME.
+norun() { echo "no runner has served $(re "$root/$1/q") for 1s"; }
+rc_is "$tmp/h.local" 0 && has "$tmp/h.local.out" "fl_add(2, 3) = 5 errno 0" \
+  "served by the caller" &&
+  line_in "$tmp/h.local" "$ERR" "$(norun hl) \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_add inline" &&
+  line_in "$tmp/h.local" "$ERR" "$(norun hl) \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_pid inline" &&
+  [ "$(dtask_lines "$tmp/h.local" | wc -l)" = 2 ]
+check $? "h on_unavailable = \"local\": fl_add and fl_pid run in the caller, one line each" \
+  "$tmp/h.local.out" "$tmp/h.local.err"
+ms=$(ms_of "$tmp/h.local")
+[ "$ms" -ge 2000 ] && [ "$ms" -lt 7000 ]
+check $? "h \"local\": two calls, each waited for a runner before running inline ($ms ms)"
+rc_is "$tmp/h.ret" 0 && has "$tmp/h.ret.out" "fl_segv(2) = -1 errno EAGAIN" &&
+  one_line "$tmp/h.ret" "$ERR" "$(norun hr) \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_segv returns the on_unavailable value"
+check $? "h on_unavailable = { return = -1, errno = \"EAGAIN\" }: -1/EAGAIN, one line" \
+  "$tmp/h.ret.out" "$tmp/h.ret.err"
+ms=$(ms_of "$tmp/h.ret")
+[ "$ms" -ge 1000 ] && [ "$ms" -lt 1800 ]
+check $? "h timing: with wait_for_runner = \"1s\" the call gave up after $ms ms (want 1000 to 1800)"
+[ "$(counts "$CFGHR")" = "tasks 0 claims 0 results 0" ]
+check $? "h the given-up call's task is not left in the queue ($(counts "$CFGHR"))"
+
+# "wait": still waiting well past wait_for_runner; a runner started later
+# serves it.
+for i in $(seq 300); do
+  grep -q 'waits for one' "$tmp/h.wait.err" 2>/dev/null && break
+  sleep 0.02
+done
+sleep 2
+kill -0 "$hw" 2>/dev/null && ! grep -q ' = ' "$tmp/h.wait.out"
+still=$?
+waited=$((($(date +%s%N) - t0) / 1000000))
+one_line "$tmp/h.wait" "$ERR" "$(norun hw); call [0-9]+ of fl_add waits for one \(on_unavailable = \"wait\"\): start one with dtask-runner" &&
+  [ $still = 0 ]
+check $? "h on_unavailable = \"wait\": one line, and the call still waits after $waited ms" \
+  "$tmp/h.wait.err"
+if start_runner hw "$CFGHW" 2; then
+  RHW=$RPID
+  t1=$(date +%s%N)
+  wait "$hw"
+  ms=$((($(date +%s%N) - t1) / 1000000))
+  w=$(sed -n 's/^served by worker //p' "$tmp/h.wait.out")
+  rc_is "$tmp/h.wait" 0 && has "$tmp/h.wait.out" "fl_add(2, 3) = 5 errno 0" &&
+    [ -n "$w" ] && [ "$ms" -lt 5000 ]
+  check $? "h \"wait\": the runner started later serves it ($ms ms after its start): 5, then fl_pid in its worker $w" \
+    "$tmp/h.wait.out" "$tmp/h.wait.err"
+  stop_runner "$RHW"
+else
+  not_ok "h dtask-runner -w 2 serves the queue" "$tmp/hw.rlog"
+fi
+
+echo "# failure.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
+finish
