@@ -968,10 +968,14 @@ static int sweep_db(MDB_txn *txn, MDB_dbi dbi, int *count) {
   return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
 }
 
-/* Answers a task whose workers keep dying with a crash record, in txn.
- * Returns the caller's waiter slot to wake, or UINT32_MAX. */
-static uint32_t answer_lost(dt__queue *q, MDB_txn *txn, MDB_val *k,
-                            const uint8_t *task, unsigned requeues) {
+/* Answers a task whose workers keep dying with a crash record, in txn;
+ * *slot gets the caller's waiter slot to wake.  Returns 0, or a negative
+ * errno when the answer cannot be made or stored (the claim must then
+ * stay, for the next sweep to try again: a call is never dropped
+ * unanswered while its caller waits). */
+static int answer_lost(dt__queue *q, MDB_txn *txn, MDB_val *k,
+                       const uint8_t *task, unsigned requeues,
+                       uint32_t *slot) {
   char msg[200];
   uint8_t *res = NULL;
   size_t rsize = 0;
@@ -979,18 +983,19 @@ static uint32_t answer_lost(dt__queue *q, MDB_txn *txn, MDB_val *k,
            "the workers running this call were killed %u times (SIGKILL, "
            "e.g. by the OOM killer); dtask gave up on it",
            requeues + 1);
-  if (dt__wire_result_error(get_be64(k->mv_data), DT__ST_CRASH, 9, msg, &res,
-                            &rsize) != 0)
-    return UINT32_MAX;
+  int rc = dt__wire_result_error(get_be64(k->mv_data), DT__ST_CRASH, 9, msg,
+                                 &res, &rsize);
+  if (rc != 0)
+    return rc;
   MDB_val rv = {rsize + 4, NULL};
-  uint32_t slot = UINT32_MAX;
-  if (mdb_put(txn, q->results, k, &rv, MDB_RESERVE) == 0) {
+  rc = lmdb_err(mdb_put(txn, q->results, k, &rv, MDB_RESERVE));
+  if (rc == 0) {
     memcpy(rv.mv_data, task, 4);
     memcpy((uint8_t *)rv.mv_data + 4, res, rsize);
-    slot = slot_of(get_u32(task + 4));
+    *slot = slot_of(get_u32(task + 4));
   }
   free(res);
-  return slot;
+  return rc;
 }
 
 /* Lapsed leases: a claim whose worker is gone goes back to tasks while
@@ -1026,7 +1031,12 @@ static int sweep_claims(dt__queue *q, MDB_txn *txn, int *count,
       memcpy(kb, k.mv_data, sizeof kb);
       int prc;
       if (n + 1 >= MAX_REQUEUES) {
-        uint32_t slot = answer_lost(q, txn, &tk, task, n);
+        uint32_t slot = UINT32_MAX;
+        if (answer_lost(q, txn, &tk, task, n, &slot) != 0) {
+          /* Keep the claim: the next sweep answers it. */
+          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+          continue;
+        }
         if (slot < BELL_SLOTS && *nwake < maxwake)
           wake[(*nwake)++] = slot;
         prc = 0;

@@ -26,8 +26,10 @@
  * deadline, a crash record (with the signal or exit status) if the
  * function crashed or exited; a worker killed by someone else with
  * SIGKILL (the OOM killer, a person) is not the function's fault, and
- * its call goes back to the queue for another worker.  The caller applies
- * its policy (policy.c, offload.c). */
+ * its call goes back to the queue for another worker, and the worker is
+ * replaced at once.  Workers die with their supervisor (PR_SET_PDEATHSIG):
+ * a pool is never left half alive, with calls running that nobody times.
+ * The caller applies its policy (policy.c, offload.c). */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #include <time.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +52,13 @@
 /* A worker whose call's deadline is earlier than the supervisor's next
  * wake-up says so with this signal. */
 #define WAKE_SIGNAL SIGUSR1
+/* Workers killed from outside (SIGKILL) are replaced at once, up to this
+ * many per second; past it, at the next tick, like workers that die on
+ * arrival. */
+#define QUICK_RESPAWNS_PER_S 64
+/* How long a new pool waits for its workers to open the queue before it
+ * says it serves. */
+#define READY_WAIT_NS (10ull * 1000000000ull)
 
 /* What each worker is doing, shared with the supervisor (MAP_SHARED,
  * created before the first fork). */
@@ -61,6 +71,8 @@ typedef struct wstate {
 
 typedef struct shared {
   uint64_t next_wake; /* when the supervisor wakes next (ns) */
+  uint32_t ready;     /* workers that have opened the queue */
+  uint32_t pad;
   wstate w[MAX_WORKERS];
 } shared;
 
@@ -252,6 +264,9 @@ static int worker_loop(int supervisor, wstate *me) {
     return 2;
   }
   w_queue = q;
+  __atomic_add_fetch(&r_shared->ready, 1, __ATOMIC_SEQ_CST);
+  if (getppid() == supervisor)
+    kill(supervisor, WAKE_SIGNAL);
   while (!r_stop && getppid() == supervisor) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
@@ -303,6 +318,13 @@ static int spawn_worker(int supervisor, int i) {
   memset(me, 0, sizeof *me);
   pid_t pid = fork();
   if (pid == 0) {
+    /* A worker does not outlive its supervisor: with no one left to
+     * enforce its call's timeout, a hung call would hang its caller.
+     * Killed with it, the worker's lease lapses and the call goes back
+     * to the queue for the next pool (or the caller's on_unavailable). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor)
+      _exit(0);
     /* Programs the served functions start are callers, not runners. */
     unsetenv("DTASK_ROLE");
     dt__in_shim = 0;
@@ -319,6 +341,8 @@ typedef struct pool {
   pid_t pid[MAX_WORKERS];        /* 0: waiting to be respawned */
   uint64_t born[MAX_WORKERS], died[MAX_WORKERS];
   uint64_t killed_for[MAX_WORKERS]; /* busy value it was killed for */
+  uint64_t quick_since;             /* start of the current second */
+  int quick;                        /* quick respawns in that second */
 } pool;
 
 /* Answers the call a dead worker was running, as its death says: a
@@ -372,9 +396,26 @@ static void answer_dead(pool *p, int i, pid_t pid, int status) {
             (unsigned long long)id, msg, strerror(-rc));
 }
 
+/* Whether a worker reaped with status may be replaced at once although it
+ * died young: it was killed from outside (SIGKILL, not for a deadline),
+ * which says nothing about the program, and the pool has not replaced
+ * QUICK_RESPAWNS_PER_S workers that way within the last second. */
+static bool quick_respawn(pool *p, int i, int status) {
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL ||
+      p->killed_for[i] != 0)
+    return false;
+  uint64_t now = dt__now_ns();
+  if (now - p->quick_since >= TICK_NS) {
+    p->quick_since = now;
+    p->quick = 0;
+  }
+  return p->quick++ < QUICK_RESPAWNS_PER_S;
+}
+
 /* Reaps every dead worker, answers what it was running, and respawns it
- * (later, if it died within a second of its start: no fork storm when
- * every worker dies on arrival).  Returns how many were reaped. */
+ * (later, if it died by itself within a second of its start: no fork
+ * storm when every worker dies on arrival).  Returns how many were
+ * reaped. */
 static int reap(pool *p, bool respawn) {
   int status, n = 0;
   pid_t pid;
@@ -385,7 +426,8 @@ static int reap(pool *p, bool respawn) {
       n++;
       answer_dead(p, i, pid, status);
       p->died[i] = dt__now_ns();
-      bool now = respawn && p->died[i] - p->born[i] >= TICK_NS;
+      bool now = respawn && (p->died[i] - p->born[i] >= TICK_NS ||
+                             quick_respawn(p, i, status));
       const char *next = !respawn ? ""
                          : now    ? "; starting another"
                                   : "; starting another in a second (it "
@@ -418,8 +460,15 @@ static uint64_t enforce_deadlines(pool *p) {
   uint64_t now = dt__now_ns(), next = UINT64_MAX;
   for (int i = 0; i < p->n; i++) {
     wstate *w = &r_shared->w[i];
-    uint64_t d = __atomic_load_n(&w->deadline, __ATOMIC_SEQ_CST);
+    /* The worker stores busy, then the deadline, and clears them in the
+     * other order: a deadline read between two equal reads of busy is
+     * that call's (not the one before it, which has just returned). */
     uint64_t busy = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+    uint64_t d = __atomic_load_n(&w->deadline, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) != busy) {
+      next = now; /* it moved on meanwhile: look again at once */
+      continue;
+    }
     if (p->pid[i] <= 0 || d == 0 || busy == 0 || p->killed_for[i] == busy)
       continue;
     if (now >= d) {
@@ -564,6 +613,28 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   for (int i = 0; i < nworkers; i++) {
     p.pid[i] = spawn_worker(p.self, i);
     p.born[i] = dt__now_ns();
+  }
+  /* Say "serves" once every worker has its queue open (a launcher times
+   * what follows), or after READY_WAIT_NS: a worker that cannot open the
+   * queue has said why, and the supervisor respawns it as usual. */
+  uint64_t ready_by = dt__now_ns() + READY_WAIT_NS;
+  for (;;) {
+    uint64_t now = dt__now_ns();
+    if (__atomic_load_n(&r_shared->ready, __ATOMIC_SEQ_CST) >=
+            (uint32_t)nworkers ||
+        now >= ready_by)
+      break;
+    uint64_t left = ready_by - now;
+    struct timespec rt = {(time_t)(left / 1000000000ull),
+                          (long)(left % 1000000000ull)};
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &rt);
+    if (sig == SIGCHLD)
+      break; /* a worker died on arrival: the main loop handles it */
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+      raise(sig); /* handled by the main loop's first wait */
+      break;
+    }
   }
   dt__queue_sweep(q);
   dt__queue_set_workers(q, nworkers);
