@@ -48,7 +48,7 @@ TEST_LIBS  := -lcmocka $(LIBS)
 
 # ------------------------------------------------------------------ sources
 # Code shared by the shim and the commands (config, signatures, patching).
-CORE_SRC   := shim/error.c shim/units.c shim/toml.c shim/sig.c shim/deny.c \
+CORE_SRC   := shim/error.c shim/units.c shim/toml.c shim/sig.c shim/deny.c shim/cond.c \
               shim/config.c shim/policy.c shim/split.c shim/wire.c shim/queue.c \
               shim/log.c
 SHIM_SRC   := $(CORE_SRC) shim/got.c shim/stub.c shim/shim.c \
@@ -128,19 +128,19 @@ $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(B
 
 # The offload fixtures include a raw-queue tool built from the core sources.
 $(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
-	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
+	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
 # The fan-out fixtures, with a queue-inspecting tool (counts, blobs, map
 # high-water mark) built from the core sources.
 $(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
-	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
+	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
 # The failure-policy fixtures, with a queue-counting tool built from the
 # core sources.
 $(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
-	CC="$(CC)" bash tests/fixtures/failure/build.sh $(dir $@)
+	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/failure/build.sh $(dir $@)
 	@touch $@
 
 check: all

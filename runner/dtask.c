@@ -170,6 +170,12 @@ static void print_plan(const dt__config *cfg, const objects *o) {
     dt__sig_describe(&off->sig, stdout);
     dt__policy_describe(&off->policy, stdout);
     dt__split_describe(&off->split, &off->sig, stdout);
+    if (off->has_offload_if) {
+      char c[128];
+      dt__cond_format(&off->offload_if, c, sizeof c);
+      printf("      offloaded only when %s; other calls run in the caller\n",
+             c);
+    }
     if (o != NULL)
       explain_binary(o, off);
   }
@@ -291,15 +297,22 @@ static void summarize(const char *path, const dt__config *cfg) {
   size_t n = cfg->noffloads;
   unsigned long(*h)[DT__HIST_BUCKETS] = calloc(n ? n : 1, sizeof *h);
   unsigned long *calls = calloc(n ? n : 1, sizeof *calls);
+  unsigned long *local = calloc(n ? n : 1, sizeof *local);
   FILE *f = fopen(path, "r");
   size_t linesz = 65536;
   char *line = malloc(linesz);
   unsigned long total = 0;
-  while (f != NULL && h != NULL && calls != NULL && line != NULL &&
-         fgets(line, (int)linesz, f) != NULL) {
+  while (f != NULL && h != NULL && calls != NULL && local != NULL &&
+         line != NULL && fgets(line, (int)linesz, f) != NULL) {
     char sym[256];
     unsigned long c;
     int off = 0;
+    if (sscanf(line, "dtask-local 1 %255s %lu", sym, &c) == 2) {
+      for (size_t i = 0; i < n; i++)
+        if (strcmp(cfg->offloads[i].symbol, sym) == 0)
+          local[i] += c;
+      continue;
+    }
     if (sscanf(line, "dtask-stats 1 %255s %lu%n", sym, &c, &off) != 2)
       continue;
     for (size_t i = 0; i < n; i++) {
@@ -329,10 +342,15 @@ static void summarize(const char *path, const dt__config *cfg) {
     print_ns(percentile(h[i], calls[i], 0.99));
     fprintf(stderr, ")");
   }
+  for (size_t i = 0; i < n && local != NULL; i++)
+    if (local[i] > 0)
+      fprintf(stderr, "; %s %lu in the caller (offload_if)",
+              cfg->offloads[i].symbol, local[i]);
   fprintf(stderr, "\n");
   free(line);
   free(h);
   free(calls);
+  free(local);
 }
 
 static int cmd_run(int argc, char **argv) {

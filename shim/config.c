@@ -33,8 +33,9 @@ static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
 static const char *const shim_keys[] = {"strict", NULL};
 static const char *const type_keys[] = {"size", "align", NULL};
-static const char *const offload_keys[] = {"symbol", "signature", "version",
-                                           "library", "required", NULL};
+static const char *const offload_keys[] = {"symbol",   "signature",
+                                           "version",  "library",
+                                           "required", "offload_if", NULL};
 
 /* Rejects any member of table t not listed in allowed or in extra (which
  * may be NULL), naming section ("[queue]") and the closest allowed key
@@ -426,6 +427,55 @@ static int sig_error(const source *src, const dt__toml *v, int entry,
   return -EINVAL;
 }
 
+/* offload_if = "NAME OP LITERAL": NAME must be a scalar parameter passed
+ * by value (the call's size or mode), so that the test costs one
+ * comparison in the caller. */
+static int read_offload_if(const dt__toml *v, const char *section,
+                           dt__offload *o, dt__error *err) {
+  const dt__sig *sig = &o->sig;
+  if (dt__config_want(v, DT__TOML_STRING, section, "offload_if = \"n >= 1000\"",
+                      err) != 0)
+    return -EINVAL;
+  dt__cond c;
+  if (dt__cond_parse(v->u.s, &c) != 0)
+    return dt__error_set(err, v->line, v->col,
+                         "%s: offload_if = \"%s\" is not a comparison of a "
+                         "parameter; write for example offload_if = \"n >= "
+                         "1000\" (a parameter's name, then == != < <= > >=, "
+                         "then a number)",
+                         section, v->u.s);
+  for (int i = 0; i < sig->nparams; i++)
+    if (strcmp(sig->params[i].name, c.name) == 0)
+      c.param = i;
+  if (c.param < 0)
+    return dt__error_set(err, v->line, v->col,
+                         "%s: offload_if names '%s', which is not a "
+                         "parameter of %s; name one of its integer or "
+                         "floating-point parameters passed by value",
+                         section, c.name, sig->name);
+  const dt__param *p = &sig->params[c.param];
+  bool scalar = !p->is_buffer && (dt__tag_is_integer(p->type.tag) ||
+                                  p->type.tag == DT__T_FLOAT ||
+                                  p->type.tag == DT__T_DOUBLE);
+  if (!scalar)
+    return dt__error_set(err, v->line, v->col,
+                         "%s: offload_if compares '%s', which is %s; name an "
+                         "integer or floating-point parameter passed by "
+                         "value (a length such as n)",
+                         section, c.name,
+                         p->is_buffer ? "a buffer" : "a string");
+  const char *misfit = dt__cond_misfit(&c, &p->type);
+  if (misfit != NULL)
+    return dt__error_set(err, v->line, v->col,
+                         "%s: offload_if = \"%s\": '%s' is %s, and %s",
+                         section, v->u.s, c.name, p->type.name, misfit);
+  c.line = v->line;
+  c.col = v->col;
+  o->offload_if = c;
+  o->has_offload_if = 1;
+  return 0;
+}
+
 /* One [[offload]] table. */
 static int read_offload(const source *src, const dt__toml *t, int entry,
                         dt__config *cfg, dt__offload *o, dt__error *err) {
@@ -517,6 +567,9 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
   char named[200];
   snprintf(named, sizeof named, "%s (%s)", section, o->symbol);
   if (dt__policy_bind(&o->policy, &o->sig, named, err) != 0)
+    return -EINVAL;
+  if ((v = dt__toml_get(t, "offload_if")) != NULL &&
+      read_offload_if(v, named, o, err) != 0)
     return -EINVAL;
   if (dt__split_read(t, named, &o->sig, &o->split, err) != 0)
     return -EINVAL;

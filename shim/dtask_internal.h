@@ -269,9 +269,36 @@ typedef struct dt__action {
   int line, col;   /* where it was written (0: the built-in default) */
 } dt__action;
 
-/* A comparison of the return value: `ret OP LITERAL`. */
+/* A comparison operator of retry_if and offload_if. */
 typedef enum dt__cmp { DT__CMP_EQ, DT__CMP_NE, DT__CMP_LT, DT__CMP_LE,
                        DT__CMP_GT, DT__CMP_GE } dt__cmp;
+
+/* One comparison written in the config, "NAME OP LITERAL" (cond.c):
+ * retry_if's NAME is ret, offload_if's a parameter. */
+typedef struct dt__cond {
+  char name[64];  /* as written */
+  int param;      /* bound to a parameter: its index; -1 otherwise */
+  dt__cmp op;
+  dt__lit lit;    /* the literal's kind */
+  long long i;    /* DT__LIT_INT, DT__LIT_BOOL */
+  double d;       /* DT__LIT_FLOAT */
+  int line, col;  /* where it was written (0: implied) */
+} dt__cond;
+
+/* Parses text into *c (param = -1, line and col 0).  Returns 0, or
+ * -EINVAL when text is not NAME OP LITERAL; the caller says so. */
+int dt__cond_parse(const char *text, dt__cond *c);
+
+/* NULL if c's literal can be compared with a value of type t; otherwise
+ * why not, as a phrase ("an integer must be compared with an integer"). */
+const char *dt__cond_misfit(const dt__cond *c, const dt__type *t);
+
+/* Whether v, a value of type t in the wire's form (for a cstring: 0 when
+ * NULL), satisfies c. */
+int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v);
+
+/* Renders c as "NAME OP LITERAL" into out. */
+void dt__cond_format(const dt__cond *c, char *out, size_t size);
 
 #define DT__MAX_RETRY_ERRNOS 16
 
@@ -289,11 +316,7 @@ typedef struct dt__policy {
   int retry_errnos[DT__MAX_RETRY_ERRNOS];
   int nretry_errnos;
   int has_retry_if;           /* retry_if given, or implied (bind) */
-  dt__cmp retry_if_op;
-  dt__lit retry_if_lit;       /* the literal's kind */
-  long long retry_if_i;
-  double retry_if_d;
-  int retry_if_line, retry_if_col;   /* where retry_if was written */
+  dt__cond retry_if;          /* name "ret"; line 0 when implied */
   int errnos_line, errnos_col;       /* where retry_on_errno was */
 } dt__policy;
 
@@ -315,6 +338,12 @@ int dt__policy_read(const dt__toml *t, const char *section,
  * the setting (which may be in [defaults]). */
 int dt__policy_bind(dt__policy *p, const dt__sig *sig,
                     const char *section, dt__error *err);
+
+/* 1 if ret (libffi's return buffer) is a failed call's return: what
+ * retry_if says, or without it the C conventions (a negative signed
+ * integer, a NULL string); 0 for other types. */
+int dt__policy_is_failure(const dt__policy *p, const dt__sig *sig,
+                          const void *ret);
 
 /* 1 if a call that returned ret (libffi's return buffer) with errno err
  * should be retried under p. */
@@ -412,6 +441,8 @@ typedef struct dt__offload {
   char version[64];    /* "" when not versioned */
   char library[256];   /* "" when any object may define it */
   int required;        /* not importing it is an error */
+  int has_offload_if;  /* offload_if given: other calls run in the caller */
+  dt__cond offload_if; /* bound to a scalar parameter passed by value */
   dt__sig sig;
   dt__policy policy;
   dt__split split;
@@ -683,6 +714,11 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
 int dt__wire_result_error(uint64_t call_id, int status, int detail,
                           const char *msg, uint8_t **out, size_t *size);
 
+/* The wire form of a scalar argument as libffi passes it (arg points at
+ * the value, in its own width).  0 or -EINVAL for a type that has no
+ * scalar value. */
+int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out);
+
 /* The wire form of a return value read from libffi's return buffer
  * (integers narrower than ffi_arg are read as libffi widened them), and
  * its inverse.  0 or -EINVAL for a type that has no scalar value. */
@@ -886,6 +922,7 @@ typedef struct dt__stub {
   ffi_closure *closure;
   void *code;             /* the closure's executable address */
   unsigned long calls;    /* intercepted calls (atomic) */
+  unsigned long local;    /* ... run in the caller by offload_if (atomic) */
   uint32_t index;         /* the entry's index in the config */
   unsigned long hist[DT__HIST_BUCKETS]; /* offloaded round trips (atomic) */
 } dt__stub;

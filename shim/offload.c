@@ -133,6 +133,7 @@ static void atfork_child(void) {
   for (size_t i = 0; i < o_n; i++) {
     memset(o_stubs[i].hist, 0, sizeof o_stubs[i].hist);
     o_stubs[i].calls = 0;
+    o_stubs[i].local = 0;
   }
 }
 
@@ -344,24 +345,28 @@ typedef enum outcome {
   OUT_UNAVAILABLE  /* no runner within wait_for_runner */
 } outcome;
 
-/* Queues the call and blocks until its answer.  Everything that leads
- * to OUT_INLINE is logged here, with the reason. */
 /* Queues the call (dropping this thread's last result in the same
  * transaction).  Returns 0, or a negative errno after saying why the call
  * will run inline instead. */
 static int submit_task(dt__stub *s, dt__queue *q, thread_state *ts,
-                       size_t size, call_ctx *c) {
+                       size_t size, call_ctx *c, bool *said) {
   int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
                                  ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
-  if (rc != 0) {
+  if (rc != 0 && (said == NULL || !*said)) {
+    if (said != NULL)
+      *said = true;
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
-            "inline", s->off->symbol, strerror(-rc),
+            "inline%s", s->off->symbol, strerror(-rc),
             rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
             : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
                              "raise it)"
-                           : "");
-    return rc;
+                           : "",
+            said != NULL ? " (and any other slice of this call that cannot "
+                           "be queued)"
+                         : "");
   }
+  if (rc != 0)
+    return rc;
   ts->has_drop = false;
   return 0;
 }
@@ -382,7 +387,7 @@ static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
                           size_t size, call_ctx *c) {
   watch w = {0, false};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
-  if (submit_task(s, q, ts, size, c) != 0)
+  if (submit_task(s, q, ts, size, c, NULL) != 0)
     return OUT_INLINE;
   return wait_task(s, q, ts, c, true, seen, &w);
 }
@@ -459,10 +464,22 @@ static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
     }
   }
   if (rc != 0) {
-    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline",
+    /* The call runs here instead.  Taken back from the queue first, it
+     * runs once; if a worker already has it or has answered it, its
+     * answer is dropped (now, or by this thread's next submit). */
+    bool twice = dt__queue_cancel(q, c->id) != 1;
+    if (twice) {
+      dt__queue_drop(q, c->id);
+      if (!ts->has_drop) {
+        ts->has_drop = true;
+        ts->drop = c->id;
+      }
+    }
+    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline%s",
             (unsigned long long)c->id, s->off->symbol,
             rc == -EPROTO ? "malformed result: " : strerror(-rc),
-            rc == -EPROTO ? c->msg : "");
+            rc == -EPROTO ? c->msg : "",
+            twice ? " (a worker ran it or runs it too)" : "");
     return OUT_INLINE;
   }
   if (c->status == DT__ST_OK)
@@ -664,17 +681,39 @@ typedef struct slice {
   bool queued;
 } slice;
 
+/* Bytes a slice keeps in the queue while in flight: its task, and the
+ * result it will leave there until this thread takes it. */
+static uint64_t slice_bytes(const dt__sig *sig, void **argv, size_t size) {
+  uint64_t n = size + 256;
+  for (int i = 0; i < sig->nparams; i++) {
+    uint64_t b;
+    if (sig->params[i].is_buffer && sig->params[i].dir != DT__DIR_IN &&
+        dt__wire_buffer_bytes(sig, i, argv, &b) == 0)
+      n += b;
+  }
+  return n;
+}
+
 /* Runs a call split into count slices over n elements: each slice is a
  * task of its own (in buffers common to all stored once and referenced),
- * queued in windows of FANOUT_WINDOW; the out slices land in place in the
- * caller's buffers; return values fold with the aggregate.  A slice that
- * fails settles under the symbol's policy; the first slice, in order,
- * that ends in an on_* value makes the whole call return that value, and
- * errno is that of the first slice that changed it. */
+ * queued in windows of at most FANOUT_WINDOW slices and a quarter of the
+ * map's bytes; the out slices land in place in the caller's buffers;
+ * return values fold with the aggregate.
+ *
+ * Slices are taken in order.  A slice fails when it ends in an on_*
+ * value (its worker crashed, it timed out, no runner) or returns a
+ * failure (non-zero under first_nonzero; otherwise what retry_if, or the
+ * C convention ret < 0 / NULL, calls one).  errno is that of the first
+ * failing slice, or, if none failed, of the last slice that changed it
+ * (what the call run in order would leave).  An on_* value, or the slice
+ * that first_nonzero picks, decides the call: its value is returned,
+ * later slices already queued are only waited for (their failures no
+ * longer matter), and no further slice is queued. */
 static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
                    void **args, int saved, uint64_t n, uint64_t count) {
   const dt__split *sp = &s->off->split;
   const dt__sig *sig = &s->off->sig;
+  const dt__policy *pol = &s->off->policy;
   uint64_t t0 = dt__now_ns();
   uint64_t refs[DT__MAX_PARAMS], stride[DT__MAX_PARAMS];
   size_t wbytes = sizeof(slice) * FANOUT_WINDOW;
@@ -732,16 +771,20 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       }
     }
   }
+  const uint64_t budget = o_cfg->map_size / 4;
   watch w = {0, false};
-  bool said_unavailable = false;
-  uint64_t acc = 0;
-  int err_out = saved, nvalue = 0;
-  bool err_set = false, decided = false, all_remote = true;
-  for (uint64_t base = 0; base < count; base += FANOUT_WINDOW) {
-    uint64_t m = count - base < FANOUT_WINDOW ? count - base : FANOUT_WINDOW;
-    for (uint64_t j = 0; j < m; j++) {
-      slice *sl = &win[j];
-      uint64_t k = base + j;
+  bool said_unavailable = false, said_queue = false;
+  uint64_t acc = 0, decided_ret = 0;
+  int err_fail = saved, err_last = saved;
+  bool failed = false, decided = false, by_value = false, all_remote = true;
+  uint64_t base = 0;
+  while (base < count && !decided) {
+    /* Fill a window: slices in order, within FANOUT_WINDOW and the byte
+     * budget (always at least one slice). */
+    uint64_t m = 0, bytes = 0;
+    while (m < FANOUT_WINDOW && base + m < count) {
+      slice *sl = &win[m];
+      uint64_t k = base + m;
       uint64_t start = dt__split_start(sp, n, count, k);
       uint64_t len = dt__split_start(sp, n, count, k + 1) - start;
       memset(sl, 0, sizeof *sl);
@@ -758,12 +801,31 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
         }
       }
       ctx_init(&sl->c, s, sl->argv, &sl->ret, saved, refs);
-      if (dt__wire_task_size_refs(sig, sl->argv, refs, &sl->size) == 0 &&
-          submit_task(s, q, ts, sl->size, &sl->c) == 0)
+      bool sized = dt__wire_task_size_refs(sig, sl->argv, refs, &sl->size) == 0;
+      uint64_t b = sized ? slice_bytes(sig, sl->argv, sl->size) : 0;
+      if (m > 0 && bytes + b > budget)
+        break;
+      bytes += b;
+      if (!sized && !said_queue) {
+        said_queue = true;
+        dt__log(DT__LOG_ERROR, "%s: slice %llu is too large for one task; "
+                "calling it (and any other such slice) inline",
+                s->off->symbol, (unsigned long long)k);
+      }
+      if (sized && submit_task(s, q, ts, sl->size, &sl->c, &said_queue) == 0)
         sl->queued = true;
+      m++;
     }
     for (uint64_t j = 0; j < m; j++) {
       slice *sl = &win[j];
+      if (decided) {
+        /* The call's outcome is known: slices no worker has taken yet
+         * are withdrawn, the others are waited for (their answers must
+         * not stay in the queue). */
+        if (sl->queued && dt__queue_cancel(q, sl->c.id) != 1)
+          (void)wait_task(s, q, ts, &sl->c, false, 0, &w);
+        continue;
+      }
       outcome o = sl->queued ? wait_task(s, q, ts, &sl->c, false, 0, &w)
                              : OUT_INLINE;
       int e;
@@ -774,44 +836,39 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
                        &sl->c, &e);
       if (how != SETTLED_RESULT)
         all_remote = false;
+      if (e != saved)
+        err_last = e;
       if (how == SETTLED_VALUE) {
-        if (nvalue++ == 0) {
-          memcpy(ret, &sl->ret, sizeof(ffi_arg));
-          err_out = e;
-          err_set = true;
-        }
-        continue;
-      }
-      if (nvalue > 0)
-        continue;
-      uint64_t v = 0;
-      if (sig->ret.tag != DT__T_VOID)
-        dt__wire_ret_value(&sig->ret, &sl->ret, &v);
-      if (!decided) {
+        memcpy(&decided_ret, &sl->ret, sizeof decided_ret);
+        decided = by_value = true;
+      } else {
+        uint64_t v = 0;
+        if (sig->ret.tag != DT__T_VOID)
+          dt__wire_ret_value(&sig->ret, &sl->ret, &v);
         decided = dt__split_fold(sp->agg, &sig->ret, &acc, v,
                                  base + j == 0) != 0;
-        if (decided) {
-          err_out = e; /* first_nonzero: the deciding slice's errno */
-          err_set = true;
-        }
       }
-      if (!err_set && e != saved) {
-        err_out = e;
-        err_set = true;
+      if (!failed && (decided || (sig->ret.tag != DT__T_VOID &&
+                                  dt__policy_is_failure(pol, sig, &sl->ret)))) {
+        failed = true;
+        err_fail = e;
       }
     }
+    base += m;
   }
   for (int i = 0; i < sig->nparams; i++)
     if (refs[i] != DT__NO_ID)
       dt__queue_blob_drop(q, refs[i]);
   munmap(win, wbytes);
-  if (nvalue == 0 && sig->ret.tag != DT__T_VOID)
+  if (by_value && sig->ret.tag != DT__T_VOID)
+    memcpy(ret, &decided_ret, sizeof(ffi_arg)); /* the on_* value */
+  else if (sig->ret.tag != DT__T_VOID)
     dt__wire_ret_store(&sig->ret, acc, ret);
-  if (all_remote && nvalue == 0)
+  if (all_remote && !by_value)
     __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
                        __ATOMIC_RELAXED);
   dt__in_shim = 0;
-  errno = err_out;
+  errno = failed ? err_fail : err_last;
 }
 
 /* See dtask_internal.h. */
@@ -838,20 +895,14 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
     ts->has_slot = true;
     ts->pid = getpid();
   }
-  int rc = dt__wire_task_size(&s->off->sig, args, &size);
-  if (rc != 0) {
-    dt__log(DT__LOG_ERROR,
-            "%s: a buffer length is %s in this call; calling it inline",
-            s->off->symbol, rc == -ERANGE ? "negative" : "too large");
-    call_local(s, ret, args, saved);
-    return;
-  }
   /* Every call looks at the heartbeat (a memory read); only a stale one
    * leads to the full check and, with autostart, to starting a pool.  A
    * pool that died within the last beat's age is noticed by the wait's
    * one-second tick. */
   if (!dt__queue_runner_recent(q, RUNNER_MAX_AGE_NS))
     ensure_runner(q);
+  /* A split call is sized slice by slice: the whole may be larger than
+   * one task could be. */
   if (s->off->split.enabled) {
     const dt__split *sp = &s->off->split;
     uint64_t n;
@@ -865,6 +916,14 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
       }
     }
   }
+  int rc = dt__wire_task_size(&s->off->sig, args, &size);
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR,
+            "%s: a buffer length is %s in this call; calling it inline",
+            s->off->symbol, rc == -ERANGE ? "negative" : "too large");
+    call_local(s, ret, args, saved);
+    return;
+  }
   ctx_init(&c, s, args, ret, saved, NULL);
   outcome o = round_trip(s, q, ts, size, &c);
   int e;
@@ -877,7 +936,8 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
 
 /* Appends this process's offload latencies to $DTASK_STATS (set by
  * `dtask run`): one line per symbol, "dtask-stats 1 SYMBOL CALLS" then
- * "BUCKET:COUNT" pairs, written with one O_APPEND write each. */
+ * "BUCKET:COUNT" pairs, and "dtask-local 1 SYMBOL CALLS" for the calls
+ * offload_if kept in the caller, written with one O_APPEND write each. */
 static void write_stats(void) {
   const char *path = getenv("DTASK_STATS");
   if (path == NULL || path[0] == '\0' || o_stubs == NULL)
@@ -891,6 +951,14 @@ static void write_stats(void) {
     unsigned long calls = 0;
     for (int b = 0; b < DT__HIST_BUCKETS; b++)
       calls += __atomic_load_n(&o_stubs[i].hist[b], __ATOMIC_RELAXED);
+    unsigned long local = __atomic_load_n(&o_stubs[i].local, __ATOMIC_RELAXED);
+    if (local > 0) {
+      n = (size_t)snprintf(line, sizeof line, "dtask-local 1 %s %lu\n",
+                           o_stubs[i].off->symbol, local);
+      ssize_t w = write(fd, line, n < sizeof line ? n : sizeof line - 1);
+      (void)w;
+      n = 0;
+    }
     if (calls == 0)
       continue;
     n += (size_t)snprintf(line + n, sizeof line - n, "dtask-stats 1 %s %lu",

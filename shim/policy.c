@@ -220,68 +220,19 @@ static int read_action(const dt__toml *v, const char *section, bool unavail,
   return 0;
 }
 
-/* retry_if = "ret OP LITERAL", OP one of == != < <= > >=, LITERAL an
- * integer, a float, true/false or NULL. */
+/* retry_if = "ret OP LITERAL" (cond.c's grammar, with ret as the name). */
 static int read_retry_if(const dt__toml *v, const char *section, dt__policy *p,
                          dt__error *err) {
-  static const char *const ops[] = {"==", "!=", "<=", ">=", "<", ">"};
-  static const dt__cmp cmps[] = {DT__CMP_EQ, DT__CMP_NE, DT__CMP_LE,
-                                 DT__CMP_GE, DT__CMP_LT, DT__CMP_GT};
   if (dt__config_want(v, DT__TOML_STRING, section, "retry_if = \"ret < 0\"",
                       err) != 0)
     return -EINVAL;
-  const char *s = v->u.s;
-  while (*s == ' ')
-    s++;
-  if (strncmp(s, "ret", 3) != 0)
+  dt__cond c;
+  if (dt__cond_parse(v->u.s, &c) != 0 || strcmp(c.name, "ret") != 0)
     goto bad;
-  s += 3;
-  while (*s == ' ')
-    s++;
-  int op = -1;
-  for (int i = 0; i < 6 && op < 0; i++)
-    if (strncmp(s, ops[i], strlen(ops[i])) == 0) {
-      op = i;
-      s += strlen(ops[i]);
-    }
-  if (op < 0)
-    goto bad;
-  while (*s == ' ')
-    s++;
-  char lit[64];
-  size_t n = strcspn(s, " ");
-  if (n == 0 || n >= sizeof lit)
-    goto bad;
-  memcpy(lit, s, n);
-  lit[n] = '\0';
-  for (s += n; *s == ' '; s++)
-    ;
-  if (*s != '\0')
-    goto bad;
-  char *end;
-  p->retry_if_op = cmps[op];
-  if (strcmp(lit, "NULL") == 0) {
-    p->retry_if_lit = DT__LIT_NULL;
-  } else if (strcmp(lit, "true") == 0 || strcmp(lit, "false") == 0) {
-    p->retry_if_lit = DT__LIT_BOOL;
-    p->retry_if_i = lit[0] == 't';
-  } else {
-    errno = 0;
-    long long i = strtoll(lit, &end, 0);
-    if (*end == '\0' && errno == 0) {
-      p->retry_if_lit = DT__LIT_INT;
-      p->retry_if_i = i;
-    } else {
-      double d = strtod(lit, &end);
-      if (*end != '\0' || !isfinite(d))
-        goto bad;
-      p->retry_if_lit = DT__LIT_FLOAT;
-      p->retry_if_d = d;
-    }
-  }
+  c.line = v->line;
+  c.col = v->col;
+  p->retry_if = c;
   p->has_retry_if = 1;
-  p->retry_if_line = v->line;
-  p->retry_if_col = v->col;
   return 0;
 bad:
   return dt__error_set(err, v->line, v->col,
@@ -464,8 +415,8 @@ int dt__policy_bind(dt__policy *p, const dt__sig *sig, const char *section,
     return -EINVAL;
   if (!p->has_retry_if && p->nretry_errnos == 0)
     return 0;
-  int line = p->has_retry_if ? p->retry_if_line : p->errnos_line;
-  int col = p->has_retry_if ? p->retry_if_col : p->errnos_col;
+  int line = p->has_retry_if ? p->retry_if.line : p->errnos_line;
+  int col = p->has_retry_if ? p->retry_if.col : p->errnos_col;
   if (t->tag == DT__T_VOID)
     return dt__error_set(err, line, col,
                          "%s: %s returns void, so there is no return value "
@@ -474,14 +425,17 @@ int dt__policy_bind(dt__policy *p, const dt__sig *sig, const char *section,
                          section, sig->name);
   if (!p->has_retry_if) {
     /* retry_on_errno alone: the C conventions for a failed call. */
+    memset(&p->retry_if, 0, sizeof p->retry_if);
+    strcpy(p->retry_if.name, "ret");
+    p->retry_if.param = -1;
     if (t->tag == DT__T_CSTRING) {
-      p->retry_if_op = DT__CMP_EQ;
-      p->retry_if_lit = DT__LIT_NULL;
+      p->retry_if.op = DT__CMP_EQ;
+      p->retry_if.lit = DT__LIT_NULL;
     } else if (dt__tag_is_integer(t->tag) && dt__tag_is_signed(t->tag) &&
                t->tag != DT__T_BOOL) {
-      p->retry_if_op = DT__CMP_LT;
-      p->retry_if_lit = DT__LIT_INT;
-      p->retry_if_i = 0;
+      p->retry_if.op = DT__CMP_LT;
+      p->retry_if.lit = DT__LIT_INT;
+      p->retry_if.i = 0;
     } else {
       return dt__error_set(err, line, col,
                            "%s: retry_on_errno needs to know which return "
@@ -493,8 +447,8 @@ int dt__policy_bind(dt__policy *p, const dt__sig *sig, const char *section,
     return 0;
   }
   if (t->tag == DT__T_CSTRING) {
-    if (p->retry_if_lit != DT__LIT_NULL ||
-        (p->retry_if_op != DT__CMP_EQ && p->retry_if_op != DT__CMP_NE))
+    if (p->retry_if.lit != DT__LIT_NULL ||
+        (p->retry_if.op != DT__CMP_EQ && p->retry_if.op != DT__CMP_NE))
       return dt__error_set(err, line, col,
                            "%s: %s returns a string, which retry_if can only "
                            "compare with NULL: write retry_if = \"ret == "
@@ -502,66 +456,52 @@ int dt__policy_bind(dt__policy *p, const dt__sig *sig, const char *section,
                            section, sig->name);
     return 0;
   }
-  if (p->retry_if_lit == DT__LIT_NULL)
+  if (p->retry_if.lit == DT__LIT_NULL)
     return dt__error_set(err, line, col,
                          "%s: %s returns %s, not a pointer; compare it with "
                          "a number, e.g. retry_if = \"ret < 0\"",
                          section, sig->name, t->name);
-  if (dt__tag_is_integer(t->tag) && p->retry_if_lit == DT__LIT_FLOAT)
+  if (dt__tag_is_integer(t->tag) && p->retry_if.lit == DT__LIT_FLOAT)
     return dt__error_set(err, line, col,
                          "%s: %s returns %s; compare it with an integer, "
                          "not %g",
-                         section, sig->name, t->name, p->retry_if_d);
+                         section, sig->name, t->name, p->retry_if.d);
   return 0;
 }
 
 /* ---------------------------------------------------------------- calls */
 
-/* Compares a with b under op. */
-#define CMP(op, a, b)                                                        \
-  ((op) == DT__CMP_EQ   ? (a) == (b)                                         \
-   : (op) == DT__CMP_NE ? (a) != (b)                                         \
-   : (op) == DT__CMP_LT ? (a) < (b)                                          \
-   : (op) == DT__CMP_LE ? (a) <= (b)                                         \
-   : (op) == DT__CMP_GT ? (a) > (b)                                          \
-                        : (a) >= (b))
-
 /* Whether the return value in ret satisfies p's retry_if. */
 static bool ret_matches(const dt__policy *p, const dt__sig *sig,
                         const void *ret) {
   const dt__type *t = &sig->ret;
+  uint64_t v;
   if (t->tag == DT__T_CSTRING) {
-    char *s;
-    memcpy(&s, ret, sizeof s);
-    return p->retry_if_op == DT__CMP_EQ ? s == NULL : s != NULL;
+    char *str;
+    memcpy(&str, ret, sizeof str);
+    v = str != NULL;
+  } else if (dt__wire_ret_value(t, ret, &v) != 0) {
+    return false;
+  }
+  return dt__cond_eval(&p->retry_if, t, v) != 0;
+}
+
+/* See dtask_internal.h. */
+int dt__policy_is_failure(const dt__policy *p, const dt__sig *sig,
+                          const void *ret) {
+  const dt__type *t = &sig->ret;
+  if (p->has_retry_if)
+    return ret_matches(p, sig, ret);
+  if (t->tag == DT__T_CSTRING) {
+    char *str;
+    memcpy(&str, ret, sizeof str);
+    return str == NULL;
   }
   uint64_t v;
-  if (dt__wire_ret_value(t, ret, &v) != 0)
-    return false;
-  if (t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE) {
-    double d, lit = p->retry_if_lit == DT__LIT_FLOAT ? p->retry_if_d
-                                                     : (double)p->retry_if_i;
-    if (t->tag == DT__T_FLOAT) {
-      uint32_t bits = (uint32_t)v;
-      float f;
-      memcpy(&f, &bits, sizeof f);
-      d = f;
-    } else {
-      memcpy(&d, &v, sizeof d);
-    }
-    return CMP(p->retry_if_op, d, lit);
-  }
-  if (dt__tag_is_signed(t->tag)) {
-    int64_t a = (int64_t)v;
-    long long b = p->retry_if_i;
-    return CMP(p->retry_if_op, a, b);
-  }
-  /* Unsigned: a negative literal is below every value. */
-  if (p->retry_if_i < 0)
-    return p->retry_if_op == DT__CMP_NE || p->retry_if_op == DT__CMP_GT ||
-           p->retry_if_op == DT__CMP_GE;
-  uint64_t b = (uint64_t)p->retry_if_i;
-  return CMP(p->retry_if_op, v, b);
+  if (!dt__tag_is_integer(t->tag) || !dt__tag_is_signed(t->tag) ||
+      t->tag == DT__T_BOOL || dt__wire_ret_value(t, ret, &v) != 0)
+    return 0;
+  return (int64_t)v < 0;
 }
 
 /* See dtask_internal.h. */
@@ -619,7 +559,6 @@ static void describe_action(const dt__action *a, const char *sig_word,
 
 /* See dtask_internal.h. */
 void dt__policy_describe(const dt__policy *p, FILE *out) {
-  static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
   char crash[96], tmo[96], unav[96];
   describe_action(&p->on_crash, " (the worker's signal)", crash,
                   sizeof crash);
@@ -634,13 +573,9 @@ void dt__policy_describe(const dt__policy *p, FILE *out) {
           p->retries, (double)p->retry_wait_ns / 1e9,
           (double)p->retry_max_wait_ns / 1e9);
   if (p->has_retry_if) {
-    fprintf(out, "; retry when ret %s ", ops[p->retry_if_op]);
-    if (p->retry_if_lit == DT__LIT_NULL)
-      fprintf(out, "NULL");
-    else if (p->retry_if_lit == DT__LIT_FLOAT)
-      fprintf(out, "%g", p->retry_if_d);
-    else
-      fprintf(out, "%lld", p->retry_if_i);
+    char cond[128];
+    dt__cond_format(&p->retry_if, cond, sizeof cond);
+    fprintf(out, "; retry when %s", cond);
     for (int i = 0; i < p->nretry_errnos; i++) {
       const char *n = dt__errno_name(p->retry_errnos[i]);
       fprintf(out, i == 0 ? " and errno is %s" : " or %s", n ? n : "?");

@@ -356,18 +356,24 @@ int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
     return 0;
   case DT__AGG_MIN:
   case DT__AGG_MAX: {
-    bool less;
+    /* A slice's value replaces the running one only when it is strictly
+     * smaller (min) or larger (max), as `if (x > m) m = x` over the
+     * slices in order would: of equal values (+0.0 and -0.0) the first
+     * stays, and a NaN neither replaces nor is replaced unless first. */
+    bool better;
     if (first) {
       *acc = v;
       return 0;
     }
     if (real)
-      less = as_double(t, v) < as_double(t, *acc);
+      better = agg == DT__AGG_MIN ? as_double(t, v) < as_double(t, *acc)
+                                  : as_double(t, v) > as_double(t, *acc);
     else if (sgn)
-      less = (int64_t)v < (int64_t)*acc;
+      better = agg == DT__AGG_MIN ? (int64_t)v < (int64_t)*acc
+                                  : (int64_t)v > (int64_t)*acc;
     else
-      less = v < *acc;
-    if (agg == DT__AGG_MIN ? less : !less && v != *acc)
+      better = agg == DT__AGG_MIN ? v < *acc : v > *acc;
+    if (better)
       *acc = v;
     return 0;
   }

@@ -6,13 +6,15 @@
  * a listed function lands in stub_call() below with its arguments already
  * unpacked by libffi.  By default stub_call() hands the call to the
  * offload path (offload.c); in sync mode it forwards the call inline with
- * ffi_call, so the program behaves exactly as without dtask.
+ * ffi_call, so the program behaves exactly as without dtask; and a call
+ * that its entry's offload_if turns down runs inline too.
  * DTASK_TRACE=1 prints one line per call.
  *
  * The call path never allocates and never takes a lock: the trace line is
  * formatted on the stack, the call counter is an atomic add. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,7 +124,7 @@ static void describe_ret(const dt__type *t, void *ret, char *buf, size_t size,
 
 /* Writes the DTASK_TRACE line of one call. */
 static void trace_call(const dt__stub *s, void *ret, void **args, int err,
-                       uint64_t ns) {
+                       uint64_t ns, bool local) {
   char buf[768];
   size_t pos = 0;
   const dt__sig *sig = &s->off->sig;
@@ -140,7 +142,23 @@ static void trace_call(const dt__stub *s, void *ret, void **args, int err,
   buf[pos < sizeof buf ? pos : sizeof buf - 1] = '\0';
   describe_ret(&sig->ret, ret, buf, sizeof buf, &pos);
   dt__trace("%s errno=%d %s %.1fus", buf, err,
-            dt__mode == DT__MODE_SYNC ? "sync" : "offloaded", (double)ns / 1e3);
+            dt__mode == DT__MODE_SYNC ? "sync"
+            : local                   ? "local (offload_if)"
+                                      : "offloaded",
+            (double)ns / 1e3);
+}
+
+/* Whether a call goes to the runners: when the entry has offload_if, the
+ * argument it names decides (one comparison: no lock, no allocation). */
+static bool wants_offload(const dt__stub *s, void **args) {
+  const dt__offload *o = s->off;
+  if (!o->has_offload_if)
+    return true;
+  const dt__param *p = &o->sig.params[o->offload_if.param];
+  uint64_t v;
+  if (dt__wire_arg_value(&p->type, args[o->offload_if.param], &v) != 0)
+    return true;
+  return dt__cond_eval(&o->offload_if, &p->type, v) != 0;
 }
 
 /* The closure body: every intercepted call arrives here. */
@@ -159,14 +177,19 @@ static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
     t0 = dt__now_ns();
     errno = saved;
   }
-  if (dt__mode == DT__MODE_SYNC)
+  bool local = dt__mode == DT__MODE_SYNC;
+  if (!local && !wants_offload(s, args)) {
+    local = true;
+    __atomic_add_fetch(&s->local, 1, __ATOMIC_RELAXED);
+  }
+  if (local)
     ffi_call(cif, FFI_FN(s->real), ret, args);
   else
     dt__offload_call(s, ret, args);
   if (dt__trace_on) {
     int err = errno;
     dt__in_shim = 1;
-    trace_call(s, ret, args, err, dt__now_ns() - t0);
+    trace_call(s, ret, args, err, dt__now_ns() - t0, local);
     dt__in_shim = 0;
     errno = err;
   }

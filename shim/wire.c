@@ -1283,6 +1283,11 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
 }
 
 /* See dtask_internal.h. */
+int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out) {
+  return value_encode(t, arg, out);
+}
+
+/* See dtask_internal.h. */
 int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out) {
   return ret_encode(t, ret, out);
 }

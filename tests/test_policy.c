@@ -75,8 +75,8 @@ static void test_every_key(void **state) {
   assert_int_equal(p->retry_errnos[0], EAGAIN);
   assert_int_equal(p->retry_errnos[1], EINTR);
   assert_int_equal(p->retry_errnos[2], 110);
-  assert_int_equal(p->retry_if_op, DT__CMP_EQ);
-  assert_int_equal(p->retry_if_i, -1);
+  assert_int_equal(p->retry_if.op, DT__CMP_EQ);
+  assert_int_equal(p->retry_if.i, -1);
   assert_int_equal(p->wait_for_runner_ns, 500 * MS);
   dt__config_free(cfg);
 }
@@ -193,12 +193,12 @@ static void test_implied_retry_if(void **state) {
   dt__config *a = one("[[offload]]\nsignature = \"ssize_t f(int x)\"\n"
                       "retry_on_errno = [\"EAGAIN\"]\n");
   assert_int_equal(a->offloads[0].policy.has_retry_if, 1);
-  assert_int_equal(a->offloads[0].policy.retry_if_op, DT__CMP_LT);
-  assert_int_equal(a->offloads[0].policy.retry_if_i, 0);
+  assert_int_equal(a->offloads[0].policy.retry_if.op, DT__CMP_LT);
+  assert_int_equal(a->offloads[0].policy.retry_if.i, 0);
   dt__config *b = one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
                       "retry_on_errno = [\"EAGAIN\"]\n");
-  assert_int_equal(b->offloads[0].policy.retry_if_op, DT__CMP_EQ);
-  assert_int_equal(b->offloads[0].policy.retry_if_lit, DT__LIT_NULL);
+  assert_int_equal(b->offloads[0].policy.retry_if.op, DT__CMP_EQ);
+  assert_int_equal(b->offloads[0].policy.retry_if.lit, DT__LIT_NULL);
   dt__config_free(a);
   dt__config_free(b);
 }
