@@ -203,7 +203,7 @@ $(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
 # (results.json, results.md, plots) and, for a full run, copies them to
 # bench/results/latest.md and bench/results/latest/.
 bench: all $(BENCH_BINS)
-	@sh tools/deps.sh --bench
+	@sh tools/deps.sh --bench || echo "bench: tools/deps.sh --bench failed (above); the bench runs with what is installed" >&2
 	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
 
 install: $(SHIM) $(DTASK) $(RUNNER)

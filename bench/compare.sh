@@ -2,13 +2,16 @@
 # compare.sh: bring your own program: run it with and without dtask and
 # compare the wall times.
 #
-# It owns the user's before-and-after measurement: PROG runs RUNS times
+# It owns the user's before-and-after measurement: PROG runs once each
+# way untimed (a warm-up: page cache, dynamic loading), then RUNS times
 # as it is and RUNS times under `dtask run -c CONFIG`, alternating, and
-# the script prints every run's wall time, both medians, their ratio and
-# dtask's own summary of the offloaded calls, and checks that PROG's
-# stdout is the same with and without dtask (a warning if not: a program
-# that prints timings differs anyway).  See usage() for the options and
-# the exit status.
+# the script prints every run's wall time (taken at microsecond
+# resolution, printed in ms), both medians, their ratio and dtask's own
+# summary of the offloaded calls, and checks that PROG's stdout is the
+# same with and without dtask (a warning if not: a program that prints
+# timings differs anyway).  The runs without dtask have LD_PRELOAD and
+# every DTASK_* variable removed from their environment.  See usage() for
+# the options and the exit status.
 set -euo pipefail
 export LC_ALL=C
 
@@ -17,11 +20,13 @@ usage() {
   cat <<EOF
 usage: bench/compare.sh [-c CONFIG] [-w N] [-n RUNS] [--] PROG [ARGS...]
 
-Runs PROG ARGS RUNS times without dtask and RUNS times under
-'dtask run -c CONFIG [-w N]', alternating, and prints the wall time of
-every run, the median of each, and the speed-up (median without dtask /
-median with dtask).  It then checks that PROG's stdout was identical in
-every run, with and without dtask, and warns if it was not.
+Runs PROG ARGS once each way untimed (a warm-up), then RUNS times
+without dtask and RUNS times under 'dtask run -c CONFIG [-w N]',
+alternating, and prints the wall time of every run in ms, the median of
+each, and the speed-up (median without dtask / median with dtask).  It
+then checks that PROG's stdout was identical in every timed run, with and
+without dtask, and warns if it was not.  Without dtask, PROG runs with
+LD_PRELOAD and every DTASK_* variable unset.
 
   -c CONFIG  the dtask config (default: \$DTASK_CONFIG, else ./dtask.toml);
              it is checked with 'dtask check' first
@@ -99,47 +104,63 @@ dtask_cmd=("$dtask" run -c "$config")
 [ -n "$workers" ] && dtask_cmd+=(-w "$workers")
 dtask_cmd+=(--)
 
+# The environment of the runs without dtask: LD_PRELOAD and every DTASK_*
+# variable removed.
+plain_env=(env -u LD_PRELOAD)
+while read -r v; do
+  plain_env+=(-u "$v")
+done < <(compgen -e | grep '^DTASK_' || true)
+
 # timed WAY I CMD...: runs CMD, keeps its output in $tmp/WAY.I.{out,err},
-# appends its wall time (s) to $tmp/WAY.times; stops on failure.
+# appends its wall time (s, to the microsecond) to $tmp/WAY.times unless I
+# is "warm" (the untimed warm-up run); stops on failure.
 timed() {
-  local way=$1 i=$2 t0 t1 st=0
+  local way=$1 i=$2 t0 t1 st=0 what
   shift 2
   t0=$EPOCHREALTIME
   "$@" </dev/null >"$tmp/$way.$i.out" 2>"$tmp/$way.$i.err" || st=$?
   t1=$EPOCHREALTIME
   if [ "$st" -ne 0 ]; then
-    local how=with
-    [ "$way" = plain ] && how=without
-    echo "$me: run $i $how dtask: $(printf '%q ' "$@")exited with status $st; its stderr ends:" >&2
+    what="run $i"
+    [ "$i" = warm ] && what="warm-up run"
+    if [ "$way" = plain ]; then what="$what without dtask"; else what="$what with dtask"; fi
+    echo "$me: $what: $(printf '%q ' "$@")exited with status $st; its stderr ends:" >&2
     tail -n 20 "$tmp/$way.$i.err" | sed 's/^/  /' >&2
     exit 1
   fi
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >>"$tmp/$way.times"
+  [ "$i" = warm ] ||
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f\n", b - a }' >>"$tmp/$way.times"
 }
 
+# median FILE: the median of the seconds in FILE (the mean of the two
+# middle values for an even count), in seconds to the microsecond.
 median() {
   sort -g "$1" | awk '{ v[NR] = $1 }
-    END { if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
-          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    END { if (NR % 2) printf "%.6f\n", v[(NR + 1) / 2]
+          else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# ms SECONDS: SECONDS in milliseconds, 3 decimals.
+ms() { awk -v s="$1" 'BEGIN { printf "%.3f\n", s * 1000 }'; }
 
 echo "compare: $(printf '%q ' "$@")"
-echo "config $config, $([ -n "$workers" ] && echo "-w $workers" || echo "the config's workers"), $runs run(s) each way, alternating"
+echo "config $config, $([ -n "$workers" ] && echo "-w $workers" || echo "the config's workers"), $runs run(s) each way, alternating, after one untimed warm-up run each way"
+timed plain warm "${plain_env[@]}" "$@"
+timed dtask warm "${dtask_cmd[@]}" "$@"
 for i in $(seq "$runs"); do
-  timed plain "$i" "$@"
+  timed plain "$i" "${plain_env[@]}" "$@"
   timed dtask "$i" "${dtask_cmd[@]}" "$@"
 done
 
-printf '%5s  %18s  %18s\n' run "without dtask (s)" "with dtask (s)"
+printf '%5s  %18s  %18s\n' run "without dtask (ms)" "with dtask (ms)"
 paste "$tmp/plain.times" "$tmp/dtask.times" |
-  awk '{ printf "%5d  %18s  %18s\n", NR, $1, $2 }'
+  awk '{ printf "%5d  %18.3f  %18.3f\n", NR, $1 * 1000, $2 * 1000 }'
 m_plain=$(median "$tmp/plain.times")
 m_dtask=$(median "$tmp/dtask.times")
-echo "median without dtask: $m_plain s"
-echo "median with dtask:    $m_dtask s"
+echo "median without dtask: $(ms "$m_plain") ms"
+echo "median with dtask:    $(ms "$m_dtask") ms"
 awk -v a="$m_plain" -v b="$m_dtask" 'BEGIN {
   if (b > 0) printf "speed-up: %.2fx (median without dtask / median with dtask)\n", a / b
-  else print "speed-up: n/a (a median of 0 s)" }'
+  else print "speed-up: n/a (a median of 0 ms)" }'
 summary=$(grep '^dtask: ' "$tmp/dtask.$runs.err" | tail -n 1 || true)
 echo "dtask, last run: ${summary#dtask: }"
 case $summary in

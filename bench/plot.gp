@@ -1,15 +1,17 @@
 # bench/plot.gp: the PNG plots of a bench run, drawn by bench/run.sh.
 #
-# gnuplot -e "dir='DIR'; term='pngcairo'; machine='...'; futex=F; pipe=P;
-#             p50=A; p99=B; p999=C" bench/plot.gp
+# gnuplot -e "dir='DIR'; term='pngcairo'; machine='...'; limit=F;
+#             limitname='one CPU'; pipe=P; p50=A; p99=B; p999=C" bench/plot.gp
 # reads, in DIR, the data files run.sh wrote for this run:
 #   latency_hist.dat   LO HI FRACTION: dtask null-call round trips
 #                      (1 caller, 1 worker), in log-spaced bins, in us
 #   throughput.dat     WORKERS, then calls/s for 1, 2, 4 and 8 callers
 #   argsize.dat        BYTES DTASK_MBPS MEMCPY_MBPS
 # and writes latency.png, throughput.png and argsize.png beside them.
-# futex and pipe are the p50 anchors of the same run (us); p50, p99 and
-# p999 are dtask's percentiles.  They are drawn as reference lines.
+# limit is the physical limit of the same run, the p50 of the fastest
+# futex handoff variant (limitname says which: "one CPU", "two CPUs",
+# "unpinned"), and pipe the p50 of the fastest pipe pair (us); p50, p99
+# and p999 are dtask's percentiles.  They are drawn as reference lines.
 
 if (term eq 'pngcairo') {
   set terminal pngcairo size 900,560 font 'sans,10' noenhanced
@@ -24,7 +26,8 @@ set output dir.'/latency.png'
 set title sprintf("dtask null call round trip, 1 caller x 1 worker (%s)", machine)
 # The x range takes in the anchors, which may lie left of every call.
 stats dir.'/latency_hist.dat' using 1:2 nooutput
-xlo = (futex < STATS_min_x ? futex : STATS_min_x) * 0.8
+lo = (limit < pipe ? limit : pipe)
+xlo = (lo < STATS_min_x ? lo : STATS_min_x) * 0.8
 xhi = (p999 > STATS_max_y ? p999 : STATS_max_y) * 1.25
 set xrange [xlo:xhi]
 set logscale x
@@ -33,7 +36,7 @@ set xlabel 'round trip (us, log scale)'
 set ylabel 'fraction of calls'
 set style fill solid 0.5 border -1
 # The reference lines are arrows; their keys are empty (NaN) plots.
-set arrow 1 from futex, graph 0 to futex, graph 1 nohead dt 2 lw 2 lc rgb '#1b9e77'
+set arrow 1 from limit, graph 0 to limit, graph 1 nohead dt 2 lw 2 lc rgb '#1b9e77'
 set arrow 2 from pipe, graph 0 to pipe, graph 1 nohead dt 3 lw 2 lc rgb '#7570b3'
 set arrow 3 from p99, graph 0 to p99, graph 1 nohead dt 4 lc rgb '#d95f02'
 set arrow 4 from p999, graph 0 to p999, graph 1 nohead dt 5 lc rgb '#d95f02'
@@ -41,8 +44,9 @@ plot dir.'/latency_hist.dat' using (($1+$2)/2):3:($2-$1) with boxes \
        lc rgb '#d95f02' title sprintf('dtask, p50 %.1f us', p50), \
      NaN with lines dt 4 lc rgb '#d95f02' title sprintf('dtask p99 %.1f us', p99), \
      NaN with lines dt 5 lc rgb '#d95f02' title sprintf('dtask p99.9 %.1f us', p999), \
-     NaN with lines dt 2 lw 2 lc rgb '#1b9e77' title sprintf('futex handoff p50 %.1f us', futex), \
-     NaN with lines dt 3 lw 2 lc rgb '#7570b3' title sprintf('pipe pair p50 %.1f us', pipe)
+     NaN with lines dt 2 lw 2 lc rgb '#1b9e77' \
+       title sprintf('physical limit: futex handoff (%s) p50 %.1f us', limitname, limit), \
+     NaN with lines dt 3 lw 2 lc rgb '#7570b3' title sprintf('fastest pipe pair p50 %.1f us', pipe)
 unset arrow
 unset label
 unset logscale
@@ -56,18 +60,21 @@ set logscale x 2
 set xtics (1, 2, 4, 8)
 set xrange [0.8:10]
 set yrange [0:*]
+# Room above the highest line, so that the limit's line is not the border.
+set offsets 0, 0, graph 0.08, 0
 set xlabel 'workers (W)'
 set ylabel 'calls per second'
 set key bottom right
 callers = '1 2 4 8'
 plot for [c=2:5] dir.'/throughput.dat' using 1:c with linespoints lw 2 pt 7 \
        title word(callers, c-1).(c == 2 ? ' caller' : ' callers'), \
-     1e6/futex with lines dt 2 lw 2 lc rgb '#1b9e77' \
-       title '1 / futex round trip (one pair, serial)'
+     1e6/limit with lines dt 2 lw 2 lc rgb '#1b9e77' \
+       title '1 / physical limit (one futex pair, serial)'
 unset logscale
 set xtics autofreq
 set xrange [*:*]
 set yrange [*:*]
+set offsets 0, 0, 0, 0
 
 # ----------------------------------------------------------- arg size
 set output dir.'/argsize.png'

@@ -1,57 +1,83 @@
 #!/usr/bin/env bash
 # run.sh: dtask's benchmark suite (make bench).
 #
-# Every figure is the median of RUNS runs (5; 1 with QUICK=1), and every
-# figure is printed beside a baseline measured in the same run of this
+# It owns every figure the project quotes.  Each is a median of repeated
+# measurements (of RUNS runs, 5, or 1 with QUICK=1, unless its table says
+# otherwise), printed beside a baseline measured in the same run of this
 # script:
 #   1. the demo (demo/): reports and legacy without dtask, in sync mode
-#      and offloaded with dtask run -w 5: wall times, including the
-#      fan-out of one generate_reports call; then a CPU-bound batch
-#      (bn_burn) split over one worker per core, beside the same call
-#      without dtask;
-#   2. round trip of one null call, 1 caller x 1 worker: p50, p99, p99.9,
-#      beside the anchors: a futex handoff between two processes (the
-#      physical limit), a pipe pair, Python's ProcessPoolExecutor (when
-#      python3 is present) and a direct call;
-#   3. throughput with C callers x W workers, C and W in 1, 2, 4, 8,
-#      beside C threads making direct calls;
-#   4. argument size: bn_copy(in src[n], n, out dst[n]) from 0 B to
+#      and offloaded with dtask run -w 5: wall times and speed-ups; every
+#      offloaded run must say, in dtask run's summary, that it offloaded
+#      the calls it makes, or the bench stops;
+#   2. fan-out: the demo's generate_reports(5) split into 5 slices on 5
+#      workers, against its physical limit (one build_report, 0.5 s) and
+#      the 2% target; a CPU-bound batch (bn_burn) split over one worker
+#      per core, against the same call without dtask and the core count;
+#   3. anchors: a futex handoff between two processes and a pipe pair,
+#      each pinned to one CPU, to two CPUs, and unpinned; the fastest
+#      futex variant is the physical limit; Python's ProcessPoolExecutor
+#      (when python3 is present) and a direct call;
+#   4. round trip of one null call, 1 caller x 1 worker: p50, p99, p99.9;
+#   5. throughput with C callers x W workers, C and W in 1, 2, 4, 8, each
+#      window after a warm-up burst, beside C threads making direct calls;
+#   6. argument size: bn_copy(in src[n], n, out dst[n]) from 0 B to
 #      16 MiB, in MB/s, beside memcpy of n bytes in the same process;
-#   5. sync-mode stub overhead per call, beside a direct call;
-#   6. cold start: from exec to the first call returned, with autostart,
+#   7. sync-mode stub overhead per call, beside a direct call (the median
+#      of R rounds in one process);
+#   8. cold start: from exec to the first call returned, with autostart,
 #      beside a direct call and a pool that already runs.
+# It ends with sentences computed from those figures ("In short"), the
+# commit measured and the run's own wall time.
 #
-# Output: the Markdown tables on stdout (progress on stderr), and in
-# bench/results/<UTC time>/ (suffix -quick for QUICK=1): results.md,
-# results.json (machine, every figure with its unit and its baseline)
-# and the gnuplot PNGs (latency.png, throughput.png, argsize.png) with
-# their data files.  A full run that completes also copies results.md to
+# Output: the Markdown tables on stdout (progress on stderr), and in OUT
+# (default bench/results/<UTC time>/, suffix -quick for QUICK=1):
+# results.md, results.json (machine, commit, elapsed time, every figure
+# with its unit, its statistic and its baseline) and the gnuplot PNGs
+# (latency.png, throughput.png, argsize.png) with their data files.  A
+# full run into the default OUT that completes also copies results.md to
 # bench/results/latest.md and results.json and the plots to
-# bench/results/latest/; a QUICK run leaves those alone.
+# bench/results/latest/, then rewrites the README's measured block from
+# latest.md (bench/readme.sh).  A QUICK run, or a run with OUT given,
+# leaves bench/results/latest* and the README alone.
 #
-# Every queue lives in a private directory in /dev/shm, removed at exit,
-# so a concurrent `make demo` or test run cannot share a pool with this
-# one; every pool started here is stopped.  Offloaded figures are only
-# printed when the program proved that its calls ran in a worker.
+# Every program runs under timeout(1) (BENCH_TIMEOUT seconds, default
+# 120), so a hung pool stops the bench with a message.  Every queue lives
+# in a private directory in /dev/shm, removed at exit, so a concurrent
+# `make demo` or test run cannot share a pool with this one; every pool
+# started here is stopped.
 #
-# Environment: BUILD (default build), QUICK (1: a smoke run, about 30 s).
+# Environment: BUILD (default: build/ beside bench/), QUICK (1: a smoke
+# run), OUT (the results directory), BENCH_TIMEOUT; relative paths are
+# taken from the directory run.sh is started in.
 set -euo pipefail
 export LC_ALL=C
-cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+START=$EPOCHREALTIME
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+OUT_GIVEN=0
+if [ -n "${OUT:-}" ]; then
+  OUT_GIVEN=1
+  case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
+fi
+cd "$TOP"
 B=$BUILD/bench
 DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so
 QUICK=${QUICK:-0}
+TMO=${BENCH_TIMEOUT:-120}
 DEMO_WORKERS=5
+# build_report() sleeps 0.5 s (demo/libreport.c): the shortest a split
+# call of it can take; the fan-out target is to stay within 2% of it.
+DEMO_LIMIT=0.500
+DEMO_TARGET_PCT=2
 SIZES_MAX=$((16 << 20))
 if [ "$QUICK" = 1 ]; then
   RUNS=1; N=2000; ROUNDS=2000; PPE=200; TP=1000; NS=200000; R=3
-  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100
+  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400
 else
   RUNS=5; N=20000; ROUNDS=20000; PPE=2000; TP=8000; NS=5000000; R=9
-  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000
+  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000
 fi
 
 for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
@@ -62,22 +88,42 @@ for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
   fi
 done
 # A sanitizer build measures the sanitizer: refuse it.
-if command -v readelf >/dev/null 2>&1 && readelf -d "$SHIM" | grep -q 'libasan\|libubsan'; then
-  echo "bench: $SHIM is built with sanitizers; run make bench without SANITIZE=1" >&2
+sanitized() {
+  if command -v readelf >/dev/null 2>&1; then
+    readelf -d "$1" | grep -q 'libasan\|libubsan'
+  else
+    grep -qa 'libasan\.so\|libubsan\.so' "$1"
+  fi
+}
+if sanitized "$SHIM"; then
+  echo "bench: $SHIM is built with sanitizers, which would be measured too; run make bench without SANITIZE=1" >&2
   exit 1
 fi
+command -v timeout >/dev/null 2>&1 || { echo "bench: timeout (coreutils) is missing" >&2; exit 1; }
 # Settings of the caller's shell must not change what is measured.
 unset DTASK_CONFIG DTASK_MODE DTASK_TRACE DTASK_LOG DTASK_STRICT DTASK_ROLE \
   DTASK_WORKERS DTASK_STATS DTASK_SHIM DTASK_AUTOSTARTED DTASK_READY_FD \
-  BENCH_T0 BENCH_PRELOAD
+  BENCH_T0 BENCH_PRELOAD LD_PRELOAD
 
 PY=""
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3
 elif command -v python3 >/dev/null 2>&1; then PY=$(command -v python3); fi
 
+# The commit measured, and whether tracked files differed from it (read
+# only: --no-optional-locks keeps git status from refreshing the index).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=null
+if [ "$commit" != unknown ]; then
+  if [ -z "$(git --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    dirty=false
+  else
+    dirty=true
+  fi
+fi
+
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 [ "$QUICK" = 1 ] && stamp=$stamp-quick
-OUT=bench/results/$stamp
+if [ "$OUT_GIVEN" = 1 ]; then OUT_SHOW=$OUT; else OUT=$PWD/bench/results/$stamp; OUT_SHOW=bench/results/$stamp; fi
 mkdir -p "$OUT"
 : >"$OUT/results.md"
 root=$(mktemp -d /dev/shm/dtask-bench.XXXXXX)
@@ -111,15 +157,44 @@ die() {
   echo "bench: $1" >&2
   shift
   local f
-  for f in "$@"; do [ -s "$f" ] && sed 's/^/bench:   /' "$f" >&2; done
+  for f in "$@"; do [ -s "$f" ] && tail -n 40 "$f" | sed 's/^/bench:   /' >&2; done
   exit 1
 }
 
-# med FILE KEY: the median of the values of the "KEY VALUE" lines of FILE
-# (n/a when there is none).
+# run_to OUTFILE ERRFILE WHAT CMD...: runs CMD under timeout with stdin
+# /dev/null, appending its stdout to OUTFILE and its stderr to ERRFILE; a
+# failure or a timeout stops the bench with WHAT and the end of ERRFILE.
+run_to() {
+  local out=$1 err=$2 what=$3 st=0
+  shift 3
+  timeout -k 10 "$TMO" "$@" </dev/null >>"$out" 2>>"$err" || st=$?
+  case $st in
+    0) ;;
+    124 | 137) die "$what: did not finish within $TMO s (BENCH_TIMEOUT; a hung pool?), so it was stopped: $*" "$err" ;;
+    *) die "$what failed (status $st): $*" "$err" ;;
+  esac
+}
+
+# med FILE KEY: the median of the values of the "KEY VALUE" lines of FILE,
+# the mean of the two middle ones for an even count (n/a when there is
+# none).
 med() {
   awk -v k="$2" '$1 == k { print $2 }' "$1" | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+    awk '{ v[NR] = $1 }
+      END {
+        if (!NR) { print "n/a"; exit }
+        if (NR % 2) { print v[(NR + 1) / 2]; exit }
+        a = v[NR / 2]; b = v[NR / 2 + 1]
+        d = 0
+        for (i = 0; i < 2; i++) {
+          s = i ? b : a
+          p = index(s, ".")
+          if (p && length(s) - p > d) d = length(s) - p
+        }
+        s = sprintf("%.*f", d + 1, (a + b) / 2)
+        if (index(s, ".")) { sub(/0+$/, "", s); sub(/\.$/, "", s) }
+        print s
+      }'
 }
 
 # calc EXPR FORMAT A B: A EXPR B with awk (EXPR: / or - or *), n/a when
@@ -131,16 +206,6 @@ calc() {
     printf f "\n", r }'
 }
 
-# collect FILE CMD...: runs CMD $RUNS times, appending its stdout to FILE
-# and its stderr to FILE.err; a failing run stops the bench.
-collect() {
-  local file=$1 i
-  shift
-  for i in $(seq "$RUNS"); do
-    "$@" >>"$file" 2>>"$file.err" || die "failed (run $i): $*" "$file.err"
-  done
-}
-
 # offloaded FILE WHAT: every run in FILE said "offloaded 1", or the bench
 # stops: a figure of calls that ran inline would be a false one.
 offloaded() {
@@ -149,6 +214,25 @@ offloaded() {
     return
   fi
   die "$2: the calls did not run in a worker; dtask's messages:" "$1.err"
+}
+
+# summary_says ERRFILE WHAT SYMBOL COUNT...: the last summary line of dtask
+# run in ERRFILE ("dtask: N calls offloaded; SYMBOL COUNT (p50 ...)...")
+# offloaded at least one call and COUNT calls of each SYMBOL, or the bench
+# stops.
+summary_says() {
+  local err=$1 what=$2 line
+  shift 2
+  line=$(grep '^dtask: [0-9][0-9]* calls\{0,1\} offloaded' "$err" | tail -n 1 || true)
+  [ -n "$line" ] || die "$what: dtask run printed no summary of offloaded calls" "$err"
+  case $line in "dtask: 0 calls offloaded"*) die "$what: dtask run offloaded nothing: $line" "$err" ;; esac
+  while [ $# -ge 2 ]; do
+    case "$line;" in
+      *"; $1 $2 ("*) ;;
+      *) die "$what: dtask run did not offload $2 calls of $1: $line" "$err" ;;
+    esac
+    shift 2
+  done
 }
 
 # cfg NAME SRC: a copy of the config SRC whose [queue] path is NAME in
@@ -164,18 +248,19 @@ cfg() {
 }
 
 # rec GROUP NAME VALUE UNIT [BASE_NAME BASE_VALUE BASE_UNIT]: one figure
-# for results.json.  Names and units are this script's own strings.
+# for results.json, with the statistic in $STAT.  Names and units are this
+# script's own strings.
+STAT="median of $RUNS run(s)"
+num() {
+  if [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then echo "$1"; else echo null; fi
+}
 rec() {
   local base="null" name=${2//\*\*/}
-  num() {
-    if [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then echo "$1"; else echo null; fi
-  }
   if [ $# -ge 7 ]; then
     base=$(printf '{"name": "%s", "value": %s, "unit": "%s"}' "$5" "$(num "$6")" "$7")
   fi
-  printf '    {"group": "%s", "name": "%s", "value": %s, "unit": "%s", "baseline": %s}' \
-    "$1" "$name" "$(num "$3")" "$4" "$base" >>"$T/records"
-  printf ',\n' >>"$T/records"
+  printf '    {"group": "%s", "name": "%s", "value": %s, "unit": "%s", "statistic": "%s", "baseline": %s},\n' \
+    "$1" "$name" "$(num "$3")" "$4" "$STAT" "$base" >>"$T/records"
 }
 
 # jstr TEXT: TEXT as a JSON string.
@@ -183,12 +268,15 @@ jstr() {
   printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g' | tr -d '\000-\037')"
 }
 
-# wall CMD...: runs CMD with stdout to $WALL_OUT and stderr to
-# $WALL_OUT.err and prints its wall time in seconds.
+# wall OUTFILE WHAT CMD...: runs CMD (run_to, stdout to OUTFILE, stderr to
+# OUTFILE.err, both emptied first) and prints its wall time in seconds.
 wall() {
-  local t0 t1
+  local out=$1 what=$2 t0 t1
+  shift 2
+  : >"$out"
+  : >"$out.err"
   t0=$EPOCHREALTIME
-  "$@" >"$WALL_OUT" 2>"$WALL_OUT.err" || die "failed: $*" "$WALL_OUT.err"
+  run_to "$out" "$out.err" "$what" "$@"
   t1=$EPOCHREALTIME
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
@@ -197,16 +285,26 @@ cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
 [ -n "$cpu" ] || cpu=$(uname -m)
 os=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release 2>/dev/null || true)
 [ -n "$os" ] || os=$(uname -s)
-machine="$(nproc) cores, $cpu, $os, Linux $(uname -r)"
-short="$(nproc) cores, $(uname -m)"
+CORES=$(nproc)
+machine="$CORES cores, $cpu, $os, Linux $(uname -r)"
+short="$CORES cores, $(uname -m)"
+case $dirty in
+  true) tree="commit $commit with uncommitted changes" ;;
+  false) tree="commit $commit" ;;
+  *) tree="no git commit" ;;
+esac
+command_line="make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')"
 
 md "# dtask bench"
 md ""
-md "$machine; $(date -u '+%Y-%m-%d %H:%M UTC')."
-md "Command: \`make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')\`; every figure is the median of $RUNS run(s), beside its baseline from the same run."
-if [ "$QUICK" = 1 ]; then md "Files: \`$OUT/\` (results.json, plots)."
-else md "Files: \`$OUT/\` (results.json, plots), copied to \`bench/results/latest/\`."; fi
+md "$machine; $(date -u '+%Y-%m-%d %H:%M UTC'); $tree."
+md "Command: \`$command_line\`. Each figure is a median of $RUNS run(s) unless its table says otherwise, beside its baseline from the same run."
+if [ "$QUICK" = 1 ] || [ "$OUT_GIVEN" = 1 ]; then md "Files: \`$OUT_SHOW/\` (results.json, plots)."
+else md "Files: \`$OUT_SHOW/\` (results.json, plots), copied to \`bench/results/latest/\`."; fi
 md ""
+
+# Figures the closing sentences use.
+declare -A V
 
 # ================================================================ 1. demo
 say "demo: reports and legacy, $RUNS run(s) each way"
@@ -216,75 +314,108 @@ DEMO_CFG=$(cfg demo demo/dtask.toml)
 # without dtask, DTASK_MODE=sync and dtask run -w $DEMO_WORKERS.  Each way
 # gets a file $T/demo.ID.WAY of "KEY VALUE" lines: KEY is a "time KEY
 # SECONDS" line of the program's, or wall (exec to exit).  The lines other
-# than "time" ones must be the same every time.
+# than "time" ones must be the same every time.  Every offloaded run must
+# have offloaded all of the program's calls (dtask run's summary).
 demo_runs() {
-  local id=$1 i way w
+  local id=$1 i way w o expect
   shift
+  case $(basename "$1") in
+    reports) expect=(build_report 10 generate_reports 1) ;;
+    legacy) expect=(legacy_lookup 5) ;;
+    *) expect=() ;;
+  esac
   for i in $(seq "$RUNS"); do
     for way in plain sync off; do
-      WALL_OUT=$T/demo.$id.$way.out
+      o=$T/demo.$id.$way.out
       case $way in
-        plain) w=$(wall "$@") ;;
-        sync) w=$(wall env DTASK_CONFIG="$DEMO_CFG" DTASK_MODE=sync LD_PRELOAD="$SHIM" "$@") ;;
-        off) w=$(wall "$DTASK" run -c "$DEMO_CFG" -w "$DEMO_WORKERS" -- "$@") ;;
+        plain) w=$(wall "$o" "demo $* (without dtask)" "$@") ;;
+        sync) w=$(wall "$o" "demo $* (sync mode)" \
+          env DTASK_CONFIG="$DEMO_CFG" DTASK_MODE=sync LD_PRELOAD="$SHIM" "$@") ;;
+        off) w=$(wall "$o" "demo $* (dtask run)" "$DTASK" run -c "$DEMO_CFG" -w "$DEMO_WORKERS" -- "$@")
+          summary_says "$o.err" "demo $* (dtask run -w $DEMO_WORKERS, run $i)" "${expect[@]}" ;;
       esac
       echo "wall $w" >>"$T/demo.$id.$way"
-      awk '$1 == "time" { print $2, $3 }' "$WALL_OUT" >>"$T/demo.$id.$way"
-      grep -v '^time ' "$WALL_OUT" >"$WALL_OUT.lines" || true
+      awk '$1 == "time" { print $2, $3 }' "$o" >>"$T/demo.$id.$way"
+      grep -v '^time ' "$o" >"$o.lines" || true
       if [ ! -f "$T/demo.$id.ref" ]; then
-        cp "$WALL_OUT.lines" "$T/demo.$id.ref"
-      elif ! cmp -s "$T/demo.$id.ref" "$WALL_OUT.lines"; then
-        diff "$T/demo.$id.ref" "$WALL_OUT.lines" >"$WALL_OUT.diff" || true
-        die "demo: $* printed something else ($way, run $i):" "$WALL_OUT.diff"
+        cp "$o.lines" "$T/demo.$id.ref"
+      elif ! cmp -s "$T/demo.$id.ref" "$o.lines"; then
+        diff "$T/demo.$id.ref" "$o.lines" >"$o.diff" || true
+        die "demo: $* printed something else ($way, run $i):" "$o.diff"
       fi
     done
   done
   touch "$T/demo.$id.done"
 }
 
-# demo_row LABEL KEY PROG ARGS...: one row of the demo table: the median
-# of KEY (a "time KEY" line of PROG's, or wall) each way, and the speed-up
-# (without dtask / offloaded).  Rows with the same PROG ARGS share runs.
+# demo_row TAG LABEL KEY PROG ARGS...: one row of the demo table: the
+# median of KEY (a "time KEY" line of PROG's, or wall) each way, and the
+# speed-up (without dtask / offloaded); V[TAG.plain], V[TAG.sync],
+# V[TAG.off] and V[TAG.x] keep them.  Rows with the same PROG ARGS share
+# runs.
 demo_row() {
-  local label=$1 key=$2 id plain sync off
-  shift 2
+  local tag=$1 label=$2 key=$3 id plain sync off x
+  shift 3
   id=$(printf '%s\n' "$@" | md5sum | cut -c1-12)
   [ -f "$T/demo.$id.done" ] || demo_runs "$id" "$@"
   plain=$(med "$T/demo.$id.plain" "$key")
   sync=$(med "$T/demo.$id.sync" "$key")
   off=$(med "$T/demo.$id.off" "$key")
-  md "| $label | $plain | $sync | $off | $(calc / '%.2fx' "$plain" "$off") |"
+  x=$(calc / '%.2f' "$plain" "$off")
+  V[$tag.plain]=$plain V[$tag.sync]=$sync V[$tag.off]=$off V[$tag.x]=$x
+  md "| $label | $plain | $sync | $off | ${x}x |"
   rec demo "$label, without dtask" "$plain" s
   rec demo "$label, DTASK_MODE=sync" "$sync" s "$label, without dtask" "$plain" s
   rec demo "$label, dtask run -w $DEMO_WORKERS" "$off" s "$label, without dtask" "$plain" s
+  STAT="ratio of the medians" rec demo "$label, speed-up of dtask run -w $DEMO_WORKERS" "$x" x \
+    "$label, without dtask" 1 x
 }
 
 md "## The demo (demo/, config demo/dtask.toml)"
 md ""
-md "build_report() waits 0.5 s; legacy_lookup() holds its library's one global lock for 0.3 s."
+md "build_report() waits 0.5 s; legacy_lookup() holds its library's one global lock for 0.3 s. Every offloaded run's summary from dtask run was checked: it offloaded all of the program's calls."
 md ""
 md "| wall time (s) | without dtask | DTASK_MODE=sync | dtask run -w $DEMO_WORKERS | speed-up |"
 md "|---|---:|---:|---:|---:|"
-demo_row "reports: 5 calls in a row" sequential "$BUILD/demo/reports"
-demo_row "reports: 5 caller threads" threads "$BUILD/demo/reports"
-demo_row "reports: whole run, exec to exit" wall "$BUILD/demo/reports"
-demo_row "legacy: 5 threads, one lock in the library" threads "$BUILD/demo/legacy"
-demo_row "legacy: whole run, exec to exit" wall "$BUILD/demo/legacy"
-demo_row "reports: 1 call of generate_reports(5), split" batch "$BUILD/demo/reports"
-md ""
-md "The split row is one call of a single-threaded program: split = { over = \"n\" } cuts it into one slice per worker, so its five 0.5 s reports take about 0.5 s."
+demo_row seq "reports: 5 calls in a row" sequential "$BUILD/demo/reports"
+demo_row thr "reports: 5 caller threads" threads "$BUILD/demo/reports"
+demo_row split "reports: 1 call of generate_reports(5), split" batch "$BUILD/demo/reports"
+demo_row rwall "reports: whole run, exec to exit" wall "$BUILD/demo/reports"
+demo_row lock "legacy: 5 threads, one lock in the library" threads "$BUILD/demo/legacy"
+demo_row lwall "legacy: whole run, exec to exit" wall "$BUILD/demo/legacy"
 md ""
 
-# ====================================================== 1b. fan-out, CPU
-say "fan-out: a CPU-bound batch, $RUNS run(s) each way"
+# ========================================================= 2. fan-out
+say "fan-out: the demo's split call, and a CPU-bound batch, $RUNS run(s) each way"
+over=$(calc / '%.2f' "$(calc - '%.6f' "${V[split.off]}" "$DEMO_LIMIT")" "$(calc / '%.6f' "$DEMO_LIMIT" 100)")
+met=$(awk -v o="$over" -v t="$DEMO_TARGET_PCT" 'BEGIN { print (o != "n/a" && o + 0 <= t + 0) ? "yes" : "no" }')
+V[split.over]=$over V[split.met]=$met
+md "## Fan-out: one call split across the workers"
+md ""
+md "| demo: one call of generate_reports(5), split = { over = \"n\" } | without dtask (s) | dtask run -w $DEMO_WORKERS (s) | speed-up | physical limit (s) | over the limit | within ${DEMO_TARGET_PCT}% of it |"
+md "|---|---:|---:|---:|---:|---:|---|"
+md "| 5 slices on 5 workers, each one build_report() | ${V[split.plain]} | ${V[split.off]} | ${V[split.x]}x | $DEMO_LIMIT | ${over}% | $met |"
+md ""
+rec fanout "generate_reports(5) split over $DEMO_WORKERS workers" "${V[split.off]}" s \
+  "generate_reports(5) without dtask" "${V[split.plain]}" s
+STAT="a constant of the workload: build_report() sleeps 0.5 s (demo/libreport.c)" \
+  rec fanout "generate_reports(5) split, physical limit (one build_report)" "$DEMO_LIMIT" s
+STAT="computed from the median above" rec fanout "generate_reports(5) split, over the physical limit" "$over" % \
+  "target: at most this much over the limit" "$DEMO_TARGET_PCT" %
+STAT="computed from the median above" \
+  rec fanout "generate_reports(5) split, within the target (1 yes, 0 no)" "$([ "$met" = yes ] && echo 1 || echo 0)" bool
+
 FAN_CFG=$(cfg fanout bench/fanout.toml)
-FAN_N=2000
-[ "$QUICK" = 1 ] && FAN_N=400
-CORES=$(nproc)
+: >"$T/fan.plain"
+: >"$T/fan.off"
 for i in $(seq "$RUNS"); do
-  "$B/burn" "$FAN_N" >>"$T/fan.plain" 2>>"$T/fan.plain.err" || die "burn failed" "$T/fan.plain.err"
-  "$DTASK" run -c "$FAN_CFG" -w "$CORES" -- "$B/burn" "$FAN_N" >>"$T/fan.off" 2>>"$T/fan.off.err" ||
-    die "burn under dtask failed" "$T/fan.off.err"
+  run_to "$T/fan.plain" "$T/fan.plain.err" "burn without dtask (run $i)" "$B/burn" "$FAN_N"
+  : >"$T/fan.one.err"
+  run_to "$T/fan.off" "$T/fan.one.err" "burn under dtask run (run $i)" \
+    "$DTASK" run -c "$FAN_CFG" -w "$CORES" -- "$B/burn" "$FAN_N"
+  cat "$T/fan.one.err" >>"$T/fan.off.err"
+  # Two calls of bn_burn: burn's one-element warm-up, then the batch.
+  summary_says "$T/fan.one.err" "the fan-out batch (run $i)" bn_burn 2
 done
 offloaded "$T/fan.off" "the fan-out batch"
 if [ "$(awk '$1 == "sum"' "$T/fan.plain" | sort -u)" != "$(awk '$1 == "sum"' "$T/fan.off" | sort -u)" ]; then
@@ -292,73 +423,113 @@ if [ "$(awk '$1 == "sum"' "$T/fan.plain" | sort -u)" != "$(awk '$1 == "sum"' "$T
 fi
 fplain=$(med "$T/fan.plain" batch)
 foff=$(med "$T/fan.off" batch)
-md "| CPU-bound batch: one call of bn_burn($FAN_N) | without dtask (s) | split over $CORES workers (s) | speed-up | cores |"
-md "|---|---:|---:|---:|---:|"
-md "| about 0.1 ms of one core per element | $fplain | $foff | $(calc / '%.2fx' "$fplain" "$foff") | $CORES |"
+fx=$(calc / '%.2f' "$fplain" "$foff")
+feff=$(calc / '%.0f' "$(calc '*' '%.6f' "$fx" 100)" "$CORES")
+V[burn.plain]=$fplain V[burn.off]=$foff V[burn.x]=$fx V[burn.eff]=$feff
+md "| CPU-bound batch: one call of bn_burn($FAN_N), split = { over = \"n\" } | without dtask (s) | split over $CORES workers (s) | speed-up | cores (nproc) | speed-up / cores |"
+md "|---|---:|---:|---:|---:|---:|"
+md "| about 0.1 ms of one core per element | $fplain | $foff | ${fx}x | $CORES | ${feff}% |"
 md ""
 rec fanout "bn_burn($FAN_N) split over $CORES workers" "$foff" s "bn_burn($FAN_N) without dtask" "$fplain" s
+STAT="ratio of the medians above" rec fanout "bn_burn($FAN_N) split, speed-up" "$fx" x "cores (nproc)" "$CORES" x
+STAT="computed from the medians above" \
+  rec fanout "bn_burn($FAN_N) split, speed-up per core" "$feff" % "one core's work per core" 100 %
 
-# ======================================================= 2. null call
-say "null-call round trip and anchors"
+# ============================================== 3. anchors, 4. null call
+say "anchors and the null-call round trip"
 OFF_CFG=$(cfg offload bench/offload.toml)
-# off W C CALLS [FILE]: roundtrip with C callers under dtask run -w W.
-off() { "$DTASK" run -c "$OFF_CFG" -w "$1" -- "$B/roundtrip" "$2" "$3" ${4:+"$4"}; }
-
-collect "$T/anchors" "$B/anchors" "$ROUNDS"
-if [ -n "$PY" ]; then collect "$T/ppe" "$PY" bench/ppe.py "$PPE"; else : >"$T/ppe"; fi
-collect "$T/direct" "$B/roundtrip" 1 "$N"
+: >"$T/anchors"
+: >"$T/ppe"
+: >"$T/direct"
+: >"$T/rt"
 : >"$OUT/latency.dat"
-collect "$T/rt" off 1 1 "$N" "$PWD/$OUT/latency.dat"
+for i in $(seq "$RUNS"); do
+  run_to "$T/anchors" "$T/anchors.err" "anchors (run $i)" "$B/anchors" "$ROUNDS"
+  [ -z "$PY" ] || run_to "$T/ppe" "$T/ppe.err" "ProcessPoolExecutor (run $i)" "$PY" bench/ppe.py "$PPE"
+  run_to "$T/direct" "$T/direct.err" "direct calls (run $i)" "$B/roundtrip" 1 "$N"
+  run_to "$T/rt" "$T/rt.err" "round trip (run $i)" \
+    "$DTASK" run -c "$OFF_CFG" -w 1 -- "$B/roundtrip" 1 "$N" "$OUT/latency.dat"
+done
 offloaded "$T/rt" "round trip"
 
 declare -A L
+VARIANTS="futex_same futex_cross futex pipe_same pipe_cross pipe"
 for p in p50 p99 p999; do
-  L[futex_$p]=$(med "$T/anchors" "futex_$p")
-  L[pipe_$p]=$(med "$T/anchors" "pipe_$p")
+  for v in $VARIANTS; do L[${v}_$p]=$(med "$T/anchors" "${v}_$p"); done
   L[ppe_$p]=$(med "$T/ppe" "ppe_$p")
   L[direct_$p]=$(med "$T/direct" "$p")
   L[dtask_$p]=$(med "$T/rt" "$p")
 done
-lrow() { # LABEL KEY: a latency row and its records
-  local p
-  md "| $1 | ${L[$2_p50]} | ${L[$2_p99]} | ${L[$2_p999]} | $(calc / '%.2f' "${L[$2_p50]}" "${L[futex_p50]}") |"
+declare -A LABEL=(
+  [futex_same]="futex handoff in shared memory, both processes on one CPU"
+  [futex_cross]="futex handoff in shared memory, the processes on two CPUs"
+  [futex]="futex handoff in shared memory, unpinned"
+  [pipe_same]="pipe pair, both processes on one CPU"
+  [pipe_cross]="pipe pair, the processes on two CPUs"
+  [pipe]="pipe pair, unpinned"
+  [ppe]="Python ProcessPoolExecutor, null function"
+  [dtask]="**dtask, LMDB queue** (bn_add, dtask run -w 1)"
+  [direct]="(direct call, no process boundary)")
+# The physical limit: the futex variant with the lowest median p50.
+limit=$(for v in futex_same futex_cross futex; do
+  [ "${L[${v}_p50]}" = n/a ] || echo "${L[${v}_p50]} $v"
+done | sort -g | head -n 1 | cut -d' ' -f2)
+[ -n "$limit" ] || die "anchors printed no futex figure" "$T/anchors.err" "$T/anchors"
+for p in p50 p99 p999; do L[limit_$p]=${L[${limit}_$p]}; done
+LIMIT_LABEL=${LABEL[$limit]}
+pipe_best=$(for v in pipe_same pipe_cross pipe; do
+  [ "${L[${v}_p50]}" = n/a ] || echo "${L[${v}_p50]} $v"
+done | sort -g | head -n 1 | cut -d' ' -f2)
+[ -n "$pipe_best" ] || die "anchors printed no pipe figure" "$T/anchors.err" "$T/anchors"
+
+# lrow GROUP KEY: a latency row and its records; the limit's own row says
+# so, the others have the limit as their baseline.
+lrow() {
+  local g=$1 k=$2 label=${LABEL[$2]} p
+  [ "${L[$2_p50]}" != n/a ] || return 0
+  [ "$k" = "$limit" ] && label="$label: **the physical limit** (fastest futex p50)"
+  md "| $label | ${L[$2_p50]} | ${L[$2_p99]} | ${L[$2_p999]} | $(calc / '%.2f' "${L[$2_p50]}" "${L[limit_p50]}") |"
   for p in p50 p99 p999; do
-    if [ "$2" = futex ]; then rec roundtrip "$1, $p" "${L[$2_$p]}" us
-    else rec roundtrip "$1, $p" "${L[$2_$p]}" us "futex handoff, $p" "${L[futex_$p]}" us; fi
+    if [ "$k" = "$limit" ]; then rec "$g" "$label, $p" "${L[$2_$p]}" us
+    else rec "$g" "$label, $p" "${L[$2_$p]}" us "the physical limit (${LABEL[$limit]}), $p" "${L[limit_$p]}" us; fi
   done
 }
-md "## Round trip of one blocking null call, 1 caller, 1 worker"
+STAT="median of $RUNS run(s) of the percentile over each run's round trips"
+md "## Round trip of one blocking call to another process and back"
 md ""
-md "| one call to another process and back | p50 (us) | p99 (us) | p99.9 (us) | p50 / futex p50 |"
+pinned=$(awk '$1 == "pinned" { print ($2 == $3 ? "CPU " $2 ", the only one this process may use" : "CPUs " $2 " and " $3); exit }' "$T/anchors")
+md "Each run times $ROUNDS round trips of each anchor (after a warm-up) and $N dtask null calls, 1 caller, 1 worker; a figure is the median of the runs' percentiles. $([ -n "$pinned" ] && echo "Pinned variants use sched_setaffinity on $pinned." || echo "sched_setaffinity was refused, so no variant is pinned.")"
+md ""
+md "| one call to another process and back | p50 (us) | p99 (us) | p99.9 (us) | p50 / limit p50 |"
 md "|---|---:|---:|---:|---:|"
-lrow "futex handoff in shared memory (the physical limit)" futex
-lrow "pipe pair" pipe
-lrow "**dtask, LMDB queue** (bn_add, dtask run -w 1)" dtask
-if [ -n "$PY" ]; then lrow "Python ProcessPoolExecutor, null function" ppe
+for v in $VARIANTS; do lrow anchors "$v"; done
+lrow roundtrip dtask
+if [ -n "$PY" ]; then lrow anchors ppe
 else md "| Python ProcessPoolExecutor, null function | n/a (no python3) | | | |"; fi
-lrow "(direct call, no process boundary)" direct
+lrow roundtrip direct
 md ""
-md "$N calls per run; the histogram of all $((N * RUNS)) dtask calls is latency.png."
+md "The histogram of all $((N * RUNS)) dtask calls is latency.png."
 md ""
 
-# ====================================================== 3. throughput
+# ====================================================== 5. throughput
 say "throughput, C callers x W workers, C and W in 1 2 4 8"
 WS="1 2 4 8"
 for i in $(seq "$RUNS"); do
   for c in $WS; do
-    "$B/roundtrip" "$c" $((TP / c)) >>"$T/tpd.$c" 2>>"$T/tpd.$c.err" ||
-      die "failed: roundtrip $c" "$T/tpd.$c.err"
+    run_to "$T/tpd.$c" "$T/tpd.$c.err" "roundtrip $c (run $i)" "$B/roundtrip" "$c" $((TP / c))
     for w in $WS; do
-      off "$w" "$c" $((TP / c)) >>"$T/tp.$c.$w" 2>>"$T/tp.$c.$w.err" ||
-        die "failed: $c callers x $w workers (run $i)" "$T/tp.$c.$w.err"
+      run_to "$T/tp.$c.$w" "$T/tp.$c.$w.err" "$c callers x $w workers (run $i)" \
+        "$DTASK" run -c "$OFF_CFG" -w "$w" -- "$B/roundtrip" "$c" $((TP / c))
     done
   done
 done
+STAT="median of $RUNS run(s)"
 md "## Throughput: null calls per second, C callers x W workers"
 md ""
 md "| callers C | W = 1 | W = 2 | W = 4 | W = 8 | direct calls/s, C threads |"
 md "|---:|---:|---:|---:|---:|---:|"
 declare -A TPV
+best=0 best_at=""
 for c in $WS; do
   row="| $c"
   d=$(med "$T/tpd.$c" throughput)
@@ -368,9 +539,14 @@ for c in $WS; do
     row="$row | ${TPV[$c.$w]}"
     rec throughput "$c callers x $w workers" "${TPV[$c.$w]}" calls/s \
       "$c threads, direct calls" "$d" calls/s
+    if awk -v a="${TPV[$c.$w]}" -v b="$best" 'BEGIN { exit !(a + 0 > b + 0) }'; then
+      best=${TPV[$c.$w]}
+      best_at="$c caller$([ "$c" = 1 ] || echo s) x $w worker$([ "$w" = 1 ] || echo s)"
+    fi
   done
   md "$row | $d |"
 done
+V[tp.best]=$best V[tp.best_at]=$best_at
 {
   echo "# workers, then calls/s with 1 2 4 8 callers"
   for w in $WS; do
@@ -378,21 +554,25 @@ done
   done
 } >"$OUT/throughput.dat"
 md ""
-md "$TP calls per run, split between the callers; one caller and one pair handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[futex_p50]}") calls/s (1 / futex p50)."
+md "$TP calls per run, split between the callers, timed after a warm-up burst of a tenth as many; one pair of processes handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[limit_p50]}") round trips/s (1 / limit p50)."
 md ""
 
-# ===================================================== 4. argument size
+# ===================================================== 6. argument size
 say "argument size, 0 B to $((SIZES_MAX >> 20)) MiB"
 ARG_CFG=$(cfg argsize bench/argsize.toml)
-collect "$T/arg" "$DTASK" run -c "$ARG_CFG" -w 1 -- "$B/argsize" "$SIZES_MAX" "$ARG_BUDGET" "$ARG_CALLS"
+: >"$T/arg"
+for i in $(seq "$RUNS"); do
+  run_to "$T/arg" "$T/arg.err" "argument size (run $i)" \
+    "$DTASK" run -c "$ARG_CFG" -w 1 -- "$B/argsize" "$SIZES_MAX" "$ARG_BUDGET" "$ARG_CALLS"
+done
 offloaded "$T/arg" "argument size"
 human() { awk -v n="$1" 'BEGIN { u = "B"; split("KiB MiB GiB", us, " ")
   for (i = 1; n >= 1024 && i <= 3; i++) { n /= 1024; u = us[i] } printf "%g %s\n", n, u }'; }
+STAT="median of $RUNS run(s) of the median call in each run"
 md "## Argument size: bn_copy(in char src[n], size_t n, out char dst[n]), dtask run -w 1"
 md ""
 md "| n (in and out) | dtask call (us) | dtask MB/s | memcpy of n (us) | memcpy MB/s | call / memcpy |"
 md "|---:|---:|---:|---:|---:|---:|"
-: >"$OUT/argsize.dat"
 echo "# bytes, dtask MB/s, memcpy MB/s" >"$OUT/argsize.dat"
 mapfile -t sizes < <(awk -F'[. ]' '$1 == "call_us" { print $2 }' "$T/arg" | sort -n -u)
 for n in "${sizes[@]}"; do
@@ -404,18 +584,20 @@ for n in "${sizes[@]}"; do
   md "| $(human "$n") | $cu | $cm | $mu | $mm | $(calc / '%.0fx' "$cu" "$mu") |"
   rec argsize "bn_copy $n B, dtask call" "$cu" us "memcpy $n B" "$mu" us
   [ "$n" = 0 ] || rec argsize "bn_copy $n B, dtask" "$cm" MB/s "memcpy $n B" "$mm" MB/s
+  V[arg.max.cm]=$cm V[arg.max.mm]=$mm V[arg.max.n]=$n
 done
 md ""
-md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back."
+md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back. A figure is the median over the runs of each run's median call."
 md ""
 
-# ==================================================== 5. sync overhead
+# ==================================================== 7. sync overhead
 say "sync-mode stub overhead"
-"$B/sync_overhead" "$NS" "$R" >"$T/so.direct" 2>"$T/so.direct.err" ||
-  die "failed: sync_overhead" "$T/so.direct.err"
-DTASK_CONFIG=bench/sync.toml DTASK_MODE=sync LD_PRELOAD="$SHIM" \
-  "$B/sync_overhead" "$NS" "$R" >"$T/so.sync" 2>"$T/so.sync.err" ||
-  die "failed: sync_overhead in sync mode" "$T/so.sync.err"
+: >"$T/so.direct"
+: >"$T/so.sync"
+run_to "$T/so.direct" "$T/so.direct.err" "sync_overhead" "$B/sync_overhead" "$NS" "$R"
+run_to "$T/so.sync" "$T/so.sync.err" "sync_overhead in sync mode" \
+  env DTASK_CONFIG=bench/sync.toml DTASK_MODE=sync LD_PRELOAD="$SHIM" "$B/sync_overhead" "$NS" "$R"
+STAT="median of $R rounds of $NS calls, in one process"
 md "## Sync mode (DTASK_MODE=sync): the stub's cost per call"
 md ""
 md "| function | direct (ns) | through the stub (ns) | overhead (ns) |"
@@ -424,26 +606,29 @@ for f in bn_add bn_mix; do
   d=$(med "$T/so.direct" $f)
   s=$(med "$T/so.sync" $f)
   o=$(calc - '%.2f' "$s" "$d")
+  V[so.$f]=$o
   md "| $f | $d | $s | $o |"
   rec sync "$f through the sync-mode stub" "$s" ns "$f, direct call" "$d" ns
-  rec sync "$f, sync-mode overhead" "$o" ns
+  STAT="difference of the two medians" rec sync "$f, sync-mode overhead" "$o" ns "$f, direct call" "$d" ns
 done
 md ""
-md "Median of $R rounds of $NS calls each."
+md "Each figure is the median of $R rounds of $NS calls, in one process each way (not of separate runs)."
 md ""
 
-# ======================================================= 6. cold start
+# ======================================================= 8. cold start
 say "cold start"
-WALL_OUT=$T/cold.out
+: >"$T/cold.plain"
+: >"$T/cold.warm"
+: >"$T/cold.cold"
 for i in $(seq "$RUNS"); do
-  "$B/coldstart" launch >>"$T/cold.plain" 2>>"$T/cold.plain.err" ||
-    die "failed: coldstart without dtask" "$T/cold.plain.err"
+  run_to "$T/cold.plain" "$T/cold.plain.err" "coldstart without dtask (run $i)" "$B/coldstart" launch
   warm=$(cfg "warm$i" bench/coldstart.toml)
-  "$DTASK" run -c "$warm" -w 1 -- "$B/coldstart" launch >>"$T/cold.warm" 2>>"$T/cold.warm.err" ||
-    die "failed: coldstart under dtask run" "$T/cold.warm.err"
+  run_to "$T/cold.warm" "$T/cold.warm.err" "coldstart under dtask run (run $i)" \
+    "$DTASK" run -c "$warm" -w 1 -- "$B/coldstart" launch
   cold=$(cfg "cold$i" bench/coldstart.toml)
-  BENCH_PRELOAD=$SHIM DTASK_CONFIG=$cold "$B/coldstart" launch >"$T/cold.one" 2>>"$T/cold.cold.err" ||
-    die "failed: coldstart with autostart" "$T/cold.cold.err"
+  : >"$T/cold.one"
+  run_to "$T/cold.one" "$T/cold.cold.err" "coldstart with autostart (run $i)" \
+    env BENCH_PRELOAD="$SHIM" DTASK_CONFIG="$cold" "$B/coldstart" launch
   cat "$T/cold.one" >>"$T/cold.cold"
   # Stop the pool this run started: its supervisor is the worker's parent.
   worker=$(awk '$1 == "worker" { print $2 }' "$T/cold.one")
@@ -458,38 +643,92 @@ for i in $(seq "$RUNS"); do
 done
 offloaded "$T/cold.warm" "cold start, pool running"
 offloaded "$T/cold.cold" "cold start, autostart"
+STAT="median of $RUNS run(s)"
 cp=$(med "$T/cold.plain" first_call_ms)
 cw=$(med "$T/cold.warm" first_call_ms)
 cc=$(med "$T/cold.cold" first_call_ms)
+V[cold.plain]=$cp V[cold.cold]=$cc V[cold.more]=$(calc - '%.3f' "$cc" "$cp")
 md "## Cold start: from exec of the program to its first call returned"
 md ""
 md "| first call of bn_pid() | ms | minus baseline (ms) |"
 md "|---|---:|---:|"
 md "| without dtask: exec, loading, one direct call (the baseline) | $cp | |"
 md "| dtask, a pool already serves the queue (dtask run -w 1) | $cw | $(calc - '%.3f' "$cw" "$cp") |"
-md "| **dtask, autostart**: the first call starts a pool of 4 workers | $cc | $(calc - '%.3f' "$cc" "$cp") |"
+md "| **dtask, autostart**: the first call starts a pool of 4 workers | $cc | ${V[cold.more]} |"
 md ""
 rec coldstart "exec to first call, without dtask" "$cp" ms
 rec coldstart "exec to first call, dtask, pool running" "$cw" ms "exec to first call, without dtask" "$cp" ms
 rec coldstart "exec to first call, dtask, autostart" "$cc" ms "exec to first call, without dtask" "$cp" ms
 
-# ===================================================== JSON and plots
-say "results.json and plots"
+# ========================================================= plots
+say "plots"
+# The latency histogram: log-spaced bins, 50 per decade, as fractions.
+awk '$1 > 0 { b = int(log($1) / log(10) * 50); c[b]++; n++ }
+     END { for (b in c) printf "%.4f %.4f %.6f\n", 10 ^ (b / 50), 10 ^ ((b + 1) / 50), c[b] / n }' \
+  "$OUT/latency.dat" | sort -g >"$OUT/latency_hist.dat"
+rm -f "$OUT/latency.dat"
+plots=""
+why=""
+if command -v gnuplot >/dev/null 2>&1; then
+  term=png
+  gnuplot -e 'set terminal pngcairo' </dev/null >/dev/null 2>&1 && term=pngcairo
+  case $limit in futex_same) lname="one CPU" ;; futex_cross) lname="two CPUs" ;; *) lname="unpinned" ;; esac
+  if timeout -k 10 "$TMO" gnuplot -e "dir='$OUT'; term='$term'; machine='$short'; limit=${L[limit_p50]}; limitname='$lname'; pipe=${L[${pipe_best}_p50]}; p50=${L[dtask_p50]}; p99=${L[dtask_p99]}; p999=${L[dtask_p999]}" \
+    bench/plot.gp </dev/null 2>"$T/gnuplot.err"; then
+    plots="latency.png throughput.png argsize.png"
+    for p in $plots; do
+      [ -s "$OUT/$p" ] || { plots=""; why="gnuplot did not write $p"; break; }
+    done
+  else
+    why="gnuplot failed: $(grep -v '^ *$' "$T/gnuplot.err" | tail -n 1)"
+  fi
+  [ -z "$why" ] || { say "$why; no plots:"; sed 's/^/bench:   /' "$T/gnuplot.err" >&2; }
+else
+  why="gnuplot is not installed; tools/deps.sh --bench (run by make bench, as root or with sudo) installs gnuplot-nox"
+  say "$why; no plots"
+fi
+
+# ========================================================= in short
+elapsed=$(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f\n", b - a }')
+# Every sentence below is computed from the figures above.
+md "## In short"
+md ""
+md "- Offloaded to $DEMO_WORKERS workers, the 5 caller threads of reports took ${V[thr.off]} s (${V[thr.plain]} s without dtask, ${V[thr.x]}x), and legacy's 5 threads behind one library lock took ${V[lock.off]} s instead of ${V[lock.plain]} s (${V[lock.x]}x)."
+md "- One call of generate_reports(5), split into 5 slices, took ${V[split.off]} s against ${V[split.plain]} s without dtask (${V[split.x]}x): ${V[split.over]}% over its physical limit of $DEMO_LIMIT s, so the target (within ${DEMO_TARGET_PCT}%) is $([ "${V[split.met]}" = yes ] && echo met || echo "not met") in this run."
+md "- bn_burn($FAN_N), CPU-bound, split over $CORES workers on $CORES cores, ran ${V[burn.x]}x as fast as without dtask: ${V[burn.eff]}% of the ${CORES}x that $CORES cores allow."
+ppe_txt=""
+if [ -n "$PY" ]; then
+  ppe_txt=", and $(calc / '%.1f' "${L[ppe_p50]}" "${L[dtask_p50]}")x faster than Python's ProcessPoolExecutor (${L[ppe_p50]} us)"
+fi
+md "- A dtask null call's round trip: p50 ${L[dtask_p50]} us, p99 ${L[dtask_p99]} us, p99.9 ${L[dtask_p999]} us; its p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[limit_p50]}")x the physical limit (a futex handoff, ${LIMIT_LABEL#futex handoff in shared memory, }: ${L[limit_p50]} us)$ppe_txt."
+md "- The most null calls per second: ${V[tp.best]}, with ${V[tp.best_at]}."
+md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy."
+md "- The sync-mode stub adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix."
+md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
+md ""
+if [ -n "$plots" ]; then md "Plots: $plots."; else md "Plots: none ($why)."; fi
+md "This run took $elapsed s."
+
+# ===================================================== JSON
 {
   echo "{"
   echo "  \"suite\": \"dtask bench\","
   echo "  \"date\": $(jstr "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),"
-  echo "  \"command\": $(jstr "make bench$([ "$QUICK" = 1 ] && echo ' QUICK=1')"),"
+  echo "  \"command\": $(jstr "$command_line"),"
   echo "  \"quick\": $([ "$QUICK" = 1 ] && echo true || echo false),"
   echo "  \"runs\": $RUNS,"
-  echo "  \"statistic\": \"median of runs\","
+  echo "  \"statistic\": \"each figure's own: see statistic in every result\","
+  echo "  \"git\": {\"commit\": $(jstr "$commit"), \"dirty\": $dirty},"
+  echo "  \"elapsed_s\": $elapsed,"
   echo "  \"machine\": {"
-  echo "    \"nproc\": $(nproc),"
+  echo "    \"nproc\": $CORES,"
   echo "    \"cpu\": $(jstr "$cpu"),"
   echo "    \"os\": $(jstr "$os"),"
   echo "    \"uname\": $(jstr "$(uname -a)")"
   echo "  },"
   echo "  \"python3\": $(jstr "${PY:-none}"),"
+  echo "  \"physical_limit\": $(jstr "${LABEL[$limit]}"),"
+  echo "  \"plots\": $(jstr "${plots:-none: $why}"),"
   echo "  \"results\": ["
   sed '$ s/,$//' "$T/records"
   echo "  ]"
@@ -499,34 +738,14 @@ if [ -n "$PY" ] && ! "$PY" -m json.tool "$OUT/results.json" >/dev/null; then
   die "results.json is not valid JSON"
 fi
 
-# The latency histogram: log-spaced bins, 50 per decade, as fractions.
-awk '$1 > 0 { b = int(log($1) / log(10) * 50); c[b]++; n++ }
-     END { for (b in c) printf "%.4f %.4f %.6f\n", 10 ^ (b / 50), 10 ^ ((b + 1) / 50), c[b] / n }' \
-  "$OUT/latency.dat" | sort -g >"$OUT/latency_hist.dat"
-rm -f "$OUT/latency.dat"
-plots=""
-if command -v gnuplot >/dev/null 2>&1; then
-  term=png
-  gnuplot -e 'set terminal pngcairo' </dev/null >/dev/null 2>&1 && term=pngcairo
-  if gnuplot -e "dir='$OUT'; term='$term'; machine='$short'; futex=${L[futex_p50]}; pipe=${L[pipe_p50]}; p50=${L[dtask_p50]}; p99=${L[dtask_p99]}; p999=${L[dtask_p999]}" \
-    bench/plot.gp 2>"$T/gnuplot.err"; then
-    plots="latency.png throughput.png argsize.png"
-  else
-    say "gnuplot failed; no plots:"
-    sed 's/^/bench:   /' "$T/gnuplot.err" >&2
-  fi
-else
-  say "gnuplot is not installed (tools/deps.sh --bench); no plots"
-fi
-md "Plots: ${plots:-none (no gnuplot)}."
-
-if [ "$QUICK" != 1 ]; then
+if [ "$QUICK" != 1 ] && [ "$OUT_GIVEN" != 1 ]; then
   mkdir -p bench/results/latest
   rm -f bench/results/latest/*
   cp "$OUT/results.json" bench/results/latest/
   for p in $plots; do cp "$OUT/$p" bench/results/latest/; done
   cp "$OUT/results.md" bench/results/latest.md
-  say "saved $OUT/ and bench/results/latest.md, bench/results/latest/"
+  bash bench/readme.sh || die "README.md's measured block was not rewritten (bench/readme.sh failed)"
+  say "saved $OUT_SHOW/, bench/results/latest.md, bench/results/latest/ and README.md's measured block"
 else
-  say "saved $OUT/ (a QUICK run leaves bench/results/latest* alone)"
+  say "saved $OUT_SHOW/ (a QUICK run, or one with OUT given, leaves bench/results/latest* and README.md alone)"
 fi

@@ -375,8 +375,9 @@ static int submit_task(dt__stub *s, dt__queue *q, thread_state *ts,
  * slices of a fan-out call, so that they wait for a runner once, not once
  * each. */
 typedef struct watch {
-  uint64_t since; /* when no runner was first seen (0: one is alive) */
-  bool said;      /* the on_unavailable = "wait" message is out */
+  uint64_t since;   /* when no runner was first seen (0: one is alive) */
+  uint64_t started; /* when this call last tried to autostart a pool */
+  bool said;        /* the on_unavailable = "wait" message is out */
 } watch;
 
 static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
@@ -385,7 +386,7 @@ static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
 /* One round trip: queue the call, block until its answer. */
 static outcome round_trip(dt__stub *s, dt__queue *q, thread_state *ts,
                           size_t size, call_ctx *c) {
-  watch w = {0, false};
+  watch w = {0, 0, false};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
   if (submit_task(s, q, ts, size, c, NULL) != 0)
     return OUT_INLINE;
@@ -448,8 +449,13 @@ static outcome wait_task(dt__stub *s, dt__queue *q, thread_state *ts,
       w->since = 0;
       continue;
     }
-    if (w->since == 0) {
-      w->since = dt__now_ns();
+    if (w->since == 0 ||
+        (o_cfg->autostart && dt__now_ns() - w->started >= AUTOSTART_WAIT_NS)) {
+      /* No runner: start one (again, if the last one this call started
+       * has died too, at most once per AUTOSTART_WAIT_NS). */
+      if (w->since == 0)
+        w->since = dt__now_ns();
+      w->started = dt__now_ns();
       ensure_runner(q);
       continue;
     }
@@ -772,7 +778,7 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
     }
   }
   const uint64_t budget = o_cfg->map_size / 4;
-  watch w = {0, false};
+  watch w = {0, 0, false};
   bool said_unavailable = false, said_queue = false;
   uint64_t acc = 0, decided_ret = 0;
   int err_fail = saved, err_last = saved;

@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# bench.sh: bench/compare.sh, the "bring your own program" benchmark, on
-# real programs.  Nothing here asserts a timing.
+# bench.sh: the bench suite itself, bench/readme.sh and bench/compare.sh
+# (the "bring your own program" benchmark), on real programs.  Nothing
+# here asserts a timing.
 #
-#   1. usage and config errors exit 2 with a message that says what is
-#      wrong; --help exits 0;
+#   1. compare.sh: usage and config errors exit 2 with a message that
+#      says what is wrong; --help exits 0;
 #   2. a run of bench/argsize -c (deterministic output, every call
-#      offloaded) prints every run's time, two medians (the median of the
-#      printed times) and a ratio, dtask's summary, and "identical";
+#      offloaded) prints every run's time in ms, two medians (the median
+#      of the printed times) and a ratio, dtask's summary, and
+#      "identical";
 #   3. a program whose output depends on dtask (it prints DTASK_CONFIG)
 #      gets the warning, and a program that prints the same thing every
-#      time does not get the "varies by itself" note;
+#      time does not get the "varies by itself" note; a program of a few
+#      milliseconds still gets non-zero medians and a ratio; the runs
+#      without dtask see no LD_PRELOAD and no DTASK_* variable, and each
+#      way has one untimed warm-up run;
 #   4. a program that fails without dtask, or only with it, makes
-#      compare.sh exit 1 and name the status.
+#      compare.sh exit 1 and name the status;
+#   5. readme.sh: the README's measured block is that of
+#      bench/results/latest.md (--check); --check fails on a block that
+#      differs and on missing markers; a rewrite changes only the block,
+#      demotes the headings and links the plots; the README's text around
+#      the block has no number outside code;
+#   6. bench/run.sh itself, QUICK=1 into a scratch OUT: it exits 0, its
+#      results.json parses and has every group (demo, fanout, anchors,
+#      roundtrip, throughput, argsize, sync, coldstart) with a number for
+#      every value, the commit and the run's duration; results.md is what
+#      it printed; the three plots exist (or, without gnuplot, results.md
+#      says why there are none); bench/results/latest* are untouched.
+#      With SANITIZE=1 the bench must refuse the sanitizer build instead,
+#      with a message that says so.
 #
 # Programs: $BUILD/bench/argsize (built by make in every build directory)
 # and sh.  Every queue is a fresh directory under one private (0700)
@@ -65,12 +83,13 @@ cfg() {
 ARG_CFG=$(cfg arg "$TOP/bench/argsize.toml")
 RT_CFG=$(cfg rt "$TOP/bench/offload.toml")
 
-# cmp_run OUT ARGS...: compare.sh ARGS with a clean environment and a
-# 60 s limit; OUT.out, OUT.err, OUT.rc.
+# cmp_run OUT ARGS...: compare.sh ARGS with a clean environment (plus the
+# settings in the array EXTRA) and a 60 s limit; OUT.out, OUT.err, OUT.rc.
+EXTRA=()
 cmp_run() {
   local o=$root/$1
   shift
-  timeout 60 env "${ENV[@]}" bash "$COMPARE" "$@" >"$o.out" 2>"$o.err"
+  timeout 60 env "${ENV[@]}" "${EXTRA[@]}" bash "$COMPARE" "$@" >"$o.out" 2>"$o.err"
   echo $? >"$o.rc"
 }
 rc_is() { [ "$(cat "$root/$1.rc")" = "$2" ]; }
@@ -78,7 +97,7 @@ has() { grep -qE -- "$2" "$root/$1.$3"; }
 # note NAME TEXT: a detail file for a failure report.
 note() { printf '%s\n' "$2" >"$root/$1.note"; echo "$root/$1.note"; }
 
-# 1. Usage and config errors.
+# 1. compare.sh: usage and config errors.
 usage_case() { # NAME PATTERN DESCRIPTION ARGS...
   local name=$1 pat=$2 desc=$3
   shift 3
@@ -112,10 +131,10 @@ check $? "2 compare.sh on bench/argsize -c exits 0" "$root/same.out" "$root/same
 rows=$(grep -cE '^ +[0-9]+ +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3}$' "$root/same.out")
 [ "$rows" = 3 ]
 check $? "2 one line of times per run (3 of them; got $rows)" "$root/same.out"
-has same '^median without dtask: [0-9]+\.[0-9]{3} s$' out &&
-  has same '^median with dtask: +[0-9]+\.[0-9]{3} s$' out &&
+has same '^median without dtask: [0-9]+\.[0-9]{3} ms$' out &&
+  has same '^median with dtask: +[0-9]+\.[0-9]{3} ms$' out &&
   has same '^speed-up: [0-9]+\.[0-9]{2}x ' out
-check $? "2 two medians and a ratio" "$root/same.out"
+check $? "2 two medians in ms and a ratio" "$root/same.out"
 # The medians are those of the printed times (the middle of three).
 col() { awk -v c="$1" '/^ +[0-9]+ +[0-9.]+ +[0-9.]+$/ { print $c }' "$root/same.out" |
   sort -g | sed -n 2p; }
@@ -141,16 +160,177 @@ check $? "3 stdout that differs under dtask: a warning with the difference, exit
   "$root/diff.out" "$root/diff.err"
 has diff '^note: no call was offloaded' out
 check $? "3 a run that offloaded nothing says so" "$root/diff.out"
+# A program of a few milliseconds: times are kept to the microsecond, so
+# neither median is 0 and the ratio is a number.
+awk '/^median with(out)? dtask:/ { if ($(NF - 1) + 0 <= 0) bad = 1; n++ }
+  /^speed-up: [0-9]+\.[0-9][0-9]x / { r = 1 }
+  END { exit !(n == 2 && !bad && r) }' "$root/diff.out"
+check $? "3 a short program: non-zero medians and a ratio" "$root/diff.out"
+
+# What the runs see: without dtask, no LD_PRELOAD and no DTASK_* variable
+# of compare.sh's environment; each way runs once more than -n (the
+# untimed warm-up).
+EXTRA=(DTASK_MODE=sync DTASK_BENCH_TEST=1)
+[ "$SANITIZE" = 1 ] || EXTRA+=(LD_PRELOAD="$BUILD/bench/libbnull.so")
+# shellcheck disable=SC2016  # expanded by the program's shell
+cmp_run envt -n 2 -c "$RT_CFG" -- sh -c \
+  'w=plain; [ -z "${DTASK_CONFIG:-}" ] || w=dtask
+   echo "$w ${LD_PRELOAD:-unset} ${DTASK_MODE:-unset} ${DTASK_BENCH_TEST:-unset}" >>"$0"' \
+  "$root/envt.log"
+EXTRA=()
+rc_is envt 0 && [ "$(grep -c '^plain ' "$root/envt.log")" = 3 ] &&
+  [ "$(grep -c '^dtask ' "$root/envt.log")" = 3 ] && [ "$(wc -l <"$root/envt.log")" = 6 ]
+check $? "3 -n 2 runs the program 3 times each way (one untimed warm-up)" \
+  "$root/envt.log" "$root/envt.err"
+[ "$(grep '^plain ' "$root/envt.log" | sort -u)" = "plain unset unset unset" ]
+check $? "3 without dtask: LD_PRELOAD and every DTASK_* variable unset" "$root/envt.log"
 
 # 4. Failures: the program's status is named, and compare.sh exits 1.
 cmp_run fail_plain -n 2 -c "$RT_CFG" -- sh -c 'exit 3'
-rc_is fail_plain 1 && has fail_plain 'run 1 without dtask: .*exited with status 3' err
+rc_is fail_plain 1 && has fail_plain '^compare.sh: warm-up run without dtask: .*exited with status 3' err
 check $? "4 a program that fails: exit 1, its status named" \
   "$root/fail_plain.out" "$root/fail_plain.err"
 # shellcheck disable=SC2016
 cmp_run fail_dtask -n 2 -c "$RT_CFG" -- sh -c '[ -z "${DTASK_CONFIG:-}" ] || exit 4'
-rc_is fail_dtask 1 && has fail_dtask 'run 1 with dtask: .*exited with status 4' err
+rc_is fail_dtask 1 && has fail_dtask '^compare.sh: warm-up run with dtask: .*exited with status 4' err
 check $? "4 a program that fails only under dtask: exit 1, status named" \
   "$root/fail_dtask.out" "$root/fail_dtask.err"
+# The fifth run is the second timed one without dtask (after the two
+# warm-ups and the first timed pair).
+# shellcheck disable=SC2016
+cmp_run fail_late -n 2 -c "$RT_CFG" -- sh -c \
+  'echo x >>"$0"; [ "$(wc -l <"$0")" -lt 5 ] || exit 5' "$root/late.count"
+rc_is fail_late 1 && has fail_late '^compare.sh: run 2 without dtask: .*exited with status 5' err
+check $? "4 a failure in a timed run names that run" "$root/fail_late.out" "$root/fail_late.err"
+
+# 5. readme.sh and the README's measured block.
+README_SH=$TOP/bench/readme.sh
+bash "$README_SH" --check >"$root/rm.out" 2>"$root/rm.err"
+check $? "5 readme.sh --check: README.md's block is that of bench/results/latest.md" \
+  "$root/rm.out" "$root/rm.err"
+# A scratch README and latest.md.
+cat >"$root/latest.md" <<'EOF_MD'
+# dtask bench
+
+machine line.
+Files: `bench/results/STAMP/` (results.json, plots), copied to `bench/results/latest/`.
+
+## Section one
+
+| a | b |
+|---|---:|
+| x | 1.5 |
+
+Plots: latency.png throughput.png argsize.png.
+This run took 9 s.
+
+EOF_MD
+printf '%s\n' "# Title" "" "## Measured" "" "How to reproduce." "" "<!-- bench:begin -->" \
+  "old" "<!-- bench:end -->" "" "## Using it" "after" >"$root/README.md"
+cp "$root/README.md" "$root/README.orig"
+bash "$README_SH" --check --from "$root/latest.md" --readme "$root/README.md" >"$root/rm1.out" 2>&1
+rm1=$?
+bash "$README_SH" --from "$root/latest.md" --readme "$root/README.md" >"$root/rm2.out" 2>&1
+rm2=$?
+bash "$README_SH" --check --from "$root/latest.md" --readme "$root/README.md" >"$root/rm3.out" 2>&1
+rm3=$?
+[ "$rm1" = 1 ] && grep -q 'differs' "$root/rm1.out"
+check $? "5 --check fails (exit 1, says it differs) on a block that is not latest.md's (got $rm1)" "$root/rm1.out"
+[ "$rm2" = 0 ] && [ "$rm3" = 0 ]
+check $? "5 a rewrite makes --check pass (rewrite $rm2, check $rm3)" "$root/rm2.out" "$root/rm3.out"
+diff <(sed '/^<!-- bench:begin -->$/,/^<!-- bench:end -->$/d' "$root/README.orig") \
+  <(sed '/^<!-- bench:begin -->$/,/^<!-- bench:end -->$/d' "$root/README.md") >"$root/rm.diff"
+check $? "5 a rewrite leaves the text outside the markers alone" "$root/rm.diff"
+grep -qx '### dtask bench' "$root/README.md" && grep -qx '#### Section one' "$root/README.md" &&
+  ! grep -q '^old$' "$root/README.md" && grep -qx '| x | 1.5 |' "$root/README.md" &&
+  grep -qx 'This run took 9 s.' "$root/README.md"
+check $? "5 the block is latest.md with its headings two levels down" "$root/README.md"
+grep -qxF 'Plots: [latency.png](bench/results/latest/latency.png), [throughput.png](bench/results/latest/throughput.png), [argsize.png](bench/results/latest/argsize.png).' "$root/README.md" &&
+  grep -q '^Files: .*(bench/results/latest.md)' "$root/README.md" && ! grep -q 'STAMP' "$root/README.md"
+check $? "5 the plots are links to bench/results/latest/, Files points at latest" "$root/README.md"
+printf '%s\n' "## Measured" "no markers" >"$root/README.none"
+bash "$README_SH" --check --from "$root/latest.md" --readme "$root/README.none" >"$root/rm4.out" 2>&1
+rm4=$?
+[ "$rm4" = 2 ] && grep -q 'bench:begin' "$root/rm4.out"
+check $? "5 missing markers: exit 2 and names them (got $rm4)" "$root/rm4.out"
+# The README's own words around the block: no figure typed by hand.  Code
+# spans and fenced blocks are left out (commands such as QUICK=1).
+# shellcheck disable=SC2016  # backquotes are Markdown here
+awk '/^## Measured/ { on = 1; next } /^## / { on = 0 }
+  /^<!-- bench:begin -->$/ { blk = 1 } /^<!-- bench:end -->$/ { blk = 0; next }
+  on && !blk' "$TOP/README.md" | sed '/^```/,/^```/d' | sed 's/`[^`]*`//g' >"$root/measured.txt"
+[ -s "$root/measured.txt" ] && ! grep -n '[0-9]' "$root/measured.txt" >"$root/measured.num"
+check $? "5 README's Measured text outside the block has no number outside code" "$root/measured.num"
+
+# 6. The bench itself, quick, into a scratch directory.
+BOUT=$root/bench-out
+snap() { # the committed results, as checksums
+  (cd "$TOP/bench/results" && find latest.md latest -type f -exec md5sum {} + 2>/dev/null | sort)
+}
+snap >"$root/latest.before"
+BENV=(-u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT
+      -u DTASK_ROLE -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM
+      -u DTASK_AUTOSTARTED -u DTASK_READY_FD -u LD_PRELOAD QUICK=1 OUT="$BOUT" BUILD="$BUILD")
+timeout 300 env "${BENV[@]}" bash "$TOP/bench/run.sh" >"$root/bench.out" 2>"$root/bench.err"
+brc=$?
+if [ "$SANITIZE" = 1 ]; then
+  [ "$brc" = 1 ] && grep -q 'built with sanitizers.*without SANITIZE=1' "$root/bench.err" &&
+    [ ! -e "$BOUT" ]
+  check $? "6 the bench refuses a sanitizer build with a clear message (exit $brc)" \
+    "$root/bench.err" "$root/bench.out"
+else
+  [ "$brc" = 0 ]
+  check $? "6 bench/run.sh QUICK=1 into a scratch OUT exits 0 (got $brc)" "$root/bench.err"
+  J=$BOUT/results.json
+  # json_ok PY-EXPRESSION: true when the expression holds for d, the
+  # parsed results.json (python3, else jq for the parse alone).
+  json_ok() {
+    : >"$root/json.err"
+    if command -v python3 >/dev/null 2>&1; then
+      python3 -c "import json, sys
+d = json.load(open(sys.argv[1]))
+num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
+    else
+      jq -e . "$J" >/dev/null 2>>"$root/json.err"
+    fi
+  }
+  json_ok True
+  check $? "6 results.json parses" "$root/json.err" "$J"
+  for g in demo fanout anchors roundtrip throughput argsize sync coldstart; do
+    json_ok "[r for r in d['results'] if r['group'] == '$g'] and all(num(r['value']) and (r['baseline'] is None or num(r['baseline']['value'])) and r['statistic'] for r in d['results'] if r['group'] == '$g')"
+    check $? "6 results.json: group $g is there, every value a number" "$root/json.err"
+  done
+  json_ok "len(d['git']['commit']) >= 4 and d['git']['dirty'] in (True, False) and num(d['elapsed_s']) and d['quick'] is True and num(d['machine']['nproc'])"
+  check $? "6 results.json: the commit, dirty or not, the run's duration, the machine" "$root/json.err"
+  json_ok "len([r for r in d['results'] if r['group'] == 'anchors' and 'the physical limit' in r['name']]) == 3 and any('pipe pair' in r['name'] for r in d['results'])"
+  check $? "6 results.json: the physical limit (one futex variant) and the pipe anchors" "$root/json.err"
+  json_ok "[r for r in d['results'] if r['group'] == 'fanout' and 'over the physical limit' in r['name']] and [r for r in d['results'] if r['group'] == 'fanout' and 'bn_burn' in r['name'] and r['baseline'] and r['baseline']['name'] == 'cores (nproc)']"
+  check $? "6 results.json: fan-out over its limit and bn_burn against the cores" "$root/json.err"
+  [ -s "$BOUT/results.md" ] && cmp -s "$BOUT/results.md" "$root/bench.out"
+  check $? "6 results.md exists and is what the bench printed" "$BOUT/results.md"
+  for sect in "## The demo" "## Fan-out" "## Round trip" "## Throughput" "## Argument size" \
+    "## Sync mode" "## Cold start" "## In short"; do
+    grep -q "^$sect" "$BOUT/results.md" 2>/dev/null
+    check $? "6 results.md has its section '$sect'" "$BOUT/results.md"
+  done
+  grep -q '^This run took [0-9]* s\.$' "$BOUT/results.md" &&
+    grep -Eq '; (commit [0-9a-f]+( with uncommitted changes)?|no git commit)\.$' "$BOUT/results.md"
+  check $? "6 results.md names the commit and the run's duration" "$BOUT/results.md"
+  if command -v gnuplot >/dev/null 2>&1; then
+    for p in latency throughput argsize; do
+      [ -s "$BOUT/$p.png" ] && [ "$(head -c 4 "$BOUT/$p.png" | od -An -c | tr -d ' ')" = '211PNG' ]
+      check $? "6 $p.png is a non-empty PNG" "$root/bench.err"
+    done
+  else
+    grep -q '^Plots: none (gnuplot is not installed' "$BOUT/results.md"
+    check $? "6 without gnuplot, results.md says why there are no plots" "$BOUT/results.md"
+  fi
+fi
+snap >"$root/latest.after"
+diff "$root/latest.before" "$root/latest.after" >"$root/latest.diff"
+check $? "6 bench/results/latest.md and latest/ are untouched" "$root/latest.diff"
+bash "$README_SH" --check >"$root/rm5.out" 2>&1
+check $? "6 README.md's measured block is still latest.md's" "$root/rm5.out"
 
 finish
