@@ -679,7 +679,8 @@ typedef struct dt__frame {
   } vals[DT__MAX_PARAMS];
   void *buf[DT__MAX_PARAMS];    /* buffer/cstring pointers (NULL if NULL) */
   uint64_t bytes[DT__MAX_PARAMS]; /* buffer sizes */
-  void *mem;
+  void *mem;       /* the block all buffers live in */
+  size_t mem_size; /* its size (it may be a larger block, reused) */
 } dt__frame;
 
 /* Decodes and validates a task against sig.  Any inconsistency (a length

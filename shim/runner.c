@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -56,6 +57,10 @@
  * many per second; past it, at the next tick, like workers that die on
  * arrival. */
 #define QUICK_RESPAWNS_PER_S 64
+/* Allocations up to this size come from a worker's heap, and the heap
+ * keeps up to WORKER_TRIM free bytes (see worker_loop). */
+#define WORKER_MMAP_THRESHOLD (32 << 20)
+#define WORKER_TRIM (64 << 20)
 /* How long a new pool waits for its workers to open the queue before it
  * says it serves. */
 #define READY_WAIT_NS (10ull * 1000000000ull)
@@ -259,6 +264,16 @@ static int worker_loop(int supervisor, wstate *me) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
 
+  /* A worker's task record and its result are each as large as the
+   * call's arguments, allocated and freed once per call.  glibc would
+   * map and unmap every one above 128 KiB (or trim its heap after it),
+   * and the page faults of touching fresh pages would cost more than the
+   * copy itself (a 4 MiB call: 25 ms instead of 2).  Kept in the heap
+   * instead, they are reused; the heap keeps at most WORKER_TRIM bytes it
+   * does not use.  (The decoded buffers reuse one block: wire.c.)  Only
+   * glibc's allocator reads these settings, and only in the worker. */
+  mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
+  mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);
   if (dt__queue_open(r_cfg, &q, err, sizeof err) != 0) {
     dt__log(DT__LOG_ERROR, "worker: %s", err);
     return 2;

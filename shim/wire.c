@@ -782,6 +782,17 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
   return dt__wire_task_decode_refs(sig, rec, size, NULL, NULL, f, msg, msgsz);
 }
 
+/* The block of the last frame freed on this thread, kept for the next
+ * decode: a worker decodes one task at a time, and a large call would
+ * otherwise map fresh pages for its buffers every time and pay a page
+ * fault for each (a 16 MiB in+out call: most of its cost).  Blocks are
+ * KEEP_ALIGN-aligned (a type that wants more gets a block of its own);
+ * at most FRAME_KEEP_MAX bytes are kept per thread. */
+#define KEEP_ALIGN 64
+#define FRAME_KEEP_MAX ((size_t)64 << 20)
+static __thread void *t_keep __attribute__((tls_model("initial-exec")));
+static __thread size_t t_keep_size __attribute__((tls_model("initial-exec")));
+
 /* See dtask_internal.h. */
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
@@ -920,8 +931,17 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
 
   /* Pass 3: copy into one aligned block. */
   if (end > 0) {
+    if (align < KEEP_ALIGN)
+      align = KEEP_ALIGN;
     uint64_t total = (end + align - 1) / align * align;
-    f->mem = aligned_alloc(align, (size_t)total);
+    if (t_keep != NULL && t_keep_size >= total && align == KEEP_ALIGN) {
+      f->mem = t_keep;
+      f->mem_size = t_keep_size;
+      t_keep = NULL;
+    } else {
+      f->mem = aligned_alloc(align, (size_t)total);
+      f->mem_size = (size_t)total;
+    }
     if (f->mem == NULL)
       return fail(msg, msgsz, -ENOMEM,
                   "the runner could not allocate %llu bytes for the call's "
@@ -970,8 +990,16 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
 void dt__frame_free(dt__frame *f) {
   if (f == NULL)
     return;
-  free(f->mem);
+  if (f->mem != NULL && f->mem_size <= FRAME_KEEP_MAX &&
+      (t_keep == NULL || f->mem_size > t_keep_size)) {
+    free(t_keep);
+    t_keep = f->mem;
+    t_keep_size = f->mem_size;
+  } else {
+    free(f->mem);
+  }
   f->mem = NULL;
+  f->mem_size = 0;
   for (int i = 0; i < DT__MAX_PARAMS; i++) {
     f->buf[i] = NULL;
     f->bytes[i] = 0;
