@@ -143,40 +143,65 @@ static uint32_t get_u32(const uint8_t *p) {
   return v;
 }
 
-static bool process_alive(int pid) {
-  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
-/* A process's start time in clock ticks since boot (field 22 of
- * /proc/PID/stat), or 0 if it cannot be read. */
-static uint64_t process_start(int pid) {
+/* Reads the state (field 3) and the start time in clock ticks since boot
+ * (field 22) of /proc/PID/stat.  Returns false if it cannot be read. */
+static bool process_stat(int pid, char *state, uint64_t *start) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 0;
+    return false;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0)
-    return 0;
+    return false;
   buf[n] = '\0';
   /* The command name may hold spaces and parentheses: fields are counted
    * from the last ')'. */
   char *p = strrchr(buf, ')');
-  if (p == NULL)
-    return 0;
+  if (p == NULL || p[1] != ' ' || p[2] == '\0')
+    return false;
+  *state = p[2];
   p++;
   for (int field = 3; field < 22 && p != NULL; field++)
     p = strchr(p + 1, ' ');
-  return p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+  *start = p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+  return true;
 }
 
-/* Whether the worker that holds a lease (pid, start) still runs. */
-static bool lease_alive(int pid, uint64_t start) {
-  if (!process_alive(pid))
+/* Whether pid is a running process.  A zombie is not: it has died and
+ * only waits for its parent to reap it, which may take long (an orphaned
+ * worker under a PID 1 that reaps late, or never).  When /proc does not
+ * tell, kill(pid, 0) does. */
+static bool process_alive(int pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
     return false;
-  uint64_t now = start != 0 ? process_start(pid) : 0;
-  return now == 0 || now == start;
+  char state;
+  uint64_t start;
+  if (!process_stat(pid, &state, &start))
+    return true;
+  return state != 'Z' && state != 'X';
+}
+
+/* Whether the worker that holds a lease (pid, start) still runs: a live
+ * process with that start time (a recycled pid is someone else). */
+static bool lease_alive(int pid, uint64_t start) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
+    return false;
+  char state;
+  uint64_t now;
+  if (!process_stat(pid, &state, &now))
+    return true;
+  if (state == 'Z' || state == 'X')
+    return false;
+  return start == 0 || now == 0 || now == start;
+}
+
+/* A process's start time (see process_stat), or 0 if it cannot be read. */
+static uint64_t process_start(int pid) {
+  char state;
+  uint64_t start;
+  return process_stat(pid, &state, &start) ? start : 0;
 }
 
 static uint64_t get_u64(const uint8_t *p) {

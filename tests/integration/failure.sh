@@ -8,7 +8,11 @@
 #      worker kill (or exit) the caller the same way, after one line that
 #      names the symbol, the worker, the runner and the signal; the
 #      program's own SIGSEGV handler runs first; the runner respawns its
-#      workers and serves the next caller;
+#      workers and serves the next caller; a real SIGBUS (a store past
+#      the end of a mapped file), a real SIGFPE (integer division by a
+#      volatile zero) and an _exit(5) the same way (exit 135, 136, 5); a
+#      SIGSEGV handler that returns runs once, then the default action
+#      kills the caller (139);
 #   b. on_crash = "retry": a function that crashes twice succeeds with
 #      retries = 3 and kills its caller with retries = 1;
 #   c. on_crash = { return = -1, errno = "EIO" } in one [[offload]] entry:
@@ -26,13 +30,33 @@
 #      empty at the end; and one call whose worker is SIGKILLed: it runs
 #      again elsewhere, and after 5 kills it is answered as a crash;
 #   g. 1,000 callers SIGKILLed while their calls wait in the queue: the
-#      sweep removes their tasks and results, the runner keeps serving;
+#      sweep removes their tasks and results, the runner keeps serving,
+#      the queue's LMDB map does not grow over the kills;
 #   h. no runner, autostart off, wait_for_runner = "1s": on_unavailable
 #      "local" runs the call inline, the return form returns -1/EAGAIN,
-#      "wait" blocks until a runner is started.
+#      "wait" blocks until a runner is started;
+#   i. on_timeout = "retry" (timeout = "200ms"): a call past its timeout
+#      only the first time returns after one retry (retries = 2), the
+#      runner says it killed the worker; a call always past it kills its
+#      caller with SIGALRM after 2 attempts (retries = 1);
+#   j. backoff: retry_wait = retry_max_wait = "200ms", 3 EAGAINs: the
+#      call succeeds within 3 s; "100ms", 2 EAGAINs, 10 calls: the mean
+#      call is 30 to 400 ms (neither skipped nor fixed at the maximum:
+#      the quickest call is under 200 ms);
+#   k. the whole runner SIGKILLed (supervisor only: its workers die with
+#      it within 1 s) while calls run: a dtask-runner started 1 s later
+#      serves the call again (wait_for_runner = "10s"); on_unavailable =
+#      "local" runs it in the caller 1 to 4 s after the kill; autostart
+#      starts a new pool that serves it; a call under timeout = "2s" that
+#      would run 12 s returns the on_unavailable value -1/EAGAIN within
+#      6 s (the regression test for workers outliving their supervisor);
+#      the first and the last again with the pool under a subreaper that
+#      does not reap (a container's PID 1 that is no init): a dead
+#      worker's zombie holds no lease.
 # Controls show that the checks can fail (the same calls run plainly, a
 # call that does not crash, entries and configs without the policy, a
-# doctored execution log).
+# doctored execution log, calls without a retry, a queue that does hold
+# more).
 #
 # The programs are the fixtures of tests/fixtures/failure (libfail.so,
 # flprog, flqueue), built into $BUILD/fixtures/failure.  Every queue is a
@@ -40,6 +64,7 @@
 # at exit; every runner and caller this script starts is stopped at exit.
 # Programs run under `timeout 60` (except g's callers, which are killed
 # on purpose, and whose pids must be their own).  Core dumps are off.
+# The pool that k's caller autostarts is stopped by k, and at exit.
 #
 # Environment: BUILD (default build); SANITIZE=1 when the shim and the
 # commands were built with ASan/UBSan (detected from the shim when unset):
@@ -123,7 +148,7 @@ kill_ours() {
     if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
       continue
     fi
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
+    if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
       grep -qF -e "$FL/" -e dtask-runner -e timeout; then
       kill -TERM "$p" 2>/dev/null && alive+=("$p")
     fi
@@ -163,15 +188,15 @@ trap cleanup EXIT
 
 # mkcfg NAME BASE [DEFAULTS-LINES...]: writes $root/NAME.toml = the
 # fixture config BASE, a queue in $root/NAME/q (created by dtask itself),
-# [runner] autostart = false and a [defaults] table with the given lines;
-# prints its path.
+# a [runner] table ($RUNNER_KEYS when set, else autostart = false) and a
+# [defaults] table with the given lines; prints its path.
 mkcfg() {
   local name=$1 base=$2
   shift 2
   {
     cat "$FL/$base"
     printf '\n[queue]\npath = "%s"\nmap_size = "64MiB"\n\n' "$root/$name/q"
-    printf '[runner]\nautostart = false\n\n[defaults]\n'
+    printf '[runner]\n%s\n\n[defaults]\n' "${RUNNER_KEYS:-autostart = false}"
     [ $# -gt 0 ] && printf '%s\n' "$@"
   } >"$root/$name.toml"
   mkdir -m 700 "$root/$name"
@@ -179,16 +204,30 @@ mkcfg() {
 }
 
 # run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc, and OUT.ms (wall time).  Bash's
-# own "Segmentation fault" notice for a command killed by a signal goes
-# to /dev/null (CMD's stderr is OUT.err).
+# environment; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time) and OUT.end
+# (when it ended, date +%s%N).  Bash's own notice for a command killed by
+# a signal ("Segmentation fault"; `timeout` dies of its command's signal)
+# goes to OUT.notice, not to CMD's stderr (OUT.err): an exit with status
+# 128+N leaves no notice.
 run() {
-  local o=$1 t0
+  local o=$1 t0 t1
   shift
   t0=$(date +%s%N)
-  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>/dev/null
+  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>"$o.notice"
   echo $? >"$o.rc"
-  echo $((($(date +%s%N) - t0) / 1000000)) >"$o.ms"
+  t1=$(date +%s%N)
+  echo "$t1" >"$o.end"
+  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+}
+
+# killed_by OUT NAME: the run OUT was killed by the signal whose
+# description is NAME ("Bus error"), as bash said; "" for none at all.
+killed_by() {
+  if [ -z "$2" ]; then
+    [ ! -s "$1.notice" ]
+  else
+    grep -qF -- " $2" "$1.notice"
+  fi
 }
 
 # caller OUT CONFIG [VAR=VALUE...] -- ARGS...: flprog ARGS with the shim
@@ -204,14 +243,18 @@ caller() {
 # start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner with
 # flprog as the image, in the background (a 120 s limit), logging at info
 # level to $root/NAME.rlog; waits (at most 10 s) until it serves and sets
-# RPID to its supervisor's pid.  Returns 1 if it did not come up.
+# RPID to its supervisor's pid and RJOB to the background job's (the
+# `timeout`).  Returns 1 if it did not come up.  With RUNNER_WRAP set (an
+# array), dtask-runner runs as "${RUNNER_WRAP[@]}" dtask-runner ...
+RUNNER_WRAP=()
 start_runner() {
   local name=$1 cfg=$2 w=$3 i
   shift 3
   RPID=
   timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
-    "$RUNNER" -c "$cfg" -w "$w" -- "$FLPROG" \
+    "${RUNNER_WRAP[@]}" "$RUNNER" -c "$cfg" -w "$w" -- "$FLPROG" \
     >"$root/$name.rout" 2>"$root/$name.rlog" &
+  RJOB=$!
   started+=($!)
   for i in $(seq 200); do
     RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
@@ -230,15 +273,37 @@ stop_runner() {
   wait_gone "$1" 5
 }
 
-# wait_gone PID SECONDS: 0 once PID no longer exists, 1 after SECONDS.
+# wait_gone PID SECONDS: 0 once PID no longer runs, 1 after SECONDS.
 wait_gone() {
   local pid=$1 n=$(($2 * 50)) i
   for ((i = 0; i < n; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    gone "$pid" && return 0
     sleep 0.02
   done
   return 1
 }
+
+# gone PID: 0 if PID does not run: it does not exist, or it is a zombie
+# (an orphan that init has not reaped yet still answers kill -0).
+# (No fork: k polls it for many pids.)
+gone() {
+  local st=
+  { read -r st <"/proc/$1/stat"; } 2>/dev/null
+  st=${st##*) }
+  [ -z "$st" ] || [ "${st:0:1}" = Z ]
+}
+
+# all_gone PID...: 0 if none of them runs.
+all_gone() {
+  local p
+  for p in "$@"; do
+    gone "$p" || return 1
+  done
+}
+
+# children PID: the pids of PID's children (a supervisor's workers), on
+# one line.
+children() { cat "/proc/$1/task/$1/children" 2>/dev/null; }
 
 # has FILE FIXED-STRING...: 0 if FILE holds every string.
 has() {
@@ -294,6 +359,9 @@ worker_in() { sed -nE "s/.*$2.*/\\1/p" "$1.err" | head -n 1; }
 
 # counts CONFIG: "tasks T claims C results R" of CONFIG's queue.
 counts() { timeout 20 "$FL/flqueue" "$1" 2>&1; }
+
+# used CONFIG: the high-water mark of CONFIG's LMDB map in bytes.
+used() { timeout 20 "$FL/flqueue" "$1" used 2>/dev/null | sed -n 's/^used //p'; }
 
 # wait_empty CONFIG SECONDS: 0 once CONFIG's queue holds nothing (polled
 # every 0.1 s), 1 after SECONDS; EMPTY_MS: how long it took, LAST: the
@@ -403,6 +471,95 @@ if start_runner a "$CFGA" 2; then
   check $? "a the runner stops on SIGTERM" "$tmp/a.rlog"
 else
   not_ok "a dtask-runner -w 2 serves the queue" "$tmp/a.rlog"
+fi
+
+# ======================================================================
+# a (more crash kinds). SIGBUS, SIGFPE and _exit(5) inside the function;
+#    a SIGSEGV handler of the program's that returns.
+# ======================================================================
+# A runner of its own with 4 workers: every crash costs one, and a worker
+# that dies within a second of its start is replaced at the next tick.
+# fl_bus stores past the end of a mapped one-page file and fl_fpe divides
+# by a volatile zero: the kernel sends the signals (fl.h).
+CFGA2=$(mkcfg a2 fl.toml)
+if start_runner a2 "$CFGA2" 4; then
+  RA2=$RPID
+  # Controls: the entries serve calls that do not crash; run plainly, the
+  # crashing calls die (or exit) as they do offloaded below.
+  caller "$tmp/a2.bus3" "$CFGA2" -- bus 3
+  caller "$tmp/a2.fpe4" "$CFGA2" -- fpe 4
+  rc_is "$tmp/a2.bus3" 0 && has "$tmp/a2.bus3.out" "fl_bus(3) = 6 errno 0" &&
+    [ ! -s "$tmp/a2.bus3.err" ] && rc_is "$tmp/a2.fpe4" 0 &&
+    has "$tmp/a2.fpe4.out" "fl_fpe(4) = 25 errno 0" && [ ! -s "$tmp/a2.fpe4.err" ]
+  check $? "a control: offloaded, fl_bus(3) = 6 and fl_fpe(4) = 25, exit 0, nothing on stderr" \
+    "$tmp/a2.bus3.out" "$tmp/a2.bus3.err" "$tmp/a2.fpe4.out" "$tmp/a2.fpe4.err"
+  run "$tmp/a2.pbus" "$FLPROG" bus 1
+  run "$tmp/a2.pfpe" "$FLPROG" fpe 0
+  run "$tmp/a2.pexit" "$FLPROG" uexit 5
+  rc_is "$tmp/a2.pbus" 135 && killed_by "$tmp/a2.pbus" "Bus error" &&
+    rc_is "$tmp/a2.pfpe" 136 && killed_by "$tmp/a2.pfpe" "Floating point exception" &&
+    rc_is "$tmp/a2.pexit" 5 && killed_by "$tmp/a2.pexit" ""
+  check $? "a control: without dtask fl_bus(1) dies of SIGBUS (exit $(cat "$tmp/a2.pbus.rc")), fl_fpe(0) of SIGFPE ($(cat "$tmp/a2.pfpe.rc")), fl_uexit(5) exits with 5 ($(cat "$tmp/a2.pexit.rc"), no signal)" \
+    "$tmp/a2.pbus.out" "$tmp/a2.pbus.notice" "$tmp/a2.pfpe.out" \
+    "$tmp/a2.pfpe.notice" "$tmp/a2.pexit.out" "$tmp/a2.pexit.notice"
+
+  caller "$tmp/a2.bus" "$CFGA2" -- bus 1
+  A_BUS="fl_bus crashed worker ([0-9]+) of runner $RA2 with signal 7 \(Bus error\); raising SIGBUS here \(on_crash = \"signal\"\)"
+  rc_is "$tmp/a2.bus" 135 && killed_by "$tmp/a2.bus" "Bus error" &&
+    ! has "$tmp/a2.bus.out" "fl_bus(1) =" && one_line "$tmp/a2.bus" "$ERR" "$A_BUS"
+  check $? "a SIGBUS in the worker (a store past the end of a mapped file): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGBUS (exit $(cat "$tmp/a2.bus.rc"), want 135)" \
+    "$tmp/a2.bus.out" "$tmp/a2.bus.err" "$tmp/a2.bus.notice"
+  w=$(worker_in "$tmp/a2.bus" "$A_BUS")
+  [ -n "$w" ] && grep -q "runner: worker $w died of signal 7 (Bus error); starting another" \
+    "$tmp/a2.rlog"
+  check $? "a SIGBUS: the runner saw worker $w die of signal 7 and replaces it" "$tmp/a2.rlog"
+
+  caller "$tmp/a2.fpe" "$CFGA2" -- fpe 0
+  A_FPE="fl_fpe crashed worker ([0-9]+) of runner $RA2 with signal 8 \(Floating point exception\); raising SIGFPE here \(on_crash = \"signal\"\)"
+  rc_is "$tmp/a2.fpe" 136 && killed_by "$tmp/a2.fpe" "Floating point exception" &&
+    ! has "$tmp/a2.fpe.out" "fl_fpe(0) =" && one_line "$tmp/a2.fpe" "$ERR" "$A_FPE"
+  check $? "a SIGFPE in the worker (an integer division by a volatile zero): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGFPE (exit $(cat "$tmp/a2.fpe.rc"), want 136)" \
+    "$tmp/a2.fpe.out" "$tmp/a2.fpe.err" "$tmp/a2.fpe.notice"
+  w=$(worker_in "$tmp/a2.fpe" "$A_FPE")
+  [ -n "$w" ] && grep -q "runner: worker $w died of signal 8 (Floating point exception); starting another" \
+    "$tmp/a2.rlog"
+  check $? "a SIGFPE: the runner saw worker $w die of signal 8 and replaces it" "$tmp/a2.rlog"
+
+  caller "$tmp/a2.exit" "$CFGA2" -- uexit 5
+  A_UEXIT="fl_uexit made worker ([0-9]+) of runner $RA2 exit with status 5; exiting with status 5 here \(on_crash = \"signal\"\)"
+  rc_is "$tmp/a2.exit" 5 && killed_by "$tmp/a2.exit" "" &&
+    ! has "$tmp/a2.exit.out" "fl_uexit(5) =" && one_line "$tmp/a2.exit" "$ERR" "$A_UEXIT"
+  check $? "a _exit(5) in the worker: one line naming symbol, worker, runner $RA2 and status; the caller exits with 5 (got $(cat "$tmp/a2.exit.rc")), no signal" \
+    "$tmp/a2.exit.out" "$tmp/a2.exit.err" "$tmp/a2.exit.notice"
+  w=$(worker_in "$tmp/a2.exit" "$A_UEXIT")
+  [ -n "$w" ] && grep -q "runner: worker $w exited with status 5; starting another" \
+    "$tmp/a2.rlog"
+  check $? "a _exit(5): the runner saw worker $w exit with status 5 and replaces it" "$tmp/a2.rlog"
+
+  # A handler that returns: dtask raises SIGSEGV through it, then restores
+  # the default action and raises again, so the handler runs once and the
+  # caller dies of SIGSEGV (an exit with status 139 would leave no notice).
+  caller "$tmp/a2.ret" "$CFGA2" -- rethandler 1
+  rc_is "$tmp/a2.ret" 139 && killed_by "$tmp/a2.ret" "Segmentation fault" &&
+    [ "$(grep -c '^rethandler: caught signal 11$' "$tmp/a2.ret.out")" = 1 ] &&
+    ! has "$tmp/a2.ret.out" "fl_segv(1) =" &&
+    one_line "$tmp/a2.ret" "$ERR" "fl_segv crashed worker [0-9]+ of runner $RA2 $SEGV_RE; raising SIGSEGV here \(on_crash = \"signal\"\)"
+  check $? "a a SIGSEGV handler that returns runs once (\"rethandler: caught signal 11\"), then the default action kills the caller with SIGSEGV (exit $(cat "$tmp/a2.ret.rc"), want 139)" \
+    "$tmp/a2.ret.out" "$tmp/a2.ret.err" "$tmp/a2.ret.notice"
+  # Controls: with the handler installed, a call that does not crash runs
+  # no handler; plainly, the faulting store runs again after the handler
+  # returns (it resets the action on its second run): two lines, SIGSEGV.
+  caller "$tmp/a2.ret2" "$CFGA2" -- rethandler 2
+  run "$tmp/a2.pret" "$FLPROG" rethandler 1
+  rc_is "$tmp/a2.ret2" 0 && has "$tmp/a2.ret2.out" "fl_segv(2) = 4 errno 0" &&
+    ! grep -q '^rethandler' "$tmp/a2.ret2.out" && rc_is "$tmp/a2.pret" 139 &&
+    killed_by "$tmp/a2.pret" "Segmentation fault" &&
+    [ "$(grep -c '^rethandler: caught signal 11$' "$tmp/a2.pret.out")" = 2 ]
+  check $? "a control: offloaded fl_segv(2) with the returning handler runs no handler (exit $(cat "$tmp/a2.ret2.rc")); without dtask fl_segv(1) runs it twice, then dies of SIGSEGV (exit $(cat "$tmp/a2.pret.rc"))" \
+    "$tmp/a2.ret2.out" "$tmp/a2.ret2.err" "$tmp/a2.pret.out" "$tmp/a2.pret.notice"
+  stop_runner "$RA2"
+else
+  not_ok "a dtask-runner -w 4 serves the queue" "$tmp/a2.rlog"
 fi
 
 # ======================================================================
@@ -558,6 +715,10 @@ N6=20000
 if start_runner f "$CFGF" 4 FL_LOG="$tmp/f.log" FL_ADD_US=100; then
   RF=$RPID
   mkfifo "$tmp/f.hold"
+  # (f.out exists before the loop below first reads it: the caller, in
+  # the background, may not have opened it yet.)
+  : >"$tmp/f.out"
+  outl=()
   caller "$tmp/f" "$CFGF" FL_HOLD="$tmp/f.hold" -- soak 4 5000 &
   cpid=$!
   kills=0
@@ -599,6 +760,7 @@ if start_runner f "$CFGF" 4 FL_LOG="$tmp/f.log" FL_ADD_US=100; then
   kill -0 "$cpid" 2>/dev/null
   held=$?
   # Release the caller (a writer that opens and closes the FIFO).
+  # shellcheck disable=SC2016  # $1 is sh's
   timeout 5 sh -c ': >"$1"' sh "$tmp/f.hold"
   wait "$cpid"
   [ "$held" = 0 ] && [ "$alive_counts" = "tasks 0 claims 0 results 0" ]
@@ -725,6 +887,7 @@ if start_runner g "$CFGG" 2; then
   t0=$(date +%s%N)
   mkdir "$tmp/g.out"
   killed=0 done_=0 other=0 maxq=0
+  u0=$(used "$CFGG") uhalf=
   # (Bash's "Killed" notices for the callers go to /dev/null.)
   for b in $(seq 20); do
     pids=()
@@ -756,6 +919,7 @@ if start_runner g "$CFGG" 2; then
         *) other=$((other + 1)) ;;
       esac
     done
+    [ "$b" = 10 ] && uhalf=$(used "$CFGG")
   done 2>/dev/null
   echo "$c" >"$tmp/g.last"
   [ $((killed + done_)) = 1000 ] && [ "$killed" -ge 900 ] &&
@@ -764,6 +928,21 @@ if start_runner g "$CFGG" 2; then
     "$tmp/g.last"
   wait_empty "$CFGG" 8
   check $? "g the sweep removes the dead callers' tasks, claims and results ($LAST after $EMPTY_MS ms)"
+  # The map's high-water mark: what the queue ever needed at once.  About
+  # 150 entries are there at a time (a batch queued, the last one not yet
+  # swept): tens of KiB.  A snapshot pinned by a dead caller's stale
+  # reader would make every later write take new pages instead: MiBs over
+  # the ~3,000 write transactions of g.
+  uend=$(used "$CFGG")
+  [ -n "$u0" ] && [ -n "$uhalf" ] && [ -n "$uend" ] &&
+    [ $((uend - u0)) -lt 524288 ] && [ $((uend - uhalf)) -lt 131072 ]
+  check $? "g the queue's map does not grow over the kills: $((${u0:-0} / 1024)) KiB used before the first batch, $((${uhalf:-0} / 1024)) KiB after 500 kills, $((${uend:-0} / 1024)) KiB after 1000 and the sweep (want < 512 KiB more in all, < 128 KiB more over the last 500)"
+  # Control: a dead process's 1,000 blobs of 1 KiB, left in the queue,
+  # move the measure past the bound (the sweep then removes them).
+  ufill=$(timeout 20 "$FL/flqueue" "$CFGG" fill 1000 1024 2>&1 |
+    sed -n 's/^used //p')
+  [ -n "$ufill" ] && [ -n "$u0" ] && [ $((ufill - u0)) -ge 524288 ]
+  check $? "g control: 1 MiB left in the queue by a dead process shows: $((${ufill:-0} / 1024)) KiB used (want >= $((${u0:-0} / 1024 + 512)) KiB)"
   caller "$tmp/g.after" "$CFGG" -- add 2 3
   kill -0 "$RG" 2>/dev/null && rc_is "$tmp/g.after" 0 &&
     has "$tmp/g.after.out" "fl_add(2, 3) = 5 errno 0" "served by worker"
@@ -845,6 +1024,332 @@ if start_runner hw "$CFGHW" 2; then
   stop_runner "$RHW"
 else
   not_ok "h dtask-runner -w 2 serves the queue" "$tmp/hw.rlog"
+fi
+
+# ======================================================================
+# i. on_timeout = "retry" ([defaults], timeout = "200ms").
+# ======================================================================
+# fl_slow_once sleeps 1 s on its first run only (a counter file) and
+# returns the number of its run.
+CFGI2=$(mkcfg i2 fl.toml 'timeout = "200ms"' 'on_timeout = "retry"' 'retries = 2')
+CFGI1=$(mkcfg i1 fl.toml 'timeout = "200ms"' 'on_timeout = "retry"' 'retries = 1')
+if start_runner i2 "$CFGI2" 2 FL_LOG="$tmp/i2.log" && RI2=$RPID &&
+  start_runner i1 "$CFGI1" 2 FL_LOG="$tmp/i1.log"; then
+  RI1=$RPID
+  cnt=$tmp/i2.count
+  caller "$tmp/i2" "$CFGI2" -- slow "$cnt" 1000
+  ms=$(ms_of "$tmp/i2")
+  I_TMO="fl_slow_once ran past its timeout of 0\.2s in worker ([0-9]+) of runner $RI2, which killed the worker"
+  rc_is "$tmp/i2" 0 && has "$tmp/i2.out" "fl_slow_once($cnt, 1000) = 2 errno 0" &&
+    [ "$(cat "$cnt")" = 2 ] && [ "$(grep -c '^S ' "$tmp/i2.log")" = 2 ] &&
+    [ "$ms" -ge 200 ]
+  check $? "i on_timeout = \"retry\", retries = 2: the first run (1 s) is killed at 200 ms, the retry returns 2 (ran $(cat "$cnt" 2>/dev/null) times, $ms ms)" \
+    "$tmp/i2.out" "$tmp/i2.err" "$tmp/i2.log"
+  line_in "$tmp/i2" "$ERR" "$I_TMO; retry 1 of 2" &&
+    [ "$(dtask_lines "$tmp/i2" | wc -l)" = 1 ]
+  check $? "i the caller says it, once: \"... which killed the worker; retry 1 of 2\"" \
+    "$tmp/i2.err"
+  w=$(worker_in "$tmp/i2" "$I_TMO")
+  [ -n "$w" ] && grep -q "runner: worker $w ran fl_slow_once past its timeout; killing it" \
+    "$tmp/i2.rlog" && [ "$(sed -n '1s/^S //p' "$tmp/i2.log")" = "$w" ] &&
+    [ "$(sed -n '2s/^S //p' "$tmp/i2.log")" != "$w" ]
+  check $? "i the runner log says it killed worker $w, which ran the first attempt; the retry ran in another worker" \
+    "$tmp/i2.rlog" "$tmp/i2.log"
+
+  caller "$tmp/i1" "$CFGI1" -- sleep 5000
+  ms=$(ms_of "$tmp/i1")
+  I1="fl_sleep_ms ran past its timeout of 0\.2s in worker [0-9]+ of runner $RI1, which killed the worker"
+  runs=$(grep -c '^S ' "$tmp/i1.log")
+  rc_is "$tmp/i1" 142 && killed_by "$tmp/i1" "Alarm clock" &&
+    ! grep -q ' = ' "$tmp/i1.out" && [ "$runs" = 2 ] &&
+    line_in "$tmp/i1" "$ERR" "$I1; retry 1 of 1" &&
+    line_in "$tmp/i1" "$ERR" "fl_sleep_ms: 1 retries failed" &&
+    line_in "$tmp/i1" "$ERR" "$I1; raising SIGALRM here \(on_timeout = \"signal\"\)" &&
+    [ "$(dtask_lines "$tmp/i1" | wc -l)" = 3 ]
+  check $? "i on_timeout = \"retry\", retries = 1, a call always past its timeout: $runs attempts (want 2), \"retry 1 of 1\", \"1 retries failed\", then the caller dies of SIGALRM (exit $(cat "$tmp/i1.rc"), want 142)" \
+    "$tmp/i1.out" "$tmp/i1.err" "$tmp/i1.notice" "$tmp/i1.log"
+  [ "$ms" -ge 400 ] && [ "$ms" -lt 4000 ]
+  check $? "i two timeouts of 200 ms, well before the 5 s the function wanted ($ms ms, want 400 to 4000)"
+  stop_runner "$RI2"
+  stop_runner "$RI1"
+else
+  not_ok "i dtask-runner -w 2 serves the queues" "$tmp/i2.rlog" "$tmp/i1.rlog"
+fi
+
+# ======================================================================
+# j. Backoff: retry_wait, retry_max_wait, full jitter.
+# ======================================================================
+# flprog flakyloop times each call of fl_flaky in the caller (no process
+# start in the figure).  Before retry k dtask pauses for a time drawn
+# uniformly from [0, min(retry_max_wait, retry_wait * 2^(k-1))].
+CFGJ2=$(mkcfg j2 fl.toml 'retry_on_errno = ["EAGAIN"]' 'retries = 3' \
+  'retry_wait = "200ms"' 'retry_max_wait = "200ms"')
+CFGJ1=$(mkcfg j1 fl.toml 'retry_on_errno = ["EAGAIN"]' 'retries = 3' \
+  'retry_wait = "100ms"' 'retry_max_wait = "100ms"')
+# loop_stat OUT FIELD: "mean", "min" or "max" of flakyloop, in ms.
+loop_stat() {
+  sed -n "s/^flakyloop: .* $2 \([0-9]*\) us.*/\1/p" "$1.out" |
+    awk '{ printf "%d", $1 / 1000 }'
+}
+if start_runner j2 "$CFGJ2" 2 && RJ2=$RPID && start_runner j1 "$CFGJ1" 2; then
+  RJ1=$RPID
+  caller "$tmp/j2" "$CFGJ2" -- flakyloop "$tmp/j2.count" 3 1
+  us=$(sed -n 's/^fl_flaky(.*) = 4 errno 0 in \([0-9]*\) us$/\1/p' "$tmp/j2.out")
+  rc_is "$tmp/j2" 0 && [ "$(cat "$tmp/j2.count.1")" = 4 ] && [ -n "$us" ] &&
+    [ "$us" -lt 3000000 ]
+  check $? "j retry_wait = retry_max_wait = \"200ms\", retries = 3: three EAGAINs, the 4th run returns 4 after $((${us:-0} / 1000)) ms (3 pauses of at most 200 ms: want < 3 s)" \
+    "$tmp/j2.out" "$tmp/j2.err"
+
+  caller "$tmp/j1" "$CFGJ1" -- flakyloop "$tmp/j1.count" 2 10
+  mean=$(loop_stat "$tmp/j1" mean) lo=$(loop_stat "$tmp/j1" min)
+  hi=$(loop_stat "$tmp/j1" max)
+  rc_is "$tmp/j1" 0 && has "$tmp/j1.out" "flakyloop: 10 calls, 10 returned 3," &&
+    [ "$(cat "$tmp/j1.count".* | sort -u)" = 3 ]
+  check $? "j retry_wait = retry_max_wait = \"100ms\": 10 calls, each two EAGAINs then 3" \
+    "$tmp/j1.out" "$tmp/j1.err"
+  [ -n "$mean" ] && [ "$mean" -ge 30 ] && [ "$mean" -lt 400 ]
+  check $? "j the pauses are neither skipped nor fixed at the maximum: $mean ms per call on average (two pauses uniform in [0, 100 ms]: 100 ms expected; want 30 to 400)" \
+    "$tmp/j1.out"
+  [ -n "$lo" ] && [ "$lo" -lt 190 ]
+  check $? "j full jitter: the quickest of the 10 calls took $lo ms, the slowest $hi ms (a pause fixed at retry_max_wait makes every call >= 200 ms)" \
+    "$tmp/j1.out"
+  # Control: without an EAGAIN there is no pause, and the calls are far
+  # below the 30 ms floor.
+  caller "$tmp/j0" "$CFGJ1" -- flakyloop "$tmp/j0.count" 0 10
+  mean0=$(loop_stat "$tmp/j0" mean)
+  rc_is "$tmp/j0" 0 && has "$tmp/j0.out" "flakyloop: 10 calls, 10 returned 1," &&
+    [ -n "$mean0" ] && [ "$mean0" -lt 30 ]
+  check $? "j control: the same 10 calls without an EAGAIN take $mean0 ms each on average (want < 30): the floor above is the backoff's" \
+    "$tmp/j0.out" "$tmp/j0.err"
+  stop_runner "$RJ2"
+  stop_runner "$RJ1"
+else
+  not_ok "j dtask-runner -w 2 serves the queues" "$tmp/j2.rlog" "$tmp/j1.rlog"
+fi
+
+# ======================================================================
+# k. The whole runner SIGKILLed while a call runs.
+# ======================================================================
+# Six pools, one call each; their supervisors are SIGKILLed at once while
+# the calls run (fl_slow_once: 5 s on its first run, at once on the next;
+# fl_sleep_ms(12000) under timeout = "2s").  The workers die with their
+# supervisor (PR_SET_PDEATHSIG), and their leases lapse:
+#   kra  autostart off, wait_for_runner = "10s": a dtask-runner started 1 s
+#        later requeues the call, which runs again in one of its workers;
+#   krb  wait_for_runner = "1s", on_unavailable = "local": the call runs in
+#        the caller, 1 to 4 s after the kill (the next 1 s tick, then
+#        wait_for_runner);
+#   krc  [runner] autostart = true: the caller's shim starts a new pool,
+#        which serves the call;
+#   kr6  timeout = "2s", wait_for_runner = "1s", on_unavailable = { return
+#        = -1, errno = "EAGAIN" }: -1/EAGAIN within 6 s.  (The regression
+#        test: a worker that outlived its supervisor ran its call on,
+#        untimed, and kept a live lease, so the caller waited the full
+#        12 s.)
+#   kza, kz6  kra and kr6 again, with the pool under a subreaper that does
+#        not reap (flprog reaper, for 6 s: a container whose PID 1 is no
+#        init): the dead workers stay zombies.  A zombie is no live lease,
+#        so the call is requeued (kza) or given up (kz6) as above, within
+#        4.5 s, not once the zombies are reaped.  (A lease check that
+#        takes kill(pid, 0) == 0 for a live worker is true of a zombie
+#        too: it makes these calls wait for the reaper, 6 s, and krb and
+#        kr6 wait for init here, which reaps orphans a second or two late.)
+# The autostarted pool (krc) is looked at first, before its idle_exit.
+CFGKA=$(mkcfg kra fl.toml 'wait_for_runner = "10s"')
+CFGKB=$(mkcfg krb fl.toml 'wait_for_runner = "1s"' 'on_unavailable = "local"')
+CFGKC=$(RUNNER_KEYS=$'autostart = true\nidle_exit = "5s"' mkcfg krc fl.toml \
+  'wait_for_runner = "10s"')
+K6=('timeout = "2s"' 'wait_for_runner = "1s"'
+    'on_unavailable = { return = -1, errno = "EAGAIN" }')
+CFGK6=$(mkcfg kr6 fl.toml "${K6[@]}")
+CFGZA=$(mkcfg kza fl.toml 'wait_for_runner = "10s"')
+CFGZ6=$(mkcfg kz6 fl.toml "${K6[@]}")
+# first_run LOG PID: 0 once LOG has an "S " line, 1 if PID exits first or
+# after 10 s.
+first_run() {
+  local i
+  for i in $(seq 1000); do
+    grep -q '^S ' "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.01
+  done
+  return 1
+}
+# run_in LOG N: the pid of the Nth run in LOG.
+run_in() { sed -n "$2s/^S //p" "$1"; }
+# since_kill OUT: milliseconds from the kill to the end of the run OUT.
+since_kill() { echo $((($(cat "$1.end") - t_kill) / 1000000)); }
+# slow_ok OUT: the run OUT returned 2 from its call of fl_slow_once, which
+# ran twice (its counter and its execution log say so).
+slow_ok() {
+  rc_is "$1" 0 && has "$1.out" "fl_slow_once($1.count, 5000) = 2 errno 0" &&
+    [ "$(cat "$1.count")" = 2 ] && [ "$(grep -c '^S ' "$1.log")" = 2 ]
+}
+kpools=()
+kjobs=()
+up=1
+for k in kra:"$CFGKA" krb:"$CFGKB" krc:"$CFGKC" kr6:"$CFGK6" \
+  kza:"$CFGZA" kz6:"$CFGZ6"; do
+  n=${k%%:*}
+  RUNNER_WRAP=()
+  case $n in kz*) RUNNER_WRAP=("$FLPROG" reaper 6) ;; esac
+  start_runner "$n" "${k#*:}" 2 FL_LOG="$tmp/$n.log" || { up=0; break; }
+  kpools+=("$RPID")
+  kjobs+=("$RJOB")
+done
+RUNNER_WRAP=()
+if [ "$up" = 1 ]; then
+  caller "$tmp/kra" "$CFGKA" -- slow "$tmp/kra.count" 5000 &
+  cpids=($!)
+  caller "$tmp/krb" "$CFGKB" FL_LOG="$tmp/krb.log" -- slow "$tmp/krb.count" 5000 &
+  cpids+=($!)
+  # (Its environment is the autostarted pool's: FL_LOG, and DTASK_LOG=info
+  # for the pool's "runner N serves" line in its runner.log.)
+  caller "$tmp/krc" "$CFGKC" DTASK_LOG=info FL_LOG="$tmp/krc.log" -- \
+    slow "$tmp/krc.count" 5000 &
+  cpids+=($!)
+  caller "$tmp/kr6" "$CFGK6" -- sleep 12000 &
+  cpids+=($!)
+  caller "$tmp/kza" "$CFGZA" -- slow "$tmp/kza.count" 5000 &
+  cpids+=($!)
+  caller "$tmp/kz6" "$CFGZ6" -- sleep 12000 &
+  cpids+=($!)
+  running=0
+  i=0
+  for n in kra krb krc kr6 kza kz6; do
+    first_run "$tmp/$n.log" "${cpids[i]}" || running=1
+    i=$((i + 1))
+  done
+  ws=() zws=()
+  for i in "${!kpools[@]}"; do
+    read -ra more <<<"$(children "${kpools[i]}")"
+    ws+=("${more[@]}")
+    [ "$i" -ge 4 ] && zws+=("${more[@]}") # kza's and kz6's
+  done
+  t_kill=$(date +%s%N)
+  kill -KILL "${kpools[@]}"
+  # (`timeout` dies of its command's SIGKILL: bash's notices go here.)
+  { wait "${kjobs[@]:0:4}"; } 2>/dev/null
+  for i in $(seq 100); do
+    left=0
+    for p in "${kpools[@]}" "${ws[@]}"; do
+      gone "$p" || left=$((left + 1))
+    done
+    [ "$left" = 0 ] && break
+    sleep 0.01
+  done
+  gone_ms=$((($(date +%s%N) - t_kill) / 1000000))
+  ran_in_ws=0
+  for n in kra krb krc kr6 kza kz6; do
+    case " ${ws[*]} " in *" $(run_in "$tmp/$n.log" 1) "*) ran_in_ws=$((ran_in_ws + 1)) ;; esac
+  done
+  [ "$running" = 0 ] && [ "${#ws[@]}" = 12 ] && [ "$ran_in_ws" = 6 ] &&
+    [ "$left" = 0 ] && [ "$gone_ms" -lt 1000 ]
+  check $? "k the 6 calls ran in workers of the 6 pools ($ran_in_ws of 6); SIGKILL to the 6 supervisors alone: their ${#ws[@]} workers (want 12) die with them within $gone_ms ms (want < 1 s; $left processes left)" \
+    "$(note k.ws "workers: ${ws[*]}" "runs: $(cat "$tmp"/k[rz]?.log | tr '\n' ' ')")"
+  zombies=0
+  for p in "${zws[@]}"; do
+    st=
+    { read -r st <"/proc/$p/stat"; } 2>/dev/null
+    st=${st##*) }
+    [ "${st:0:1}" = Z ] && zombies=$((zombies + 1))
+  done
+  [ "${#zws[@]}" = 4 ] && [ "$zombies" = 4 ]
+  check $? "k control: under the subreaper that does not reap, the dead workers of kza and kz6 are zombies ($zombies of ${#zws[@]}, want 4)" \
+    "$(note k.zws "workers: ${zws[*]}")"
+
+  # kra, kza: a new runner, 1 s after the kill.
+  ms=$(((t_kill + 1000000000 - $(date +%s%N)) / 1000000))
+  [ "$ms" -gt 0 ] && sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+  RKA2='' RZA2=''
+  if start_runner kra2 "$CFGKA" 2 FL_LOG="$tmp/kra.log" && RKA2=$RPID &&
+    start_runner kza2 "$CFGZA" 2 FL_LOG="$tmp/kza.log"; then
+    RZA2=$RPID
+  else
+    not_ok "k a new dtask-runner -w 2 serves the queues of kra and kza" \
+      "$tmp/kra2.rlog" "$tmp/kza2.rlog"
+  fi
+  wait "${cpids[2]}"
+  # krc: the pool the caller's shim started (its pid from its runner.log;
+  # the cleanup stops it if this script does not).
+  auto=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
+    "$root/krc/q/runner.log" 2>/dev/null | head -n 1)
+  [ -n "$auto" ] && started+=("$auto")
+  autows=$([ -n "$auto" ] && children "$auto")
+  v2=$(run_in "$tmp/krc.log" 2)
+  pp=$([ -n "$v2" ] && ps -o ppid= -p "$v2" | tr -d ' ')
+  slow_ok "$tmp/krc" && [ -n "$auto" ] && [ "$auto" != "${kpools[2]}" ] &&
+    [ "$pp" = "$auto" ] &&
+    line_in "$tmp/krc" "" "autostarted a runner for $(re "$root/krc/q") \(log: $(re "$root/krc/q/runner.log")\)" &&
+    ! grep -q "^dtask\[[0-9]*\]: $ERR" "$tmp/krc.err"
+  check $? "k [runner] autostart = true: after the kill the caller's shim started a pool (${auto:-none}), which ran the call again in its worker ${v2:-?} (parent ${pp:-?}) and returned 2, no error ($(since_kill "$tmp/krc") ms after the kill)" \
+    "$tmp/krc.out" "$tmp/krc.err" "$tmp/krc.log" "$root/krc/q/runner.log"
+  # shellcheck disable=SC2086  # the workers' pids, one word each
+  [ -n "$auto" ] && [ -n "$autows" ] && stop_runner "$auto" && sleep 0.1 &&
+    all_gone $autows
+  check $? "k the autostarted pool ${auto:-?} stops on SIGTERM, its workers ($autows) with it" \
+    "$root/krc/q/runner.log"
+
+  wait "${cpids[@]}"
+
+  v1=$(run_in "$tmp/kra.log" 1) v2=$(run_in "$tmp/kra.log" 2)
+  pp=$([ -n "$v2" ] && ps -o ppid= -p "$v2" | tr -d ' ')
+  after=$(since_kill "$tmp/kra")
+  slow_ok "$tmp/kra" && [ -n "$RKA2" ] && [ "$pp" = "$RKA2" ] &&
+    [ ! -s "$tmp/kra.err" ] && [ "$after" -ge 1000 ]
+  check $? "k autostart off, wait_for_runner = \"10s\": the call killed in worker $v1 of runner ${kpools[0]} ran again in worker $v2 of the runner started 1 s later (${RKA2:-none}; its parent: ${pp:-?}), returned 2, $after ms after the kill, nothing on stderr" \
+    "$tmp/kra.out" "$tmp/kra.err" "$tmp/kra.log" "$tmp/kra2.rlog"
+
+  after=$(since_kill "$tmp/krb")
+  cp=$(caller_pid "$tmp/krb")
+  slow_ok "$tmp/krb" && [ -n "$cp" ] && [ "$(run_in "$tmp/krb.log" 2)" = "$cp" ] &&
+    one_line "$tmp/krb" "$ERR" "no runner has served $(re "$root/krb/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_slow_once inline"
+  check $? "k wait_for_runner = \"1s\", on_unavailable = \"local\": the call ran again in the caller ($cp) and returned 2, after one \"no runner has served\" line" \
+    "$tmp/krb.out" "$tmp/krb.err" "$tmp/krb.log"
+  [ "$after" -ge 1000 ] && [ "$after" -lt 4000 ]
+  check $? "k \"local\": the caller gave up on the runner $after ms after the kill (want 1000 to 4000)"
+
+  after=$(since_kill "$tmp/kr6")
+  rc_is "$tmp/kr6" 0 && has "$tmp/kr6.out" "fl_sleep_ms(12000) = -1 errno EAGAIN" &&
+    [ "$(grep -c '^S ' "$tmp/kr6.log")" = 1 ] &&
+    one_line "$tmp/kr6" "$ERR" "no runner has served $(re "$root/kr6/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
+  check $? "k only the supervisor SIGKILLed, timeout = \"2s\", on_unavailable = { return = -1, errno = \"EAGAIN\" }: fl_sleep_ms(12000) returns -1/EAGAIN, one line, ran once" \
+    "$tmp/kr6.out" "$tmp/kr6.err" "$tmp/kr6.log"
+  [ "$after" -ge 1000 ] && [ "$after" -lt 6000 ]
+  check $? "k the orphaned call's worker is not waited for: -1/EAGAIN $after ms after the kill (want 1000 to 6000, not 12 s)"
+
+  # Under the subreaper that does not reap.
+  zw=$(run_in "$tmp/kza.log" 1)
+  v2=$(run_in "$tmp/kza.log" 2)
+  pp=$([ -n "$v2" ] && ps -o ppid= -p "$v2" | tr -d ' ')
+  after=$(since_kill "$tmp/kza")
+  slow_ok "$tmp/kza" && [ -n "$RZA2" ] && [ "$pp" = "$RZA2" ]
+  check $? "k the call's worker $zw, killed with its supervisor, is a zombie (nothing reaps it): the call ran again in worker ${v2:-?} of the runner started 1 s later (${RZA2:-none}; parent ${pp:-?}), returned 2" \
+    "$tmp/kza.out" "$tmp/kza.err" "$tmp/kza.log" "$tmp/kza2.rlog"
+  [ "$after" -lt 4500 ]
+  check $? "k a zombie holds no lease: the new runner requeued the zombie's call at once, served $after ms after the kill (want < 4500; the subreaper reaped at 6000)" \
+    "$tmp/kza2.rlog"
+  after=$(since_kill "$tmp/kz6")
+  rc_is "$tmp/kz6" 0 && has "$tmp/kz6.out" "fl_sleep_ms(12000) = -1 errno EAGAIN" &&
+    one_line "$tmp/kz6" "$ERR" "no runner has served $(re "$root/kz6/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
+  check $? "k the same with on_unavailable = { return = -1, errno = \"EAGAIN\" }: fl_sleep_ms(12000) returns -1/EAGAIN, one line" \
+    "$tmp/kz6.out" "$tmp/kz6.err"
+  [ "$after" -ge 1000 ] && [ "$after" -lt 4500 ]
+  check $? "k a zombie holds no lease: -1/EAGAIN $after ms after the kill (want 1000 to 4500; the subreaper reaped at 6000)"
+
+  [ -n "$RKA2" ] && stop_runner "$RKA2"
+  [ -n "$RZA2" ] && stop_runner "$RZA2"
+  left=
+  for c in "$CFGKA" "$CFGKB" "$CFGKC" "$CFGK6" "$CFGZA" "$CFGZ6"; do
+    n=$(counts "$c")
+    [ "$n" = "tasks 0 claims 0 results 0" ] || left="$left ${c##*/}: $n;"
+  done
+  [ -z "$left" ]
+  check $? "k nothing is left in the six queues${left:-}"
+else
+  not_ok "k dtask-runner -w 2 serves the six queues" "$tmp/kra.rlog" \
+    "$tmp/krb.rlog" "$tmp/krc.rlog" "$tmp/kr6.rlog" "$tmp/kza.rlog" \
+    "$tmp/kz6.rlog"
 fi
 
 echo "# failure.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
