@@ -12,6 +12,8 @@
  * and what to suggest. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,12 +75,37 @@ int dt__cond_parse(const char *text, dt__cond *c) {
     c->i = lit[0] == 't';
     return 0;
   }
+  /* An integer: decimal, or hexadecimal after 0x (a leading 0 is not
+   * octal: "010" is ten), from INT64_MIN to UINT64_MAX. */
+  const char *digits = lit;
+  bool neg = false;
+  if (*digits == '-' || *digits == '+')
+    neg = *digits++ == '-';
+  int base = 10;
+  if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+    base = 16;
+    digits += 2;
+  }
+  bool is_int = *digits != '\0';
+  for (const char *q = digits; *q != '\0'; q++)
+    if (!(base == 16 ? isxdigit((unsigned char)*q) : isdigit((unsigned char)*q)))
+      is_int = false;
   char *end;
-  errno = 0;
-  long long i = strtoll(lit, &end, 0);
-  if (*end == '\0' && errno == 0) {
+  if (is_int) {
+    errno = 0;
+    unsigned long long u = strtoull(digits, &end, base);
+    if (errno != 0 || (neg && u > (unsigned long long)LLONG_MAX + 1))
+      return -EINVAL; /* an integer, but out of range */
     c->lit = DT__LIT_INT;
-    c->i = i;
+    if (neg) {
+      c->i = u == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)u;
+    } else if (u > (unsigned long long)LLONG_MAX) {
+      c->big = 1; /* above every signed value: kept as unsigned */
+      c->u = u;
+      c->i = LLONG_MAX;
+    } else {
+      c->i = (long long)u;
+    }
     return 0;
   }
   double d = strtod(lit, &end);
@@ -132,13 +159,15 @@ int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v) {
   }
   if (dt__tag_is_signed(t->tag)) {
     int64_t a = (int64_t)v;
+    if (c->big) /* above every signed value */
+      return c->op == DT__CMP_NE || c->op == DT__CMP_LT || c->op == DT__CMP_LE;
     long long b = c->i;
     return CMP(c->op, a, b);
   }
   /* Unsigned: a negative literal is below every value. */
   if (c->i < 0)
     return c->op == DT__CMP_NE || c->op == DT__CMP_GT || c->op == DT__CMP_GE;
-  uint64_t b = (uint64_t)c->i;
+  uint64_t b = c->big ? c->u : (uint64_t)c->i;
   return CMP(c->op, v, b);
 }
 
@@ -146,8 +175,17 @@ int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v) {
 void dt__cond_format(const dt__cond *c, char *out, size_t size) {
   if (c->lit == DT__LIT_NULL)
     snprintf(out, size, "%s %s NULL", c->name, ops[c->op]);
-  else if (c->lit == DT__LIT_FLOAT)
-    snprintf(out, size, "%s %s %g", c->name, ops[c->op], c->d);
+  else if (c->lit == DT__LIT_FLOAT) {
+    /* The shortest form that reads back as the same double. */
+    char num[40];
+    for (int prec = 6; prec <= 17; prec++) {
+      snprintf(num, sizeof num, "%.*g", prec, c->d);
+      if (strtod(num, NULL) == c->d)
+        break;
+    }
+    snprintf(out, size, "%s %s %s", c->name, ops[c->op], num);
+  } else if (c->big)
+    snprintf(out, size, "%s %s %llu", c->name, ops[c->op], c->u);
   else if (c->lit == DT__LIT_BOOL)
     snprintf(out, size, "%s %s %s", c->name, ops[c->op],
              c->i ? "true" : "false");

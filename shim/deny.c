@@ -31,6 +31,7 @@ static const deny_rule rules[] = {
     {"valloc", "the allocator"},
     {"pvalloc", "the allocator"},
     {"malloc_usable_size", "the allocator"},
+    {"mallopt", "the allocator"},
     /* Memory mapping. */
     {"mmap", "memory mapping"},
     {"mmap64", "memory mapping"},

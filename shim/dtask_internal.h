@@ -281,6 +281,8 @@ typedef struct dt__cond {
   dt__cmp op;
   dt__lit lit;    /* the literal's kind */
   long long i;    /* DT__LIT_INT, DT__LIT_BOOL */
+  unsigned long long u; /* DT__LIT_INT above LLONG_MAX (big set) */
+  int big;        /* the literal is u, above every signed value */
   double d;       /* DT__LIT_FLOAT */
   int line, col;  /* where it was written (0: implied) */
 } dt__cond;

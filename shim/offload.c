@@ -825,12 +825,16 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
     for (uint64_t j = 0; j < m; j++) {
       slice *sl = &win[j];
       if (decided) {
-        /* The call's outcome is known: slices no worker has taken yet
-         * are withdrawn, the others are waited for (their answers must
-         * not stay in the queue). */
-        if (sl->queued && dt__queue_cancel(q, sl->c.id) != 1)
-          (void)wait_task(s, q, ts, &sl->c, false, 0, &w);
-        continue;
+        /* The call's outcome is known: first every slice of the window
+         * that no worker has taken yet is withdrawn, then the others are
+         * waited for (their answers must not stay in the queue). */
+        for (uint64_t r = j; r < m; r++)
+          if (win[r].queued && dt__queue_cancel(q, win[r].c.id) == 1)
+            win[r].queued = false;
+        for (uint64_t r = j; r < m; r++)
+          if (win[r].queued)
+            (void)wait_task(s, q, ts, &win[r].c, false, 0, &w);
+        break;
       }
       outcome o = sl->queued ? wait_task(s, q, ts, &sl->c, false, 0, &w)
                              : OUT_INLINE;
@@ -854,8 +858,12 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
         decided = dt__split_fold(sp->agg, &sig->ret, &acc, v,
                                  base + j == 0) != 0;
       }
-      if (!failed && (decided || (sig->ret.tag != DT__T_VOID &&
-                                  dt__policy_is_failure(pol, sig, &sl->ret)))) {
+      /* Under first_nonzero, failing is being picked; otherwise the
+       * return value says (retry_if, or the C convention). */
+      bool fails = decided || (sp->agg != DT__AGG_FIRST_NONZERO &&
+                               sig->ret.tag != DT__T_VOID &&
+                               dt__policy_is_failure(pol, sig, &sl->ret));
+      if (!failed && fails) {
         failed = true;
         err_fail = e;
       }

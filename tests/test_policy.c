@@ -3,7 +3,8 @@
  * The keys go through dt__config_parse, as a person writes them: their
  * defaults, [defaults] inherited and overridden per entry, every error
  * with its line and column, and the checks against the return type.  The
- * run-time decisions are tested directly: retry conditions on real
+ * run-time decisions are tested directly: retry conditions and which
+ * return values are failures (a fan-out slice's errno rule) on real
  * libffi return buffers, the backoff's bounds, the value returned instead
  * of a call, and errno names. */
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dtask_internal.h"
@@ -282,6 +284,125 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 }
 
+/* Whether the value in ret (libffi's return buffer) is a failure of
+ * cfg's only entry. */
+static int fails(const dt__config *cfg, const void *ret) {
+  return dt__policy_is_failure(&cfg->offloads[0].policy,
+                               &cfg->offloads[0].sig, ret);
+}
+
+/* Which return values make a fan-out slice fail (offload.c takes errno
+ * from the first failing slice): retry_if when given, otherwise the C
+ * convention (ret < 0 for signed integers, NULL for strings); nothing
+ * else is a failure. */
+static void test_is_failure(void **state) {
+  (void)state;
+  unsigned char ret[16];
+  /* Signed integers, every width: below 0. */
+  static const char *const sgn[] = {"int", "int8", "short", "long",
+                                    "ssize_t", "int64", "off_t"};
+  for (size_t i = 0; i < sizeof sgn / sizeof *sgn; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "[[offload]]\nsignature = \"%s f(int x)\"\n",
+             sgn[i]);
+    dt__config *cfg = one(text);
+    set_int_ret(ret, -1);
+    assert_true(fails(cfg, ret));
+    set_int_ret(ret, -128);
+    assert_true(fails(cfg, ret));
+    set_int_ret(ret, 0);
+    assert_false(fails(cfg, ret));
+    set_int_ret(ret, 1);
+    assert_false(fails(cfg, ret));
+    dt__config_free(cfg);
+  }
+  /* int8 -1 as libffi widens it (sign-extended ffi_sarg). */
+  dt__config *cfg = one("[[offload]]\nsignature = \"int8 f(int x)\"\n");
+  ffi_sarg m1 = -1;
+  memcpy(ret, &m1, sizeof m1);
+  assert_true(fails(cfg, ret));
+  dt__config_free(cfg);
+  /* Unsigned, bool, float, double: no convention, never a failure. */
+  static const char *const never[] = {"size_t", "uint", "uint8", "bool",
+                                      "ulong"};
+  for (size_t i = 0; i < sizeof never / sizeof *never; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "[[offload]]\nsignature = \"%s f(int x)\"\n",
+             never[i]);
+    cfg = one(text);
+    ffi_arg all = (ffi_arg)-1;
+    memcpy(ret, &all, sizeof all);
+    assert_false(fails(cfg, ret));
+    memset(ret, 0, sizeof ret);
+    assert_false(fails(cfg, ret));
+    dt__config_free(cfg);
+  }
+  cfg = one("[[offload]]\nsignature = \"double f(int x)\"\n");
+  double d = -1.0;
+  memcpy(ret, &d, sizeof d);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+  cfg = one("[[offload]]\nsignature = \"float f(int x)\"\n");
+  float fl = -1.0f;
+  memset(ret, 0, sizeof ret);
+  memcpy(ret, &fl, sizeof fl);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+  /* Strings: NULL. */
+  cfg = one("[[offload]]\nsignature = \"cstring f(int x)\"\n");
+  char *str = NULL;
+  memcpy(ret, &str, sizeof str);
+  assert_true(fails(cfg, ret));
+  str = "";
+  memcpy(ret, &str, sizeof str);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+
+  /* retry_if replaces the convention, whatever the type. */
+  cfg = one("[[offload]]\nsignature = \"int f(int x)\"\n"
+            "retry_if = \"ret == 1\"\n");
+  set_int_ret(ret, -1);
+  assert_false(fails(cfg, ret));
+  set_int_ret(ret, 1);
+  assert_true(fails(cfg, ret));
+  dt__config_free(cfg);
+  cfg = one("[[offload]]\nsignature = \"size_t f(int x)\"\n"
+            "retry_if = \"ret == 0\"\n");
+  size_t z = 0;
+  memcpy(ret, &z, sizeof z);
+  assert_true(fails(cfg, ret));
+  z = 7;
+  memcpy(ret, &z, sizeof z);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+  cfg = one("[[offload]]\nsignature = \"double f(int x)\"\n"
+            "retry_if = \"ret < 0.5\"\n");
+  d = 0.25;
+  memcpy(ret, &d, sizeof d);
+  assert_true(fails(cfg, ret));
+  d = 0.5;
+  memcpy(ret, &d, sizeof d);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+  cfg = one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
+            "retry_if = \"ret != NULL\"\n");
+  str = "x";
+  memcpy(ret, &str, sizeof str);
+  assert_true(fails(cfg, ret));
+  str = NULL;
+  memcpy(ret, &str, sizeof str);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+  /* retry_on_errno alone implies ret < 0: the same failures. */
+  cfg = one("[[offload]]\nsignature = \"long f(int x)\"\n"
+            "retry_on_errno = [\"EAGAIN\"]\n");
+  set_int_ret(ret, -3);
+  assert_true(fails(cfg, ret));
+  set_int_ret(ret, 3);
+  assert_false(fails(cfg, ret));
+  dt__config_free(cfg);
+}
+
 static void test_backoff_full_jitter(void **state) {
   (void)state;
   dt__policy p;
@@ -385,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_implied_retry_if),
       cmocka_unit_test(test_should_retry),
+      cmocka_unit_test(test_is_failure),
       cmocka_unit_test(test_backoff_full_jitter),
       cmocka_unit_test(test_store_return),
       cmocka_unit_test(test_errno_names),

@@ -4,7 +4,9 @@
  * The split keys go through dt__config_parse: which buffers are sliced
  * and which are common, and every refusal with its line and column.  The
  * slicing arithmetic covers chunk, chunks, the one-per-worker default and
- * min_split; the aggregates fold real return values; a task that refers
+ * min_split; the aggregates fold real return values (min and max
+ * byte-identical to the loop `if (x > m) m = x` over the slices in
+ * order, with +0.0/-0.0 ties, NaNs and integer ties); a task that refers
  * to stored bytes decodes to the same frame as one that carries them. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,6 +233,199 @@ static void test_fold(void **state) {
   assert_string_equal(dt__agg_name(DT__AGG_FIRST_NONZERO), "first_nonzero");
 }
 
+/* The reference: what `m = s[0]; for (i = 1; i < k; i++) if (s[i] > m)
+ * m = s[i];` (or < for min) leaves, over slice values s[0..k). */
+static double ref_fold_d(dt__agg agg, const double *s, size_t k) {
+  double m = s[0];
+  for (size_t i = 1; i < k; i++)
+    if (agg == DT__AGG_MAX ? s[i] > m : s[i] < m)
+      m = s[i];
+  return m;
+}
+
+static float ref_fold_f(dt__agg agg, const float *s, size_t k) {
+  float m = s[0];
+  for (size_t i = 1; i < k; i++)
+    if (agg == DT__AGG_MAX ? s[i] > m : s[i] < m)
+      m = s[i];
+  return m;
+}
+
+/* dt__split_fold over s[0..k) in order, as the caller folds slices. */
+static double fold_d(dt__agg agg, const double *s, size_t k) {
+  dt__type t;
+  assert_int_equal(dt__type_lookup("double", NULL, 0, &t), 0);
+  uint64_t acc = 0x5555555555555555ull, v;
+  for (size_t i = 0; i < k; i++) {
+    memcpy(&v, &s[i], sizeof v);
+    assert_int_equal(dt__split_fold(agg, &t, &acc, v, i == 0), 0);
+  }
+  double r;
+  memcpy(&r, &acc, sizeof r);
+  return r;
+}
+
+static float fold_f(dt__agg agg, const float *s, size_t k) {
+  dt__type t;
+  assert_int_equal(dt__type_lookup("float", NULL, 0, &t), 0);
+  uint64_t acc = 0x5555555555555555ull;
+  for (size_t i = 0; i < k; i++) {
+    uint32_t b;
+    memcpy(&b, &s[i], sizeof b);
+    assert_int_equal(dt__split_fold(agg, &t, &acc, b, i == 0), 0);
+  }
+  uint32_t b = (uint32_t)acc;
+  float r;
+  memcpy(&r, &b, sizeof r);
+  return r;
+}
+
+/* Byte-identical to the reference loop, for min and max. */
+static void same_d(const double *s, size_t k, const char *what) {
+  for (int a = 0; a < 2; a++) {
+    dt__agg agg = a ? DT__AGG_MAX : DT__AGG_MIN;
+    double want = ref_fold_d(agg, s, k), got = fold_d(agg, s, k);
+    if (memcmp(&want, &got, sizeof want) != 0)
+      fail_msg("%s of %s: %a, the loop in order gives %a", a ? "max" : "min",
+               what, got, want);
+  }
+}
+
+static void same_f(const float *s, size_t k, const char *what) {
+  for (int a = 0; a < 2; a++) {
+    dt__agg agg = a ? DT__AGG_MAX : DT__AGG_MIN;
+    float want = ref_fold_f(agg, s, k), got = fold_f(agg, s, k);
+    if (memcmp(&want, &got, sizeof want) != 0)
+      fail_msg("%s of %s (float): %a, the loop in order gives %a",
+               a ? "max" : "min", what, (double)got, (double)want);
+  }
+}
+
+static void test_fold_minmax_ties_and_nan(void **state) {
+  (void)state;
+  const double pz = 0.0, nz = -0.0, nan = __builtin_nan("");
+  const double inf = __builtin_inf();
+  /* Of +0.0 and -0.0 (equal), the first stays, both ways. */
+  const double a[] = {pz, nz};
+  const double b[] = {nz, pz};
+  const double c[] = {pz, nz, pz, nz};
+  const double d[] = {-1.0, nz, pz, -2.0};
+  const double e[] = {1.0, pz, nz, 2.0};
+  double r = fold_d(DT__AGG_MAX, a, 2);
+  assert_false(signbit(r)); /* +0.0, not -0.0 */
+  r = fold_d(DT__AGG_MAX, b, 2);
+  assert_true(signbit(r) && r == 0);
+  r = fold_d(DT__AGG_MIN, a, 2);
+  assert_false(signbit(r));
+  r = fold_d(DT__AGG_MIN, b, 2);
+  assert_true(signbit(r) && r == 0);
+  same_d(a, 2, "+0.0, -0.0");
+  same_d(b, 2, "-0.0, +0.0");
+  same_d(c, 4, "+0.0, -0.0, +0.0, -0.0");
+  same_d(d, 4, "-1, -0.0, +0.0, -2");
+  same_d(e, 4, "1, +0.0, -0.0, 2");
+  /* A NaN first stays (nothing compares greater or smaller than it); a
+   * NaN later is never taken. */
+  const double f[] = {nan, 1.0, -5.0, inf};
+  const double g[] = {1.0, nan, 2.0};
+  const double h[] = {-1.0, nan};
+  const double i[] = {pz, nan, nz};
+  r = fold_d(DT__AGG_MAX, f, 4);
+  assert_true(isnan(r));
+  r = fold_d(DT__AGG_MIN, f, 4);
+  assert_true(isnan(r));
+  r = fold_d(DT__AGG_MAX, g, 3);
+  assert_true(r == 2.0);
+  r = fold_d(DT__AGG_MIN, h, 2);
+  assert_true(r == -1.0);
+  same_d(f, 4, "NaN, 1, -5, inf");
+  same_d(g, 3, "1, NaN, 2");
+  same_d(h, 2, "-1, NaN");
+  same_d(i, 3, "+0.0, NaN, -0.0");
+  /* A NaN with a sign and a payload comes back bit for bit. */
+  uint64_t bits = 0xfff8000000000123ull;
+  double odd;
+  memcpy(&odd, &bits, sizeof odd);
+  const double j[] = {odd, 3.0};
+  same_d(j, 2, "-NaN(0x123), 3");
+  /* Infinities. */
+  const double k[] = {-inf, inf, -inf};
+  same_d(k, 3, "-inf, inf, -inf");
+
+  /* float: the same, on 32-bit values. */
+  const float fa[] = {0.0f, -0.0f}, fb[] = {-0.0f, 0.0f};
+  const float fc[] = {__builtin_nanf(""), 1.0f, 2.0f};
+  const float fd[] = {1.0f, __builtin_nanf(""), -2.0f};
+  const float fe[] = {-3.0f, -0.0f, 0.0f, -0.0f};
+  float fr = fold_f(DT__AGG_MAX, fa, 2);
+  assert_false(signbit(fr));
+  fr = fold_f(DT__AGG_MAX, fb, 2);
+  assert_true(signbit(fr));
+  same_f(fa, 2, "+0.0, -0.0");
+  same_f(fb, 2, "-0.0, +0.0");
+  same_f(fc, 3, "NaN, 1, 2");
+  same_f(fd, 3, "1, NaN, -2");
+  same_f(fe, 4, "-3, -0.0, +0.0, -0.0");
+
+  /* Every sequence of 4 values from {-1, -0.0, +0.0, 1, NaN, -inf}. */
+  const double pool[] = {-1.0, nz, pz, 1.0, nan, -inf};
+  double s[4];
+  char what[32];
+  for (int m = 0; m < 6 * 6 * 6 * 6; m++) {
+    int x = m;
+    for (int q = 0; q < 4; q++, x /= 6)
+      s[q] = pool[x % 6];
+    snprintf(what, sizeof what, "sequence %d", m);
+    same_d(s, 4, what);
+    float sf[4];
+    for (int q = 0; q < 4; q++)
+      sf[q] = (float)s[q];
+    same_f(sf, 4, what);
+  }
+}
+
+static void test_fold_integer_ties(void **state) {
+  (void)state;
+  dt__type i32, u64, i8;
+  assert_int_equal(dt__type_lookup("int", NULL, 0, &i32), 0);
+  assert_int_equal(dt__type_lookup("uint64", NULL, 0, &u64), 0);
+  assert_int_equal(dt__type_lookup("int8", NULL, 0, &i8), 0);
+  uint64_t acc = 0;
+  /* Equal values: the result is that value (whichever slice). */
+  dt__split_fold(DT__AGG_MAX, &i32, &acc, 7, 1);
+  dt__split_fold(DT__AGG_MAX, &i32, &acc, 7, 0);
+  dt__split_fold(DT__AGG_MAX, &i32, &acc, 3, 0);
+  assert_int_equal(acc, 7);
+  dt__split_fold(DT__AGG_MIN, &i32, &acc, (uint64_t)-2, 1);
+  dt__split_fold(DT__AGG_MIN, &i32, &acc, (uint64_t)-2, 0);
+  assert_int_equal((int64_t)acc, -2);
+  /* Signed: -1 (all ones) is below 0, not above it. */
+  dt__split_fold(DT__AGG_MAX, &i8, &acc, (uint64_t)-1, 1);
+  dt__split_fold(DT__AGG_MAX, &i8, &acc, 0, 0);
+  assert_int_equal(acc, 0);
+  dt__split_fold(DT__AGG_MIN, &i8, &acc, 0, 1);
+  dt__split_fold(DT__AGG_MIN, &i8, &acc, (uint64_t)-128, 0);
+  dt__split_fold(DT__AGG_MIN, &i8, &acc, (uint64_t)-128, 0);
+  assert_int_equal((int64_t)acc, -128);
+  /* Unsigned: all ones is the largest. */
+  dt__split_fold(DT__AGG_MAX, &u64, &acc, 0, 1);
+  dt__split_fold(DT__AGG_MAX, &u64, &acc, UINT64_MAX, 0);
+  dt__split_fold(DT__AGG_MAX, &u64, &acc, UINT64_MAX, 0);
+  dt__split_fold(DT__AGG_MAX, &u64, &acc, 5, 0);
+  assert_true(acc == UINT64_MAX);
+  dt__split_fold(DT__AGG_MIN, &u64, &acc, UINT64_MAX, 1);
+  dt__split_fold(DT__AGG_MIN, &u64, &acc, 1ull << 63, 0);
+  dt__split_fold(DT__AGG_MIN, &u64, &acc, 1ull << 63, 0);
+  assert_true(acc == 1ull << 63);
+  /* The first slice's value is taken whatever acc held. */
+  acc = 12345;
+  dt__split_fold(DT__AGG_MIN, &i32, &acc, 99999, 1);
+  assert_int_equal(acc, 99999);
+  acc = 0;
+  dt__split_fold(DT__AGG_MAX, &i32, &acc, (uint64_t)-9, 1);
+  assert_int_equal((int64_t)acc, -9);
+}
+
 static void test_arg_count_and_store(void **state) {
   (void)state;
   dt__type t;
@@ -320,6 +517,8 @@ int main(void) {
       cmocka_unit_test(test_split_errors),
       cmocka_unit_test(test_counts_and_starts),
       cmocka_unit_test(test_fold),
+      cmocka_unit_test(test_fold_minmax_ties_and_nan),
+      cmocka_unit_test(test_fold_integer_ties),
       cmocka_unit_test(test_arg_count_and_store),
       cmocka_unit_test(test_wire_refs),
   };
