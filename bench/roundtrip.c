@@ -23,6 +23,11 @@
 
 static long calls, warm;
 static double *lat;
+/* When each caller started and finished its timed calls: the window is
+ * from the first start to the last end, as each thread saw it (a thread
+ * that finishes before the main thread is scheduled again would make
+ * the main thread's own clock meaningless). */
+static double t_start[MAX_CALLERS], t_end[MAX_CALLERS];
 static volatile int bad;
 static pthread_barrier_t start;
 
@@ -33,6 +38,7 @@ static void *run(void *arg) {
     if (bn_add((int)i, (int)t) != (int)i + (int)t)
       bad = 1;
   pthread_barrier_wait(&start);
+  t_start[t] = bench_now();
   for (long i = 0; i < calls; i++) {
     double a = bench_now();
     int r = bn_add((int)i, (int)t);
@@ -40,6 +46,7 @@ static void *run(void *arg) {
     if (r != (int)i + (int)t)
       bad = 1;
   }
+  t_end[t] = bench_now();
   return NULL;
 }
 
@@ -68,10 +75,15 @@ int main(int argc, char **argv) {
     if (pthread_create(&th[t], NULL, run, (void *)t) != 0)
       return 1;
   pthread_barrier_wait(&start);
-  double t0 = bench_now();
   for (int t = 0; t < callers; t++)
     pthread_join(th[t], NULL);
-  double t1 = bench_now();
+  double t0 = t_start[0], t1 = t_end[0];
+  for (int t = 1; t < callers; t++) {
+    if (t_start[t] < t0)
+      t0 = t_start[t];
+    if (t_end[t] > t1)
+      t1 = t_end[t];
+  }
   pthread_barrier_destroy(&start);
   if (dump != NULL) {
     FILE *f = fopen(dump, "a");
