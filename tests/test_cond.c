@@ -503,16 +503,10 @@ static void test_format_keeps_every_digit(void **state) {
 
 /* ------------------------------------------------------- offload_if */
 
-static dt__config *one(const char *text) {
-  dt__config *cfg = NULL;
-  parse_ok(text, &cfg);
-  assert_int_equal(cfg->noffloads, 1);
-  return cfg;
-}
 
 static void test_offload_if_valid(void **state) {
   (void)state;
-  dt__config *cfg = one("[[offload]]\n"
+  dt__config *cfg = parse_one("[[offload]]\n"
                         "signature = \"int f(in double x[n], size_t n, out "
                         "double y[n])\"\n"
                         "offload_if = \"n >= 100\"\n");
@@ -527,7 +521,7 @@ static void test_offload_if_valid(void **state) {
   assert_int_equal(o->offload_if.col, 14);
   dt__config_free(cfg);
 
-  cfg = one("[[offload]]\nsignature = \"int g(cstring name, int k, in char "
+  cfg = parse_one("[[offload]]\nsignature = \"int g(cstring name, int k, in char "
             "b[k])\"\noffload_if = \"k<-1\"\n");
   o = &cfg->offloads[0];
   assert_int_equal(o->offload_if.param, 1);
@@ -535,7 +529,7 @@ static void test_offload_if_valid(void **state) {
   assert_int_equal(o->offload_if.i, -1);
   dt__config_free(cfg);
 
-  cfg = one("[[offload]]\nsignature = \"void s(inout double m[rows*cols], "
+  cfg = parse_one("[[offload]]\nsignature = \"void s(inout double m[rows*cols], "
             "size_t rows, size_t cols, double k)\"\n"
             "offload_if = \"k > 0.5\"\n");
   o = &cfg->offloads[0];
@@ -545,23 +539,23 @@ static void test_offload_if_valid(void **state) {
   dt__config_free(cfg);
 
   /* An integer literal against a double, a float parameter, a bool. */
-  cfg = one("[[offload]]\nsignature = \"int h(float t, bool big)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"int h(float t, bool big)\"\n"
             "offload_if = \"t >= 2\"\n");
   assert_int_equal(cfg->offloads[0].offload_if.param, 0);
   assert_int_equal(cfg->offloads[0].offload_if.lit, DT__LIT_INT);
   dt__config_free(cfg);
-  cfg = one("[[offload]]\nsignature = \"int h(float t, bool big)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"int h(float t, bool big)\"\n"
             "offload_if = \"big == true\"\n");
   assert_int_equal(cfg->offloads[0].offload_if.param, 1);
   dt__config_free(cfg);
 
   /* Without the key, every call goes. */
-  cfg = one("[[offload]]\nsignature = \"int f(size_t n)\"\n");
+  cfg = parse_one("[[offload]]\nsignature = \"int f(size_t n)\"\n");
   assert_int_equal(cfg->offloads[0].has_offload_if, 0);
   dt__config_free(cfg);
 
   /* Split and offload_if together. */
-  cfg = one("[[offload]]\nsignature = \"int f(in double x[n], size_t n)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"int f(in double x[n], size_t n)\"\n"
             "offload_if = \"n > 1000\"\nsplit = { over = \"n\", chunk = 64 }\n"
             "aggregate = \"sum\"\n");
   assert_int_equal(cfg->offloads[0].has_offload_if, 1);

@@ -24,17 +24,10 @@
 
 static dt__error err;
 
-/* The policy of the only [[offload]] entry of text. */
-static dt__config *one(const char *text) {
-  dt__config *cfg = NULL;
-  parse_ok(text, &cfg);
-  assert_int_equal(cfg->noffloads, 1);
-  return cfg;
-}
 
 static void test_defaults(void **state) {
   (void)state;
-  dt__config *cfg = one("[[offload]]\nsignature = \"int f(int x)\"\n");
+  dt__config *cfg = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n");
   const dt__policy *p = &cfg->offloads[0].policy;
   assert_int_equal(p->on_crash.kind, DT__ON_SIGNAL);
   assert_int_equal(p->on_timeout.kind, DT__ON_SIGNAL);
@@ -50,7 +43,7 @@ static void test_defaults(void **state) {
 
 static void test_every_key(void **state) {
   (void)state;
-  dt__config *cfg = one(
+  dt__config *cfg = parse_one(
       "[[offload]]\n"
       "signature = \"int f(int x)\"\n"
       "on_crash = \"retry\"\n"
@@ -106,10 +99,10 @@ static void test_defaults_table_inherited_and_overridden(void **state) {
 
 static void test_timeout_is_part_of_the_fingerprint(void **state) {
   (void)state;
-  dt__config *a = one("[[offload]]\nsignature = \"int f(int x)\"\n");
-  dt__config *b = one("[[offload]]\nsignature = \"int f(int x)\"\n"
+  dt__config *a = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n");
+  dt__config *b = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n"
                       "timeout = \"1s\"\n");
-  dt__config *c = one("[[offload]]\nsignature = \"int f(int x)\"\n"
+  dt__config *c = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n"
                       "retries = 9\n");
   assert_true(dt__wire_fingerprint(a) != dt__wire_fingerprint(b));
   /* Caller-side settings do not concern the runner. */
@@ -192,12 +185,12 @@ static void test_errors(void **state) {
 
 static void test_implied_retry_if(void **state) {
   (void)state;
-  dt__config *a = one("[[offload]]\nsignature = \"ssize_t f(int x)\"\n"
+  dt__config *a = parse_one("[[offload]]\nsignature = \"ssize_t f(int x)\"\n"
                       "retry_on_errno = [\"EAGAIN\"]\n");
   assert_int_equal(a->offloads[0].policy.has_retry_if, 1);
   assert_int_equal(a->offloads[0].policy.retry_if.op, DT__CMP_LT);
   assert_int_equal(a->offloads[0].policy.retry_if.i, 0);
-  dt__config *b = one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
+  dt__config *b = parse_one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
                       "retry_on_errno = [\"EAGAIN\"]\n");
   assert_int_equal(b->offloads[0].policy.retry_if.op, DT__CMP_EQ);
   assert_int_equal(b->offloads[0].policy.retry_if.lit, DT__LIT_NULL);
@@ -213,7 +206,7 @@ static void set_int_ret(void *ret, long v) {
 
 static void test_should_retry(void **state) {
   (void)state;
-  dt__config *cfg = one("[[offload]]\nsignature = \"int f(int x)\"\n"
+  dt__config *cfg = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n"
                         "retry_on_errno = [\"EAGAIN\", \"ETIMEDOUT\"]\n"
                         "retry_if = \"ret <= -1\"\n");
   const dt__policy *p = &cfg->offloads[0].policy;
@@ -230,7 +223,7 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 
   /* retry_if alone: the errno does not matter. */
-  cfg = one("[[offload]]\nsignature = \"int16 f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"int16 f(int x)\"\n"
             "retry_if = \"ret == 11\"\n");
   p = &cfg->offloads[0].policy;
   sig = &cfg->offloads[0].sig;
@@ -241,7 +234,7 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 
   /* Unsigned returns, and a negative literal below every value. */
-  cfg = one("[[offload]]\nsignature = \"size_t f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"size_t f(int x)\"\n"
             "retry_if = \"ret > -1\"\n");
   p = &cfg->offloads[0].policy;
   sig = &cfg->offloads[0].sig;
@@ -251,7 +244,7 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 
   /* Doubles. */
-  cfg = one("[[offload]]\nsignature = \"double f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"double f(int x)\"\n"
             "retry_if = \"ret < 0.5\"\n");
   p = &cfg->offloads[0].policy;
   sig = &cfg->offloads[0].sig;
@@ -264,7 +257,7 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 
   /* Strings: NULL means failure. */
-  cfg = one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
             "retry_on_errno = [\"ENOMEM\"]\n");
   p = &cfg->offloads[0].policy;
   sig = &cfg->offloads[0].sig;
@@ -277,7 +270,7 @@ static void test_should_retry(void **state) {
   dt__config_free(cfg);
 
   /* No retry settings: never. */
-  cfg = one("[[offload]]\nsignature = \"int f(int x)\"\n");
+  cfg = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n");
   set_int_ret(ret, -1);
   assert_false(dt__policy_should_retry(&cfg->offloads[0].policy,
                                        &cfg->offloads[0].sig, ret, EAGAIN));
@@ -305,7 +298,7 @@ static void test_is_failure(void **state) {
     char text[128];
     snprintf(text, sizeof text, "[[offload]]\nsignature = \"%s f(int x)\"\n",
              sgn[i]);
-    dt__config *cfg = one(text);
+    dt__config *cfg = parse_one(text);
     set_int_ret(ret, -1);
     assert_true(fails(cfg, ret));
     set_int_ret(ret, -128);
@@ -317,7 +310,7 @@ static void test_is_failure(void **state) {
     dt__config_free(cfg);
   }
   /* int8 -1 as libffi widens it (sign-extended ffi_sarg). */
-  dt__config *cfg = one("[[offload]]\nsignature = \"int8 f(int x)\"\n");
+  dt__config *cfg = parse_one("[[offload]]\nsignature = \"int8 f(int x)\"\n");
   ffi_sarg m1 = -1;
   memcpy(ret, &m1, sizeof m1);
   assert_true(fails(cfg, ret));
@@ -329,7 +322,7 @@ static void test_is_failure(void **state) {
     char text[128];
     snprintf(text, sizeof text, "[[offload]]\nsignature = \"%s f(int x)\"\n",
              never[i]);
-    cfg = one(text);
+    cfg = parse_one(text);
     ffi_arg all = (ffi_arg)-1;
     memcpy(ret, &all, sizeof all);
     assert_false(fails(cfg, ret));
@@ -337,19 +330,19 @@ static void test_is_failure(void **state) {
     assert_false(fails(cfg, ret));
     dt__config_free(cfg);
   }
-  cfg = one("[[offload]]\nsignature = \"double f(int x)\"\n");
+  cfg = parse_one("[[offload]]\nsignature = \"double f(int x)\"\n");
   double d = -1.0;
   memcpy(ret, &d, sizeof d);
   assert_false(fails(cfg, ret));
   dt__config_free(cfg);
-  cfg = one("[[offload]]\nsignature = \"float f(int x)\"\n");
+  cfg = parse_one("[[offload]]\nsignature = \"float f(int x)\"\n");
   float fl = -1.0f;
   memset(ret, 0, sizeof ret);
   memcpy(ret, &fl, sizeof fl);
   assert_false(fails(cfg, ret));
   dt__config_free(cfg);
   /* Strings: NULL. */
-  cfg = one("[[offload]]\nsignature = \"cstring f(int x)\"\n");
+  cfg = parse_one("[[offload]]\nsignature = \"cstring f(int x)\"\n");
   char *str = NULL;
   memcpy(ret, &str, sizeof str);
   assert_true(fails(cfg, ret));
@@ -359,14 +352,14 @@ static void test_is_failure(void **state) {
   dt__config_free(cfg);
 
   /* retry_if replaces the convention, whatever the type. */
-  cfg = one("[[offload]]\nsignature = \"int f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"int f(int x)\"\n"
             "retry_if = \"ret == 1\"\n");
   set_int_ret(ret, -1);
   assert_false(fails(cfg, ret));
   set_int_ret(ret, 1);
   assert_true(fails(cfg, ret));
   dt__config_free(cfg);
-  cfg = one("[[offload]]\nsignature = \"size_t f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"size_t f(int x)\"\n"
             "retry_if = \"ret == 0\"\n");
   size_t z = 0;
   memcpy(ret, &z, sizeof z);
@@ -375,7 +368,7 @@ static void test_is_failure(void **state) {
   memcpy(ret, &z, sizeof z);
   assert_false(fails(cfg, ret));
   dt__config_free(cfg);
-  cfg = one("[[offload]]\nsignature = \"double f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"double f(int x)\"\n"
             "retry_if = \"ret < 0.5\"\n");
   d = 0.25;
   memcpy(ret, &d, sizeof d);
@@ -384,7 +377,7 @@ static void test_is_failure(void **state) {
   memcpy(ret, &d, sizeof d);
   assert_false(fails(cfg, ret));
   dt__config_free(cfg);
-  cfg = one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"cstring f(int x)\"\n"
             "retry_if = \"ret != NULL\"\n");
   str = "x";
   memcpy(ret, &str, sizeof str);
@@ -394,7 +387,7 @@ static void test_is_failure(void **state) {
   assert_false(fails(cfg, ret));
   dt__config_free(cfg);
   /* retry_on_errno alone implies ret < 0: the same failures. */
-  cfg = one("[[offload]]\nsignature = \"long f(int x)\"\n"
+  cfg = parse_one("[[offload]]\nsignature = \"long f(int x)\"\n"
             "retry_on_errno = [\"EAGAIN\"]\n");
   set_int_ret(ret, -3);
   assert_true(fails(cfg, ret));

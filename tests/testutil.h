@@ -40,6 +40,15 @@
     assert_non_null(*(cfgp));                                                \
   } while (0)
 
+/* Parses text, which must be valid and hold exactly one [[offload]]
+ * entry; the caller frees the config (dt__config_free). */
+static inline dt__config *parse_one(const char *text) {
+  dt__config *cfg = NULL;
+  parse_ok(text, &cfg);
+  assert_int_equal(cfg->noffloads, 1);
+  return cfg;
+}
+
 /* Asserts that text is refused at line:col with phrase in the message. */
 #define assert_cfg_error(text, want_line, want_col, phrase)                  \
   do {                                                                       \
