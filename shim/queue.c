@@ -169,39 +169,33 @@ static bool process_stat(int pid, char *state, uint64_t *start) {
   return true;
 }
 
-/* Whether pid is a running process.  A zombie is not: it has died and
- * only waits for its parent to reap it, which may take long (an orphaned
+/* Whether pid is a running process; *start gets its start time (0 when
+ * /proc does not tell).  A zombie is not running: it has died and only
+ * waits for its parent to reap it, which may take long (an orphaned
  * worker under a PID 1 that reaps late, or never).  When /proc does not
  * tell, kill(pid, 0) does. */
-static bool process_alive(int pid) {
+static bool process_runs(int pid, uint64_t *start) {
+  char state;
+  *start = 0;
   if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
     return false;
-  char state;
-  uint64_t start;
-  if (!process_stat(pid, &state, &start))
+  if (!process_stat(pid, &state, start)) {
+    *start = 0;
     return true;
+  }
   return state != 'Z' && state != 'X';
+}
+
+static bool process_alive(int pid) {
+  uint64_t start;
+  return process_runs(pid, &start);
 }
 
 /* Whether the worker that holds a lease (pid, start) still runs: a live
  * process with that start time (a recycled pid is someone else). */
 static bool lease_alive(int pid, uint64_t start) {
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM))
-    return false;
-  char state;
   uint64_t now;
-  if (!process_stat(pid, &state, &now))
-    return true;
-  if (state == 'Z' || state == 'X')
-    return false;
-  return start == 0 || now == 0 || now == start;
-}
-
-/* A process's start time (see process_stat), or 0 if it cannot be read. */
-static uint64_t process_start(int pid) {
-  char state;
-  uint64_t start;
-  return process_stat(pid, &state, &start) ? start : 0;
+  return process_runs(pid, &now) && (start == 0 || now == 0 || now == start);
 }
 
 static uint64_t get_u64(const uint8_t *p) {
@@ -416,7 +410,7 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
   if (q == NULL)
     return -ENOMEM;
   q->pid = getpid();
-  q->start = process_start(q->pid);
+  (void)process_runs(q->pid, &q->start);
   q->map_size = cfg->map_size;
   pthread_rwlock_init(&q->resize, NULL);
   snprintf(q->dir, sizeof q->dir, "%s", cfg->queue_path);
