@@ -568,6 +568,18 @@ static int run_inline(dt__stub *s, void *ret, void **args, int saved) {
   return e;
 }
 
+/* Starts a call context for one attempt. */
+static void ctx_init(call_ctx *c, dt__stub *s, void **args, void *ret,
+                     int saved, const uint64_t *refs) {
+  memset(c, 0, sizeof *c);
+  c->s = s;
+  c->args = args;
+  c->ret = ret;
+  c->err = saved;
+  c->caller_errno = saved;
+  c->refs = refs;
+}
+
 /* How settle() ended. */
 enum { SETTLED_RESULT, SETTLED_INLINE, SETTLED_VALUE };
 
@@ -583,14 +595,7 @@ static int settle(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
   const dt__policy *pol = &s->off->policy;
   for (int attempt = 0;; attempt++) {
     if (attempt > 0) {
-      const uint64_t *refs = c->refs;
-      memset(c, 0, sizeof *c);
-      c->s = s;
-      c->args = args;
-      c->ret = ret;
-      c->err = saved;
-      c->caller_errno = saved;
-      c->refs = refs;
+      ctx_init(c, s, args, ret, saved, c->refs);
       o = round_trip(s, q, ts, size, c);
     }
     const dt__action *act = NULL;
@@ -652,17 +657,6 @@ static int settle(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
   }
 }
 
-/* Starts a call context for one attempt. */
-static void ctx_init(call_ctx *c, dt__stub *s, void **args, void *ret,
-                     int saved, const uint64_t *refs) {
-  memset(c, 0, sizeof *c);
-  c->s = s;
-  c->args = args;
-  c->ret = ret;
-  c->err = saved;
-  c->caller_errno = saved;
-  c->refs = refs;
-}
 
 /* ------------------------------------------------------------- fan-out */
 
@@ -713,8 +707,9 @@ static uint64_t slice_bytes(const dt__sig *sig, void **argv, size_t size) {
  * failing slice, or, if none failed, of the last slice that changed it
  * (what the call run in order would leave).  An on_* value, or the slice
  * that first_nonzero picks, decides the call: its value is returned,
- * later slices already queued are only waited for (their failures no
- * longer matter), and no further slice is queued. */
+ * the later slices of the window that no worker has taken are withdrawn,
+ * the others are only waited for (their failures no longer matter), and
+ * no further window is queued. */
 static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
                    void **args, int saved, uint64_t n, uint64_t count) {
   const dt__split *sp = &s->off->split;
