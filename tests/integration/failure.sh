@@ -503,38 +503,41 @@ if start_runner a2 "$CFGA2" 4; then
     "$tmp/a2.pbus.out" "$tmp/a2.pbus.notice" "$tmp/a2.pfpe.out" \
     "$tmp/a2.pfpe.notice" "$tmp/a2.pexit.out" "$tmp/a2.pexit.notice"
 
-  caller "$tmp/a2.bus" "$CFGA2" -- bus 1
-  A_BUS="fl_bus crashed worker ([0-9]+) of runner $RA2 with signal 7 \(Bus error\); raising SIGBUS here \(on_crash = \"signal\"\)"
-  rc_is "$tmp/a2.bus" 135 && killed_by "$tmp/a2.bus" "Bus error" &&
-    ! has "$tmp/a2.bus.out" "fl_bus(1) =" && one_line "$tmp/a2.bus" "$ERR" "$A_BUS"
-  check $? "a SIGBUS in the worker (a store past the end of a mapped file): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGBUS (exit $(cat "$tmp/a2.bus.rc"), want 135)" \
-    "$tmp/a2.bus.out" "$tmp/a2.bus.err" "$tmp/a2.bus.notice"
-  w=$(worker_in "$tmp/a2.bus" "$A_BUS")
-  [ -n "$w" ] && grep -q "runner: worker $w died of signal 7 (Bus error); starting another" \
-    "$tmp/a2.rlog"
-  check $? "a SIGBUS: the runner saw worker $w die of signal 7 and replaces it" "$tmp/a2.rlog"
-
-  caller "$tmp/a2.fpe" "$CFGA2" -- fpe 0
-  A_FPE="fl_fpe crashed worker ([0-9]+) of runner $RA2 with signal 8 \(Floating point exception\); raising SIGFPE here \(on_crash = \"signal\"\)"
-  rc_is "$tmp/a2.fpe" 136 && killed_by "$tmp/a2.fpe" "Floating point exception" &&
-    ! has "$tmp/a2.fpe.out" "fl_fpe(0) =" && one_line "$tmp/a2.fpe" "$ERR" "$A_FPE"
-  check $? "a SIGFPE in the worker (an integer division by a volatile zero): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGFPE (exit $(cat "$tmp/a2.fpe.rc"), want 136)" \
-    "$tmp/a2.fpe.out" "$tmp/a2.fpe.err" "$tmp/a2.fpe.notice"
-  w=$(worker_in "$tmp/a2.fpe" "$A_FPE")
-  [ -n "$w" ] && grep -q "runner: worker $w died of signal 8 (Floating point exception); starting another" \
-    "$tmp/a2.rlog"
-  check $? "a SIGFPE: the runner saw worker $w die of signal 8 and replaces it" "$tmp/a2.rlog"
-
-  caller "$tmp/a2.exit" "$CFGA2" -- uexit 5
-  A_UEXIT="fl_uexit made worker ([0-9]+) of runner $RA2 exit with status 5; exiting with status 5 here \(on_crash = \"signal\"\)"
-  rc_is "$tmp/a2.exit" 5 && killed_by "$tmp/a2.exit" "" &&
-    ! has "$tmp/a2.exit.out" "fl_uexit(5) =" && one_line "$tmp/a2.exit" "$ERR" "$A_UEXIT"
-  check $? "a _exit(5) in the worker: one line naming symbol, worker, runner $RA2 and status; the caller exits with 5 (got $(cat "$tmp/a2.exit.rc")), no signal" \
-    "$tmp/a2.exit.out" "$tmp/a2.exit.err" "$tmp/a2.exit.notice"
-  w=$(worker_in "$tmp/a2.exit" "$A_UEXIT")
-  [ -n "$w" ] && grep -q "runner: worker $w exited with status 5; starting another" \
-    "$tmp/a2.rlog"
-  check $? "a _exit(5): the runner saw worker $w exit with status 5 and replaces it" "$tmp/a2.rlog"
+  # crash_case TAG CALL WANT-RC NOTICE LINE-RE RLOG-LINE DESC RLOG-DESC:
+  # flprog TAG-mode with its argument (CALL: "bus 1") offloaded; the
+  # caller exits with WANT-RC after bash's NOTICE ("" for a plain exit),
+  # prints no result, and its one line matches LINE-RE (with the worker
+  # captured); the runner's log has RLOG-LINE for that worker ("W" stands
+  # for it).  DESC and RLOG-DESC are the two checks' descriptions ("W"
+  # and "RC" stand for the worker and the status seen).
+  crash_case() {
+    local out="$tmp/a2.$1" call=$2 want=$3 notice=$4 re=$5 rline=$6
+    local desc=$7 rdesc=$8 name=${2%% *} arg=${2#* } w ok
+    # shellcheck disable=SC2086  # CALL is the mode and its argument
+    caller "$out" "$CFGA2" -- $call
+    rc_is "$out" "$want" && killed_by "$out" "$notice" &&
+      ! has "$out.out" "fl_$name($arg) =" && one_line "$out" "$ERR" "$re"
+    ok=$?
+    check $ok "${desc//RC/$(cat "$out.rc")}" "$out.out" "$out.err" "$out.notice"
+    w=$(worker_in "$out" "$re")
+    [ -n "$w" ] && grep -q "${rline//W/$w}" "$tmp/a2.rlog"
+    check $? "${rdesc//W/$w}" "$tmp/a2.rlog"
+  }
+  crash_case bus "bus 1" 135 "Bus error" \
+    "fl_bus crashed worker ([0-9]+) of runner $RA2 with signal 7 \(Bus error\); raising SIGBUS here \(on_crash = \"signal\"\)" \
+    "runner: worker W died of signal 7 (Bus error); starting another" \
+    "a SIGBUS in the worker (a store past the end of a mapped file): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGBUS (exit RC, want 135)" \
+    "a SIGBUS: the runner saw worker W die of signal 7 and replaces it"
+  crash_case fpe "fpe 0" 136 "Floating point exception" \
+    "fl_fpe crashed worker ([0-9]+) of runner $RA2 with signal 8 \(Floating point exception\); raising SIGFPE here \(on_crash = \"signal\"\)" \
+    "runner: worker W died of signal 8 (Floating point exception); starting another" \
+    "a SIGFPE in the worker (an integer division by a volatile zero): one line naming symbol, worker, runner $RA2 and signal; the caller dies of SIGFPE (exit RC, want 136)" \
+    "a SIGFPE: the runner saw worker W die of signal 8 and replaces it"
+  crash_case exit "uexit 5" 5 "" \
+    "fl_uexit made worker ([0-9]+) of runner $RA2 exit with status 5; exiting with status 5 here \(on_crash = \"signal\"\)" \
+    "runner: worker W exited with status 5; starting another" \
+    "a _exit(5) in the worker: one line naming symbol, worker, runner $RA2 and status; the caller exits with 5 (got RC), no signal" \
+    "a _exit(5): the runner saw worker W exit with status 5 and replaces it"
 
   # A handler that returns: dtask raises SIGSEGV through it, then restores
   # the default action and raises again, so the handler runs once and the
