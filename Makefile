@@ -39,27 +39,33 @@ SAN_FLAGS  :=
 endif
 
 # Flags every file is built with; these are not meant to be overridden.
+# Headers are named by their folder ("config/sig.h"), from the top.
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -Ishim
-# The shim exports only what it interposes.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -I.
+# Product objects: the shim exports only what it interposes, and the
+# commands link the same objects.
 SHIM_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
 LIBS       := -lffi -llmdb -ldl -pthread
 TEST_LIBS  := -lcmocka $(LIBS)
 
 # ------------------------------------------------------------------ sources
-# Code shared by the shim and the commands (config, signatures, patching).
-CORE_SRC   := shim/error.c shim/units.c shim/toml.c shim/sig.c shim/deny.c shim/cond.c \
-              shim/config.c shim/policy.c shim/split.c shim/wire.c shim/queue.c \
-              shim/log.c
-SHIM_SRC   := $(CORE_SRC) shim/got.c shim/stub.c shim/shim.c \
-              shim/offload.c shim/runner.c
-DTASK_SRC  := runner/dtask.c runner/launch.c shim/elf_file.c
+# By role (README, "Layout").  common/, config/ and queue/ are linked by
+# the shim, the commands, the unit tests and the fixtures' queue tools.
+CORE_SRC   := $(sort $(wildcard common/*.c config/*.c queue/*.c))
+# The caller role (shim/) and the runner role (runner/runner*.c) make
+# libdtask_shim.so together with the core.
+ROLE_SRC   := runner/runner.c
+SHIM_SRC   := $(CORE_SRC) $(sort $(wildcard shim/*.c)) $(ROLE_SRC)
+# The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
+# and names relocation kinds as the GOT patcher does (shim/got.c).
+DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c
 RUNNER_SRC := runner/dtask-runner.c runner/launch.c
 
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 DTASK_OBJ  := $(DTASK_SRC:%.c=$(BUILD)/obj/%.o)
 RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/obj/%.o)
+HEADERS    := $(wildcard common/*.h config/*.h queue/*.h shim/*.h runner/*.h)
 
 # Every tests/test_*.c is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
@@ -88,9 +94,11 @@ $(BUILD)/.deps:
 deps:
 	sh tools/deps.sh --bench
 
-$(BUILD)/obj/%.o: %.c shim/dtask_internal.h | $(BUILD)/.deps
+# Each object depends on the headers it includes (-MMD).
+$(BUILD)/obj/%.o: %.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(if $(filter shim/%,$<),$(SHIM_CFLAGS),$(BASE_CFLAGS)) -c $< -o $@
+	$(CC) $(SHIM_CFLAGS) -MMD -MP -c $< -o $@
+-include $(wildcard $(BUILD)/obj/*/*.d)
 
 $(SHIM): $(SHIM_OBJ)
 	$(CC) $(SAN_FLAGS) -shared -o $@ $^ $(LIBS) -Wl,-z,defs -Wl,-z,now
@@ -103,13 +111,13 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 
 # Unit tests link the core objects they test directly (not the shim's
 # constructor, which would run inside the test).
-TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/elf_file.o
-$(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(TEST_OBJ) | $(BUILD)/.deps
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/runner/elf_file.o
+$(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
 
 # test_got also checks the program's own JUMP_SLOT, so it links the fixture.
-$(BUILD)/tests/test_got: tests/test_got.c tests/testutil.h $(TEST_OBJ) $(BUILD)/fixtures/got/.built
+$(BUILD)/tests/test_got: tests/test_got.c tests/testutil.h $(HEADERS) $(TEST_OBJ) $(BUILD)/fixtures/got/.built
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -DDTASK_TEST_LINKED_GOTDEF -o $@ $< $(TEST_OBJ) \
 	  -L$(BUILD)/fixtures/got -Wl,-rpath,$(abspath $(BUILD)/fixtures/got) -lgotdef $(TEST_LIBS)
@@ -127,19 +135,19 @@ $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(B
 	@touch $@
 
 # The offload fixtures include a raw-queue tool built from the core sources.
-$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
 	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
 # The fan-out fixtures, with a queue-inspecting tool (counts, blobs, map
 # high-water mark) built from the core sources.
-$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
 	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
 # The failure-policy fixtures, with a queue-counting tool built from the
 # core sources.
-$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h $(CORE_SRC) shim/dtask_internal.h | $(BUILD)/.deps
+$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
 	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/failure/build.sh $(dir $@)
 	@touch $@
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "config/config.h"
+#include "runner/launch.h"
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dtask-runner [-c FILE] [-w N] -- PROG [ARGS]\n"

@@ -23,7 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "config/cond.h"
+#include "config/config.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "runner/elf.h"
+#include "runner/launch.h"
+#include "shim/got.h"
 
 #define EXIT_INVALID 2
 #define MAX_OBJECTS 512

@@ -12,9 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/config.h"
+#include "runner/launch.h"
 
-/* See dtask_internal.h. */
+/* Finds libdtask_shim.so for the commands: $DTASK_SHIM, else beside the
+ * running executable, else ../lib/ from it.  Returns 0 or -ENOENT. */
 int dt__find_shim(char *out, size_t outsz) {
   const char *env = getenv("DTASK_SHIM");
   char exe[PATH_MAX];
@@ -51,7 +55,10 @@ static int is_sanitizer_runtime(const char *path) {
          strstr(base, "clang_rt.asan") != NULL;
 }
 
-/* See dtask_internal.h.  LD_PRELOAD entries are separated by ':' or
+/* Puts shim first in LD_PRELOAD, keeping what was there (and dropping a
+ * copy of shim already in the list).
+ *
+ * LD_PRELOAD entries are separated by ':' or
  * spaces, as ld.so accepts.  Sanitizer runtimes already in the list stay
  * in front of the shim, as they require. */
 int dt__env_preload(const char *shim) {
@@ -87,7 +94,9 @@ int dt__env_preload(const char *shim) {
   return rc;
 }
 
-/* See dtask_internal.h. */
+/* Replaces this process with PROG in runner role: sets LD_PRELOAD,
+ * DTASK_ROLE=runner, DTASK_CONFIG and (if workers > 0) DTASK_WORKERS,
+ * then execvp.  Returns only on failure (-errno). */
 int dt__exec_runner(const char *shim, const char *config, int workers,
                     char **argv) {
   char w[16];
@@ -104,7 +113,11 @@ int dt__exec_runner(const char *shim, const char *config, int workers,
   return -errno;
 }
 
-/* See dtask_internal.h.  Option parsing stops at the first operand, so
+/* Parses "[-c FILE] [-w N] [--] PROG [ARGS]" for the launchers.  Returns
+ * the index of PROG in argv, 0 after -h (usage printed on stdout), or -1
+ * for a usage error (message on stderr, prefixed with cmd).
+ *
+ * Option parsing stops at the first operand, so
  * PROG's own options are never taken for ours. */
 int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
                     int *workers) {
@@ -139,7 +152,10 @@ int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
   return optind;
 }
 
-/* See dtask_internal.h. */
+/* Finds (file, else $DTASK_CONFIG, else ./dtask.toml), loads and validates
+ * the config.  On success *cfg is owned by the caller and abs holds the
+ * file's absolute path.  On failure prints "CMD: FILE:LINE:COL: ..." on
+ * stderr and returns 2 (the launchers' exit status for a bad config). */
 int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
                       char *abs, size_t abssz) {
   dt__error err = {0, 0, ""};

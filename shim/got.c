@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "shim/got.h"
 
 /* The relocation types that fill a pointer-sized word with a symbol's
  * address.  Only RELA targets with 64-bit pointers are supported. */
@@ -540,4 +540,19 @@ int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
 void dt__got_reset(void) {
   g_nseen = 0;
   memset(g_seen, 0, sizeof g_seen);
+}
+
+/* The names dtask uses for relocation kinds in its reports. */
+const char *dt__relkind_name(dt__relkind k) {
+  switch (k) {
+  case DT__REL_JUMP_SLOT:
+    return "JUMP_SLOT";
+  case DT__REL_GLOB_DAT:
+    return "GLOB_DAT";
+  case DT__REL_ABS:
+    return "ABS64";
+  case DT__REL_OTHER:
+    break;
+  }
+  return "other";
 }

@@ -15,6 +15,7 @@
  *
  * A call is never lost: when no queue or runner can be had, or a runner
  * refuses the task, the call runs inline and a message says why. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,7 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "shim/offload.h"
+#include "shim/stub.h"
 
 #define RUNNER_MAX_AGE_NS (3ull * 1000000000ull)
 #define AUTOSTART_WAIT_NS (10ull * 1000000000ull)
@@ -137,7 +147,8 @@ static void atfork_child(void) {
   }
 }
 
-/* See dtask_internal.h. */
+/* Caller role (offload.c).  dt__offload_init keeps cfg and the stub table
+ * (both owned by shim.c for the life of the process). */
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   o_cfg = cfg;
   o_stubs = stubs;
@@ -880,7 +891,10 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
   errno = failed ? err_fail : err_last;
 }
 
-/* See dtask_internal.h. */
+/* Runs one intercepted call through a runner: encodes it, queues it,
+ * blocks until the result arrives, and writes the return value, the
+ * out-parameters and errno back.  Never loses the call: if no queue or
+ * runner can be had, the call runs inline and a message says why. */
 void dt__offload_call(dt__stub *s, void *ret, void **args) {
   int saved = errno;
   uint64_t t0 = dt__now_ns();
@@ -984,7 +998,9 @@ static void write_stats(void) {
   close(fd);
 }
 
-/* See dtask_internal.h. */
+/* At exit: drops the calling thread's last result, still in the queue
+ * (other threads drop theirs when they exit), and appends this process's
+ * round-trip histograms to $DTASK_STATS for `dtask run`'s summary. */
 void dt__offload_fini(void) {
   thread_state *ts = t_state;
   dt__queue *q = __atomic_load_n(&o_q, __ATOMIC_ACQUIRE);

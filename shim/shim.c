@@ -19,6 +19,7 @@
  * program runs unchanged, unless strict mode (DTASK_STRICT=1 or [shim]
  * strict = true) is asked for, in which case the program stops with exit
  * status 2 before main. */
+#include <stdio.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -29,7 +30,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "runner/runner.h"
+#include "shim/got.h"
+#include "shim/offload.h"
+#include "shim/stub.h"
 
 /* The loader functions the shim redirects, in hook-table order. */
 enum { DL_OPEN, DL_MOPEN, DL_SYM, DL_VSYM, DL_COUNT };

@@ -18,9 +18,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/cond.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/types.h"
+#include "queue/wire.h"
+#include "shim/offload.h"
+#include "shim/stub.h"
 
-__thread int dt__in_shim __attribute__((tls_model("initial-exec")));
 int dt__mode = DT__MODE_OFFLOAD;
 
 /* Appends a short rendering of argument i to buf at *pos. */
@@ -195,7 +202,11 @@ static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
   }
 }
 
-/* See dtask_internal.h.  The closure is never freed: a patched GOT slot
+/* Prepares s->cif from off->sig and creates the closure whose code calls
+ * the real function.  s->off and s->real must be set.  Returns 0, -ENOMEM
+ * or -EINVAL (libffi refused the signature).
+ *
+ * The closure is never freed: a patched GOT slot
  * or a pointer returned by dlsym may be called until the process ends. */
 int dt__stub_init(dt__stub *s) {
   const dt__sig *sig = &s->off->sig;

@@ -22,7 +22,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/cond.h"
+#include "config/config.h"
+#include "config/types.h"
+#include "queue/wire.h"
 #include "testutil.h"
 
 static dt__error err;

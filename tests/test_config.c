@@ -18,7 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/types.h"
 #include "testutil.h"
 
 

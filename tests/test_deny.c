@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "dtask_internal.h"
+#include "config/config.h"
+#include "config/deny.h"
+#include "config/sig.h"
 
 #define LIBLMDB "/usr/lib/x86_64-linux-gnu/liblmdb.so.0"
 #define LIBFFI "/usr/lib/x86_64-linux-gnu/libffi.so.8"

@@ -22,7 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "runner/elf.h"
+#include "shim/got.h"
 
 /* The group state: where the fixtures are and a scratch directory. */
 typedef struct fixture {

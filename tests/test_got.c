@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "shim/got.h"
 
 typedef int (*add_fn)(int, int);
 typedef double (*scale_fn)(double);

@@ -17,7 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/cond.h"
+#include "config/config.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "queue/wire.h"
 #include "testutil.h"
 
 #define MS 1000000ull

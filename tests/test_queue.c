@@ -37,7 +37,12 @@
 
 #include <lmdb.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
 #include "testutil.h"
 
 

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/sig.h"
+#include "config/types.h"
 #include "testutil.h"
 
 

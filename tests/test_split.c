@@ -20,7 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "config/types.h"
+#include "queue/wire.h"
 #include "testutil.h"
 
 static dt__error err;

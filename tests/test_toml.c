@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/toml.h"
 
 /* ------------------------------------------------------------- helpers */
 

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/units.h"
 #include "testutil.h"
 
 

@@ -25,7 +25,11 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/types.h"
+#include "queue/wire.h"
 #include "testutil.h"
 
 

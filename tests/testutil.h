@@ -4,7 +4,7 @@
  * error message says what it should), the units the tests write sizes
  * and times in, and two checks of config snippets (which expect a
  * dt__error named err in scope).  Include it after <cmocka.h> and
- * dtask_internal.h. */
+ * the headers of the areas they test. */
 #ifndef DTASK_TESTUTIL_H
 #define DTASK_TESTUTIL_H
 
@@ -25,8 +25,8 @@
 #define TiB (1ull << 40)
 #define SEC 1000000000ull
 
-#ifdef DTASK_INTERNAL_H
-/* Config snippets (for files that include dtask_internal.h first). */
+#ifdef DT_CONFIG_H
+/* Config snippets (for files that include config/config.h first). */
 
 /* Parses text, which must be valid, into *cfgp. */
 #define parse_ok(text, cfgp)                                                 \

@@ -5,6 +5,7 @@
  * file owns turning those spellings into numbers and strings, and the
  * edit-distance hint that follows an unknown key or type name.  Nothing
  * here allocates. */
+#include <stdio.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +15,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/units.h"
 
 /* One unit suffix and its multiplier. */
 typedef struct unit {
@@ -80,12 +83,18 @@ static int parse_with_units(const char *s, const unit *units, uint64_t *out,
                        what, s, p, example);
 }
 
-/* See dtask_internal.h.  Units are powers of 1024. */
+/* Parses "1GiB", "512 MiB", "64k", "4096" (bytes) into *out.  Accepted
+ * suffixes: B, k/K/KB/KiB, M/MB/MiB, G/GB/GiB, T/TB/TiB; all are powers of
+ * 1024.  Returns 0 or -EINVAL (with a sentence in err->msg).
+ *
+ * Units are powers of 1024. */
 int dt__parse_size(const char *s, uint64_t *out, dt__error *err) {
   return parse_with_units(s, size_units, out, err, "size", "1GiB");
 }
 
-/* See dtask_internal.h.  A bare number is accepted only when it is 0,
+/* Parses "500ms", "10s", "2m", "1h", "250us", "0" into nanoseconds.
+ *
+ * A bare number is accepted only when it is 0,
  * because "30" could mean seconds or milliseconds. */
 int dt__parse_duration(const char *s, uint64_t *ns, dt__error *err) {
   const char *b = s;
@@ -159,7 +168,10 @@ static const char *variable(const char *name, size_t n, char *buf,
   return NULL;
 }
 
-/* See dtask_internal.h.  Variables are $NAME or ${NAME}, where NAME is
+/* Expands $USER, $UID, $HOME, ${NAME} and a leading ~ in path into out.
+ * Unknown variables are an error.  Returns 0, -EINVAL or -ENAMETOOLONG.
+ *
+ * Variables are $NAME or ${NAME}, where NAME is
  * letters, digits and '_'; $$ writes a single '$'.  A variable that is not
  * set is an error rather than an empty string, so that "/dev/shm/dtask-$USR"
  * never silently becomes "/dev/shm/dtask-". */
@@ -252,7 +264,10 @@ static size_t edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
-/* See dtask_internal.h.  "Close enough" is a distance of at most a third
+/* Returns the candidate closest to word by edit distance when it is close
+ * enough to be a plausible typo, else NULL.  candidates ends with NULL.
+ *
+ * "Close enough" is a distance of at most a third
  * of the word's length (at least 1, at most 3), or a prefix match. */
 const char *dt__did_you_mean(const char *word, const char *const *candidates) {
   const char *best = NULL;

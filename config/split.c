@@ -8,11 +8,17 @@
  * (its keys, and the checks that make a split consistent), the slicing
  * arithmetic and the aggregates.  The caller's side (offload.c) queues
  * the slices, and writes their out slices back in place. */
+#include <stdio.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "config/toml.h"
+#include "config/types.h"
 
 const char *const dt__split_keys[] = {"split", "aggregate", "min_split", NULL};
 
@@ -24,7 +30,7 @@ static const struct {
             {"and", DT__AGG_AND},   {"or", DT__AGG_OR},
             {"first_nonzero", DT__AGG_FIRST_NONZERO}};
 
-/* See dtask_internal.h. */
+/* "sum" ... "none"; NULL for an unknown value. */
 const char *dt__agg_name(dt__agg agg) {
   for (size_t i = 0; i < sizeof aggs / sizeof *aggs; i++)
     if (aggs[i].agg == agg)
@@ -68,7 +74,11 @@ static int split_int(const dt__toml *v, const char *what, uint64_t *out,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Reads split, aggregate and min_split from an [[offload]] table and
+ * checks them against sig: `over` must be an integer parameter passed by
+ * value; every out or inout buffer must be sliced along it; the
+ * aggregate must fit the return type.  Returns 0 (s->enabled 0 when the
+ * table has no split) or -EINVAL with err located at the bad value. */
 int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
                    dt__split *s, dt__error *err) {
   const dt__toml *v = dt__toml_get(t, "split");
@@ -215,7 +225,8 @@ int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* How many slices a call over n elements becomes (workers: the pool's
+ * size, for the one-slice-per-worker default).  1 means "do not split". */
 uint64_t dt__split_count(const dt__split *s, uint64_t n, int workers) {
   uint64_t k;
   if (!s->enabled || n < 2 || n < s->min_split)
@@ -229,7 +240,9 @@ uint64_t dt__split_count(const dt__split *s, uint64_t n, int workers) {
   return k < n ? k : n;
 }
 
-/* See dtask_internal.h.  With chunk, slices are chunk elements long (the
+/* The first element of slice k of count over n elements.
+ *
+ * With chunk, slices are chunk elements long (the
  * last one shorter); otherwise near-equal: slice k starts at k*n/count. */
 uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
                          uint64_t k) {
@@ -241,7 +254,8 @@ uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
   return (uint64_t)((unsigned __int128)k * n / count);
 }
 
-/* See dtask_internal.h. */
+/* Reads the integer argument args[i] of type t as an unsigned count;
+ * -ERANGE when it is negative. */
 int dt__arg_count(const dt__type *t, void *arg, uint64_t *n) {
   uint64_t v = 0;
   switch (t->size) {
@@ -273,7 +287,7 @@ int dt__arg_count(const dt__type *t, void *arg, uint64_t *n) {
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Writes n into *dst as an argument of integer type t. */
 void dt__arg_store(const dt__type *t, uint64_t n, void *dst) {
   switch (t->size) {
   case 1: {
@@ -335,7 +349,9 @@ static uint64_t wrap(const dt__type *t, uint64_t v) {
   return v;
 }
 
-/* See dtask_internal.h. */
+/* Folds one slice's return value (wire form) into *acc.  first is 1 for
+ * the first slice.  Returns 1 when the result is decided (first_nonzero
+ * found its slice). */
 int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
                    int first) {
   bool real = t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE;
@@ -390,7 +406,8 @@ int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Writes how calls are split, in two indented lines (dtask check);
+ * nothing when s is not enabled. */
 void dt__split_describe(const dt__split *s, const dt__sig *sig, FILE *out) {
   if (!s->enabled)
     return;

@@ -7,6 +7,7 @@
  * that shows what to write, and every message carries the line and column
  * of the offending key or value.  The example config/dtask.example.toml
  * documents the same keys, with the same defaults. */
+#include <stdio.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -14,7 +15,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/cond.h"
+#include "config/config.h"
+#include "config/deny.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "config/toml.h"
+#include "config/types.h"
+#include "config/units.h"
 
 /* Defaults, also written in config/dtask.example.toml and the README. */
 #define DEFAULT_BACKEND "lmdb"
@@ -82,28 +93,11 @@ static int check_keys(const dt__toml *t, const char *const *allowed,
   return check_keys2(t, allowed, NULL, NULL, section, err);
 }
 
-/* See dtask_internal.h. */
-int dt__config_want(const dt__toml *v, dt__toml_kind kind, const char *section,
-                const char *example, dt__error *err) {
-  if (v->kind == kind)
-    return 0;
-  return dt__error_set(err, v->line, v->col,
-                       "'%s' in %s must be %s %s, not %s %s; write for "
-                       "example: %s",
-                       v->key ? v->key : "value", section,
-                       kind == DT__TOML_INT ? "an" : "a",
-                       dt__toml_kind_name(kind),
-                       v->kind == DT__TOML_INT || v->kind == DT__TOML_ARRAY
-                           ? "an"
-                           : "a",
-                       dt__toml_kind_name(v->kind), example);
-}
-
 /* Reads an integer member within [lo, hi]. */
 static int get_int(const dt__toml *v, const char *section, long long lo,
                    long long hi, const char *example, long long *out,
                    dt__error *err) {
-  if (dt__config_want(v, DT__TOML_INT, section, example, err) != 0)
+  if (dt__toml_want(v, DT__TOML_INT, section, example, err) != 0)
     return -EINVAL;
   if (v->u.i < lo || v->u.i > hi)
     return dt__error_set(err, v->line, v->col,
@@ -112,19 +106,6 @@ static int get_int(const dt__toml *v, const char *section, long long lo,
                          v->key, section, v->u.i, lo, hi);
   *out = v->u.i;
   return 0;
-}
-
-/* See dtask_internal.h. */
-int dt__config_at(const dt__toml *v, const char *section, int rc, dt__error *err) {
-  if (rc == 0)
-    return 0;
-  if (err != NULL) {
-    char msg[sizeof err->msg];
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    dt__error_set(err, v->line, v->col, "'%s' in %s: %s", v->key, section,
-                  msg);
-  }
-  return -EINVAL;
 }
 
 static bool is_identifier(const char *s) {
@@ -143,7 +124,7 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   if (check_keys(t, queue_keys, "[queue]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "backend")) != NULL) {
-    if (dt__config_want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
+    if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
       return -EINVAL;
     if (strcmp(v->u.s, "lmdb") != 0)
       return dt__error_set(err, v->line, v->col,
@@ -154,10 +135,10 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
     snprintf(cfg->backend, sizeof cfg->backend, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "path")) != NULL) {
-    if (dt__config_want(v, DT__TOML_STRING, "[queue]",
+    if (dt__toml_want(v, DT__TOML_STRING, "[queue]",
              "path = \"/dev/shm/dtask-$USER/default\"", err) != 0)
       return -EINVAL;
-    if (dt__config_at(v, "[queue]",
+    if (dt__toml_at(v, "[queue]",
            dt__expand_path(v->u.s, cfg->queue_path, sizeof cfg->queue_path,
                            err),
            err) != 0)
@@ -178,10 +159,10 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
                              "map_size = \"1GiB\"");
       cfg->map_size = (uint64_t)v->u.i;
     } else {
-      if (dt__config_want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
+      if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
           0)
         return -EINVAL;
-      if (dt__config_at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
+      if (dt__toml_at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
              err) != 0)
         return -EINVAL;
     }
@@ -206,14 +187,14 @@ static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
     cfg->workers = (int)n;
   }
   if ((v = dt__toml_get(t, "autostart")) != NULL) {
-    if (dt__config_want(v, DT__TOML_BOOL, "[runner]", "autostart = true", err) != 0)
+    if (dt__toml_want(v, DT__TOML_BOOL, "[runner]", "autostart = true", err) != 0)
       return -EINVAL;
     cfg->autostart = v->u.b;
   }
   if ((v = dt__toml_get(t, "idle_exit")) != NULL) {
-    if (dt__config_want(v, DT__TOML_STRING, "[runner]", "idle_exit = \"30s\"", err) != 0)
+    if (dt__toml_want(v, DT__TOML_STRING, "[runner]", "idle_exit = \"30s\"", err) != 0)
       return -EINVAL;
-    if (dt__config_at(v, "[runner]", dt__parse_duration(v->u.s, &cfg->idle_exit_ns, err),
+    if (dt__toml_at(v, "[runner]", dt__parse_duration(v->u.s, &cfg->idle_exit_ns, err),
            err) != 0)
       return -EINVAL;
   }
@@ -226,7 +207,7 @@ static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
   if (check_keys(t, shim_keys, "[shim]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "strict")) != NULL) {
-    if (dt__config_want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
+    if (dt__toml_want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
       return -EINVAL;
     cfg->strict = v->u.b;
   }
@@ -433,7 +414,7 @@ static int sig_error(const source *src, const dt__toml *v, int entry,
 static int read_offload_if(const dt__toml *v, const char *section,
                            dt__offload *o, dt__error *err) {
   const dt__sig *sig = &o->sig;
-  if (dt__config_want(v, DT__TOML_STRING, section, "offload_if = \"n >= 1000\"",
+  if (dt__toml_want(v, DT__TOML_STRING, section, "offload_if = \"n >= 1000\"",
                       err) != 0)
     return -EINVAL;
   dt__cond c;
@@ -496,7 +477,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
 
   const dt__toml *vsym = dt__toml_get(t, "symbol");
   if (vsym != NULL) {
-    if (dt__config_want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
+    if (dt__toml_want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
              err) != 0)
       return -EINVAL;
     if (!is_identifier(vsym->u.s) || strlen(vsym->u.s) >= sizeof o->symbol)
@@ -514,7 +495,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
                          "signature = \"int %s(in double x[n], size_t n)\"",
                          section, o->symbol[0] ? " " : "", o->symbol,
                          o->symbol[0] ? o->symbol : "f");
-  if (dt__config_want(vsig, DT__TOML_STRING, section,
+  if (dt__toml_want(vsig, DT__TOML_STRING, section,
            "signature = \"int f(in double x[n], size_t n)\"", err) != 0)
     return -EINVAL;
   if (dt__sig_parse(vsig->u.s, cfg->types, cfg->ntypes, &o->sig, err) != 0)
@@ -538,7 +519,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
                          o->symbol, why);
   }
   if ((v = dt__toml_get(t, "version")) != NULL) {
-    if (dt__config_want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
+    if (dt__toml_want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
         0)
       return -EINVAL;
     if (v->u.s[0] == '\0' || strchr(v->u.s, '@') != NULL ||
@@ -550,7 +531,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     snprintf(o->version, sizeof o->version, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "library")) != NULL) {
-    if (dt__config_want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
+    if (dt__toml_want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
              err) != 0)
       return -EINVAL;
     if (v->u.s[0] == '\0' || strlen(v->u.s) >= sizeof o->library)
@@ -560,7 +541,7 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
     snprintf(o->library, sizeof o->library, "%s", v->u.s);
   }
   if ((v = dt__toml_get(t, "required")) != NULL) {
-    if (dt__config_want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
+    if (dt__toml_want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
       return -EINVAL;
     o->required = v->u.b;
   }
@@ -630,7 +611,11 @@ static int want_table(const dt__toml *v, dt__error *err) {
                        v->key, v->key);
 }
 
-/* See dtask_internal.h.  Sections are read in a fixed order ([types]
+/* Parses config text.  path is used in messages only.  On success *out is
+ * owned by the caller (dt__config_free).  On error returns -EINVAL and err
+ * holds the line/column and a sentence; err never holds the file name.
+ *
+ * Sections are read in a fixed order ([types]
  * before [[offload]]) whatever their order in the file, because
  * signatures refer to declared types, and [defaults] before [[offload]]
  * because each entry starts from them. */
@@ -675,7 +660,9 @@ int dt__config_parse(const char *text, size_t len, const char *path,
   return 0;
 }
 
-/* See dtask_internal.h.  The file is read whole (at most 4 MiB). */
+/* Reads and parses a file.  Returns -errno when it cannot be read.
+ *
+ * The file is read whole (at most 4 MiB). */
 int dt__config_load(const char *path, dt__config **out, dt__error *err) {
   FILE *f;
   char *buf;
@@ -710,7 +697,10 @@ int dt__config_load(const char *path, dt__config **out, dt__error *err) {
   return rc;
 }
 
-/* See dtask_internal.h.  The returned string is the environment's or a
+/* The file dtask would use: $DTASK_CONFIG, else ./dtask.toml if it exists,
+ * else NULL (meaning "no config": nothing to offload).
+ *
+ * The returned string is the environment's or a
  * static literal; it is not owned by the caller. */
 const char *dt__config_default_path(void) {
   const char *env = getenv("DTASK_CONFIG");
@@ -722,7 +712,8 @@ const char *dt__config_default_path(void) {
   return NULL;
 }
 
-/* See dtask_internal.h.  NULL is allowed. */
+/* Frees a config returned by dt__config_parse or dt__config_load, and
+ * everything it owns.  NULL is allowed. */
 void dt__config_free(dt__config *cfg) {
   if (cfg == NULL)
     return;

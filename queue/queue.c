@@ -31,6 +31,7 @@
  * blocking call dies with its caller anyway, so there is nothing to make
  * durable.  This file owns the environment, its transactions (begun and
  * ended on every path) and the doorbell. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,7 +49,10 @@
 
 #include <lmdb.h>
 
-#include "dtask_internal.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
 
 #define BELL_MAGIC 0x6474626cu /* "dtbl" */
 #define BELL_VERSION 3u
@@ -398,7 +402,10 @@ static int open_bell(dt__queue *q, char *err, size_t errsz) {
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Opens the queue of cfg, creating its directory (0700) and files.  The
+ * directory must belong to this user and be closed to group and others;
+ * otherwise -EPERM with a sentence in err that says why and what to do.
+ * *out is owned by the caller (dt__queue_close). */
 int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
                    size_t errsz) {
   dt__queue *q;
@@ -476,7 +483,12 @@ fail:
   return rc;
 }
 
-/* See dtask_internal.h.  In a child of the opening process the handle is
+/* Opens the queue of cfg, creating its directory (0700) and files.  The
+ * directory must belong to this user and be closed to group and others;
+ * otherwise -EPERM with a sentence in err that says why and what to do.
+ * *out is owned by the caller (dt__queue_close).
+ *
+ * In a child of the opening process the handle is
  * abandoned instead (the mapping is small and bounded: one per fork). */
 void dt__queue_close(dt__queue *q) {
   if (q == NULL)
@@ -502,7 +514,11 @@ static bool owner_alive(uint64_t owner) {
   return errno == EPERM;
 }
 
-/* See dtask_internal.h.  A slot's owner word is pid << 32 | tid, taken
+/* Caller side.  A waiter slot is this thread's futex word on the
+ * doorbell page; dt__queue_submit stores it in the task so that the
+ * worker wakes exactly this thread.
+ *
+ * A slot's owner word is pid << 32 | tid, taken
  * with one compare-and-swap; a slot whose thread is gone (it exited, or
  * its process died) is taken over on the second pass. */
 int dt__queue_waiter(dt__queue *q, uint32_t *slot) {
@@ -527,7 +543,7 @@ int dt__queue_waiter(dt__queue *q, uint32_t *slot) {
   return -EAGAIN;
 }
 
-/* See dtask_internal.h. */
+/* Gives this thread's slot back (thread exit). */
 void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
   uint64_t me = (uint64_t)getpid() << 32 | (uint64_t)syscall(SYS_gettid);
   if (slot < BELL_SLOTS)
@@ -535,13 +551,21 @@ void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-/* See dtask_internal.h. */
+/* -E2BIG for a task larger than a quarter of the map. */
 int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
                      uint32_t slot, uint64_t *id) {
   return dt__queue_submit_drop(q, size, enc, ctx, slot, DT__NO_ID, id);
 }
 
-/* See dtask_internal.h.  The previous result goes in the same write
+/* The caller's fast path.  Read the slot's wake-up count before
+ * queueing and pass it to dt__queue_wait_since, which sleeps until the
+ * result's wake-up instead of first looking for a result that cannot be
+ * there, then reads the result in a read-only transaction and leaves it
+ * in place.  The caller drops it later: in the write transaction of its
+ * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
+ * left by a caller that dies is removed by the sweep.
+ *
+ * The previous result goes in the same write
  * transaction as the new task: one transaction less per call. */
 int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
                           void *ctx, uint32_t slot, uint64_t drop,
@@ -623,14 +647,20 @@ static int take_result(dt__queue *q, uint64_t id, bool keep,
   return rc;
 }
 
-/* See dtask_internal.h. */
+/* The caller's fast path.  Read the slot's wake-up count before
+ * queueing and pass it to dt__queue_wait_since, which sleeps until the
+ * result's wake-up instead of first looking for a result that cannot be
+ * there, then reads the result in a read-only transaction and leaves it
+ * in place.  The caller drops it later: in the write transaction of its
+ * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
+ * left by a caller that dies is removed by the sweep. */
 uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
   return slot < BELL_SLOTS
              ? __atomic_load_n(&q->bell->slot[slot].seq, __ATOMIC_SEQ_CST)
              : 0;
 }
 
-/* See dtask_internal.h.  With have_seen, the first look at the results
+/* Waits for the result of id (see dt__queue_wait).  With have_seen, the first look at the results
  * waits for the slot's word to move past seen (read before the task was
  * queued), which saves a transaction that would find nothing. */
 static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
@@ -668,20 +698,33 @@ static int wait_result(dt__queue *q, uint64_t id, uint32_t slot,
   }
 }
 
-/* See dtask_internal.h. */
+/* Blocks (futex, no polling) until the result of id is there, then
+ * applies and deletes it.  timeout_ns 0 waits forever; -ETIMEDOUT. */
 int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
   return wait_result(q, id, slot, false, 0, false, apply, ctx, timeout_ns);
 }
 
-/* See dtask_internal.h. */
+/* The caller's fast path.  Read the slot's wake-up count before
+ * queueing and pass it to dt__queue_wait_since, which sleeps until the
+ * result's wake-up instead of first looking for a result that cannot be
+ * there, then reads the result in a read-only transaction and leaves it
+ * in place.  The caller drops it later: in the write transaction of its
+ * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
+ * left by a caller that dies is removed by the sweep. */
 int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
                          uint32_t seen, dt__apply_fn apply, void *ctx,
                          uint64_t timeout_ns) {
   return wait_result(q, id, slot, true, seen, true, apply, ctx, timeout_ns);
 }
 
-/* See dtask_internal.h. */
+/* The caller's fast path.  Read the slot's wake-up count before
+ * queueing and pass it to dt__queue_wait_since, which sleeps until the
+ * result's wake-up instead of first looking for a result that cannot be
+ * there, then reads the result in a read-only transaction and leaves it
+ * in place.  The caller drops it later: in the write transaction of its
+ * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
+ * left by a caller that dies is removed by the sweep. */
 int dt__queue_drop(dt__queue *q, uint64_t id) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -698,7 +741,8 @@ int dt__queue_drop(dt__queue *q, uint64_t id) {
   return txn_end(q, txn, 1);
 }
 
-/* See dtask_internal.h. */
+/* Removes a task that no worker claimed yet, or whose worker died (1),
+ * or returns 0 if a live worker has it. */
 int dt__queue_cancel(dt__queue *q, uint64_t id) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -801,7 +845,11 @@ static int claim_one(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id) {
   return rc;
 }
 
-/* See dtask_internal.h. */
+/* Worker side.  Claims the oldest task (FIFO by id) and copies it into
+ * a malloc'd buffer (*rec, owned by the caller).  Blocks on the doorbell
+ * until a task arrives or timeout_ns passes (-ETIMEDOUT; 0 = forever).
+ * -EINTR when woken by dt__queue_kick.  -E2BIG with *id set when the
+ * oldest task is too large to claim (answer it with dt__queue_reject). */
 int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                     uint64_t timeout_ns) {
   uint64_t deadline = timeout_ns ? deadline_of(timeout_ns) : 0;
@@ -881,25 +929,32 @@ static int answer(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
   return rc;
 }
 
-/* See dtask_internal.h. */
+/* Stores the result of id, drops its claim, and wakes its caller. */
 int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
                        size_t size) {
   return answer(q, id, 0, rec, size);
 }
 
-/* See dtask_internal.h. */
+/* The supervisor's answer for a worker that died or was killed while
+ * running call id: stores rec (a crash or timeout record) only if the
+ * claim is still held by that worker pid, so that a call answered in the
+ * meantime is never answered twice.  Returns 0, or -ENOENT when the claim
+ * is no longer that worker's. */
 int dt__queue_fail(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
                    size_t size) {
   return answer(q, id, worker > 0 ? worker : -1, rec, size);
 }
 
-/* See dtask_internal.h. */
+/* Answers task id with an error record instead of a result: removes the
+ * task (or its claim), stores rec, and wakes its caller.  Used when a task
+ * cannot be claimed (dt__queue_claim gave -E2BIG with *id set) or its
+ * result cannot be stored. */
 int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
                      size_t size) {
   return answer(q, id, 0, rec, size);
 }
 
-/* See dtask_internal.h. */
+/* Wakes every idle worker (shutdown). */
 void dt__queue_kick(dt__queue *q) {
   __atomic_add_fetch(&q->bell->kick_seq, 1, __ATOMIC_SEQ_CST);
   __atomic_add_fetch(&q->bell->task_seq, 1, __ATOMIC_SEQ_CST);
@@ -908,7 +963,7 @@ void dt__queue_kick(dt__queue *q) {
 
 /* ------------------------------------------------------------ runners */
 
-/* See dtask_internal.h. */
+/* Runner liveness: a pool publishes its pid and a heartbeat. */
 void dt__queue_heartbeat(dt__queue *q, int pid) {
   int old = __atomic_exchange_n(&q->bell->runner_pid, pid, __ATOMIC_SEQ_CST);
   __atomic_store_n(&q->bell->heartbeat_ns, pid ? dt__now_ns() : 0,
@@ -920,7 +975,8 @@ void dt__queue_heartbeat(dt__queue *q, int pid) {
   futex_wake(&q->bell->runner_seq, INT32_MAX);
 }
 
-/* See dtask_internal.h. */
+/* Waits (futex on the doorbell, no polling) until a pool is alive, at
+ * most timeout_ns.  Returns 0 or -ETIMEDOUT. */
 int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
                           uint64_t timeout_ns) {
   uint64_t deadline = deadline_of(timeout_ns);
@@ -937,12 +993,13 @@ int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
   }
 }
 
-/* See dtask_internal.h. */
+/* The next call id to be handed out (activity detection). */
 uint64_t dt__queue_next_id(dt__queue *q) {
   return __atomic_load_n(&q->bell->next_id, __ATOMIC_ACQUIRE);
 }
 
-/* See dtask_internal.h. */
+/* The same without asking the kernel whether the process exists: a plain
+ * read of the doorbell page, cheap enough for every call. */
 int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns) {
   int pid = __atomic_load_n(&q->bell->runner_pid, __ATOMIC_ACQUIRE);
   uint64_t hb = __atomic_load_n(&q->bell->heartbeat_ns, __ATOMIC_ACQUIRE);
@@ -952,7 +1009,8 @@ int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns) {
   return now < hb || now - hb <= max_age_ns;
 }
 
-/* See dtask_internal.h. */
+/* 1 if a runner pool published a heartbeat within max_age_ns and its
+ * process exists. */
 int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
   return dt__queue_runner_recent(q, max_age_ns) &&
          process_alive(__atomic_load_n(&q->bell->runner_pid,
@@ -1092,7 +1150,10 @@ static int sweep_claims(dt__queue *q, MDB_txn *txn, int *count,
   return rc == MDB_NOTFOUND || rc == 0 ? 0 : lmdb_err(rc);
 }
 
-/* See dtask_internal.h. */
+/* Removes tasks and results whose caller process is gone, and claims
+ * whose worker is gone (their lease lapsed): their tasks go back to the
+ * queue while the caller waits, at most 5 times, and are then answered
+ * as a crash.  Returns the number of entries removed or requeued. */
 int dt__queue_sweep(dt__queue *q) {
   MDB_txn *txn;
   int count = 0, dead = 0;
@@ -1130,7 +1191,7 @@ int dt__queue_sweep(dt__queue *q) {
   return rc == 0 ? count : rc;
 }
 
-/* See dtask_internal.h. */
+/* Entry counts (tests and tools). */
 int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
                      size_t *results) {
   MDB_txn *txn;
@@ -1150,7 +1211,11 @@ int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
 
 /* ------------------------------------------------------------- blobs */
 
-/* See dtask_internal.h. */
+/* Bytes shared by the slices of a fan-out call, stored once: put (the
+ * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
+ * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
+ * drop (the caller, once every slice is answered).  A dead caller's are
+ * removed by the sweep. */
 int dt__queue_blob_put(dt__queue *q, const void *data, size_t size,
                        uint64_t *id) {
   MDB_txn *txn;
@@ -1173,7 +1238,11 @@ int dt__queue_blob_put(dt__queue *q, const void *data, size_t size,
   return txn_end(q, txn, 1);
 }
 
-/* See dtask_internal.h. */
+/* Bytes shared by the slices of a fan-out call, stored once: put (the
+ * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
+ * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
+ * drop (the caller, once every slice is answered).  A dead caller's are
+ * removed by the sweep. */
 int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst, uint64_t size) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -1191,7 +1260,11 @@ int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst, uint64_t size) {
   return rc;
 }
 
-/* See dtask_internal.h. */
+/* Bytes shared by the slices of a fan-out call, stored once: put (the
+ * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
+ * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
+ * drop (the caller, once every slice is answered).  A dead caller's are
+ * removed by the sweep. */
 int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -1208,7 +1281,11 @@ int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
   return txn_end(q, txn, 1);
 }
 
-/* See dtask_internal.h. */
+/* Bytes shared by the slices of a fan-out call, stored once: put (the
+ * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
+ * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
+ * drop (the caller, once every slice is answered).  A dead caller's are
+ * removed by the sweep. */
 int dt__queue_blob_count(dt__queue *q, size_t *blobs) {
   MDB_txn *txn;
   MDB_stat st;
@@ -1221,7 +1298,8 @@ int dt__queue_blob_count(dt__queue *q, size_t *blobs) {
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* The high-water mark of the queue's map in bytes (its last used page):
+ * what the queue has ever needed at once (tests of fan-out). */
 uint64_t dt__queue_used_bytes(dt__queue *q) {
   MDB_envinfo info;
   MDB_stat st;
@@ -1230,13 +1308,15 @@ uint64_t dt__queue_used_bytes(dt__queue *q) {
   return ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
 }
 
-/* See dtask_internal.h. */
+/* The pool's number of workers, published by its supervisor (0: none
+ * known); fan-out makes one slice per worker by default. */
 void dt__queue_set_workers(dt__queue *q, int n) {
   __atomic_store_n(&q->bell->workers, n > 0 ? (uint32_t)n : 0,
                    __ATOMIC_RELEASE);
 }
 
-/* See dtask_internal.h. */
+/* The pool's number of workers, published by its supervisor (0: none
+ * known); fan-out makes one slice per worker by default. */
 int dt__queue_workers(dt__queue *q) {
   return (int)__atomic_load_n(&q->bell->workers, __ATOMIC_ACQUIRE);
 }

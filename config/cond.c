@@ -19,11 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "config/cond.h"
+#include "config/sig.h"
+#include "config/types.h"
 
 static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
 
-/* See dtask_internal.h. */
+/* Parses text into *c (param = -1, line and col 0).  Returns 0, or
+ * -EINVAL when text is not NAME OP LITERAL; the caller says so. */
 int dt__cond_parse(const char *text, dt__cond *c) {
   /* Longer operators first, so that "<=" is not read as "<". */
   static const char *const by_len[] = {"==", "!=", "<=", ">=", "<", ">"};
@@ -116,7 +119,8 @@ int dt__cond_parse(const char *text, dt__cond *c) {
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* NULL if c's literal can be compared with a value of type t; otherwise
+ * why not, as a phrase ("an integer must be compared with an integer"). */
 const char *dt__cond_misfit(const dt__cond *c, const dt__type *t) {
   if (t->tag == DT__T_CSTRING) {
     if (c->lit != DT__LIT_NULL || (c->op != DT__CMP_EQ && c->op != DT__CMP_NE))
@@ -141,7 +145,8 @@ const char *dt__cond_misfit(const dt__cond *c, const dt__type *t) {
    : (op) == DT__CMP_GT ? (a) > (b)                                          \
                         : (a) >= (b))
 
-/* See dtask_internal.h. */
+/* Whether v, a value of type t in the wire's form (for a cstring: 0 when
+ * NULL), satisfies c. */
 int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v) {
   if (t->tag == DT__T_CSTRING)
     return c->op == DT__CMP_EQ ? v == 0 : v != 0;
@@ -171,7 +176,7 @@ int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v) {
   return CMP(c->op, v, b);
 }
 
-/* See dtask_internal.h. */
+/* Renders c as "NAME OP LITERAL" into out. */
 void dt__cond_format(const dt__cond *c, char *out, size_t size) {
   if (c->lit == DT__LIT_NULL)
     snprintf(out, size, "%s %s NULL", c->name, ops[c->op]);

@@ -43,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/toml.h"
 
 /* The deepest a table or an array may sit below the root (at depth 0). */
 #define MAX_DEPTH 64
@@ -1358,4 +1360,39 @@ const char *dt__toml_kind_name(dt__toml_kind kind) {
     return "boolean";
   }
   return "value";
+}
+
+/* ------------------------------------------------ reading config values */
+
+/* Fails with a located message unless v has the wanted kind; example is
+ * a correct line to show.  Used by every reader of a config section. */
+int dt__toml_want(const dt__toml *v, dt__toml_kind kind, const char *section,
+                const char *example, dt__error *err) {
+  if (v->kind == kind)
+    return 0;
+  return dt__error_set(err, v->line, v->col,
+                       "'%s' in %s must be %s %s, not %s %s; write for "
+                       "example: %s",
+                       v->key ? v->key : "value", section,
+                       kind == DT__TOML_INT ? "an" : "a",
+                       dt__toml_kind_name(kind),
+                       v->kind == DT__TOML_INT || v->kind == DT__TOML_ARRAY
+                           ? "an"
+                           : "a",
+                       dt__toml_kind_name(v->kind), example);
+}
+
+/* Re-locates an error from a units helper (which has no position) at v,
+ * prefixed with its key and section.  Returns 0 when rc is 0, else
+ * -EINVAL. */
+int dt__toml_at(const dt__toml *v, const char *section, int rc, dt__error *err) {
+  if (rc == 0)
+    return 0;
+  if (err != NULL) {
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    dt__error_set(err, v->line, v->col, "'%s' in %s: %s", v->key, section,
+                  msg);
+  }
+  return -EINVAL;
 }

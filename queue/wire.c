@@ -8,7 +8,7 @@
  * same two steps for the result.  Keeping every byte of the format in one
  * file means the two ends cannot disagree about it.
  *
- * The layout is the one described in dtask_internal.h.  Two points it
+ * The layout is the one described in queue/wire.h.  Two points it
  * leaves open are settled here:
  *   - a buffer whose present byte is 0 (a NULL pointer) is followed by
  *     nothing: no nbytes, no data;
@@ -31,7 +31,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/types.h"
+#include "queue/wire.h"
 
 /* The fixed part of a task: magic, version, flags, fingerprint, entry,
  * nargs, call_id and the caller's errno. */
@@ -439,7 +443,10 @@ static void fnv_type(uint64_t *h, const dt__type *t) {
     fnv_str(h, t->utype != NULL ? t->utype->name : t->name, 64);
 }
 
-/* See dtask_internal.h.  FNV-1a 64 over a canonical rendering: a format
+/* A stable 64-bit fingerprint of the offload entries of cfg: symbol,
+ * version and the signature as parsed (types, directions, lengths).
+ *
+ * FNV-1a 64 over a canonical rendering: a format
  * tag and the number of entries, then per entry its symbol, version,
  * library and function name, return type, timeout, and per parameter its
  * direction, type and length (constant and factor indices).  Every
@@ -494,7 +501,12 @@ static bool mul_ok(uint64_t *a, uint64_t b) {
   return true;
 }
 
-/* See dtask_internal.h.  Each factor is read with its own width and
+/* The byte count of a buffer parameter for one call: element size times
+ * LEN evaluated on the call's integer arguments (args as libffi passes
+ * them).  Returns 0 and *nbytes, or -EOVERFLOW, or -ERANGE when a length
+ * argument is negative.
+ *
+ * Each factor is read with its own width and
  * signedness; any negative factor is -ERANGE, even when another factor
  * is 0.  Returns -EINVAL when param is not a buffer of sig or its length
  * names something that is not an integer passed by value. */
@@ -621,7 +633,9 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
   return 0;
 }
 
-/* See dtask_internal.h.  Returns 0, -EINVAL (a signature that cannot
+/* Computes the size of the task record for a call.
+ *
+ * Returns 0, -EINVAL (a signature that cannot
  * travel), -ERANGE (a negative length), -EOVERFLOW (a length that does
  * not fit in 64 bits) or -E2BIG (a record or a runner-side block larger
  * than 1 GiB). */
@@ -629,7 +643,10 @@ int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size) {
   return dt__wire_task_size_refs(sig, args, NULL, size);
 }
 
-/* See dtask_internal.h. */
+/* The same, with in buffers passed by reference: refs[i], when not
+ * DT__NO_ID, names bytes already stored in the queue (fan-out stores a
+ * buffer common to every slice once); the record then carries the id
+ * and the size instead of the bytes.  refs may be NULL. */
 int dt__wire_task_size_refs(const dt__sig *sig, void **args,
                             const uint64_t *refs, size_t *size) {
   task_plan pl;
@@ -640,7 +657,11 @@ int dt__wire_task_size_refs(const dt__sig *sig, void **args,
   return 0;
 }
 
-/* See dtask_internal.h.  buf is owned by the caller; nothing is
+/* Encodes the task into buf, which has exactly the size computed above
+ * (buf need not be aligned: LMDB hands out reserved space).  Returns 0 or
+ * a negative errno.
+ *
+ * buf is owned by the caller; nothing is
  * allocated.  -EINVAL when size is not what dt__wire_task_size computes
  * for these arguments (or a string changed length in between). */
 int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
@@ -650,7 +671,10 @@ int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
                                    caller_errno, args, NULL, buf, size);
 }
 
-/* See dtask_internal.h. */
+/* The same, with in buffers passed by reference: refs[i], when not
+ * DT__NO_ID, names bytes already stored in the queue (fan-out stores a
+ * buffer common to every slice once); the record then carries the id
+ * and the size instead of the bytes.  refs may be NULL. */
 int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
                               uint32_t entry, uint64_t call_id,
                               int caller_errno, void **args,
@@ -765,7 +789,9 @@ static int task_header(reader *r, uint64_t *fingerprint, uint32_t *entry,
   return 0;
 }
 
-/* See dtask_internal.h.  Checks the magic, version and flags; the
+/* Reads the fixed header of a task record.  Returns 0 or -EPROTO.
+ *
+ * Checks the magic, version and flags; the
  * out-parameters may be NULL. */
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id) {
@@ -773,7 +799,11 @@ int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
   return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, 0);
 }
 
-/* See dtask_internal.h.  On any failure f owns nothing (f->mem is NULL),
+/* Decodes and validates a task against sig.  Any inconsistency (a length
+ * past the end, a size that disagrees with the length arguments, trailing
+ * bytes) is -EPROTO with a sentence in msg.  On success f owns its memory.
+ *
+ * On any failure f owns nothing (f->mem is NULL),
  * so calling dt__frame_free on it is harmless.  Returns 0, -EPROTO with a
  * sentence in msg, -EINVAL for a NULL argument or a signature that cannot
  * travel, or -ENOMEM. */
@@ -793,7 +823,8 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
 static __thread void *t_keep __attribute__((tls_model("initial-exec")));
 static __thread size_t t_keep_size __attribute__((tls_model("initial-exec")));
 
-/* See dtask_internal.h. */
+/* dt__wire_task_decode for records that may carry references; fetch
+ * (with fctx) resolves them.  Without fetch, a reference is -EPROTO. */
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
                               dt__frame *f, char *msg, size_t msgsz) {
@@ -985,7 +1016,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
   return 0;
 }
 
-/* See dtask_internal.h.  Frees the frame's block; f itself belongs to the
+/* Frees the frame's block; f itself belongs to the
  * caller.  Safe on a zeroed frame, a frame whose decode failed, and twice. */
 void dt__frame_free(dt__frame *f) {
   if (f == NULL)
@@ -1027,7 +1058,11 @@ static int result_start(writer *w, uint64_t size, int status, int err,
   return 0;
 }
 
-/* See dtask_internal.h.  ret is libffi's return buffer for the call made
+/* Encodes the result of a call made with f (ret is libffi's return buffer,
+ * err the errno after the call) into a malloc'd record (*out, *size), owned
+ * by the caller.
+ *
+ * ret is libffi's return buffer for the call made
  * with f.  On success *out is a malloc'd record of *size bytes, owned by
  * the caller (free).  Returns 0, -EINVAL (f does not match sig), -E2BIG
  * (a returned string or the record is too large) or -ENOMEM; on failure
@@ -1095,7 +1130,12 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   return 0;
 }
 
-/* See dtask_internal.h.  status must be 1..65535; detail travels in the
+/* Encodes an error result (status != DT__ST_OK) with a message and a
+ * detail: for DT__ST_CRASH the worker's signal number, or 256 + its exit
+ * status when it exited; 0 otherwise.  The caller reads the detail where
+ * a result's errno goes.
+ *
+ * status must be 1..65535; detail travels in the
  * errno field; msg may be NULL (an empty message).  *out is malloc'd and owned by the caller.  Returns 0,
  * -EINVAL, -E2BIG or -ENOMEM. */
 int dt__wire_result_error(uint64_t call_id, int status, int detail,
@@ -1137,7 +1177,16 @@ static void copy_message(char *msg, size_t msgsz, const uint8_t *b,
   msg[n] = '\0';
 }
 
-/* See dtask_internal.h.  Validates the whole record before writing
+/* Caller side: validates a result record against the call's signature and
+ * arguments, then writes the return value into ret (libffi's buffer, at
+ * least sizeof(ffi_arg)), copies out/inout buffers into the caller's
+ * memory and stores errno in *err.  A cstring return is copied into
+ * *cstr (grown with the given allocator-free callback-less scheme: the
+ * caller passes a buffer and its capacity; -ENOSPC with *need set when it
+ * is too small, nothing else written).  Returns the record's status
+ * (>= 0), or -EPROTO with a sentence in msg for a malformed record.
+ *
+ * Validates the whole record before writing
  * anything: the header, the call id, the return value against its type,
  * a returned string (no NUL inside), one size-checked entry for each out
  * or inout buffer whose pointer in args is not NULL (its size must be the
@@ -1310,17 +1359,23 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   return DT__ST_OK;
 }
 
-/* See dtask_internal.h. */
+/* The wire form of a scalar argument as libffi passes it (arg points at
+ * the value, in its own width).  0 or -EINVAL for a type that has no
+ * scalar value. */
 int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out) {
   return value_encode(t, arg, out);
 }
 
-/* See dtask_internal.h. */
+/* The wire form of a return value read from libffi's return buffer
+ * (integers narrower than ffi_arg are read as libffi widened them), and
+ * its inverse.  0 or -EINVAL for a type that has no scalar value. */
 int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out) {
   return ret_encode(t, ret, out);
 }
 
-/* See dtask_internal.h. */
+/* The wire form of a return value read from libffi's return buffer
+ * (integers narrower than ffi_arg are read as libffi widened them), and
+ * its inverse.  0 or -EINVAL for a type that has no scalar value. */
 void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret) {
   ret_store(t, v, ret);
 }

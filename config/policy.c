@@ -10,6 +10,7 @@
  * return instead of running the call.  The mechanisms (the supervisor that
  * kills a worker past its deadline, the caller's retry loop) live in
  * runner.c and offload.c. */
+#include <stdio.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -17,7 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/cond.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "config/toml.h"
+#include "config/types.h"
+#include "config/units.h"
+#include "queue/wire.h"
 
 #define DEFAULT_RETRIES 3
 #define DEFAULT_RETRY_WAIT_NS (100ull * 1000000ull)
@@ -82,7 +91,7 @@ static const struct errname { const char *name; int value; } errnames[] = {
     {"ENOTSUP", ENOTSUP},
 };
 
-/* See dtask_internal.h. */
+/* "EAGAIN" -> EAGAIN; -1 for an unknown name. */
 int dt__errno_parse(const char *name) {
   for (size_t i = 0; i < sizeof errnames / sizeof *errnames; i++)
     if (strcmp(errnames[i].name, name) == 0)
@@ -90,7 +99,7 @@ int dt__errno_parse(const char *name) {
   return -1;
 }
 
-/* See dtask_internal.h. */
+/* EAGAIN -> "EAGAIN"; NULL for an unknown number. */
 const char *dt__errno_name(int e) {
   for (size_t i = 0; i < sizeof errnames / sizeof *errnames; i++)
     if (errnames[i].value == e)
@@ -105,7 +114,7 @@ const char *const dt__policy_keys[] = {
     "retries",        "retry_wait", "retry_max_wait", "retry_on_errno",
     "retry_if",       "wait_for_runner", NULL};
 
-/* See dtask_internal.h. */
+/* Sets the built-in defaults. */
 void dt__policy_defaults(dt__policy *p) {
   memset(p, 0, sizeof *p);
   p->on_crash.kind = DT__ON_SIGNAL;
@@ -223,7 +232,7 @@ static int read_action(const dt__toml *v, const char *section, bool unavail,
 /* retry_if = "ret OP LITERAL" (cond.c's grammar, with ret as the name). */
 static int read_retry_if(const dt__toml *v, const char *section, dt__policy *p,
                          dt__error *err) {
-  if (dt__config_want(v, DT__TOML_STRING, section, "retry_if = \"ret < 0\"",
+  if (dt__toml_want(v, DT__TOML_STRING, section, "retry_if = \"ret < 0\"",
                       err) != 0)
     return -EINVAL;
   dt__cond c;
@@ -248,9 +257,9 @@ static int read_duration(const dt__toml *v, const char *section,
                          const char *example, uint64_t max_ns, uint64_t *ns,
                          dt__error *err) {
   uint64_t d;
-  if (dt__config_want(v, DT__TOML_STRING, section, example, err) != 0)
+  if (dt__toml_want(v, DT__TOML_STRING, section, example, err) != 0)
     return -EINVAL;
-  if (dt__config_at(v, section, dt__parse_duration(v->u.s, &d, err), err) != 0)
+  if (dt__toml_at(v, section, dt__parse_duration(v->u.s, &d, err), err) != 0)
     return -EINVAL;
   if (d > max_ns)
     return dt__error_set(err, v->line, v->col,
@@ -262,7 +271,9 @@ static int read_duration(const dt__toml *v, const char *section,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Reads the policy keys present in table t (other keys are ignored: the
+ * caller checks them) over what p holds.  section names the table in
+ * messages.  Returns 0 or -EINVAL with err located at the bad value. */
 int dt__policy_read(const dt__toml *t, const char *section, dt__policy *p,
                     dt__error *err) {
   const uint64_t week = 7ull * 86400ull * 1000000000ull;
@@ -293,7 +304,7 @@ int dt__policy_read(const dt__toml *t, const char *section, dt__policy *p,
                     &p->wait_for_runner_ns, err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "retries")) != NULL) {
-    if (dt__config_want(v, DT__TOML_INT, section, "retries = 3", err) != 0)
+    if (dt__toml_want(v, DT__TOML_INT, section, "retries = 3", err) != 0)
       return -EINVAL;
     if (v->u.i < 0 || v->u.i > MAX_RETRIES)
       return dt__error_set(err, v->line, v->col,
@@ -303,7 +314,7 @@ int dt__policy_read(const dt__toml *t, const char *section, dt__policy *p,
     p->retries = (int)v->u.i;
   }
   if ((v = dt__toml_get(t, "retry_on_errno")) != NULL) {
-    if (dt__config_want(v, DT__TOML_ARRAY, section,
+    if (dt__toml_want(v, DT__TOML_ARRAY, section,
                         "retry_on_errno = [\"EAGAIN\", \"ETIMEDOUT\"]",
                         err) != 0)
       return -EINVAL;
@@ -404,7 +415,10 @@ static int bind_action(dt__action *a, const char *key, const dt__sig *sig,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* Checks p against the signature it will serve (return values that fit
+ * the return type, a retry condition that can be evaluated) and fills in
+ * the implied retry condition.  Returns 0 or -EINVAL with err located at
+ * the setting (which may be in [defaults]). */
 int dt__policy_bind(dt__policy *p, const dt__sig *sig, const char *section,
                     dt__error *err) {
   const dt__type *t = &sig->ret;
@@ -486,7 +500,9 @@ static bool ret_matches(const dt__policy *p, const dt__sig *sig,
   return dt__cond_eval(&p->retry_if, t, v) != 0;
 }
 
-/* See dtask_internal.h. */
+/* 1 if ret (libffi's return buffer) is a failed call's return: what
+ * retry_if says, or without it the C conventions (a negative signed
+ * integer, a NULL string); 0 for other types. */
 int dt__policy_is_failure(const dt__policy *p, const dt__sig *sig,
                           const void *ret) {
   const dt__type *t = &sig->ret;
@@ -504,7 +520,8 @@ int dt__policy_is_failure(const dt__policy *p, const dt__sig *sig,
   return (int64_t)v < 0;
 }
 
-/* See dtask_internal.h. */
+/* 1 if a call that returned ret (libffi's return buffer) with errno err
+ * should be retried under p. */
 int dt__policy_should_retry(const dt__policy *p, const dt__sig *sig,
                             const void *ret, int err) {
   if (!p->has_retry_if || !ret_matches(p, sig, ret))
@@ -517,7 +534,9 @@ int dt__policy_should_retry(const dt__policy *p, const dt__sig *sig,
   return 0;
 }
 
-/* See dtask_internal.h. */
+/* The pause before retry number attempt (1-based): full jitter, uniform
+ * in [0, min(retry_max_wait, retry_wait * 2^(attempt-1))].  rnd is a
+ * uniformly random 64-bit number. */
 uint64_t dt__policy_backoff_ns(const dt__policy *p, int attempt,
                                uint64_t rnd) {
   uint64_t cap = p->retry_wait_ns;
@@ -528,7 +547,7 @@ uint64_t dt__policy_backoff_ns(const dt__policy *p, int attempt,
   return cap == UINT64_MAX ? rnd : rnd % (cap + 1);
 }
 
-/* See dtask_internal.h. */
+/* Writes a DT__ON_RETURN action's value into libffi's return buffer. */
 void dt__policy_store_return(const dt__action *a, const dt__sig *sig,
                              void *ret) {
   if (sig->ret.tag == DT__T_CSTRING) {
@@ -557,7 +576,7 @@ static void describe_action(const dt__action *a, const char *sig_word,
            en ? "errno " : "", en ? en : "");
 }
 
-/* See dtask_internal.h. */
+/* Writes what p does, in three indented lines (dtask check). */
 void dt__policy_describe(const dt__policy *p, FILE *out) {
   char crash[96], tmo[96], unav[96];
   describe_action(&p->on_crash, " (the worker's signal)", crash,

@@ -31,7 +31,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "runner/elf.h"
+#include "shim/got.h"
 
 /* The machine this code runs on, its relocation types and its multiarch
  * library directory name.  Only files for this machine are accepted. */

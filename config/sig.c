@@ -19,7 +19,11 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
+#include "config/sig.h"
+#include "config/types.h"
+#include "config/units.h"
 
 /* ------------------------------------------------------------ the types */
 
@@ -81,7 +85,10 @@ static const char *const type_names[] = {
     "uint16", "uint32", "uint64",  "size_t",  "ssize_t", "off_t",
     "intptr", "uintptr", "float",  "double",  "cstring", NULL};
 
-/* See dtask_internal.h.  Scalars first, then the declared user types. */
+/* Fills t for the scalar type name, or for a name declared in utypes.
+ * Returns 0 or -ENOENT.
+ *
+ * Scalars first, then the declared user types. */
 int dt__type_lookup(const char *name, const dt__utype *utypes, size_t nutypes,
                     dt__type *t) {
   for (const scalar *s = scalars; s->name != NULL; s++) {
@@ -121,7 +128,10 @@ static ffi_type *ffi_int(size_t size, bool is_signed) {
   }
 }
 
-/* See dtask_internal.h: the one switch from type tags to libffi types. */
+/* Maps a tag to its libffi type (&ffi_type_pointer for cstring and
+ * buffers, NULL for DT__T_USER which is never passed by value).
+ *
+ * the one switch from type tags to libffi types. */
 ffi_type *dt__type_ffi(dt__tag tag) {
   switch (tag) {
   case DT__T_VOID:
@@ -180,12 +190,12 @@ ffi_type *dt__type_ffi(dt__tag tag) {
   return NULL;
 }
 
-/* See dtask_internal.h. */
+/* 1 for the integer tags (bool and char included), 0 otherwise. */
 int dt__tag_is_integer(dt__tag tag) {
   return tag >= DT__T_BOOL && tag <= DT__T_UINTPTR;
 }
 
-/* See dtask_internal.h. */
+/* 1 if an integer tag is signed. */
 int dt__tag_is_signed(dt__tag tag) {
   switch (tag) {
   case DT__T_CHAR:
@@ -614,7 +624,13 @@ static int resolve_len(dt__sig *sig, int pi, const len_names *names,
   return 0;
 }
 
-/* See dtask_internal.h.  Grammar:
+/* Parses a signature such as
+ *   "int build_report(cstring period, out report r[1])"
+ * against the declared user types.  On error returns -EINVAL and fills err
+ * with col = column inside text (line is left 0 for the caller to set).
+ * The caller owns *sig (plain data, nothing to free).
+ *
+ * Grammar:
  *   sig    := type NAME '(' [ 'void' | param { ',' param } ] ')'
  *   param  := 'cstring' NAME | scalar NAME | dir type NAME '[' len ']'
  *   dir    := 'in' | 'out' | 'inout'
@@ -760,7 +776,8 @@ static void write_len(const dt__sig *sig, const dt__param *p, FILE *out) {
   }
 }
 
-/* See dtask_internal.h. */
+/* Writes a one-line rendering of the signature as understood, then one
+ * indented line per parameter (direction, element size, length source). */
 void dt__sig_describe(const dt__sig *sig, FILE *out) {
   fprintf(out, "    %s %s(", sig->ret.name, sig->name);
   for (int i = 0; i < sig->nparams; i++) {

@@ -9,9 +9,10 @@
  * or "sigmoid" is never refused by accident.  A test checks
  * that every undefined symbol of libdtask_shim.so, liblmdb and libffi is
  * covered, so the list cannot silently fall behind the code. */
+#include <stdio.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "config/deny.h"
 
 typedef struct deny_rule {
   const char *name; /* exact name, or prefix when it ends with '*' */
@@ -373,7 +374,10 @@ static int rule_matches(const char *rule, const char *name) {
          strcmp(name + n - post, star + 1) == 0;
 }
 
-/* See dtask_internal.h.  The returned reason is a static string. */
+/* Returns a non-NULL reason ("dtask's allocator", ...) if dtask itself
+ * depends on the symbol and it can therefore never be offloaded.
+ *
+ * The returned reason is a static string. */
 const char *dt__symbol_denied(const char *name) {
   for (const deny_rule *r = rules; r->name != NULL; r++)
     if (rule_matches(r->name, name))

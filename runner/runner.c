@@ -30,6 +30,7 @@
  * replaced at once.  Workers die with their supervisor (PR_SET_PDEATHSIG):
  * a pool is never left half alive, with calls running that nobody times.
  * The caller applies its policy (policy.c, offload.c). */
+#include <stdio.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -46,7 +47,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "runner/runner.h"
+#include "shim/got.h"
+#include "shim/stub.h"
 
 #define MAX_WORKERS 1024
 #define TICK_NS 1000000000ull /* supervisor housekeeping period */
@@ -110,7 +118,9 @@ static int runner_start_main(main_fn main, int argc, char **argv,
                          stack_end);
 }
 
-/* See dtask_internal.h. */
+/* Runner role (runner.c).  Called from the shim's constructor when
+ * DTASK_ROLE=runner: redirects the program's __libc_start_main so that,
+ * once every constructor has run, the serve loop runs instead of main. */
 int dt__runner_setup(const dt__config *cfg, dt__stub *stubs, size_t n,
                      uintptr_t self_base) {
   Dl_info info;
@@ -562,7 +572,8 @@ static void signal_ready(void) {
   unsetenv("DTASK_READY_FD");
 }
 
-/* See dtask_internal.h. */
+/* The serve loop itself (supervisor and workers); returns the process's
+ * exit status. */
 int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__queue *q = NULL;
   char err[512];

@@ -1,4 +1,4 @@
-/* error.c: located diagnostics (dt__error) and the relocation kind names.
+/* error.c: located diagnostics (dt__error).
  *
  * Every parser in dtask reports a problem the same way: a line, a column
  * and a sentence that says what to write instead.  This file owns filling
@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dtask_internal.h"
+#include "common/common.h"
+#include "common/error.h"
 
 /* Fills err (if not NULL) and returns -EINVAL.  The message is formatted
  * into err->msg and truncated to its size. */
@@ -42,19 +43,4 @@ char *dt__error_format(const dt__error *err, const char *file, char *out,
     n += (size_t)snprintf(loc + n, sizeof loc - n, "%d:", err->col);
   snprintf(out, outsz, "%s%s%s", loc, n > 0 ? " " : "", err->msg);
   return out;
-}
-
-/* The names dtask uses for relocation kinds in its reports. */
-const char *dt__relkind_name(dt__relkind k) {
-  switch (k) {
-  case DT__REL_JUMP_SLOT:
-    return "JUMP_SLOT";
-  case DT__REL_GLOB_DAT:
-    return "GLOB_DAT";
-  case DT__REL_ABS:
-    return "ABS64";
-  case DT__REL_OTHER:
-    break;
-  }
-  return "other";
 }

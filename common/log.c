@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dtask_internal.h"
+#include "common/log.h"
 
 int dt__log_level = DT__LOG_ERROR;
 int dt__trace_on = 0;
 
-/* See dtask_internal.h. */
+/* Reads DTASK_LOG and DTASK_TRACE.  Call once, before any thread. */
 void dt__log_init(void) {
   const char *lv = getenv("DTASK_LOG");
   const char *tr = getenv("DTASK_TRACE");
@@ -66,7 +66,9 @@ static void emit(const char *prefix, const char *fmt, va_list ap) {
   errno = saved;
 }
 
-/* See dtask_internal.h. */
+/* Writes "dtask[PID]: MSG\n" to stderr with one write(2) when level is
+ * enabled.  Formats into a stack buffer: never allocates, never takes a
+ * stdio lock, preserves errno. */
 void dt__log(int level, const char *fmt, ...) {
   va_list ap;
   if (level > dt__log_level)
@@ -79,7 +81,8 @@ void dt__log(int level, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* See dtask_internal.h. */
+/* Writes one "dtask[PID]: trace MSG" line, whatever the level (the
+ * caller checks dt__trace_on).  Same guarantees as dt__log. */
 void dt__trace(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -87,15 +90,16 @@ void dt__trace(const char *fmt, ...) {
   va_end(ap);
 }
 
-/* See dtask_internal.h. */
+/* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t dt__now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* See dtask_internal.h.  Values below 32 ns get their own buckets; above,
- * each power of two is split into 32 linear sub-buckets. */
+/* The histogram bucket of a latency of ns nanoseconds, in
+ * [0, DT__HIST_BUCKETS).  Values below 32 ns get their own buckets;
+ * above, each power of two is split into 32 linear sub-buckets. */
 int dt__hist_bucket(uint64_t ns) {
   if (ns < 32)
     return (int)ns;
@@ -105,8 +109,8 @@ int dt__hist_bucket(uint64_t ns) {
   return b < DT__HIST_BUCKETS ? b : DT__HIST_BUCKETS - 1;
 }
 
-/* See dtask_internal.h.  The bucket's upper edge: a percentile read from
- * it is never below the true value, and at most 1/32 above it. */
+/* The upper edge of a bucket, in nanoseconds: a percentile read from it
+ * is never below the true value, and at most 1/32 (3%) above it. */
 uint64_t dt__hist_value(int bucket) {
   if (bucket < 32)
     return (uint64_t)bucket;

@@ -1,0 +1,58 @@
+/* config.h: a loaded config, everything the TOML file says once checked
+ * (config/config.c).  Plain data, owned by whoever loaded it. */
+#ifndef DT_CONFIG_H
+#define DT_CONFIG_H
+
+#include "config/cond.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "config/split.h"
+
+/* One [[offload]] entry. */
+typedef struct dt__offload {
+  char symbol[128];
+  char version[64];    /* "" when not versioned */
+  char library[256];   /* "" when any object may define it */
+  int required;        /* not importing it is an error */
+  int has_offload_if;  /* offload_if given: other calls run in the caller */
+  dt__cond offload_if; /* bound to a scalar parameter passed by value */
+  dt__sig sig;
+  dt__policy policy;
+  dt__split split;
+  int line;            /* where the [[offload]] header is */
+} dt__offload;
+
+typedef struct dt__config {
+  char path[4096]; /* the file it was read from ("<embedded>" if none) */
+
+  /* [queue] */
+  char backend[16];       /* "lmdb" */
+  char queue_path[4096];  /* expanded */
+  uint64_t map_size;      /* bytes */
+
+  /* [runner] */
+  int workers;
+  int autostart;
+  uint64_t idle_exit_ns;
+
+  /* [defaults]: the policy each [[offload]] entry starts from */
+  dt__policy defaults;
+
+  /* [types] */
+  dt__utype *types;
+  size_t ntypes;
+
+  /* [[offload]] */
+  dt__offload *offloads;
+  size_t noffloads;
+
+  int strict; /* [shim] strict = true, or DTASK_STRICT=1 */
+} dt__config;
+
+int dt__config_parse(const char *text, size_t len, const char *path,
+                     dt__config **out, dt__error *err);
+int dt__config_load(const char *path, dt__config **out, dt__error *err);
+const char *dt__config_default_path(void);
+void dt__config_free(dt__config *cfg);
+
+#endif /* DT_CONFIG_H */

@@ -1,0 +1,122 @@
+/* wire.h: task and result records, the bytes that cross between a caller
+ * and a runner (queue/wire.c).
+ *
+ * Records are versioned and little-endian whatever the host, and every
+ * length is checked against the record's size on decode.  A task carries
+ * the fingerprint of the offload entries of the config that made it, and
+ * the index of its entry; a runner whose fingerprint differs refuses it.
+ * Layout (all integers little-endian):
+ *
+ *   task   := "DTQ1" u16 version u16 flags u64 fingerprint u32 entry
+ *             u32 nargs u64 call_id i32 errno (the caller's, which the
+ *             function sees on entry), then one item per parameter:
+ *     value   u64 (integers widened by their signedness, float/double
+ *             as their IEEE bits)
+ *     cstring u32 len (0xffffffff for NULL), len bytes, no NUL
+ *     buffer  u8 present (0 for NULL, and then nothing follows), then
+ *             u64 nbytes, and for in and inout buffers nbytes bytes;
+ *             present 2 is an in buffer stored in the queue once (a
+ *             fan-out call's common buffer): u64 nbytes, u64 blob id
+ *   result := "DTR1" u16 version u16 status i32 errno u64 call_id
+ *             u64 ret (as a value above), then for a cstring return
+ *             u32 len (0xffffffff NULL) + bytes; then for every out or
+ *             inout buffer that was present, in parameter order, u64
+ *             nbytes + bytes; when status != 0, u32 len + a message
+ *             replace everything after call_id.
+ */
+#ifndef DT_WIRE_H
+#define DT_WIRE_H
+
+#include "config/config.h"
+
+#define DT__WIRE_VERSION 1
+
+/* No id: a buffer passed by value, no result to drop. */
+#define DT__NO_ID UINT64_MAX
+
+/* Result statuses. */
+enum {
+  DT__ST_OK = 0,
+  DT__ST_MALFORMED = 1,   /* the task record failed validation */
+  DT__ST_FINGERPRINT = 2, /* the runner serves a different config */
+  DT__ST_NO_ENTRY = 3,    /* entry index out of range */
+  DT__ST_NO_SYMBOL = 4,   /* the runner cannot find the function */
+  DT__ST_NOMEM = 5,       /* the runner could not allocate */
+  DT__ST_CRASH = 6,       /* the worker died running the call */
+  DT__ST_TIMEOUT = 7      /* the call ran past its timeout; its worker
+                             was killed */
+};
+
+uint64_t dt__wire_fingerprint(const dt__config *cfg);
+int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
+                          uint64_t *nbytes);
+
+/* Tasks, written by the caller.  refs[i], when not DT__NO_ID, names an
+ * in buffer already stored in the queue; refs may be NULL. */
+int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size);
+int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
+                         uint32_t entry, uint64_t call_id, int caller_errno,
+                         void **args, uint8_t *buf, size_t size);
+int dt__wire_task_size_refs(const dt__sig *sig, void **args,
+                            const uint64_t *refs, size_t *size);
+int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
+                              uint32_t entry, uint64_t call_id,
+                              int caller_errno, void **args,
+                              const uint64_t *refs, uint8_t *buf,
+                              size_t size);
+
+/* A decoded call, ready for ffi_call: argv[i] points at the i-th argument
+ * as libffi wants it.  Owns one heap block (freed by dt__frame_free) that
+ * holds an aligned copy of the in buffers and cstrings and zeroed space
+ * for out buffers. */
+typedef struct dt__frame {
+  uint64_t call_id;
+  uint32_t entry;
+  int caller_errno; /* errno in the caller when it made the call */
+  int nargs;
+  void *argv[DT__MAX_PARAMS];
+  union {
+    uint64_t u;
+    int64_t i;
+    double d;
+    float f;
+    void *p;
+    unsigned char bytes[8];
+  } vals[DT__MAX_PARAMS];
+  void *buf[DT__MAX_PARAMS];    /* buffer/cstring pointers (NULL if NULL) */
+  uint64_t bytes[DT__MAX_PARAMS]; /* buffer sizes */
+  void *mem;       /* the block all buffers live in */
+  size_t mem_size; /* its size (it may be a larger block, reused) */
+} dt__frame;
+
+/* Copies the n bytes stored in the queue under id into dst; 0 or a
+ * negative errno (-ENOENT, -EPROTO for another size). */
+typedef int (*dt__fetch_fn)(void *ctx, uint64_t id, void *dst, uint64_t n);
+
+/* Tasks, read by the runner. */
+int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
+                       uint32_t *entry, uint64_t *call_id);
+int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
+                         dt__frame *f, char *msg, size_t msgsz);
+int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
+                              size_t size, dt__fetch_fn fetch, void *fctx,
+                              dt__frame *f, char *msg, size_t msgsz);
+void dt__frame_free(dt__frame *f);
+
+/* Results, written by the runner and read by the caller. */
+int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
+                           const void *ret, int err, uint8_t **out,
+                           size_t *size);
+int dt__wire_result_error(uint64_t call_id, int status, int detail,
+                          const char *msg, uint8_t **out, size_t *size);
+int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
+                          const uint8_t *rec, size_t size, void *ret,
+                          int *err, char *cstr, size_t cstr_cap, size_t *need,
+                          char *msg, size_t msgsz);
+
+/* Scalars in the wire form (see config/types.h). */
+int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out);
+int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out);
+void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret);
+
+#endif /* DT_WIRE_H */

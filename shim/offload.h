@@ -1,0 +1,11 @@
+/* offload.h: the caller's side of an offloaded call (shim/offload.c). */
+#ifndef DT_OFFLOAD_H
+#define DT_OFFLOAD_H
+
+#include "shim/stub.h"
+
+void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);
+void dt__offload_call(dt__stub *s, void *ret, void **args);
+void dt__offload_fini(void);
+
+#endif /* DT_OFFLOAD_H */

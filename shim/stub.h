@@ -1,0 +1,35 @@
+/* stub.h: the libffi closures that stand in for offloaded functions
+ * (shim/stub.c). */
+#ifndef DT_STUB_H
+#define DT_STUB_H
+
+#include <ffi.h>
+
+#include "common/log.h"
+#include "config/config.h"
+
+/* One interposed symbol: its resolved definition and its libffi closure.
+ * Owned by the shim for the life of the process (never freed while the
+ * program may still call through a patched slot). */
+typedef struct dt__stub {
+  const dt__offload *off; /* the config entry (owned by the shim's config) */
+  void *real;             /* the definition calls are forwarded to */
+  uintptr_t def_base;     /* load base of the object defining real */
+  const char *def_name;   /* that object's path ("" for the program) */
+  ffi_cif cif;
+  ffi_closure *closure;
+  void *code;             /* the closure's executable address */
+  unsigned long calls;    /* intercepted calls (atomic) */
+  unsigned long local;    /* ... run in the caller by offload_if (atomic) */
+  uint32_t index;         /* the entry's index in the config */
+  unsigned long hist[DT__HIST_BUCKETS]; /* offloaded round trips (atomic) */
+} dt__stub;
+
+int dt__stub_init(dt__stub *s);
+
+/* How intercepted calls run: inline (DTASK_MODE=sync) or through the
+ * queue (the default).  Set once by the shim's constructor. */
+enum { DT__MODE_OFFLOAD, DT__MODE_SYNC };
+extern int dt__mode;
+
+#endif /* DT_STUB_H */
