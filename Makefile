@@ -46,7 +46,7 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -I.
 # commands link the same objects.
 SHIM_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
 LIBS       := -lffi -llmdb -ldl -pthread
-TEST_LIBS  := -lcmocka $(LIBS)
+TEST_LIBS  := -lcmocka $(LIBS) -lm
 
 # ------------------------------------------------------------------ sources
 # By role (README, "Layout").  common/, config/ and queue/ are linked by
@@ -111,7 +111,8 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 
 # Unit tests link the core objects they test directly (not the shim's
 # constructor, which would run inside the test).
-TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/runner/elf_file.o
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/image.o \
+              $(BUILD)/obj/runner/elf_file.o
 $(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
