@@ -170,200 +170,9 @@ static bool get_u64(reader *r, uint64_t *v) {
 
 /* ------------------------------------------------------------- integers */
 
-/* Reads an integer of the given width from p (any alignment) and widens it
- * to 64 bits by its signedness. */
-static uint64_t load_int(const void *p, size_t size, bool is_signed) {
-  switch (size) {
-  case 1: {
-    uint8_t u;
-    memcpy(&u, p, 1);
-    return is_signed ? (uint64_t)(int64_t)(int8_t)u : u;
-  }
-  case 2: {
-    uint16_t u;
-    memcpy(&u, p, 2);
-    return is_signed ? (uint64_t)(int64_t)(int16_t)u : u;
-  }
-  case 4: {
-    uint32_t u;
-    memcpy(&u, p, 4);
-    return is_signed ? (uint64_t)(int64_t)(int32_t)u : u;
-  }
-  default: {
-    uint64_t u;
-    memcpy(&u, p, 8);
-    return u;
-  }
-  }
-}
-
-/* Writes the low size bytes' worth of v at p, host-endian, as an integer
- * of that width (which is what libffi reads for an argument). */
-static void store_int(void *p, size_t size, uint64_t v) {
-  switch (size) {
-  case 1: {
-    uint8_t u = (uint8_t)v;
-    memcpy(p, &u, 1);
-    break;
-  }
-  case 2: {
-    uint16_t u = (uint16_t)v;
-    memcpy(p, &u, 2);
-    break;
-  }
-  case 4: {
-    uint32_t u = (uint32_t)v;
-    memcpy(p, &u, 4);
-    break;
-  }
-  default:
-    memcpy(p, &v, 8);
-    break;
-  }
-}
-
-/* Truncates v to size bytes and widens it back by signedness. */
-static uint64_t extend(uint64_t v, size_t size, bool is_signed) {
-  if (size >= 8)
-    return v;
-  unsigned bits = (unsigned)size * 8;
-  uint64_t mask = ((uint64_t)1 << bits) - 1;
-  v &= mask;
-  if (is_signed && (v >> (bits - 1)) != 0)
-    v |= ~mask;
-  return v;
-}
-
-/* True if the widened value v is what an integer of this width and
- * signedness widens to, i.e. the narrowing on decode loses nothing. */
-static bool int_fits(uint64_t v, size_t size, bool is_signed) {
-  return extend(v, size, is_signed) == v;
-}
-
 /* Converts a u32 read from a record to the int32 it encodes. */
 static int32_t u32_to_i32(uint32_t v) {
   return v <= INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1;
-}
-
-/* True for the integer sizes the format knows. */
-static bool int_size_ok(size_t size) {
-  return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
-/* ---------------------------------------------------------------- values */
-
-/* The 64-bit wire form of a scalar read from p (args[i] as libffi passes
- * it).  Returns 0, or -EINVAL for a type that never travels by value. */
-static int value_encode(const dt__type *t, const void *p, uint64_t *out) {
-  if (t->tag == DT__T_FLOAT) {
-    uint32_t bits;
-    memcpy(&bits, p, sizeof bits);
-    *out = bits;
-    return 0;
-  }
-  if (t->tag == DT__T_DOUBLE) {
-    memcpy(out, p, sizeof *out);
-    return 0;
-  }
-  if (t->tag == DT__T_BOOL) {
-    uint8_t b;
-    memcpy(&b, p, 1);
-    *out = b != 0;
-    return 0;
-  }
-  if (dt__tag_is_integer(t->tag) && int_size_ok(t->size)) {
-    *out = load_int(p, t->size, dt__tag_is_signed(t->tag));
-    return 0;
-  }
-  return -EINVAL;
-}
-
-/* True if v is a wire value a scalar of type t can hold: an integer in
- * range, a float with the upper 32 bits clear, a bool of 0 or 1, and 0
- * for void and cstring (whose ret field carries nothing). */
-static bool value_valid(const dt__type *t, uint64_t v) {
-  switch (t->tag) {
-  case DT__T_VOID:
-  case DT__T_CSTRING:
-    return v == 0;
-  case DT__T_BOOL:
-    return v <= 1;
-  case DT__T_FLOAT:
-    return v <= UINT32_MAX;
-  case DT__T_DOUBLE:
-    return true;
-  default:
-    return dt__tag_is_integer(t->tag) && int_size_ok(t->size) &&
-           int_fits(v, t->size, dt__tag_is_signed(t->tag));
-  }
-}
-
-/* Stores a validated wire value at dst as the scalar libffi will read as
- * an argument: narrow integers and floats at the start of dst. */
-static void value_store_arg(const dt__type *t, uint64_t v, void *dst) {
-  if (t->tag == DT__T_DOUBLE)
-    memcpy(dst, &v, sizeof v);
-  else if (t->tag == DT__T_FLOAT)
-    store_int(dst, 4, v);
-  else
-    store_int(dst, t->size, v);
-}
-
-/* The wire form of a function's return value, read from libffi's return
- * buffer, which holds an ffi_arg for integers narrower than one. */
-static int ret_encode(const dt__type *t, const void *ret, uint64_t *out) {
-  switch (t->tag) {
-  case DT__T_VOID:
-  case DT__T_CSTRING:
-    *out = 0;
-    return 0;
-  case DT__T_FLOAT:
-  case DT__T_DOUBLE:
-    return value_encode(t, ret, out);
-  default:
-    break;
-  }
-  if (!dt__tag_is_integer(t->tag) || !int_size_ok(t->size))
-    return -EINVAL;
-  bool is_signed = dt__tag_is_signed(t->tag);
-  if (t->size < sizeof(ffi_arg)) {
-    ffi_arg a;
-    memcpy(&a, ret, sizeof a);
-    *out = extend((uint64_t)a, t->size, is_signed);
-    if (t->tag == DT__T_BOOL)
-      *out = *out != 0;
-  } else {
-    *out = load_int(ret, t->size, is_signed);
-  }
-  return 0;
-}
-
-/* Writes a validated wire return value into a closure's return buffer as
- * libffi expects it: integers narrower than ffi_arg widened to ffi_arg or
- * ffi_sarg; nothing for void.  (cstring is handled by the caller.) */
-static void ret_store(const dt__type *t, uint64_t v, void *ret) {
-  switch (t->tag) {
-  case DT__T_VOID:
-  case DT__T_CSTRING:
-    return;
-  case DT__T_FLOAT:
-  case DT__T_DOUBLE:
-    value_store_arg(t, v, ret);
-    return;
-  default:
-    break;
-  }
-  if (t->size < sizeof(ffi_arg)) {
-    if (dt__tag_is_signed(t->tag)) {
-      ffi_sarg s = (ffi_sarg)(int64_t)v;
-      memcpy(ret, &s, sizeof s);
-    } else {
-      ffi_arg a = (ffi_arg)v;
-      memcpy(ret, &a, sizeof a);
-    }
-  } else {
-    store_int(ret, t->size, v);
-  }
 }
 
 /* ----------------------------------------------------------- fingerprint */
@@ -524,13 +333,11 @@ int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
     if (j < 0 || j >= sig->nparams || j == param)
       return -EINVAL;
     const dt__param *q = &sig->params[j];
-    if (q->is_buffer || !dt__tag_is_integer(q->type.tag) ||
-        !int_size_ok(q->type.size))
+    if (q->is_buffer)
       return -EINVAL;
-    bool is_signed = dt__tag_is_signed(q->type.tag);
-    vals[k] = load_int(args[j], q->type.size, is_signed);
-    if (is_signed && (int64_t)vals[k] < 0)
-      return -ERANGE;
+    int rc = dt__scalar_count(&q->type, args[j], &vals[k]);
+    if (rc != 0)
+      return rc;
   }
   uint64_t n = p->type.size;
   if (!mul_ok(&n, p->len.constant))
@@ -622,7 +429,7 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
         return -E2BIG;
     } else {
       uint64_t v;
-      if (value_encode(&p->type, args[i], &v) != 0)
+      if (dt__scalar_get(&p->type, args[i], &v) != 0)
         return -EINVAL;
       size += 8;
     }
@@ -728,7 +535,7 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
       put_bytes(&w, s, (size_t)pl.len[i]);
     } else {
       uint64_t v;
-      if (value_encode(&p->type, args[i], &v) != 0)
+      if (dt__scalar_get(&p->type, args[i], &v) != 0)
         return -EINVAL;
       put_u64(&w, v);
     }
@@ -904,12 +711,12 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       uint64_t v;
       if (!get_u64(&r, &v))
         goto truncated;
-      if (!value_valid(&p->type, v))
+      if (!dt__scalar_valid(&p->type, v))
         return fail(msg, msgsz, -EPROTO,
                     "argument %d ('%s') holds 0x%llx, which is not a valid "
                     "%s",
                     i + 1, p->name, (unsigned long long)v, p->type.name);
-      value_store_arg(&p->type, v, &f->vals[i]);
+      dt__scalar_set(&p->type, v, &f->vals[i]);
     }
     continue;
   truncated:
@@ -1083,7 +890,7 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   if (!sig_ok(sig) || f == NULL || f->nargs != sig->nparams ||
       (ret == NULL && sig->ret.tag != DT__T_VOID))
     return -EINVAL;
-  if (ret_encode(&sig->ret, ret, &v) != 0)
+  if (dt__scalar_ret_get(&sig->ret, ret, &v) != 0)
     return -EINVAL;
   if (sig->ret.tag == DT__T_CSTRING) {
     memcpy(&s, ret, sizeof s);
@@ -1264,7 +1071,7 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   if (!get_u64(&r, &v))
     return fail(msg, msgsz, -EPROTO,
                 "the result record is truncated inside its return value");
-  if (!value_valid(&sig->ret, v))
+  if (!dt__scalar_valid(&sig->ret, v))
     return fail(msg, msgsz, -EPROTO,
                 "the result record returns 0x%llx, which is not a valid %s",
                 (unsigned long long)v, sig->ret.name);
@@ -1344,7 +1151,7 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
     if (ret != NULL)
       memcpy(ret, &p, sizeof p);
   } else if (ret != NULL) {
-    ret_store(&sig->ret, v, ret);
+    dt__scalar_ret_set(&sig->ret, v, ret);
   }
   for (int i = 0; i < sig->nparams; i++) {
     if (bdata[i] == NULL)
@@ -1357,25 +1164,4 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   if (err != NULL)
     *err = u32_to_i32(e32);
   return DT__ST_OK;
-}
-
-/* The wire form of a scalar argument as libffi passes it (arg points at
- * the value, in its own width).  0 or -EINVAL for a type that has no
- * scalar value. */
-int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out) {
-  return value_encode(t, arg, out);
-}
-
-/* The wire form of a return value read from libffi's return buffer
- * (integers narrower than ffi_arg are read as libffi widened them), and
- * its inverse.  0 or -EINVAL for a type that has no scalar value. */
-int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out) {
-  return ret_encode(t, ret, out);
-}
-
-/* The wire form of a return value read from libffi's return buffer
- * (integers narrower than ffi_arg are read as libffi widened them), and
- * its inverse.  0 or -EINVAL for a type that has no scalar value. */
-void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret) {
-  ret_store(t, v, ret);
 }

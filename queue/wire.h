@@ -114,9 +114,4 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           int *err, char *cstr, size_t cstr_cap, size_t *need,
                           char *msg, size_t msgsz);
 
-/* Scalars in the wire form (see config/types.h). */
-int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out);
-int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out);
-void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret);
-
 #endif /* DT_WIRE_H */

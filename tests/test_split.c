@@ -437,15 +437,15 @@ static void test_arg_count_and_store(void **state) {
   uint64_t n;
   assert_int_equal(dt__type_lookup("int16", NULL, 0, &t), 0);
   int16_t v = 300;
-  assert_int_equal(dt__arg_count(&t, &v, &n), 0);
+  assert_int_equal(dt__scalar_count(&t, &v, &n), 0);
   assert_int_equal(n, 300);
   v = -1;
-  assert_int_equal(dt__arg_count(&t, &v, &n), -ERANGE);
-  dt__arg_store(&t, 77, &v);
+  assert_int_equal(dt__scalar_count(&t, &v, &n), -ERANGE);
+  dt__scalar_set(&t, 77, &v);
   assert_int_equal(v, 77);
   assert_int_equal(dt__type_lookup("size_t", NULL, 0, &t), 0);
   size_t z = (size_t)1 << 40;
-  assert_int_equal(dt__arg_count(&t, &z, &n), 0);
+  assert_int_equal(dt__scalar_count(&t, &z, &n), 0);
   assert_int_equal(n, (uint64_t)1 << 40);
 }
 
