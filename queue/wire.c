@@ -55,18 +55,31 @@
 static const uint8_t task_magic[4] = {'D', 'T', 'Q', '1'};
 static const uint8_t result_magic[4] = {'D', 'T', 'R', '1'};
 
-/* Writes a sentence into msg (which may be NULL or have size 0) and
- * returns rc, so that checks can be written `return fail(...)`. */
-static int fail(char *msg, size_t msgsz, int rc, const char *fmt, ...)
-    DT__PRINTF(4, 5);
-static int fail(char *msg, size_t msgsz, int rc, const char *fmt, ...) {
-  if (msg != NULL && msgsz > 0) {
+/* Writes a sentence into err (which may be NULL; a record has no line or
+ * column, so they are 0) and returns rc, so that checks can be written
+ * `return fail(...)`. */
+static int fail(dt__error *err, int rc, const char *fmt, ...)
+    DT__PRINTF(3, 4);
+static int fail(dt__error *err, int rc, const char *fmt, ...) {
+  if (err != NULL) {
     va_list ap;
+    err->line = 0;
+    err->col = 0;
     va_start(ap, fmt);
-    vsnprintf(msg, msgsz, fmt, ap);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
   }
   return rc;
+}
+
+/* Empties err (which may be NULL) before a decode, so that it holds a
+ * sentence exactly when the decode fails. */
+static void clear(dt__error *err) {
+  if (err != NULL) {
+    err->line = 0;
+    err->col = 0;
+    err->msg[0] = '\0';
+  }
 }
 
 /* -------------------------------------------------------------- writing */
@@ -549,32 +562,32 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
  * that are not NULL. */
 static int task_header(reader *r, uint64_t *fingerprint, uint32_t *entry,
                        uint32_t *nargs, uint64_t *call_id, int *caller_errno,
-                       char *msg, size_t msgsz) {
+                       dt__error *err) {
   const uint8_t *magic = NULL;
   uint16_t version = 0, flags = 0;
   uint64_t fp = 0, id = 0;
   uint32_t e = 0, n = 0, en = 0;
 
   if (left(r) < TASK_HEADER)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task record has %zu bytes, fewer than the %d of its "
                 "header",
                 left(r), TASK_HEADER);
   get_bytes(r, sizeof task_magic, &magic);
   if (memcmp(magic, task_magic, sizeof task_magic) != 0)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the record does not start with \"DTQ1\", so it is not a "
                 "dtask task record");
   get_u16(r, &version);
   if (version != DT__WIRE_VERSION)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task record is in format version %u but this runner "
                 "reads version %d; run the same dtask version on both "
                 "sides",
                 (unsigned)version, DT__WIRE_VERSION);
   get_u16(r, &flags);
   if (flags != 0)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task record has flags 0x%04x, which format version %d "
                 "does not define",
                 (unsigned)flags, DT__WIRE_VERSION);
@@ -603,20 +616,20 @@ static int task_header(reader *r, uint64_t *fingerprint, uint32_t *entry,
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id) {
   reader r = {rec, rec != NULL ? size : 0, 0};
-  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, 0);
+  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL);
 }
 
 /* Decodes and validates a task against sig.  Any inconsistency (a length
  * past the end, a size that disagrees with the length arguments, trailing
- * bytes) is -EPROTO with a sentence in msg.  On success f owns its memory.
- *
- * On any failure f owns nothing (f->mem is NULL),
- * so calling dt__frame_free on it is harmless.  Returns 0, -EPROTO with a
- * sentence in msg, -EINVAL for a NULL argument or a signature that cannot
- * travel, or -ENOMEM. */
+ * bytes) is -EPROTO.  On success f owns its memory (dt__frame_free frees
+ * it); on any failure f owns nothing (f->mem is NULL), so calling
+ * dt__frame_free on it is harmless.  Returns 0, -EPROTO, -EINVAL for a
+ * NULL argument or a signature that cannot travel, or -ENOMEM; on failure
+ * err (which may be NULL) holds a sentence, with line and column 0, and
+ * on success an empty message. */
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
-                         dt__frame *f, char *msg, size_t msgsz) {
-  return dt__wire_task_decode_refs(sig, rec, size, NULL, NULL, f, msg, msgsz);
+                         dt__frame *f, dt__error *err) {
+  return dt__wire_task_decode_refs(sig, rec, size, NULL, NULL, f, err);
 }
 
 /* The block of the last frame freed on this thread, kept for the next
@@ -634,7 +647,7 @@ static __thread size_t t_keep_size __attribute__((tls_model("initial-exec")));
  * (with fctx) resolves them.  Without fetch, a reference is -EPROTO. */
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
-                              dt__frame *f, char *msg, size_t msgsz) {
+                              dt__frame *f, dt__error *err) {
   const uint8_t *data[DT__MAX_PARAMS] = {0};
   uint64_t ref[DT__MAX_PARAMS];
   uint64_t len[DT__MAX_PARAMS];
@@ -642,19 +655,18 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
   uint32_t nargs = 0;
   int rc;
 
-  if (msg != NULL && msgsz > 0)
-    msg[0] = '\0';
+  clear(err);
   if (f == NULL || !sig_ok(sig))
-    return fail(msg, msgsz, -EINVAL, "no frame or no valid signature");
+    return fail(err, -EINVAL, "no frame or no valid signature");
   memset(f, 0, sizeof *f);
 
   reader r = {rec, rec != NULL ? size : 0, 0};
   rc = task_header(&r, NULL, &f->entry, &nargs, &f->call_id,
-                   &f->caller_errno, msg, msgsz);
+                   &f->caller_errno, err);
   if (rc != 0)
     return rc;
   if (nargs != (uint32_t)sig->nparams)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task has %u arguments but the signature of '%s' has "
                 "%d",
                 (unsigned)nargs, sig->name, sig->nparams);
@@ -673,7 +685,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       ref[i] = DT__NO_ID;
       if (present > 2 || (present == 2 && (fetch == NULL ||
                                            p->dir != DT__DIR_IN)))
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "buffer '%s' (argument %d) has a presence byte of %u at "
                     "byte %zu; it must be 0 or 1 (or 2 for an in buffer "
                     "stored once in the queue)",
@@ -683,7 +695,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       if (!get_u64(&r, &len[i]))
         goto truncated;
       if (len[i] > WIRE_MAX_BYTES)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "buffer '%s' claims %llu bytes, more than the 1 GiB a "
                     "task may carry",
                     p->name, (unsigned long long)len[i]);
@@ -703,7 +715,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       if (!get_bytes(&r, n, &data[i]))
         goto truncated;
       if (memchr(data[i], '\0', n) != NULL)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "string '%s' (argument %d) contains a NUL byte inside "
                     "its %u bytes",
                     p->name, i + 1, (unsigned)n);
@@ -712,7 +724,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       if (!get_u64(&r, &v))
         goto truncated;
       if (!dt__scalar_valid(&p->type, v))
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "argument %d ('%s') holds 0x%llx, which is not a valid "
                     "%s",
                     i + 1, p->name, (unsigned long long)v, p->type.name);
@@ -720,13 +732,13 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
     }
     continue;
   truncated:
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task record is truncated: it ends inside argument %d "
                 "('%s'), which starts at byte %zu of %zu",
                 i + 1, p->name, at, r.size);
   }
   if (left(&r) != 0)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the task record has %zu bytes after its last argument",
                 left(&r));
 
@@ -744,14 +756,14 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       uint64_t want;
       rc = dt__wire_buffer_bytes(sig, i, f->argv, &want);
       if (rc == -ERANGE)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "the length of buffer '%s' is negative", p->name);
       if (rc != 0)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "the length of buffer '%s' does not fit in 64 bits",
                     p->name);
       if (want != n)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "buffer '%s' has %llu bytes but its length says %llu",
                     p->name, (unsigned long long)n,
                     (unsigned long long)want);
@@ -760,7 +772,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       n += 1; /* the NUL */
     }
     if (!frame_place(&end, n, a, &off[i]))
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the call's buffers and strings need more than the 1 GiB "
                   "a runner allocates for one task");
     if (a > align)
@@ -781,7 +793,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
       f->mem_size = (size_t)total;
     }
     if (f->mem == NULL)
-      return fail(msg, msgsz, -ENOMEM,
+      return fail(err, -ENOMEM,
                   "the runner could not allocate %llu bytes for the call's "
                   "buffers",
                   (unsigned long long)total);
@@ -799,7 +811,7 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
         rc = fetch(fctx, ref[i], dst, len[i]);
         if (rc != 0) {
           dt__frame_free(f);
-          return fail(msg, msgsz, rc == -ENOMEM ? -ENOMEM : -EPROTO,
+          return fail(err, rc == -ENOMEM ? -ENOMEM : -EPROTO,
                       "buffer '%s' refers to shared bytes %llu, which the "
                       "queue does not hold with %llu bytes (%s)",
                       p->name, (unsigned long long)ref[i],
@@ -942,9 +954,9 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
  * status when it exited; 0 otherwise.  The caller reads the detail where
  * a result's errno goes.
  *
- * status must be 1..65535; detail travels in the
- * errno field; msg may be NULL (an empty message).  *out is malloc'd and owned by the caller.  Returns 0,
- * -EINVAL, -E2BIG or -ENOMEM. */
+ * status must be 1..65535; detail travels in the errno field; msg may be
+ * NULL (an empty message).  *out is malloc'd and owned by the caller
+ * (free).  Returns 0, -EINVAL, -E2BIG or -ENOMEM. */
 int dt__wire_result_error(uint64_t call_id, int status, int detail,
                           const char *msg, uint8_t **out, size_t *size) {
   writer w;
@@ -972,71 +984,71 @@ int dt__wire_result_error(uint64_t call_id, int status, int detail,
   return 0;
 }
 
-/* Copies n bytes of a message from a record into msg as a C string. */
-static void copy_message(char *msg, size_t msgsz, const uint8_t *b,
-                         size_t n) {
-  if (msg == NULL || msgsz == 0)
+/* Copies n bytes of a message from a record into err (if not NULL) as a
+ * C string, truncated to its size. */
+static void copy_message(dt__error *err, const uint8_t *b, size_t n) {
+  if (err == NULL)
     return;
-  if (n > msgsz - 1)
-    n = msgsz - 1;
+  if (n > sizeof err->msg - 1)
+    n = sizeof err->msg - 1;
   if (n > 0)
-    memcpy(msg, b, n);
-  msg[n] = '\0';
+    memcpy(err->msg, b, n);
+  err->msg[n] = '\0';
 }
 
 /* Caller side: validates a result record against the call's signature and
- * arguments, then writes the return value into ret (libffi's buffer, at
- * least sizeof(ffi_arg)), copies out/inout buffers into the caller's
- * memory and stores errno in *err.  A cstring return is copied into
- * *cstr (grown with the given allocator-free callback-less scheme: the
- * caller passes a buffer and its capacity; -ENOSPC with *need set when it
- * is too small, nothing else written).  Returns the record's status
- * (>= 0), or -EPROTO with a sentence in msg for a malformed record.
+ * arguments (args as libffi passes them), then writes what it carries
+ * into the caller's memory.  Returns the record's status (>= 0), or
+ * -EPROTO for a malformed record, -ENOSPC for a returned string that does
+ * not fit, -EINVAL for a NULL signature or arguments; err (which may be
+ * NULL) gets the sentence for a negative return and the record's message
+ * for a status other than 0, with line and column 0, and is empty
+ * otherwise.
  *
- * Validates the whole record before writing
- * anything: the header, the call id, the return value against its type,
- * a returned string (no NUL inside), one size-checked entry for each out
- * or inout buffer whose pointer in args is not NULL (its size must be the
- * one this caller computes from its own arguments), and no trailing
- * bytes.  Then, for status 0: ret gets the value as a libffi closure
- * returns it (nothing for void; for cstring the pointer cstr, or NULL),
- * the returned string is copied into cstr with its NUL, buffers are
- * copied into the caller's memory, *err gets the callee's errno, and 0 is
- * returned.  A string that does not fit (cstr_cap < len + 1) returns
- * -ENOSPC with *need = len + 1 and writes nothing: grow cstr and apply
- * the same record again.  For status != 0 the message is copied into msg
- * (truncated to msgsz), the record's detail into *err, and the status is
- * returned; nothing else is written.  Malformed records return -EPROTO with a sentence in msg.
- * Nothing is allocated; all memory belongs to the caller. */
+ * The whole record is validated before anything is written: the header,
+ * the call id, the return value against its type, a returned string (no
+ * NUL inside), one size-checked entry for each out or inout buffer whose
+ * pointer in args is not NULL (its size must be the one this caller
+ * computes from its own arguments), and no trailing bytes.  Then, for
+ * status 0: ret (libffi's buffer, at least sizeof(ffi_arg); may be NULL)
+ * gets the value as a libffi closure returns it (nothing for void; for
+ * cstring the pointer cstr, or NULL), the returned string is copied into
+ * cstr with its NUL, buffers are copied into the caller's memory,
+ * *errnum gets the callee's errno, and 0 is returned.  A string that does
+ * not fit (cstr_cap < len + 1) returns -ENOSPC with *need = len + 1 and
+ * writes nothing else: grow cstr and apply the same record again.  For a
+ * status other than 0 the message is copied into err (truncated to its
+ * size), the record's detail into *errnum, and the status is returned;
+ * nothing else is written.  Nothing is allocated; all memory belongs to
+ * the caller. */
 int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           const uint8_t *rec, size_t size, void *ret,
-                          int *err, char *cstr, size_t cstr_cap, size_t *need,
-                          char *msg, size_t msgsz) {
+                          int *errnum, char *cstr, size_t cstr_cap, size_t *need,
+                          dt__error *err) {
   const uint8_t *magic = NULL, *sbytes = NULL, *bdata[DT__MAX_PARAMS] = {0};
   uint64_t bytes[DT__MAX_PARAMS] = {0};
   uint16_t version = 0, status = 0;
   uint32_t e32 = 0, slen = NULL_LEN;
   uint64_t id = 0, v = 0;
 
-  if (msg != NULL && msgsz > 0)
-    msg[0] = '\0';
+  clear(err);
   if (!sig_ok(sig) || (args == NULL && sig->nparams > 0))
-    return fail(msg, msgsz, -EINVAL, "no valid signature or arguments");
+    return fail(err, -EINVAL, "no valid signature or arguments");
 
   reader r = {rec, rec != NULL ? size : 0, 0};
   if (left(&r) < RESULT_HEADER)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record has %zu bytes, fewer than the %d of its "
                 "header",
                 left(&r), RESULT_HEADER);
   get_bytes(&r, sizeof result_magic, &magic);
   if (memcmp(magic, result_magic, sizeof result_magic) != 0)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the record does not start with \"DTR1\", so it is not a "
                 "dtask result record");
   get_u16(&r, &version);
   if (version != DT__WIRE_VERSION)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record is in format version %u but this shim "
                 "reads version %d; run the same dtask version on both "
                 "sides",
@@ -1045,7 +1057,7 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   get_u32(&r, &e32);
   get_u64(&r, &id);
   if (id != call_id)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record answers call %llu, not call %llu",
                 (unsigned long long)id, (unsigned long long)call_id);
 
@@ -1053,41 +1065,41 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
     uint32_t n;
     const uint8_t *b;
     if (!get_u32(&r, &n) || !get_bytes(&r, n, &b))
-      return fail(msg, msgsz, -EPROTO,
-                  "the error result of call %llu is truncated inside its "
+      return fail(err, -EPROTO,
+                  "the err result of call %llu is truncated inside its "
                   "message",
                   (unsigned long long)id);
     if (left(&r) != 0)
-      return fail(msg, msgsz, -EPROTO,
-                  "the error result of call %llu has %zu bytes after its "
+      return fail(err, -EPROTO,
+                  "the err result of call %llu has %zu bytes after its "
                   "message",
                   (unsigned long long)id, left(&r));
-    copy_message(msg, msgsz, b, n);
-    if (err != NULL)
-      *err = u32_to_i32(e32);
+    copy_message(err, b, n);
+    if (errnum != NULL)
+      *errnum = u32_to_i32(e32);
     return status;
   }
 
   if (!get_u64(&r, &v))
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record is truncated inside its return value");
   if (!dt__scalar_valid(&sig->ret, v))
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record returns 0x%llx, which is not a valid %s",
                 (unsigned long long)v, sig->ret.name);
   if (sig->ret.tag == DT__T_CSTRING) {
     if (!get_u32(&r, &slen))
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the result record is truncated inside its returned "
                   "string's length");
     if (slen != NULL_LEN) {
       if (!get_bytes(&r, slen, &sbytes))
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "the result record is truncated inside its returned "
                     "string of %u bytes",
                     (unsigned)slen);
       if (memchr(sbytes, '\0', slen) != NULL)
-        return fail(msg, msgsz, -EPROTO,
+        return fail(err, -EPROTO,
                     "the returned string contains a NUL byte inside its %u "
                     "bytes",
                     (unsigned)slen);
@@ -1104,7 +1116,7 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
     uint64_t want;
     int rc = dt__wire_buffer_bytes(sig, i, args, &want);
     if (rc != 0)
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the size of buffer '%s' cannot be computed from this "
                   "call's arguments (%s)",
                   p->name,
@@ -1112,29 +1124,29 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                   : rc == -EOVERFLOW ? "it does not fit in 64 bits"
                                      : "its length is not valid");
     if (!get_u64(&r, &bytes[i]))
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the result record is truncated before buffer '%s'",
                   p->name);
     if (bytes[i] != want)
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the result carries %llu bytes for buffer '%s' but this "
                   "call's length says %llu",
                   (unsigned long long)bytes[i], p->name,
                   (unsigned long long)want);
     if (!get_bytes(&r, bytes[i], &bdata[i]))
-      return fail(msg, msgsz, -EPROTO,
+      return fail(err, -EPROTO,
                   "the result record is truncated inside buffer '%s'",
                   p->name);
   }
   if (left(&r) != 0)
-    return fail(msg, msgsz, -EPROTO,
+    return fail(err, -EPROTO,
                 "the result record has %zu bytes after its last buffer "
                 "(a buffer the caller passed as NULL came back?)",
                 left(&r));
   if (slen != NULL_LEN && (cstr == NULL || cstr_cap < (size_t)slen + 1)) {
     if (need != NULL)
       *need = (size_t)slen + 1;
-    return fail(msg, msgsz, -ENOSPC,
+    return fail(err, -ENOSPC,
                 "the returned string needs %zu bytes but the buffer has %zu",
                 (size_t)slen + 1, cstr != NULL ? cstr_cap : (size_t)0);
   }
@@ -1161,7 +1173,7 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
     if (bytes[i] > 0)
       memcpy(ptr, bdata[i], (size_t)bytes[i]);
   }
-  if (err != NULL)
-    *err = u32_to_i32(e32);
+  if (errnum != NULL)
+    *errnum = u32_to_i32(e32);
   return DT__ST_OK;
 }

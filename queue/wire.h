@@ -27,6 +27,7 @@
 #ifndef DT_WIRE_H
 #define DT_WIRE_H
 
+#include "common/error.h"
 #include "config/config.h"
 
 #define DT__WIRE_VERSION 1
@@ -97,10 +98,10 @@ typedef int (*dt__fetch_fn)(void *ctx, uint64_t id, void *dst, uint64_t n);
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id);
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
-                         dt__frame *f, char *msg, size_t msgsz);
+                         dt__frame *f, dt__error *err);
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
-                              dt__frame *f, char *msg, size_t msgsz);
+                              dt__frame *f, dt__error *err);
 void dt__frame_free(dt__frame *f);
 
 /* Results, written by the runner and read by the caller. */
@@ -111,7 +112,7 @@ int dt__wire_result_error(uint64_t call_id, int status, int detail,
                           const char *msg, uint8_t **out, size_t *size);
 int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           const uint8_t *rec, size_t size, void *ret,
-                          int *err, char *cstr, size_t cstr_cap, size_t *need,
-                          char *msg, size_t msgsz);
+                          int *errnum, char *cstr, size_t cstr_cap,
+                          size_t *need, dt__error *err);
 
 #endif /* DT_WIRE_H */
