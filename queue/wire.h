@@ -1,5 +1,5 @@
 /* wire.h: task and result records, the bytes that cross between a caller
- * and a runner (queue/wire.c).
+ * and a runner (queue/wire.c, queue/wire_task.c, queue/wire_result.c).
  *
  * Records are versioned and little-endian whatever the host, and every
  * length is checked against the record's size on decode.  A task carries
