@@ -48,10 +48,12 @@ typedef struct lexer {
   tok cur;
 } lexer;
 
+/* True for a character that may start an identifier. */
 static bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
+/* True for a character that may continue an identifier. */
 static bool is_ident_char(char c) {
   return is_ident_start(c) || (c >= '0' && c <= '9');
 }
@@ -101,11 +103,13 @@ static void next(lexer *lx) {
   }
 }
 
+/* True if t is the punctuation s. */
 static bool is_punct(const tok *t, const char *s) {
   return t->kind == TK_PUNCT && t->len == strlen(s) &&
          memcmp(t->start, s, t->len) == 0;
 }
 
+/* True if t is the identifier s. */
 static bool is_word(const tok *t, const char *s) {
   return t->kind == TK_IDENT && t->len == strlen(s) &&
          memcmp(t->start, s, t->len) == 0;
@@ -215,13 +219,15 @@ static int parse_type(lexer *lx, const dt__utype *utypes, size_t nutypes,
   return 0;
 }
 
-/* Parses LEN inside [ ]: a product of constants and parameter names.
- * Names are recorded by token and resolved once all parameters are known. */
+/* The parameter names one LEN refers to, kept as tokens until every
+ * parameter is known. */
 typedef struct len_names {
   int n;
   tok names[DT__MAX_LEN_FACTORS];
 } len_names;
 
+/* Parses LEN inside [ ]: a product of constants and parameter names.
+ * Names are recorded by token and resolved once all parameters are known. */
 static int parse_len(lexer *lx, dt__len *len, len_names *names,
                      dt__error *err) {
   char fb[64];
@@ -553,6 +559,7 @@ int dt__sig_parse(const char *text, const dt__utype *utypes, size_t nutypes,
 
 /* --------------------------------------------------------- description */
 
+/* The keyword of a direction, as written in a signature. */
 static const char *dir_name(dt__dir d) {
   switch (d) {
   case DT__DIR_IN:

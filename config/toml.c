@@ -340,9 +340,9 @@ static int parse_value(dt__toml_parser *p, dt__toml *n, int depth) {
   if (c >= 0 && (dt__toml_is_bare(c) || c == '+' || c == '.'))
     return dt__toml_scalar(p, n);
   return dt__toml_unexpected(p,
-                    "a value (a string, number, boolean, array or inline "
-                    "table)",
-                    "");
+                             "a value (a string, number, boolean, array or "
+                             "inline table)",
+                             "");
 }
 
 /* Parses key = value into table, which sits at depth.  Dotted keys create
@@ -507,9 +507,10 @@ static int parse_header(dt__toml_parser *p, dt__toml *root) {
   if ((rc = dt__toml_key(p, &k)) != 0)
     goto out;
   if (dt__toml_peek(p, 0) != ']') {
-    rc = dt__toml_unexpected(p, aot ? "']]' to close the array-of-tables header"
-                           : "']' to close the table header",
-                    "");
+    rc = dt__toml_unexpected(p,
+                             aot ? "']]' to close the array-of-tables header"
+                                 : "']' to close the table header",
+                             "");
     goto out;
   }
   p->pos++;
