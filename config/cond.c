@@ -6,8 +6,8 @@
  * keeps small matrices on the CPU).  This file owns the small grammar (a
  * name, one of == != < <= > >=, then an integer, a float, true, false or
  * NULL), the check that a literal can be compared with a given type, and
- * the comparison itself, on a value in the wire's form (wire.c), so that
- * the same code judges a return value and an argument.  Nothing here
+ * the comparison itself, on a value in the wire form (config/types.c), so
+ * that the same code judges a return value and an argument.  Nothing here
  * allocates; the messages are left to the callers, which know the key
  * and what to suggest. */
 #include <ctype.h>
@@ -151,15 +151,8 @@ int dt__cond_eval(const dt__cond *c, const dt__type *t, uint64_t v) {
   if (t->tag == DT__T_CSTRING)
     return c->op == DT__CMP_EQ ? v == 0 : v != 0;
   if (t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE) {
-    double d, lit = c->lit == DT__LIT_FLOAT ? c->d : (double)c->i;
-    if (t->tag == DT__T_FLOAT) {
-      uint32_t bits = (uint32_t)v;
-      float f;
-      memcpy(&f, &bits, sizeof f);
-      d = f;
-    } else {
-      memcpy(&d, &v, sizeof d);
-    }
+    double d = dt__scalar_real(t, v);
+    double lit = c->lit == DT__LIT_FLOAT ? c->d : (double)c->i;
     return CMP(c->op, d, lit);
   }
   if (dt__tag_is_signed(t->tag)) {

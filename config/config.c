@@ -88,6 +88,7 @@ static int check_keys2(const dt__toml *t, const char *const *allowed,
   return 0;
 }
 
+/* check_keys2 with one list of allowed keys. */
 static int check_keys(const dt__toml *t, const char *const *allowed,
                       const char *section, dt__error *err) {
   return check_keys2(t, allowed, NULL, NULL, section, err);
@@ -108,6 +109,8 @@ static int get_int(const dt__toml *v, const char *section, long long lo,
   return 0;
 }
 
+/* True if s is a C identifier: a letter or '_', then letters, digits or
+ * '_'. */
 static bool is_identifier(const char *s) {
   if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
     return false;

@@ -26,7 +26,6 @@
 #include "config/toml.h"
 #include "config/types.h"
 #include "config/units.h"
-#include "queue/wire.h"
 
 #define DEFAULT_RETRIES 3
 #define DEFAULT_RETRY_WAIT_NS (100ull * 1000000ull)
@@ -388,14 +387,7 @@ static int bind_action(dt__action *a, const char *key, const dt__sig *sig,
   }
   if (t->tag == DT__T_FLOAT || t->tag == DT__T_DOUBLE) {
     double d = a->lit == DT__LIT_FLOAT ? a->ld : (double)a->li;
-    if (t->tag == DT__T_FLOAT) {
-      float f = (float)d;
-      uint32_t bits;
-      memcpy(&bits, &f, sizeof bits);
-      a->value = bits;
-    } else {
-      memcpy(&a->value, &d, sizeof d);
-    }
+    a->value = dt__scalar_from_real(t, d);
     return 0;
   }
   long long lo, hi;
@@ -494,7 +486,7 @@ static bool ret_matches(const dt__policy *p, const dt__sig *sig,
     char *str;
     memcpy(&str, ret, sizeof str);
     v = str != NULL;
-  } else if (dt__wire_ret_value(t, ret, &v) != 0) {
+  } else if (dt__scalar_ret_get(t, ret, &v) != 0) {
     return false;
   }
   return dt__cond_eval(&p->retry_if, t, v) != 0;
@@ -515,7 +507,7 @@ int dt__policy_is_failure(const dt__policy *p, const dt__sig *sig,
   }
   uint64_t v;
   if (!dt__tag_is_integer(t->tag) || !dt__tag_is_signed(t->tag) ||
-      t->tag == DT__T_BOOL || dt__wire_ret_value(t, ret, &v) != 0)
+      t->tag == DT__T_BOOL || dt__scalar_ret_get(t, ret, &v) != 0)
     return 0;
   return (int64_t)v < 0;
 }
@@ -555,7 +547,7 @@ void dt__policy_store_return(const dt__action *a, const dt__sig *sig,
     memcpy(ret, &null, sizeof null);
     return;
   }
-  dt__wire_ret_store(&sig->ret, a->value, ret);
+  dt__scalar_ret_set(&sig->ret, a->value, ret);
 }
 
 /* Renders an action for dt__policy_describe. */

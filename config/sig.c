@@ -7,216 +7,21 @@
  *     int build_report(cstring period, out report r[1])
  *     ulong crc32(ulong crc, in uint8 buf[len], uint len)
  *
- * This file owns that language: the table of scalar types (and the one
- * switch that maps them to ffi types), the parser that turns a signature
- * into a dt__sig, and the plain-text description `dtask check` prints.
+ * This file owns that language: the parser that turns a signature into
+ * a dt__sig (its types come from config/types.c, which also maps them to
+ * ffi types), and the plain-text description `dtask check` prints.
  * dtask never guesses the size of memory behind a pointer, so a pointer
  * without a direction and a length is an error that says what to write. */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include "common/common.h"
 #include "common/error.h"
 #include "config/sig.h"
 #include "config/types.h"
 #include "config/units.h"
-
-/* ------------------------------------------------------------ the types */
-
-typedef struct scalar {
-  const char *name;
-  dt__tag tag;
-  size_t size, align;
-} scalar;
-
-#define S(n, t, ctype) {n, t, sizeof(ctype), _Alignof(ctype)}
-static const scalar scalars[] = {
-    {"void", DT__T_VOID, 0, 1},
-    S("bool", DT__T_BOOL, _Bool),
-    S("char", DT__T_CHAR, char),
-    S("schar", DT__T_SCHAR, signed char),
-    S("uchar", DT__T_UCHAR, unsigned char),
-    S("short", DT__T_SHORT, short),
-    S("ushort", DT__T_USHORT, unsigned short),
-    S("int", DT__T_INT, int),
-    S("uint", DT__T_UINT, unsigned int),
-    S("long", DT__T_LONG, long),
-    S("ulong", DT__T_ULONG, unsigned long),
-    S("llong", DT__T_LLONG, long long),
-    S("ullong", DT__T_ULLONG, unsigned long long),
-    S("int8", DT__T_INT8, int8_t),
-    S("int16", DT__T_INT16, int16_t),
-    S("int32", DT__T_INT32, int32_t),
-    S("int64", DT__T_INT64, int64_t),
-    S("uint8", DT__T_UINT8, uint8_t),
-    S("uint16", DT__T_UINT16, uint16_t),
-    S("uint32", DT__T_UINT32, uint32_t),
-    S("uint64", DT__T_UINT64, uint64_t),
-    S("int8_t", DT__T_INT8, int8_t),
-    S("int16_t", DT__T_INT16, int16_t),
-    S("int32_t", DT__T_INT32, int32_t),
-    S("int64_t", DT__T_INT64, int64_t),
-    S("uint8_t", DT__T_UINT8, uint8_t),
-    S("uint16_t", DT__T_UINT16, uint16_t),
-    S("uint32_t", DT__T_UINT32, uint32_t),
-    S("uint64_t", DT__T_UINT64, uint64_t),
-    S("size_t", DT__T_SIZE, size_t),
-    S("ssize_t", DT__T_SSIZE, ssize_t),
-    S("off_t", DT__T_OFF, off_t),
-    S("intptr", DT__T_INTPTR, intptr_t),
-    S("uintptr", DT__T_UINTPTR, uintptr_t),
-    S("intptr_t", DT__T_INTPTR, intptr_t),
-    S("uintptr_t", DT__T_UINTPTR, uintptr_t),
-    S("float", DT__T_FLOAT, float),
-    S("double", DT__T_DOUBLE, double),
-    S("cstring", DT__T_CSTRING, const char *),
-    {NULL, DT__T_VOID, 0, 0}};
-#undef S
-
-/* The names offered in "did you mean" hints for an unknown type. */
-static const char *const type_names[] = {
-    "void",   "bool",   "char",    "schar",   "uchar",  "short",
-    "ushort", "int",    "uint",    "long",    "ulong",  "llong",
-    "ullong", "int8",   "int16",   "int32",   "int64",  "uint8",
-    "uint16", "uint32", "uint64",  "size_t",  "ssize_t", "off_t",
-    "intptr", "uintptr", "float",  "double",  "cstring", NULL};
-
-/* Fills t for the scalar type name, or for a name declared in utypes.
- * Returns 0 or -ENOENT.
- *
- * Scalars first, then the declared user types. */
-int dt__type_lookup(const char *name, const dt__utype *utypes, size_t nutypes,
-                    dt__type *t) {
-  for (const scalar *s = scalars; s->name != NULL; s++) {
-    if (strcmp(s->name, name) == 0) {
-      t->tag = s->tag;
-      t->name = s->name;
-      t->size = s->size;
-      t->align = s->align;
-      t->utype = NULL;
-      return 0;
-    }
-  }
-  for (size_t i = 0; i < nutypes; i++) {
-    if (strcmp(utypes[i].name, name) == 0) {
-      t->tag = DT__T_USER;
-      t->name = utypes[i].name;
-      t->size = utypes[i].size;
-      t->align = utypes[i].align;
-      t->utype = &utypes[i];
-      return 0;
-    }
-  }
-  return -ENOENT;
-}
-
-/* Picks the ffi integer type of a given width and signedness. */
-static ffi_type *ffi_int(size_t size, bool is_signed) {
-  switch (size) {
-  case 1:
-    return is_signed ? &ffi_type_sint8 : &ffi_type_uint8;
-  case 2:
-    return is_signed ? &ffi_type_sint16 : &ffi_type_uint16;
-  case 4:
-    return is_signed ? &ffi_type_sint32 : &ffi_type_uint32;
-  default:
-    return is_signed ? &ffi_type_sint64 : &ffi_type_uint64;
-  }
-}
-
-/* Maps a tag to its libffi type (&ffi_type_pointer for cstring and
- * buffers, NULL for DT__T_USER which is never passed by value).
- *
- * the one switch from type tags to libffi types. */
-ffi_type *dt__type_ffi(dt__tag tag) {
-  switch (tag) {
-  case DT__T_VOID:
-    return &ffi_type_void;
-  case DT__T_BOOL:
-    return ffi_int(sizeof(_Bool), false);
-  case DT__T_CHAR:
-    return ffi_int(1, CHAR_MIN < 0);
-  case DT__T_SCHAR:
-  case DT__T_INT8:
-    return &ffi_type_sint8;
-  case DT__T_UCHAR:
-  case DT__T_UINT8:
-    return &ffi_type_uint8;
-  case DT__T_SHORT:
-  case DT__T_INT16:
-    return &ffi_type_sint16;
-  case DT__T_USHORT:
-  case DT__T_UINT16:
-    return &ffi_type_uint16;
-  case DT__T_INT:
-  case DT__T_INT32:
-    return &ffi_type_sint32;
-  case DT__T_UINT:
-  case DT__T_UINT32:
-    return &ffi_type_uint32;
-  case DT__T_LONG:
-    return ffi_int(sizeof(long), true);
-  case DT__T_ULONG:
-    return ffi_int(sizeof(long), false);
-  case DT__T_LLONG:
-  case DT__T_INT64:
-    return &ffi_type_sint64;
-  case DT__T_ULLONG:
-  case DT__T_UINT64:
-    return &ffi_type_uint64;
-  case DT__T_SIZE:
-    return ffi_int(sizeof(size_t), false);
-  case DT__T_SSIZE:
-    return ffi_int(sizeof(ssize_t), true);
-  case DT__T_OFF:
-    return ffi_int(sizeof(off_t), true);
-  case DT__T_INTPTR:
-    return ffi_int(sizeof(intptr_t), true);
-  case DT__T_UINTPTR:
-    return ffi_int(sizeof(uintptr_t), false);
-  case DT__T_FLOAT:
-    return &ffi_type_float;
-  case DT__T_DOUBLE:
-    return &ffi_type_double;
-  case DT__T_CSTRING:
-    return &ffi_type_pointer;
-  case DT__T_USER:
-    break;
-  }
-  return NULL;
-}
-
-/* 1 for the integer tags (bool and char included), 0 otherwise. */
-int dt__tag_is_integer(dt__tag tag) {
-  return tag >= DT__T_BOOL && tag <= DT__T_UINTPTR;
-}
-
-/* 1 if an integer tag is signed. */
-int dt__tag_is_signed(dt__tag tag) {
-  switch (tag) {
-  case DT__T_CHAR:
-    return CHAR_MIN < 0;
-  case DT__T_SCHAR:
-  case DT__T_SHORT:
-  case DT__T_INT:
-  case DT__T_LONG:
-  case DT__T_LLONG:
-  case DT__T_INT8:
-  case DT__T_INT16:
-  case DT__T_INT32:
-  case DT__T_INT64:
-  case DT__T_SSIZE:
-  case DT__T_OFF:
-  case DT__T_INTPTR:
-    return 1;
-  default:
-    return 0;
-  }
-}
 
 /* ------------------------------------------------------------ the lexer */
 
@@ -243,10 +48,12 @@ typedef struct lexer {
   tok cur;
 } lexer;
 
+/* True for a character that may start an identifier. */
 static bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
+/* True for a character that may continue an identifier. */
 static bool is_ident_char(char c) {
   return is_ident_start(c) || (c >= '0' && c <= '9');
 }
@@ -296,11 +103,13 @@ static void next(lexer *lx) {
   }
 }
 
+/* True if t is the punctuation s. */
 static bool is_punct(const tok *t, const char *s) {
   return t->kind == TK_PUNCT && t->len == strlen(s) &&
          memcmp(t->start, s, t->len) == 0;
 }
 
+/* True if t is the identifier s. */
 static bool is_word(const tok *t, const char *s) {
   return t->kind == TK_IDENT && t->len == strlen(s) &&
          memcmp(t->start, s, t->len) == 0;
@@ -389,8 +198,8 @@ static int parse_type(lexer *lx, const dt__utype *utypes, size_t nutypes,
   if (dt__type_lookup(name, utypes, nutypes, t) != 0) {
     const char *cands[96];
     size_t n = 0;
-    for (size_t i = 0; type_names[i] != NULL; i++)
-      cands[n++] = type_names[i];
+    for (size_t i = 0; dt__type_names[i] != NULL; i++)
+      cands[n++] = dt__type_names[i];
     for (size_t i = 0; i < nutypes && n + 1 < sizeof cands / sizeof *cands;
          i++)
       cands[n++] = utypes[i].name;
@@ -410,13 +219,15 @@ static int parse_type(lexer *lx, const dt__utype *utypes, size_t nutypes,
   return 0;
 }
 
-/* Parses LEN inside [ ]: a product of constants and parameter names.
- * Names are recorded by token and resolved once all parameters are known. */
+/* The parameter names one LEN refers to, kept as tokens until every
+ * parameter is known. */
 typedef struct len_names {
   int n;
   tok names[DT__MAX_LEN_FACTORS];
 } len_names;
 
+/* Parses LEN inside [ ]: a product of constants and parameter names.
+ * Names are recorded by token and resolved once all parameters are known. */
 static int parse_len(lexer *lx, dt__len *len, len_names *names,
                      dt__error *err) {
   char fb[64];
@@ -748,6 +559,7 @@ int dt__sig_parse(const char *text, const dt__utype *utypes, size_t nutypes,
 
 /* --------------------------------------------------------- description */
 
+/* The keyword of a direction, as written in a signature. */
 static const char *dir_name(dt__dir d) {
   switch (d) {
   case DT__DIR_IN:

@@ -254,101 +254,6 @@ uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
   return (uint64_t)((unsigned __int128)k * n / count);
 }
 
-/* Reads the integer argument args[i] of type t as an unsigned count;
- * -ERANGE when it is negative. */
-int dt__arg_count(const dt__type *t, void *arg, uint64_t *n) {
-  uint64_t v = 0;
-  switch (t->size) {
-  case 1: {
-    uint8_t x;
-    memcpy(&x, arg, 1);
-    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int8_t)x : x;
-    break;
-  }
-  case 2: {
-    uint16_t x;
-    memcpy(&x, arg, 2);
-    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int16_t)x : x;
-    break;
-  }
-  case 4: {
-    uint32_t x;
-    memcpy(&x, arg, 4);
-    v = dt__tag_is_signed(t->tag) ? (uint64_t)(int64_t)(int32_t)x : x;
-    break;
-  }
-  default:
-    memcpy(&v, arg, 8);
-    break;
-  }
-  if (dt__tag_is_signed(t->tag) && (int64_t)v < 0)
-    return -ERANGE;
-  *n = v;
-  return 0;
-}
-
-/* Writes n into *dst as an argument of integer type t. */
-void dt__arg_store(const dt__type *t, uint64_t n, void *dst) {
-  switch (t->size) {
-  case 1: {
-    uint8_t x = (uint8_t)n;
-    memcpy(dst, &x, 1);
-    break;
-  }
-  case 2: {
-    uint16_t x = (uint16_t)n;
-    memcpy(dst, &x, 2);
-    break;
-  }
-  case 4: {
-    uint32_t x = (uint32_t)n;
-    memcpy(dst, &x, 4);
-    break;
-  }
-  default:
-    memcpy(dst, &n, 8);
-    break;
-  }
-}
-
-/* A wire value as a double (float and double return types). */
-static double as_double(const dt__type *t, uint64_t v) {
-  if (t->tag == DT__T_FLOAT) {
-    uint32_t bits = (uint32_t)v;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-  }
-  double d;
-  memcpy(&d, &v, sizeof d);
-  return d;
-}
-
-static uint64_t from_double(const dt__type *t, double d) {
-  if (t->tag == DT__T_FLOAT) {
-    float f = (float)d;
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof bits);
-    return bits;
-  }
-  uint64_t v;
-  memcpy(&v, &d, sizeof v);
-  return v;
-}
-
-/* Narrows a 64-bit sum to the return type's width, as C arithmetic in
- * that type would wrap, then widens it back to the wire's form. */
-static uint64_t wrap(const dt__type *t, uint64_t v) {
-  if (t->size >= 8)
-    return v;
-  unsigned bits = (unsigned)t->size * 8;
-  uint64_t mask = ((uint64_t)1 << bits) - 1;
-  v &= mask;
-  if (dt__tag_is_signed(t->tag) && (v >> (bits - 1)) != 0)
-    v |= ~mask;
-  return v;
-}
-
 /* Folds one slice's return value (wire form) into *acc.  first is 1 for
  * the first slice.  Returns 1 when the result is decided (first_nonzero
  * found its slice). */
@@ -364,9 +269,10 @@ int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
     if (first)
       *acc = v;
     else if (real)
-      *acc = from_double(t, as_double(t, *acc) + as_double(t, v));
+      *acc = dt__scalar_from_real(t, dt__scalar_real(t, *acc) +
+                                         dt__scalar_real(t, v));
     else
-      *acc = wrap(t, *acc + v);
+      *acc = dt__scalar_wrap(t, *acc + v);
     if (t->tag == DT__T_BOOL)
       *acc = *acc != 0;
     return 0;
@@ -382,8 +288,9 @@ int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
       return 0;
     }
     if (real)
-      better = agg == DT__AGG_MIN ? as_double(t, v) < as_double(t, *acc)
-                                  : as_double(t, v) > as_double(t, *acc);
+      better = agg == DT__AGG_MIN
+                   ? dt__scalar_real(t, v) < dt__scalar_real(t, *acc)
+                   : dt__scalar_real(t, v) > dt__scalar_real(t, *acc);
     else if (sgn)
       better = agg == DT__AGG_MIN ? (int64_t)v < (int64_t)*acc
                                   : (int64_t)v > (int64_t)*acc;

@@ -50,7 +50,4 @@ uint64_t dt__split_start(const dt__split *s, uint64_t n, uint64_t count,
 int dt__split_fold(dt__agg agg, const dt__type *t, uint64_t *acc, uint64_t v,
                    int first);
 
-int dt__arg_count(const dt__type *t, void *arg, uint64_t *n);
-void dt__arg_store(const dt__type *t, uint64_t n, void *dst);
-
 #endif /* DT_SPLIT_H */

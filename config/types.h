@@ -61,10 +61,25 @@ typedef struct dt__type {
   const dt__utype *utype;  /* for DT__T_USER */
 } dt__type;
 
+/* The types. */
+extern const char *const dt__type_names[];
 int dt__type_lookup(const char *name, const dt__utype *utypes, size_t nutypes,
                     dt__type *t);
 ffi_type *dt__type_ffi(dt__tag tag);
 int dt__tag_is_integer(dt__tag tag);
 int dt__tag_is_signed(dt__tag tag);
+
+/* Scalars in the wire form: an argument as libffi passes it. */
+int dt__scalar_get(const dt__type *t, const void *arg, uint64_t *v);
+void dt__scalar_set(const dt__type *t, uint64_t v, void *arg);
+int dt__scalar_count(const dt__type *t, const void *arg, uint64_t *n);
+/* A return value in libffi's return buffer. */
+int dt__scalar_ret_get(const dt__type *t, const void *ret, uint64_t *v);
+void dt__scalar_ret_set(const dt__type *t, uint64_t v, void *ret);
+/* Wire values themselves. */
+int dt__scalar_valid(const dt__type *t, uint64_t v);
+uint64_t dt__scalar_wrap(const dt__type *t, uint64_t v);
+double dt__scalar_real(const dt__type *t, uint64_t v);
+uint64_t dt__scalar_from_real(const dt__type *t, double d);
 
 #endif /* DT_TYPES_H */

@@ -1,5 +1,5 @@
 /* wire.h: task and result records, the bytes that cross between a caller
- * and a runner (queue/wire.c).
+ * and a runner (queue/wire.c, queue/wire_task.c, queue/wire_result.c).
  *
  * Records are versioned and little-endian whatever the host, and every
  * length is checked against the record's size on decode.  A task carries
@@ -27,6 +27,7 @@
 #ifndef DT_WIRE_H
 #define DT_WIRE_H
 
+#include "common/error.h"
 #include "config/config.h"
 
 #define DT__WIRE_VERSION 1
@@ -97,10 +98,10 @@ typedef int (*dt__fetch_fn)(void *ctx, uint64_t id, void *dst, uint64_t n);
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id);
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
-                         dt__frame *f, char *msg, size_t msgsz);
+                         dt__frame *f, dt__error *err);
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
-                              dt__frame *f, char *msg, size_t msgsz);
+                              dt__frame *f, dt__error *err);
 void dt__frame_free(dt__frame *f);
 
 /* Results, written by the runner and read by the caller. */
@@ -111,12 +112,7 @@ int dt__wire_result_error(uint64_t call_id, int status, int detail,
                           const char *msg, uint8_t **out, size_t *size);
 int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           const uint8_t *rec, size_t size, void *ret,
-                          int *err, char *cstr, size_t cstr_cap, size_t *need,
-                          char *msg, size_t msgsz);
-
-/* Scalars in the wire form (see config/types.h). */
-int dt__wire_arg_value(const dt__type *t, const void *arg, uint64_t *out);
-int dt__wire_ret_value(const dt__type *t, const void *ret, uint64_t *out);
-void dt__wire_ret_store(const dt__type *t, uint64_t v, void *ret);
+                          int *errnum, char *cstr, size_t cstr_cap,
+                          size_t *need, dt__error *err);
 
 #endif /* DT_WIRE_H */

@@ -201,13 +201,14 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out, outsz);
   }
   dt__frame f;
+  dt__error derr;
   int rc = dt__wire_task_decode_refs(&s->off->sig, rec, size, fetch_blob,
-                                     w_queue, &f, msg, sizeof msg);
+                                     w_queue, &f, &derr);
   if (rc != 0)
     return dt__wire_result_error(call_id,
                                  rc == -ENOMEM ? DT__ST_NOMEM
                                                : DT__ST_MALFORMED,
-                                 0, msg, out, outsz);
+                                 0, derr.msg, out, outsz);
   union {
     ffi_arg a;
     double d;

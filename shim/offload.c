@@ -313,9 +313,10 @@ static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
     cbuf = ts->buf[c->s->index].p;
     cap = ts->buf[c->s->index].cap;
   }
+  dt__error e;
   int rc = dt__wire_result_apply(&c->s->off->sig, c->args, c->id, rec, size,
-                                 c->ret, &c->err, cbuf, cap, &c->need, c->msg,
-                                 sizeof c->msg);
+                                 c->ret, &c->err, cbuf, cap, &c->need, &e);
+  snprintf(c->msg, sizeof c->msg, "%s", e.msg);
   if (rc < 0)
     return rc;
   c->status = rc;
@@ -744,7 +745,7 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
   } onev;
   for (int i = 0; i < sig->nparams; i++)
     one[i] = args[i];
-  dt__arg_store(&sig->params[sp->over].type, 1, &onev.u);
+  dt__scalar_set(&sig->params[sp->over].type, 1, &onev.u);
   one[sp->over] = &onev;
   for (int i = 0; i < sig->nparams; i++) {
     refs[i] = DT__NO_ID;
@@ -803,7 +804,7 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       for (int i = 0; i < sig->nparams; i++) {
         sl->argv[i] = args[i];
         if (i == sp->over) {
-          dt__arg_store(&sig->params[i].type, len, &sl->v[i].u);
+          dt__scalar_set(&sig->params[i].type, len, &sl->v[i].u);
           sl->argv[i] = &sl->v[i];
         } else if (sp->sliced[i]) {
           char *ptr;
@@ -860,7 +861,7 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
       } else {
         uint64_t v = 0;
         if (sig->ret.tag != DT__T_VOID)
-          dt__wire_ret_value(&sig->ret, &sl->ret, &v);
+          dt__scalar_ret_get(&sig->ret, &sl->ret, &v);
         decided = dt__split_fold(sp->agg, &sig->ret, &acc, v,
                                  base + j == 0) != 0;
       }
@@ -883,7 +884,7 @@ static void fanout(dt__stub *s, dt__queue *q, thread_state *ts, void *ret,
   if (by_value && sig->ret.tag != DT__T_VOID)
     memcpy(ret, &decided_ret, sizeof(ffi_arg)); /* the on_* value */
   else if (sig->ret.tag != DT__T_VOID)
-    dt__wire_ret_store(&sig->ret, acc, ret);
+    dt__scalar_ret_set(&sig->ret, acc, ret);
   if (all_remote && !by_value)
     __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
                        __ATOMIC_RELAXED);
@@ -929,8 +930,8 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   if (s->off->split.enabled) {
     const dt__split *sp = &s->off->split;
     uint64_t n;
-    if (dt__arg_count(&s->off->sig.params[sp->over].type, args[sp->over],
-                      &n) == 0) {
+    if (dt__scalar_count(&s->off->sig.params[sp->over].type, args[sp->over],
+                         &n) == 0) {
       int w = dt__queue_workers(q);
       uint64_t count = dt__split_count(sp, n, w > 0 ? w : o_cfg->workers);
       if (count > 1) {

@@ -59,30 +59,14 @@ static void describe_arg(const dt__param *p, void *arg, char *buf,
       n = snprintf(buf + *pos, left, "%s=%g", p->name, *(double *)arg);
       break;
     default: {
-      /* Integers: read the value with its own width and signedness. */
-      long long v = 0;
-      unsigned long long u = 0;
-      switch (p->type.size) {
-      case 1:
-        v = *(int8_t *)arg;
-        u = *(uint8_t *)arg;
-        break;
-      case 2:
-        v = *(int16_t *)arg;
-        u = *(uint16_t *)arg;
-        break;
-      case 4:
-        v = *(int32_t *)arg;
-        u = *(uint32_t *)arg;
-        break;
-      default:
-        v = *(int64_t *)arg;
-        u = *(uint64_t *)arg;
-        break;
-      }
+      /* Integers: the wire form, widened by width and signedness. */
+      uint64_t v = 0;
+      dt__scalar_get(&p->type, arg, &v);
       n = dt__tag_is_signed(p->type.tag)
-              ? snprintf(buf + *pos, left, "%s=%lld", p->name, v)
-              : snprintf(buf + *pos, left, "%s=%llu", p->name, u);
+              ? snprintf(buf + *pos, left, "%s=%lld", p->name,
+                         (long long)(int64_t)v)
+              : snprintf(buf + *pos, left, "%s=%llu", p->name,
+                         (unsigned long long)v);
     }
     }
   }
@@ -163,7 +147,7 @@ static bool wants_offload(const dt__stub *s, void **args) {
     return true;
   const dt__param *p = &o->sig.params[o->offload_if.param];
   uint64_t v;
-  if (dt__wire_arg_value(&p->type, args[o->offload_if.param], &v) != 0)
+  if (dt__scalar_get(&p->type, args[o->offload_if.param], &v) != 0)
     return true;
   return dt__cond_eval(&o->offload_if, &p->type, v) != 0;
 }

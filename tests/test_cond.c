@@ -26,7 +26,6 @@
 #include "config/cond.h"
 #include "config/config.h"
 #include "config/types.h"
-#include "queue/wire.h"
 #include "testutil.h"
 
 static dt__error err;
@@ -317,7 +316,7 @@ static uint64_t wire_int(const char *type, long long x) {
     memcpy(arg, &i64, 8);
   }
   uint64_t v;
-  assert_int_equal(dt__wire_arg_value(&t, arg, &v), 0);
+  assert_int_equal(dt__scalar_get(&t, arg, &v), 0);
   return v;
 }
 
@@ -426,11 +425,11 @@ static void test_eval_floating(void **state) {
   dt__type ft = type_of("float");
   float f = 2.5f;
   uint64_t v;
-  assert_int_equal(dt__wire_arg_value(&ft, &f, &v), 0);
+  assert_int_equal(dt__scalar_get(&ft, &f, &v), 0);
   assert_true(holds("x == 2.5", "float", v));
   dt__type dt = type_of("double");
   double d = -7.5;
-  assert_int_equal(dt__wire_arg_value(&dt, &d, &v), 0);
+  assert_int_equal(dt__scalar_get(&dt, &d, &v), 0);
   assert_true(holds("x < -7", "double", v));
 }
 

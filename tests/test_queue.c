@@ -1414,18 +1414,18 @@ static void test_requeue_limit(void **state) {
   assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
   /* The record is a dtask crash result that says why. */
   int e = 0;
-  char msg[300];
+  dt__error werr;
   dt__sig sig;
   dt__error err;
   assert_ok(dt__sig_parse("int f(int x)", NULL, 0, &sig, &err));
   int x = 1;
   void *args[1] = {&x};
   ffi_arg ret;
-  assert_int_equal(dt__wire_result_apply(&sig, args, id, back, a.got, &ret,
-                                         &e, NULL, 0, NULL, msg, sizeof msg),
+  assert_int_equal(dt__wire_result_apply(&sig, args, id, back, a.got, &ret, &e,
+                                         NULL, 0, NULL, &werr),
                    DT__ST_CRASH);
   assert_int_equal(e, SIGKILL);
-  assert_contains(msg, "killed 5 times");
+  assert_contains(werr.msg, "killed 5 times");
 }
 
 /* A claim whose worker died goes back to the tasks, unchanged: the next

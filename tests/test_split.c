@@ -437,15 +437,15 @@ static void test_arg_count_and_store(void **state) {
   uint64_t n;
   assert_int_equal(dt__type_lookup("int16", NULL, 0, &t), 0);
   int16_t v = 300;
-  assert_int_equal(dt__arg_count(&t, &v, &n), 0);
+  assert_int_equal(dt__scalar_count(&t, &v, &n), 0);
   assert_int_equal(n, 300);
   v = -1;
-  assert_int_equal(dt__arg_count(&t, &v, &n), -ERANGE);
-  dt__arg_store(&t, 77, &v);
+  assert_int_equal(dt__scalar_count(&t, &v, &n), -ERANGE);
+  dt__scalar_set(&t, 77, &v);
   assert_int_equal(v, 77);
   assert_int_equal(dt__type_lookup("size_t", NULL, 0, &t), 0);
   size_t z = (size_t)1 << 40;
-  assert_int_equal(dt__arg_count(&t, &z, &n), 0);
+  assert_int_equal(dt__scalar_count(&t, &z, &n), 0);
   assert_int_equal(n, (uint64_t)1 << 40);
 }
 
@@ -495,24 +495,22 @@ static void test_wire_refs(void **state) {
                    0);
   store st = {42, table, sizeof table, 0};
   dt__frame f;
-  char msg[256];
-  assert_int_equal(dt__wire_task_decode_refs(&sig, rec, small, fetch, &st, &f,
-                                             msg, sizeof msg),
-                   0);
+  dt__error werr;
+  assert_int_equal(
+      dt__wire_task_decode_refs(&sig, rec, small, fetch, &st, &f, &werr), 0);
   assert_int_equal(st.calls, 1);
   assert_int_equal(f.bytes[0], sizeof table);
   assert_memory_equal(f.buf[0], table, sizeof table);
   assert_memory_equal(f.buf[2], xs, sizeof xs);
   dt__frame_free(&f);
   /* Without a fetcher, or with a missing id, the record is refused. */
-  assert_int_equal(dt__wire_task_decode(&sig, rec, small, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "presence byte of 2");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, small, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "presence byte of 2");
   st.id = 43;
-  assert_int_equal(dt__wire_task_decode_refs(&sig, rec, small, fetch, &st, &f,
-                                             msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "refers to shared bytes 42");
+  assert_int_equal(
+      dt__wire_task_decode_refs(&sig, rec, small, fetch, &st, &f, &werr),
+      -EPROTO);
+  assert_contains(werr.msg, "refers to shared bytes 42");
   free(rec);
 }
 

@@ -97,7 +97,7 @@ static void run_task(const dt__sig *sig, void (*real)(void),
                      size_t *rsize) {
   ffi_cif cif;
   dt__frame f;
-  char msg[256];
+  dt__error werr;
   union {
     ffi_arg a;
     double d;
@@ -109,9 +109,9 @@ static void run_task(const dt__sig *sig, void (*real)(void),
                                 (unsigned)sig->nparams, sig->ffi_ret,
                                 (ffi_type **)sig->ffi_args),
                    FFI_OK);
-  int rc = dt__wire_task_decode(sig, rec, size, &f, msg, sizeof msg);
+  int rc = dt__wire_task_decode(sig, rec, size, &f, &werr);
   if (rc != 0)
-    fail_msg("decode of %s: %d: %s", sig->name, rc, msg);
+    fail_msg("decode of %s: %d: %s", sig->name, rc, werr.msg);
   memset(&rbuf, 0, sizeof rbuf);
   errno = 0;
   ffi_call(&cif, real, &rbuf, f.argv);
@@ -139,7 +139,7 @@ typedef struct rt {
  * dt__wire_result_apply returns after growing cstr as often as needed. */
 static int rt_pipe(rt *r, void **args, void *ret, int *err) {
   size_t size;
-  char msg[256] = "";
+  dt__error werr = {0, 0, ""};
   int rc = dt__wire_task_size(&r->sig, args, &size);
   if (rc != 0)
     return rc;
@@ -167,9 +167,8 @@ static int rt_pipe(rt *r, void **args, void *ret, int *err) {
   free(res);
   for (;;) {
     size_t need = 0;
-    rc = dt__wire_result_apply(&r->sig, args, id, res_odd + 1, rsize, ret,
-                               err, r->cstr, r->cstr_cap, &need, msg,
-                               sizeof msg);
+    rc = dt__wire_result_apply(&r->sig, args, id, res_odd + 1, rsize, ret, err,
+                               r->cstr, r->cstr_cap, &need, &werr);
     if (rc != -ENOSPC)
       break;
     r->enospc++;
@@ -179,7 +178,7 @@ static int rt_pipe(rt *r, void **args, void *ret, int *err) {
     r->cstr_cap = need;
   }
   if (rc != 0)
-    print_message("apply of %s: %d: %s\n", r->sig.name, rc, msg);
+    print_message("apply of %s: %d: %s\n", r->sig.name, rc, werr.msg);
   free(res_odd);
   return rc;
 }
@@ -773,9 +772,8 @@ static void test_frame_layout(void **state) {
   size_t size;
   uint8_t *rec = encode_task(&sig, args, 9, &size);
   dt__frame f;
-  char msg[256];
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   0);
+  dt__error werr;
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), 0);
   assert_true(f.call_id == 9);
   assert_int_equal(f.entry, TEST_ENTRY);
   assert_int_equal(f.nargs, 8);
@@ -1075,12 +1073,12 @@ static void test_task_truncated_at_every_offset(void **state) {
   for (size_t len = 0; len < size; len++) {
     uint8_t *cut = exact_copy(rec, len);
     dt__frame f;
-    char msg[256] = "";
-    int rc = dt__wire_task_decode(&sig, cut, len, &f, msg, sizeof msg);
+    dt__error werr = {0, 0, ""};
+    int rc = dt__wire_task_decode(&sig, cut, len, &f, &werr);
     if (rc != -EPROTO)
       fail_msg("a task cut to %zu of %zu bytes decoded with %d", len, size,
                rc);
-    assert_true(msg[0] != '\0');
+    assert_true(werr.msg[0] != '\0');
     assert_null(f.mem);
     dt__frame_free(&f);
     assert_int_equal(dt__wire_task_peek(cut, len, NULL, NULL, NULL),
@@ -1089,24 +1087,72 @@ static void test_task_truncated_at_every_offset(void **state) {
   }
   /* The whole record decodes. */
   dt__frame f;
-  char msg[256];
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   0);
+  dt__error werr;
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), 0);
   dt__frame_free(&f);
   /* A NULL record is short, not a crash. */
-  assert_int_equal(dt__wire_task_decode(&sig, NULL, 40, &f, msg, sizeof msg),
-                   -EPROTO);
+  assert_int_equal(dt__wire_task_decode(&sig, NULL, 40, &f, &werr), -EPROTO);
   /* Trailing bytes are refused. */
   for (size_t extra = 1; extra <= 9; extra += 8) {
     uint8_t *longer = calloc(1, size + extra);
     memcpy(longer, rec, size);
     assert_int_equal(
-        dt__wire_task_decode(&sig, longer, size + extra, &f, msg, sizeof msg),
-        -EPROTO);
-    assert_contains(msg, "after its last argument");
+        dt__wire_task_decode(&sig, longer, size + extra, &f, &werr), -EPROTO);
+    assert_contains(werr.msg, "after its last argument");
     free(longer);
   }
   free(rec);
+}
+
+/* The decoders report through a dt__error with no location (line and
+ * column 0, whatever they held), and accept a NULL one. */
+static void test_decoders_error_convention(void **state) {
+  (void)state;
+  dt__sig sig;
+  rich_call c;
+  parse_sig(RICH_SIG, NULL, 0, &sig);
+  rich_init(&c);
+  size_t size;
+  uint8_t *rec = encode_task(&sig, c.args, 1, &size);
+  dt__frame f;
+  dt__error werr = {3, 4, "stale"};
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size - 1, &f, &werr),
+                   -EPROTO);
+  assert_int_equal(werr.line, 0);
+  assert_int_equal(werr.col, 0);
+  assert_contains(werr.msg, "truncated");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size - 1, &f, NULL),
+                   -EPROTO);
+  werr.line = 3;
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), 0);
+  assert_int_equal(werr.line, 0);
+  assert_string_equal(werr.msg, "");
+  dt__frame_free(&f);
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, NULL), 0);
+  dt__frame_free(&f);
+  free(rec);
+
+  uint8_t *res;
+  size_t rsize;
+  int err = 0;
+  assert_int_equal(
+      dt__wire_result_error(7, DT__ST_CRASH, 9, "boom", &res, &rsize), 0);
+  werr.line = 3;
+  werr.col = 4;
+  assert_int_equal(dt__wire_result_apply(&sig, c.args, 7, res, rsize, NULL,
+                                         &err, NULL, 0, NULL, &werr),
+                   DT__ST_CRASH);
+  assert_int_equal(werr.line, 0);
+  assert_int_equal(werr.col, 0);
+  assert_string_equal(werr.msg, "boom");
+  assert_int_equal(err, 9);
+  assert_int_equal(dt__wire_result_apply(&sig, c.args, 7, res, rsize, NULL,
+                                         &err, NULL, 0, NULL, NULL),
+                   DT__ST_CRASH);
+  assert_int_equal(dt__wire_result_apply(&sig, c.args, 8, res, rsize, NULL,
+                                         &err, NULL, 0, NULL, NULL),
+                   -EPROTO);
+  free(res);
 }
 
 static void test_task_header_flips(void **state) {
@@ -1123,8 +1169,8 @@ static void test_task_header_flips(void **state) {
       uint8_t *bad = exact_copy(rec, size);
       bad[off] ^= masks[k];
       dt__frame f;
-      char msg[256] = "";
-      int rc = dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg);
+      dt__error werr = {0, 0, ""};
+      int rc = dt__wire_task_decode(&sig, bad, size, &f, &werr);
       uint64_t fp = 0, id = 0;
       uint32_t entry = 0;
       int prc = dt__wire_task_peek(bad, size, &fp, &entry, &id);
@@ -1133,7 +1179,7 @@ static void test_task_header_flips(void **state) {
         if (rc != -EPROTO)
           fail_msg("flipping byte %zu with 0x%02x: decode gave %d", off,
                    masks[k], rc);
-        assert_true(msg[0] != '\0');
+        assert_true(werr.msg[0] != '\0');
         if (off < 8)
           assert_int_equal(prc, -EPROTO);
       } else {
@@ -1150,24 +1196,21 @@ static void test_task_header_flips(void **state) {
     }
   /* The messages say what is wrong. */
   dt__frame f;
-  char msg[256];
+  dt__error werr;
   uint8_t *bad = exact_copy(rec, size);
   bad[4] = 2;
-  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "version 2");
+  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "version 2");
   bad[4] = 1;
   bad[0] = 'X';
-  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "DTQ1");
+  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "DTQ1");
   free(bad);
   /* A record for another signature: the count of arguments differs. */
   dt__sig other;
   parse_sig("int other(int x)", NULL, 0, &other);
-  assert_int_equal(
-      dt__wire_task_decode(&other, rec, size, &f, msg, sizeof msg), -EPROTO);
-  assert_contains(msg, "8 arguments");
+  assert_int_equal(dt__wire_task_decode(&other, rec, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "8 arguments");
   free(rec);
 }
 
@@ -1220,8 +1263,8 @@ static void test_task_garbage_never_crashes(void **state) {
       break;
     }
     dt__frame f;
-    char msg[128];
-    int rc = dt__wire_task_decode(&sig, g, len, &f, msg, sizeof msg);
+    dt__error werr;
+    int rc = dt__wire_task_decode(&sig, g, len, &f, &werr);
     if (rc == 0)
       decoded++;
     else if (rc != -EPROTO)
@@ -1245,15 +1288,13 @@ static void test_task_buffer_size_mismatch(void **state) {
   uint8_t *rec = encode_task(&sig, args, 1, &size);
   assert_int_equal(size, 36 + 1 + 8 + 16 + 8);
   dt__frame f;
-  char msg[256];
+  dt__error werr;
   poke64(rec + 61, 5);
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "buffer 'xs' has 16 bytes but its length says 20");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "buffer 'xs' has 16 bytes but its length says 20");
   poke64(rec + 61, (uint64_t)-1);
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "negative");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "negative");
   free(rec);
 
   /* An out buffer carries only its size, which is checked the same way. */
@@ -1261,15 +1302,13 @@ static void test_task_buffer_size_mismatch(void **state) {
   rec = encode_task(&sig, args, 1, &size);
   assert_int_equal(size, 36 + 1 + 8 + 8);
   poke64(rec + 37, 12);
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "buffer 'ys' has 12 bytes but its length says 16");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "buffer 'ys' has 12 bytes but its length says 16");
   /* A presence byte other than 0 or 1. */
   poke64(rec + 37, 16);
   rec[36] = 2;
-  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "presence");
+  assert_int_equal(dt__wire_task_decode(&sig, rec, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "presence");
   free(rec);
 
   /* A runner never allocates more than 1 GiB for one task. */
@@ -1282,10 +1321,9 @@ static void test_task_buffer_size_mismatch(void **state) {
       dt__wire_task_encode(&sig, 0, 0, 1, 0, bargs, hand, sizeof hand), 0);
   poke64(hand + 37, (uint64_t)1 << 31);
   poke64(hand + 45, (uint64_t)1 << 31);
-  assert_int_equal(
-      dt__wire_task_decode(&sig, hand, sizeof hand, &f, msg, sizeof msg),
-      -EPROTO);
-  assert_contains(msg, "1 GiB");
+  assert_int_equal(dt__wire_task_decode(&sig, hand, sizeof hand, &f, &werr),
+                   -EPROTO);
+  assert_contains(werr.msg, "1 GiB");
 }
 
 static void test_task_bad_values(void **state) {
@@ -1329,12 +1367,12 @@ static void test_task_bad_values(void **state) {
     uint8_t *bad = exact_copy(rec, size);
     poke64(bad + cases[i].off, cases[i].v);
     dt__frame f;
-    char msg[256] = "";
-    int rc = dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg);
+    dt__error werr = {0, 0, ""};
+    int rc = dt__wire_task_decode(&sig, bad, size, &f, &werr);
     if (rc != (cases[i].ok ? 0 : -EPROTO))
-      fail_msg("case %zu: rc %d (%s)", i, rc, msg);
+      fail_msg("case %zu: rc %d (%s)", i, rc, werr.msg);
     if (!cases[i].ok)
-      assert_contains(msg, "not a valid");
+      assert_contains(werr.msg, "not a valid");
     dt__frame_free(&f);
     free(bad);
   }
@@ -1342,16 +1380,14 @@ static void test_task_bad_values(void **state) {
   uint8_t *bad = exact_copy(rec, size);
   bad[68 + 4 + 1] = '\0';
   dt__frame f;
-  char msg[256];
-  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "NUL");
+  dt__error werr;
+  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "NUL");
   /* A string longer than the record. */
   memcpy(bad, rec, size);
   poke32(bad + 68, 4);
-  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, msg, sizeof msg),
-                   -EPROTO);
-  assert_contains(msg, "truncated");
+  assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
+  assert_contains(werr.msg, "truncated");
   free(bad);
   free(rec);
 }
@@ -1420,12 +1456,12 @@ static void test_result_round_trip_and_enospc(void **state) {
   memset(pat, 0x77, sizeof pat);
   int err = -12345;
   char small[8] = "";
-  char msg[256];
+  dt__error werr;
   size_t need = 0;
   /* Too small: nothing at all is written. */
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 42, res, rsize, ret,
                                          &err, small, sizeof small, &need,
-                                         msg, sizeof msg),
+                                         &werr),
                    -ENOSPC);
   assert_int_equal(need, strlen("result-string") + 1);
   assert_memory_equal(ret, pat, sizeof pat);
@@ -1436,8 +1472,7 @@ static void test_result_round_trip_and_enospc(void **state) {
   /* The same record with room. */
   char *big = malloc(need);
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 42, res, rsize, ret,
-                                         &err, big, need, NULL, msg,
-                                         sizeof msg),
+                                         &err, big, need, NULL, &werr),
                    0);
   char *got;
   memcpy(&got, ret, sizeof got);
@@ -1457,8 +1492,7 @@ static void test_result_round_trip_and_enospc(void **state) {
   res = rr_result(&sig, &c, 43, &rsize);
   memset(ret, 0x77, sizeof ret);
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 43, res, rsize, ret,
-                                         &err, NULL, 0, NULL, msg,
-                                         sizeof msg),
+                                         &err, NULL, 0, NULL, &werr),
                    0);
   memcpy(&got, ret, sizeof got);
   assert_null(got);
@@ -1476,7 +1510,7 @@ static void test_result_malformed(void **state) {
   uint8_t *res = rr_result(&sig, &c, 42, &rsize);
   assert_int_equal(rsize, 20 + 8 + 4 + 13 + 8 + 16 + 8 + 2);
   char cstr[64];
-  char msg[256];
+  dt__error werr;
   int err = -12345;
   uint8_t ret[sizeof(ffi_arg)], pat[sizeof(ffi_arg)];
   memset(pat, 0x77, sizeof pat);
@@ -1484,10 +1518,9 @@ static void test_result_malformed(void **state) {
 
   /* The wrong call. */
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 41, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    -EPROTO);
-  assert_contains(msg, "answers call 42, not call 41");
+  assert_contains(werr.msg, "answers call 42, not call 41");
 
   /* Cut at every offset, or one byte too long: refused, nothing written. */
   for (size_t len = 0; len <= rsize + 1; len++) {
@@ -1497,12 +1530,12 @@ static void test_result_malformed(void **state) {
     memcpy(cut, res, len < rsize ? len : rsize);
     memset(ret, 0x77, sizeof ret);
     memset(cstr, 0, sizeof cstr);
-    msg[0] = '\0';
-    int rc = dt__wire_result_apply(&sig, c.args, 42, cut, len, ret, &err,
-                                   cstr, sizeof cstr, NULL, msg, sizeof msg);
+    werr.msg[0] = '\0';
+    int rc = dt__wire_result_apply(&sig, c.args, 42, cut, len, ret, &err, cstr,
+                                   sizeof cstr, NULL, &werr);
     if (rc != -EPROTO)
       fail_msg("a result of %zu of %zu bytes gave %d", len, rsize, rc);
-    assert_true(msg[0] != '\0');
+    assert_true(werr.msg[0] != '\0');
     assert_memory_equal(ret, pat, sizeof pat);
     assert_int_equal(err, -12345);
     assert_memory_equal(c.ys, before.ys, sizeof c.ys);
@@ -1514,17 +1547,15 @@ static void test_result_malformed(void **state) {
   /* The caller's length says 5 ints, the result carries 4. */
   c.n = 5;
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 42, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    -EPROTO);
-  assert_contains(msg, "16 bytes for buffer 'ys'");
-  assert_contains(msg, "says 20");
+  assert_contains(werr.msg, "16 bytes for buffer 'ys'");
+  assert_contains(werr.msg, "says 20");
   c.n = 4;
   /* The caller passed NULL but a buffer came back. */
   c.zp = NULL;
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 42, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    -EPROTO);
   c.zp = c.zs;
   assert_memory_equal(c.ys, before.ys, sizeof c.ys);
@@ -1537,10 +1568,9 @@ static void test_result_malformed(void **state) {
   res = rr_result(&sig, &c, 44, &rsize);
   c.zp = c.zs;
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 44, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    -EPROTO);
-  assert_contains(msg, "truncated");
+  assert_contains(werr.msg, "truncated");
   free(res);
 }
 
@@ -1552,14 +1582,15 @@ static void test_result_header_flips(void **state) {
   rr_init(&c, 4, 7);
   size_t rsize;
   uint8_t *res = rr_result(&sig, &c, 42, &rsize);
-  char cstr[64], msg[256];
+  char cstr[64];
+  dt__error werr;
   for (size_t off = 0; off < 20; off++) {
     uint8_t *bad = exact_copy(res, rsize);
     bad[off] ^= 0x40;
     uint8_t ret[sizeof(ffi_arg)];
     int err = -1;
     int rc = dt__wire_result_apply(&sig, c.args, 42, bad, rsize, ret, &err,
-                                   cstr, sizeof cstr, NULL, msg, sizeof msg);
+                                   cstr, sizeof cstr, NULL, &werr);
     if (off < 6 || off >= 12)
       assert_int_equal(rc, -EPROTO); /* magic, version, call_id */
     else if (off < 8)
@@ -1583,9 +1614,9 @@ static void test_result_header_flips(void **state) {
   ffi_arg ret;
   int err;
   assert_int_equal(dt__wire_result_apply(&s8, NULL, 5, res, rsize, &ret, &err,
-                                         NULL, 0, NULL, msg, sizeof msg),
+                                         NULL, 0, NULL, &werr),
                    -EPROTO);
-  assert_contains(msg, "not a valid int8");
+  assert_contains(werr.msg, "not a valid int8");
   free(rec);
   free(res);
   rt_free(r);
@@ -1608,35 +1639,43 @@ static void test_result_error_round_trip(void **state) {
   memset(ret, 0x77, sizeof ret);
   memset(pat, 0x77, sizeof pat);
   int err = -12345;
-  char cstr[64] = "", msg[256];
+  char cstr[64] = "";
+  dt__error werr;
   rr_call before = c;
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 99, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    DT__ST_FINGERPRINT);
-  assert_string_equal(msg, text);
+  assert_string_equal(werr.msg, text);
   assert_int_equal(err, -77); /* the detail, where errno goes */
   assert_memory_equal(ret, pat, sizeof pat);
   assert_memory_equal(c.ys, before.ys, sizeof c.ys);
   assert_memory_equal(c.zs, before.zs, sizeof c.zs);
   assert_string_equal(cstr, "");
-  /* A short message buffer gets a truncated, terminated copy. */
-  char tiny[5];
-  assert_int_equal(dt__wire_result_apply(&sig, c.args, 99, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, tiny,
-                                         sizeof tiny),
+  /* A message longer than a dt__error holds gets a truncated, terminated
+   * copy. */
+  char lng[sizeof werr.msg + 100];
+  memset(lng, 'm', sizeof lng - 1);
+  lng[sizeof lng - 1] = '\0';
+  uint8_t *lres;
+  size_t lsize;
+  assert_int_equal(
+      dt__wire_result_error(99, DT__ST_FINGERPRINT, -77, lng, &lres, &lsize),
+      0);
+  assert_int_equal(dt__wire_result_apply(&sig, c.args, 99, lres, lsize, ret,
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    DT__ST_FINGERPRINT);
-  assert_string_equal(tiny, "the ");
+  assert_int_equal(strlen(werr.msg), sizeof werr.msg - 1);
+  assert_memory_equal(werr.msg, lng, sizeof werr.msg - 1);
+  free(lres);
   /* Wrong call, cut, or too long: malformed. */
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 98, res, rsize, ret,
-                                         &err, cstr, sizeof cstr, NULL, msg,
-                                         sizeof msg),
+                                         &err, cstr, sizeof cstr, NULL, &werr),
                    -EPROTO);
   for (size_t len = 0; len < rsize; len++) {
     uint8_t *cut = exact_copy(res, len);
     assert_int_equal(dt__wire_result_apply(&sig, c.args, 99, cut, len, ret,
                                            &err, cstr, sizeof cstr, NULL,
-                                           msg, sizeof msg),
+                                           &werr),
                      -EPROTO);
     free(cut);
   }
@@ -1644,7 +1683,7 @@ static void test_result_error_round_trip(void **state) {
   memcpy(longer, res, rsize);
   assert_int_equal(dt__wire_result_apply(&sig, c.args, 99, longer, rsize + 1,
                                          ret, &err, cstr, sizeof cstr, NULL,
-                                         msg, sizeof msg),
+                                         &werr),
                    -EPROTO);
   free(longer);
   free(res);
@@ -1655,9 +1694,9 @@ static void test_result_error_round_trip(void **state) {
                      0);
     assert_int_equal(dt__wire_result_apply(&sig, c.args, 7, res, rsize, ret,
                                            &err, cstr, sizeof cstr, NULL,
-                                           msg, sizeof msg),
+                                           &werr),
                      st);
-    assert_string_equal(msg, "");
+    assert_string_equal(werr.msg, "");
     assert_int_equal(err, 256 + st);
     free(res);
   }
@@ -1677,7 +1716,8 @@ static void test_result_garbage_never_crashes(void **state) {
   size_t rsize;
   uint8_t *res = rr_result(&sig, &c, 42, &rsize);
   uint64_t seed = 12345;
-  char cstr[16], msg[128];
+  char cstr[16];
+  dt__error werr;
   for (int it = 0; it < 4000; it++) {
     size_t len;
     uint8_t *g;
@@ -1702,7 +1742,7 @@ static void test_result_garbage_never_crashes(void **state) {
     uint8_t ret[sizeof(ffi_arg)];
     int err;
     int rc = dt__wire_result_apply(&sig, w.args, 42, g, len, ret, &err, cstr,
-                                   sizeof cstr, NULL, msg, sizeof msg);
+                                   sizeof cstr, NULL, &werr);
     if (rc < 0 && rc != -EPROTO && rc != -ENOSPC)
       fail_msg("iteration %d: apply gave %d", it, rc);
     free(g);
@@ -1731,6 +1771,7 @@ int main(void) {
       cmocka_unit_test(test_encode_wrong_size),
       cmocka_unit_test(test_rich_round_trip),
       cmocka_unit_test(test_task_truncated_at_every_offset),
+      cmocka_unit_test(test_decoders_error_convention),
       cmocka_unit_test(test_task_header_flips),
       cmocka_unit_test(test_task_garbage_never_crashes),
       cmocka_unit_test(test_task_buffer_size_mismatch),

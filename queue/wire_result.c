@@ -1,0 +1,363 @@
+/* wire_result.c: result records, the second stage of the record format
+ * (queue/wire.c has the rest of the overview).
+ *
+ * This file owns the outcome of a call on its way back: encoding what a
+ * runner's ffi_call produced (the return value in the wire form, a
+ * returned string, every out and inout buffer of the frame), encoding an
+ * error result with its status, detail and message, and, in the caller,
+ * applying a result: validating the whole record against the call's own
+ * signature and arguments before writing anything into the caller's
+ * memory.  It calls queue/wire.c and config/types.c, never
+ * queue/wire_task.c. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "common/error.h"
+#include "config/sig.h"
+#include "config/types.h"
+#include "queue/wire.h"
+#include "queue/wire_io.h"
+
+/* The fixed part of a result: magic, version, status, errno, call_id. */
+#define RESULT_HEADER 20
+
+static const uint8_t result_magic[4] = {'D', 'T', 'R', '1'};
+
+/* Converts a u32 read from a record to the int32 it encodes. */
+static int32_t u32_to_i32(uint32_t v) {
+  return v <= INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1;
+}
+
+/* --------------------------------------------------------------- results */
+
+/* Starts a result record: allocates size bytes and writes the header. */
+static int result_start(dt__wire_writer *w, uint64_t size, int status, int err,
+                        uint64_t call_id) {
+  if (size > DT__WIRE_MAX_BYTES)
+    return -E2BIG;
+  w->p = malloc((size_t)size);
+  if (w->p == NULL)
+    return -ENOMEM;
+  w->size = (size_t)size;
+  w->pos = 0;
+  w->overflow = false;
+  dt__wire_put_bytes(w, result_magic, sizeof result_magic);
+  dt__wire_put_u16(w, DT__WIRE_VERSION);
+  dt__wire_put_u16(w, (uint16_t)status);
+  dt__wire_put_u32(w, (uint32_t)err);
+  dt__wire_put_u64(w, call_id);
+  return 0;
+}
+
+/* Encodes the result of a call made with f: ret is libffi's return buffer
+ * for it and err the errno after it; out and inout buffers travel from
+ * f->buf/f->bytes.  On success *out is a malloc'd record of *size bytes,
+ * owned by the caller (free).  Returns 0, -EINVAL (f does not match sig),
+ * -E2BIG (a returned string or the record is too large) or -ENOMEM; on
+ * failure *out is NULL. */
+int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
+                           const void *ret, int err, uint8_t **out,
+                           size_t *size) {
+  uint64_t total = RESULT_HEADER + 8, v;
+  const char *s = NULL;
+  size_t slen = 0;
+  dt__wire_writer w;
+  int rc;
+
+  if (out == NULL || size == NULL)
+    return -EINVAL;
+  *out = NULL;
+  *size = 0;
+  if (!dt__wire_sig_ok(sig) || f == NULL || f->nargs != sig->nparams ||
+      (ret == NULL && sig->ret.tag != DT__T_VOID))
+    return -EINVAL;
+  if (dt__scalar_ret_get(&sig->ret, ret, &v) != 0)
+    return -EINVAL;
+  if (sig->ret.tag == DT__T_CSTRING) {
+    memcpy(&s, ret, sizeof s);
+    total += 4;
+    if (s != NULL) {
+      slen = strnlen(s, (size_t)DT__WIRE_MAX_BYTES + 1);
+      if (slen > DT__WIRE_MAX_BYTES)
+        return -E2BIG;
+      total += slen;
+    }
+  }
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    if (p->is_buffer && p->dir != DT__DIR_IN && f->buf[i] != NULL) {
+      if (f->bytes[i] > DT__WIRE_MAX_BYTES)
+        return -E2BIG;
+      total += 8 + f->bytes[i];
+      if (total > DT__WIRE_MAX_BYTES)
+        return -E2BIG;
+    }
+  }
+  rc = result_start(&w, total, DT__ST_OK, err, f->call_id);
+  if (rc != 0)
+    return rc;
+  dt__wire_put_u64(&w, v);
+  if (sig->ret.tag == DT__T_CSTRING) {
+    dt__wire_put_u32(&w, s != NULL ? (uint32_t)slen : DT__WIRE_NULL_LEN);
+    if (s != NULL)
+      dt__wire_put_bytes(&w, s, slen);
+  }
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    if (p->is_buffer && p->dir != DT__DIR_IN && f->buf[i] != NULL) {
+      dt__wire_put_u64(&w, f->bytes[i]);
+      dt__wire_put_bytes(&w, f->buf[i], (size_t)f->bytes[i]);
+    }
+  }
+  if (w.overflow || w.pos != w.size) {
+    free(w.p);
+    return -EINVAL;
+  }
+  *out = w.p;
+  *size = w.size;
+  return 0;
+}
+
+/* Encodes an error result (status != DT__ST_OK) with a message and a
+ * detail: for DT__ST_CRASH the worker's signal number, or 256 + its exit
+ * status when it exited; 0 otherwise.  The caller reads the detail where
+ * a result's errno goes.
+ *
+ * status must be 1..65535; detail travels in the errno field; msg may be
+ * NULL (an empty message).  *out is malloc'd and owned by the caller
+ * (free).  Returns 0, -EINVAL, -E2BIG or -ENOMEM. */
+int dt__wire_result_error(uint64_t call_id, int status, int detail,
+                          const char *msg, uint8_t **out, size_t *size) {
+  dt__wire_writer w;
+  if (out == NULL || size == NULL)
+    return -EINVAL;
+  *out = NULL;
+  *size = 0;
+  if (status <= 0 || status > UINT16_MAX)
+    return -EINVAL;
+  if (msg == NULL)
+    msg = "";
+  size_t n = strnlen(msg, (size_t)DT__WIRE_MAX_BYTES);
+  int rc = result_start(&w, (uint64_t)RESULT_HEADER + 4 + n, status, detail,
+                        call_id);
+  if (rc != 0)
+    return rc;
+  dt__wire_put_u32(&w, (uint32_t)n);
+  dt__wire_put_bytes(&w, msg, n);
+  if (w.overflow || w.pos != w.size) {
+    free(w.p);
+    return -EINVAL;
+  }
+  *out = w.p;
+  *size = w.size;
+  return 0;
+}
+
+/* Copies n bytes of a message from a record into err (if not NULL) as a
+ * C string, truncated to its size. */
+static void copy_message(dt__error *err, const uint8_t *b, size_t n) {
+  if (err == NULL)
+    return;
+  if (n > sizeof err->msg - 1)
+    n = sizeof err->msg - 1;
+  if (n > 0)
+    memcpy(err->msg, b, n);
+  err->msg[n] = '\0';
+}
+
+/* Caller side: validates a result record against the call's signature and
+ * arguments (args as libffi passes them), then writes what it carries
+ * into the caller's memory.  Returns the record's status (>= 0), or
+ * -EPROTO for a malformed record, -ENOSPC for a returned string that does
+ * not fit, -EINVAL for a NULL signature or arguments; err (which may be
+ * NULL) gets the sentence for a negative return and the record's message
+ * for a status other than 0, with line and column 0, and is empty
+ * otherwise.
+ *
+ * The whole record is validated before anything is written: the header,
+ * the call id, the return value against its type, a returned string (no
+ * NUL inside), one size-checked entry for each out or inout buffer whose
+ * pointer in args is not NULL (its size must be the one this caller
+ * computes from its own arguments), and no trailing bytes.  Then, for
+ * status 0: ret (libffi's buffer, at least sizeof(ffi_arg); may be NULL)
+ * gets the value as a libffi closure returns it (nothing for void; for
+ * cstring the pointer cstr, or NULL), the returned string is copied into
+ * cstr with its NUL, buffers are copied into the caller's memory,
+ * *errnum gets the callee's errno, and 0 is returned.  A string that does
+ * not fit (cstr_cap < len + 1) returns -ENOSPC with *need = len + 1 and
+ * writes nothing else: grow cstr and apply the same record again.  For a
+ * status other than 0 the message is copied into err (truncated to its
+ * size), the record's detail into *errnum, and the status is returned;
+ * nothing else is written.  Nothing is allocated; all memory belongs to
+ * the caller. */
+int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
+                          const uint8_t *rec, size_t size, void *ret,
+                          int *errnum, char *cstr, size_t cstr_cap,
+                          size_t *need, dt__error *err) {
+  const uint8_t *magic = NULL, *sbytes = NULL, *bdata[DT__MAX_PARAMS] = {0};
+  uint64_t bytes[DT__MAX_PARAMS] = {0};
+  uint16_t version = 0, status = 0;
+  uint32_t e32 = 0, slen = DT__WIRE_NULL_LEN;
+  uint64_t id = 0, v = 0;
+
+  dt__wire_clear(err);
+  if (!dt__wire_sig_ok(sig) || (args == NULL && sig->nparams > 0))
+    return dt__wire_fail(err, -EINVAL, "no valid signature or arguments");
+
+  dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
+  if (dt__wire_left(&r) < RESULT_HEADER)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the result record has %zu bytes, fewer than the %d of its "
+        "header",
+        dt__wire_left(&r), RESULT_HEADER);
+  dt__wire_get_bytes(&r, sizeof result_magic, &magic);
+  if (memcmp(magic, result_magic, sizeof result_magic) != 0)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the record does not start with \"DTR1\", so it is not a "
+        "dtask result record");
+  dt__wire_get_u16(&r, &version);
+  if (version != DT__WIRE_VERSION)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the result record is in format version %u but this shim "
+        "reads version %d; run the same dtask version on both "
+        "sides",
+        (unsigned)version, DT__WIRE_VERSION);
+  dt__wire_get_u16(&r, &status);
+  dt__wire_get_u32(&r, &e32);
+  dt__wire_get_u64(&r, &id);
+  if (id != call_id)
+    return dt__wire_fail(err, -EPROTO,
+                         "the result record answers call %llu, not call %llu",
+                         (unsigned long long)id, (unsigned long long)call_id);
+
+  if (status != DT__ST_OK) {
+    uint32_t n;
+    const uint8_t *b;
+    if (!dt__wire_get_u32(&r, &n) || !dt__wire_get_bytes(&r, n, &b))
+      return dt__wire_fail(
+          err, -EPROTO,
+          "the err result of call %llu is truncated inside its "
+          "message",
+          (unsigned long long)id);
+    if (dt__wire_left(&r) != 0)
+      return dt__wire_fail(
+          err, -EPROTO,
+          "the err result of call %llu has %zu bytes after its "
+          "message",
+          (unsigned long long)id, dt__wire_left(&r));
+    copy_message(err, b, n);
+    if (errnum != NULL)
+      *errnum = u32_to_i32(e32);
+    return status;
+  }
+
+  if (!dt__wire_get_u64(&r, &v))
+    return dt__wire_fail(
+        err, -EPROTO, "the result record is truncated inside its return value");
+  if (!dt__scalar_valid(&sig->ret, v))
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the result record returns 0x%llx, which is not a valid %s",
+        (unsigned long long)v, sig->ret.name);
+  if (sig->ret.tag == DT__T_CSTRING) {
+    if (!dt__wire_get_u32(&r, &slen))
+      return dt__wire_fail(err, -EPROTO,
+                           "the result record is truncated inside its returned "
+                           "string's length");
+    if (slen != DT__WIRE_NULL_LEN) {
+      if (!dt__wire_get_bytes(&r, slen, &sbytes))
+        return dt__wire_fail(
+            err, -EPROTO,
+            "the result record is truncated inside its returned "
+            "string of %u bytes",
+            (unsigned)slen);
+      if (memchr(sbytes, '\0', slen) != NULL)
+        return dt__wire_fail(
+            err, -EPROTO,
+            "the returned string contains a NUL byte inside its %u "
+            "bytes",
+            (unsigned)slen);
+    }
+  }
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    void *ptr;
+    if (!p->is_buffer || p->dir == DT__DIR_IN)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL)
+      continue;
+    uint64_t want;
+    int rc = dt__wire_buffer_bytes(sig, i, args, &want);
+    if (rc != 0)
+      return dt__wire_fail(
+          err, -EPROTO,
+          "the size of buffer '%s' cannot be computed from this "
+          "call's arguments (%s)",
+          p->name,
+          rc == -ERANGE      ? "a length argument is negative"
+          : rc == -EOVERFLOW ? "it does not fit in 64 bits"
+                             : "its length is not valid");
+    if (!dt__wire_get_u64(&r, &bytes[i]))
+      return dt__wire_fail(err, -EPROTO,
+                           "the result record is truncated before buffer '%s'",
+                           p->name);
+    if (bytes[i] != want)
+      return dt__wire_fail(
+          err, -EPROTO,
+          "the result carries %llu bytes for buffer '%s' but this "
+          "call's length says %llu",
+          (unsigned long long)bytes[i], p->name, (unsigned long long)want);
+    if (!dt__wire_get_bytes(&r, bytes[i], &bdata[i]))
+      return dt__wire_fail(err, -EPROTO,
+                           "the result record is truncated inside buffer '%s'",
+                           p->name);
+  }
+  if (dt__wire_left(&r) != 0)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the result record has %zu bytes after its last buffer "
+        "(a buffer the caller passed as NULL came back?)",
+        dt__wire_left(&r));
+  if (slen != DT__WIRE_NULL_LEN &&
+      (cstr == NULL || cstr_cap < (size_t)slen + 1)) {
+    if (need != NULL)
+      *need = (size_t)slen + 1;
+    return dt__wire_fail(
+        err, -ENOSPC,
+        "the returned string needs %zu bytes but the buffer has %zu",
+        (size_t)slen + 1, cstr != NULL ? cstr_cap : (size_t)0);
+  }
+
+  /* Everything checked: write. */
+  if (sig->ret.tag == DT__T_CSTRING) {
+    char *p = NULL;
+    if (slen != DT__WIRE_NULL_LEN) {
+      if (slen > 0)
+        memcpy(cstr, sbytes, slen);
+      cstr[slen] = '\0';
+      p = cstr;
+    }
+    if (ret != NULL)
+      memcpy(ret, &p, sizeof p);
+  } else if (ret != NULL) {
+    dt__scalar_ret_set(&sig->ret, v, ret);
+  }
+  for (int i = 0; i < sig->nparams; i++) {
+    if (bdata[i] == NULL)
+      continue;
+    void *ptr;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (bytes[i] > 0)
+      memcpy(ptr, bdata[i], (size_t)bytes[i]);
+  }
+  if (errnum != NULL)
+    *errnum = u32_to_i32(e32);
+  return DT__ST_OK;
+}
