@@ -340,11 +340,16 @@ static int grow_cbuf(uint32_t i, size_t need) {
   return 0;
 }
 
-/* Runs the call inline: the fallback that keeps a call from being lost. */
-static void call_local(dt__stub *s, void *ret, void **args, int saved) {
+/* Runs the call inline with the shim's flag lowered, and returns the
+ * errno it left: the fallback that keeps a call from being lost (the
+ * caller lowers the flag again and sets errno when it returns). */
+static int run_inline(dt__stub *s, void *ret, void **args, int saved) {
   dt__in_shim = 0;
   errno = saved;
   ffi_call(&s->cif, FFI_FN(s->real), ret, args);
+  int e = errno;
+  dt__in_shim = 1;
+  return e;
 }
 
 /* How one round trip through the queue ended. */
@@ -568,16 +573,6 @@ static void die_like(outcome o, const call_ctx *c) {
   _exit(128 + sig);
 }
 
-/* Runs the call inline with the shim's flag lowered, and returns the
- * errno it left. */
-static int run_inline(dt__stub *s, void *ret, void **args, int saved) {
-  dt__in_shim = 0;
-  errno = saved;
-  ffi_call(&s->cif, FFI_FN(s->real), ret, args);
-  int e = errno;
-  dt__in_shim = 1;
-  return e;
-}
 
 /* Starts a call context for one attempt. */
 static void ctx_init(call_ctx *c, dt__stub *s, void **args, void *ret,
@@ -900,20 +895,19 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   uint64_t t0 = dt__now_ns();
   call_ctx c;
   size_t size;
+  int e;
 
   dt__in_shim = 1;
   dt__queue *q = get_queue();
   thread_state *ts = get_state();
   if (q == NULL || ts == NULL) {
-    call_local(s, ret, args, saved);
-    return;
+    goto local;
   }
   if (!ts->has_slot || ts->pid != getpid()) {
     if (dt__queue_waiter(q, &ts->slot) != 0) {
       dt__log(DT__LOG_ERROR, "no free waiter slot in %s; calling %s inline",
               dt__queue_dir(q), s->off->symbol);
-      call_local(s, ret, args, saved);
-      return;
+      goto local;
     }
     ts->has_slot = true;
     ts->pid = getpid();
@@ -944,15 +938,18 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
     dt__log(DT__LOG_ERROR,
             "%s: a buffer length is %s in this call; calling it inline",
             s->off->symbol, rc == -ERANGE ? "negative" : "too large");
-    call_local(s, ret, args, saved);
-    return;
+    goto local;
   }
   ctx_init(&c, s, args, ret, saved, NULL);
   outcome o = round_trip(s, q, ts, size, &c);
-  int e;
   if (settle(s, q, ts, ret, args, size, saved, o, &c, &e) == SETTLED_RESULT)
     __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
                        __ATOMIC_RELAXED);
+  goto out;
+local:
+  /* No queue, no waiter slot or an unsizable call: it runs here. */
+  e = run_inline(s, ret, args, saved);
+out:
   dt__in_shim = 0;
   errno = e;
 }
