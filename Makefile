@@ -57,9 +57,12 @@ CORE_SRC   := $(sort $(wildcard common/*.c config/*.c queue/*.c))
 ROLE_SRC   := runner/runner.c
 SHIM_SRC   := $(CORE_SRC) $(sort $(wildcard shim/*.c)) $(ROLE_SRC)
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
-# and names relocation kinds as the GOT patcher does (shim/got.c).
-DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c
-RUNNER_SRC := runner/dtask-runner.c runner/launch.c
+# and names relocation kinds as the GOT patcher does (shim/got.c); both
+# commands start runners with the environment autostart gives them
+# (shim/runenv.c).
+DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c \
+              shim/runenv.c
+RUNNER_SRC := runner/dtask-runner.c runner/launch.c shim/runenv.c
 
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)

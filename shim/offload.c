@@ -41,6 +41,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/offload.h"
+#include "shim/runenv.h"
 #include "shim/stub.h"
 
 #define RUNNER_MAX_AGE_NS (3ull * 1000000000ull)
@@ -204,24 +205,10 @@ static int spawn_runner(dt__queue *q) {
     argv[argc++] = p;
   argv[argc] = NULL;
 
-  size_t nenv = 0;
-  while (environ[nenv] != NULL)
-    nenv++;
-  char **envp = calloc(nenv + 8, sizeof *envp);
-  char cfgvar[PATH_MAX + 16];
+  dt__runenv how = {o_config_abs, 0, true, false};
+  char **envp = dt__runenv_build(environ, &how);
   if (envp == NULL)
     return -ENOMEM;
-  size_t k = 0;
-  for (size_t i = 0; i < nenv; i++)
-    if (strncmp(environ[i], "DTASK_ROLE=", 11) != 0 &&
-        strncmp(environ[i], "DTASK_CONFIG=", 13) != 0 &&
-        strncmp(environ[i], "DTASK_READY_FD=", 15) != 0)
-      envp[k++] = environ[i];
-  snprintf(cfgvar, sizeof cfgvar, "DTASK_CONFIG=%s", o_config_abs);
-  envp[k++] = "DTASK_ROLE=runner";
-  envp[k++] = "DTASK_AUTOSTARTED=1";
-  envp[k++] = cfgvar;
-  envp[k] = NULL;
 
   snprintf(log, sizeof log, "%s/runner.log", dt__queue_dir(q));
   posix_spawn_file_actions_t fa;
