@@ -16,7 +16,8 @@
 
 static void usage(FILE *out) {
   fprintf(out, "usage: dtask-runner [-c FILE] [-w N] -- PROG [ARGS]\n"
-               "  -c FILE  the config (default $DTASK_CONFIG, ./dtask.toml)\n"
+               "  -c FILE  the config (default $" DT__ENV_CONFIG
+               ", ./dtask.toml)\n"
                "  -w N     worker processes (default [runner] workers)\n");
 }
 
@@ -36,7 +37,7 @@ int main(int argc, char **argv) {
   dt__config_free(cfg);
   if (dt__find_shim(shim, sizeof shim) != 0) {
     fprintf(stderr, "dtask-runner: cannot find libdtask_shim.so beside this "
-                    "program; set DTASK_SHIM\n");
+                    "program; set " DT__ENV_SHIM "\n");
     return 2;
   }
   rc = dt__exec_runner(shim, abs, workers, argv + at);

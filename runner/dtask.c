@@ -46,7 +46,7 @@ static void usage(FILE *out) {
           "  check   validate a config and print the plan; with --binary,\n"
           "          also show which objects of PROG import each symbol\n"
           "          (and will be patched) and which object defines it.\n"
-          "          The config is FILE, -c FILE, $DTASK_CONFIG or\n"
+          "          The config is FILE, -c FILE, $" DT__ENV_CONFIG " or\n"
           "          ./dtask.toml, in that order.  Exit 0 valid, 2 invalid.\n"
           "  run     validate the config (exit 2 if invalid), start a runner\n"
           "          pool of N workers for PROG's image, run PROG with the\n"
@@ -226,7 +226,7 @@ static int cmd_check(int argc, char **argv) {
     file = dt__config_default_path();
   if (file == NULL) {
     fprintf(stderr, "dtask: no config: pass FILE or -c FILE, set "
-                    "DTASK_CONFIG, or create ./dtask.toml (see "
+                    DT__ENV_CONFIG ", or create ./dtask.toml (see "
                     "config/dtask.example.toml)\n");
     return EXIT_INVALID;
   }
@@ -380,7 +380,7 @@ static int cmd_run(int argc, char **argv) {
   }
   if (dt__find_shim(shim, sizeof shim) != 0) {
     fprintf(stderr, "dtask: cannot find libdtask_shim.so beside this "
-                    "program; set DTASK_SHIM\n");
+                    "program; set " DT__ENV_SHIM "\n");
     dt__config_free(cfg);
     return EXIT_INVALID;
   }
@@ -418,7 +418,7 @@ static int cmd_run(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL);
     close(ready[0]);
     snprintf(fd, sizeof fd, "%d", ready[1]);
-    setenv("DTASK_READY_FD", fd, 1);
+    setenv(DT__ENV_READY_FD, fd, 1);
     int rc = dt__exec_runner(shim, abs, workers, prog);
     fprintf(stderr, "dtask: cannot run %s: %s\n", prog[0], strerror(-rc));
     _exit(127);
@@ -448,11 +448,11 @@ static int cmd_run(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     dt__env_preload(shim);
-    setenv("DTASK_CONFIG", abs, 1);
-    setenv("DTASK_STATS", stats, 1);
-    unsetenv("DTASK_ROLE");
-    unsetenv("DTASK_WORKERS");
-    unsetenv("DTASK_MODE");
+    setenv(DT__ENV_CONFIG, abs, 1);
+    setenv(DT__ENV_STATS, stats, 1);
+    unsetenv(DT__ENV_ROLE);
+    unsetenv(DT__ENV_WORKERS);
+    unsetenv(DT__ENV_MODE);
     execvp(prog[0], prog);
     fprintf(stderr, "dtask: cannot run %s: %s\n", prog[0], strerror(errno));
     _exit(127);

@@ -21,7 +21,7 @@
 /* Finds libdtask_shim.so for the commands: $DTASK_SHIM, else beside the
  * running executable, else ../lib/ from it.  Returns 0 or -ENOENT. */
 int dt__find_shim(char *out, size_t outsz) {
-  const char *env = getenv("DTASK_SHIM");
+  const char *env = getenv(DT__ENV_SHIM);
   char exe[PATH_MAX];
   if (env != NULL && env[0] != '\0') {
     if (realpath(env, out) == NULL || access(out, R_OK) != 0)
@@ -164,7 +164,7 @@ int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
   if (file == NULL)
     file = dt__config_default_path();
   if (file == NULL) {
-    fprintf(stderr, "%s: no config: pass -c FILE, set DTASK_CONFIG, or "
+    fprintf(stderr, "%s: no config: pass -c FILE, set " DT__ENV_CONFIG ", or "
                     "create ./dtask.toml (see config/dtask.example.toml)\n",
             cmd);
     return 2;

@@ -351,7 +351,7 @@ static int spawn_worker(int supervisor, int i) {
     if (getppid() != supervisor)
       _exit(0);
     /* Programs the served functions start are callers, not runners. */
-    unsetenv("DTASK_ROLE");
+    unsetenv(DT__ENV_ROLE);
     dt__in_shim = 0;
     _exit(worker_loop(supervisor, me));
   }
@@ -560,7 +560,7 @@ static int take_pool_lock(const char *dir) {
 
 /* Tells a launcher waiting on DTASK_READY_FD that the pool serves. */
 static void signal_ready(void) {
-  const char *s = getenv("DTASK_READY_FD");
+  const char *s = getenv(DT__ENV_READY_FD);
   if (s == NULL)
     return;
   int fd = atoi(s);
@@ -569,7 +569,7 @@ static void signal_ready(void) {
     (void)w;
     close(fd);
   }
-  unsetenv("DTASK_READY_FD");
+  unsetenv(DT__ENV_READY_FD);
 }
 
 /* The serve loop itself (supervisor and workers); returns the process's
@@ -578,8 +578,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__queue *q = NULL;
   char err[512];
   int nworkers = cfg->workers;
-  const char *w = getenv("DTASK_WORKERS");
-  bool autostarted = getenv("DTASK_AUTOSTARTED") != NULL;
+  const char *w = getenv(DT__ENV_WORKERS);
+  bool autostarted = getenv(DT__ENV_AUTOSTARTED) != NULL;
   sigset_t set;
 
   r_cfg = cfg;

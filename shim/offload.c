@@ -946,7 +946,7 @@ out:
  * "BUCKET:COUNT" pairs, and "dtask-local 1 SYMBOL CALLS" for the calls
  * offload_if kept in the caller, written with one O_APPEND write each. */
 static void write_stats(void) {
-  const char *path = getenv("DTASK_STATS");
+  const char *path = getenv(DT__ENV_STATS);
   if (path == NULL || path[0] == '\0' || o_stubs == NULL)
     return;
   int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

@@ -526,7 +526,8 @@ static void give_up(bool strict) {
     _exit(2);
   }
   dt__log(DT__LOG_ERROR,
-          "running %s without dtask (set DTASK_STRICT=1 to stop instead)",
+          "running %s without dtask (set " DT__ENV_STRICT
+          "=1 to stop instead)",
           program_invocation_short_name);
 }
 
@@ -637,7 +638,7 @@ __attribute__((constructor)) static void shim_init(void) {
   pthread_mutexattr_t attr;
   dt__error err = {0, 0, ""};
   Dl_info self;
-  bool strict = env_true("DTASK_STRICT");
+  bool strict = env_true(DT__ENV_STRICT);
   patch_stats st = {NULL};
   int saved = errno;
 
@@ -656,8 +657,8 @@ __attribute__((constructor)) static void shim_init(void) {
 
   const char *path = dt__config_default_path();
   if (path == NULL) {
-    dt__log(DT__LOG_INFO, "no config (DTASK_CONFIG unset, no ./dtask.toml): "
-                          "nothing to offload");
+    dt__log(DT__LOG_INFO, "no config (" DT__ENV_CONFIG
+                          " unset, no ./dtask.toml): nothing to offload");
     goto out;
   }
   int rc = dt__config_load(path, &g_cfg, &err);
@@ -668,24 +669,25 @@ __attribute__((constructor)) static void shim_init(void) {
     goto out;
   }
   strict = strict || g_cfg->strict;
-  const char *mode = getenv("DTASK_MODE");
-  const char *role = getenv("DTASK_ROLE");
-  bool runner = role != NULL && strcmp(role, "runner") == 0;
+  const char *mode = getenv(DT__ENV_MODE);
+  const char *role = getenv(DT__ENV_ROLE);
+  bool runner = role != NULL && strcmp(role, DT__ROLE_RUNNER) == 0;
   if (mode == NULL || mode[0] == '\0' || strcmp(mode, "offload") == 0) {
     dt__mode = DT__MODE_OFFLOAD;
   } else if (strcmp(mode, "sync") == 0) {
     dt__mode = DT__MODE_SYNC;
   } else {
     dt__log(DT__LOG_ERROR,
-            "DTASK_MODE=%s is not a mode; write DTASK_MODE=sync (call "
-            "inline) or DTASK_MODE=offload (the default)",
+            DT__ENV_MODE "=%s is not a mode; write " DT__ENV_MODE
+            "=sync (call inline) or " DT__ENV_MODE "=offload (the default)",
             mode);
     give_up(strict);
     goto out;
   }
   if (role != NULL && !runner) {
-    dt__log(DT__LOG_ERROR, "DTASK_ROLE=%s is not a role; only "
-            "DTASK_ROLE=runner exists (set by dtask-runner)", role);
+    dt__log(DT__LOG_ERROR, DT__ENV_ROLE "=%s is not a role; only "
+            DT__ENV_ROLE "=" DT__ROLE_RUNNER " exists (set by dtask-runner)",
+            role);
     give_up(strict);
     goto out;
   }
@@ -744,7 +746,7 @@ __attribute__((destructor)) static void shim_fini(void) {
   int saved = errno;
   dt__in_shim = 1;
   if (dt__mode == DT__MODE_OFFLOAD && g_stubs != NULL &&
-      getenv("DTASK_ROLE") == NULL)
+      getenv(DT__ENV_ROLE) == NULL)
     dt__offload_fini();
   dt__in_shim = 0;
   errno = saved;
