@@ -8,9 +8,9 @@
 /* What a runner pool's environment says beyond what it inherits. */
 typedef struct dt__runenv {
   const char *config; /* DTASK_CONFIG: the config file, an absolute path */
-  int workers;        /* > 0: DTASK_WORKERS; otherwise an inherited one stays */
+  int workers;        /* > 0: DTASK_WORKERS (else an inherited one stays) */
   bool autostarted;   /* DTASK_AUTOSTARTED=1 (a pool a caller started) */
-  bool ready_fd;      /* an inherited DTASK_READY_FD stays (a launcher waits) */
+  bool ready_fd;      /* keep an inherited DTASK_READY_FD (a launcher's) */
 } dt__runenv;
 
 char **dt__runenv_build(char *const *base, const dt__runenv *how);

@@ -37,7 +37,7 @@
 #include "config/config.h"
 #include "runner/runner.h"
 #include "shim/got.h"
-#include "shim/offload.h"
+#include "shim/call.h"
 #include "shim/stub.h"
 
 /* The loader functions the shim redirects, in hook-table order. */

@@ -25,7 +25,7 @@
 #include "config/sig.h"
 #include "config/types.h"
 #include "queue/wire.h"
-#include "shim/offload.h"
+#include "shim/call.h"
 #include "shim/stub.h"
 
 int dt__mode = DT__MODE_OFFLOAD;
