@@ -35,9 +35,9 @@
 #include "common/guard.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "runner/runner.h"
-#include "shim/got.h"
 #include "shim/call.h"
+#include "shim/got.h"
+#include "shim/role.h"
 #include "shim/stub.h"
 
 /* The loader functions the shim redirects, in hook-table order. */
