@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "runner/launch.h"
 
+/* Prints the usage text on out. */
 static void usage(FILE *out) {
   fprintf(out, "usage: dtask-runner [-c FILE] [-w N] -- PROG [ARGS]\n"
                "  -c FILE  the config (default $" DT__ENV_CONFIG
@@ -21,6 +22,9 @@ static void usage(FILE *out) {
                "  -w N     worker processes (default [runner] workers)\n");
 }
 
+/* Validates the config, then execs PROG in runner role.  Returns only
+ * after -h (0), or when it cannot: 1 for a usage error, 2 for a bad
+ * config or no shim, 127 when PROG cannot be run. */
 int main(int argc, char **argv) {
   const char *file;
   int workers;

@@ -3,7 +3,9 @@
  * Both commands start a program image with the shim preloaded: a runner
  * pool (DTASK_ROLE=runner) or the caller itself.  This file owns finding
  * the shim, putting it first in LD_PRELOAD without losing what the user
- * preloads already, and exec'ing a runner. */
+ * preloads already, reading the launchers' options and config, and
+ * exec'ing a runner (with the environment of shim/runenv.c, the one
+ * autostart gives a pool too). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

@@ -7,7 +7,6 @@
  * (supervisor.c): the shim's constructor calls dt__runner_setup, which
  * points the program's __libc_start_main slot at a wrapper that hands
  * glibc serve_main in place of main. */
-#include <stdio.h>
 #include <dlfcn.h>
 #include <errno.h>
 

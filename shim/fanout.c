@@ -8,7 +8,6 @@
  * (trip.c); this file decides what the slices make of the call. */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 

@@ -63,6 +63,14 @@ __attribute__((visibility("hidden"))) void *dt__real_dlvsym;
 
 /* ------------------------------------------------------ symbol lookup */
 
+/* Real dlsym or dlvsym, by whether version is given. */
+static void *real_lookup(void *handle, const char *name, const char *version) {
+  return version != NULL
+             ? ((void *(*)(void *, const char *, const char *))dt__real_dlvsym)(
+                   handle, name, version)
+             : ((void *(*)(void *, const char *))dt__real_dlsym)(handle, name);
+}
+
 /* Decides what dlsym(handle, name) or dlvsym(handle, name, version)
  * returns for a name the shim redirects; NULL means "not ours: let the
  * real function answer".  For RTLD_DEFAULT and RTLD_NEXT a listed name
@@ -72,19 +80,10 @@ __attribute__((visibility("hidden"))) void *dt__real_dlvsym;
  * reach the symbol, or reaches another definition of the same name,
  * still gets the truth.  Called from the trampolines on any thread:
  * reads only data published before g_active was set, or with acquire
- * loads. */
+ * loads.  (Declared first, hidden: the trampolines' assembly calls it.) */
 __attribute__((visibility("hidden"))) void *
 dt__dl_lookup_stub(void *handle, const char *name, const char *version,
                    void *caller);
-
-/* Real dlsym or dlvsym, by whether version is given. */
-static void *real_lookup(void *handle, const char *name, const char *version) {
-  return version != NULL
-             ? ((void *(*)(void *, const char *, const char *))dt__real_dlvsym)(
-                   handle, name, version)
-             : ((void *(*)(void *, const char *))dt__real_dlsym)(handle, name);
-}
-
 void *dt__dl_lookup_stub(void *handle, const char *name, const char *version,
                          void *caller) {
   bool pseudo = handle == RTLD_DEFAULT || handle == RTLD_NEXT;
@@ -183,6 +182,7 @@ static void *dt__h_dlsym(void *handle, const char *name) {
   void *s = dt__dl_lookup_stub(handle, name, NULL, __builtin_return_address(0));
   return s ? s : ((void *(*)(void *, const char *))dt__real_dlsym)(handle, name);
 }
+/* The same for dlvsym. */
 static void *dt__h_dlvsym(void *handle, const char *name, const char *ver) {
   void *s = dt__dl_lookup_stub(handle, name, ver, __builtin_return_address(0));
   return s ? s

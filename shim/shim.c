@@ -16,7 +16,6 @@
  * program runs unchanged, unless strict mode (DTASK_STRICT=1 or [shim]
  * strict = true) is asked for, in which case the program stops with exit
  * status 2 before main. */
-#include <stdio.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>

@@ -10,7 +10,6 @@
  *
  * Memory for per-thread state comes from mmap, not malloc, so that a host
  * that interposes malloc never sees the shim in its allocator. */
-#include <stdio.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
