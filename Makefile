@@ -52,14 +52,17 @@ TEST_LIBS  := -lcmocka $(LIBS) -lm
 # By role (README, "Layout").  common/, config/ and queue/ are linked by
 # the shim, the commands, the unit tests and the fixtures' queue tools.
 CORE_SRC   := $(sort $(wildcard common/*.c config/*.c queue/*.c))
-# The caller role (shim/) and the runner role (runner/runner*.c) make
-# libdtask_shim.so together with the core.
-ROLE_SRC   := runner/runner.c
+# The caller role (shim/) and the runner role (runner/runner.c: start-up,
+# supervisor.c, worker.c) make libdtask_shim.so together with the core.
+ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c
 SHIM_SRC   := $(CORE_SRC) $(sort $(wildcard shim/*.c)) $(ROLE_SRC)
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
-# and names relocation kinds as the GOT patcher does (shim/got.c).
-DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c
-RUNNER_SRC := runner/dtask-runner.c runner/launch.c
+# and names relocation kinds as the GOT patcher does (shim/got.c); both
+# commands start runners with the environment autostart gives them
+# (shim/runenv.c).
+DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c \
+              shim/runenv.c
+RUNNER_SRC := runner/dtask-runner.c runner/launch.c shim/runenv.c
 
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)

@@ -20,8 +20,8 @@ int dt__trace_on = 0;
 
 /* Reads DTASK_LOG and DTASK_TRACE.  Call once, before any thread. */
 void dt__log_init(void) {
-  const char *lv = getenv("DTASK_LOG");
-  const char *tr = getenv("DTASK_TRACE");
+  const char *lv = getenv(DT__ENV_LOG);
+  const char *tr = getenv(DT__ENV_TRACE);
   if (lv != NULL) {
     if (strcmp(lv, "debug") == 0)
       dt__log_level = DT__LOG_DEBUG;
@@ -33,8 +33,8 @@ void dt__log_init(void) {
       dt__log_level = DT__LOG_ERROR;
     else
       dt__log(DT__LOG_ERROR,
-              "DTASK_LOG=%s is not a level; write DTASK_LOG=debug, info, "
-              "warn or error",
+              DT__ENV_LOG "=%s is not a level; write " DT__ENV_LOG
+              "=debug, info, warn or error",
               lv);
   }
   dt__trace_on = tr != NULL && tr[0] != '\0' && strcmp(tr, "0") != 0;

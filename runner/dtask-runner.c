@@ -14,12 +14,17 @@
 #include "config/config.h"
 #include "runner/launch.h"
 
+/* Prints the usage text on out. */
 static void usage(FILE *out) {
   fprintf(out, "usage: dtask-runner [-c FILE] [-w N] -- PROG [ARGS]\n"
-               "  -c FILE  the config (default $DTASK_CONFIG, ./dtask.toml)\n"
+               "  -c FILE  the config (default $" DT__ENV_CONFIG
+               ", ./dtask.toml)\n"
                "  -w N     worker processes (default [runner] workers)\n");
 }
 
+/* Validates the config, then execs PROG in runner role.  Returns only
+ * after -h (0), or when it cannot: 1 for a usage error, 2 for a bad
+ * config or no shim, 127 when PROG cannot be run. */
 int main(int argc, char **argv) {
   const char *file;
   int workers;
@@ -36,7 +41,7 @@ int main(int argc, char **argv) {
   dt__config_free(cfg);
   if (dt__find_shim(shim, sizeof shim) != 0) {
     fprintf(stderr, "dtask-runner: cannot find libdtask_shim.so beside this "
-                    "program; set DTASK_SHIM\n");
+                    "program; set " DT__ENV_SHIM "\n");
     return 2;
   }
   rc = dt__exec_runner(shim, abs, workers, argv + at);

@@ -38,6 +38,7 @@
 #define EXIT_INVALID 2
 #define MAX_OBJECTS 512
 
+/* Prints the usage text on out. */
 static void usage(FILE *out) {
   fprintf(out,
           "usage: dtask check [-c FILE] [--binary PROG] [FILE]\n"
@@ -46,7 +47,7 @@ static void usage(FILE *out) {
           "  check   validate a config and print the plan; with --binary,\n"
           "          also show which objects of PROG import each symbol\n"
           "          (and will be patched) and which object defines it.\n"
-          "          The config is FILE, -c FILE, $DTASK_CONFIG or\n"
+          "          The config is FILE, -c FILE, $" DT__ENV_CONFIG " or\n"
           "          ./dtask.toml, in that order.  Exit 0 valid, 2 invalid.\n"
           "  run     validate the config (exit 2 if invalid), start a runner\n"
           "          pool of N workers for PROG's image, run PROG with the\n"
@@ -61,6 +62,7 @@ typedef struct objects {
   size_t n;
 } objects;
 
+/* Closes every object of o (and empties it). */
 static void objects_close(objects *o) {
   for (size_t i = 0; i < o->n; i++)
     dt__elf_close(o->e[i]);
@@ -191,6 +193,9 @@ static void print_plan(const dt__config *cfg, const objects *o) {
   }
 }
 
+/* dtask check [-c FILE] [--binary PROG] [FILE]: validates the config and
+ * prints the plan.  Returns the exit status: 0 valid, 2 invalid (or a
+ * required symbol PROG does not import), 1 for a usage error. */
 static int cmd_check(int argc, char **argv) {
   static const struct option longopts[] = {{"config", required_argument, 0, 'c'},
                                            {"binary", required_argument, 0, 'b'},
@@ -226,7 +231,7 @@ static int cmd_check(int argc, char **argv) {
     file = dt__config_default_path();
   if (file == NULL) {
     fprintf(stderr, "dtask: no config: pass FILE or -c FILE, set "
-                    "DTASK_CONFIG, or create ./dtask.toml (see "
+                    DT__ENV_CONFIG ", or create ./dtask.toml (see "
                     "config/dtask.example.toml)\n");
     return EXIT_INVALID;
   }
@@ -272,8 +277,10 @@ static int cmd_check(int argc, char **argv) {
 
 /* ----------------------------------------------------------------- run */
 
+/* The program `dtask run` runs, while it runs (0 otherwise). */
 static volatile sig_atomic_t g_child;
 
+/* SIGINT, SIGTERM, SIGHUP in the launcher: passed on to the program. */
 static void forward(int sig) {
   if (g_child > 0)
     kill(g_child, sig);
@@ -293,6 +300,7 @@ static uint64_t percentile(const unsigned long *h, unsigned long total,
   return 0;
 }
 
+/* Prints a latency on stderr, in ms or us by its size. */
 static void print_ns(uint64_t ns) {
   if (ns >= 10000000ull)
     fprintf(stderr, "%.1f ms", (double)ns / 1e6);
@@ -363,6 +371,11 @@ static void summarize(const char *path, const dt__config *cfg) {
   free(local);
 }
 
+/* dtask run [-c FILE] [-w N] -- PROG [ARGS]: starts a runner pool for
+ * PROG's image, waits until it serves, runs PROG with the shim preloaded,
+ * stops the pool and prints the summary.  Returns PROG's exit status (128
+ * + the signal that killed it), 2 when the config is invalid or the pool
+ * did not start, 1 for a usage error. */
 static int cmd_run(int argc, char **argv) {
   const char *file;
   int workers;
@@ -380,7 +393,7 @@ static int cmd_run(int argc, char **argv) {
   }
   if (dt__find_shim(shim, sizeof shim) != 0) {
     fprintf(stderr, "dtask: cannot find libdtask_shim.so beside this "
-                    "program; set DTASK_SHIM\n");
+                    "program; set " DT__ENV_SHIM "\n");
     dt__config_free(cfg);
     return EXIT_INVALID;
   }
@@ -418,7 +431,7 @@ static int cmd_run(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL);
     close(ready[0]);
     snprintf(fd, sizeof fd, "%d", ready[1]);
-    setenv("DTASK_READY_FD", fd, 1);
+    setenv(DT__ENV_READY_FD, fd, 1);
     int rc = dt__exec_runner(shim, abs, workers, prog);
     fprintf(stderr, "dtask: cannot run %s: %s\n", prog[0], strerror(-rc));
     _exit(127);
@@ -448,11 +461,11 @@ static int cmd_run(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     dt__env_preload(shim);
-    setenv("DTASK_CONFIG", abs, 1);
-    setenv("DTASK_STATS", stats, 1);
-    unsetenv("DTASK_ROLE");
-    unsetenv("DTASK_WORKERS");
-    unsetenv("DTASK_MODE");
+    setenv(DT__ENV_CONFIG, abs, 1);
+    setenv(DT__ENV_STATS, stats, 1);
+    unsetenv(DT__ENV_ROLE);
+    unsetenv(DT__ENV_WORKERS);
+    unsetenv(DT__ENV_MODE);
     execvp(prog[0], prog);
     fprintf(stderr, "dtask: cannot run %s: %s\n", prog[0], strerror(errno));
     _exit(127);
@@ -475,6 +488,7 @@ static int cmd_run(int argc, char **argv) {
   return WEXITSTATUS(status);
 }
 
+/* dtask COMMAND ...: check or run. */
 int main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {

@@ -3,7 +3,9 @@
  * Both commands start a program image with the shim preloaded: a runner
  * pool (DTASK_ROLE=runner) or the caller itself.  This file owns finding
  * the shim, putting it first in LD_PRELOAD without losing what the user
- * preloads already, and exec'ing a runner. */
+ * preloads already, reading the launchers' options and config, and
+ * exec'ing a runner (with the environment of shim/runenv.c, the one
+ * autostart gives a pool too). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -16,11 +18,12 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "runner/launch.h"
+#include "shim/runenv.h"
 
 /* Finds libdtask_shim.so for the commands: $DTASK_SHIM, else beside the
  * running executable, else ../lib/ from it.  Returns 0 or -ENOENT. */
 int dt__find_shim(char *out, size_t outsz) {
-  const char *env = getenv("DTASK_SHIM");
+  const char *env = getenv(DT__ENV_SHIM);
   char exe[PATH_MAX];
   if (env != NULL && env[0] != '\0') {
     if (realpath(env, out) == NULL || access(out, R_OK) != 0)
@@ -94,23 +97,23 @@ int dt__env_preload(const char *shim) {
   return rc;
 }
 
-/* Replaces this process with PROG in runner role: sets LD_PRELOAD,
- * DTASK_ROLE=runner, DTASK_CONFIG and (if workers > 0) DTASK_WORKERS,
- * then execvp.  Returns only on failure (-errno). */
+/* Replaces this process with PROG in runner role: puts the shim in
+ * LD_PRELOAD, then execs PROG with the runner environment of
+ * shim/runenv.c (DTASK_ROLE=runner, DTASK_CONFIG=config, DTASK_WORKERS
+ * if workers > 0; an inherited DTASK_READY_FD stays for the launcher that
+ * waits on it).  Returns only on failure (-errno). */
 int dt__exec_runner(const char *shim, const char *config, int workers,
                     char **argv) {
-  char w[16];
-  if (dt__env_preload(shim) != 0 || setenv("DTASK_ROLE", "runner", 1) != 0 ||
-      setenv("DTASK_CONFIG", config, 1) != 0)
+  if (dt__env_preload(shim) != 0)
     return -ENOMEM;
-  unsetenv("DTASK_MODE");
-  unsetenv("DTASK_AUTOSTARTED");
-  if (workers > 0) {
-    snprintf(w, sizeof w, "%d", workers);
-    setenv("DTASK_WORKERS", w, 1);
-  }
-  execvp(argv[0], argv);
-  return -errno;
+  dt__runenv how = {config, workers, false, true};
+  char **envp = dt__runenv_build(environ, &how);
+  if (envp == NULL)
+    return -ENOMEM;
+  execvpe(argv[0], argv, envp);
+  int e = errno;
+  free(envp);
+  return -e;
 }
 
 /* Parses "[-c FILE] [-w N] [--] PROG [ARGS]" for the launchers.  Returns
@@ -163,7 +166,7 @@ int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
   if (file == NULL)
     file = dt__config_default_path();
   if (file == NULL) {
-    fprintf(stderr, "%s: no config: pass -c FILE, set DTASK_CONFIG, or "
+    fprintf(stderr, "%s: no config: pass -c FILE, set " DT__ENV_CONFIG ", or "
                     "create ./dtask.toml (see config/dtask.example.toml)\n",
             cmd);
     return 2;

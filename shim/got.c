@@ -111,6 +111,7 @@ typedef struct got_obj {
   void *sentinel_val;
 } got_obj;
 
+/* v rounded down to a multiple of pagesz (a power of two). */
 static uintptr_t got_align_down(uintptr_t v, uintptr_t pagesz) {
   return v & ~(pagesz - 1);
 }

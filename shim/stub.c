@@ -5,7 +5,7 @@
  * address is what GOT slots and dlsym() hand to the program, so a call to
  * a listed function lands in stub_call() below with its arguments already
  * unpacked by libffi.  By default stub_call() hands the call to the
- * offload path (offload.c); in sync mode it forwards the call inline with
+ * offload path (call.c); in sync mode it forwards the call inline with
  * ffi_call, so the program behaves exactly as without dtask; and a call
  * that its entry's offload_if turns down runs inline too.
  * DTASK_TRACE=1 prints one line per call.
@@ -24,8 +24,7 @@
 #include "config/config.h"
 #include "config/sig.h"
 #include "config/types.h"
-#include "queue/wire.h"
-#include "shim/offload.h"
+#include "shim/call.h"
 #include "shim/stub.h"
 
 int dt__mode = DT__MODE_OFFLOAD;

@@ -1,0 +1,448 @@
+/* supervisor.c: owns a runner pool's supervisor.
+ *
+ * The first process of a runner is the supervisor: it holds the queue's
+ * runner lock (one pool per queue), forks N workers (worker.c), respawns
+ * any that dies, beats a heartbeat into the doorbell page, sweeps entries
+ * left by dead callers, and on SIGTERM/SIGINT lets the workers finish the
+ * call in hand before exiting.
+ *
+ * Failures: each worker writes the call it runs, and that call's
+ * deadline when its symbol has a timeout, into a table it shares with
+ * the supervisor.  The supervisor sleeps until the next tick or the
+ * nearest deadline, whichever comes first, and kills a worker past its
+ * deadline with SIGKILL.  When it reaps a worker that was running a call,
+ * it answers the call: a timeout record if it killed the worker for its
+ * deadline, a crash record (with the signal or exit status) if the
+ * function crashed or exited; a worker killed by someone else with
+ * SIGKILL (the OOM killer, a person) is not the function's fault, and its
+ * call goes back to the queue for another worker, and the worker is
+ * replaced at once.  Workers die with their supervisor
+ * (PR_SET_PDEATHSIG): a pool is never left half alive, with calls running
+ * that nobody times.  The caller applies its policy (config/policy.c,
+ * shim/trip.c). */
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "runner/supervisor.h"
+#include "runner/worker.h"
+#include "shim/stub.h"
+
+/* Workers killed from outside (SIGKILL) are replaced at once, up to this
+ * many per second; past it, at the next tick, like workers that die on
+ * arrival. */
+#define QUICK_RESPAWNS_PER_S 64
+/* How long a new pool waits for its workers to open the queue before it
+ * says it serves. */
+#define READY_WAIT_NS (10ull * 1000000000ull)
+
+/* The pool being served, set once by dt__runner_serve. */
+static const dt__config *r_cfg;
+static dt__stub *r_stubs;
+static size_t r_n;
+/* The table shared with the workers. */
+static dt__wtable *r_table;
+
+/* Forks worker i of the pool (its table entry cleared first).  Returns
+ * the worker's pid, or -1 when fork failed. */
+static int spawn_worker(int supervisor, int i) {
+  dt__wstate *me = &r_table->w[i];
+  memset(me, 0, sizeof *me);
+  pid_t pid = fork();
+  if (pid == 0) {
+    /* A worker does not outlive its supervisor: with no one left to
+     * enforce its call's timeout, a hung call would hang its caller.
+     * Killed with it, the worker's lease lapses and the call goes back
+     * to the queue for the next pool (or the caller's on_unavailable). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor)
+      _exit(0);
+    /* Programs the served functions start are callers, not runners. */
+    unsetenv(DT__ENV_ROLE);
+    dt__in_shim = 0;
+    _exit(dt__worker_run(r_cfg, r_stubs, r_n, r_table, i, supervisor));
+  }
+  return pid;
+}
+
+/* The pool: its workers, and what the supervisor knows of each. */
+typedef struct pool {
+  dt__queue *q;
+  int self;
+  int n;
+  pid_t pid[DT__MAX_WORKERS]; /* 0: waiting to be respawned */
+  uint64_t born[DT__MAX_WORKERS], died[DT__MAX_WORKERS];
+  uint64_t killed_for[DT__MAX_WORKERS]; /* busy value it was killed for */
+  uint64_t quick_since;                 /* start of the current second */
+  int quick;                            /* quick respawns in that second */
+} pool;
+
+/* Answers the call a dead worker was running, as its death says: a
+ * timeout if the supervisor killed it for its deadline, a crash if the
+ * function died (a signal other than SIGKILL, or an exit); a SIGKILL from
+ * elsewhere leaves the claim to the sweep, which requeues it. */
+static void answer_dead(pool *p, int i, pid_t pid, int status) {
+  dt__wstate *w = &r_table->w[i];
+  uint64_t busy = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+  if (busy == 0)
+    return;
+  uint64_t id = busy - 1;
+  uint32_t entry = __atomic_load_n(&w->entry, __ATOMIC_RELAXED);
+  const char *sym = entry < r_n ? r_stubs[entry].off->symbol : "the function";
+  char msg[400];
+  int st, detail;
+  if (p->killed_for[i] == busy) {
+    uint64_t t = entry < r_n ? r_stubs[entry].off->policy.timeout_ns : 0;
+    st = DT__ST_TIMEOUT;
+    detail = 0;
+    snprintf(msg, sizeof msg,
+             "%s ran past its timeout of %.3gs in worker %d of runner %d, "
+             "which killed the worker",
+             sym, (double)t / 1e9, (int)pid, p->self);
+  } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    return; /* not the function's doing: the sweep requeues the call */
+  } else if (WIFSIGNALED(status)) {
+    st = DT__ST_CRASH;
+    detail = WTERMSIG(status);
+    snprintf(msg, sizeof msg,
+             "%s crashed worker %d of runner %d with signal %d (%s)", sym,
+             (int)pid, p->self, detail, strsignal(detail));
+  } else {
+    st = DT__ST_CRASH;
+    detail = 256 + WEXITSTATUS(status);
+    snprintf(msg, sizeof msg,
+             "%s made worker %d of runner %d exit with status %d", sym,
+             (int)pid, p->self, WEXITSTATUS(status));
+  }
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  int rc = dt__wire_result_error(id, st, detail, msg, &res, &rsize);
+  if (rc == 0)
+    rc = dt__queue_fail(p->q, id, (int)pid, res, rsize);
+  free(res);
+  if (rc == 0)
+    dt__log(DT__LOG_WARN, "runner: call %llu: %s", (unsigned long long)id,
+            msg);
+  else if (rc != -ENOENT)
+    dt__log(DT__LOG_ERROR, "runner: cannot answer call %llu (%s): %s",
+            (unsigned long long)id, msg, strerror(-rc));
+}
+
+/* Whether a worker reaped with status may be replaced at once although it
+ * died young: it was killed from outside (SIGKILL, not for a deadline),
+ * which says nothing about the program, and the pool has not replaced
+ * QUICK_RESPAWNS_PER_S workers that way within the last second. */
+static bool quick_respawn(pool *p, int i, int status) {
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL ||
+      p->killed_for[i] != 0)
+    return false;
+  uint64_t now = dt__now_ns();
+  if (now - p->quick_since >= DT__RUNNER_TICK_NS) {
+    p->quick_since = now;
+    p->quick = 0;
+  }
+  return p->quick++ < QUICK_RESPAWNS_PER_S;
+}
+
+/* Reaps every dead worker, answers what it was running, and respawns it
+ * (later, if it died by itself within a second of its start: no fork
+ * storm when every worker dies on arrival).  Returns how many were
+ * reaped. */
+static int reap(pool *p, bool respawn) {
+  int status, n = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (int i = 0; i < p->n; i++) {
+      if (p->pid[i] != pid)
+        continue;
+      n++;
+      answer_dead(p, i, pid, status);
+      p->died[i] = dt__now_ns();
+      bool now = respawn && (p->died[i] - p->born[i] >= DT__RUNNER_TICK_NS ||
+                             quick_respawn(p, i, status));
+      const char *next = !respawn ? ""
+                         : now    ? "; starting another"
+                                  : "; starting another in a second (it "
+                                    "died within a second of its start)";
+      if (p->killed_for[i] != 0)
+        ; /* said when it was killed */
+      else if (WIFSIGNALED(status))
+        dt__log(DT__LOG_ERROR, "runner: worker %d died of signal %d (%s)%s",
+                (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
+                next);
+      else if (WEXITSTATUS(status) != 0 || respawn)
+        dt__log(respawn ? DT__LOG_WARN : DT__LOG_INFO,
+                "runner: worker %d exited with status %d%s", (int)pid,
+                WEXITSTATUS(status), next);
+      memset(&r_table->w[i], 0, sizeof r_table->w[i]);
+      p->killed_for[i] = 0;
+      p->pid[i] = 0;
+      if (now) {
+        p->pid[i] = spawn_worker(p->self, i);
+        p->born[i] = dt__now_ns();
+      }
+    }
+  }
+  return n;
+}
+
+/* Kills the workers whose call ran past its deadline; returns the
+ * nearest deadline still ahead (UINT64_MAX if none). */
+static uint64_t enforce_deadlines(pool *p) {
+  uint64_t now = dt__now_ns(), next = UINT64_MAX;
+  for (int i = 0; i < p->n; i++) {
+    dt__wstate *w = &r_table->w[i];
+    /* The worker stores busy, then the deadline, and clears them in the
+     * other order: a deadline read between two equal reads of busy is
+     * that call's (not the one before it, which has just returned). */
+    uint64_t busy = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+    uint64_t d = __atomic_load_n(&w->deadline, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->busy, __ATOMIC_SEQ_CST) != busy) {
+      next = now; /* it moved on meanwhile: look again at once */
+      continue;
+    }
+    if (p->pid[i] <= 0 || d == 0 || busy == 0 || p->killed_for[i] == busy)
+      continue;
+    if (now >= d) {
+      uint32_t e = __atomic_load_n(&w->entry, __ATOMIC_RELAXED);
+      dt__log(DT__LOG_WARN,
+              "runner: worker %d ran %s past its timeout; killing it",
+              (int)p->pid[i], e < r_n ? r_stubs[e].off->symbol : "a call");
+      p->killed_for[i] = busy;
+      kill(p->pid[i], SIGKILL);
+    } else if (d < next) {
+      next = d;
+    }
+  }
+  return next;
+}
+
+/* The nearest deadline of a call not yet killed for it. */
+static uint64_t nearest_deadline(const pool *p) {
+  uint64_t next = UINT64_MAX;
+  for (int i = 0; i < p->n; i++) {
+    uint64_t d = __atomic_load_n(&r_table->w[i].deadline, __ATOMIC_SEQ_CST);
+    if (p->pid[i] > 0 && d != 0 && d < next &&
+        p->killed_for[i] != __atomic_load_n(&r_table->w[i].busy,
+                                            __ATOMIC_SEQ_CST))
+      next = d;
+  }
+  return next;
+}
+
+/* Sleeps until a signal in set, the next tick or the nearest deadline. */
+static int wait_signal(const pool *p, const sigset_t *set, uint64_t deadline) {
+  uint64_t now = dt__now_ns(), until = now + DT__RUNNER_TICK_NS;
+  if (deadline < until)
+    until = deadline;
+  __atomic_store_n(&r_table->next_wake, until, __ATOMIC_SEQ_CST);
+  /* A worker publishes its deadline, then reads next_wake, and signals
+   * if its deadline comes first.  One that published just before the
+   * store above may have read the old value and sent nothing: the
+   * deadlines are read again after the store. */
+  uint64_t again = nearest_deadline(p);
+  if (again < until)
+    until = again;
+  uint64_t left = until > now ? until - now : 0;
+  struct timespec ts = {(time_t)(left / 1000000000ull),
+                        (long)(left % 1000000000ull)};
+  siginfo_t si;
+  return sigtimedwait(set, &si, &ts);
+}
+
+/* Takes the queue's runner lock: one pool per queue. */
+static int take_pool_lock(const char *dir) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/runner.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -errno;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    return e == EWOULDBLOCK ? -EBUSY : -e;
+  }
+  return fd;
+}
+
+/* Tells a launcher waiting on DTASK_READY_FD that the pool serves. */
+static void signal_ready(void) {
+  const char *s = getenv(DT__ENV_READY_FD);
+  if (s == NULL)
+    return;
+  int fd = atoi(s);
+  if (fd > 2) {
+    ssize_t w = write(fd, "1", 1);
+    (void)w;
+    close(fd);
+  }
+  unsetenv(DT__ENV_READY_FD);
+}
+
+/* The serve loop itself (supervisor and workers); returns the process's
+ * exit status. */
+int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
+  dt__queue *q = NULL;
+  char err[512];
+  int nworkers = cfg->workers;
+  const char *w = getenv(DT__ENV_WORKERS);
+  bool autostarted = getenv(DT__ENV_AUTOSTARTED) != NULL;
+  sigset_t set;
+
+  r_cfg = cfg;
+  r_stubs = stubs;
+  r_n = n;
+  if (autostarted) {
+    /* Leave the process that the caller's posix_spawn waits for. */
+    pid_t p = fork();
+    if (p < 0)
+      return 2;
+    if (p > 0)
+      _exit(0);
+  }
+  if (w != NULL && atoi(w) > 0)
+    nworkers = atoi(w);
+  if (nworkers > DT__MAX_WORKERS)
+    nworkers = DT__MAX_WORKERS;
+  if (dt__queue_open(cfg, &q, err, sizeof err) != 0) {
+    dt__log(DT__LOG_ERROR, "runner: %s", err);
+    return 2;
+  }
+  int lock = take_pool_lock(dt__queue_dir(q));
+  if (lock < 0) {
+    if (lock == -EBUSY)
+      dt__log(autostarted ? DT__LOG_INFO : DT__LOG_ERROR,
+              "runner: another runner pool already serves %s; not starting "
+              "a second one",
+              dt__queue_dir(q));
+    else
+      dt__log(DT__LOG_ERROR, "runner: cannot lock %s: %s", dt__queue_dir(q),
+              strerror(-lock));
+    dt__queue_close(q);
+    return lock == -EBUSY && autostarted ? 0 : 3;
+  }
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, DT__WAKE_SIGNAL);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+
+  static pool p;
+  memset(&p, 0, sizeof p);
+  p.q = q;
+  p.self = getpid();
+  p.n = nworkers;
+  r_table = mmap(NULL, sizeof *r_table, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (r_table == MAP_FAILED) {
+    dt__log(DT__LOG_ERROR, "runner: cannot map the worker table: %s",
+            strerror(errno));
+    close(lock);
+    dt__queue_close(q);
+    return 2;
+  }
+  for (int i = 0; i < nworkers; i++) {
+    p.pid[i] = spawn_worker(p.self, i);
+    p.born[i] = dt__now_ns();
+  }
+  /* Say "serves" once every worker has its queue open (a launcher times
+   * what follows), or after READY_WAIT_NS: a worker that cannot open the
+   * queue has said why, and the supervisor respawns it as usual. */
+  uint64_t ready_by = dt__now_ns() + READY_WAIT_NS;
+  for (;;) {
+    uint64_t now = dt__now_ns();
+    if (__atomic_load_n(&r_table->ready, __ATOMIC_SEQ_CST) >=
+            (uint32_t)nworkers ||
+        now >= ready_by)
+      break;
+    uint64_t left = ready_by - now;
+    struct timespec rt = {(time_t)(left / 1000000000ull),
+                          (long)(left % 1000000000ull)};
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &rt);
+    if (sig == SIGCHLD)
+      break; /* a worker died on arrival: the main loop handles it */
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+      raise(sig); /* handled by the main loop's first wait */
+      break;
+    }
+  }
+  dt__queue_sweep(q);
+  dt__queue_set_workers(q, nworkers);
+  dt__queue_heartbeat(q, p.self);
+  dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", p.self,
+          dt__queue_dir(q), nworkers, nworkers == 1 ? "" : "s");
+  signal_ready();
+
+  uint64_t last_id_seen = 0, idle_since = dt__now_ns();
+  uint64_t last_beat = dt__now_ns();
+  for (;;) {
+    int sig = wait_signal(&p, &set, enforce_deadlines(&p));
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+      break;
+    /* Dead workers: answer their calls, respawn them, and give the calls
+     * of workers killed from outside back to the queue at once. */
+    if (reap(&p, true) > 0)
+      dt__queue_sweep(q);
+    for (int i = 0; i < nworkers; i++) {
+      if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= DT__RUNNER_TICK_NS) {
+        p.pid[i] = spawn_worker(p.self, i);
+        p.born[i] = dt__now_ns();
+      }
+    }
+    if (dt__now_ns() - last_beat < DT__RUNNER_TICK_NS)
+      continue; /* woken early (a deadline, a signal): beat on the tick */
+    last_beat = dt__now_ns();
+    dt__queue_heartbeat(q, p.self);
+    dt__queue_sweep(q);
+    if (autostarted && cfg->idle_exit_ns > 0) {
+      size_t t = 0, c = 0, r = 0;
+      uint64_t next = dt__queue_next_id(q);
+      dt__queue_counts(q, &t, &c, &r);
+      if (next != last_id_seen || t + c > 0) {
+        last_id_seen = next;
+        idle_since = dt__now_ns();
+      } else if (dt__now_ns() - idle_since >= cfg->idle_exit_ns) {
+        dt__log(DT__LOG_INFO, "runner %d: idle for %.0fs, exiting", p.self,
+                (double)cfg->idle_exit_ns / 1e9);
+        break;
+      }
+    }
+  }
+  /* Let every worker finish the call in hand (deadlines still hold),
+   * then exit. */
+  int alive = 0;
+  for (int i = 0; i < nworkers; i++)
+    if (p.pid[i] > 0) {
+      kill(p.pid[i], SIGTERM);
+      alive++;
+    }
+  dt__queue_kick(q);
+  while (alive > 0) {
+    int sig = wait_signal(&p, &set, enforce_deadlines(&p));
+    (void)sig;
+    alive -= reap(&p, false);
+  }
+  dt__queue_heartbeat(q, 0);
+  close(lock);
+  dt__queue_close(q);
+  return 0;
+}

@@ -1,0 +1,157 @@
+/* call.c: owns the caller's side of an offloaded call: its entry.
+ *
+ * An intercepted call arrives here from its stub (stub.c) with its
+ * arguments unpacked by libffi.  It gets the process's queue and the
+ * thread's waiter slot (state.c), makes sure a runner serves
+ * (autostart.c), and goes through the queue as one task (trip.c) or, for
+ * a split entry, as slices (fanout.c).  At exit, this process's latency
+ * histograms go to `dtask run`.
+ *
+ * A call is never lost: when no queue or runner can be had, or a runner
+ * refuses the task, the call runs inline and a message says why. */
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "config/sig.h"
+#include "config/split.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "shim/autostart.h"
+#include "shim/call.h"
+#include "shim/fanout.h"
+#include "shim/state.h"
+#include "shim/stub.h"
+#include "shim/trip.h"
+
+/* Starts the offload path: keeps cfg and the stub table (both owned by
+ * shim.c for the life of the process) and resolves what autostart needs.
+ * Called once by the shim's constructor, before any intercepted call. */
+void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
+  dt__state_init(cfg, stubs, n);
+  dt__autostart_init();
+}
+
+/* Runs one intercepted call through a runner: encodes it, queues it,
+ * blocks until the result arrives, and writes the return value, the
+ * out-parameters and errno back.  Never loses the call: if no queue or
+ * runner can be had, the call runs inline and a message says why. */
+void dt__offload_call(dt__stub *s, void *ret, void **args) {
+  int saved = errno;
+  uint64_t t0 = dt__now_ns();
+  dt__call_ctx c;
+  size_t size;
+  int e;
+
+  dt__in_shim = 1;
+  dt__queue *q = dt__state_queue();
+  dt__thread_state *ts = dt__state_thread();
+  if (q == NULL || ts == NULL)
+    goto local;
+  if (!ts->has_slot || ts->pid != getpid()) {
+    if (dt__queue_waiter(q, &ts->slot) != 0) {
+      dt__log(DT__LOG_ERROR, "no free waiter slot in %s; calling %s inline",
+              dt__queue_dir(q), s->off->symbol);
+      goto local;
+    }
+    ts->has_slot = true;
+    ts->pid = getpid();
+  }
+  /* Every call looks at the heartbeat (a memory read); only a stale one
+   * leads to the full check and, with autostart, to starting a pool.  A
+   * pool that died within the last beat's age is noticed by the wait's
+   * one-second tick. */
+  if (!dt__queue_runner_recent(q, DT__RUNNER_MAX_AGE_NS))
+    dt__autostart_ensure(q);
+  /* A split call is sized slice by slice: the whole may be larger than
+   * one task could be. */
+  if (s->off->split.enabled) {
+    const dt__split *sp = &s->off->split;
+    uint64_t n;
+    if (dt__scalar_count(&s->off->sig.params[sp->over].type, args[sp->over],
+                      &n) == 0) {
+      int w = dt__queue_workers(q);
+      uint64_t count =
+          dt__split_count(sp, n, w > 0 ? w : dt__caller.cfg->workers);
+      if (count > 1) {
+        dt__fanout(s, q, ts, ret, args, saved, n, count);
+        return;
+      }
+    }
+  }
+  int rc = dt__wire_task_size(&s->off->sig, args, &size);
+  if (rc != 0) {
+    dt__log(DT__LOG_ERROR,
+            "%s: a buffer length is %s in this call; calling it inline",
+            s->off->symbol, rc == -ERANGE ? "negative" : "too large");
+    goto local;
+  }
+  dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+  dt__outcome o = dt__trip_round(s, q, ts, size, &c);
+  if (dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e) ==
+      DT__SETTLED_RESULT)
+    __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+                       __ATOMIC_RELAXED);
+  goto out;
+local:
+  /* No queue, no waiter slot or an unsizable call: it runs here. */
+  e = dt__trip_inline(s, ret, args, saved);
+out:
+  dt__in_shim = 0;
+  errno = e;
+}
+
+/* Appends this process's offload latencies to $DTASK_STATS (set by
+ * `dtask run`): one line per symbol, "dtask-stats 1 SYMBOL CALLS" then
+ * "BUCKET:COUNT" pairs, and "dtask-local 1 SYMBOL CALLS" for the calls
+ * offload_if kept in the caller, written with one O_APPEND write each. */
+static void write_stats(void) {
+  const char *path = getenv(DT__ENV_STATS);
+  if (path == NULL || path[0] == '\0' || dt__caller.stubs == NULL)
+    return;
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  for (size_t i = 0; i < dt__caller.n; i++) {
+    static char line[32768]; /* one line per symbol; written one at a time */
+    const dt__stub *st = &dt__caller.stubs[i];
+    size_t n = 0;
+    unsigned long calls = 0;
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      calls += __atomic_load_n(&st->hist[b], __ATOMIC_RELAXED);
+    unsigned long local = __atomic_load_n(&st->local, __ATOMIC_RELAXED);
+    if (local > 0) {
+      n = (size_t)snprintf(line, sizeof line, "dtask-local 1 %s %lu\n",
+                           st->off->symbol, local);
+      ssize_t w = write(fd, line, n < sizeof line ? n : sizeof line - 1);
+      (void)w;
+      n = 0;
+    }
+    if (calls == 0)
+      continue;
+    n += (size_t)snprintf(line + n, sizeof line - n, "dtask-stats 1 %s %lu",
+                          st->off->symbol, calls);
+    for (int b = 0; b < DT__HIST_BUCKETS && n + 32 < sizeof line; b++) {
+      unsigned long c = __atomic_load_n(&st->hist[b], __ATOMIC_RELAXED);
+      if (c > 0)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %d:%lu", b, c);
+    }
+    line[n++] = '\n';
+    ssize_t w = write(fd, line, n);
+    (void)w;
+  }
+  close(fd);
+}
+
+/* At exit: drops the calling thread's last result, still in the queue
+ * (other threads drop theirs when they exit), and appends this process's
+ * round-trip histograms to $DTASK_STATS for `dtask run`'s summary. */
+void dt__offload_fini(void) {
+  dt__state_fini();
+  write_stats();
+}

@@ -1,0 +1,182 @@
+/* state.c: owns the caller role's state.
+ *
+ * That is: the settings every call reads (the config, the stub table and
+ * the config's fingerprint, set once at start-up); the process's queue
+ * handle, opened on first use and again in a child after fork (LMDB
+ * handles never cross fork); and each thread's state, its waiter slot
+ * and its cstring-return buffers, created on the thread's first call and
+ * given back when the thread exits.  A fork handler makes the child start
+ * afresh: no handle, no slots, no counts of the parent's.
+ *
+ * Memory for per-thread state comes from mmap, not malloc, so that a host
+ * that interposes malloc never sees the shim in its allocator. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "shim/state.h"
+#include "shim/stub.h"
+
+dt__caller_set dt__caller;
+
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static dt__queue *s_q;         /* opened lazily, per process */
+static bool s_queue_failed;    /* said once per process */
+static pthread_key_t s_tls_key;
+
+static __thread dt__thread_state *t_state
+    __attribute__((tls_model("initial-exec")));
+
+/* Handles inherited across fork: never used or closed in the child (see
+ * dt__queue_close), but kept reachable, so that leak checkers do not
+ * report them.  One per fork generation; past the table's size they are
+ * simply dropped. */
+static dt__queue *s_abandoned[64];
+static size_t s_nabandoned;
+
+/* Maps n bytes of private, zeroed memory; NULL on failure.  The caller
+ * unmaps them (munmap with the same n). */
+void *dt__state_map(size_t n) {
+  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* The bytes of a thread's state with n cstring buffers. */
+static size_t state_size(size_t n) {
+  return sizeof(dt__thread_state) + n * 2 * sizeof(void *);
+}
+
+/* The thread-specific data destructor: the thread is exiting, so its
+ * waiter slot goes back to the queue (with the result it still holds
+ * there) and its memory is unmapped. */
+static void free_state(void *p) {
+  dt__thread_state *ts = p;
+  if (ts == NULL)
+    return;
+  dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
+  if (ts->has_slot && ts->pid == getpid() && q != NULL &&
+      !dt__queue_stale(q)) {
+    if (ts->has_drop)
+      dt__queue_drop(q, ts->drop);
+    dt__queue_waiter_release(q, ts->slot);
+  }
+  if (t_state == ts)
+    t_state = NULL;
+  for (size_t i = 0; i < ts->nbufs; i++)
+    if (ts->buf[i].p != NULL)
+      munmap(ts->buf[i].p, ts->buf[i].cap);
+  munmap(ts, state_size(ts->nbufs));
+}
+
+/* This thread's state, created on its first call (owned by the thread,
+ * freed when it exits); NULL when no memory can be mapped. */
+dt__thread_state *dt__state_thread(void) {
+  if (t_state == NULL) {
+    t_state = dt__state_map(state_size(dt__caller.n));
+    if (t_state == NULL)
+      return NULL;
+    t_state->nbufs = dt__caller.n;
+    pthread_setspecific(s_tls_key, t_state);
+  }
+  return t_state;
+}
+
+/* This thread's state if it has one, else NULL (creates nothing). */
+dt__thread_state *dt__state_current(void) {
+  return t_state;
+}
+
+/* Grows this thread's cstring buffer for symbol index i to need bytes.
+ * Returns 0 or -ENOMEM. */
+int dt__state_grow_cbuf(uint32_t i, size_t need) {
+  dt__thread_state *ts = dt__state_thread();
+  if (ts == NULL || i >= ts->nbufs)
+    return -ENOMEM;
+  size_t cap = 4096;
+  while (cap < need)
+    cap *= 2;
+  char *p = dt__state_map(cap);
+  if (p == NULL)
+    return -ENOMEM;
+  if (ts->buf[i].p != NULL)
+    munmap(ts->buf[i].p, ts->buf[i].cap);
+  ts->buf[i].p = p;
+  ts->buf[i].cap = cap;
+  return 0;
+}
+
+/* The fork handler, in the child: the parent's handle and slots are not
+ * ours, and neither are the parent's calls (the child counts its own). */
+static void atfork_child(void) {
+  if (s_q != NULL && s_nabandoned < sizeof s_abandoned / sizeof *s_abandoned)
+    s_abandoned[s_nabandoned++] = s_q;
+  s_q = NULL; /* abandoned: see dt__queue_close */
+  s_queue_failed = false;
+  pthread_mutex_init(&s_lock, NULL);
+  if (t_state != NULL) {
+    t_state->has_slot = false;
+    t_state->has_drop = false; /* the parent's, not ours */
+  }
+  for (size_t i = 0; i < dt__caller.n; i++) {
+    memset(dt__caller.stubs[i].hist, 0, sizeof dt__caller.stubs[i].hist);
+    dt__caller.stubs[i].calls = 0;
+    dt__caller.stubs[i].local = 0;
+  }
+}
+
+/* Keeps cfg and the stub table (both owned by shim.c for the life of the
+ * process) and installs the thread-exit and fork handlers.  Called once,
+ * by the shim's constructor, before any intercepted call. */
+void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
+  dt__caller.cfg = cfg;
+  dt__caller.stubs = stubs;
+  dt__caller.n = n;
+  dt__caller.fp = dt__wire_fingerprint(cfg);
+  pthread_key_create(&s_tls_key, free_state);
+  pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* This process's queue handle, opened on first use (and again after a
+ * fork); NULL when it cannot be opened, which is said once per process.
+ * The handle lives as long as the process. */
+dt__queue *dt__state_queue(void) {
+  dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
+  if (q != NULL && !dt__queue_stale(q))
+    return q;
+  pthread_mutex_lock(&s_lock);
+  q = s_q;
+  if ((q == NULL || dt__queue_stale(q)) && !s_queue_failed) {
+    char err[600];
+    q = NULL;
+    int rc = dt__queue_open(dt__caller.cfg, &q, err, sizeof err);
+    if (rc != 0) {
+      s_queue_failed = true;
+      dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err,
+              program_invocation_short_name);
+      q = NULL;
+    }
+    __atomic_store_n(&s_q, q, __ATOMIC_RELEASE);
+  }
+  pthread_mutex_unlock(&s_lock);
+  return q;
+}
+
+/* At exit: drops the calling thread's last result, still in the queue
+ * (other threads drop theirs when they exit). */
+void dt__state_fini(void) {
+  dt__thread_state *ts = t_state;
+  dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
+  if (ts != NULL && ts->has_drop && ts->pid == getpid() && q != NULL &&
+      !dt__queue_stale(q)) {
+    dt__queue_drop(q, ts->drop);
+    ts->has_drop = false;
+  }
+}

@@ -1,0 +1,44 @@
+/* state.h: the caller role's settings, its queue handle and each
+ * thread's state (shim/state.c). */
+#ifndef DT_STATE_H
+#define DT_STATE_H
+
+#include <stdbool.h>
+
+#include "queue/queue.h"
+#include "shim/stub.h"
+
+/* The caller role's settings: set once by dt__state_init, before any
+ * intercepted call, and read-only afterwards. */
+typedef struct dt__caller_set {
+  const dt__config *cfg; /* owned by shim.c for the life of the process */
+  dt__stub *stubs;       /* likewise: one per [[offload]] entry */
+  size_t n;
+  uint64_t fp;           /* the config's fingerprint, sent with each task */
+} dt__caller_set;
+extern dt__caller_set dt__caller;
+
+/* A thread's state: its waiter slot and its cstring-return buffers (one
+ * per symbol, so each stays valid until that symbol's next call). */
+typedef struct dt__thread_state {
+  int pid;
+  uint32_t slot;
+  bool has_slot;
+  bool has_drop;  /* the last result, read in place, is still queued */
+  uint64_t drop;
+  size_t nbufs;
+  struct {
+    char *p;
+    size_t cap;
+  } buf[];
+} dt__thread_state;
+
+void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n);
+dt__queue *dt__state_queue(void);
+dt__thread_state *dt__state_thread(void);
+dt__thread_state *dt__state_current(void);
+int dt__state_grow_cbuf(uint32_t i, size_t need);
+void *dt__state_map(size_t n);
+void dt__state_fini(void);
+
+#endif /* DT_STATE_H */

@@ -1,0 +1,380 @@
+/* trip.c: owns one round trip of a call through the queue, and what
+ * follows it under the symbol's policy.
+ *
+ * A call is encoded straight into space reserved in the LMDB queue (no
+ * intermediate buffer), the doorbell wakes one idle worker, and the
+ * calling thread sleeps on its own futex word until the worker's result
+ * wakes it.  The result then writes the return value, the out and inout
+ * buffers and errno back, as if the function had run here.  While no
+ * runner serves, the wait starts one (autostart) and ends, at
+ * wait_for_runner, in on_unavailable.  dt__trip_settle then takes the
+ * call to its end: the result, a retry, the inline fallback, an on_*
+ * value, or the caller dying as the worker did.
+ *
+ * Both the single call (call.c) and each slice of a fan-out call
+ * (fanout.c) go through here. */
+#include <stdio.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/guard.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "config/policy.h"
+#include "config/sig.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "shim/autostart.h"
+#include "shim/state.h"
+#include "shim/stub.h"
+#include "shim/trip.h"
+
+/* The longest a wait sleeps before it looks whether a runner serves. */
+#define WAIT_TICK_NS (1000000000ull)
+
+/* dt__queue_submit_drop's encoder: writes c's task straight into the
+ * space reserved for it in the queue. */
+static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
+  dt__call_ctx *c = ctx;
+  return dt__wire_task_encode_refs(&c->s->off->sig, dt__caller.fp,
+                                   c->s->index, id, c->caller_errno, c->args,
+                                   c->refs, buf, size);
+}
+
+/* dt__queue_wait's reader: applies c's result (return value, out
+ * buffers, errno) from the record in the queue.  A cstring return is
+ * copied into this thread's buffer for the symbol; -ENOSPC asks for a
+ * larger one (c->need bytes).  Returns 0 or a negative errno. */
+static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
+  dt__call_ctx *c = ctx;
+  dt__thread_state *ts = dt__state_current();
+  char *cbuf = NULL;
+  size_t cap = 0;
+  if (ts != NULL && c->s->index < ts->nbufs) {
+    cbuf = ts->buf[c->s->index].p;
+    cap = ts->buf[c->s->index].cap;
+  }
+  dt__error e;
+  int rc = dt__wire_result_apply(&c->s->off->sig, c->args, c->id, rec, size,
+                                 c->ret, &c->err, cbuf, cap, &c->need, &e);
+  snprintf(c->msg, sizeof c->msg, "%s", e.msg);
+  if (rc < 0)
+    return rc;
+  c->status = rc;
+  return 0;
+}
+
+/* Runs the call of s inline with the shim's flag lowered (and errno set
+ * to saved), and returns the errno the function left; the flag is raised
+ * again.  The one inline path of the offload: the fallback that keeps a
+ * call from being lost.  The caller lowers the flag and sets errno when
+ * it returns to the host. */
+int dt__trip_inline(dt__stub *s, void *ret, void **args, int saved) {
+  dt__in_shim = 0;
+  errno = saved;
+  ffi_call(&s->cif, FFI_FN(s->real), ret, args);
+  int e = errno;
+  dt__in_shim = 1;
+  return e;
+}
+
+/* Starts a call context for one attempt of the call of s with args,
+ * its return value written to ret; saved is the caller's errno and refs
+ * the fan-out's in buffers stored once (or NULL). */
+void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
+                       int saved, const uint64_t *refs) {
+  memset(c, 0, sizeof *c);
+  c->s = s;
+  c->args = args;
+  c->ret = ret;
+  c->err = saved;
+  c->caller_errno = saved;
+  c->refs = refs;
+}
+
+/* Queues the call of c, size bytes (dropping this thread's last result
+ * in the same transaction), and sets c->id.  Returns 0, or a negative
+ * errno after saying why the call will run inline instead; with said (a
+ * fan-out's slices), that is said once per call, and *said records it. */
+int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                    size_t size, dt__call_ctx *c, bool *said) {
+  int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
+                                 ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
+  if (rc != 0 && (said == NULL || !*said)) {
+    if (said != NULL)
+      *said = true;
+    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
+            "inline%s", s->off->symbol, strerror(-rc),
+            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
+            : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
+                             "raise it)"
+                           : "",
+            said != NULL ? " (and any other slice of this call that cannot "
+                           "be queued)"
+                         : "");
+  }
+  if (rc != 0)
+    return rc;
+  ts->has_drop = false;
+  return 0;
+}
+
+/* Blocks until the answer of c->id and applies it.  With first, the
+ * answer is read in place and left for this thread's next submit to drop
+ * (the fast path; seen is the slot's count before the submit); otherwise
+ * it is taken and deleted.  While no runner is alive, the wait is cut
+ * into ticks that end at wait_for_runner, when on_unavailable applies; w
+ * is shared by the slices of one call.  Returns how the round trip ended,
+ * with c->msg saying why when it did not end with a result. */
+dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                          dt__call_ctx *c, bool first, uint32_t seen,
+                          dt__watch *w) {
+  const dt__policy *pol = &s->off->policy;
+  int rc;
+  if (w->since == 0 && !dt__queue_runner_recent(q, DT__RUNNER_MAX_AGE_NS))
+    w->since = dt__now_ns();
+  for (;;) {
+    uint64_t tick = WAIT_TICK_NS;
+    if (w->since != 0 && pol->on_unavailable.kind != DT__ON_WAIT) {
+      uint64_t waited = dt__now_ns() - w->since;
+      if (waited < pol->wait_for_runner_ns) {
+        if (pol->wait_for_runner_ns - waited < tick)
+          tick = pol->wait_for_runner_ns - waited;
+      } else if (dt__queue_runner_alive(q, DT__RUNNER_MAX_AGE_NS)) {
+        w->since = 0;
+      } else if (dt__queue_cancel(q, c->id) == 1) {
+        snprintf(c->msg, sizeof c->msg,
+                 "no runner has served %s for %gs (start one with "
+                 "dtask-runner, or set [runner] autostart = true)",
+                 dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9);
+        return DT__OUT_UNAVAILABLE;
+      }
+      /* Otherwise its answer is there, or a live worker has it. */
+    }
+    if (tick < 1000000)
+      tick = 1000000; /* at least 1 ms: never a busy loop */
+    /* The first wait reads the result in place and leaves it for the
+     * next call's submit to drop; later ones (after a timeout or a
+     * buffer too small) take and delete it themselves. */
+    rc = first ? dt__queue_wait_since(q, c->id, ts->slot, seen, apply_result,
+                                      c, tick)
+               : dt__queue_wait(q, c->id, ts->slot, apply_result, c, tick);
+    if (first && (rc == 0 || rc == -EPROTO)) {
+      ts->has_drop = true;
+      ts->drop = c->id;
+    }
+    first = false;
+    if (rc == -ENOSPC) {
+      if (dt__state_grow_cbuf(s->index, c->need) != 0)
+        break;
+      continue;
+    }
+    if (rc != -ETIMEDOUT)
+      break;
+    /* No result within a tick: is anyone serving?  A live pool answers
+     * every call it claimed, or gives it back when its worker is killed;
+     * a pool that died leaves claims that a new pool's sweep requeues. */
+    if (dt__queue_runner_alive(q, DT__RUNNER_MAX_AGE_NS)) {
+      w->since = 0;
+      continue;
+    }
+    if (w->since == 0 ||
+        (dt__caller.cfg->autostart &&
+         dt__now_ns() - w->started >= DT__AUTOSTART_WAIT_NS)) {
+      /* No runner: start one (again, if the last one this call started
+       * has died too, at most once per DT__AUTOSTART_WAIT_NS). */
+      if (w->since == 0)
+        w->since = dt__now_ns();
+      w->started = dt__now_ns();
+      dt__autostart_ensure(q);
+      continue;
+    }
+    if (pol->on_unavailable.kind == DT__ON_WAIT && !w->said &&
+        dt__now_ns() - w->since > pol->wait_for_runner_ns) {
+      dt__log(DT__LOG_ERROR,
+              "no runner has served %s for %gs; call %llu of %s waits for "
+              "one (on_unavailable = \"wait\"): start one with dtask-runner",
+              dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9,
+              (unsigned long long)c->id, s->off->symbol);
+      w->said = true;
+    }
+  }
+  if (rc != 0) {
+    /* The call runs here instead.  Taken back from the queue first, it
+     * runs once; if a worker already has it or has answered it, its
+     * answer is dropped (now, or by this thread's next submit). */
+    bool twice = dt__queue_cancel(q, c->id) != 1;
+    if (twice) {
+      dt__queue_drop(q, c->id);
+      if (!ts->has_drop) {
+        ts->has_drop = true;
+        ts->drop = c->id;
+      }
+    }
+    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline%s",
+            (unsigned long long)c->id, s->off->symbol,
+            rc == -EPROTO ? "malformed result: " : strerror(-rc),
+            rc == -EPROTO ? c->msg : "",
+            twice ? " (a worker ran it or runs it too)" : "");
+    return DT__OUT_INLINE;
+  }
+  if (c->status == DT__ST_OK)
+    return DT__OUT_OK;
+  /* Messages from the sweep do not know the symbol: name it. */
+  size_t sl = strlen(s->off->symbol);
+  if (strncmp(c->msg, s->off->symbol, sl) != 0 ||
+      (c->msg[sl] != ' ' && c->msg[sl] != ':')) {
+    char m[sizeof c->msg];
+    snprintf(m, sizeof m, "%s: %.*s", s->off->symbol,
+             (int)(sizeof m - sl - 3), c->msg);
+    memcpy(c->msg, m, sizeof m);
+  }
+  if (c->status == DT__ST_CRASH)
+    return DT__OUT_CRASH;
+  if (c->status == DT__ST_TIMEOUT)
+    return DT__OUT_TIMEOUT;
+  dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol, c->msg);
+  return DT__OUT_INLINE;
+}
+
+/* One round trip: queue the call of c (size bytes), block until its
+ * answer.  Returns how it ended. */
+dt__outcome dt__trip_round(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                           size_t size, dt__call_ctx *c) {
+  dt__watch w = {0, 0, false};
+  uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+  if (dt__trip_submit(s, q, ts, size, c, NULL) != 0)
+    return DT__OUT_INLINE;
+  return dt__trip_wait(s, q, ts, c, true, seen, &w);
+}
+
+/* A per-thread xorshift generator for backoff jitter (no locks, no libc
+ * state shared with the host). */
+static uint64_t jitter(void) {
+  static __thread uint64_t x __attribute__((tls_model("initial-exec")));
+  if (x == 0)
+    x = dt__now_ns() ^ ((uint64_t)syscall(SYS_gettid) << 32) ^
+        0x9e3779b97f4a7c15ull;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return x;
+}
+
+/* Sleeps before retry number attempt (the policy's backoff). */
+static void backoff(const dt__policy *p, int attempt) {
+  uint64_t ns = dt__policy_backoff_ns(p, attempt, jitter());
+  struct timespec ts = {(time_t)(ns / 1000000000ull),
+                        (long)(ns % 1000000000ull)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+    ;
+}
+
+/* on_crash / on_timeout = "signal": the caller dies as the worker did.
+ * A signal goes through the host's own disposition first (a handler
+ * runs, as it would have for a local crash); if that returns, the
+ * default action follows.  An exit inside the function exits. */
+static void die_like(dt__outcome o, const dt__call_ctx *c) {
+  int sig = o == DT__OUT_TIMEOUT ? SIGALRM : c->err;
+  if (o == DT__OUT_CRASH && c->err >= 256) {
+    dt__log(DT__LOG_ERROR, "%s; exiting with status %d here (on_crash = "
+            "\"signal\")", c->msg, c->err - 256);
+    dt__in_shim = 0;
+    exit(c->err - 256);
+  }
+  if (sig <= 0 || sig >= NSIG)
+    sig = SIGABRT;
+  dt__log(DT__LOG_ERROR, "%s; raising SIG%s here (%s = \"signal\")", c->msg,
+          sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+          o == DT__OUT_TIMEOUT ? "on_timeout" : "on_crash");
+  dt__in_shim = 0;
+  raise(sig);
+  signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+  raise(sig);
+  _exit(128 + sig);
+}
+
+/* Takes a call whose first attempt ended with o (c holds its answer) to
+ * its end under the symbol's policy: retries, the inline fallback, an
+ * on_* value, or dying like the worker did (no return).  *err gets the
+ * errno the caller must see.  Returns DT__SETTLED_RESULT: ret holds the
+ * function's result from a worker; DT__SETTLED_INLINE: the function ran
+ * here; DT__SETTLED_VALUE: ret holds an on_* value. */
+int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                    void *ret, void **args, size_t size, int saved,
+                    dt__outcome o, dt__call_ctx *c, int *err) {
+  const dt__policy *pol = &s->off->policy;
+  for (int attempt = 0;; attempt++) {
+    if (attempt > 0) {
+      dt__trip_ctx_init(c, s, args, ret, saved, c->refs);
+      o = dt__trip_round(s, q, ts, size, c);
+    }
+    const dt__action *act = NULL;
+    switch (o) {
+    case DT__OUT_OK:
+      if (attempt < pol->retries &&
+          dt__policy_should_retry(pol, &s->off->sig, ret, c->err)) {
+        const char *en = dt__errno_name(c->err);
+        dt__log(DT__LOG_INFO, "%s failed with %s; retry %d of %d",
+                s->off->symbol, en ? en : "an error", attempt + 1,
+                pol->retries);
+        backoff(pol, attempt + 1);
+        continue;
+      }
+      *err = c->err;
+      return DT__SETTLED_RESULT;
+    case DT__OUT_INLINE:
+      *err = dt__trip_inline(s, ret, args, saved);
+      return DT__SETTLED_INLINE;
+    case DT__OUT_UNAVAILABLE:
+      act = &pol->on_unavailable;
+      break;
+    case DT__OUT_CRASH:
+      act = &pol->on_crash;
+      break;
+    case DT__OUT_TIMEOUT:
+      act = &pol->on_timeout;
+      break;
+    }
+    if (act->kind == DT__ON_LOCAL) {
+      if (!c->quiet)
+        dt__log(DT__LOG_ERROR, "%s; calling %s inline", c->msg,
+                s->off->symbol);
+      *err = dt__trip_inline(s, ret, args, saved);
+      return DT__SETTLED_INLINE;
+    }
+    if (act->kind == DT__ON_RETURN && !c->quiet) {
+      dt__log(DT__LOG_ERROR, "%s; %s returns %s", c->msg, s->off->symbol,
+              o == DT__OUT_CRASH     ? "the on_crash value"
+              : o == DT__OUT_TIMEOUT ? "the on_timeout value"
+                                     : "the on_unavailable value");
+    }
+    if (act->kind == DT__ON_RETURN) {
+      dt__policy_store_return(act, &s->off->sig, ret);
+      *err = act->err != 0 ? act->err : saved;
+      return DT__SETTLED_VALUE;
+    }
+    if (act->kind == DT__ON_RETRY && attempt < pol->retries) {
+      /* A crash or a timeout is worth a line even when it is retried. */
+      dt__log(DT__LOG_ERROR, "%s; retry %d of %d", c->msg, attempt + 1,
+              pol->retries);
+      backoff(pol, attempt + 1);
+      continue;
+    }
+    if (act->kind == DT__ON_RETRY)
+      dt__log(DT__LOG_ERROR, "%s: %d retries failed", s->off->symbol,
+              pol->retries);
+    die_like(o, c);
+  }
+}

@@ -1,0 +1,63 @@
+/* trip.h: one round trip of a call through the queue, and its settling
+ * under the symbol's policy (shim/trip.c). */
+#ifndef DT_TRIP_H
+#define DT_TRIP_H
+
+#include <stdbool.h>
+
+#include "queue/queue.h"
+#include "shim/state.h"
+#include "shim/stub.h"
+
+/* One attempt of one call (or of one fan-out slice): its arguments, where
+ * its answer goes, and what the answer said. */
+typedef struct dt__call_ctx {
+  dt__stub *s;
+  void **args;
+  void *ret;
+  int err;
+  int caller_errno;
+  int status;
+  size_t need;
+  uint64_t id;
+  const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
+  bool quiet;           /* fan-out: another slice said it already */
+  char msg[512];
+} dt__call_ctx;
+
+/* How one round trip through the queue ended. */
+typedef enum dt__outcome {
+  DT__OUT_OK,          /* the worker's result is applied */
+  DT__OUT_INLINE,      /* refused or impossible: run the call inline */
+  DT__OUT_CRASH,       /* the worker died running it (c.err: the detail) */
+  DT__OUT_TIMEOUT,     /* it ran past its timeout and its worker was killed */
+  DT__OUT_UNAVAILABLE  /* no runner within wait_for_runner */
+} dt__outcome;
+
+/* How long calls have found no runner: one per call, shared by the
+ * slices of a fan-out call, so that they wait for a runner once, not once
+ * each. */
+typedef struct dt__watch {
+  uint64_t since;   /* when no runner was first seen (0: one is alive) */
+  uint64_t started; /* when this call last tried to autostart a pool */
+  bool said;        /* the on_unavailable = "wait" message is out */
+} dt__watch;
+
+/* How dt__trip_settle ended. */
+enum { DT__SETTLED_RESULT, DT__SETTLED_INLINE, DT__SETTLED_VALUE };
+
+int dt__trip_inline(dt__stub *s, void *ret, void **args, int saved);
+void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
+                       int saved, const uint64_t *refs);
+int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                    size_t size, dt__call_ctx *c, bool *said);
+dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                          dt__call_ctx *c, bool first, uint32_t seen,
+                          dt__watch *w);
+dt__outcome dt__trip_round(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                           size_t size, dt__call_ctx *c);
+int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                    void *ret, void **args, size_t size, int saved,
+                    dt__outcome o, dt__call_ctx *c, int *err);
+
+#endif /* DT_TRIP_H */
