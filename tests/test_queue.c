@@ -1,4 +1,5 @@
-/* test_queue.c: unit tests of the LMDB queue (queue.c).
+/* test_queue.c: unit tests of the queue interface (queue/queue.h) with
+ * its "lmdb" backend (queue/lmdb.c, lmdb_env.c, bell.c, proc.c).
  *
  * Everything here is real: every test gets a fresh directory under
  * /dev/shm with a real LMDB environment and doorbell in it, waits are
@@ -41,6 +42,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "config/sig.h"
+#include "queue/bell.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "testutil.h"
@@ -56,7 +58,7 @@
   } while (0)
 
 #define MS 1000000ull
-#define NSLOTS 4096u /* BELL_SLOTS in queue.c */
+#define NSLOTS DT__BELL_SLOTS /* the doorbell page's waiter slots */
 
 /* ------------------------------------------------------------ fixture */
 
@@ -138,10 +140,10 @@ static int teardown(void **state) {
 
 /* Opens f->q on f->cfg (or fails the test with the message). */
 static dt__queue *open_q(fx *f) {
-  char err[1024] = "";
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  dt__error err = {0, 0, ""};
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   if (rc != 0)
-    fail_msg("dt__queue_open(%s) = %d: %s", f->cfg->queue_path, rc, err);
+    fail_msg("dt__queue_open(%s) = %d: %s", f->cfg->queue_path, rc, err.msg);
   assert_non_null(f->q);
   return f->q;
 }
@@ -222,9 +224,9 @@ static pid_t dead_pid(fx *f) {
 /* In a child: opens its own handle on the fixture's queue, or _exits. */
 static dt__queue *child_open(fx *f) {
   dt__queue *q = NULL;
-  char err[1024];
-  if (dt__queue_open(f->cfg, &q, err, sizeof err) != 0) {
-    fprintf(stderr, "child %d: %s\n", (int)getpid(), err);
+  dt__error err = {0, 0, ""};
+  if (dt__queue_open(f->cfg, &q, &err) != 0) {
+    fprintf(stderr, "child %d: %s\n", (int)getpid(), err.msg);
     _exit(90);
   }
   return q;
@@ -406,11 +408,11 @@ static void test_open_creates_dirs(void **state) {
   snprintf(qd, sizeof qd, "%s/a/b/q", f->root);
   snprintf(f->cfg->queue_path, sizeof f->cfg->queue_path, "%s", qd);
   mode_t old = umask(0);
-  char err[1024] = "";
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  dt__error err = {0, 0, ""};
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   umask(old);
   if (rc != 0)
-    fail_msg("open: %d %s", rc, err);
+    fail_msg("open: %d %s", rc, err.msg);
   assert_mode(a, 0700);
   assert_mode(b, 0700);
   assert_mode(qd, 0700);
@@ -455,15 +457,15 @@ static void test_open_reopen(void **state) {
 
 static void test_open_refuses_open_mode(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   assert_int_equal(mkdir(f->qpath, 0755), 0);
   assert_int_equal(chmod(f->qpath, 0755), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
   assert_null(f->q);
-  assert_contains(err, "chmod 700");
-  assert_contains(err, f->qpath);
-  assert_contains(err, "755");
+  assert_contains(err.msg, "chmod 700");
+  assert_contains(err.msg, f->qpath);
+  assert_contains(err.msg, "755");
   /* and the fix it names works */
   assert_int_equal(chmod(f->qpath, 0700), 0);
   open_q(f);
@@ -471,31 +473,31 @@ static void test_open_refuses_open_mode(void **state) {
 
 static void test_open_refuses_file(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   int fd = open(f->qpath, O_CREAT | O_WRONLY, 0600);
   assert_true(fd >= 0);
   close(fd);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -ENOTDIR);
   assert_null(f->q);
-  assert_contains(err, f->qpath);
-  assert_contains(err, "not a directory");
+  assert_contains(err.msg, f->qpath);
+  assert_contains(err.msg, "not a directory");
 }
 
 static void test_open_refuses_other_owner(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   if (geteuid() != 0)
     fail_msg("this test must run as root (euid is %u): it creates a "
              "directory owned by uid 65534",
              (unsigned)geteuid());
   assert_int_equal(mkdir(f->qpath, 0700), 0);
   assert_int_equal(chown(f->qpath, 65534, 65534), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
   assert_null(f->q);
-  assert_contains(err, "belongs to uid 65534");
-  assert_contains(err, f->qpath);
+  assert_contains(err.msg, "belongs to uid 65534");
+  assert_contains(err.msg, f->qpath);
 }
 
 /* A queue directory of your own is still refused under a parent that
@@ -503,42 +505,43 @@ static void test_open_refuses_other_owner(void **state) {
  * bit: they could swap the queue directory. */
 static void test_open_refuses_unsafe_parent(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   if (geteuid() != 0)
     fail_msg("this test must run as root (euid is %u)", (unsigned)geteuid());
   /* f->root is the parent of f->qpath. */
   assert_int_equal(chmod(f->root, 0777), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
-  assert_contains(err, "not sticky");
+  assert_contains(err.msg, "not sticky");
   assert_int_equal(chmod(f->root, 01777), 0);
-  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, 0);
   dt__queue_close(f->q);
   f->q = NULL;
   assert_int_equal(chmod(f->root, 0700), 0);
   assert_int_equal(chown(f->root, 65534, 65534), 0);
-  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(chown(f->root, 0, 0), 0);
   assert_int_equal(rc, -EPERM);
-  assert_contains(err, "belongs to another user");
+  assert_contains(err.msg, "belongs to another user");
 }
 
 /* A bell file of the wrong size is not taken for a doorbell. */
 static void test_open_refuses_foreign_bell(void **state) {
   fx *f = *state;
-  char err[1024] = "", bell[256];
+  dt__error err = {0, 0, ""};
+  char bell[256];
   assert_int_equal(mkdir(f->qpath, 0700), 0);
   snprintf(bell, sizeof bell, "%s/bell", f->qpath);
   int fd = open(bell, O_CREAT | O_WRONLY, 0600);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "not a bell", 10), 10);
   close(fd);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPROTO);
   assert_null(f->q);
-  assert_contains(err, "not a doorbell of this dtask version");
-  assert_contains(err, "rm -rf");
+  assert_contains(err.msg, "not a doorbell of this dtask version");
+  assert_contains(err.msg, "rm -rf");
 }
 
 /* --------------------------------------------------------- round trip */
