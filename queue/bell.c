@@ -7,8 +7,9 @@
  * one word per waiting caller thread (its result wakes only that
  * thread), and the runner pool's pid, heartbeat and worker count.
  * Nothing sleeps for a fixed time: every wait is a futex wait on a word
- * that changes exactly when there is something to see.  It calls only
- * queue/proc.c (whether a pid or a thread still runs). */
+ * that changes exactly when there is something to see.  Besides
+ * common/, it calls only queue/proc.c (whether a pid or a thread still
+ * runs). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
