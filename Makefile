@@ -79,7 +79,8 @@ DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built \
-              $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built
+              $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built \
+              $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn
@@ -138,22 +139,24 @@ $(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(B
 	CC="$(CC)" bash tests/fixtures/interpose/build.sh $(dir $@)
 	@touch $@
 
-# The offload fixtures include a raw-queue tool built from the core sources.
-$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
-	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/offload/build.sh $(dir $@)
+$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
-# The fan-out fixtures, with a queue-inspecting tool (counts, blobs, map
-# high-water mark) built from the core sources.
-$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
-	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/fanout/build.sh $(dir $@)
+$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
-# The failure-policy fixtures, with a queue-counting tool built from the
-# core sources.
-$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
-	CC="$(CC)" CORE_SRC="$(CORE_SRC)" bash tests/fixtures/failure/build.sh $(dir $@)
+$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/failure/build.sh $(dir $@)
 	@touch $@
+
+# The integration tests' queue tool (counts, blobs, map high-water mark,
+# raw tasks), built from the core sources as a plain program: no
+# sanitizers, so that it needs no ASan runtime in the ASan build.
+$(BUILD)/fixtures/qtool: tests/fixtures/qtool.c $(CORE_SRC) $(HEADERS) | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -I. -o $@ $< $(CORE_SRC) -lffi -llmdb -pthread
 
 check: all
 	@rm -rf $(BUILD)/tmp

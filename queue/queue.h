@@ -1,146 +1,251 @@
-/* queue.h: the queue between callers and runner workers (queue/queue.c).
+/* queue.h: the queue between callers and runner workers, and the
+ * operations every queue backend provides.
  *
- * Records go in as bytes (queue/wire.h) and come out as bytes: the queue
- * never looks inside them. */
+ * queue/queue.c opens a backend by the name in the config's [queue]
+ * backend (its table of backends; "lmdb" is queue/lmdb.c) and owns the
+ * queue directory; each backend fills a dt__queue_ops.  The shim's call
+ * path and the runner call only the dt__queue_* functions below, each of
+ * which calls its backend's operation.
+ *
+ * Records go in as bytes (queue/wire.h) and come out as bytes: a queue
+ * never looks inside them.  Every task gets an id from the queue, unique
+ * and increasing; its result is stored under the same id.  A handle is
+ * used by every thread of the process that opened it, at once; after
+ * fork the child opens its own (dt__queue_stale says when) and abandons
+ * the old one, because closing it could release what the parent uses.
+ *
+ * Returns follow common/common.h: 0 or a negative errno, unless an
+ * operation below says it returns a count, a flag (0/1) or a value.
+ * Full documentation is at each backend's definitions. */
 #ifndef DT_QUEUE_H
 #define DT_QUEUE_H
 
-#include "config/config.h"
+#include <limits.h>
 
-/* The LMDB queue between callers and runner workers, with a doorbell
- * page of futex words beside it (queue.c).  A handle belongs to the
- * process that opened it: after fork the child must open its own
- * (dt__queue_stale says so); the old one is abandoned, never closed,
- * because closing it would release the parent's reader slots. */
+#include "common/error.h"
+#include "config/config.h"
+#include "queue/wire.h"
+
 typedef struct dt__queue dt__queue;
 
-/* Opens the queue of cfg, creating its directory (0700) and files.  The
- * directory must belong to this user and be closed to group and others;
- * otherwise -EPERM with a sentence in err that says why and what to do.
- * *out is owned by the caller (dt__queue_close). */
-int dt__queue_open(const dt__config *cfg, dt__queue **out, char *err,
-                   size_t errsz);
-void dt__queue_close(dt__queue *q);
-
-/* 1 if q was opened by another process (this one forked since). */
-int dt__queue_stale(const dt__queue *q);
-
-/* The queue directory (owned by q). */
-const char *dt__queue_dir(const dt__queue *q);
-
-/* Writes a task record in place: called inside the write transaction
- * with size bytes of reserved, unaligned space and the call id. */
+/* Writes a task record in place: called inside the step that stores the
+ * task, with size bytes of reserved, unaligned space and the call id. */
 typedef int (*dt__encode_fn)(void *ctx, uint8_t *buf, size_t size,
                              uint64_t id);
 
-/* Reads a result record in place: called inside the transaction that
- * then deletes it.  A negative return keeps the record (-ENOSPC: the
- * caller grows a buffer and waits again without sleeping). */
+/* Reads a result record in place.  A negative return keeps the result
+ * (-ENOSPC: the caller grows a buffer and waits again without
+ * sleeping); -EPROTO deletes it as 0 does. */
 typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size);
 
-/* Caller side.  A waiter slot is this thread's futex word on the
- * doorbell page; dt__queue_submit stores it in the task so that the
- * worker wakes exactly this thread. */
-int dt__queue_waiter(dt__queue *q, uint32_t *slot);
-/* Gives this thread's slot back (thread exit). */
-void dt__queue_waiter_release(dt__queue *q, uint32_t slot);
-/* -E2BIG for a task larger than a quarter of the map. */
-int dt__queue_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
-                     uint32_t slot, uint64_t *id);
-/* Blocks (futex, no polling) until the result of id is there, then
- * applies and deletes it.  timeout_ns 0 waits forever; -ETIMEDOUT. */
-int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
-                   dt__apply_fn apply, void *ctx, uint64_t timeout_ns);
-/* The caller's fast path.  Read the slot's wake-up count before
- * queueing and pass it to dt__queue_wait_since, which sleeps until the
- * result's wake-up instead of first looking for a result that cannot be
- * there, then reads the result in a read-only transaction and leaves it
- * in place.  The caller drops it later: in the write transaction of its
- * next call (dt__queue_submit_drop), or with dt__queue_drop.  A result
- * left by a caller that dies is removed by the sweep. */
-uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot);
-int dt__queue_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
-                         uint32_t seen, dt__apply_fn apply, void *ctx,
-                         uint64_t timeout_ns);
-int dt__queue_submit_drop(dt__queue *q, size_t size, dt__encode_fn enc,
-                          void *ctx, uint32_t slot, uint64_t drop,
-                          uint64_t *id);
-int dt__queue_drop(dt__queue *q, uint64_t id);
-/* Removes a task that no worker claimed yet, or whose worker died (1),
- * or returns 0 if a live worker has it. */
-int dt__queue_cancel(dt__queue *q, uint64_t id);
+/* What a queue holds now, and the most storage it has ever needed at
+ * once in bytes (a fan-out's common buffers are counted as blobs). */
+typedef struct dt__queue_stats {
+  size_t tasks, claims, results, blobs;
+  uint64_t used_bytes;
+} dt__queue_stats;
 
-/* Worker side.  Claims the oldest task (FIFO by id) and copies it into
- * a malloc'd buffer (*rec, owned by the caller).  Blocks on the doorbell
- * until a task arrives or timeout_ns passes (-ETIMEDOUT; 0 = forever).
- * -EINTR when woken by dt__queue_kick.  -E2BIG with *id set when the
- * oldest task is too large to claim (answer it with dt__queue_reject). */
-int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
-                    uint64_t timeout_ns);
-/* Stores the result of id, drops its claim, and wakes its caller. */
-int dt__queue_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
-                       size_t size);
-/* The supervisor's answer for a worker that died or was killed while
- * running call id: stores rec (a crash or timeout record) only if the
- * claim is still held by that worker pid, so that a call answered in the
- * meantime is never answered twice.  Returns 0, or -ENOENT when the claim
- * is no longer that worker's. */
-int dt__queue_fail(dt__queue *q, uint64_t id, int worker, const uint8_t *rec,
-                   size_t size);
-/* Answers task id with an error record instead of a result: removes the
- * task (or its claim), stores rec, and wakes its caller.  Used when a task
- * cannot be claimed (dt__queue_claim gave -E2BIG with *id set) or its
- * result cannot be stored. */
-int dt__queue_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
-                     size_t size);
-/* Wakes every idle worker (shutdown). */
-void dt__queue_kick(dt__queue *q);
+typedef struct dt__queue_ops {
+  const char *name; /* as written in [queue] backend */
+  /* Opens the queue of cfg whose directory dir queue.c has created and
+   * checked.  *out is the backend's handle (struct dt__queue first),
+   * freed by close.  Fills err (a sentence to act on) on failure. */
+  int (*open)(const dt__config *cfg, const char *dir, dt__queue **out,
+              dt__error *err);
+  /* Frees q; called only in the process that opened it. */
+  void (*close)(dt__queue *q);
 
-/* Runner liveness: a pool publishes its pid and a heartbeat. */
-void dt__queue_heartbeat(dt__queue *q, int pid);
-/* 1 if a runner pool published a heartbeat within max_age_ns and its
- * process exists. */
-int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns);
-/* The same without asking the kernel whether the process exists: a plain
- * read of the doorbell page, cheap enough for every call. */
-int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns);
+  /* Caller side.  A waiter slot is an opaque per-thread token: submit
+   * stores it with the task so that its answer wakes exactly this
+   * thread.  waiter: -EAGAIN when none is free.  waiter_release: gives
+   * the calling thread's slot back (thread exit). */
+  int (*waiter)(dt__queue *q, uint32_t *slot);
+  void (*waiter_release)(dt__queue *q, uint32_t slot);
+  /* Queues a task of size bytes written by enc, gets its id into *id and
+   * wakes an idle worker.  drop, unless DT__NO_ID, is a result that
+   * wait_since left, deleted in the same step.  -E2BIG for a task larger
+   * than the backend takes; enc's error aborts the step. */
+  int (*submit)(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
+                uint32_t slot, uint64_t drop, uint64_t *id);
+  /* The slot's wake-up count: read before submit, passed to wait_since. */
+  uint32_t (*slot_seq)(dt__queue *q, uint32_t slot);
+  /* Blocks until the result of id is there (no polling), applies it and
+   * deletes it.  timeout_ns 0 waits forever; -ETIMEDOUT. */
+  int (*wait)(dt__queue *q, uint64_t id, uint32_t slot, dt__apply_fn apply,
+              void *ctx, uint64_t timeout_ns);
+  /* The fast path: sleeps until the slot's count moves past seen before
+   * the first look, applies the result and leaves it in place for drop
+   * or the next submit.  A dead caller's results go with the sweep. */
+  int (*wait_since)(dt__queue *q, uint64_t id, uint32_t slot, uint32_t seen,
+                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns);
+  /* Deletes the result of id if there. */
+  int (*drop)(dt__queue *q, uint64_t id);
+  /* Removes task id if no worker claimed it or its worker died: 1, or 0
+   * when a live worker has it or it is gone. */
+  int (*cancel)(dt__queue *q, uint64_t id);
 
-/* Waits (futex on the doorbell, no polling) until a pool is alive, at
- * most timeout_ns.  Returns 0 or -ETIMEDOUT. */
-int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
-                          uint64_t timeout_ns);
+  /* Worker side.  claim: takes the oldest task (FIFO by id) into *rec
+   * (malloc'd, the caller frees it); blocks until one comes or timeout_ns
+   * (0: forever; -ETIMEDOUT); -EINTR after kick; -E2BIG with *id set for
+   * a task too large to claim (answer it with reject). */
+  int (*claim)(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
+               uint64_t timeout_ns);
+  /* Stores the result of id, ends its claim, wakes its caller. */
+  int (*complete)(dt__queue *q, uint64_t id, const uint8_t *rec,
+                  size_t size);
+  /* The supervisor's answer (a crash or timeout record) for worker's call
+   * id, stored only while that worker holds the claim: -ENOENT if not. */
+  int (*fail_claim)(dt__queue *q, uint64_t id, int worker,
+                    const uint8_t *rec, size_t size);
+  /* Answers task id, claimed or not, with an error record. */
+  int (*reject)(dt__queue *q, uint64_t id, const uint8_t *rec, size_t size);
+  /* Shutdown: every claim begun before it, in any process, returns. */
+  void (*kick)(dt__queue *q);
 
-/* The next call id to be handed out (activity detection). */
-uint64_t dt__queue_next_id(dt__queue *q);
+  /* The runner pool.  heartbeat: publishes the pool's pid (0: stopped)
+   * and a beat.  runner_recent: 1 if a beat is younger than max_age_ns,
+   * cheap enough for every call.  runner_alive: the same and its process
+   * exists.  wait_runner: until runner_alive, at most timeout_ns (0 or
+   * -ETIMEDOUT).  set_workers/workers: the pool's worker count (0: not
+   * known). */
+  void (*heartbeat)(dt__queue *q, int pid);
+  int (*runner_recent)(dt__queue *q, uint64_t max_age_ns);
+  int (*runner_alive)(dt__queue *q, uint64_t max_age_ns);
+  int (*wait_runner)(dt__queue *q, uint64_t max_age_ns, uint64_t timeout_ns);
+  void (*set_workers)(dt__queue *q, int n);
+  int (*workers)(dt__queue *q);
 
-/* Removes tasks and results whose caller process is gone, and claims
- * whose worker is gone (their lease lapsed): their tasks go back to the
- * queue while the caller waits, at most 5 times, and are then answered
- * as a crash.  Returns the number of entries removed or requeued. */
-int dt__queue_sweep(dt__queue *q);
+  /* The next id to be handed out (activity detection). */
+  uint64_t (*next_id)(dt__queue *q);
+  /* Removes what dead callers left (tasks, results, blobs) and lapsed
+   * claims of dead workers: requeued while their caller waits, answered
+   * as a crash after 5 tries.  Returns the number of entries removed or
+   * requeued. */
+  int (*sweep)(dt__queue *q);
+  /* Fills *st in one consistent look. */
+  int (*stat)(dt__queue *q, dt__queue_stats *st);
 
-/* Bytes shared by the slices of a fan-out call, stored once: put (the
- * caller; -E2BIG past a quarter of the map), read (a worker, into dst,
- * which has exactly size bytes; -ENOENT, -EPROTO for another size) and
- * drop (the caller, once every slice is answered).  A dead caller's are
- * removed by the sweep. */
-int dt__queue_blob_put(dt__queue *q, const void *data, size_t size,
-                       uint64_t *id);
-int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst, uint64_t size);
-int dt__queue_blob_drop(dt__queue *q, uint64_t id);
-int dt__queue_blob_count(dt__queue *q, size_t *blobs);
+  /* Bytes shared by the slices of a fan-out call, stored once.
+   * blob_put: the caller; -E2BIG past what the backend takes.
+   * blob_read: into dst of exactly size bytes; -ENOENT, -EPROTO for
+   * another size.  blob_drop: once every slice is answered. */
+  int (*blob_put)(dt__queue *q, const void *data, size_t size, uint64_t *id);
+  int (*blob_read)(dt__queue *q, uint64_t id, void *dst, uint64_t size);
+  int (*blob_drop)(dt__queue *q, uint64_t id);
+} dt__queue_ops;
 
-/* The high-water mark of the queue's map in bytes (its last used page):
- * what the queue has ever needed at once (tests of fan-out). */
-uint64_t dt__queue_used_bytes(dt__queue *q);
+/* The part of every handle that queue.c owns; a backend's handle starts
+ * with it. */
+struct dt__queue {
+  const dt__queue_ops *ops;
+  int pid;            /* the process that opened it */
+  char dir[PATH_MAX]; /* the queue directory */
+};
 
-/* The pool's number of workers, published by its supervisor (0: none
- * known); fan-out makes one slice per worker by default. */
-void dt__queue_set_workers(dt__queue *q, int n);
-int dt__queue_workers(dt__queue *q);
-
-/* Entry counts (tests and tools). */
+/* The generic functions (queue.c): open the queue of cfg with its
+ * backend (*out is the caller's to close; err gets the sentence to act
+ * on); close (NULL allowed; does nothing in another process); stale (1
+ * in a process forked since open); the queue directory (owned by q); and
+ * the entry counts of dt__queue_stat. */
+int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err);
+void dt__queue_close(dt__queue *q);
+int dt__queue_stale(const dt__queue *q);
+const char *dt__queue_dir(const dt__queue *q);
 int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
                      size_t *results);
+
+/* The other public functions: each calls its operation above. */
+
+static inline int dt__queue_waiter(dt__queue *q, uint32_t *slot) {
+  return q->ops->waiter(q, slot);
+}
+static inline void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
+  q->ops->waiter_release(q, slot);
+}
+static inline int dt__queue_submit(dt__queue *q, size_t size,
+                                   dt__encode_fn enc, void *ctx,
+                                   uint32_t slot, uint64_t *id) {
+  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, id);
+}
+static inline int dt__queue_submit_drop(dt__queue *q, size_t size,
+                                        dt__encode_fn enc, void *ctx,
+                                        uint32_t slot, uint64_t drop,
+                                        uint64_t *id) {
+  return q->ops->submit(q, size, enc, ctx, slot, drop, id);
+}
+static inline uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
+  return q->ops->slot_seq(q, slot);
+}
+static inline int dt__queue_wait(dt__queue *q, uint64_t id, uint32_t slot,
+                                 dt__apply_fn apply, void *ctx,
+                                 uint64_t timeout_ns) {
+  return q->ops->wait(q, id, slot, apply, ctx, timeout_ns);
+}
+static inline int dt__queue_wait_since(dt__queue *q, uint64_t id,
+                                       uint32_t slot, uint32_t seen,
+                                       dt__apply_fn apply, void *ctx,
+                                       uint64_t timeout_ns) {
+  return q->ops->wait_since(q, id, slot, seen, apply, ctx, timeout_ns);
+}
+static inline int dt__queue_drop(dt__queue *q, uint64_t id) {
+  return q->ops->drop(q, id);
+}
+static inline int dt__queue_cancel(dt__queue *q, uint64_t id) {
+  return q->ops->cancel(q, id);
+}
+static inline int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size,
+                                  uint64_t *id, uint64_t timeout_ns) {
+  return q->ops->claim(q, rec, size, id, timeout_ns);
+}
+static inline int dt__queue_complete(dt__queue *q, uint64_t id,
+                                     const uint8_t *rec, size_t size) {
+  return q->ops->complete(q, id, rec, size);
+}
+static inline int dt__queue_fail(dt__queue *q, uint64_t id, int worker,
+                                 const uint8_t *rec, size_t size) {
+  return q->ops->fail_claim(q, id, worker, rec, size);
+}
+static inline int dt__queue_reject(dt__queue *q, uint64_t id,
+                                   const uint8_t *rec, size_t size) {
+  return q->ops->reject(q, id, rec, size);
+}
+static inline void dt__queue_kick(dt__queue *q) { q->ops->kick(q); }
+static inline void dt__queue_heartbeat(dt__queue *q, int pid) {
+  q->ops->heartbeat(q, pid);
+}
+static inline int dt__queue_runner_recent(dt__queue *q, uint64_t max_age_ns) {
+  return q->ops->runner_recent(q, max_age_ns);
+}
+static inline int dt__queue_runner_alive(dt__queue *q, uint64_t max_age_ns) {
+  return q->ops->runner_alive(q, max_age_ns);
+}
+static inline int dt__queue_wait_runner(dt__queue *q, uint64_t max_age_ns,
+                                        uint64_t timeout_ns) {
+  return q->ops->wait_runner(q, max_age_ns, timeout_ns);
+}
+static inline void dt__queue_set_workers(dt__queue *q, int n) {
+  q->ops->set_workers(q, n);
+}
+static inline int dt__queue_workers(dt__queue *q) {
+  return q->ops->workers(q);
+}
+static inline uint64_t dt__queue_next_id(dt__queue *q) {
+  return q->ops->next_id(q);
+}
+static inline int dt__queue_sweep(dt__queue *q) { return q->ops->sweep(q); }
+static inline int dt__queue_stat(dt__queue *q, dt__queue_stats *st) {
+  return q->ops->stat(q, st);
+}
+static inline int dt__queue_blob_put(dt__queue *q, const void *data,
+                                     size_t size, uint64_t *id) {
+  return q->ops->blob_put(q, data, size, id);
+}
+static inline int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst,
+                                      uint64_t size) {
+  return q->ops->blob_read(q, id, dst, size);
+}
+static inline int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
+  return q->ops->blob_drop(q, id);
+}
 
 #endif /* DT_QUEUE_H */

@@ -299,7 +299,7 @@ static void signal_ready(void) {
  * exit status. */
 int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__queue *q = NULL;
-  char err[512];
+  dt__error err = {0, 0, ""};
   int nworkers = cfg->workers;
   const char *w = getenv(DT__ENV_WORKERS);
   bool autostarted = getenv(DT__ENV_AUTOSTARTED) != NULL;
@@ -320,8 +320,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     nworkers = atoi(w);
   if (nworkers > DT__MAX_WORKERS)
     nworkers = DT__MAX_WORKERS;
-  if (dt__queue_open(cfg, &q, err, sizeof err) != 0) {
-    dt__log(DT__LOG_ERROR, "runner: %s", err);
+  if (dt__queue_open(cfg, &q, &err) != 0) {
+    dt__log(DT__LOG_ERROR, "runner: %s", err.msg);
     return 2;
   }
   int lock = take_pool_lock(dt__queue_dir(q));

@@ -163,7 +163,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
                    dt__wtable *table, int i, int supervisor) {
   dt__wstate *me = &table->w[i];
   dt__queue *q = NULL;
-  char err[512], msg[512];
+  dt__error err = {0, 0, ""};
+  char msg[512];
   struct sigaction sa;
 
   w_cfg = cfg;
@@ -191,8 +192,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
    * glibc's allocator reads these settings, and only in the worker. */
   mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
   mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);
-  if (dt__queue_open(w_cfg, &q, err, sizeof err) != 0) {
-    dt__log(DT__LOG_ERROR, "worker: %s", err);
+  if (dt__queue_open(w_cfg, &q, &err) != 0) {
+    dt__log(DT__LOG_ERROR, "worker: %s", err.msg);
     return 2;
   }
   w_queue = q;

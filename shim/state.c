@@ -154,12 +154,12 @@ dt__queue *dt__state_queue(void) {
   pthread_mutex_lock(&s_lock);
   q = s_q;
   if ((q == NULL || dt__queue_stale(q)) && !s_queue_failed) {
-    char err[600];
+    dt__error err = {0, 0, ""};
     q = NULL;
-    int rc = dt__queue_open(dt__caller.cfg, &q, err, sizeof err);
+    int rc = dt__queue_open(dt__caller.cfg, &q, &err);
     if (rc != 0) {
       s_queue_failed = true;
-      dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err,
+      dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err.msg,
               program_invocation_short_name);
       q = NULL;
     }

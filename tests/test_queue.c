@@ -1,4 +1,5 @@
-/* test_queue.c: unit tests of the LMDB queue (queue.c).
+/* test_queue.c: unit tests of the queue interface (queue/queue.h) with
+ * its "lmdb" backend (queue/lmdb.c, lmdb_env.c, bell.c, proc.c).
  *
  * Everything here is real: every test gets a fresh directory under
  * /dev/shm with a real LMDB environment and doorbell in it, waits are
@@ -41,6 +42,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "config/sig.h"
+#include "queue/bell.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "testutil.h"
@@ -56,7 +58,7 @@
   } while (0)
 
 #define MS 1000000ull
-#define NSLOTS 4096u /* BELL_SLOTS in queue.c */
+#define NSLOTS DT__BELL_SLOTS /* the doorbell page's waiter slots */
 
 /* ------------------------------------------------------------ fixture */
 
@@ -138,10 +140,10 @@ static int teardown(void **state) {
 
 /* Opens f->q on f->cfg (or fails the test with the message). */
 static dt__queue *open_q(fx *f) {
-  char err[1024] = "";
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  dt__error err = {0, 0, ""};
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   if (rc != 0)
-    fail_msg("dt__queue_open(%s) = %d: %s", f->cfg->queue_path, rc, err);
+    fail_msg("dt__queue_open(%s) = %d: %s", f->cfg->queue_path, rc, err.msg);
   assert_non_null(f->q);
   return f->q;
 }
@@ -222,9 +224,9 @@ static pid_t dead_pid(fx *f) {
 /* In a child: opens its own handle on the fixture's queue, or _exits. */
 static dt__queue *child_open(fx *f) {
   dt__queue *q = NULL;
-  char err[1024];
-  if (dt__queue_open(f->cfg, &q, err, sizeof err) != 0) {
-    fprintf(stderr, "child %d: %s\n", (int)getpid(), err);
+  dt__error err = {0, 0, ""};
+  if (dt__queue_open(f->cfg, &q, &err) != 0) {
+    fprintf(stderr, "child %d: %s\n", (int)getpid(), err.msg);
     _exit(90);
   }
   return q;
@@ -406,11 +408,11 @@ static void test_open_creates_dirs(void **state) {
   snprintf(qd, sizeof qd, "%s/a/b/q", f->root);
   snprintf(f->cfg->queue_path, sizeof f->cfg->queue_path, "%s", qd);
   mode_t old = umask(0);
-  char err[1024] = "";
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  dt__error err = {0, 0, ""};
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   umask(old);
   if (rc != 0)
-    fail_msg("open: %d %s", rc, err);
+    fail_msg("open: %d %s", rc, err.msg);
   assert_mode(a, 0700);
   assert_mode(b, 0700);
   assert_mode(qd, 0700);
@@ -455,15 +457,15 @@ static void test_open_reopen(void **state) {
 
 static void test_open_refuses_open_mode(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   assert_int_equal(mkdir(f->qpath, 0755), 0);
   assert_int_equal(chmod(f->qpath, 0755), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
   assert_null(f->q);
-  assert_contains(err, "chmod 700");
-  assert_contains(err, f->qpath);
-  assert_contains(err, "755");
+  assert_contains(err.msg, "chmod 700");
+  assert_contains(err.msg, f->qpath);
+  assert_contains(err.msg, "755");
   /* and the fix it names works */
   assert_int_equal(chmod(f->qpath, 0700), 0);
   open_q(f);
@@ -471,31 +473,31 @@ static void test_open_refuses_open_mode(void **state) {
 
 static void test_open_refuses_file(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   int fd = open(f->qpath, O_CREAT | O_WRONLY, 0600);
   assert_true(fd >= 0);
   close(fd);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -ENOTDIR);
   assert_null(f->q);
-  assert_contains(err, f->qpath);
-  assert_contains(err, "not a directory");
+  assert_contains(err.msg, f->qpath);
+  assert_contains(err.msg, "not a directory");
 }
 
 static void test_open_refuses_other_owner(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   if (geteuid() != 0)
     fail_msg("this test must run as root (euid is %u): it creates a "
              "directory owned by uid 65534",
              (unsigned)geteuid());
   assert_int_equal(mkdir(f->qpath, 0700), 0);
   assert_int_equal(chown(f->qpath, 65534, 65534), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
   assert_null(f->q);
-  assert_contains(err, "belongs to uid 65534");
-  assert_contains(err, f->qpath);
+  assert_contains(err.msg, "belongs to uid 65534");
+  assert_contains(err.msg, f->qpath);
 }
 
 /* A queue directory of your own is still refused under a parent that
@@ -503,42 +505,43 @@ static void test_open_refuses_other_owner(void **state) {
  * bit: they could swap the queue directory. */
 static void test_open_refuses_unsafe_parent(void **state) {
   fx *f = *state;
-  char err[1024] = "";
+  dt__error err = {0, 0, ""};
   if (geteuid() != 0)
     fail_msg("this test must run as root (euid is %u)", (unsigned)geteuid());
   /* f->root is the parent of f->qpath. */
   assert_int_equal(chmod(f->root, 0777), 0);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPERM);
-  assert_contains(err, "not sticky");
+  assert_contains(err.msg, "not sticky");
   assert_int_equal(chmod(f->root, 01777), 0);
-  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, 0);
   dt__queue_close(f->q);
   f->q = NULL;
   assert_int_equal(chmod(f->root, 0700), 0);
   assert_int_equal(chown(f->root, 65534, 65534), 0);
-  rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(chown(f->root, 0, 0), 0);
   assert_int_equal(rc, -EPERM);
-  assert_contains(err, "belongs to another user");
+  assert_contains(err.msg, "belongs to another user");
 }
 
 /* A bell file of the wrong size is not taken for a doorbell. */
 static void test_open_refuses_foreign_bell(void **state) {
   fx *f = *state;
-  char err[1024] = "", bell[256];
+  dt__error err = {0, 0, ""};
+  char bell[256];
   assert_int_equal(mkdir(f->qpath, 0700), 0);
   snprintf(bell, sizeof bell, "%s/bell", f->qpath);
   int fd = open(bell, O_CREAT | O_WRONLY, 0600);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, "not a bell", 10), 10);
   close(fd);
-  int rc = dt__queue_open(f->cfg, &f->q, err, sizeof err);
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
   assert_int_equal(rc, -EPROTO);
   assert_null(f->q);
-  assert_contains(err, "not a doorbell of this dtask version");
-  assert_contains(err, "rm -rf");
+  assert_contains(err.msg, "not a doorbell of this dtask version");
+  assert_contains(err.msg, "rm -rf");
 }
 
 /* --------------------------------------------------------- round trip */
@@ -1981,6 +1984,149 @@ static void test_sweep_drops_claim_of_dead_caller(void **state) {
   counts_are(q, 0, 0, 0);
 }
 
+/* ------------------------------------------- the interface, generic */
+
+/* A backend that is not in queue.c's table is refused with a sentence,
+ * before anything is created. */
+static void test_open_unknown_backend(void **state) {
+  fx *f = *state;
+  dt__error err = {0, 0, ""};
+  snprintf(f->cfg->backend, sizeof f->cfg->backend, "redis");
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
+  assert_int_equal(rc, -ENOTSUP);
+  assert_null(f->q);
+  assert_contains(err.msg, "queue backend \"redis\" is not built");
+  assert_contains(err.msg, "\"lmdb\"");
+  struct stat st;
+  assert_int_equal(lstat(f->qpath, &st), -1);
+  dt__queue_close(NULL); /* allowed */
+}
+
+/* The fast path: the slot's count read before submit, wait_since reads
+ * the result and leaves it; the next submit_drop deletes it in its own
+ * step, and dt__queue_drop deletes the last one (twice is fine). */
+static void test_wait_since_and_drop(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id1, id2, cid;
+  uint8_t back[16];
+  assert_ok(dt__queue_waiter(q, &slot));
+  uint32_t seen = dt__queue_slot_seq(q, slot);
+  assert_ok(submit_bytes(q, "one", 3, slot, &id1));
+  assert_ok(echo_one(q, SEC, &cid));
+  assert_int_equal(cid, id1);
+  assert_true(dt__queue_slot_seq(q, slot) != seen); /* the answer rang */
+  app_ctx a = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait_since(q, id1, slot, seen, apply_copy, &a, SEC));
+  assert_int_equal(a.got, 3);
+  assert_memory_equal(back, "one", 3);
+  counts_are(q, 0, 0, 1); /* left in place */
+
+  enc_ctx e = {(const uint8_t *)"two", 3, 0, 0, 0};
+  seen = dt__queue_slot_seq(q, slot);
+  assert_ok(dt__queue_submit_drop(q, 3, enc_copy, &e, slot, id1, &id2));
+  counts_are(q, 1, 0, 0); /* the first result went with the new task */
+  assert_ok(echo_one(q, SEC, &cid));
+  app_ctx b = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait_since(q, id2, slot, seen, apply_copy, &b, SEC));
+  assert_memory_equal(back, "two", 3);
+  counts_are(q, 0, 0, 1);
+  assert_ok(dt__queue_drop(q, id2));
+  counts_are(q, 0, 0, 0);
+  assert_ok(dt__queue_drop(q, id2)); /* not there: still 0 */
+}
+
+/* Blobs: stored once, read back only at their exact size, dropped (also
+ * when already gone), counted by dt__queue_stat, refused past a quarter
+ * of the map; the map's high-water mark covers what was stored. */
+static void test_blobs_and_stat(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  dt__queue_stats st;
+  assert_ok(dt__queue_stat(q, &st));
+  assert_int_equal(st.tasks + st.claims + st.results + st.blobs, 0);
+  uint64_t used0 = st.used_bytes;
+  assert_true(used0 > 0);
+
+  size_t n = 1 * MiB;
+  uint8_t *data = malloc(n), *back = malloc(n);
+  assert_non_null(data);
+  assert_non_null(back);
+  pattern(data, n, 7);
+  uint64_t id1, id2;
+  assert_ok(dt__queue_blob_put(q, data, n, &id1));
+  assert_ok(dt__queue_blob_put(q, "x", 1, &id2));
+  assert_true(id2 > id1);
+  assert_ok(dt__queue_stat(q, &st));
+  assert_int_equal(st.blobs, 2);
+  assert_int_equal(st.tasks + st.claims + st.results, 0);
+  assert_true(st.used_bytes >= used0 + n);
+  size_t t = 9, c = 9, r = 9;
+  assert_ok(dt__queue_counts(q, &t, &c, &r)); /* blobs are not entries */
+  assert_int_equal(t + c + r, 0);
+
+  assert_ok(dt__queue_blob_read(q, id1, back, n));
+  assert_memory_equal(back, data, n);
+  assert_int_equal(dt__queue_blob_read(q, id1, back, n - 1), -EPROTO);
+  assert_int_equal(dt__queue_blob_read(q, 999999, back, 1), -ENOENT);
+  assert_ok(dt__queue_blob_drop(q, id1));
+  assert_ok(dt__queue_blob_drop(q, id1));
+  assert_int_equal(dt__queue_blob_read(q, id1, back, n), -ENOENT);
+  assert_ok(dt__queue_stat(q, &st));
+  assert_int_equal(st.blobs, 1);
+
+  uint64_t id3;
+  assert_int_equal(
+      dt__queue_blob_put(q, data, (size_t)(f->cfg->map_size / 4) + 1, &id3),
+      -E2BIG);
+  free(data);
+  free(back);
+}
+
+static int child_blob_and_exit(fx *f, void *arg) {
+  (void)arg;
+  dt__queue *q = child_open(f);
+  uint64_t id;
+  if (dt__queue_blob_put(q, "left", 4, &id) != 0)
+    return 10;
+  _exit(0);
+}
+
+/* A dead caller's blobs go with the sweep. */
+static void test_sweep_dead_caller_blobs(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint64_t mine;
+  assert_ok(dt__queue_blob_put(q, "mine", 4, &mine));
+  reap_ok(f, spawn(f, child_blob_and_exit, NULL));
+  dt__queue_stats st;
+  assert_ok(dt__queue_stat(q, &st));
+  assert_int_equal(st.blobs, 2);
+  assert_int_equal(dt__queue_sweep(q), 1);
+  assert_ok(dt__queue_stat(q, &st));
+  assert_int_equal(st.blobs, 1);
+  char back[4];
+  assert_ok(dt__queue_blob_read(q, mine, back, 4));
+}
+
+/* The pool's published state: runner_recent without asking the kernel,
+ * the worker count (0 when not known or not positive). */
+static void test_runner_recent_and_workers(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  assert_int_equal(dt__queue_runner_recent(q, 10 * SEC), 0);
+  assert_int_equal(dt__queue_workers(q), 0);
+  dt__queue_heartbeat(q, getpid());
+  assert_int_equal(dt__queue_runner_recent(q, 10 * SEC), 1);
+  dt__queue_set_workers(q, 3);
+  assert_int_equal(dt__queue_workers(q), 3);
+  dt__queue_set_workers(q, -2);
+  assert_int_equal(dt__queue_workers(q), 0);
+  dt__queue_heartbeat(q, 0);
+  assert_int_equal(dt__queue_runner_recent(q, 10 * SEC), 0);
+}
+
 /* --------------------------------------------------------------- main */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2027,6 +2173,11 @@ int main(void) {
       T(test_reject_answers_caller),
       T(test_cancel_claim_of_dead_worker),
       T(test_sweep_drops_claim_of_dead_caller),
+      T(test_open_unknown_backend),
+      T(test_wait_since_and_drop),
+      T(test_blobs_and_stat),
+      T(test_sweep_dead_caller_blobs),
+      T(test_runner_recent_and_workers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

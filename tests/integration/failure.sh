@@ -59,7 +59,8 @@
 # more).
 #
 # The programs are the fixtures of tests/fixtures/failure (libfail.so,
-# flprog, flqueue), built into $BUILD/fixtures/failure.  Every queue is a
+# flprog), built into $BUILD/fixtures/failure, and the queue tool
+# tests/fixtures/qtool.c, built into $BUILD/fixtures.  Every queue is a
 # fresh directory under one private (0700) directory in /dev/shm, removed
 # at exit; every runner and caller this script starts is stopped at exit.
 # Programs run under `timeout 60` (except g's callers, which are killed
@@ -91,7 +92,8 @@ RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 FL=$BUILD/fixtures/failure
 FLPROG=$FL/flprog
-for f in "$RUNNER" "$SHIM" "$FLPROG" "$FL/flqueue" "$FL/libfail.so" \
+QTOOL=$BUILD/fixtures/qtool
+for f in "$RUNNER" "$SHIM" "$FLPROG" "$QTOOL" "$FL/libfail.so" \
   "$FL/fl.toml" "$FL/fl_entry.toml"; do
   if [ ! -e "$f" ]; then
     echo "failure.sh: $f is missing; build first (make all, which runs" >&2
@@ -358,10 +360,10 @@ line_in() {
 worker_in() { sed -nE "s/.*$2.*/\\1/p" "$1.err" | head -n 1; }
 
 # counts CONFIG: "tasks T claims C results R" of CONFIG's queue.
-counts() { timeout 20 "$FL/flqueue" "$1" 2>&1; }
+counts() { timeout 20 "$QTOOL" "$1" counts 2>&1; }
 
 # used CONFIG: the high-water mark of CONFIG's LMDB map in bytes.
-used() { timeout 20 "$FL/flqueue" "$1" used 2>/dev/null | sed -n 's/^used //p'; }
+used() { timeout 20 "$QTOOL" "$1" used 2>/dev/null | sed -n 's/^used //p'; }
 
 # wait_empty CONFIG SECONDS: 0 once CONFIG's queue holds nothing (polled
 # every 0.1 s), 1 after SECONDS; EMPTY_MS: how long it took, LAST: the
@@ -942,7 +944,7 @@ if start_runner g "$CFGG" 2; then
   check $? "g the queue's map does not grow over the kills: $((${u0:-0} / 1024)) KiB used before the first batch, $((${uhalf:-0} / 1024)) KiB after 500 kills, $((${uend:-0} / 1024)) KiB after 1000 and the sweep (want < 512 KiB more in all, < 128 KiB more over the last 500)"
   # Control: a dead process's 1,000 blobs of 1 KiB, left in the queue,
   # move the measure past the bound (the sweep then removes them).
-  ufill=$(timeout 20 "$FL/flqueue" "$CFGG" fill 1000 1024 2>&1 |
+  ufill=$(timeout 20 "$QTOOL" "$CFGG" fill 1000 1024 2>&1 |
     sed -n 's/^used //p')
   [ -n "$ufill" ] && [ -n "$u0" ] && [ $((ufill - u0)) -ge 524288 ]
   check $? "g control: 1 MiB left in the queue by a dead process shows: $((${ufill:-0} / 1024)) KiB used (want >= $((${u0:-0} / 1024 + 512)) KiB)"

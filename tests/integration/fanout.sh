@@ -100,7 +100,8 @@ DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so
 FAN=$BUILD/fixtures/fanout
 PROG=$FAN/fanprog
-for f in "$DTASK" "$SHIM" "$PROG" "$FAN/fanq" "$FAN/libfan.so" \
+QTOOL=$BUILD/fixtures/qtool
+for f in "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$FAN/libfan.so" \
   "$FAN/fan.toml"; do
   if [ ! -e "$f" ]; then
     echo "fanout.sh: $f is missing; build first (make all, which runs" >&2
@@ -324,7 +325,7 @@ in_caller() {
 }
 
 # fanq CONFIG: "tasks T claims C results R blobs B used U" of its queue.
-fanq() { timeout 60 env "${CLEAN[@]}" "$FAN/fanq" "$1" 2>&1; }
+fanq() { timeout 60 env "${CLEAN[@]}" "$QTOOL" "$1" stats 2>&1; }
 fanq_field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1"; }
 
 MiB=1048576

@@ -20,8 +20,8 @@
 # doctored log, sync mode, a runner with the caller's config).
 #
 # The programs are the fixtures of tests/fixtures/interpose and
-# tests/fixtures/offload (libol.so, olprog, olqueue), built into
-# $BUILD/fixtures/.  Every queue is a fresh directory under one private
+# tests/fixtures/offload (libol.so, olprog), and the queue tool
+# tests/fixtures/qtool.c, built into $BUILD/fixtures/.  Every queue is a fresh directory under one private
 # (0700) directory in /dev/shm, removed at exit; every runner this script
 # starts (and every autostarted one) is stopped at exit.  Every program
 # runs under `timeout 60`.
@@ -51,11 +51,12 @@ RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 FIX=$BUILD/fixtures/interpose
 OL=$BUILD/fixtures/offload
+QTOOL=$BUILD/fixtures/qtool
 for f in "$DTASK" "$RUNNER" "$SHIM" "$FIX/fixprog_lazy" "$FIX/fix.toml" \
-  "$OL/olprog" "$OL/olqueue" "$OL/libol.so" "$OL/ol.toml" "$OL/ol_b.toml"; do
+  "$OL/olprog" "$QTOOL" "$OL/libol.so" "$OL/ol.toml" "$OL/ol_b.toml"; do
   if [ ! -e "$f" ]; then
     echo "offload.sh: $f is missing; build first (make all, which runs" >&2
-    echo "tests/fixtures/{interpose,offload}/build.sh)" >&2
+    echo "tests/fixtures/{interpose,offload}/build.sh and builds qtool)" >&2
     not_ok "dtask, the shim and the fixtures are built"
     finish
   fi
@@ -353,7 +354,7 @@ grep -qE "^dtask: $N2 calls offloaded; ol_echo $N2 \(p50 $T_RE, p99 $T_RE\)\$" \
   "$tmp/c2.err"
 check $? "2 the summary counts $N2 offloaded calls of ol_echo" "$tmp/c2.err"
 # Each result was taken once: nothing is left in the queue.
-run "$tmp/c2.counts" "$OL/olqueue" "$CFG2" counts
+run "$tmp/c2.counts" "$QTOOL" "$CFG2" counts
 has "$tmp/c2.counts.out" "tasks 0 claims 0 results 0"
 check $? "2 the queue is empty afterwards (each result delivered and taken)" \
   "$tmp/c2.counts.out" "$tmp/c2.counts.err"
@@ -405,13 +406,13 @@ if start_runner c4 "$CFG4" 1; then
   caller "$tmp/c4.before" "$CFG4" -- "$OL/olprog" basic
   w_before=$(sed -n 's/^olprog: ol_pid() ran in //p' "$tmp/c4.before.err")
   # The control: a well-formed record written the same way is served.
-  run "$tmp/c4.valid" "$OL/olqueue" "$CFG4" valid
+  run "$tmp/c4.valid" "$QTOOL" "$CFG4" valid
   grep -qE '^result status 0 call_id ([0-9]+) \(task \1\) errno 0: ret 5$' \
     "$tmp/c4.valid.out" && has "$tmp/c4.valid.out" "apply rc 0 ret 5"
   check $? "4 control: a valid raw task gets status 0 and ol_add's result 5" \
     "$tmp/c4.valid.out" "$tmp/c4.valid.err"
   for m in garbage empty; do
-    run "$tmp/c4.$m" "$OL/olqueue" "$CFG4" "$m"
+    run "$tmp/c4.$m" "$QTOOL" "$CFG4" "$m"
     grep -qE '^result status 1 call_id [0-9]+ \(task [0-9]+\) errno 0: .+' \
       "$tmp/c4.$m.out"
     check $? "4 $m record: answered with status 1 (DT__ST_MALFORMED) and a reason" \
@@ -424,18 +425,18 @@ if start_runner c4 "$CFG4" 1; then
     check $? "4 $m record: the error result carries the task's call id" \
       "$tmp/c4.$m.out"
   done
-  run "$tmp/c4.trunc" "$OL/olqueue" "$CFG4" truncated
+  run "$tmp/c4.trunc" "$QTOOL" "$CFG4" truncated
   grep -qE '^result status 1 call_id ([0-9]+) \(task \1\) errno 0: .*truncated' \
     "$tmp/c4.trunc.out" &&
     grep -q '^apply rc 1 ret 0: .*truncated' "$tmp/c4.trunc.out"
   check $? "4 truncated record: status 1, and the caller's decoder reads the reason" \
     "$tmp/c4.trunc.out" "$tmp/c4.trunc.err"
-  run "$tmp/c4.trail" "$OL/olqueue" "$CFG4" trailing
+  run "$tmp/c4.trail" "$QTOOL" "$CFG4" trailing
   grep -qE '^result status 1 call_id ([0-9]+) \(task \1\) errno 0: .*after' \
     "$tmp/c4.trail.out"
   check $? "4 record with trailing bytes: status 1 (malformed)" \
     "$tmp/c4.trail.out" "$tmp/c4.trail.err"
-  run "$tmp/c4.entry" "$OL/olqueue" "$CFG4" badentry
+  run "$tmp/c4.entry" "$QTOOL" "$CFG4" badentry
   grep -qE '^result status 3 call_id ([0-9]+) \(task \1\) errno 0: .*999' \
     "$tmp/c4.entry.out"
   check $? "4 record naming entry 999: status 3 (DT__ST_NO_ENTRY)" \
@@ -451,7 +452,7 @@ if start_runner c4 "$CFG4" 1; then
   check $? "4 the same worker served before and after (it never died)" \
     "$(note c4 "worker before: ${w_before:-?}, after: ${w_after:-?}")" \
     "$tmp/c4.rlog"
-  run "$tmp/c4.counts" "$OL/olqueue" "$CFG4" counts
+  run "$tmp/c4.counts" "$QTOOL" "$CFG4" counts
   has "$tmp/c4.counts.out" "tasks 0 claims 0 results 0"
   check $? "4 nothing is left in the queue" "$tmp/c4.counts.out"
   # Stopping an idle pool: on SIGTERM the supervisor signals its workers

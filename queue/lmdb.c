@@ -1,0 +1,816 @@
+/* lmdb.c: the "lmdb" queue backend: its records in an LMDB environment
+ * in the queue directory (queue/lmdb_env.c), beside the doorbell page
+ * (queue/bell.c).  The environment holds four databases:
+ *
+ *   tasks    id -> [caller pid u32][waiter slot u16][requeues u16]
+ *                  [task record]
+ *   claims   id -> [worker pid u32][worker start time u64], then the
+ *                  task's value as above, while a worker runs the call
+ *   results  id -> [caller pid u32][result record]
+ *   blobs    id -> [caller pid u32][bytes]: an in buffer common to the
+ *                  slices of one fan-out call, stored once and referenced
+ *                  by every slice's task
+ *
+ * A claim is a lease held by one worker process, named by its pid and
+ * its start time (so that a recycled pid is not mistaken for it).  When
+ * the worker is gone, the lease lapses: the sweep gives the task back to
+ * the queue if its caller still waits, at most MAX_REQUEUES times (a task
+ * that keeps killing its workers is then answered as a crash).
+ *
+ * Ids are big-endian keys, so a cursor's first entry is the oldest task:
+ * the queue is FIFO across all callers.  Ids, wake-ups and the runner's
+ * heartbeat live on the doorbell page (queue/bell.c); whether a process
+ * still runs is queue/proc.c's answer.
+ *
+ * This file owns the layout of those records and every operation on
+ * them, each in transactions of queue/lmdb_env.c ended on every path,
+ * and fills dt__queue_lmdb_ops. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/bell.h"
+#include "queue/lmdb.h"
+#include "queue/lmdb_env.h"
+#include "queue/proc.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+
+#define CLAIM_HDR 12u    /* worker pid u32, worker start time u64 */
+#define MAX_REQUEUES 5u
+
+/* The backend's handle: dt__queue first (queue.c fills it). */
+typedef struct lmq {
+  dt__queue base;
+  dt__lmdb_env db;
+  dt__bell *bell;
+  uint64_t start; /* the opening process's start time (clock ticks) */
+} lmq;
+
+/* ------------------------------------------------------------ helpers */
+
+/* The backend's handle of q (q is always one of ours). */
+static lmq *lm(dt__queue *q) { return (lmq *)q; }
+
+/* Header fields are in host order (the queue never leaves its machine),
+ * at unaligned places: put_u32/get_u32 and put_u64/get_u64 copy them. */
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+/* See put_u32. */
+static uint32_t get_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* See put_u32. */
+static uint64_t get_u64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+/* See put_u32. */
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* The waiter slot and requeue count share the task header's second
+ * word: slot_of gives the slot (low 16 bits), requeues_of the count. */
+static uint32_t slot_of(uint32_t word) { return word & 0xffffu; }
+/* See slot_of. */
+static uint32_t requeues_of(uint32_t word) { return word >> 16; }
+
+/* --------------------------------------------------------------- open */
+
+/* The open operation: maps the doorbell page and opens the environment
+ * in dir (queue.c has created and checked it).  *out is an lmq, freed by
+ * lm_close.  Returns 0, or a negative errno with a sentence in err and
+ * nothing left open. */
+static int lm_open(const dt__config *cfg, const char *dir, dt__queue **out,
+                   dt__error *err) {
+  *out = NULL;
+  lmq *q = calloc(1, sizeof *q);
+  if (q == NULL) {
+    dt__error_set(err, 0, 0, "cannot open the queue in %s: %s", dir,
+                  strerror(ENOMEM));
+    return -ENOMEM;
+  }
+  (void)dt__proc_runs(getpid(), &q->start);
+  int rc = dt__bell_open(dir, &q->bell, err);
+  if (rc == 0) {
+    rc = dt__lmdb_env_open(&q->db, dir, cfg->map_size, err);
+    if (rc != 0)
+      dt__bell_close(q->bell);
+  }
+  if (rc != 0) {
+    free(q);
+    return rc;
+  }
+  *out = &q->base;
+  return 0;
+}
+
+/* The close operation: closes the environment, unmaps the doorbell and
+ * frees q (queue.c calls it only in the process that opened q). */
+static void lm_close(dt__queue *base) {
+  lmq *q = lm(base);
+  dt__lmdb_env_close(&q->db);
+  dt__bell_close(q->bell);
+  free(q);
+}
+
+/* ------------------------------------------------------------- caller */
+
+/* The waiter operation: a waiter slot is a word of the doorbell page
+ * (dt__bell_waiter; -EAGAIN when none is free). */
+static int lm_waiter(dt__queue *q, uint32_t *slot) {
+  return dt__bell_waiter(lm(q)->bell, slot);
+}
+
+/* The waiter_release operation: dt__bell_waiter_release. */
+static void lm_waiter_release(dt__queue *q, uint32_t slot) {
+  dt__bell_waiter_release(lm(q)->bell, slot);
+}
+
+/* The slot_seq operation: dt__bell_slot_seq (0 for a slot out of
+ * range). */
+static uint32_t lm_slot_seq(dt__queue *q, uint32_t slot) {
+  return dt__bell_slot_seq(lm(q)->bell, slot);
+}
+
+/* The submit operation: stores a task of size bytes, written in place by
+ * enc, under a new id (*id), with this process's pid and the waiter
+ * slot; then rings the new-task word.  The result drop (unless
+ * DT__NO_ID) is deleted in the same write transaction: one transaction
+ * less per call on the fast path.  Returns 0; -E2BIG for a task larger
+ * than a quarter of the map (it must fit twice, being copied into
+ * claims, with room to spare); enc's error, or an LMDB error (-ENOSPC:
+ * the map is full), with nothing stored. */
+static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
+                     void *ctx, uint32_t slot, uint64_t drop, uint64_t *id) {
+  lmq *q = lm(base);
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
+  int rc;
+
+  if (size > q->db.map_size / 4)
+    return -E2BIG;
+  *id = dt__bell_take_id(q->bell);
+  dt__lmdb_key(key, *id);
+  rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  if (drop != DT__NO_ID) {
+    rc = dt__lmdb_del_in(txn, q->db.results, drop);
+    if (rc != 0) {
+      dt__lmdb_end(&q->db, txn, 0);
+      return rc;
+    }
+  }
+  rc = dt__lmdb_err(
+      mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
+  if (rc == 0) {
+    put_u32(v.mv_data, (uint32_t)getpid());
+    put_u32((uint8_t *)v.mv_data + 4, slot);
+    rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
+  }
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  rc = dt__lmdb_end(&q->db, txn, 1);
+  if (rc != 0)
+    return rc;
+  dt__bell_task_added(q->bell);
+  return 0;
+}
+
+/* Looks for the result of id and applies it; unless keep, deletes it in
+ * the same write transaction when apply returns 0 or -EPROTO (keep: a
+ * read-only transaction, nothing deleted).  Returns apply's result,
+ * -ENOENT when the result is not there yet, -EPROTO for a value too
+ * short to be a result, or an LMDB error. */
+static int take_result(lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
+                       void *ctx) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v;
+  int rc;
+
+  dt__lmdb_key(key, id);
+  rc = dt__lmdb_begin(&q->db, keep ? MDB_RDONLY : 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = dt__lmdb_err(mdb_get(txn, q->db.results, &k, &v));
+  if (rc == 0) {
+    if (v.mv_size < 4)
+      rc = -EPROTO;
+    else
+      rc = apply(ctx, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
+    if (!keep && (rc == 0 || rc == -EPROTO))
+      mdb_del(txn, q->db.results, &k, NULL);
+  }
+  if (keep) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  if (rc == 0 || rc == -EPROTO) {
+    int crc = dt__lmdb_end(&q->db, txn, 1);
+    return rc != 0 ? rc : crc;
+  }
+  dt__lmdb_end(&q->db, txn, 0);
+  return rc;
+}
+
+/* Waits for the result of id on the waiter slot's word (futex, no
+ * polling): looks, sleeps until the word moves, looks again.  With
+ * have_seen, the first look waits for the word to move past seen (read
+ * before the task was queued), which saves a transaction that would find
+ * nothing.  keep as in take_result.  timeout_ns 0 waits forever.
+ * Returns take_result's answer, -ETIMEDOUT (after one last look),
+ * -EINVAL for a slot out of range, or the wait's error. */
+static int wait_result(lmq *q, uint64_t id, uint32_t slot, bool have_seen,
+                       uint32_t seen, bool keep, dt__apply_fn apply,
+                       void *ctx, uint64_t timeout_ns) {
+  uint64_t deadline = timeout_ns ? dt__bell_deadline(timeout_ns) : 0;
+  if (slot >= DT__BELL_SLOTS)
+    return -EINVAL;
+  for (;;) {
+    if (!have_seen) {
+      seen = dt__bell_slot_seq(q->bell, slot);
+      int rc = take_result(q, id, keep, apply, ctx);
+      if (rc != -ENOENT)
+        return rc;
+    }
+    have_seen = false;
+    uint64_t left = 0;
+    if (deadline) {
+      uint64_t now = dt__now_ns();
+      if (now >= deadline)
+        return -ETIMEDOUT;
+      left = deadline - now;
+    }
+    int rc = dt__bell_wait_slot(q->bell, slot, seen, left);
+    if (rc == -ETIMEDOUT && deadline == 0)
+      continue;
+    if (rc == -ETIMEDOUT) {
+      /* One last look: the result may have come with the deadline. */
+      rc = take_result(q, id, keep, apply, ctx);
+      return rc == -ENOENT ? -ETIMEDOUT : rc;
+    }
+    if (rc != 0 && rc != -EINTR)
+      return rc;
+  }
+}
+
+/* The wait operation: wait_result, which deletes the result it applied. */
+static int lm_wait(dt__queue *q, uint64_t id, uint32_t slot,
+                   dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
+  return wait_result(lm(q), id, slot, false, 0, false, apply, ctx,
+                     timeout_ns);
+}
+
+/* The wait_since operation: wait_result from seen, reading the result
+ * in a read-only transaction and leaving it for lm_drop or the next
+ * lm_submit; a dead caller's result is removed by the sweep. */
+static int lm_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
+                         uint32_t seen, dt__apply_fn apply, void *ctx,
+                         uint64_t timeout_ns) {
+  return wait_result(lm(q), id, slot, true, seen, true, apply, ctx,
+                     timeout_ns);
+}
+
+/* Deletes the result of id (left by lm_wait_since).  Returns 0, also
+ * when it is not there. */
+static int lm_drop(dt__queue *q, uint64_t id) {
+  return dt__lmdb_del(&lm(q)->db, lm(q)->db.results, id);
+}
+
+/* Removes task id if no worker claimed it yet, or if the worker that
+ * claimed it is gone (its lease lapsed, and no supervisor is left to
+ * sweep it).  Returns 1 when removed, 0 when a live worker has it or it
+ * is in neither database, or a negative errno. */
+static int lm_cancel(dt__queue *base, uint64_t id) {
+  lmq *q = lm(base);
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key};
+  int rc;
+  dt__lmdb_key(key, id);
+  rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = mdb_del(txn, q->db.tasks, &k, NULL);
+  if (rc == MDB_NOTFOUND) {
+    MDB_val cv;
+    rc = mdb_get(txn, q->db.claims, &k, &cv);
+    if (rc == 0 && cv.mv_size >= CLAIM_HDR &&
+        !dt__proc_lease_alive((int)get_u32((const uint8_t *)cv.mv_data),
+                              get_u64((const uint8_t *)cv.mv_data + 4)))
+      rc = mdb_del(txn, q->db.claims, &k, NULL);
+    else
+      rc = MDB_NOTFOUND;
+  }
+  if (rc == MDB_NOTFOUND) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return 0;
+  }
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return dt__lmdb_err(rc);
+  }
+  rc = dt__lmdb_end(&q->db, txn, 1);
+  return rc == 0 ? 1 : rc;
+}
+
+/* ------------------------------------------------------------- worker */
+
+/* Moves the oldest task to claims under this process's lease and copies
+ * its record into *rec (malloc'd, the caller frees it).  Returns 0;
+ * -ENOENT if there is none; -EAGAIN after dropping an entry that is not
+ * a task of this version (look again); -E2BIG with *id set when the map
+ * cannot hold the claim's copy; or another negative errno. */
+static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.tasks, &cur));
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  rc = dt__lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+  if (rc == 0 && (k.mv_size != 8 || v.mv_size < 8)) {
+    /* Not a task this version wrote: drop it rather than loop on it. */
+    mdb_cursor_del(cur, 0);
+    mdb_cursor_close(cur);
+    rc = dt__lmdb_end(&q->db, txn, 1);
+    return rc == 0 ? -EAGAIN : rc;
+  }
+  if (rc != 0) {
+    mdb_cursor_close(cur);
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  uint8_t key[8];
+  memcpy(key, k.mv_data, 8);
+  *id = dt__lmdb_id(key);
+  *size = v.mv_size - 8;
+  *rec = malloc(*size ? *size : 1);
+  if (*rec == NULL) {
+    mdb_cursor_close(cur);
+    dt__lmdb_end(&q->db, txn, 0);
+    return -ENOMEM;
+  }
+  memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
+  /* claims value: the lease (worker pid and start time), then the task
+   * value as it was. */
+  MDB_val ck = {8, key}, cv = {v.mv_size + CLAIM_HDR, NULL};
+  uint8_t head[8];
+  memcpy(head, v.mv_data, 8);
+  mdb_cursor_del(cur, 0);
+  mdb_cursor_close(cur);
+  rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(cv.mv_data, (uint32_t)getpid());
+    put_u64((uint8_t *)cv.mv_data + 4, q->start);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, 8);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + 8, *rec, *size);
+    rc = dt__lmdb_end(&q->db, txn, 1);
+  } else {
+    dt__lmdb_end(&q->db, txn, 0);
+    /* The map cannot hold a second copy of this task while it moves to
+     * claims: tell the worker, which answers it with an error result
+     * through lm_reject instead of failing on it forever. */
+    if (rc == -ENOSPC)
+      rc = -E2BIG;
+  }
+  if (rc != 0) {
+    free(*rec);
+    *rec = NULL;
+  }
+  return rc;
+}
+
+/* Claims the oldest task (FIFO by id) with claim_one, sleeping on the
+ * new-task word while there is none, at most timeout_ns (0: forever).
+ * Returns 0 with *rec (malloc'd, owned by the caller), *size and *id;
+ * -ETIMEDOUT; -EINTR when the kick count moved (lm_kick) or a signal
+ * interrupted the sleep; -E2BIG with *id set when the oldest task is too
+ * large to claim (the worker answers it with lm_reject); or another
+ * negative errno. */
+static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
+                    uint64_t *id, uint64_t timeout_ns) {
+  lmq *q = lm(base);
+  uint64_t deadline = timeout_ns ? dt__bell_deadline(timeout_ns) : 0;
+  uint32_t kicks = dt__bell_kicks(q->bell);
+  for (;;) {
+    uint32_t seen = dt__bell_task_seq(q->bell);
+    if (dt__bell_kicks(q->bell) != kicks)
+      return -EINTR;
+    int rc = claim_one(q, rec, size, id);
+    if (rc == -EAGAIN)
+      continue;
+    if (rc != -ENOENT)
+      return rc;
+    uint64_t left = 0;
+    if (deadline) {
+      uint64_t now = dt__now_ns();
+      if (now >= deadline)
+        return -ETIMEDOUT;
+      left = deadline - now;
+    }
+    rc = dt__bell_wait_task(q->bell, seen, left);
+    if (rc == -EINTR)
+      return -EINTR;
+    if (rc == -ETIMEDOUT && deadline == 0)
+      continue;
+    if (rc != 0 && rc != -ETIMEDOUT)
+      return rc;
+  }
+}
+
+/* Stores rec as the answer to call id and wakes its caller: the claim
+ * (or, if the sweep gave the task back meanwhile, the queued task) is
+ * removed in the same transaction, so the call is never run again once
+ * answered.  The caller's pid and waiter slot come from that entry.
+ * With worker > 0, answers only a claim that this worker holds, and
+ * returns -ENOENT (writing nothing) otherwise.  Returns 0 or a negative
+ * errno (-ENOSPC: the map cannot hold the result). */
+static int answer(lmq *q, uint64_t id, int worker, const uint8_t *rec,
+                  size_t size) {
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v, rv = {size + 4, NULL};
+  uint32_t caller = 0, slot = UINT32_MAX;
+  int rc;
+
+  dt__lmdb_key(key, id);
+  rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  if (mdb_get(txn, q->db.claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
+      (worker <= 0 || (int)get_u32(v.mv_data) == worker)) {
+    caller = get_u32((const uint8_t *)v.mv_data + CLAIM_HDR);
+    slot = slot_of(get_u32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
+    mdb_del(txn, q->db.claims, &k, NULL);
+  } else if (worker > 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return -ENOENT;
+  } else if (mdb_get(txn, q->db.tasks, &k, &v) == 0 && v.mv_size >= 8) {
+    caller = get_u32(v.mv_data);
+    slot = slot_of(get_u32((const uint8_t *)v.mv_data + 4));
+    mdb_del(txn, q->db.tasks, &k, NULL);
+  }
+  rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
+  if (rc == 0) {
+    put_u32(rv.mv_data, caller);
+    memcpy((uint8_t *)rv.mv_data + 4, rec, size);
+    rc = dt__lmdb_end(&q->db, txn, 1);
+  } else {
+    dt__lmdb_end(&q->db, txn, 0);
+  }
+  if (rc == 0)
+    dt__bell_ring(q->bell, slot);
+  return rc;
+}
+
+/* The complete operation: answer() for the claim, whoever holds it. */
+static int lm_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
+                       size_t size) {
+  return answer(lm(q), id, 0, rec, size);
+}
+
+/* The fail_claim operation: answer() only while worker holds the claim
+ * (-ENOENT otherwise, nothing written).  A worker pid of 0 or less can
+ * hold no claim. */
+static int lm_fail_claim(dt__queue *q, uint64_t id, int worker,
+                         const uint8_t *rec, size_t size) {
+  return answer(lm(q), id, worker > 0 ? worker : -1, rec, size);
+}
+
+/* The reject operation: answer() for the claim or the queued task. */
+static int lm_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
+                     size_t size) {
+  return answer(lm(q), id, 0, rec, size);
+}
+
+/* The kick operation: dt__bell_kick. */
+static void lm_kick(dt__queue *q) { dt__bell_kick(lm(q)->bell); }
+
+/* ------------------------------------------------------------ runners */
+
+/* The runner pool's state is on the doorbell page: each operation here
+ * is the bell.c function of the same name. */
+
+/* The heartbeat operation: dt__bell_heartbeat. */
+static void lm_heartbeat(dt__queue *q, int pid) {
+  dt__bell_heartbeat(lm(q)->bell, pid);
+}
+
+/* The runner_recent operation: dt__bell_runner_recent (1 or 0). */
+static int lm_runner_recent(dt__queue *q, uint64_t max_age_ns) {
+  return dt__bell_runner_recent(lm(q)->bell, max_age_ns);
+}
+
+/* The runner_alive operation: dt__bell_runner_alive (1 or 0). */
+static int lm_runner_alive(dt__queue *q, uint64_t max_age_ns) {
+  return dt__bell_runner_alive(lm(q)->bell, max_age_ns);
+}
+
+/* The wait_runner operation: dt__bell_wait_runner (0 or -ETIMEDOUT). */
+static int lm_wait_runner(dt__queue *q, uint64_t max_age_ns,
+                          uint64_t timeout_ns) {
+  return dt__bell_wait_runner(lm(q)->bell, max_age_ns, timeout_ns);
+}
+
+/* The set_workers operation: dt__bell_set_workers. */
+static void lm_set_workers(dt__queue *q, int n) {
+  dt__bell_set_workers(lm(q)->bell, n);
+}
+
+/* The workers operation: dt__bell_workers (0: not known). */
+static int lm_workers(dt__queue *q) { return dt__bell_workers(lm(q)->bell); }
+
+/* The next_id operation: dt__bell_next_id (ids live on the page). */
+static uint64_t lm_next_id(dt__queue *q) {
+  return dt__bell_next_id(lm(q)->bell);
+}
+
+/* -------------------------------------------------------------- sweep */
+
+/* Deletes every entry of dbi (tasks, results or blobs) whose first u32
+ * names a dead process: its caller is gone.  Adds the deletions to
+ * *count.  Returns 0 or a negative errno (txn is the caller's). */
+static int sweep_db(MDB_txn *txn, MDB_dbi dbi, int *count) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = dt__lmdb_err(mdb_cursor_open(txn, dbi, &cur));
+  if (rc != 0)
+    return rc;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    if (v.mv_size >= 4 && !dt__proc_alive((int)get_u32(v.mv_data))) {
+      mdb_cursor_del(cur, 0);
+      (*count)++;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+      if (rc == 0)
+        continue;
+      if (rc == MDB_NOTFOUND)
+        break;
+      /* Deleting the last entry of a page leaves no current entry. */
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : dt__lmdb_err(rc);
+}
+
+/* Answers a task whose workers keep dying with a crash record, in txn;
+ * *slot gets the caller's waiter slot to wake.  Returns 0, or a negative
+ * errno when the answer cannot be made or stored (the claim must then
+ * stay, for the next sweep to try again: a call is never dropped
+ * unanswered while its caller waits). */
+static int answer_lost(lmq *q, MDB_txn *txn, MDB_val *k, const uint8_t *task,
+                       unsigned requeues, uint32_t *slot) {
+  char msg[200];
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  snprintf(msg, sizeof msg,
+           "the workers running this call were killed %u times (SIGKILL, "
+           "e.g. by the OOM killer); dtask gave up on it",
+           requeues + 1);
+  int rc = dt__wire_result_error(dt__lmdb_id(k->mv_data), DT__ST_CRASH, 9, msg,
+                                 &res, &rsize);
+  if (rc != 0)
+    return rc;
+  MDB_val rv = {rsize + 4, NULL};
+  rc = dt__lmdb_err(mdb_put(txn, q->db.results, k, &rv, MDB_RESERVE));
+  if (rc == 0) {
+    memcpy(rv.mv_data, task, 4);
+    memcpy((uint8_t *)rv.mv_data + 4, res, rsize);
+    *slot = slot_of(get_u32(task + 4));
+  }
+  free(res);
+  return rc;
+}
+
+/* Lapsed leases: a claim whose worker is gone goes back to tasks while
+ * its caller lives (with its requeue count raised), is answered as a
+ * crash after MAX_REQUEUES, and is dropped when its caller is gone too.
+ * Adds the claims removed to *count; slots to wake are collected in wake
+ * (at most maxwake).  Returns 0 or a negative errno (txn is the
+ * caller's). */
+static int sweep_claims(lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
+                        size_t *nwake, size_t maxwake) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.claims, &cur));
+  if (rc != 0)
+    return rc;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  while (rc == 0) {
+    const uint8_t *c = v.mv_data;
+    if (v.mv_size >= CLAIM_HDR &&
+        dt__proc_lease_alive((int)get_u32(c), get_u64(c + 4))) {
+      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      continue;
+    }
+    if (v.mv_size >= CLAIM_HDR + 8 &&
+        dt__proc_alive((int)get_u32(c + CLAIM_HDR))) {
+      const uint8_t *task = c + CLAIM_HDR;
+      uint32_t word = get_u32(task + 4);
+      unsigned n = requeues_of(word);
+      uint8_t kb[8];
+      MDB_val tk = {sizeof kb, kb};
+      if (k.mv_size != sizeof kb) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        continue;
+      }
+      memcpy(kb, k.mv_data, sizeof kb);
+      int prc;
+      if (n + 1 >= MAX_REQUEUES) {
+        uint32_t slot = UINT32_MAX;
+        if (answer_lost(q, txn, &tk, task, n, &slot) != 0) {
+          /* Keep the claim: the next sweep answers it. */
+          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+          continue;
+        }
+        if (slot < DT__BELL_SLOTS && *nwake < maxwake)
+          wake[(*nwake)++] = slot;
+        prc = 0;
+      } else {
+        MDB_val tv = {v.mv_size - CLAIM_HDR, NULL};
+        prc = mdb_put(txn, q->db.tasks, &tk, &tv, MDB_RESERVE);
+        if (prc == 0) {
+          memcpy(tv.mv_data, task, tv.mv_size);
+          put_u32((uint8_t *)tv.mv_data + 4,
+                  slot_of(word) | (uint32_t)(n + 1) << 16);
+        }
+      }
+      if (prc != 0) {
+        mdb_cursor_close(cur);
+        return dt__lmdb_err(prc);
+      }
+      /* The put may have moved the cursor's page: find the claim again. */
+      k = tk;
+      rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+      if (rc != 0)
+        break;
+    }
+    mdb_cursor_del(cur, 0);
+    (*count)++;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    if (rc == 0)
+      continue;
+    if (rc == MDB_NOTFOUND)
+      break;
+    /* Deleting the last entry of a page leaves no current entry. */
+    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND || rc == 0 ? 0 : dt__lmdb_err(rc);
+}
+
+/* The sweep operation, in one write transaction after clearing the
+ * reader slots of dead processes: lapsed claims first (a dead worker's
+ * task goes back to the queue only if its caller still waits for it),
+ * then dead callers' tasks, results and blobs.  Wakes idle workers when
+ * anything changed and the callers answered as a crash.  Returns the
+ * number of entries removed or requeued, or a negative errno (nothing
+ * changed then). */
+static int lm_sweep(dt__queue *base) {
+  lmq *q = lm(base);
+  MDB_txn *txn;
+  int count = 0, dead = 0;
+  uint32_t wake[64];
+  size_t nwake = 0;
+  int rc;
+  mdb_reader_check(q->db.env, &dead);
+  rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = sweep_claims(q, txn, &count, wake, &nwake, sizeof wake / sizeof *wake);
+  if (rc == 0)
+    rc = sweep_db(txn, q->db.tasks, &count);
+  if (rc == 0)
+    rc = sweep_db(txn, q->db.results, &count);
+  if (rc == 0)
+    rc = sweep_db(txn, q->db.blobs, &count);
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  rc = dt__lmdb_end(&q->db, txn, 1);
+  if (rc == 0 && count > 0)
+    dt__bell_tasks_returned(q->bell);
+  for (size_t i = 0; rc == 0 && i < nwake; i++)
+    dt__bell_ring(q->bell, wake[i]);
+  return rc == 0 ? count : rc;
+}
+
+/* The stat operation: dt__lmdb_stat. */
+static int lm_stat(dt__queue *q, dt__queue_stats *st) {
+  return dt__lmdb_stat(&lm(q)->db, st);
+}
+
+/* ------------------------------------------------------------- blobs */
+
+/* Stores size bytes of data once under a new id (*id), as this process's
+ * (the sweep removes them when it is gone).  Returns 0; -E2BIG past a
+ * quarter of the map; or an LMDB error (-ENOSPC), nothing stored. */
+static int lm_blob_put(dt__queue *base, const void *data, size_t size,
+                       uint64_t *id) {
+  lmq *q = lm(base);
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v = {size + 4, NULL};
+  if (size > q->db.map_size / 4)
+    return -E2BIG;
+  *id = dt__bell_take_id(q->bell);
+  dt__lmdb_key(key, *id);
+  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = dt__lmdb_err(
+      mdb_put(txn, q->db.blobs, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  put_u32(v.mv_data, (uint32_t)getpid());
+  memcpy((uint8_t *)v.mv_data + 4, data, size);
+  return dt__lmdb_end(&q->db, txn, 1);
+}
+
+/* Copies blob id into dst, which has exactly size bytes (a worker).
+ * Returns 0; -ENOENT if there is no such blob; -EPROTO if it has another
+ * size (dst untouched then); or an LMDB error. */
+static int lm_blob_read(dt__queue *base, uint64_t id, void *dst,
+                        uint64_t size) {
+  lmq *q = lm(base);
+  MDB_txn *txn;
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key}, v;
+  dt__lmdb_key(key, id);
+  int rc = dt__lmdb_begin(&q->db, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return rc;
+  rc = dt__lmdb_err(mdb_get(txn, q->db.blobs, &k, &v));
+  if (rc == 0 && v.mv_size != size + 4)
+    rc = -EPROTO;
+  if (rc == 0)
+    memcpy(dst, (const uint8_t *)v.mv_data + 4, (size_t)size);
+  dt__lmdb_end(&q->db, txn, 0);
+  return rc;
+}
+
+/* Deletes blob id (the caller, once every slice is answered).  Returns
+ * 0, also when it is not there. */
+static int lm_blob_drop(dt__queue *q, uint64_t id) {
+  return dt__lmdb_del(&lm(q)->db, lm(q)->db.blobs, id);
+}
+
+/* The backend, as queue.c's table of backends names it. */
+const dt__queue_ops dt__queue_lmdb_ops = {
+    .name = "lmdb",
+    .open = lm_open,
+    .close = lm_close,
+    .waiter = lm_waiter,
+    .waiter_release = lm_waiter_release,
+    .submit = lm_submit,
+    .slot_seq = lm_slot_seq,
+    .wait = lm_wait,
+    .wait_since = lm_wait_since,
+    .drop = lm_drop,
+    .cancel = lm_cancel,
+    .claim = lm_claim,
+    .complete = lm_complete,
+    .fail_claim = lm_fail_claim,
+    .reject = lm_reject,
+    .kick = lm_kick,
+    .heartbeat = lm_heartbeat,
+    .runner_recent = lm_runner_recent,
+    .runner_alive = lm_runner_alive,
+    .wait_runner = lm_wait_runner,
+    .set_workers = lm_set_workers,
+    .workers = lm_workers,
+    .next_id = lm_next_id,
+    .sweep = lm_sweep,
+    .stat = lm_stat,
+    .blob_put = lm_blob_put,
+    .blob_read = lm_blob_read,
+    .blob_drop = lm_blob_drop,
+};

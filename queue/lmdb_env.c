@@ -1,0 +1,190 @@
+/* lmdb_env.c: the LMDB environment of an "lmdb" queue: opening it with
+ * its four databases (tasks, claims, results, blobs; their values are
+ * queue/lmdb.c's), transactions, deleting an id, and counting entries.
+ *
+ * The environment is tuned for tmpfs (MDB_NOSYNC | MDB_WRITEMAP): a
+ * blocking call dies with its caller anyway, so there is nothing to make
+ * durable.  Every transaction is begun with dt__lmdb_begin and ended
+ * with dt__lmdb_end, on every path: together they hold the lock that
+ * lets a process adopt a map that another process grew.  This file
+ * calls nothing else of dtask but the error record. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "common/error.h"
+#include "queue/lmdb_env.h"
+#include "queue/queue.h"
+
+#define MAX_READERS 1022u
+
+/* Maps an LMDB error to a negative errno (0 stays 0): MDB_NOTFOUND is
+ * -ENOENT, MDB_MAP_FULL -ENOSPC, MDB_READERS_FULL -EAGAIN, a system
+ * error its own errno, any other LMDB error -EIO. */
+int dt__lmdb_err(int rc) {
+  switch (rc) {
+  case MDB_SUCCESS:
+    return 0;
+  case MDB_NOTFOUND:
+    return -ENOENT;
+  case MDB_MAP_FULL:
+    return -ENOSPC;
+  case MDB_READERS_FULL:
+    return -EAGAIN;
+  default:
+    return rc > 0 ? -rc : -EIO;
+  }
+}
+
+/* Begins a transaction (flags 0 or MDB_RDONLY) into *txn, holding
+ * e->resize shared until dt__lmdb_end, and adopting first a map that
+ * another process grew.  Returns 0 (the caller must then end it) or a
+ * negative errno (nothing to end). */
+int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn) {
+  for (;;) {
+    pthread_rwlock_rdlock(&e->resize);
+    int rc = mdb_txn_begin(e->env, NULL, flags, txn);
+    if (rc != MDB_MAP_RESIZED) {
+      if (rc != 0)
+        pthread_rwlock_unlock(&e->resize);
+      return dt__lmdb_err(rc);
+    }
+    pthread_rwlock_unlock(&e->resize);
+    pthread_rwlock_wrlock(&e->resize);
+    mdb_env_set_mapsize(e->env, 0);
+    pthread_rwlock_unlock(&e->resize);
+  }
+}
+
+/* Ends a transaction begun by dt__lmdb_begin: commits (commit != 0) or
+ * aborts, and releases e->resize.  Returns the commit's result (0 for an
+ * abort). */
+int dt__lmdb_end(dt__lmdb_env *e, MDB_txn *txn, int commit) {
+  int rc = 0;
+  if (commit)
+    rc = dt__lmdb_err(mdb_txn_commit(txn));
+  else
+    mdb_txn_abort(txn);
+  pthread_rwlock_unlock(&e->resize);
+  return rc;
+}
+
+/* Deletes key id from dbi inside txn (the caller's).  Returns 0, also
+ * when id is not there, or a negative errno. */
+int dt__lmdb_del_in(MDB_txn *txn, MDB_dbi dbi, uint64_t id) {
+  uint8_t key[8];
+  MDB_val k = {sizeof key, key};
+  dt__lmdb_key(key, id);
+  int rc = mdb_del(txn, dbi, &k, NULL);
+  return rc == MDB_NOTFOUND ? 0 : dt__lmdb_err(rc);
+}
+
+/* Deletes key id from dbi in a write transaction of its own (a result,
+ * or a blob).  Returns 0, also when id is not there, or a negative
+ * errno (nothing deleted). */
+int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id) {
+  MDB_txn *txn;
+  int rc = dt__lmdb_begin(e, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = dt__lmdb_del_in(txn, dbi, id);
+  if (rc != 0) {
+    dt__lmdb_end(e, txn, 0);
+    return rc;
+  }
+  return dt__lmdb_end(e, txn, 1);
+}
+
+/* Opens the environment in dir (which must exist) with a map of map_size
+ * bytes, clears the reader slots of dead processes, and opens (creating)
+ * its four databases.  Returns 0, or a negative errno with a sentence in
+ * err and nothing left open.  Closed by dt__lmdb_env_close. */
+int dt__lmdb_env_open(dt__lmdb_env *e, const char *dir, uint64_t map_size,
+                      dt__error *err) {
+  MDB_txn *txn = NULL;
+  int rc;
+
+  memset(e, 0, sizeof *e);
+  e->map_size = map_size;
+  pthread_rwlock_init(&e->resize, NULL);
+  rc = dt__lmdb_err(mdb_env_create(&e->env));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, 4));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_env_set_maxreaders(e->env, MAX_READERS));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_env_set_mapsize(e->env, (size_t)map_size));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_env_open(e->env, dir,
+                                   MDB_NOSYNC | MDB_NOMETASYNC |
+                                       MDB_WRITEMAP | MDB_NOTLS |
+                                       MDB_NORDAHEAD,
+                                   0600));
+  if (rc != 0) {
+    dt__error_set(err, 0, 0, "cannot open the LMDB queue in %s: %s", dir,
+                  rc == -EIO ? "I/O error" : strerror(-rc));
+    goto fail;
+  }
+  int dead = 0;
+  mdb_reader_check(e->env, &dead);
+  rc = dt__lmdb_begin(e, 0, &txn);
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_dbi_open(txn, "tasks", MDB_CREATE, &e->tasks));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_dbi_open(txn, "claims", MDB_CREATE, &e->claims));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_dbi_open(txn, "results", MDB_CREATE, &e->results));
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_dbi_open(txn, "blobs", MDB_CREATE, &e->blobs));
+  if (rc == 0) {
+    rc = dt__lmdb_end(e, txn, 1);
+    txn = NULL;
+  }
+  if (rc != 0) {
+    if (txn != NULL)
+      dt__lmdb_end(e, txn, 0);
+    dt__error_set(err, 0, 0, "cannot open the queue's databases in %s: %s",
+                  dir, strerror(-rc));
+    goto fail;
+  }
+  return 0;
+fail:
+  if (e->env != NULL)
+    mdb_env_close(e->env);
+  e->env = NULL;
+  return rc;
+}
+
+/* Closes the environment opened by dt__lmdb_env_open. */
+void dt__lmdb_env_close(dt__lmdb_env *e) {
+  mdb_env_close(e->env);
+  e->env = NULL;
+}
+
+/* Fills *st: the entries of the four databases in one read transaction,
+ * and the map's high-water mark (its last used page) in bytes, 0 if
+ * LMDB does not tell.  Returns 0 or a negative errno (*st untouched). */
+int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st) {
+  MDB_txn *txn;
+  MDB_stat ms;
+  MDB_envinfo info;
+  int rc = dt__lmdb_begin(e, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return rc;
+  mdb_stat(txn, e->tasks, &ms);
+  st->tasks = ms.ms_entries;
+  mdb_stat(txn, e->claims, &ms);
+  st->claims = ms.ms_entries;
+  mdb_stat(txn, e->results, &ms);
+  st->results = ms.ms_entries;
+  mdb_stat(txn, e->blobs, &ms);
+  st->blobs = ms.ms_entries;
+  /* Inside the transaction: e->resize keeps the map where it is. */
+  st->used_bytes = 0;
+  if (mdb_env_info(e->env, &info) == 0 && mdb_env_stat(e->env, &ms) == 0)
+    st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+  dt__lmdb_end(e, txn, 0);
+  return 0;
+}

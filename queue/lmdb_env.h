@@ -1,0 +1,49 @@
+/* lmdb_env.h: the LMDB environment of an "lmdb" queue
+ * (queue/lmdb_env.c), under the backend's operations (queue/lmdb.c).
+ *
+ * Keys are call ids in big-endian order, so that a cursor's first entry
+ * is the oldest. */
+#ifndef DT_QUEUE_LMDB_ENV_H
+#define DT_QUEUE_LMDB_ENV_H
+
+#include <pthread.h>
+
+#include <lmdb.h>
+
+#include "common/error.h"
+#include "queue/queue.h"
+
+typedef struct dt__lmdb_env {
+  MDB_env *env;
+  /* Transactions hold it shared; adopting a map that another process
+   * grew holds it exclusive, because LMDB remaps the environment then and
+   * no transaction of this process may be open. */
+  pthread_rwlock_t resize;
+  MDB_dbi tasks, claims, results, blobs;
+  uint64_t map_size; /* as configured */
+} dt__lmdb_env;
+
+int dt__lmdb_env_open(dt__lmdb_env *e, const char *dir, uint64_t map_size,
+                      dt__error *err);
+void dt__lmdb_env_close(dt__lmdb_env *e);
+int dt__lmdb_err(int rc);
+int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn);
+int dt__lmdb_end(dt__lmdb_env *e, MDB_txn *txn, int commit);
+int dt__lmdb_del_in(MDB_txn *txn, MDB_dbi dbi, uint64_t id);
+int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id);
+int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st);
+
+/* An id as a key: 8 bytes, big-endian. */
+static inline void dt__lmdb_key(uint8_t *p, uint64_t id) {
+  for (int i = 7; i >= 0; i--, id >>= 8)
+    p[i] = (uint8_t)id;
+}
+/* The id of a key written by dt__lmdb_key. */
+static inline uint64_t dt__lmdb_id(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+#endif /* DT_QUEUE_LMDB_ENV_H */
