@@ -52,10 +52,17 @@ TEST_LIBS  := -lcmocka $(LIBS) -lm
 # By role (README, "Layout").  common/, config/ and queue/ are linked by
 # the shim, the commands, the unit tests and the fixtures' queue tools.
 CORE_SRC   := $(sort $(wildcard common/*.c config/*.c queue/*.c))
-# The caller role (shim/) and the runner role (runner/runner.c: start-up,
-# supervisor.c, worker.c) make libdtask_shim.so together with the core.
+# libdtask_shim.so is the preloaded door (shim/door.h): the config's
+# names, the dlopen interposers and the GOT walker, with libc only, so
+# that a program that catches nothing pays for little more than its load.
+DOOR_SRC   := common/error.c common/log.c config/file.c config/toml.c \
+              config/toml_scan.c shim/got.c shim/dlpath.c shim/door.c
+# libdtask_engine.so, which the door loads beside it when a listed symbol
+# is caught: the core, the caller role (shim/) and the runner role
+# (runner/runner.c: start-up, supervisor.c, worker.c).
 ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c
-SHIM_SRC   := $(CORE_SRC) $(sort $(wildcard shim/*.c)) $(ROLE_SRC)
+ENGINE_SRC := $(CORE_SRC) $(filter-out shim/door.c shim/dlpath.c,\
+              $(sort $(wildcard shim/*.c))) $(ROLE_SRC)
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
 # and names relocation kinds as the GOT patcher does (shim/got.c); both
 # commands start runners with the environment autostart gives them
@@ -64,7 +71,8 @@ DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c \
               shim/runenv.c
 RUNNER_SRC := runner/dtask-runner.c runner/launch.c shim/runenv.c
 
-SHIM_OBJ   := $(SHIM_SRC:%.c=$(BUILD)/obj/%.o)
+DOOR_OBJ   := $(DOOR_SRC:%.c=$(BUILD)/obj/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 DTASK_OBJ  := $(DTASK_SRC:%.c=$(BUILD)/obj/%.o)
 RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/obj/%.o)
@@ -75,6 +83,7 @@ UNIT_TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 SHIM       := $(BUILD)/libdtask_shim.so
+ENGINE     := $(BUILD)/libdtask_engine.so
 DTASK      := $(BUILD)/dtask
 RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
@@ -87,7 +96,7 @@ BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
-all: $(SHIM) $(DTASK) $(RUNNER) $(UNIT_BINS) $(FIXTURES) $(DEMO_BINS)
+all: $(SHIM) $(ENGINE) $(DTASK) $(RUNNER) $(UNIT_BINS) $(FIXTURES) $(DEMO_BINS)
 
 # Missing Debian packages are installed before anything is compiled.
 $(BUILD)/.deps:
@@ -104,7 +113,13 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/.deps
 	$(CC) $(SHIM_CFLAGS) -MMD -MP -c $< -o $@
 -include $(wildcard $(BUILD)/obj/*/*.d)
 
-$(SHIM): $(SHIM_OBJ)
+# The door links libc alone (-z defs proves it); the engine, libffi and
+# LMDB.  Both bind every symbol at load (-z now): no lazy resolution ever
+# runs inside an interposed call.
+$(SHIM): $(DOOR_OBJ)
+	$(CC) $(SAN_FLAGS) -shared -o $@ $^ -Wl,-z,defs -Wl,-z,now
+
+$(ENGINE): $(ENGINE_OBJ)
 	$(CC) $(SAN_FLAGS) -shared -o $@ $^ $(LIBS) -Wl,-z,defs -Wl,-z,now
 
 $(DTASK): $(DTASK_OBJ) $(CORE_OBJ)
@@ -221,11 +236,12 @@ bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench || echo "bench: tools/deps.sh --bench failed (above); the bench runs with what is installed" >&2
 	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
 
-install: $(SHIM) $(DTASK) $(RUNNER)
+install: $(SHIM) $(ENGINE) $(DTASK) $(RUNNER)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(DTASK) $(DESTDIR)$(BINDIR)/dtask
 	install -m 0755 $(RUNNER) $(DESTDIR)$(BINDIR)/dtask-runner
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libdtask_shim.so
+	install -m 0755 $(ENGINE) $(DESTDIR)$(LIBDIR)/libdtask_engine.so
 
 clean:
 	rm -rf build build-asan

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "config/cond.h"
 #include "config/config.h"
+#include "config/file.h"
 #include "config/deny.h"
 #include "config/policy.h"
 #include "config/sig.h"
@@ -34,7 +35,6 @@
 #define DEFAULT_WORKERS 4
 #define DEFAULT_AUTOSTART 1
 #define DEFAULT_IDLE_EXIT_NS (30ull * 1000000000ull)
-#define MAX_CONFIG_BYTES (4u << 20)
 
 static const char *const top_keys[] = {"queue",   "runner", "types",
                                        "offload", "shim",   "defaults",
@@ -663,56 +663,18 @@ int dt__config_parse(const char *text, size_t len, const char *path,
   return 0;
 }
 
-/* Reads and parses a file.  Returns -errno when it cannot be read.
- *
- * The file is read whole (at most 4 MiB). */
+/* Reads the file at path (dt__config_read) and parses it.  On success
+ * *out is owned by the caller (dt__config_free).  Returns 0, -errno when
+ * the file cannot be read, or -EINVAL with err located at the problem. */
 int dt__config_load(const char *path, dt__config **out, dt__error *err) {
-  FILE *f;
-  char *buf;
-  size_t n;
-  int rc;
-
+  char *text = NULL;
+  size_t n = 0;
   *out = NULL;
-  f = fopen(path, "rb");
-  if (f == NULL) {
-    rc = -errno;
-    dt__error_set(err, 0, 0, "cannot open the config: %s", strerror(-rc));
-    return rc;
-  }
-  buf = malloc(MAX_CONFIG_BYTES + 1);
-  if (buf == NULL) {
-    fclose(f);
-    return -ENOMEM;
-  }
-  n = fread(buf, 1, MAX_CONFIG_BYTES + 1, f);
-  if (ferror(f)) {
-    rc = -EIO;
-    dt__error_set(err, 0, 0, "cannot read the config");
-  } else if (n > MAX_CONFIG_BYTES) {
-    rc = dt__error_set(err, 0, 0,
-                       "the config is larger than 4 MiB; is this the right "
-                       "file?");
-  } else {
-    rc = dt__config_parse(buf, n, path, out, err);
-  }
-  fclose(f);
-  free(buf);
+  int rc = dt__config_read(path, &text, &n, err);
+  if (rc == 0)
+    rc = dt__config_parse(text, n, path, out, err);
+  free(text);
   return rc;
-}
-
-/* The file dtask would use: $DTASK_CONFIG, else ./dtask.toml if it exists,
- * else NULL (meaning "no config": nothing to offload).
- *
- * The returned string is the environment's or a
- * static literal; it is not owned by the caller. */
-const char *dt__config_default_path(void) {
-  const char *env = getenv("DTASK_CONFIG");
-  struct stat st;
-  if (env != NULL && env[0] != '\0')
-    return env;
-  if (stat("dtask.toml", &st) == 0)
-    return "dtask.toml";
-  return NULL;
 }
 
 /* Frees a config returned by dt__config_parse or dt__config_load, and

@@ -4,6 +4,7 @@
 #define DT_CONFIG_H
 
 #include "config/cond.h"
+#include "config/file.h"
 #include "config/policy.h"
 #include "config/sig.h"
 #include "config/split.h"
@@ -52,7 +53,6 @@ typedef struct dt__config {
 int dt__config_parse(const char *text, size_t len, const char *path,
                      dt__config **out, dt__error *err);
 int dt__config_load(const char *path, dt__config **out, dt__error *err);
-const char *dt__config_default_path(void);
 void dt__config_free(dt__config *cfg);
 
 #endif /* DT_CONFIG_H */

@@ -263,6 +263,12 @@ static int got_one(got_walk *w, got_obj *o, const dt__hook *h,
   const char *done = "patched";
   int rc, err = 0;
 
+  if (h->stub == NULL) {
+    /* A watched name: only say that this object refers to it. */
+    if (kind != DT__REL_OTHER && sym->st_shndx == SHN_UNDEF)
+      got_say(w, o, h->name, kind, DT__GOT_WATCHED, "imported");
+    return 0;
+  }
   if (got_base_matches(o, h->def_base)) {
     got_say(w, o, h->name, kind, 0,
             "defining object, internal references left alone");
@@ -477,6 +483,11 @@ static int got_visit(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* Redirects the hooked symbols in every loaded object not processed before.
  *
+ * A hook whose stub is NULL is only watched: nothing is written, and
+ * report gets DT__GOT_WATCHED for every relocation of an object that
+ * imports the name (the preloaded shim uses this to learn whether a
+ * program refers to a listed symbol at all).
+ *
  * Ownership: hooks (and the names they point to) are borrowed for the call
  * only.  Each call records the objects it processed in this file's static
  * table, and forgets the objects that are no longer loaded.  report, if
@@ -506,8 +517,8 @@ int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
   if (nhooks > 0 && hooks == NULL)
     return -EINVAL;
   for (size_t i = 0; i < nhooks; i++)
-    if (hooks[i].name == NULL || hooks[i].real == NULL ||
-        hooks[i].stub == NULL)
+    if (hooks[i].name == NULL ||
+        (hooks[i].stub != NULL && hooks[i].real == NULL))
       return -EINVAL;
 #if defined(GOT_UNSUPPORTED)
   return -ENOSYS;
@@ -541,6 +552,47 @@ int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
 void dt__got_reset(void) {
   g_nseen = 0;
   memset(g_seen, 0, sizeof g_seen);
+}
+
+/* What dt__got_object_of looks for and finds. */
+typedef struct got_find {
+  uintptr_t addr;
+  uintptr_t base;
+  const char *name;
+  int found;
+} got_find;
+
+/* dl_iterate_phdr callback: stops at the object one of whose PT_LOAD
+ * segments holds f->addr. */
+static int got_find_visit(struct dl_phdr_info *info, size_t size, void *arg) {
+  got_find *f = arg;
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && f->addr >= lo && f->addr - lo < ph->p_memsz) {
+      f->base = info->dlpi_addr;
+      f->name = info->dlpi_name != NULL ? info->dlpi_name : "";
+      f->found = 1;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Finds the loaded object that maps addr: its load bias into *base (what
+ * dt__hook.def_base and skip_base accept) and its path into *name (owned
+ * by the loader; "" for the program).  A cheap dladdr: it walks program
+ * headers and never searches a symbol table.  Returns 0 or -ENOENT. */
+int dt__got_object_of(const void *addr, uintptr_t *base, const char **name) {
+  got_find f = {(uintptr_t)addr, 0, "", 0};
+  dl_iterate_phdr(got_find_visit, &f);
+  if (!f.found)
+    return -ENOENT;
+  *base = f.base;
+  if (name != NULL)
+    *name = f.name;
+  return 0;
 }
 
 /* The names dtask uses for relocation kinds in its reports. */

@@ -21,14 +21,17 @@ const char *dt__relkind_name(dt__relkind k);
 typedef struct dt__hook {
   const char *name;    /* symbol name */
   void *real;          /* the definition the program would have called */
-  void *stub;          /* where calls must go instead */
+  void *stub;          /* where calls must go instead; NULL: only watch
+                          for objects that import name */
   uintptr_t def_base;  /* load base of the defining object (its own
                           references are left alone), 0 if unknown */
 } dt__hook;
 
 /* Called once per relocation considered. patched is 1 if the slot now
  * holds the stub, 0 if it was left alone (reason says why), -errno on
- * failure. */
+ * failure, and DT__GOT_WATCHED for an import of a watched name (a hook
+ * without a stub). */
+#define DT__GOT_WATCHED 2
 typedef void (*dt__got_report_fn)(void *ctx, const char *object,
                                   const char *symbol, dt__relkind kind,
                                   int patched, const char *reason);
@@ -36,5 +39,6 @@ typedef void (*dt__got_report_fn)(void *ctx, const char *object,
 int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
                   dt__got_report_fn report, void *ctx);
 void dt__got_reset(void);
+int dt__got_object_of(const void *addr, uintptr_t *base, const char **name);
 
 #endif /* DT_GOT_H */

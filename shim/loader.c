@@ -1,18 +1,20 @@
-/* loader.c: owns the interposition of the dynamic loader and the
- * patching of GOT slots.
+/* loader.c: owns, in the engine, the resolution of the listed symbols
+ * and the patching of GOT slots.
  *
  * Every listed symbol's real definition is found here (dlsym(RTLD_NEXT)
  * or dlvsym when a version is named), and the GOT slots of every loaded
- * object are pointed at the stubs (got.c).  dlopen/dlmopen/dlsym/dlvsym
- * are redirected the same way, through GOT slots rather than exported
- * definitions: the shim exports nothing, and its own calls to the loader
- * (which go through its own GOT, never patched) can never loop back into
- * it.  A library that dlopen brings is patched at once, and a listed
- * symbol it defines is resolved then.
+ * object are pointed at the stubs (got.c).  dlsym and dlvsym are
+ * redirected the same way, through GOT slots rather than exported
+ * definitions, to trampolines that hand out the stubs; dlopen and dlmopen
+ * are the preloaded shim's interposers (shim/door.c), which call
+ * dt__loader_loaded after every load: a library that dlopen brings is
+ * patched at once, and a listed symbol it defines is resolved then.  The
+ * engine's own calls to the loader go through its own GOT, never
+ * patched, so they can never loop back into it.
  *
  * This file owns the hook list, the real loader functions and the lock
  * that serializes patching with loads.  The state is built once by the
- * shim's constructor (shim.c); afterwards only a symbol that becomes
+ * engine's start (shim.c); afterwards only a symbol that becomes
  * available through dlopen is filled in, under the lock, and published
  * with a release store. */
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include "common/guard.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "shim/door.h"
 #include "shim/got.h"
 #include "shim/loader.h"
 #include "shim/stub.h"
@@ -39,7 +42,6 @@ static const char *const dl_names[DL_COUNT] = {"dlopen", "dlmopen", "dlsym",
                                                "dlvsym"};
 
 typedef void *(*dlopen_fn)(const char *, int);
-typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
 
 /* The interposition state; see the file comment for who writes it when.
  * The stub table is shim.c's (dt__loader_table). */
@@ -57,7 +59,8 @@ static void *g_dl_stubs[DL_COUNT]; /* what the shim puts in their place */
 /* The real loader functions.  dt__real_dlsym and dt__real_dlvsym are
  * reached from the assembly trampolines below, hence not static. */
 static dlopen_fn real_dlopen;
-static dlmopen_fn real_dlmopen;
+/* The preloaded shim's RTLD_NEXT lookup (see dt__door.next), or NULL. */
+static void *(*g_next)(const char *symbol, const char *version);
 __attribute__((visibility("hidden"))) void *dt__real_dlsym;
 __attribute__((visibility("hidden"))) void *dt__real_dlvsym;
 
@@ -252,6 +255,14 @@ static int resolve(dt__stub *s, void *handle) {
                      h, o->symbol, o->version)
                : ((void *(*)(void *, const char *))dt__real_dlsym)(h, o->symbol);
     dlclose(h);
+  } else if (g_next != NULL) {
+    real = g_next(o->symbol, o->version);
+    if (real == NULL)
+      real = o->version[0] != '\0'
+                 ? ((void *(*)(void *, const char *, const char *))
+                        dt__real_dlvsym)(RTLD_DEFAULT, o->symbol, o->version)
+                 : ((void *(*)(void *, const char *))dt__real_dlsym)(
+                       RTLD_DEFAULT, o->symbol);
   } else if (o->version[0] != '\0') {
     real = ((void *(*)(void *, const char *, const char *))dt__real_dlvsym)(
         RTLD_NEXT, o->symbol, o->version);
@@ -332,188 +343,36 @@ static void resolve_pending_locked(void *handle) {
     build_hooks_locked();
 }
 
-/* -------------------------------------------------- dlopen / dlmopen */
+/* ---------------------------------------------------- later loads */
 
-/* Appends dir + "/" + file into out if that file exists. */
-static bool try_dir(const char *dir, size_t dlen, const char *origin,
-                    const char *file, char *out, size_t outsz) {
-  char d[PATH_MAX];
-  size_t n = 0;
-  for (size_t i = 0; i < dlen && n + 1 < sizeof d;) {
-    if (strncmp(dir + i, "$ORIGIN", 7) == 0 ||
-        strncmp(dir + i, "${ORIGIN}", 9) == 0) {
-      size_t skip = dir[i + 1] == '{' ? 9 : 7;
-      size_t ol = strlen(origin);
-      if (n + ol + 1 >= sizeof d)
-        return false;
-      memcpy(d + n, origin, ol);
-      n += ol;
-      i += skip;
-    } else if (dir[i] == '$') {
-      return false; /* $LIB, $PLATFORM: not expanded here */
-    } else {
-      d[n++] = dir[i++];
-    }
-  }
-  d[n] = '\0';
-  if (snprintf(out, outsz, "%s/%s", n ? d : ".", file) >= (int)outsz)
-    return false;
-  return access(out, F_OK) == 0;
-}
-
-/* Searches a ':'-separated list of directories for file. */
-static bool search_list(const char *list, const char *origin, const char *file,
-                        char *out, size_t outsz) {
-  const char *p = list;
-  while (p != NULL && *p != '\0') {
-    const char *end = strchr(p, ':');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (try_dir(p, len, origin, file, out, outsz))
-      return true;
-    p = end ? end + 1 : NULL;
-  }
-  return false;
-}
-
-/* Reads DT_RPATH and DT_RUNPATH of a loaded object. */
-static void object_paths(const struct link_map *lm, const char **rpath,
-                         const char **runpath) {
-  const char *strtab = NULL;
-  ElfW(Xword) rp = 0, rup = 0;
-  bool has_rp = false, has_rup = false;
-  *rpath = *runpath = NULL;
-  for (const ElfW(Dyn) *d = lm->l_ld; d != NULL && d->d_tag != DT_NULL; d++) {
-    if (d->d_tag == DT_STRTAB)
-      strtab = (const char *)d->d_un.d_ptr;
-    else if (d->d_tag == DT_RPATH)
-      rp = d->d_un.d_val, has_rp = true;
-    else if (d->d_tag == DT_RUNPATH)
-      rup = d->d_un.d_val, has_rup = true;
-  }
-  if (strtab == NULL)
-    return;
-  if ((uintptr_t)strtab < lm->l_addr)
-    strtab += lm->l_addr;
-  if (has_rp)
-    *rpath = strtab + rp;
-  if (has_rup)
-    *runpath = strtab + rup;
-}
-
-/* The directory of a loaded object, for $ORIGIN. */
-static void object_origin(const struct link_map *lm, char *out, size_t outsz) {
-  char path[PATH_MAX];
-  if (lm->l_name != NULL && lm->l_name[0] != '\0') {
-    snprintf(path, sizeof path, "%s", lm->l_name);
-  } else {
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-    path[n > 0 ? n : 0] = '\0';
-  }
-  char *slash = strrchr(path, '/');
-  if (slash != NULL)
-    *slash = '\0';
-  snprintf(out, outsz, "%s", slash ? path : ".");
-}
-
-/* glibc searches a bare name with the RPATH/RUNPATH of the object that
- * called dlopen.  Since the real dlopen now sees the shim as its caller,
- * this finds the file the caller's own paths would have found, in the
- * loader's order: caller's DT_RPATH (then the program's, as the loader
- * inherits it) when the caller has no DT_RUNPATH; with a DT_RUNPATH,
- * LD_LIBRARY_PATH first, then DT_RUNPATH.  An object already loaded under
- * that name wins, as it does in the loader.  Returns the path to open, or
- * file itself. */
-static const char *caller_path(const char *file, int mode, void *caller,
-                               char *buf, size_t bufsz) {
-  Dl_info info;
-  struct link_map *lm = NULL;
-  const char *rpath, *runpath;
-  char origin[PATH_MAX];
-
-  if (file == NULL || strchr(file, '/') != NULL)
-    return file;
-  if (dladdr1(caller, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0 || lm == NULL)
-    return file;
-  object_paths(lm, &rpath, &runpath);
-  struct link_map *exe = NULL;
-  if (runpath == NULL) {
-    for (exe = lm; exe->l_prev != NULL; exe = exe->l_prev)
-      ;
-  }
-  const char *exe_rpath = NULL, *exe_runpath = NULL;
-  if (exe != NULL && exe != lm)
-    object_paths(exe, &exe_rpath, &exe_runpath);
-  if (rpath == NULL && runpath == NULL && exe_rpath == NULL)
-    return file;
-  void *already = real_dlopen(file, (mode & ~RTLD_NOW) | RTLD_LAZY | RTLD_NOLOAD);
-  if (already != NULL) {
-    dlclose(already);
-    return file;
-  }
-  object_origin(lm, origin, sizeof origin);
-  if (runpath == NULL) {
-    if (rpath != NULL && search_list(rpath, origin, file, buf, bufsz))
-      return buf;
-    if (exe_rpath != NULL && exe_runpath == NULL) {
-      char eorigin[PATH_MAX];
-      object_origin(exe, eorigin, sizeof eorigin);
-      if (search_list(exe_rpath, eorigin, file, buf, bufsz))
-        return buf;
-    }
-    return file;
-  }
-  const char *llp = getenv("LD_LIBRARY_PATH");
-  if (llp != NULL && search_list(llp, origin, file, buf, bufsz))
-    return buf;
-  if (search_list(runpath, origin, file, buf, bufsz))
-    return buf;
-  return file;
-}
-
-/* The common part of the dlopen and dlmopen hooks: open as the caller
- * would, then patch whatever the call loaded.  Loads are serialized with
- * patching, so that no object is patched while another thread is still
- * relocating it. */
-static void *open_and_patch(bool is_mopen, Lmid_t lmid, const char *file,
-                            int mode, void *caller) {
-  char buf[PATH_MAX];
-  void *h;
-  int err;
-
+/* Called by the preloaded shim after each dlopen or dlmopen that
+ * returned handle (shim/door.c owns those interposers): resolves the
+ * entries still missing in the new library's scope, and patches the
+ * objects it brought.  Loads are serialized with patching by g_lock. */
+void dt__loader_loaded(void *handle) {
   pthread_mutex_lock(&g_lock);
   dt__in_shim++;
-  const char *path = caller_path(file, mode, caller, buf, sizeof buf);
-  h = is_mopen ? real_dlmopen(lmid, path, mode) : real_dlopen(path, mode);
-  err = errno;
-  if (h != NULL) {
-    resolve_pending_locked(h);
-    patch_locked(NULL);
-  }
+  if (handle != NULL)
+    resolve_pending_locked(handle);
+  patch_locked(NULL);
   dt__in_shim--;
   pthread_mutex_unlock(&g_lock);
-  errno = err;
-  return h;
-}
-
-/* dlopen as the program sees it (through its patched GOT slots). */
-static void *h_dlopen(const char *file, int mode) {
-  return open_and_patch(false, LM_ID_BASE, file, mode,
-                        __builtin_return_address(0));
-}
-
-/* dlmopen as the program sees it. */
-static void *h_dlmopen(Lmid_t lmid, const char *file, int mode) {
-  return open_and_patch(true, lmid, file, mode, __builtin_return_address(0));
 }
 
 /* Finds the loader's dlopen, dlmopen, dlsym and dlvsym (the real
  * functions the interposers forward to) and fills the loader hooks,
- * which follow the stub hooks.  Returns 0, or -ENOENT after saying which
- * one the loader lacks. */
-int dt__loader_find(void) {
+ * which follow the stub hooks.  The dlopen and dlmopen interposers are
+ * the preloaded shim's (door: it has put them in place already, and
+ * calls dt__loader_loaded after each load), and so is the RTLD_NEXT
+ * lookup that finds each listed symbol's definition; dlsym and
+ * dlvsym are this file's trampolines.  Returns 0, or -ENOENT after
+ * saying which one the loader lacks. */
+int dt__loader_find(const dt__door *door) {
+  void *door_dlopen = door->dlopen_hook, *door_dlmopen = door->dlmopen_hook;
+  g_next = door->next;
   void *reals[DL_COUNT];
-  void *stubs[DL_COUNT] = {(void *)h_dlopen, (void *)h_dlmopen,
-                           (void *)dt__h_dlsym, (void *)dt__h_dlvsym};
+  void *stubs[DL_COUNT] = {door_dlopen, door_dlmopen, (void *)dt__h_dlsym,
+                           (void *)dt__h_dlvsym};
   Dl_info info;
   for (int k = 0; k < DL_COUNT; k++) {
     reals[k] = dlsym(RTLD_NEXT, dl_names[k]);
@@ -527,7 +386,6 @@ int dt__loader_find(void) {
     g_dl_stubs[k] = stubs[k];
   }
   real_dlopen = (dlopen_fn)reals[DL_OPEN];
-  real_dlmopen = (dlmopen_fn)reals[DL_MOPEN];
   dt__real_dlsym = reals[DL_SYM];
   dt__real_dlvsym = reals[DL_VSYM];
   for (int k = 0; k < DL_COUNT; k++) {
@@ -573,11 +431,13 @@ int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base) {
   return g_hooks == NULL ? -ENOMEM : 0;
 }
 
-/* Finds the real definition of s->off in the objects loaded at start-up
- * and records where it lives.  Returns 0, -ENOENT when no loaded object
+/* Finds the real definition of s->off, in the objects loaded at
+ * start-up (handle NULL) or in the scope of a library that dlopen
+ * returned as handle (found even when it was opened RTLD_LOCAL), and
+ * records where it lives.  Returns 0, -ENOENT when no object there
  * defines it (yet), or -ELOOP when the lookup found the shim itself. */
-int dt__loader_resolve(dt__stub *s) {
-  return resolve(s, NULL);
+int dt__loader_resolve(dt__stub *s, void *handle) {
+  return resolve(s, handle);
 }
 
 /* The loader's own dlopen, for the shim's start-up (never through a

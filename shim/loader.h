@@ -1,16 +1,18 @@
 /* loader.h: resolving the listed symbols, patching GOT slots, and the
- * dynamic loader's interposers (shim/loader.c). */
+ * dlsym interposers (shim/loader.c, in the engine). */
 #ifndef DT_LOADER_H
 #define DT_LOADER_H
 
 #include <stdint.h>
 
+#include "shim/door.h"
 #include "shim/stub.h"
 
 void dt__loader_init(void);
 int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base);
-int dt__loader_find(void);
-int dt__loader_resolve(dt__stub *s);
+int dt__loader_find(const dt__door *door);
+void dt__loader_loaded(void *handle);
+int dt__loader_resolve(dt__stub *s, void *handle);
 void *dt__loader_dlopen(const char *file, int mode);
 int dt__loader_activate(size_t *slots);
 

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "shim/call.h"
+#include "shim/door.h"
 #include "shim/loader.h"
 #include "shim/role.h"
 #include "shim/stub.h"
@@ -64,7 +65,7 @@ static void give_up(bool strict) {
  * NULL hook stub.  Returns 0, or a negative errno after saying why the
  * shim cannot go on (a required entry, or strict mode, that is not
  * found; a stub libffi refuses; a lookup that finds the shim itself). */
-static int setup_stubs(bool strict, bool runner) {
+static int setup_stubs(bool strict, bool runner, void *handle) {
   int missing = 0;
   for (size_t i = 0; i < g_nstubs; i++) {
     dt__stub *s = &g_stubs[i];
@@ -82,7 +83,9 @@ static int setup_stubs(bool strict, bool runner) {
               g_cfg->path, o->line, o->symbol, strerror(-rc));
       return rc;
     }
-    rc = dt__loader_resolve(s);
+    rc = dt__loader_resolve(s, NULL);
+    if (rc == -ENOENT && handle != NULL)
+      rc = dt__loader_resolve(s, handle);
     if (rc == -ELOOP)
       return rc;
     if (rc == 0) {
@@ -124,9 +127,20 @@ static int check_imports(const size_t *slots, bool strict) {
   return rc;
 }
 
-/* The shim's start-up: see the file comment.  Leaves errno as it found
- * it. */
-__attribute__((constructor)) static void shim_init(void) {
+/* The engine's after-load callback (dt__door.loaded). */
+static void engine_loaded(void *handle) { dt__loader_loaded(handle); }
+
+/* The engine's load bracket (dt__door.loading): calls that a library's
+ * constructors make while it loads run inline, as the shim's own. */
+static void engine_loading(int begin) { dt__in_shim += begin ? 1 : -1; }
+
+/* The engine's start, called once by the preloaded shim (shim/door.c)
+ * when this process needs dtask: see the file comment.  Returns 0 when
+ * the engine is live or will serve as a runner, or -1 after saying why
+ * the program runs without dtask (strict mode stops it instead).  Leaves
+ * errno as it found it. */
+__attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
+  int result = -1;
   dt__error err = {0, 0, ""};
   Dl_info self;
   bool strict = env_true(DT__ENV_STRICT);
@@ -135,9 +149,16 @@ __attribute__((constructor)) static void shim_init(void) {
   int saved = errno;
 
   dt__in_shim = 1;
-  dt__log_init();
+  if (door == NULL || door->abi != DT__DOOR_ABI) {
+    dt__log_init();
+    dt__log(DT__LOG_ERROR, "the engine does not match the preloaded shim "
+            "(install both from one build)");
+    goto out;
+  }
+  dt__log_level = door->log_level;
+  dt__trace_on = door->trace_on;
   dt__loader_init();
-  if (dladdr((void *)shim_init, &self) == 0) {
+  if (dladdr((void *)dtask_engine_start, &self) == 0) {
     dt__log(DT__LOG_ERROR, "cannot find the shim's own object");
     goto out;
   }
@@ -197,20 +218,26 @@ __attribute__((constructor)) static void shim_init(void) {
     /* Runner role: the real functions are called directly, nothing is
      * patched but the program's start-up, and main never runs.  A runner
      * that cannot serve must not run the program instead. */
-    if (dt__loader_find() != 0 || setup_stubs(false, true) != 0 ||
+    if (dt__loader_find(door) != 0 ||
+        setup_stubs(false, true, door->handle) != 0 ||
         dt__runner_setup(g_cfg, g_stubs, g_nstubs, self_base) != 0) {
       dt__log(DT__LOG_ERROR, "runner role: cannot serve; exiting");
       _exit(2);
     }
+    result = 0;
     goto out;
   }
-  if (dt__loader_find() != 0 || setup_stubs(strict, false) != 0) {
+  if (dt__loader_find(door) != 0 ||
+      setup_stubs(strict, false, door->handle) != 0) {
     give_up(strict);
     goto out;
   }
   if (dt__mode == DT__MODE_OFFLOAD)
     dt__offload_init(g_cfg, g_stubs, g_nstubs);
   rc = dt__loader_activate(slots);
+  door->loaded = engine_loaded;
+  door->loading = engine_loading;
+  result = 0;
   if (rc < 0 || check_imports(slots, strict) != 0) {
     if (strict)
       give_up(strict);
@@ -221,6 +248,7 @@ out:
   free(slots);
   dt__in_shim = 0;
   errno = saved;
+  return result;
 }
 
 /* Ends the offload path (its last result, its stats file) and, with
