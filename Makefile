@@ -60,7 +60,8 @@ DOOR_SRC   := common/error.c common/log.c config/file.c config/toml.c \
 # libdtask_engine.so, which the door loads beside it when a listed symbol
 # is caught: the core, the caller role (shim/) and the runner role
 # (runner/runner.c: start-up, supervisor.c, worker.c).
-ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c
+ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c \
+              runner/proctitle.c
 ENGINE_SRC := $(CORE_SRC) $(filter-out shim/door.c shim/dlpath.c,\
               $(sort $(wildcard shim/*.c))) $(ROLE_SRC)
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
@@ -130,7 +131,7 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 
 # Unit tests link the core objects they test directly (not the shim's
 # constructor, which would run inside the test).
-TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/image.o \
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o\
               $(BUILD)/obj/runner/elf_file.o
 $(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)

@@ -116,15 +116,19 @@ static int check_dir(const char *dir, dt__error *err) {
   return 0;
 }
 
-/* Opens the queue of cfg: finds its backend, creates its directory
- * (0700, with missing parents) and checks it, then opens the backend
- * there.  The directory must belong to this user and be closed to group
+/* Opens the queue of one program image under cfg's [queue]: finds the
+ * backend, creates the image's directory, PATH/IMAGE (0700, with missing
+ * parents; image is dt__image_queue_name's, or NULL for PATH itself) and
+ * checks it, then opens the backend there.  Each image has its own
+ * queue, so that its calls are only ever served by a pool of the same
+ * image, and its own pool (the locks and the log live there too).  The directory must belong to this user and be closed to group
  * and others.  Returns 0 with *out owned by the caller
  * (dt__queue_close); or a negative errno with *out NULL and a sentence
  * in err that says why and what to do: -ENOTSUP for a backend that is
  * not built, -EPERM or -ENOTDIR for the directory, the backend's error
  * otherwise. */
-int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
+int dt__queue_open_image(const dt__config *cfg, const char *image,
+                         dt__queue **out, dt__error *err) {
   const dt__queue_ops *ops = NULL;
   char dir[PATH_MAX];
   dt__queue *q = NULL;
@@ -147,12 +151,27 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
                   cfg->backend, names);
     return -ENOTSUP;
   }
-  snprintf(dir, sizeof dir, "%s", cfg->queue_path);
+  if (image != NULL && image[0] != '\0')
+    rc = snprintf(dir, sizeof dir, "%s/%s", cfg->queue_path, image);
+  else
+    rc = snprintf(dir, sizeof dir, "%s", cfg->queue_path);
+  if (rc < 0 || (size_t)rc >= sizeof dir) {
+    dt__error_set(err, 0, 0, "queue path %s/%s is too long", cfg->queue_path,
+                  image != NULL ? image : "");
+    return -ENAMETOOLONG;
+  }
   rc = make_dirs(dir);
   if (rc != 0) {
     dt__error_set(err, 0, 0, "cannot create queue directory %s: %s", dir,
                   strerror(-rc));
     return rc;
+  }
+  /* The configured directory must be closed to others as the image's is:
+   * it names which programs use dtask. */
+  if (image != NULL && image[0] != '\0') {
+    rc = check_dir(cfg->queue_path, err);
+    if (rc != 0)
+      return rc;
   }
   rc = check_dir(dir, err);
   if (rc != 0)
@@ -165,6 +184,12 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
   snprintf(q->dir, sizeof q->dir, "%s", dir);
   *out = q;
   return 0;
+}
+
+/* The queue at cfg's [queue] path itself, not an image's (tests and
+ * tools): dt__queue_open_image with no image. */
+int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
+  return dt__queue_open_image(cfg, NULL, out, err);
 }
 
 /* Closes q and frees it (NULL is allowed).  In a child of the opening

@@ -147,6 +147,8 @@ struct dt__queue {
  * on); close (NULL allowed; does nothing in another process); stale (1
  * in a process forked since open); the queue directory (owned by q); and
  * the entry counts of dt__queue_stat. */
+int dt__queue_open_image(const dt__config *cfg, const char *image,
+                         dt__queue **out, dt__error *err);
 int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err);
 void dt__queue_close(dt__queue *q);
 int dt__queue_stale(const dt__queue *q);

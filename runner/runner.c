@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "runner/proctitle.h"
 #include "runner/supervisor.h"
 #include "shim/got.h"
 #include "shim/role.h"
@@ -30,9 +31,8 @@ static start_main_fn real_start_main;
 /* Runs in place of the program's main: serves calls, and its return
  * value is the process's exit status. */
 static int serve_main(int argc, char **argv, char **envp) {
-  (void)argc;
-  (void)argv;
   (void)envp;
+  dt__proctitle_init(argc, argv);
   return dt__runner_serve(r_cfg, r_stubs, r_n);
 }
 

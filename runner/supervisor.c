@@ -38,8 +38,10 @@
 #include "common/guard.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/image.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
+#include "runner/proctitle.h"
 #include "runner/supervisor.h"
 #include "runner/worker.h"
 #include "shim/stub.h"
@@ -320,7 +322,18 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     nworkers = atoi(w);
   if (nworkers > DT__MAX_WORKERS)
     nworkers = DT__MAX_WORKERS;
-  if (dt__queue_open(cfg, &q, &err) != 0) {
+  char image[160], name[64];
+  dt__objid id;
+  int irc = dt__image_self(&id, name, sizeof name);
+  if (irc == 0)
+    irc = dt__image_queue_name(&id, name, image, sizeof image);
+  if (irc != 0) {
+    dt__log(DT__LOG_ERROR, "runner: cannot identify the program image of %s "
+            "(%s), so no caller could be matched to this pool",
+            program_invocation_short_name, strerror(-irc));
+    return 2;
+  }
+  if (dt__queue_open_image(cfg, image, &q, &err) != 0) {
     dt__log(DT__LOG_ERROR, "runner: %s", err.msg);
     return 2;
   }
@@ -359,6 +372,9 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     dt__queue_close(q);
     return 2;
   }
+  snprintf(r_table->image, sizeof r_table->image, "%s", image);
+  snprintf(r_table->name, sizeof r_table->name, "%s", name);
+  dt__proctitle_set("dtask-pool:%s", name);
   for (int i = 0; i < nworkers; i++) {
     p.pid[i] = spawn_worker(p.self, i);
     p.born[i] = dt__now_ns();
@@ -388,8 +404,9 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__queue_sweep(q);
   dt__queue_set_workers(q, nworkers);
   dt__queue_heartbeat(q, p.self);
-  dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s", p.self,
-          dt__queue_dir(q), nworkers, nworkers == 1 ? "" : "s");
+  dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s "
+          "(dtask-pool:%s, image %c:%s)", p.self, dt__queue_dir(q), nworkers,
+          nworkers == 1 ? "" : "s", name, id.how, id.hex);
   signal_ready();
 
   uint64_t last_id_seen = 0, idle_since = dt__now_ns();

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
+#include "runner/proctitle.h"
 #include "runner/worker.h"
 #include "shim/stub.h"
 
@@ -192,7 +193,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
    * glibc's allocator reads these settings, and only in the worker. */
   mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
   mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);
-  if (dt__queue_open(w_cfg, &q, &err) != 0) {
+  dt__proctitle_set("dtask-w%d:%s", i, table->name);
+  if (dt__queue_open_image(w_cfg, table->image, &q, &err) != 0) {
     dt__log(DT__LOG_ERROR, "worker: %s", err.msg);
     return 2;
   }

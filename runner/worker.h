@@ -30,6 +30,8 @@ typedef struct dt__wtable {
   uint64_t next_wake; /* when the supervisor wakes next (ns) */
   uint32_t ready;     /* workers that have opened the queue */
   uint32_t pad;
+  char image[160];    /* the image's queue name (dt__image_queue_self) */
+  char name[64];      /* the program's name, for process titles */
   dt__wstate w[DT__MAX_WORKERS];
 } dt__wtable;
 

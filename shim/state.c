@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/image.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/state.h"
@@ -155,8 +156,15 @@ dt__queue *dt__state_queue(void) {
   q = s_q;
   if ((q == NULL || dt__queue_stale(q)) && !s_queue_failed) {
     dt__error err = {0, 0, ""};
+    char image[160];
     q = NULL;
-    int rc = dt__queue_open(dt__caller.cfg, &q, &err);
+    int rc = dt__image_queue_self(image, sizeof image);
+    if (rc != 0)
+      dt__error_set(&err, 0, 0, "cannot identify the program image of %s "
+                    "(%s), so no pool can be matched to it",
+                    program_invocation_short_name, strerror(-rc));
+    else
+      rc = dt__queue_open_image(dt__caller.cfg, image, &q, &err);
     if (rc != 0) {
       s_queue_failed = true;
       dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err.msg,

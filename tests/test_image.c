@@ -1,4 +1,4 @@
-/* test_image.c: tests of the identity of program images (shim/image.c).
+/* test_image.c: tests of the identity of program images (queue/image.c).
  *
  * Identities are checked against what the files themselves say: the
  * build-id of this test program and of libm as readelf's format gives
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "shim/image.h"
+#include "queue/image.h"
 #include "testutil.h"
 
 static char fixtures[4096];

@@ -93,6 +93,8 @@ SHIM=$BUILD/libdtask_shim.so
 FL=$BUILD/fixtures/failure
 FLPROG=$FL/flprog
 QTOOL=$BUILD/fixtures/qtool
+# qtool opens the queue of this program image (each image has its own).
+export QTOOL_PROG=$FLPROG
 for f in "$RUNNER" "$SHIM" "$FLPROG" "$QTOOL" "$FL/libfail.so" \
   "$FL/fl.toml" "$FL/fl_entry.toml"; do
   if [ ! -e "$f" ]; then
@@ -981,7 +983,7 @@ hw=$!
 t0=$(date +%s%N)
 wait "$hl" "$hr"
 # norun NAME: the start of the message for the queue of config NAME.
-norun() { echo "no runner has served $(re "$root/$1/q") for 1s"; }
+norun() { echo "no runner has served $(re "$root/$1/q")/flprog-[0-9a-f]{16} for 1s"; }
 rc_is "$tmp/h.local" 0 && has "$tmp/h.local.out" "fl_add(2, 3) = 5 errno 0" \
   "served by the caller" &&
   line_in "$tmp/h.local" "$ERR" "$(norun hl) \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_add inline" &&
@@ -1277,23 +1279,24 @@ if [ "$up" = 1 ]; then
   wait "${cpids[2]}"
   # krc: the pool the caller's shim started (its pid from its runner.log;
   # the cleanup stops it if this script does not).
+  krcq=$("$QTOOL" "$CFGKC" dir)
   auto=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-    "$root/krc/q/runner.log" 2>/dev/null | head -n 1)
+    "$krcq/runner.log" 2>/dev/null | head -n 1)
   [ -n "$auto" ] && started+=("$auto")
   autows=$([ -n "$auto" ] && children "$auto")
   v2=$(run_in "$tmp/krc.log" 2)
   pp=$([ -n "$v2" ] && ps -o ppid= -p "$v2" | tr -d ' ')
   slow_ok "$tmp/krc" && [ -n "$auto" ] && [ "$auto" != "${kpools[2]}" ] &&
     [ "$pp" = "$auto" ] &&
-    line_in "$tmp/krc" "" "autostarted a runner for $(re "$root/krc/q") \(log: $(re "$root/krc/q/runner.log")\)" &&
+    line_in "$tmp/krc" "" "autostarted a runner for $(re "$krcq") \(log: $(re "$krcq/runner.log")\)" &&
     ! grep -q "^dtask\[[0-9]*\]: $ERR" "$tmp/krc.err"
   check $? "k [runner] autostart = true: after the kill the caller's shim started a pool (${auto:-none}), which ran the call again in its worker ${v2:-?} (parent ${pp:-?}) and returned 2, no error ($(since_kill "$tmp/krc") ms after the kill)" \
-    "$tmp/krc.out" "$tmp/krc.err" "$tmp/krc.log" "$root/krc/q/runner.log"
+    "$tmp/krc.out" "$tmp/krc.err" "$tmp/krc.log" "$krcq/runner.log"
   # shellcheck disable=SC2086  # the workers' pids, one word each
   [ -n "$auto" ] && [ -n "$autows" ] && stop_runner "$auto" && sleep 0.1 &&
     all_gone $autows
   check $? "k the autostarted pool ${auto:-?} stops on SIGTERM, its workers ($autows) with it" \
-    "$root/krc/q/runner.log"
+    "$krcq/runner.log"
 
   wait "${cpids[@]}"
 
@@ -1308,7 +1311,7 @@ if [ "$up" = 1 ]; then
   after=$(since_kill "$tmp/krb")
   cp=$(caller_pid "$tmp/krb")
   slow_ok "$tmp/krb" && [ -n "$cp" ] && [ "$(run_in "$tmp/krb.log" 2)" = "$cp" ] &&
-    one_line "$tmp/krb" "$ERR" "no runner has served $(re "$root/krb/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_slow_once inline"
+    one_line "$tmp/krb" "$ERR" "no runner has served $(re "$root/krb/q")/flprog-[0-9a-f]{16} for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); calling fl_slow_once inline"
   check $? "k wait_for_runner = \"1s\", on_unavailable = \"local\": the call ran again in the caller ($cp) and returned 2, after one \"no runner has served\" line" \
     "$tmp/krb.out" "$tmp/krb.err" "$tmp/krb.log"
   [ "$after" -ge 1000 ] && [ "$after" -lt 4000 ]
@@ -1317,7 +1320,7 @@ if [ "$up" = 1 ]; then
   after=$(since_kill "$tmp/kr6")
   rc_is "$tmp/kr6" 0 && has "$tmp/kr6.out" "fl_sleep_ms(12000) = -1 errno EAGAIN" &&
     [ "$(grep -c '^S ' "$tmp/kr6.log")" = 1 ] &&
-    one_line "$tmp/kr6" "$ERR" "no runner has served $(re "$root/kr6/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
+    one_line "$tmp/kr6" "$ERR" "no runner has served $(re "$root/kr6/q")/flprog-[0-9a-f]{16} for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
   check $? "k only the supervisor SIGKILLed, timeout = \"2s\", on_unavailable = { return = -1, errno = \"EAGAIN\" }: fl_sleep_ms(12000) returns -1/EAGAIN, one line, ran once" \
     "$tmp/kr6.out" "$tmp/kr6.err" "$tmp/kr6.log"
   [ "$after" -ge 1000 ] && [ "$after" -lt 6000 ]
@@ -1336,7 +1339,7 @@ if [ "$up" = 1 ]; then
     "$tmp/kza2.rlog"
   after=$(since_kill "$tmp/kz6")
   rc_is "$tmp/kz6" 0 && has "$tmp/kz6.out" "fl_sleep_ms(12000) = -1 errno EAGAIN" &&
-    one_line "$tmp/kz6" "$ERR" "no runner has served $(re "$root/kz6/q") for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
+    one_line "$tmp/kz6" "$ERR" "no runner has served $(re "$root/kz6/q")/flprog-[0-9a-f]{16} for 1s \(start one with dtask-runner, or set \[runner\] autostart = true\); fl_sleep_ms returns the on_unavailable value"
   check $? "k the same with on_unavailable = { return = -1, errno = \"EAGAIN\" }: fl_sleep_ms(12000) returns -1/EAGAIN, one line" \
     "$tmp/kz6.out" "$tmp/kz6.err"
   [ "$after" -ge 1000 ] && [ "$after" -lt 4500 ]

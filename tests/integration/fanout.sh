@@ -101,6 +101,8 @@ SHIM=$BUILD/libdtask_shim.so
 FAN=$BUILD/fixtures/fanout
 PROG=$FAN/fanprog
 QTOOL=$BUILD/fixtures/qtool
+# qtool opens the queue of this program image (each image has its own).
+export QTOOL_PROG=$PROG
 for f in "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$FAN/libfan.so" \
   "$FAN/fan.toml"; do
   if [ ! -e "$f" ]; then
@@ -934,7 +936,8 @@ check $? "o no runner: small calls run in the caller, silently, and no queue is 
 o=$tmp/o3
 run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGO2" LD_PRELOAD="$PRELOAD" \
   FAN_LOG="$o.log" "$PROG" gate 1000
-rc_is "$o" 0 && same_r "$R2" "$o" gate 1000 && [ -e "$root/o2/q/data.mdb" ] &&
+rc_is "$o" 0 && same_r "$R2" "$o" gate 1000 &&
+  [ -e "$("$QTOOL" "$CFGO2" dir)/data.mdb" ] &&
   [ "$(grep -c 'no runner has served .* for 0.3s.*calling fx_gate inline' "$o.err")" = 1 ]
 check $? "o control: a large call opens the queue (data.mdb), waits 0.3 s for a runner, runs inline" \
   "$o.out" "$o.err"

@@ -52,6 +52,8 @@ SHIM=$BUILD/libdtask_shim.so
 FIX=$BUILD/fixtures/interpose
 OL=$BUILD/fixtures/offload
 QTOOL=$BUILD/fixtures/qtool
+# qtool opens the queue of this program image (each image has its own).
+export QTOOL_PROG=$OL/olprog
 for f in "$DTASK" "$RUNNER" "$SHIM" "$FIX/fixprog_lazy" "$FIX/fix.toml" \
   "$OL/olprog" "$QTOOL" "$OL/libol.so" "$OL/ol.toml" "$OL/ol_b.toml"; do
   if [ ! -e "$f" ]; then
@@ -118,7 +120,7 @@ kill_ours() {
 cleanup() {
   local pids=("${started[@]}") f more
   # Autostarted pools name themselves in runner.log.
-  for f in "$root"/*/q/runner.log; do
+  for f in "$root"/*/q/*/runner.log; do
     [ -f "$f" ] || continue
     mapfile -t more < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
     pids+=("${more[@]}")
@@ -545,7 +547,7 @@ fi
 AUTO=('workers = 2' 'autostart = true' 'idle_exit = "2s"')
 CFG7=$(mkcfg c7 "$OL/ol.toml" "${AUTO[@]}")
 caller "$tmp/c7" "$CFG7" DTASK_LOG=info -- "$OL/olprog" basic
-log7=$root/c7/q/runner.log
+log7=$("$QTOOL" "$CFG7" dir)/runner.log
 rc_is "$tmp/c7" 0 &&
   has "$tmp/c7.out" "basic: 3 calls, 0 wrong, offloaded=yes"
 check $? "7 autostart: the first call starts a runner and is served by it" \
@@ -563,7 +565,7 @@ for k in 1 2 3; do
   cpids+=($!)
 done
 wait "${cpids[@]}"
-log7b=$root/c7b/q/runner.log
+log7b=$("$QTOOL" "$CFG7B" dir)/runner.log
 served=0
 for k in 1 2 3; do
   rc_is "$tmp/c7b.$k" 0 &&

@@ -15,12 +15,14 @@
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shim/image.h"
+#include "queue/image.h"
 
 #ifndef NT_GNU_BUILD_ID
 #define NT_GNU_BUILD_ID 3
@@ -299,4 +301,56 @@ int dt__image_of_file(const char *path, dt__objid *out) {
   if (rc == 0 && idlen == 0)
     rc = hash_file(path, out);
   return rc;
+}
+
+/* Writes the queue name of an image, "NAME-DIGEST" (the digest's 16 hex
+ * digits), into out (outsz bytes): the directory (LMDB) or key prefix
+ * (another backend) that calls of this image go through.  Characters of
+ * name other than letters, digits, '.', '_', '+' and '-' become '_', and
+ * name is cut to 64 bytes.  Returns 0 or -ENAMETOOLONG. */
+int dt__image_queue_name(const dt__objid *id, const char *name, char *out,
+                         size_t outsz) {
+  char clean[65];
+  size_t k = 0;
+  for (; name[k] != '\0' && k < sizeof clean - 1; k++) {
+    char c = name[k];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '+' ||
+              c == '-';
+    clean[k] = ok ? c : '_';
+  }
+  clean[k] = '\0';
+  if (k == 0 || (k == 1 && clean[0] == '.') ||
+      (k == 2 && clean[0] == '.' && clean[1] == '.'))
+    clean[0] = '_', clean[1] = '\0';
+  int n = snprintf(out, outsz, "%s-%016llx", clean,
+                   (unsigned long long)id->digest);
+  return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+/* The queue name of the program at path (a file, as `dtask-runner --
+ * PROG` or a tool names it): the same name the program computes for
+ * itself when it runs (symbolic links resolved).  Returns 0, or a
+ * negative errno when the file cannot be found or read. */
+int dt__image_queue_name_of(const char *path, char *out, size_t outsz) {
+  char real[4096];
+  dt__objid id;
+  if (realpath(path, real) == NULL)
+    return -errno;
+  int rc = dt__image_of_file(real, &id);
+  if (rc != 0)
+    return rc;
+  const char *base = strrchr(real, '/');
+  return dt__image_queue_name(&id, base != NULL ? base + 1 : real, out,
+                              outsz);
+}
+
+/* The queue name of this process's own image (dt__image_self), into out.
+ * Returns 0, or a negative errno when the image cannot be identified
+ * (no build-id and /proc/self/exe unreadable). */
+int dt__image_queue_self(char *out, size_t outsz) {
+  dt__objid id;
+  char name[256];
+  int rc = dt__image_self(&id, name, sizeof name);
+  return rc != 0 ? rc : dt__image_queue_name(&id, name, out, outsz);
 }

@@ -1,5 +1,5 @@
 /* image.h: the identity of the program image and of the objects loaded
- * into it (shim/image.c).
+ * into it (queue/image.c).
  *
  * A call must run in the image that made it: the same executable, and the
  * same object defining the called function.  An identity is the object's
@@ -23,5 +23,9 @@ int dt__image_self(dt__objid *out, char *name, size_t namesz);
 int dt__image_of_addr(const void *addr, dt__objid *out, char *path,
                       size_t pathsz);
 int dt__image_of_file(const char *path, dt__objid *out);
+int dt__image_queue_name(const dt__objid *id, const char *name, char *out,
+                         size_t outsz);
+int dt__image_queue_name_of(const char *path, char *out, size_t outsz);
+int dt__image_queue_self(char *out, size_t outsz);
 
 #endif /* DT_IMAGE_H */
