@@ -79,8 +79,10 @@ DTASK_OBJ  := $(DTASK_SRC:%.c=$(BUILD)/obj/%.o)
 RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/obj/%.o)
 HEADERS    := $(wildcard common/*.h config/*.h queue/*.h shim/*.h runner/*.h)
 
-# Every tests/test_*.c is a cmocka program.
-UNIT_TESTS := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+# Every tests/<area>/test_*.c is a cmocka program, in the folder of the
+# area it tests (tests/config/test_sig.c tests config/sig.c); each is
+# built to $(BUILD)/tests/<area>/test_*.
+UNIT_TESTS := $(patsubst tests/%.c,%,$(sort $(wildcard tests/*/test_*.c)))
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 
 SHIM       := $(BUILD)/libdtask_shim.so
@@ -130,40 +132,43 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests link the core objects they test directly (not the shim's
-# constructor, which would run inside the test).
-TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o\
+# constructor, which would run inside the test).  -Itests: every area's
+# tests include tests/testutil.h as "testutil.h".
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o \
               $(BUILD)/obj/runner/elf_file.o
-$(BUILD)/tests/test_%: tests/test_%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
+TEST_CFLAGS := $(BASE_CFLAGS) -Itests
+GOT_TEST   := $(BUILD)/tests/shim/test_got
+$(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
 
 # test_got also checks the program's own JUMP_SLOT, so it links the fixture.
-$(BUILD)/tests/test_got: tests/test_got.c tests/testutil.h $(HEADERS) $(TEST_OBJ) $(BUILD)/fixtures/got/.built
+$(GOT_TEST): tests/shim/test_got.c tests/testutil.h $(HEADERS) $(TEST_OBJ) $(BUILD)/fixtures/got/.built
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) -DDTASK_TEST_LINKED_GOTDEF -o $@ $< $(TEST_OBJ) \
+	$(CC) $(TEST_CFLAGS) -DDTASK_TEST_LINKED_GOTDEF -o $@ $< $(TEST_OBJ) \
 	  -L$(BUILD)/fixtures/got -Wl,-rpath,$(abspath $(BUILD)/fixtures/got) -lgotdef $(TEST_LIBS)
 
-$(BUILD)/fixtures/elf/.built: $(wildcard tests/fixtures/elf/*) | $(BUILD)/.deps
+$(BUILD)/fixtures/elf/.built: $(wildcard tests/fixtures/elf/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/elf/build.sh $(dir $@)
 	@touch $@
 
-$(BUILD)/fixtures/got/.built: $(wildcard tests/fixtures/got/*) | $(BUILD)/.deps
+$(BUILD)/fixtures/got/.built: $(wildcard tests/fixtures/got/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/got/build.sh $(dir $@)
 	@touch $@
 
-$(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) | $(BUILD)/.deps
+$(BUILD)/fixtures/interpose/.built: $(wildcard tests/fixtures/interpose/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/interpose/build.sh $(dir $@)
 	@touch $@
 
-$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+$(BUILD)/fixtures/offload/.built: $(wildcard tests/fixtures/offload/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/offload/build.sh $(dir $@)
 	@touch $@
 
-$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+$(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/fanout/build.sh $(dir $@)
 	@touch $@
 
-$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/execlog.h | $(BUILD)/.deps
+$(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/failure/build.sh $(dir $@)
 	@touch $@
 

@@ -9,7 +9,7 @@
  * transient failure to retry, how long to back off, and the value to
  * return instead of running the call.  The mechanisms (the supervisor that
  * kills a worker past its deadline, the caller's retry loop) live in
- * runner.c and offload.c. */
+ * runner/supervisor.c and shim/trip.c. */
 #include <stdio.h>
 #include <errno.h>
 #include <limits.h>

@@ -6,8 +6,8 @@
  * has n as a factor is cut the same way, and aggregate = "sum" says how
  * the slices' return values combine.  This file owns that declaration
  * (its keys, and the checks that make a split consistent), the slicing
- * arithmetic and the aggregates.  The caller's side (offload.c) queues
- * the slices, and writes their out slices back in place. */
+ * arithmetic and the aggregates.  The caller's side (shim/fanout.c)
+ * queues the slices, and writes their out slices back in place. */
 #include <stdio.h>
 #include <errno.h>
 #include <stdbool.h>

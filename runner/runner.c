@@ -4,9 +4,9 @@
  * and DTASK_ROLE=runner.  Every constructor of the program and its
  * libraries runs as usual, so the functions it serves find their library
  * state initialised; then, instead of main, the serve loop runs
- * (supervisor.c): the shim's constructor calls dt__runner_setup, which
- * points the program's __libc_start_main slot at a wrapper that hands
- * glibc serve_main in place of main. */
+ * (supervisor.c): the engine's start (shim/shim.c) calls
+ * dt__runner_setup, which points the program's __libc_start_main slot at
+ * a wrapper that hands glibc serve_main in place of main. */
 #include <dlfcn.h>
 #include <errno.h>
 
@@ -46,7 +46,7 @@ static int runner_start_main(main_fn main, int argc, char **argv,
                          stack_end);
 }
 
-/* Runner role.  Called from the shim's constructor when
+/* Runner role.  Called from the engine's start (shim/shim.c) when
  * DTASK_ROLE=runner: redirects the program's __libc_start_main so that,
  * once every constructor has run, the serve loop runs instead of main.
  * Keeps cfg and stubs (owned by the shim for the life of the process).

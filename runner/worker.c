@@ -189,7 +189,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
    * and the page faults of touching fresh pages would cost more than the
    * copy itself (a 4 MiB call: 25 ms instead of 2).  Kept in the heap
    * instead, they are reused; the heap keeps at most WORKER_TRIM bytes it
-   * does not use.  (The decoded buffers reuse one block: wire.c.)  Only
+   * does not use.  (The decoded buffers reuse one block: queue/wire_task.c.)  Only
    * glibc's allocator reads these settings, and only in the worker. */
   mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
   mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);

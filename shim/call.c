@@ -31,7 +31,8 @@
 
 /* Starts the offload path: keeps cfg and the stub table (both owned by
  * shim.c for the life of the process) and resolves what autostart needs.
- * Called once by the shim's constructor, before any intercepted call. */
+ * Called once by the engine's start (shim/shim.c), before any
+ * intercepted call. */
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__state_init(cfg, stubs, n);
   dt__autostart_init();

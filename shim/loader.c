@@ -413,7 +413,7 @@ static void init_lock(void) {
 }
 
 /* Creates the lock and installs its fork handler.  Called first thing by
- * the shim's constructor. */
+ * the engine's start (shim/shim.c). */
 void dt__loader_init(void) {
   init_lock();
   pthread_atfork(NULL, NULL, init_lock);

@@ -1,8 +1,8 @@
-/* role.h: the runner role's entry into the shim's start-up.
+/* role.h: the runner role's entry into the engine's start-up.
  *
- * Declared here, in shim/, so that the constructor (shim/shim.c) needs
- * no header of runner/; defined by runner/runner.c, which the shim
- * links. */
+ * Declared here, in shim/, so that the engine's start (shim/shim.c)
+ * needs no header of runner/; defined by runner/runner.c, which the
+ * engine (libdtask_engine.so) links. */
 #ifndef DT_ROLE_H
 #define DT_ROLE_H
 

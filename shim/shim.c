@@ -1,9 +1,10 @@
-/* shim.c: owns libdtask_shim.so's start-up and its end.
+/* shim.c: owns the engine's (libdtask_engine.so's) start-up and its end.
  *
- * When the shim is preloaded, its constructor reads the config, decides
- * the process's mode (DTASK_MODE) and role (DTASK_ROLE), builds one
- * libffi closure per listed symbol (stub.c) and resolves the symbol's
- * real definition (loader.c).  A caller then starts the offload path
+ * When the preloaded shim (shim/door.c, libdtask_shim.so) finds that this
+ * process needs dtask, it loads the engine and calls dtask_engine_start
+ * below, which reads the config, decides the process's mode (DTASK_MODE)
+ * and role (DTASK_ROLE), builds one libffi closure per listed symbol
+ * (stub.c) and resolves the symbol's real definition (loader.c).  A caller then starts the offload path
  * (call.c) and goes live: the GOT slots of every loaded object, and the
  * loader's dlopen/dlsym family, point at the shim (loader.c).  A runner
  * patches nothing but its own start-up, so that it serves calls instead

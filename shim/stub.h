@@ -28,7 +28,7 @@ typedef struct dt__stub {
 int dt__stub_init(dt__stub *s);
 
 /* How intercepted calls run: inline (DTASK_MODE=sync) or through the
- * queue (the default).  Set once by the shim's constructor. */
+ * queue (the default).  Set once by the engine's start (shim/shim.c). */
 enum { DT__MODE_OFFLOAD, DT__MODE_SYNC };
 extern int dt__mode;
 

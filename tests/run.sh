@@ -2,8 +2,9 @@
 # run.sh: runs dtask's test suite and prints one total line at the end.
 #
 # Usage: BUILD=build sh tests/run.sh UNIT_TEST_BINARY...
-# Each unit test is a cmocka program; its own summary is shown and its
-# counts are added up.  Then every tests/integration/*.sh runs; each prints
+# Each unit test is a cmocka program, $BUILD/tests/<area>/test_* (built
+# from tests/<area>/test_*.c); its own summary is shown and its counts
+# are added up.  Then every tests/integration/*.sh runs; each prints
 # "N passed, N failed" as its last line.  A program that dies before its
 # summary counts as one failure, so a crash can never pass silently.  The
 # last line is "N passed, N failed" for the whole suite; the exit status
@@ -50,10 +51,10 @@ run_one() { # $1: label, then the command
 }
 
 for bin in "$@"; do
-  name=$(basename "$bin")
+  name=${bin##*/tests/} # area/test_name
   case "$name" in
-    test_elf_file) fx="$BUILD/fixtures/elf" ;;
-    test_got) fx="$BUILD/fixtures/got" ;;
+    runner/test_elf_file) fx="$BUILD/fixtures/elf" ;;
+    shim/test_got) fx="$BUILD/fixtures/got" ;;
     *) fx="$BUILD/fixtures" ;;
   esac
   run_one "$name" env DTASK_FIXTURE_DIR="$fx" DTASK_BUILD="$BUILD" "$bin"

@@ -4,7 +4,8 @@
  * error message says what it should), the units the tests write sizes
  * and times in, and two checks of config snippets (which expect a
  * dt__error named err in scope).  Include it after <cmocka.h> and
- * the headers of the areas they test. */
+ * the headers of the areas they test, as "testutil.h": the tests live in
+ * tests/<area>/ and are built with -Itests (Makefile). */
 #ifndef DTASK_TESTUTIL_H
 #define DTASK_TESTUTIL_H
 

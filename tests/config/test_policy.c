@@ -289,7 +289,7 @@ static int fails(const dt__config *cfg, const void *ret) {
                                &cfg->offloads[0].sig, ret);
 }
 
-/* Which return values make a fan-out slice fail (offload.c takes errno
+/* Which return values make a fan-out slice fail (shim/fanout.c takes errno
  * from the first failing slice): retry_if when given, otherwise the C
  * convention (ret < 0 for signed integers, NULL for strings); nothing
  * else is a failure. */
