@@ -45,7 +45,7 @@ static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
   dt__call_ctx *c = ctx;
   return dt__wire_task_encode_refs(&c->s->off->sig, dt__caller.fp,
                                    c->s->index, id, c->caller_errno, c->args,
-                                   c->refs, NULL, buf, size);
+                                   c->refs, dt__stub_obj(c->s), buf, size);
 }
 
 /* dt__queue_wait's reader: applies c's result (return value, out
