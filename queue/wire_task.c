@@ -305,14 +305,12 @@ static int task_obj(dt__wire_reader *r, dt__wire_obj *obj, dt__error *err) {
   return 0;
 }
 
-/* Reads and checks the fixed header of a task, and its object section
- * when the flags announce one.  Fills the out-parameters that are not
- * NULL; *obj is zeroed when the task has no object section, and *has_obj
- * says whether it has one. */
+/* Reads and checks the fixed header of a task (not its object section,
+ * which task_obj reads next when *has_obj says there is one).  Fills the
+ * out-parameters that are not NULL. */
 static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
                        uint32_t *entry, uint32_t *nargs, uint64_t *call_id,
-                       int *caller_errno, dt__wire_obj *obj, bool *has_obj,
-                       dt__error *err) {
+                       int *caller_errno, bool *has_obj, dt__error *err) {
   const uint8_t *magic = NULL;
   uint16_t version = 0, flags = 0;
   uint64_t fp = 0, id = 0;
@@ -350,15 +348,8 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
   dt__wire_get_u32(r, &n);
   dt__wire_get_u64(r, &id);
   dt__wire_get_u32(r, &en);
-  if (obj != NULL)
-    memset(obj, 0, sizeof *obj);
   if (has_obj != NULL)
     *has_obj = (flags & DT__TASK_OBJ) != 0;
-  if (flags & DT__TASK_OBJ) {
-    int rc = task_obj(r, obj, err);
-    if (rc != 0)
-      return rc;
-  }
   if (caller_errno != NULL)
     *caller_errno = (int)en;
   if (fingerprint != NULL)
@@ -373,13 +364,13 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
 }
 
 /* Reads the fixed header of a task record, checking its magic, version
- * and flags (and its object section, when it has one), and fills the
- * out-parameters that are not NULL.  Returns 0 or -EPROTO. */
+ * and flags, and fills the out-parameters that are not NULL.  Returns 0
+ * or -EPROTO.  The object section that may follow is read by
+ * dt__wire_task_obj (and checked by the decoders), not here. */
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id) {
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
-  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, NULL,
-                     NULL);
+  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, NULL);
 }
 
 /* Reads the object section of a task record: the identity and the path
@@ -396,7 +387,10 @@ int dt__wire_task_obj(const uint8_t *rec, size_t size, dt__wire_obj *obj,
   dt__wire_clear(err);
   if (obj == NULL)
     return dt__wire_fail(err, -EINVAL, "no place for the object section");
-  int rc = task_header(&r, NULL, NULL, NULL, NULL, NULL, obj, &has, err);
+  memset(obj, 0, sizeof *obj);
+  int rc = task_header(&r, NULL, NULL, NULL, NULL, NULL, &has, err);
+  if (rc == 0 && has)
+    rc = task_obj(&r, obj, err);
   if (rc != 0)
     return rc;
   return has ? 1 : 0;
@@ -444,8 +438,11 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
   memset(f, 0, sizeof *f);
 
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
+  bool has_obj = false;
   rc = task_header(&r, NULL, &f->entry, &nargs, &f->call_id,
-                   &f->caller_errno, NULL, NULL, err);
+                   &f->caller_errno, &has_obj, err);
+  if (rc == 0 && has_obj)
+    rc = task_obj(&r, NULL, err); /* checked and skipped: see task_obj */
   if (rc != 0)
     return rc;
   if (nargs != (uint32_t)sig->nparams)

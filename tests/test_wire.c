@@ -1183,8 +1183,10 @@ static void test_task_header_flips(void **state) {
           fail_msg("flipping byte %zu with 0x%02x: decode gave %d", off,
                    masks[k], rc);
         assert_true(werr.msg[0] != '\0');
+        /* Flag 1 is defined (an object section follows): the header is
+         * fine, and the arguments read as an object section are not. */
         if (off < 8)
-          assert_int_equal(prc, -EPROTO);
+          assert_int_equal(prc, off == 6 && masks[k] == 0x01 ? 0 : -EPROTO);
       } else {
         /* fingerprint, entry, call_id: decoded, and peek shows the
          * change, so the runner's own checks see it. */
@@ -1505,7 +1507,8 @@ static void test_object_round_trip(void **state) {
 }
 
 /* Every cut of a record with an object section is refused by the
- * decoder; the object section alone is read once it is whole. */
+ * decoder; the object section alone is read once it is whole; peek reads
+ * the fixed header only. */
 static void test_object_truncated_at_every_offset(void **state) {
   (void)state;
   dt__sig sig;
@@ -1536,7 +1539,7 @@ static void test_object_truncated_at_every_offset(void **state) {
     if (len >= 36 && len < obj_end)
       assert_contains(werr.msg, "object");
     assert_int_equal(dt__wire_task_peek(cut, len, NULL, NULL, NULL),
-                     len < obj_end ? -EPROTO : 0);
+                     len < 36 ? -EPROTO : 0);
     free(cut);
   }
   free(rec);
@@ -1593,7 +1596,8 @@ static void test_object_refused(void **state) {
   assert_contains(werr.msg, "NUL");
   assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
   assert_contains(werr.msg, "NUL");
-  assert_int_equal(dt__wire_task_peek(bad, size, NULL, NULL, NULL), -EPROTO);
+  /* (peek reads the fixed header, which is fine) */
+  assert_int_equal(dt__wire_task_peek(bad, size, NULL, NULL, NULL), 0);
   free(bad);
 
   /* Too long: refused by the encoder... */
