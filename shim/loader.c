@@ -370,11 +370,11 @@ static void resolve_pending_locked(void *handle) {
     if (s->real != NULL || s->closure == NULL)
       continue;
     if (resolve(s, handle) == 0) {
+      char build[96];
       changed = true;
-      dt__log(DT__LOG_INFO, "'%s' found in %s after dlopen (%s %s)",
+      dt__log(DT__LOG_INFO, "'%s' found in %s after dlopen, %s",
               s->off->symbol, s->def_path[0] ? s->def_path : s->def_name,
-              s->def_id.how == 'b' ? "build-id" : "content hash",
-              s->def_known ? s->def_id.hex : "unknown");
+              dt__stub_build(s, build, sizeof build));
     }
   }
   if (changed)
@@ -482,6 +482,14 @@ int dt__loader_resolve(dt__stub *s, void *handle) {
  * hook).  Returns its handle, or NULL with dlerror() set. */
 void *dt__loader_dlopen(const char *file, int mode) {
   return real_dlopen(file, mode);
+}
+
+/* The loader's own dlsym, or its dlvsym when version is not empty (never
+ * through a hook): the definition of name that handle's scope gives.
+ * Returns its address, or NULL with dlerror() set. */
+void *dt__loader_sym(void *handle, const char *name, const char *version) {
+  return real_lookup(handle, name,
+                     version != NULL && version[0] != '\0' ? version : NULL);
 }
 
 /* Makes the shim live: builds the hook list from the resolved stubs,

@@ -89,11 +89,11 @@ static int setup_stubs(bool strict, bool runner, void *handle) {
     if (rc == -ELOOP)
       return rc;
     if (rc == 0) {
-      dt__log(DT__LOG_INFO, "'%s%s%s' is defined by %s (%s %s)", o->symbol,
+      char build[96];
+      dt__log(DT__LOG_INFO, "'%s%s%s' is defined by %s, %s", o->symbol,
               o->version[0] ? "@" : "", o->version,
               s->def_name[0] ? s->def_name : "the program",
-              s->def_id.how == 'b' ? "build-id" : "content hash",
-              s->def_known ? s->def_id.hex : "unknown");
+              dt__stub_build(s, build, sizeof build));
     } else {
       missing++;
       dt__log(o->required || strict ? DT__LOG_ERROR : DT__LOG_WARN,

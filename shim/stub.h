@@ -37,6 +37,7 @@ typedef struct dt__stub {
 } dt__stub;
 
 int dt__stub_init(dt__stub *s);
+const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz);
 
 /* The object section of s's tasks: its defining object, or NULL when
  * its identity is not known (the task then carries none). */
