@@ -240,7 +240,7 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     return DT__OUT_CRASH;
   if (c->status == DT__ST_TIMEOUT)
     return DT__OUT_TIMEOUT;
-  dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol, c->msg);
+  dt__log(DT__LOG_ERROR, "%s; calling it inline", c->msg); /* named above */
   return DT__OUT_INLINE;
 }
 
