@@ -87,8 +87,7 @@ static unsigned w_objs_next;
 
 /* Writes a message into msg (msgsz bytes), cut if it is longer: the
  * messages below hold paths, and a result's message is bounded anyway. */
-static void say(char *msg, size_t msgsz, const char *fmt, ...)
-    DT__PRINTF(3, 4);
+static void say(char *msg, size_t msgsz, const char *fmt, ...) DT__PRINTF(3, 4);
 static void say(char *msg, size_t msgsz, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -100,52 +99,54 @@ static void say(char *msg, size_t msgsz, const char *fmt, ...) {
  * "the caller found 'f' there". */
 static void own_side(const dt__stub *s, char *out, size_t outsz) {
   if (s->real == NULL)
-    say(out, outsz, "; no object the runner loads at start-up defines "
-                         "it");
+    say(out, outsz, "; no object the runner loads at start-up defines it");
   else if (s->def_known)
     say(out, outsz, "; the runner's own is in %.200s, build %016llx",
-             s->def_path[0] ? s->def_path : s->def_name,
-             (unsigned long long)s->def_id.digest);
+        s->def_path[0] ? s->def_path : s->def_name,
+        (unsigned long long)s->def_id.digest);
   else
     say(out, outsz, "; the runner's own is in %.200s, of unknown build",
-             s->def_name[0] ? s->def_name : "the program");
+        s->def_name[0] ? s->def_name : "the program");
 }
 
-/* Says why a file that a task names may not be loaded by this worker,
- * into why (a clause), or returns true when it may: a regular file (not
- * a symbolic link: the caller's path is resolved), owned by root or by
- * the runner's effective user, and writable by nobody else. */
-static bool may_load(const char *path, char *why, size_t whysz) {
+/* Whether this worker may load the file that a task names: 0 when it
+ * may (a regular file, not a symbolic link since the caller's path is
+ * resolved, owned by root or by the runner's effective user, writable by
+ * nobody else), 1 when it will not, -1 when it cannot (no such file, no
+ * access), with the reason in why (a clause). */
+static int may_load(const char *path, char *why, size_t whysz) {
   struct stat st;
   if (lstat(path, &st) != 0) {
     say(why, whysz, "%s", strerror(errno));
-    return false;
+    return -1;
   }
   if (S_ISLNK(st.st_mode)) {
-    say(why, whysz, "it is a symbolic link here, but the caller's path "
-                         "is resolved: the runner must see the caller's "
-                         "file at that path");
-    return false;
+    say(why, whysz,
+        "it is a symbolic link here, but the caller's path is resolved: "
+        "the runner must see the caller's file at that path");
+    return 1;
   }
   if (!S_ISREG(st.st_mode)) {
     say(why, whysz, "it is not a regular file");
-    return false;
+    return 1;
   }
   if (st.st_uid != 0 && st.st_uid != geteuid()) {
-    say(why, whysz, "it is owned by uid %u, neither root nor the "
-             "runner's user (uid %u), and a runner loads no library "
-             "another user could change",
-             (unsigned)st.st_uid, (unsigned)geteuid());
-    return false;
+    say(why, whysz,
+        "it is owned by uid %u, neither root nor the runner's user "
+        "(uid %u), and a runner loads no library another user could "
+        "change",
+        (unsigned)st.st_uid, (unsigned)geteuid());
+    return 1;
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    say(why, whysz, "it is writable by its group or by others (mode "
-             "%04o), and a runner loads no library another user could "
-             "change (chmod go-w it)",
-             (unsigned)(st.st_mode & 07777));
-    return false;
+    say(why, whysz,
+        "it is writable by its group or by others (mode %04o), and a "
+        "runner loads no library another user could change (chmod go-w "
+        "it)",
+        (unsigned)(st.st_mode & 07777));
+    return 1;
   }
-  return true;
+  return 0;
 }
 
 /* Loads the object that a task of s names (obj, with a path) and finds
@@ -169,67 +170,68 @@ static void *load_caller_object(const dt__stub *s, const dt__wire_obj *obj,
   if (obj->len == 0 || obj->len >= sizeof path) {
     if (s->real == NULL)
       say(msg, msgsz,
-               "runner %d (%s) cannot find '%s': no object of the runner "
-               "defines it, and the caller's task does not name its file "
-               "(name its library with library = \"...\")",
-               pid, prog, o->symbol);
+          "runner %d (%s) cannot find '%s': no object of the runner "
+          "defines it, and the caller's task does not name its file "
+          "(name its library with library = \"...\")",
+          pid, prog, o->symbol);
     else
       say(msg, msgsz,
-               "runner %d (%s) has '%s' in %.200s build %016llx but the "
-               "caller's is build %016llx, and the caller's task does not "
-               "name its file: deploy the same library on both",
-               pid, prog, o->symbol, s->def_path[0] ? s->def_path : s->def_name,
-               (unsigned long long)s->def_id.digest,
-               (unsigned long long)obj->digest);
+          "runner %d (%s) has '%s' in %.200s build %016llx but the "
+          "caller's is build %016llx, and the caller's task does not "
+          "name its file: deploy the same library on both",
+          pid, prog, o->symbol, s->def_path[0] ? s->def_path : s->def_name,
+          (unsigned long long)s->def_id.digest,
+          (unsigned long long)obj->digest);
     return NULL;
   }
   memcpy(path, obj->path, obj->len);
   path[obj->len] = '\0';
   if (path[0] != '/') {
     say(msg, msgsz,
-             "runner %d (%s) will not load %.200s for '%s': the caller's "
-             "path is not absolute",
-             pid, prog, path, o->symbol);
+        "runner %d (%s) will not load %.200s for '%s': the caller's "
+        "path is not absolute",
+        pid, prog, path, o->symbol);
     return NULL;
   }
-  if (!may_load(path, why, sizeof why)) {
+  int may = may_load(path, why, sizeof why);
+  if (may != 0) {
     say(msg, msgsz,
-             "runner %d (%s) will not load %.200s (the caller found '%s' "
-             "there%s): %s",
-             pid, prog, path, o->symbol, own, why);
+        "runner %d (%s) %s %.200s (the caller found '%s' there%s): %s", pid,
+        prog, may < 0 ? "cannot load" : "will not load", path, o->symbol, own,
+        why);
     return NULL;
   }
   int rc = dt__image_of_file(path, &id);
   if (rc != 0) {
     say(msg, msgsz,
-             "runner %d (%s) cannot read the build of %.200s (the caller "
-             "found '%s' there): %s",
-             pid, prog, path, o->symbol, strerror(-rc));
+        "runner %d (%s) cannot read the build of %.200s (the caller "
+        "found '%s' there): %s",
+        pid, prog, path, o->symbol, strerror(-rc));
     return NULL;
   }
   if (id.digest != obj->digest) {
     say(msg, msgsz,
-             "runner %d (%s) has %.200s build %016llx but the caller's is "
-             "%016llx: deploy the same library on both",
-             pid, prog, path, (unsigned long long)id.digest,
-             (unsigned long long)obj->digest);
+        "runner %d (%s) has %.200s build %016llx but the caller's is "
+        "%016llx: deploy the same library on both",
+        pid, prog, path, (unsigned long long)id.digest,
+        (unsigned long long)obj->digest);
     return NULL;
   }
   void *h = dt__loader_dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) {
     const char *e = dlerror();
     say(msg, msgsz,
-             "runner %d (%s) cannot load %.200s (the caller found '%s' "
-             "there%s): %.200s",
-             pid, prog, path, o->symbol, own, e != NULL ? e : "dlopen failed");
+        "runner %d (%s) cannot load %.200s (the caller found '%s' "
+        "there%s): %.200s",
+        pid, prog, path, o->symbol, own, e != NULL ? e : "dlopen failed");
     return NULL;
   }
   void *fn = dt__loader_sym(h, o->symbol, o->version);
   if (fn == NULL) {
     say(msg, msgsz,
-             "runner %d (%s) loaded %.200s, where the caller found '%s%s%s', "
-             "but it does not define it here",
-             pid, prog, path, o->symbol, at, o->version);
+        "runner %d (%s) loaded %.200s, where the caller found '%s%s%s', "
+        "but it does not define it here",
+        pid, prog, path, o->symbol, at, o->version);
     dlclose(h);
     return NULL;
   }
@@ -238,20 +240,21 @@ static void *load_caller_object(const dt__stub *s, const dt__wire_obj *obj,
   if (rc != 0 || id.digest != obj->digest) {
     if (rc != 0)
       say(msg, msgsz,
-               "runner %d (%s) loaded %.200s for '%s' but cannot identify "
-               "the object that defines it there (%s)",
-               pid, prog, path, o->symbol, strerror(-rc));
+          "runner %d (%s) loaded %.200s for '%s' but cannot identify "
+          "the object that defines it there (%s)",
+          pid, prog, path, o->symbol, strerror(-rc));
     else
       say(msg, msgsz,
-               "runner %d (%s) loaded %.200s, but its '%s' is defined by "
-               "%.200s build %016llx, not the caller's build %016llx: "
-               "deploy the same library on both",
-               pid, prog, path, o->symbol, def, (unsigned long long)id.digest,
-               (unsigned long long)obj->digest);
+          "runner %d (%s) loaded %.200s, but its '%s' is defined by "
+          "%.200s build %016llx, not the caller's build %016llx: "
+          "deploy the same library on both",
+          pid, prog, path, o->symbol, def, (unsigned long long)id.digest,
+          (unsigned long long)obj->digest);
     dlclose(h);
     return NULL;
   }
-  dt__log(DT__LOG_INFO, "worker %d: '%s%s%s' served from %s (the caller's "
+  dt__log(DT__LOG_INFO,
+          "worker %d: '%s%s%s' served from %s (the caller's "
           "build %016llx), loaded for the caller",
           pid, o->symbol, at, o->version, path,
           (unsigned long long)obj->digest);
@@ -269,9 +272,9 @@ static void *definition(const dt__stub *s, uint32_t entry, bool has,
   if (!has) {
     if (real == NULL)
       say(msg, msgsz,
-               "runner %d (%s) cannot find '%s': no object of the runner "
-               "defines it (name its library with library = \"...\")",
-               (int)getpid(), program_invocation_short_name, s->off->symbol);
+          "runner %d (%s) cannot find '%s': no object of the runner "
+          "defines it (name its library with library = \"...\")",
+          (int)getpid(), program_invocation_short_name, s->off->symbol);
     return real;
   }
   if (real != NULL && s->def_known && s->def_id.digest == obj->digest)
