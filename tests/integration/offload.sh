@@ -10,7 +10,9 @@
 #      right and every call ran exactly once, in a worker;
 #   3. fork after offloaded calls, then calls in parent and child;
 #   4. malformed task records written straight into the queue are answered
-#      with an error, and the runner keeps serving;
+#      with an error (an object section with a NUL in its path, too), a
+#      task naming another build at a relative path is refused, and the
+#      runner keeps serving;
 #   5. a runner serving a different config refuses the tasks, with a clear
 #      message, and the calls run inline;
 #   6. a queue directory open to others or owned by another user is refused;
@@ -440,6 +442,18 @@ if start_runner c4 "$CFG4" 1; then
     "$tmp/c4.entry.out"
   check $? "4 record naming entry 999: status 3 (DT__ST_NO_ENTRY)" \
     "$tmp/c4.entry.out" "$tmp/c4.entry.err"
+  # The object section (queue/wire.h): a path with a NUL in it is a
+  # malformed record; a relative path is one no runner loads.
+  run "$tmp/c4.badobj" "$QTOOL" "$CFG4" badobj
+  grep -qE '^result status 1 call_id ([0-9]+) \(task \1\) errno 0: .*object path with a NUL byte' \
+    "$tmp/c4.badobj.out"
+  check $? "4 object path with a NUL byte: status 1 (malformed), and why" \
+    "$tmp/c4.badobj.out" "$tmp/c4.badobj.err"
+  run "$tmp/c4.relobj" "$QTOOL" "$CFG4" relobj
+  grep -qE "^result status 4 call_id ([0-9]+) \(task \1\) errno 0: runner [0-9]+ \(olprog\) will not load lib/libol.so for 'ol_add': the caller's path is not absolute\$" \
+    "$tmp/c4.relobj.out"
+  check $? "4 another build at a relative path: status 4 (DT__ST_NO_SYMBOL), and why" \
+    "$tmp/c4.relobj.out" "$tmp/c4.relobj.err"
   caller "$tmp/c4.after" "$CFG4" -- "$OL/olprog" basic
   w_after=$(sed -n 's/^olprog: ol_pid() ran in //p' "$tmp/c4.after.err")
   rc_is "$tmp/c4.after" 0 && has "$tmp/c4.after.out" "ol_add(2, 3) = 5" \
