@@ -9,7 +9,13 @@
  *
  *   task   := "DTQ1" u16 version u16 flags u64 fingerprint u32 entry
  *             u32 nargs u64 call_id i32 errno (the caller's, which the
- *             function sees on entry), then one item per parameter:
+ *             function sees on entry), then the object section when
+ *             flags has bit 0 (DT__TASK_OBJ; no other bit is defined),
+ *             then one item per parameter:
+ *     object  u64 digest (the identity of the object that defines the
+ *             caller's function: shim/image.h's dt__objid.digest), u16
+ *             len, then len bytes of that object's absolute path (no
+ *             NUL; len 0: no path; at most DT__WIRE_PATH_MAX bytes)
  *     value   u64 (integers widened by their signedness, float/double
  *             as their IEEE bits)
  *     cstring u32 len (0xffffffff for NULL), len bytes, no NUL
@@ -27,10 +33,27 @@
 #ifndef DT_WIRE_H
 #define DT_WIRE_H
 
+#include <limits.h>
+
 #include "common/error.h"
 #include "config/config.h"
 
 #define DT__WIRE_VERSION 1
+
+/* Task flags: an object section follows the fixed header. */
+#define DT__TASK_OBJ 0x0001u
+/* The longest object path a task carries: with its NUL, PATH_MAX. */
+#define DT__WIRE_PATH_MAX (PATH_MAX - 1)
+
+/* The object that defines the caller's function, as a task carries it.
+ * To encode: path holds len bytes, none of them NUL (it need not end
+ * with one), and len 0 sends the digest alone.  Decoded: path points
+ * into the record (len bytes, not NUL-terminated), NULL when len is 0. */
+typedef struct dt__wire_obj {
+  uint64_t digest; /* dt__objid.digest of the defining object */
+  const char *path;
+  size_t len;
+} dt__wire_obj;
 
 /* No id: a buffer passed by value, no result to drop. */
 #define DT__NO_ID UINT64_MAX
@@ -53,18 +76,23 @@ int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
                           uint64_t *nbytes);
 
 /* Tasks, written by the caller.  refs[i], when not DT__NO_ID, names an
- * in buffer already stored in the queue; refs may be NULL. */
-int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size);
+ * in buffer already stored in the queue; refs may be NULL.  obj, when
+ * not NULL, is the object defining the function (the object section);
+ * NULL writes none. */
+int dt__wire_task_size(const dt__sig *sig, void **args,
+                       const dt__wire_obj *obj, size_t *size);
 int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
                          uint32_t entry, uint64_t call_id, int caller_errno,
-                         void **args, uint8_t *buf, size_t size);
+                         void **args, const dt__wire_obj *obj, uint8_t *buf,
+                         size_t size);
 int dt__wire_task_size_refs(const dt__sig *sig, void **args,
-                            const uint64_t *refs, size_t *size);
+                            const uint64_t *refs, const dt__wire_obj *obj,
+                            size_t *size);
 int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
                               uint32_t entry, uint64_t call_id,
                               int caller_errno, void **args,
-                              const uint64_t *refs, uint8_t *buf,
-                              size_t size);
+                              const uint64_t *refs, const dt__wire_obj *obj,
+                              uint8_t *buf, size_t size);
 
 /* A decoded call, ready for ffi_call: argv[i] points at the i-th argument
  * as libffi wants it.  Owns one heap block (freed by dt__frame_free) that
@@ -97,6 +125,8 @@ typedef int (*dt__fetch_fn)(void *ctx, uint64_t id, void *dst, uint64_t n);
 /* Tasks, read by the runner. */
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id);
+int dt__wire_task_obj(const uint8_t *rec, size_t size, dt__wire_obj *obj,
+                      dt__error *err);
 int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
                          dt__frame *f, dt__error *err);
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,

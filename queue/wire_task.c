@@ -5,12 +5,13 @@
  * record's size, and the block a runner will need for it, so that a call
  * no runner could take fails in the caller), encoding its arguments, with
  * in buffers either carried or referred to by the id of bytes stored once
- * in the queue, reading a task's fixed header, and decoding a task into a
- * dt__frame whose argv ffi_call can use: every in buffer and string
- * copied into one aligned block (kept per thread for the next decode),
- * zeroed room for the out buffers, and each buffer's size checked against
- * the length arguments in the same record.  It calls queue/wire.c and
- * config/types.c, never queue/wire_result.c. */
+ * in the queue, and the object section that names the object defining
+ * the caller's function; reading a task's fixed header and that section;
+ * and decoding a task into a dt__frame whose argv ffi_call can use: every
+ * in buffer and string copied into one aligned block (kept per thread for
+ * the next decode), zeroed room for the out buffers, and each buffer's
+ * size checked against the length arguments in the same record.  It
+ * calls queue/wire.c and config/types.c, never queue/wire_result.c. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@
 /* The fixed part of a task: magic, version, flags, fingerprint, entry,
  * nargs, call_id and the caller's errno. */
 #define TASK_HEADER 36
+/* The fixed part of the object section: digest and path length. */
+#define OBJ_HEADER 10
 /* Every buffer and string in a decoded frame starts on this boundary (or
  * on its element type's alignment when that is larger, up to FRAME_MAX). */
 #define FRAME_ALIGN 16
@@ -69,15 +72,34 @@ typedef struct task_plan {
   uint64_t len[DT__MAX_PARAMS];
 } task_plan;
 
+/* Checks an object section before it is written: a path of len bytes
+ * (NULL only when len is 0) with no NUL among them, and no longer than
+ * DT__WIRE_PATH_MAX.  Returns 0, -EINVAL or -ENAMETOOLONG. */
+static int obj_ok(const dt__wire_obj *obj) {
+  if (obj->len > DT__WIRE_PATH_MAX)
+    return -ENAMETOOLONG;
+  if (obj->len > 0 &&
+      (obj->path == NULL || memchr(obj->path, '\0', obj->len) != NULL))
+    return -EINVAL;
+  return 0;
+}
+
 /* Measures a call.  Besides the record, it sizes the block a runner will
  * allocate for it (out buffers included), so that a call no runner could
- * take fails here, in the caller, with -E2BIG. */
+ * take fails here, in the caller, with -E2BIG.  obj (or NULL) is the
+ * object section. */
 static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
-                     task_plan *pl) {
+                     const dt__wire_obj *obj, task_plan *pl) {
   uint64_t size = TASK_HEADER, mem = 0, off;
 
   if (!dt__wire_sig_ok(sig) || (args == NULL && sig->nparams > 0))
     return -EINVAL;
+  if (obj != NULL) {
+    int rc = obj_ok(obj);
+    if (rc != 0)
+      return rc;
+    size += OBJ_HEADER + obj->len;
+  }
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     pl->len[i] = UINT64_MAX;
@@ -128,12 +150,15 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
 }
 
 /* Computes the size of the task record for a call (args as libffi passes
- * them) into *size.  Returns 0, -EINVAL (a signature that cannot travel),
+ * them), with the object section obj (NULL: none), into *size.  Returns
+ * 0, -EINVAL (a signature that cannot travel, or an object path holding
+ * a NUL), -ENAMETOOLONG (an object path longer than DT__WIRE_PATH_MAX),
  * -ERANGE (a negative length), -EOVERFLOW (a length that does not fit in
  * 64 bits) or -E2BIG (a record or a runner-side block larger than
  * 1 GiB). */
-int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size) {
-  return dt__wire_task_size_refs(sig, args, NULL, size);
+int dt__wire_task_size(const dt__sig *sig, void **args,
+                       const dt__wire_obj *obj, size_t *size) {
+  return dt__wire_task_size_refs(sig, args, NULL, obj, size);
 }
 
 /* The same, with in buffers passed by reference: refs[i], when not
@@ -141,9 +166,10 @@ int dt__wire_task_size(const dt__sig *sig, void **args, size_t *size) {
  * buffer common to every slice once); the record then carries the id
  * and the size instead of the bytes.  refs may be NULL. */
 int dt__wire_task_size_refs(const dt__sig *sig, void **args,
-                            const uint64_t *refs, size_t *size) {
+                            const uint64_t *refs, const dt__wire_obj *obj,
+                            size_t *size) {
   task_plan pl;
-  int rc = plan_task(sig, args, refs, &pl);
+  int rc = plan_task(sig, args, refs, obj, &pl);
   if (rc != 0)
     return rc;
   *size = (size_t)pl.size;
@@ -151,15 +177,18 @@ int dt__wire_task_size_refs(const dt__sig *sig, void **args,
 }
 
 /* Encodes the task into buf, which the caller owns and which has exactly
- * the size dt__wire_task_size computed (buf need not be aligned: LMDB
- * hands out reserved space).  Nothing is allocated.  Returns 0, an error
- * of dt__wire_task_size, or -EINVAL when size is not what it computes for
- * these arguments (or a string changed length in between). */
+ * the size dt__wire_task_size computed for the same arguments and obj
+ * (buf need not be aligned: LMDB hands out reserved space).  With obj
+ * (not NULL) the record has flag DT__TASK_OBJ and the object section.
+ * Nothing is allocated.  Returns 0, an error of dt__wire_task_size, or
+ * -EINVAL when size is not what it computes for these arguments (or a
+ * string changed length in between). */
 int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
                          uint32_t entry, uint64_t call_id, int caller_errno,
-                         void **args, uint8_t *buf, size_t size) {
+                         void **args, const dt__wire_obj *obj, uint8_t *buf,
+                         size_t size) {
   return dt__wire_task_encode_refs(sig, fingerprint, entry, call_id,
-                                   caller_errno, args, NULL, buf, size);
+                                   caller_errno, args, NULL, obj, buf, size);
 }
 
 /* The same, with in buffers passed by reference: refs[i], when not
@@ -169,9 +198,10 @@ int dt__wire_task_encode(const dt__sig *sig, uint64_t fingerprint,
 int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
                               uint32_t entry, uint64_t call_id,
                               int caller_errno, void **args,
-                              const uint64_t *refs, uint8_t *buf, size_t size) {
+                              const uint64_t *refs, const dt__wire_obj *obj,
+                              uint8_t *buf, size_t size) {
   task_plan pl;
-  int rc = plan_task(sig, args, refs, &pl);
+  int rc = plan_task(sig, args, refs, obj, &pl);
   if (rc != 0)
     return rc;
   if (buf == NULL || pl.size != size)
@@ -180,12 +210,17 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
   dt__wire_writer w = {buf, size, 0, false};
   dt__wire_put_bytes(&w, task_magic, sizeof task_magic);
   dt__wire_put_u16(&w, DT__WIRE_VERSION);
-  dt__wire_put_u16(&w, 0);
+  dt__wire_put_u16(&w, obj != NULL ? DT__TASK_OBJ : 0);
   dt__wire_put_u64(&w, fingerprint);
   dt__wire_put_u32(&w, entry);
   dt__wire_put_u32(&w, (uint32_t)sig->nparams);
   dt__wire_put_u64(&w, call_id);
   dt__wire_put_u32(&w, (uint32_t)caller_errno);
+  if (obj != NULL) {
+    dt__wire_put_u64(&w, obj->digest);
+    dt__wire_put_u16(&w, (uint16_t)obj->len);
+    dt__wire_put_bytes(&w, obj->path, obj->len);
+  }
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     if (p->is_buffer) {
@@ -228,11 +263,54 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
   return 0;
 }
 
-/* Reads and checks the fixed header of a task.  Fills the out-parameters
- * that are not NULL. */
+/* Reads and checks the object section of a task whose flags announce
+ * one (r is just past the fixed header): every length against what is
+ * left, the path's length against DT__WIRE_PATH_MAX, and no NUL in it.
+ * Fills *obj (path pointing into the record) when obj is not NULL.
+ * Returns 0 or -EPROTO with a sentence in err. */
+static int task_obj(dt__wire_reader *r, dt__wire_obj *obj, dt__error *err) {
+  uint64_t digest = 0;
+  uint16_t len = 0;
+  const uint8_t *path = NULL;
+  size_t at = r->pos;
+
+  if (!dt__wire_get_u64(r, &digest) || !dt__wire_get_u16(r, &len))
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the task record is truncated: it ends inside its object section, "
+        "which starts at byte %zu of %zu",
+        at, r->size);
+  if (len > DT__WIRE_PATH_MAX)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the task names an object path of %u bytes, longer than the %d a "
+        "path may have",
+        (unsigned)len, DT__WIRE_PATH_MAX);
+  if (!dt__wire_get_bytes(r, len, &path))
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the task record is truncated: its object path claims %u bytes but "
+        "only %zu are left",
+        (unsigned)len, dt__wire_left(r));
+  if (len > 0 && memchr(path, '\0', len) != NULL)
+    return dt__wire_fail(
+        err, -EPROTO,
+        "the task names an object path with a NUL byte inside its %u bytes",
+        (unsigned)len);
+  if (obj != NULL) {
+    obj->digest = digest;
+    obj->path = len > 0 ? (const char *)path : NULL;
+    obj->len = len;
+  }
+  return 0;
+}
+
+/* Reads and checks the fixed header of a task (not its object section,
+ * which task_obj reads next when *has_obj says there is one).  Fills the
+ * out-parameters that are not NULL. */
 static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
                        uint32_t *entry, uint32_t *nargs, uint64_t *call_id,
-                       int *caller_errno, dt__error *err) {
+                       int *caller_errno, bool *has_obj, dt__error *err) {
   const uint8_t *magic = NULL;
   uint16_t version = 0, flags = 0;
   uint64_t fp = 0, id = 0;
@@ -259,17 +337,19 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
         "sides",
         (unsigned)version, DT__WIRE_VERSION);
   dt__wire_get_u16(r, &flags);
-  if (flags != 0)
+  if ((flags & ~DT__TASK_OBJ) != 0)
     return dt__wire_fail(
         err, -EPROTO,
         "the task record has flags 0x%04x, which format version %d "
-        "does not define",
-        (unsigned)flags, DT__WIRE_VERSION);
+        "does not define (only 0x%04x, an object section, is defined)",
+        (unsigned)flags, DT__WIRE_VERSION, DT__TASK_OBJ);
   dt__wire_get_u64(r, &fp);
   dt__wire_get_u32(r, &e);
   dt__wire_get_u32(r, &n);
   dt__wire_get_u64(r, &id);
   dt__wire_get_u32(r, &en);
+  if (has_obj != NULL)
+    *has_obj = (flags & DT__TASK_OBJ) != 0;
   if (caller_errno != NULL)
     *caller_errno = (int)en;
   if (fingerprint != NULL)
@@ -285,11 +365,35 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
 
 /* Reads the fixed header of a task record, checking its magic, version
  * and flags, and fills the out-parameters that are not NULL.  Returns 0
- * or -EPROTO. */
+ * or -EPROTO.  The object section that may follow is read by
+ * dt__wire_task_obj (and checked by the decoders), not here. */
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id) {
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
-  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL);
+  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, NULL);
+}
+
+/* Reads the object section of a task record: the identity and the path
+ * of the object that defines the caller's function, which a runner
+ * compares with its own (runner/worker.c).  Returns 1 and fills *obj (its
+ * path points into rec, len bytes, no NUL terminator) when the task has
+ * one, 0 with *obj zeroed when it has none, or -EPROTO for a record whose
+ * header or object section is bad, with a sentence in err (which may be
+ * NULL; empty on success), or -EINVAL when obj is NULL. */
+int dt__wire_task_obj(const uint8_t *rec, size_t size, dt__wire_obj *obj,
+                      dt__error *err) {
+  dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
+  bool has = false;
+  dt__wire_clear(err);
+  if (obj == NULL)
+    return dt__wire_fail(err, -EINVAL, "no place for the object section");
+  memset(obj, 0, sizeof *obj);
+  int rc = task_header(&r, NULL, NULL, NULL, NULL, NULL, &has, err);
+  if (rc == 0 && has)
+    rc = task_obj(&r, obj, err);
+  if (rc != 0)
+    return rc;
+  return has ? 1 : 0;
 }
 
 /* Decodes and validates a task against sig.  Any inconsistency (a length
@@ -334,8 +438,11 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
   memset(f, 0, sizeof *f);
 
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
+  bool has_obj = false;
   rc = task_header(&r, NULL, &f->entry, &nargs, &f->call_id,
-                   &f->caller_errno, err);
+                   &f->caller_errno, &has_obj, err);
+  if (rc == 0 && has_obj)
+    rc = task_obj(&r, NULL, err); /* checked and skipped: see task_obj */
   if (rc != 0)
     return rc;
   if (nargs != (uint32_t)sig->nparams)

@@ -7,17 +7,33 @@
  * separate process, so library state (a global lock, a static buffer) is
  * per worker, as it would be per process.
  *
+ * A call is served by the same build of the function as the caller's: a
+ * task names the object that defines the caller's function (its
+ * identity and absolute path, queue/wire.h).  When the runner's own
+ * definition comes from another build, or the runner has none (the
+ * caller found it in a library it dlopened after start-up, and the
+ * runner's main, which would have done the same, never runs), the worker
+ * loads the caller's object itself, after checking who may have written
+ * it, and checks the identity of what it loaded.  When it cannot, the
+ * call is answered DT__ST_NO_SYMBOL with a sentence saying why, and the
+ * caller runs it inline: never with another build.
+ *
  * While it runs a call, the worker writes the call, and its deadline when
  * its symbol has a timeout, into its entry of the table it shares with
  * the supervisor, which kills it past that deadline and answers for it
  * if it dies. */
 #include <stdio.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -26,6 +42,8 @@
 #include "queue/wire.h"
 #include "runner/proctitle.h"
 #include "runner/worker.h"
+#include "queue/image.h"
+#include "shim/loader.h"
 #include "shim/stub.h"
 
 /* Allocations up to this size come from a worker's heap, and the heap
@@ -48,6 +66,250 @@ static void on_stop(int sig) {
   w_stop = 1;
 }
 
+/* ------------------------------------------------ the caller's object */
+
+/* Definitions a worker found by loading a caller's object, and the
+ * refusals it answered, by entry and the caller's identity, so that
+ * later calls of the same build skip the checks and the load.  A
+ * refusal is checked again after OBJ_RETRY_NS (the library may have been
+ * deployed since).  When the table is full, the oldest slot is reused. */
+#define OBJ_SLOTS 64
+#define OBJ_RETRY_NS (5ull * 1000000000ull)
+typedef struct obj_slot {
+  bool used;
+  uint32_t entry;
+  uint64_t digest;
+  void *fn;       /* the definition, or NULL: refused, msg says why */
+  uint64_t until; /* a refusal stands until then */
+  char msg[512];
+} obj_slot;
+static obj_slot w_objs[OBJ_SLOTS];
+static unsigned w_objs_next;
+
+/* Writes a message into msg (msgsz bytes), cut if it is longer: the
+ * messages below hold paths, and a result's message is bounded anyway. */
+static void say(char *msg, size_t msgsz, const char *fmt, ...) DT__PRINTF(3, 4);
+static void say(char *msg, size_t msgsz, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, msgsz, fmt, ap);
+  va_end(ap);
+}
+
+/* How the runner's own definition of s stands, for the messages: after
+ * "the caller found 'f' there". */
+static void own_side(const dt__stub *s, char *out, size_t outsz) {
+  if (s->real == NULL)
+    say(out, outsz, "; no object the runner loads at start-up defines it");
+  else if (s->def_known)
+    say(out, outsz, "; the runner's own is in %.200s, build %016llx",
+        s->def_path[0] ? s->def_path : s->def_name,
+        (unsigned long long)s->def_id.digest);
+  else
+    say(out, outsz, "; the runner's own is in %.200s, of unknown build",
+        s->def_name[0] ? s->def_name : "the program");
+}
+
+/* Whether this worker may load the file that a task names: 0 when it
+ * may (a regular file, not a symbolic link since the caller's path is
+ * resolved, owned by root or by the runner's effective user, writable by
+ * nobody else), 1 when it will not, -1 when it cannot (no such file, no
+ * access), with the reason in why (a clause). */
+static int may_load(const char *path, char *why, size_t whysz) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    say(why, whysz, "%s", strerror(errno));
+    return -1;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    say(why, whysz,
+        "it is a symbolic link here, but the caller's path is resolved: "
+        "the runner must see the caller's file at that path");
+    return 1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    say(why, whysz, "it is not a regular file");
+    return 1;
+  }
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    say(why, whysz,
+        "it is owned by uid %u, neither root nor the runner's user "
+        "(uid %u), and a runner loads no library another user could "
+        "change",
+        (unsigned)st.st_uid, (unsigned)geteuid());
+    return 1;
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    say(why, whysz,
+        "it is writable by its group or by others (mode %04o), and a "
+        "runner loads no library another user could change (chmod go-w "
+        "it)",
+        (unsigned)(st.st_mode & 07777));
+    return 1;
+  }
+  return 0;
+}
+
+/* Loads the object that a task of s names (obj, with a path) and finds
+ * s's symbol in it, as the caller's build: the file is checked (may_load)
+ * and its identity compared with the caller's before it is loaded, so
+ * that another build's constructors never run, and the identity of the
+ * object that defines the address found is compared again after (the
+ * file may have changed in between).  Loaded with the engine's own
+ * dlopen, RTLD_NOW | RTLD_LOCAL, and never closed once it serves.
+ * Returns the definition, or NULL with a sentence in msg. */
+static void *load_caller_object(const dt__stub *s, const dt__wire_obj *obj,
+                                char *msg, size_t msgsz) {
+  const dt__offload *o = s->off;
+  const int pid = (int)getpid();
+  const char *prog = program_invocation_short_name;
+  const char *at = o->version[0] != '\0' ? "@" : "";
+  char path[PATH_MAX], own[320], why[256];
+  dt__objid id;
+
+  own_side(s, own, sizeof own);
+  if (obj->len == 0 || obj->len >= sizeof path) {
+    if (s->real == NULL)
+      say(msg, msgsz,
+          "runner %d (%s) cannot find '%s': no object of the runner "
+          "defines it, and the caller's task does not name its file "
+          "(name its library with library = \"...\")",
+          pid, prog, o->symbol);
+    else
+      say(msg, msgsz,
+          "runner %d (%s) has '%s' in %.200s build %016llx but the "
+          "caller's is build %016llx, and the caller's task does not "
+          "name its file: deploy the same library on both",
+          pid, prog, o->symbol, s->def_path[0] ? s->def_path : s->def_name,
+          (unsigned long long)s->def_id.digest,
+          (unsigned long long)obj->digest);
+    return NULL;
+  }
+  memcpy(path, obj->path, obj->len);
+  path[obj->len] = '\0';
+  if (path[0] != '/') {
+    say(msg, msgsz,
+        "runner %d (%s) will not load %.200s for '%s': the caller's "
+        "path is not absolute",
+        pid, prog, path, o->symbol);
+    return NULL;
+  }
+  int may = may_load(path, why, sizeof why);
+  if (may != 0) {
+    say(msg, msgsz,
+        "runner %d (%s) %s %.200s (the caller found '%s' there%s): %s", pid,
+        prog, may < 0 ? "cannot load" : "will not load", path, o->symbol, own,
+        why);
+    return NULL;
+  }
+  int rc = dt__image_of_file(path, &id);
+  if (rc != 0) {
+    say(msg, msgsz,
+        "runner %d (%s) cannot read the build of %.200s (the caller "
+        "found '%s' there): %s",
+        pid, prog, path, o->symbol, strerror(-rc));
+    return NULL;
+  }
+  if (id.digest != obj->digest) {
+    say(msg, msgsz,
+        "runner %d (%s) has %.200s build %016llx but the caller's is "
+        "%016llx: deploy the same library on both",
+        pid, prog, path, (unsigned long long)id.digest,
+        (unsigned long long)obj->digest);
+    return NULL;
+  }
+  void *h = dt__loader_dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) {
+    const char *e = dlerror();
+    say(msg, msgsz,
+        "runner %d (%s) cannot load %.200s (the caller found '%s' "
+        "there%s): %.200s",
+        pid, prog, path, o->symbol, own, e != NULL ? e : "dlopen failed");
+    return NULL;
+  }
+  void *fn = dt__loader_sym(h, o->symbol, o->version);
+  if (fn == NULL) {
+    say(msg, msgsz,
+        "runner %d (%s) loaded %.200s, where the caller found '%s%s%s', "
+        "but it does not define it here",
+        pid, prog, path, o->symbol, at, o->version);
+    dlclose(h);
+    return NULL;
+  }
+  char def[PATH_MAX];
+  rc = dt__image_of_addr(fn, &id, def, sizeof def);
+  if (rc != 0 || id.digest != obj->digest) {
+    if (rc != 0)
+      say(msg, msgsz,
+          "runner %d (%s) loaded %.200s for '%s' but cannot identify "
+          "the object that defines it there (%s)",
+          pid, prog, path, o->symbol, strerror(-rc));
+    else
+      say(msg, msgsz,
+          "runner %d (%s) loaded %.200s, but its '%s' is defined by "
+          "%.200s build %016llx, not the caller's build %016llx: "
+          "deploy the same library on both",
+          pid, prog, path, o->symbol, def, (unsigned long long)id.digest,
+          (unsigned long long)obj->digest);
+    dlclose(h);
+    return NULL;
+  }
+  dt__log(DT__LOG_INFO,
+          "worker %d: '%s%s%s' served from %s (the caller's "
+          "build %016llx), loaded for the caller",
+          pid, o->symbol, at, o->version, path,
+          (unsigned long long)obj->digest);
+  return fn;
+}
+
+/* The definition that serves a call of s (entry) whose task names the
+ * caller's object obj (has: whether it names one): the runner's own when
+ * it is the same build (or when the task names no object, as before),
+ * else the one found by loading the caller's object (load_caller_object),
+ * remembered per worker.  Returns it, or NULL with a sentence in msg. */
+static void *definition(const dt__stub *s, uint32_t entry, bool has,
+                        const dt__wire_obj *obj, char *msg, size_t msgsz) {
+  void *real = s->real;
+  if (!has) {
+    if (real == NULL)
+      say(msg, msgsz,
+          "runner %d (%s) cannot find '%s': no object of the runner "
+          "defines it (name its library with library = \"...\")",
+          (int)getpid(), program_invocation_short_name, s->off->symbol);
+    return real;
+  }
+  if (real != NULL && s->def_known && s->def_id.digest == obj->digest)
+    return real;
+  obj_slot *slot = NULL;
+  for (unsigned i = 0; i < OBJ_SLOTS; i++)
+    if (w_objs[i].used && w_objs[i].entry == entry &&
+        w_objs[i].digest == obj->digest) {
+      slot = &w_objs[i];
+      break;
+    }
+  uint64_t now = dt__now_ns();
+  if (slot != NULL && (slot->fn != NULL || now < slot->until)) {
+    if (slot->fn == NULL)
+      say(msg, msgsz, "%s", slot->msg);
+    return slot->fn;
+  }
+  if (slot == NULL) {
+    slot = &w_objs[w_objs_next];
+    w_objs_next = (w_objs_next + 1) % OBJ_SLOTS;
+  }
+  memset(slot, 0, sizeof *slot);
+  slot->fn = load_caller_object(s, obj, slot->msg, sizeof slot->msg);
+  slot->used = true;
+  slot->entry = entry;
+  slot->digest = obj->digest;
+  slot->until = now + OBJ_RETRY_NS;
+  if (slot->fn == NULL) {
+    dt__log(DT__LOG_WARN, "worker %d: %s", (int)getpid(), slot->msg);
+    say(msg, msgsz, "%s", slot->msg);
+  }
+  return slot->fn;
+}
+
 /* The decoder's reader of a fan-out slice's reference to bytes stored
  * once in the queue (ctx: the worker's queue handle). */
 static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
@@ -55,8 +317,10 @@ static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
 }
 
 /* Answers one task record (claimed as qid): checks it is meant for this
- * runner, decodes it, calls the real function with ffi_call, with its
- * deadline published in me, and encodes the result.  *out gets a
+ * runner, decodes it, finds the definition of the caller's build
+ * (definition: perhaps loading the caller's object, under the call's
+ * deadline), calls it with ffi_call, with its deadline published in me,
+ * and encodes the result.  *out gets a
  * malloc'd result record (an error record when the task cannot be run),
  * which the caller frees.  Returns 0, or a negative errno when no record
  * could be made. */
@@ -66,6 +330,8 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   uint64_t tfp, call_id;
   uint32_t entry;
   char msg[512];
+  dt__wire_obj obj;
+  dt__error derr;
 
   if (dt__wire_task_peek(rec, size, &tfp, &entry, &call_id) != 0)
     return dt__wire_result_error(qid, DT__ST_MALFORMED, 0,
@@ -89,15 +355,11 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     return dt__wire_result_error(call_id, DT__ST_NO_ENTRY, 0, msg, out, outsz);
   }
   dt__stub *s = &w_stubs[entry];
-  if (s->real == NULL) {
-    snprintf(msg, sizeof msg,
-             "runner %d (%s) cannot find '%s': no object of the runner "
-             "defines it (name its library with library = \"...\")",
-             (int)getpid(), program_invocation_short_name, s->off->symbol);
-    return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out, outsz);
-  }
+  int has = dt__wire_task_obj(rec, size, &obj, &derr);
+  if (has < 0)
+    return dt__wire_result_error(call_id, DT__ST_MALFORMED, 0, derr.msg, out,
+                                 outsz);
   dt__frame f;
-  dt__error derr;
   int rc = dt__wire_task_decode_refs(&s->off->sig, rec, size, fetch_blob,
                                      w_queue, &f, &derr);
   if (rc != 0)
@@ -128,8 +390,18 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
         getppid() == supervisor)
       kill(supervisor, DT__WAKE_SIGNAL);
   }
+  /* Loading the caller's object, when it must, counts against the
+   * call's deadline: a library whose constructor hangs is killed too. */
+  void *fn = definition(s, entry, has == 1, &obj, msg, sizeof msg);
+  if (fn == NULL) {
+    __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    dt__frame_free(&f);
+    return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out,
+                                 outsz);
+  }
   errno = f.caller_errno;
-  ffi_call(&s->cif, FFI_FN(s->real), &ret, f.argv);
+  ffi_call(&s->cif, FFI_FN(fn), &ret, f.argv);
   int err = errno;
   __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
   pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -85,7 +85,7 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
       }
     }
   }
-  int rc = dt__wire_task_size(&s->off->sig, args, &size);
+  int rc = dt__wire_task_size(&s->off->sig, args, dt__stub_obj(s), &size);
   if (rc != 0) {
     dt__log(DT__LOG_ERROR,
             "%s: a buffer length is %s in this call; calling it inline",

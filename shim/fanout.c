@@ -171,7 +171,8 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
         }
       }
       dt__trip_ctx_init(&sl->c, s, sl->argv, &sl->ret, saved, refs);
-      bool sized = dt__wire_task_size_refs(sig, sl->argv, refs, &sl->size) == 0;
+      bool sized = dt__wire_task_size_refs(sig, sl->argv, refs,
+                                           dt__stub_obj(s), &sl->size) == 0;
       uint64_t b = sized ? slice_bytes(sig, sl->argv, sl->size) : 0;
       if (m > 0 && bytes + b > budget)
         break;

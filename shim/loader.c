@@ -33,6 +33,7 @@
 #include "config/config.h"
 #include "shim/door.h"
 #include "shim/got.h"
+#include "queue/image.h"
 #include "shim/loader.h"
 #include "shim/stub.h"
 
@@ -232,7 +233,41 @@ static int patch_locked(patch_stats *st) {
 
 /* ----------------------------------------------------------- resolving */
 
-/* Finds the real definition of s->off and records where it lives.
+/* Computes, once, the identity and the absolute path of the object that
+ * defines real (s's definition), which every task of s carries so that a
+ * runner serves it with the same build (runner/worker.c).  The path is
+ * what dl_iterate_phdr gives, resolved with realpath (a relative name
+ * that dlopen was given is relative to the current directory, which is
+ * still the one it was opened from).  Leaves s->def_known false, and the
+ * tasks without an object section, when the object has neither a
+ * build-id nor a readable file. */
+static void identify(dt__stub *s, void *real) {
+  char name[PATH_MAX];
+  s->def_known = false;
+  s->def_path[0] = '\0';
+  int rc = dt__image_of_addr(real, &s->def_id, name, sizeof name);
+  if (rc != 0) {
+    dt__log(DT__LOG_WARN,
+            "cannot identify the object that defines '%s' (%s); its calls "
+            "carry no identity, so a runner cannot check it serves the same "
+            "build",
+            s->off->symbol, strerror(-rc));
+    return;
+  }
+  if (realpath(name, s->def_path) == NULL) {
+    if (name[0] == '/')
+      snprintf(s->def_path, sizeof s->def_path, "%s", name);
+    else
+      s->def_path[0] = '\0';
+  }
+  s->def_obj.digest = s->def_id.digest;
+  s->def_obj.path = s->def_path;
+  s->def_obj.len = strnlen(s->def_path, DT__WIRE_PATH_MAX);
+  s->def_known = true;
+}
+
+/* Finds the real definition of s->off and records where it lives: its
+ * object's load base, name, identity and absolute path (identify).
  * Returns 0, or -ENOENT when no loaded object defines it (yet). */
 static int resolve(dt__stub *s, void *handle) {
   const dt__offload *o = s->off;
@@ -301,6 +336,7 @@ static int resolve(dt__stub *s, void *handle) {
   }
   s->def_base = (uintptr_t)info.dli_fbase;
   s->def_name = info.dli_fname;
+  identify(s, real);
   __atomic_store_n(&s->real, real, __ATOMIC_RELEASE);
   return 0;
 }
@@ -334,9 +370,11 @@ static void resolve_pending_locked(void *handle) {
     if (s->real != NULL || s->closure == NULL)
       continue;
     if (resolve(s, handle) == 0) {
+      char build[96];
       changed = true;
-      dt__log(DT__LOG_INFO, "'%s' found in %s after dlopen",
-              s->off->symbol, s->def_name);
+      dt__log(DT__LOG_INFO, "'%s' found in %s after dlopen, %s",
+              s->off->symbol, s->def_path[0] ? s->def_path : s->def_name,
+              dt__stub_build(s, build, sizeof build));
     }
   }
   if (changed)
@@ -444,6 +482,14 @@ int dt__loader_resolve(dt__stub *s, void *handle) {
  * hook).  Returns its handle, or NULL with dlerror() set. */
 void *dt__loader_dlopen(const char *file, int mode) {
   return real_dlopen(file, mode);
+}
+
+/* The loader's own dlsym, or its dlvsym when version is not empty (never
+ * through a hook): the definition of name that handle's scope gives.
+ * Returns its address, or NULL with dlerror() set. */
+void *dt__loader_sym(void *handle, const char *name, const char *version) {
+  return real_lookup(handle, name,
+                     version != NULL && version[0] != '\0' ? version : NULL);
 }
 
 /* Makes the shim live: builds the hook list from the resolved stubs,

@@ -14,6 +14,7 @@ int dt__loader_find(const dt__door *door);
 void dt__loader_loaded(void *handle);
 int dt__loader_resolve(dt__stub *s, void *handle);
 void *dt__loader_dlopen(const char *file, int mode);
+void *dt__loader_sym(void *handle, const char *name, const char *version);
 int dt__loader_activate(size_t *slots);
 
 #endif /* DT_LOADER_H */

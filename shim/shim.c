@@ -72,11 +72,16 @@ static int setup_stubs(bool strict, bool runner, void *handle) {
     dt__stub *s = &g_stubs[i];
     const dt__offload *o = s->off;
     /* A runner serves functions the program may only dlopen later (its
-     * main never runs): it loads a named library itself. */
+     * main never runs): it loads a named library itself.  When it cannot
+     * find it (the program's own run path does not apply here), each
+     * worker loads the caller's object when a call names it
+     * (runner/worker.c). */
     if (runner && o->library[0] != '\0' &&
         dt__loader_dlopen(o->library, RTLD_NOW | RTLD_NOLOAD) == NULL &&
         dt__loader_dlopen(o->library, RTLD_NOW) == NULL)
-      dt__log(DT__LOG_ERROR, "%s:%d: the runner cannot load %s: %s",
+      dt__log(DT__LOG_INFO,
+              "%s:%d: the runner cannot load %s at start-up (%s); its "
+              "workers will load the caller's when a call names it",
               g_cfg->path, o->line, o->library, dlerror());
     int rc = dt__stub_init(s);
     if (rc != 0) {
@@ -90,9 +95,11 @@ static int setup_stubs(bool strict, bool runner, void *handle) {
     if (rc == -ELOOP)
       return rc;
     if (rc == 0) {
-      dt__log(DT__LOG_INFO, "'%s%s%s' is defined by %s", o->symbol,
+      char build[96];
+      dt__log(DT__LOG_INFO, "'%s%s%s' is defined by %s, %s", o->symbol,
               o->version[0] ? "@" : "", o->version,
-              s->def_name[0] ? s->def_name : "the program");
+              s->def_name[0] ? s->def_name : "the program",
+              dt__stub_build(s, build, sizeof build));
     } else {
       missing++;
       dt__log(o->required || strict ? DT__LOG_ERROR : DT__LOG_WARN,

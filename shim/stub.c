@@ -210,3 +210,17 @@ int dt__stub_init(dt__stub *s) {
   }
   return 0;
 }
+
+/* Describes the build of the object that defines s, for log lines:
+ * "build D (build-id H)" or "build D (content hash H)", D the digest that
+ * tasks carry and runners compare, or "unknown build".  Returns out. */
+const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz) {
+  if (!s->def_known)
+    snprintf(out, outsz, "unknown build");
+  else
+    snprintf(out, outsz, "build %016llx (%s %s)",
+             (unsigned long long)s->def_id.digest,
+             s->def_id.how == 'b' ? "build-id" : "content hash",
+             s->def_id.hex);
+  return out;
+}

@@ -4,9 +4,13 @@
 #define DT_STUB_H
 
 #include <ffi.h>
+#include <limits.h>
+#include <stdbool.h>
 
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/wire.h"
+#include "queue/image.h"
 
 /* One interposed symbol: its resolved definition and its libffi closure.
  * Owned by the shim for the life of the process (never freed while the
@@ -16,6 +20,13 @@ typedef struct dt__stub {
   void *real;             /* the definition calls are forwarded to */
   uintptr_t def_base;     /* load base of the object defining real */
   const char *def_name;   /* that object's path ("" for the program) */
+  /* That object's identity and absolute path, computed once when real is
+   * found (shim/loader.c); def_obj is what each task carries of them
+   * (def_obj.path is def_path), valid when def_known. */
+  bool def_known;
+  dt__objid def_id;
+  dt__wire_obj def_obj;
+  char def_path[PATH_MAX];
   ffi_cif cif;
   ffi_closure *closure;
   void *code;             /* the closure's executable address */
@@ -26,6 +37,13 @@ typedef struct dt__stub {
 } dt__stub;
 
 int dt__stub_init(dt__stub *s);
+const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz);
+
+/* The object section of s's tasks: its defining object, or NULL when
+ * its identity is not known (the task then carries none). */
+static inline const dt__wire_obj *dt__stub_obj(const dt__stub *s) {
+  return s->def_known ? &s->def_obj : NULL;
+}
 
 /* How intercepted calls run: inline (DTASK_MODE=sync) or through the
  * queue (the default).  Set once by the engine's start (shim/shim.c). */

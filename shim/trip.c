@@ -45,7 +45,7 @@ static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
   dt__call_ctx *c = ctx;
   return dt__wire_task_encode_refs(&c->s->off->sig, dt__caller.fp,
                                    c->s->index, id, c->caller_errno, c->args,
-                                   c->refs, buf, size);
+                                   c->refs, dt__stub_obj(c->s), buf, size);
 }
 
 /* dt__queue_wait's reader: applies c's result (return value, out
@@ -240,7 +240,7 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     return DT__OUT_CRASH;
   if (c->status == DT__ST_TIMEOUT)
     return DT__OUT_TIMEOUT;
-  dt__log(DT__LOG_ERROR, "%s: %s; calling it inline", s->off->symbol, c->msg);
+  dt__log(DT__LOG_ERROR, "%s; calling it inline", c->msg); /* named above */
   return DT__OUT_INLINE;
 }
 

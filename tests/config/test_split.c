@@ -485,13 +485,13 @@ static void test_wire_refs(void **state) {
   void *args[5] = {&tp, &m, &xp, &n, &yp};
   uint64_t refs[5] = {42, DT__NO_ID, DT__NO_ID, DT__NO_ID, DT__NO_ID};
   size_t plain = 0, small = 0;
-  assert_int_equal(dt__wire_task_size(&sig, args, &plain), 0);
-  assert_int_equal(dt__wire_task_size_refs(&sig, args, refs, &small), 0);
+  assert_int_equal(dt__wire_task_size(&sig, args, NULL, &plain), 0);
+  assert_int_equal(dt__wire_task_size_refs(&sig, args, refs, NULL, &small), 0);
   /* The reference replaces the bytes by an 8-byte id. */
   assert_int_equal(plain - small, sizeof table - 8);
   uint8_t *rec = malloc(small);
   assert_int_equal(dt__wire_task_encode_refs(&sig, 1, 0, 9, 0, args, refs,
-                                             rec, small),
+                                             NULL, rec, small),
                    0);
   store st = {42, table, sizeof table, 0};
   dt__frame f;

@@ -4,12 +4,15 @@
 #
 #   1. every signature form of libfix gives byte-identical stdout offloaded
 #      (dtask run -w 1 and -w 3) and run plainly, and every call is
-#      offloaded (the summary counts them all, nothing runs inline);
+#      offloaded (the summary counts them all, nothing runs inline), also
+#      for a program that reaches libfix only through dlopen;
 #   2. 8 caller threads x 10,000 calls against 4 workers: every result is
 #      right and every call ran exactly once, in a worker;
 #   3. fork after offloaded calls, then calls in parent and child;
 #   4. malformed task records written straight into the queue are answered
-#      with an error, and the runner keeps serving;
+#      with an error (an object section with a NUL in its path, too), a
+#      task naming another build at a relative path is refused, and the
+#      runner keeps serving;
 #   5. a runner serving a different config refuses the tasks, with a clear
 #      message, and the calls run inline;
 #   6. a queue directory open to others or owned by another user is refused;
@@ -326,13 +329,11 @@ check $? "1 errno set before a call (77) survives the offloaded call" \
   "$tmp/c1.fixprog_lazy.w1.out"
 
 # A program that reaches libfix only through dlopen: its runner (the same
-# image, whose main never runs) never loads libfix, so it refuses every
-# call and each runs inline.  The output must still be identical.
-run "$tmp/c1.dl.plain" "$FIX/fixdl" path
-dtask_run "$tmp/c1.dl" "$CFG1" 1 -- "$FIX/fixdl" path
-rc_is "$tmp/c1.dl" 0 && cmp -s "$tmp/c1.dl.plain.out" "$tmp/c1.dl.out"
-check $? "1 fixdl (dlopen only, its runner cannot serve it): stdout identical" \
-  "$tmp/c1.dl.err"
+# image, whose main never runs) never loads libfix at start-up, but each
+# task names the caller's libfix.so, which the runner then loads itself
+# (tests/integration/objects.sh tests that, and its refusals): every call
+# is offloaded and the output is identical.
+case1 1 fixdl "$FIX/fixdl" path
 
 # ======================================================================
 # 2. 8 threads x 10,000 calls, 4 workers: right results, each ran once.
@@ -443,6 +444,18 @@ if start_runner c4 "$CFG4" 1; then
     "$tmp/c4.entry.out"
   check $? "4 record naming entry 999: status 3 (DT__ST_NO_ENTRY)" \
     "$tmp/c4.entry.out" "$tmp/c4.entry.err"
+  # The object section (queue/wire.h): a path with a NUL in it is a
+  # malformed record; a relative path is one no runner loads.
+  run "$tmp/c4.badobj" "$QTOOL" "$CFG4" badobj
+  grep -qE '^result status 1 call_id ([0-9]+) \(task \1\) errno 0: .*object path with a NUL byte' \
+    "$tmp/c4.badobj.out"
+  check $? "4 object path with a NUL byte: status 1 (malformed), and why" \
+    "$tmp/c4.badobj.out" "$tmp/c4.badobj.err"
+  run "$tmp/c4.relobj" "$QTOOL" "$CFG4" relobj
+  grep -qE "^result status 4 call_id ([0-9]+) \(task \1\) errno 0: runner [0-9]+ \(olprog\) will not load lib/libol.so for 'ol_add': the caller's path is not absolute\$" \
+    "$tmp/c4.relobj.out"
+  check $? "4 another build at a relative path: status 4 (DT__ST_NO_SYMBOL), and why" \
+    "$tmp/c4.relobj.out" "$tmp/c4.relobj.err"
   caller "$tmp/c4.after" "$CFG4" -- "$OL/olprog" basic
   w_after=$(sed -n 's/^olprog: ol_pid() ran in //p' "$tmp/c4.after.err")
   rc_is "$tmp/c4.after" 0 && has "$tmp/c4.after.out" "ol_add(2, 3) = 5" \
