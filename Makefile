@@ -55,8 +55,8 @@ CORE_SRC   := $(sort $(wildcard common/*.c config/*.c queue/*.c))
 # libdtask_shim.so is the preloaded door (shim/door.h): the config's
 # names, the dlopen interposers and the GOT walker, with libc only, so
 # that a program that catches nothing pays for little more than its load.
-DOOR_SRC   := common/error.c common/log.c config/file.c config/toml.c \
-              config/toml_scan.c shim/got.c shim/dlpath.c shim/door.c
+DOOR_SRC   := common/error.c common/log.c config/file.c config/names.c \
+              shim/got.c shim/dlpath.c shim/door.c
 # libdtask_engine.so, which the door loads beside it when a listed symbol
 # is caught: the core, the caller role (shim/) and the runner role
 # (runner/runner.c: start-up, supervisor.c, worker.c).
@@ -134,7 +134,7 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # Unit tests link the core objects they test directly (not the shim's
 # constructor, which would run inside the test).  -Itests: every area's
 # tests include tests/testutil.h as "testutil.h".
-TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o \
+TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
               $(BUILD)/obj/runner/elf_file.o
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got

@@ -5,6 +5,7 @@
  * MAX_CONFIG_BYTES, into memory the caller frees. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,12 +50,30 @@ int dt__config_read(const char *path, char **text, size_t *len,
     dt__error_set(err, 0, 0, "cannot open the config: %s", strerror(-rc));
     return rc;
   }
-  buf = malloc(MAX_CONFIG_BYTES + 1);
+  /* Sized from the file when it says (a regular file), so that reading a
+   * small config touches a few bytes of memory, not 4 MiB of it. */
+  struct stat st;
+  size_t cap = MAX_CONFIG_BYTES + 1;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+      (uint64_t)st.st_size < MAX_CONFIG_BYTES)
+    cap = (size_t)st.st_size + 1;
+  buf = malloc(cap + 1);
   if (buf == NULL) {
     fclose(f);
     return -ENOMEM;
   }
-  n = fread(buf, 1, MAX_CONFIG_BYTES + 1, f);
+  n = fread(buf, 1, cap, f);
+  if (n == cap && cap <= MAX_CONFIG_BYTES) {
+    /* It grew since fstat: read the rest up to the limit. */
+    char *more = realloc(buf, MAX_CONFIG_BYTES + 2);
+    if (more == NULL) {
+      free(buf);
+      fclose(f);
+      return -ENOMEM;
+    }
+    buf = more;
+    n += fread(buf + n, 1, MAX_CONFIG_BYTES + 1 - n, f);
+  }
   if (ferror(f)) {
     rc = -EIO;
     dt__error_set(err, 0, 0, "cannot read the config");

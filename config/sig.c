@@ -1,4 +1,4 @@
-/* sig.c: the signature language and its mapping onto libffi.
+/* sig.c: the signature language.
  *
  * A person writes, for each function to offload, its C prototype in a
  * small language that says what C leaves unsaid: which pointers are
@@ -549,11 +549,6 @@ int dt__sig_parse(const char *text, const dt__utype *utypes, size_t nutypes,
         resolve_len(sig, i, &names[i], err) != 0)
       return -EINVAL;
 
-  sig->ffi_ret = dt__type_ffi(sig->ret.tag);
-  for (int i = 0; i < sig->nparams; i++)
-    sig->ffi_args[i] = sig->params[i].is_buffer
-                           ? &ffi_type_pointer
-                           : dt__type_ffi(sig->params[i].type.tag);
   return 0;
 }
 

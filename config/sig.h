@@ -39,8 +39,6 @@ typedef struct dt__sig {
   dt__type ret;   /* DT__T_VOID, a scalar or DT__T_CSTRING */
   int nparams;
   dt__param params[DT__MAX_PARAMS];
-  ffi_type *ffi_ret;
-  ffi_type *ffi_args[DT__MAX_PARAMS];
 } dt__sig;
 
 int dt__sig_parse(const char *text, const dt__utype *utypes, size_t nutypes,

@@ -1,14 +1,12 @@
 /* types.h: the types a signature can name, and their values
  * (config/types.c).
  *
- * A type is a tag; one switch (dt__type_ffi) maps tags to libffi.  A
+ * A type is a tag; one switch (shim/ffitype.c) maps tags to libffi.  A
  * scalar's value travels in one "wire form" everywhere (task records,
  * retry_if and offload_if comparisons, aggregates): a uint64_t holding an
  * integer widened by its signedness, or a float's or double's IEEE bits. */
 #ifndef DT_TYPES_H
 #define DT_TYPES_H
-
-#include <ffi.h>
 
 #include "common/common.h"
 
@@ -65,7 +63,6 @@ typedef struct dt__type {
 extern const char *const dt__type_names[];
 int dt__type_lookup(const char *name, const dt__utype *utypes, size_t nutypes,
                     dt__type *t);
-ffi_type *dt__type_ffi(dt__tag tag);
 int dt__tag_is_integer(dt__tag tag);
 int dt__tag_is_signed(dt__tag tag);
 

@@ -33,12 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "common/log.h"
 #include "config/file.h"
-#include "config/toml.h"
+#include "config/names.h"
 #include "shim/dlpath.h"
 #include "shim/door.h"
 #include "shim/got.h"
@@ -48,14 +49,8 @@ typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
 typedef void *(*dlsym_fn)(void *, const char *);
 typedef void *(*dlvsym_fn)(void *, const char *, const char *);
 
-/* One listed name, as the door needs it. */
-typedef struct entry {
-  char symbol[128];
-  char version[64];
-  char library[256];
-  bool imported; /* some loaded object refers to it */
-  bool defined;  /* some loaded object defines it */
-} entry;
+/* One listed name (config/names.h), and what the door has seen of it. */
+typedef dt__name entry;
 
 enum { IDLE, ENGINE, OFF };
 
@@ -81,98 +76,35 @@ static void *door_dlmopen(Lmid_t lmid, const char *file, int mode);
 
 /* ------------------------------------------------------------ config */
 
-/* Copies the string member key of table t into out (outsz bytes); ""
- * when absent.  Returns false when present but not a string, or too long:
- * the engine will say what is wrong. */
-static bool get_string(const dt__toml *t, const char *key, char *out,
-                       size_t outsz) {
-  const dt__toml *v = dt__toml_get(t, key);
-  out[0] = '\0';
-  if (v == NULL)
-    return true;
-  if (v->kind != DT__TOML_STRING || strlen(v->u.s) >= outsz)
-    return false;
-  memcpy(out, v->u.s, strlen(v->u.s) + 1);
-  return true;
-}
-
-/* The function name of a signature, "int f(...)" -> "f", into out
- * (outsz bytes).  Returns false when there is none to find. */
-static bool sig_name(const char *sig, char *out, size_t outsz) {
-  const char *paren = strchr(sig, '(');
-  if (paren == NULL)
-    return false;
-  const char *end = paren;
-  while (end > sig && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
-    end--;
-  const char *b = end;
-  while (b > sig && (b[-1] == '_' || (b[-1] >= 'a' && b[-1] <= 'z') ||
-                     (b[-1] >= 'A' && b[-1] <= 'Z') ||
-                     (b[-1] >= '0' && b[-1] <= '9')))
-    b--;
-  size_t n = (size_t)(end - b);
-  if (n == 0 || n >= outsz)
-    return false;
-  memcpy(out, b, n);
-  out[n] = '\0';
-  return true;
-}
-
-/* Reads the [[offload]] names of the config at path into d.entries.
- * Returns 1 when the engine must decide now (the file cannot be read or
- * parsed, an entry is malformed or required, [shim] strict is set), 0
- * otherwise, or -ENOMEM. */
+/* Reads the [[offload]] names of the config at path into d.entries
+ * (config/names.c: no allocation, no parser; the block is mapped here).
+ * Returns 1 when the engine must decide now (the file cannot be read as
+ * plain names, an entry is required, [shim] strict is set: the engine's
+ * parser then says what is wrong, if anything), 0 otherwise, or
+ * -ENOMEM. */
 static int read_names(const char *path) {
-  char *text = NULL;
-  size_t len = 0;
-  dt__toml *root = NULL;
-  int must = 0;
-
-  if (dt__config_read(path, &text, &len, NULL) != 0 ||
-      dt__toml_parse(text, len, &root, NULL) != 0) {
-    free(text);
+  const char *text;
+  size_t len;
+  if (dt__names_map(path, &text, &len) != 0)
     return 1;
-  }
-  free(text);
-  const dt__toml *shim = dt__toml_get(root, "shim");
-  const dt__toml *strict = shim != NULL && shim->kind == DT__TOML_TABLE
-                               ? dt__toml_get(shim, "strict")
-                               : NULL;
-  if (strict != NULL && (strict->kind != DT__TOML_BOOL || strict->u.b))
-    must = 1;
-  const dt__toml *a = dt__toml_get(root, "offload");
-  if (a != NULL && a->kind != DT__TOML_ARRAY)
-    must = 1;
-  size_t n = a != NULL && a->kind == DT__TOML_ARRAY ? a->u.list.n : 0;
-  d.entries = calloc(n ? n : 1, sizeof *d.entries);
-  if (d.entries == NULL) {
-    dt__toml_free(root);
-    return -ENOMEM;
-  }
-  for (size_t i = 0; i < n; i++) {
-    const dt__toml *t = a->u.list.items[i];
-    entry *e = &d.entries[d.n];
-    if (t->kind != DT__TOML_TABLE) {
-      must = 1;
-      continue;
+  size_t max = dt__names_bound(text, len);
+  int rc = 1;
+  if (max > 0) {
+    size_t bytes = max * sizeof *d.entries;
+    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+      rc = -ENOMEM;
+    } else {
+      d.entries = m;
+      rc = dt__names_read(text, len, d.entries, max, &d.n) == 0 ? 0 : 1;
     }
-    const dt__toml *req = dt__toml_get(t, "required");
-    if (req != NULL && (req->kind != DT__TOML_BOOL || req->u.b))
-      must = 1;
-    char sig[512];
-    if (!get_string(t, "symbol", e->symbol, sizeof e->symbol) ||
-        !get_string(t, "version", e->version, sizeof e->version) ||
-        !get_string(t, "library", e->library, sizeof e->library) ||
-        !get_string(t, "signature", sig, sizeof sig) ||
-        (e->symbol[0] == '\0' &&
-         !sig_name(sig, e->symbol, sizeof e->symbol))) {
-      must = 1;
-      continue;
-    }
-    d.n++;
+  } else {
+    rc = dt__names_read(text, len, NULL, 0, &d.n) == 0 ? 0 : 1;
   }
-  dt__toml_free(root);
-  return must;
+  if (len > 0)
+    munmap((void *)text, len);
+  return rc;
 }
 
 /* ----------------------------------------------------------- watching */
@@ -363,9 +295,13 @@ static int setup_hooks(void) {
   d.real_dlvsym = dlvsym;
   void *reals[2] = {(void *)dlopen, (void *)dlmopen};
   d.nhooks = 2 + d.n;
-  d.hooks = calloc(d.nhooks, sizeof *d.hooks);
-  if (d.hooks == NULL)
+  /* Mapped, not allocated: a program that catches nothing should not
+   * have its heap started by the shim. */
+  void *m = mmap(NULL, d.nhooks * sizeof *d.hooks, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED)
     return -ENOMEM;
+  d.hooks = m;
   void *stubs[2] = {(void *)door_dlopen, (void *)door_dlmopen};
   for (int k = 0; k < 2; k++) {
     d.hooks[k].name = names[k];

@@ -359,7 +359,9 @@ static int got_relocs(got_walk *w, got_obj *o, uintptr_t rel, size_t size,
     else
       kind = DT__REL_OTHER;
     for (size_t i = 0; i < w->nhooks; i++) {
-      if (strcmp(name, w->hooks[i].name) == 0) {
+      /* The first byte first: most relocations name no hooked symbol. */
+      if (name[0] == w->hooks[i].name[0] &&
+          strcmp(name, w->hooks[i].name) == 0) {
         n += got_one(w, o, &w->hooks[i], kind, r, sym);
         break;
       }

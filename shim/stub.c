@@ -25,6 +25,7 @@
 #include "config/sig.h"
 #include "config/types.h"
 #include "shim/call.h"
+#include "shim/ffitype.h"
 #include "shim/stub.h"
 
 int dt__mode = DT__MODE_OFFLOAD;
@@ -195,8 +196,9 @@ int dt__stub_init(dt__stub *s) {
   const dt__sig *sig = &s->off->sig;
   ffi_status st;
 
+  dt__sig_ffi(sig, &s->ffi_ret, s->ffi_args);
   st = ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams,
-                    sig->ffi_ret, (ffi_type **)sig->ffi_args);
+                    s->ffi_ret, s->ffi_args);
   if (st != FFI_OK)
     return -EINVAL;
   s->closure = ffi_closure_alloc(sizeof(ffi_closure), &s->code);

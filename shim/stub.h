@@ -28,6 +28,8 @@ typedef struct dt__stub {
   dt__wire_obj def_obj;
   char def_path[PATH_MAX];
   ffi_cif cif;
+  ffi_type *ffi_ret;      /* the cif's types (shim/ffitype.c) */
+  ffi_type *ffi_args[DT__MAX_PARAMS];
   ffi_closure *closure;
   void *code;             /* the closure's executable address */
   unsigned long calls;    /* intercepted calls (atomic) */

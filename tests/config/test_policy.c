@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ffi.h>
+
 #include "common/common.h"
 #include "config/cond.h"
 #include "config/config.h"

@@ -18,6 +18,7 @@
 
 #include "common/common.h"
 #include "config/sig.h"
+#include "shim/ffitype.h"
 #include "config/types.h"
 #include "testutil.h"
 
@@ -60,6 +61,20 @@ static const dt__utype utypes[] = {
 #define NUTYPES (sizeof utypes / sizeof *utypes)
 
 /* The libffi integer type of a given width and signedness. */
+/* The libffi types the engine gives sig (shim/ffitype.c): its return, and
+ * parameter i. */
+static ffi_type *F_RET(const dt__sig *sig) {
+  ffi_type *r, *a[DT__MAX_PARAMS];
+  dt__sig_ffi(sig, &r, a);
+  return r;
+}
+
+static ffi_type *F_ARG(const dt__sig *sig, int i) {
+  ffi_type *r, *a[DT__MAX_PARAMS];
+  dt__sig_ffi(sig, &r, a);
+  return a[i];
+}
+
 static ffi_type *ffi_int_type(size_t size, int is_signed) {
   switch (size) {
   case 1:
@@ -333,22 +348,22 @@ static void test_parse_every_scalar(void **state) {
     assert_string_equal(sig.name, fname);
     assert_int_equal(sig.ret.tag, wanted[i].tag);
     assert_int_equal(sig.ret.size, wanted[i].size);
-    assert_ptr_equal(sig.ffi_ret, expected_ffi(wanted[i].tag));
+    assert_ptr_equal(F_RET(&sig), expected_ffi(wanted[i].tag));
     assert_int_equal(sig.nparams, 3);
     assert_int_equal(sig.params[0].type.tag, wanted[i].tag);
     assert_int_equal(sig.params[0].dir, DT__DIR_VALUE);
     assert_int_equal(sig.params[0].is_buffer, 0);
-    assert_ptr_equal(sig.ffi_args[0], expected_ffi(wanted[i].tag));
+    assert_ptr_equal(F_ARG(&sig, 0), expected_ffi(wanted[i].tag));
     assert_int_equal(sig.params[1].dir, DT__DIR_IN);
     assert_int_equal(sig.params[1].is_buffer, 1);
-    assert_ptr_equal(sig.ffi_args[1], &ffi_type_pointer);
+    assert_ptr_equal(F_ARG(&sig, 1), &ffi_type_pointer);
     assert_int_equal(sig.params[1].len.constant, 2);
     assert_int_equal(sig.params[1].len.nfactors, 0);
     if (wanted[i].tag != DT__T_CSTRING) {
       assert_int_equal(sig.params[1].type.tag, wanted[i].tag);
       assert_int_equal(sig.params[1].type.size, wanted[i].size);
     }
-    assert_ptr_equal(sig.ffi_args[2], ffi_int_type(sizeof(size_t), 0));
+    assert_ptr_equal(F_ARG(&sig, 2), ffi_int_type(sizeof(size_t), 0));
   }
 }
 
@@ -367,7 +382,7 @@ static void test_void_return_and_empty_lists(void **state) {
     assert_int_equal(sig.ret.tag, DT__T_VOID);
     assert_string_equal(sig.ret.name, "void");
     assert_int_equal(sig.nparams, 0);
-    assert_ptr_equal(sig.ffi_ret, &ffi_type_void);
+    assert_ptr_equal(F_RET(&sig), &ffi_type_void);
   }
 }
 
@@ -377,17 +392,17 @@ static void test_cstring_param_and_return(void **state) {
   assert_sig_ok("cstring describe_code(int code, cstring lang)", &sig);
   assert_string_equal(sig.name, "describe_code");
   assert_int_equal(sig.ret.tag, DT__T_CSTRING);
-  assert_ptr_equal(sig.ffi_ret, &ffi_type_pointer);
+  assert_ptr_equal(F_RET(&sig), &ffi_type_pointer);
   assert_int_equal(sig.nparams, 2);
   assert_string_equal(sig.params[0].name, "code");
   assert_int_equal(sig.params[0].type.tag, DT__T_INT);
-  assert_ptr_equal(sig.ffi_args[0], &ffi_type_sint32);
+  assert_ptr_equal(F_ARG(&sig, 0), &ffi_type_sint32);
   assert_string_equal(sig.params[1].name, "lang");
   assert_int_equal(sig.params[1].type.tag, DT__T_CSTRING);
   assert_int_equal(sig.params[1].dir, DT__DIR_VALUE);
   assert_int_equal(sig.params[1].is_buffer, 0);
   assert_int_equal(sig.params[1].type.size, sizeof(char *));
-  assert_ptr_equal(sig.ffi_args[1], &ffi_type_pointer);
+  assert_ptr_equal(F_ARG(&sig, 1), &ffi_type_pointer);
 }
 
 static void test_buffers_every_direction(void **state) {
@@ -397,7 +412,7 @@ static void test_buffers_every_direction(void **state) {
                 &sig);
   assert_int_equal(sig.nparams, 3);
   assert_int_equal(sig.ret.tag, DT__T_INT);
-  assert_ptr_equal(sig.ffi_ret, &ffi_type_sint32);
+  assert_ptr_equal(F_RET(&sig), &ffi_type_sint32);
 
   assert_string_equal(sig.params[0].name, "a");
   assert_int_equal(sig.params[0].dir, DT__DIR_IN);
@@ -423,7 +438,7 @@ static void test_buffers_every_direction(void **state) {
   assert_int_equal(sig.params[2].len.nfactors, 0);
 
   for (int i = 0; i < 3; i++)
-    assert_ptr_equal(sig.ffi_args[i], &ffi_type_pointer);
+    assert_ptr_equal(F_ARG(&sig, i), &ffi_type_pointer);
 }
 
 static void test_param_columns(void **state) {
@@ -446,10 +461,10 @@ static void test_length_names_parameter(void **state) {
   assert_int_equal(sig.params[1].len.constant, 1);
   assert_int_equal(sig.params[1].len.nfactors, 1);
   assert_int_equal(sig.params[1].len.factors[0], 2);
-  assert_ptr_equal(sig.ffi_ret, ffi_int_type(sizeof(unsigned long), 0));
-  assert_ptr_equal(sig.ffi_args[0], ffi_int_type(sizeof(unsigned long), 0));
-  assert_ptr_equal(sig.ffi_args[1], &ffi_type_pointer);
-  assert_ptr_equal(sig.ffi_args[2], &ffi_type_uint32);
+  assert_ptr_equal(F_RET(&sig), ffi_int_type(sizeof(unsigned long), 0));
+  assert_ptr_equal(F_ARG(&sig, 0), ffi_int_type(sizeof(unsigned long), 0));
+  assert_ptr_equal(F_ARG(&sig, 1), &ffi_type_pointer);
+  assert_ptr_equal(F_ARG(&sig, 2), &ffi_type_uint32);
 
   /* An earlier parameter works as well. */
   assert_sig_ok("void g(size_t n, out double r[n])", &sig);
@@ -532,14 +547,14 @@ static void test_user_types_in_buffers(void **state) {
   assert_int_equal(sig.params[1].type.align, 8);
   assert_int_equal(sig.params[1].dir, DT__DIR_OUT);
   assert_int_equal(sig.params[1].len.constant, 1);
-  assert_ptr_equal(sig.ffi_args[1], &ffi_type_pointer);
+  assert_ptr_equal(F_ARG(&sig, 1), &ffi_type_pointer);
   assert_int_equal(sig.params[2].type.tag, DT__T_USER);
   assert_ptr_equal(sig.params[2].type.utype, &utypes[1]);
   assert_int_equal(sig.params[2].type.size, 12);
   assert_int_equal(sig.params[2].dir, DT__DIR_IN);
   assert_int_equal(sig.params[2].len.nfactors, 1);
   assert_int_equal(sig.params[2].len.factors[0], 3);
-  assert_ptr_equal(sig.ffi_args[2], &ffi_type_pointer);
+  assert_ptr_equal(F_ARG(&sig, 2), &ffi_type_pointer);
 }
 
 static void test_max_params_32(void **state) {

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <ffi.h>
+
 #include "common/common.h"
 #include "config/types.h"
 #include "testutil.h"

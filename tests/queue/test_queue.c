@@ -38,6 +38,8 @@
 
 #include <lmdb.h>
 
+#include <ffi.h>
+
 #include "common/common.h"
 #include "common/log.h"
 #include "config/config.h"

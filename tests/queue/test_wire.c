@@ -30,6 +30,7 @@
 #include "config/sig.h"
 #include "config/types.h"
 #include "queue/wire.h"
+#include "shim/ffitype.h"
 #include "testutil.h"
 
 
@@ -96,6 +97,7 @@ static void run_task(const dt__sig *sig, void (*real)(void),
                      const uint8_t *rec, size_t size, uint8_t **res,
                      size_t *rsize) {
   ffi_cif cif;
+  ffi_type *fret, *fargs[DT__MAX_PARAMS];
   dt__frame f;
   dt__error werr;
   union {
@@ -105,9 +107,9 @@ static void run_task(const dt__sig *sig, void (*real)(void),
     uint8_t b[16];
   } rbuf;
 
+  dt__sig_ffi(sig, &fret, fargs);
   assert_int_equal(ffi_prep_cif(&cif, FFI_DEFAULT_ABI,
-                                (unsigned)sig->nparams, sig->ffi_ret,
-                                (ffi_type **)sig->ffi_args),
+                                (unsigned)sig->nparams, fret, fargs),
                    FFI_OK);
   int rc = dt__wire_task_decode(sig, rec, size, &f, &werr);
   if (rc != 0)
@@ -126,6 +128,7 @@ static void run_task(const dt__sig *sig, void (*real)(void),
 typedef struct rt {
   dt__sig sig;
   ffi_cif cif;
+  ffi_type *fret, *fargs[DT__MAX_PARAMS]; /* the cif's (shim/ffitype.c) */
   void (*real)(void);
   ffi_closure *closure;
   void *code; /* call this as the function */
@@ -200,9 +203,9 @@ static rt *rt_new(const char *text, const dt__utype *ut, size_t nut,
   assert_non_null(r);
   parse_sig(text, ut, nut, &r->sig);
   r->real = real;
+  dt__sig_ffi(&r->sig, &r->fret, r->fargs);
   assert_int_equal(ffi_prep_cif(&r->cif, FFI_DEFAULT_ABI,
-                                (unsigned)r->sig.nparams, r->sig.ffi_ret,
-                                r->sig.ffi_args),
+                                (unsigned)r->sig.nparams, r->fret, r->fargs),
                    FFI_OK);
   r->closure = ffi_closure_alloc(sizeof(ffi_closure), &r->code);
   assert_non_null(r->closure);

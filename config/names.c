@@ -1,0 +1,285 @@
+/* names.c: owns reading the names of a config's [[offload]] entries
+ * without the config parser, for the preloaded shim.
+ *
+ * Every program started under LD_PRELOAD pays for what the shim does
+ * before main.  On these machines a page fault costs about as much as
+ * parsing a small config, so this reader maps the file and copies the
+ * names into one block the caller gives: no malloc, no stdio, no tree.
+ * It understands the plain subset that configs are written in: [table]
+ * and [[offload]] headers, and `symbol`, `signature`, `version`,
+ * `library` and `required` written as one-line strings or booleans.  It
+ * checks nothing else.  Whatever it cannot read for certain (an escape
+ * in a name, a multi-line string or array, a quoted or dotted key, a
+ * header it cannot split, `required = true` or `[shim] strict = true`) it
+ * reports as "ask the full parser", which then reads the file and says
+ * what is wrong with it, if anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/names.h"
+
+/* The largest config file read (the full parser's limit too). */
+#define NAMES_MAX_BYTES (4u << 20)
+
+/* The bounds of one line (without its newline) and a cursor in it. */
+typedef struct line {
+  const char *p, *end;
+} line;
+
+/* Skips spaces and tabs. */
+static void skip_ws(line *l) {
+  while (l->p < l->end && (*l->p == ' ' || *l->p == '\t'))
+    l->p++;
+}
+
+/* Whether c may appear in a bare key. */
+static bool bare(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Whether the rest of l is empty or a comment. */
+static bool rest_empty(line *l) {
+  skip_ws(l);
+  return l->p == l->end || *l->p == '#';
+}
+
+/* Reads a one-line string ("..." without escapes, or '...') into out
+ * (outsz bytes, NUL-terminated).  Returns false when the value is not
+ * such a string or does not fit. */
+static bool get_string(line *l, char *out, size_t outsz) {
+  skip_ws(l);
+  if (l->p >= l->end || (*l->p != '"' && *l->p != '\''))
+    return false;
+  char q = *l->p++;
+  if (l->end - l->p >= 2 && l->p[0] == q && l->p[1] == q)
+    return false; /* a multi-line string */
+  const char *b = l->p;
+  while (l->p < l->end && *l->p != q) {
+    if (q == '"' && *l->p == '\\')
+      return false;
+    l->p++;
+  }
+  if (l->p >= l->end)
+    return false;
+  size_t n = (size_t)(l->p - b);
+  l->p++;
+  if (n >= outsz || memchr(b, '\0', n) != NULL)
+    return false;
+  memcpy(out, b, n);
+  out[n] = '\0';
+  return rest_empty(l);
+}
+
+/* Reads true or false.  Returns false when it is neither. */
+static bool get_bool(line *l, bool *v) {
+  skip_ws(l);
+  size_t left = (size_t)(l->end - l->p);
+  if (left >= 4 && memcmp(l->p, "true", 4) == 0) {
+    *v = true;
+    l->p += 4;
+  } else if (left >= 5 && memcmp(l->p, "false", 5) == 0) {
+    *v = false;
+    l->p += 5;
+  } else {
+    return false;
+  }
+  return rest_empty(l);
+}
+
+/* Whether the value that starts at l may continue on later lines (a
+ * multi-line string, or an array or inline table left open): then the
+ * lines that follow could not be read one by one. */
+static bool value_spans_lines(line l) {
+  skip_ws(&l);
+  if (l.end - l.p >= 3 && (memcmp(l.p, "\"\"\"", 3) == 0 ||
+                           memcmp(l.p, "'''", 3) == 0))
+    return true;
+  int depth = 0;
+  char q = 0;
+  for (; l.p < l.end; l.p++) {
+    char c = *l.p;
+    if (q != 0) {
+      if (q == '"' && c == '\\')
+        l.p++;
+      else if (c == q)
+        q = 0;
+    } else if (c == '"' || c == '\'') {
+      q = c;
+    } else if (c == '#') {
+      break;
+    } else if (c == '[' || c == '{') {
+      depth++;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return depth > 0 || q != 0;
+}
+
+/* The function name of a signature, "int f(...)" -> "f", into out. */
+static bool sig_name(const char *sig, char *out, size_t outsz) {
+  const char *paren = strchr(sig, '(');
+  if (paren == NULL)
+    return false;
+  const char *e = paren;
+  while (e > sig && (e[-1] == ' ' || e[-1] == '\t'))
+    e--;
+  const char *b = e;
+  while (b > sig && bare(b[-1]) && b[-1] != '-')
+    b--;
+  size_t n = (size_t)(e - b);
+  if (n == 0 || n >= outsz)
+    return false;
+  memcpy(out, b, n);
+  out[n] = '\0';
+  return true;
+}
+
+/* Counts the lines that start an [[offload]] entry: a bound on the
+ * entries text can hold. */
+size_t dt__names_bound(const char *text, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i + 11 <= len; i++)
+    if (text[i] == '[' && memcmp(text + i, "[[offload]]", 11) == 0)
+      n++;
+  return n;
+}
+
+/* Reads the names of the [[offload]] entries of len bytes of config text
+ * into out (max entries, the caller's; *n gets how many).  Returns 0 when
+ * every entry was read, DT__NAMES_ASK when the full parser must decide
+ * (see the file comment), or -E2BIG with more than max entries.  Owns
+ * nothing; allocates nothing. */
+int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
+                   size_t *n) {
+  enum { OTHER, OFFLOAD, SHIM } sec = OTHER;
+  char sig[512];
+  bool has_sig = false;
+  *n = 0;
+  for (size_t at = 0; at <= len;) {
+    const char *nl = memchr(text + at, '\n', len - at);
+    line l = {text + at, nl != NULL ? nl : text + len};
+    at = (size_t)(l.end - text) + 1;
+    if (l.end > l.p && l.end[-1] == '\r')
+      l.end--;
+    if (rest_empty(&l))
+      continue;
+    if (*l.p == '[') {
+      /* A header: [[offload]], [shim], or another table. */
+      bool aot = l.end - l.p >= 2 && l.p[1] == '[';
+      l.p += aot ? 2 : 1;
+      skip_ws(&l);
+      const char *b = l.p;
+      while (l.p < l.end && bare(*l.p))
+        l.p++;
+      size_t k = (size_t)(l.p - b);
+      skip_ws(&l);
+      if (k == 0 || l.p >= l.end || *l.p != ']' ||
+          (aot && (l.end - l.p < 2 || l.p[1] != ']')))
+        return DT__NAMES_ASK; /* quoted or dotted, or malformed */
+      l.p += aot ? 2 : 1;
+      if (!rest_empty(&l))
+        return DT__NAMES_ASK;
+      if (sec == OFFLOAD && !has_sig && out[*n - 1].symbol[0] == '\0')
+        return DT__NAMES_ASK;
+      if (sec == OFFLOAD && out[*n - 1].symbol[0] == '\0' &&
+          !sig_name(sig, out[*n - 1].symbol, sizeof out[*n - 1].symbol))
+        return DT__NAMES_ASK;
+      if (aot && k == 7 && memcmp(b, "offload", 7) == 0) {
+        if (*n >= max)
+          return -E2BIG;
+        memset(&out[*n], 0, sizeof out[*n]);
+        (*n)++;
+        sec = OFFLOAD;
+        has_sig = false;
+      } else if (!aot && k == 4 && memcmp(b, "shim", 4) == 0) {
+        sec = SHIM;
+      } else if (aot || (k == 7 && memcmp(b, "offload", 7) == 0)) {
+        return DT__NAMES_ASK;
+      } else {
+        sec = OTHER;
+      }
+      continue;
+    }
+    /* key = value */
+    const char *kb = l.p;
+    while (l.p < l.end && bare(*l.p))
+      l.p++;
+    size_t k = (size_t)(l.p - kb);
+    skip_ws(&l);
+    if (k == 0 || l.p >= l.end || *l.p != '=')
+      return DT__NAMES_ASK; /* a quoted or dotted key, or not TOML */
+    l.p++;
+    if (value_spans_lines(l))
+      return DT__NAMES_ASK;
+    dt__name *e = sec == OFFLOAD ? &out[*n - 1] : NULL;
+    bool v;
+#define KEY(s) (k == sizeof s - 1 && memcmp(kb, s, k) == 0)
+    if (sec == SHIM && KEY("strict")) {
+      if (!get_bool(&l, &v) || v)
+        return DT__NAMES_ASK;
+    } else if (e == NULL) {
+      continue;
+    } else if (KEY("symbol")) {
+      if (!get_string(&l, e->symbol, sizeof e->symbol) || e->symbol[0] == 0)
+        return DT__NAMES_ASK;
+    } else if (KEY("signature")) {
+      if (!get_string(&l, sig, sizeof sig))
+        return DT__NAMES_ASK;
+      has_sig = true;
+    } else if (KEY("version")) {
+      if (!get_string(&l, e->version, sizeof e->version))
+        return DT__NAMES_ASK;
+    } else if (KEY("library")) {
+      if (!get_string(&l, e->library, sizeof e->library))
+        return DT__NAMES_ASK;
+    } else if (KEY("required")) {
+      if (!get_bool(&l, &v) || v)
+        return DT__NAMES_ASK;
+    }
+#undef KEY
+  }
+  if (sec == OFFLOAD && out[*n - 1].symbol[0] == '\0' &&
+      (!has_sig ||
+       !sig_name(sig, out[*n - 1].symbol, sizeof out[*n - 1].symbol)))
+    return DT__NAMES_ASK;
+  return 0;
+}
+
+/* Maps the config file at path read-only into *text (*len bytes; the
+ * caller unmaps it with munmap(*text, *len) when *len > 0).  Returns 0,
+ * -errno, or -EFBIG past the full parser's limit. */
+int dt__names_map(const char *path, const char **text, size_t *len) {
+  *text = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -EINVAL;
+  }
+  if ((uint64_t)st.st_size > NAMES_MAX_BYTES) {
+    close(fd);
+    return -EFBIG;
+  }
+  if (st.st_size > 0) {
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    *text = m;
+    *len = (size_t)st.st_size;
+  }
+  close(fd);
+  return 0;
+}
