@@ -95,7 +95,8 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
-              $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn
+              $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
+              $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
@@ -238,6 +239,16 @@ $(BUILD)/bench/burn: bench/burn.c bench/bench.h $(BUILD)/bench/libbnull.so
 $(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The exec benchmark: execloop starts a program N times; libempty.so is
+# what preloading a library costs without the shim (the baseline).
+$(BUILD)/bench/execloop: bench/execloop.c bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/libempty.so: bench/empty.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $<
 
 # bench/run.sh prints the Markdown table, writes bench/results/<UTC time>/
 # (results.json, results.md, plots) and, for a full run, copies them to

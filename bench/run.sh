@@ -25,7 +25,14 @@
 #   7. sync-mode stub overhead per call, beside a direct call (the median
 #      of R rounds in one process);
 #   8. cold start: from exec to the first call returned, with autostart,
-#      beside a direct call and a pool that already runs.
+#      beside a direct call and a pool that already runs;
+#   9. exec of a program that catches nothing: fork + exec + wait of
+#      /bin/true, without LD_PRELOAD, with an empty library preloaded (the
+#      baseline), with the shim and no config, and with the shim and a
+#      config of symbols /bin/true does not import, against the target
+#      (at most 0.3 ms over the empty library); the runs are checked to
+#      have left the shim idle (its own words at DTASK_LOG=info, and no
+#      queue directory).
 # It ends with sentences computed from those figures ("In short"), the
 # commit measured and the run's own wall time.
 #
@@ -74,14 +81,18 @@ DEMO_TARGET_PCT=2
 SIZES_MAX=$((16 << 20))
 if [ "$QUICK" = 1 ]; then
   RUNS=1; N=2000; ROUNDS=2000; PPE=200; TP=1000; NS=200000; R=3
-  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400
+  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400; EXEC_N=50
 else
   RUNS=5; N=20000; ROUNDS=20000; PPE=2000; TP=8000; NS=5000000; R=9
-  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000
+  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000; EXEC_N=200
 fi
+# The exec figure's target: the shim costs a program that catches nothing
+# at most this much per exec over an empty preloaded library.
+EXEC_TARGET_US=300
 
 for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
-  "$B/coldstart" "$B/burn" "$B/sync_overhead" "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
+  "$B/coldstart" "$B/burn" "$B/sync_overhead" "$B/execloop" "$B/libempty.so" \
+  "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
   if [ ! -x "$f" ] && [ ! -f "$f" ]; then
     echo "bench: $f is missing; run make bench (or make first)" >&2
     exit 1
@@ -662,6 +673,81 @@ rec coldstart "exec to first call, without dtask" "$cp" ms
 rec coldstart "exec to first call, dtask, pool running" "$cw" ms "exec to first call, without dtask" "$cp" ms
 rec coldstart "exec to first call, dtask, autostart" "$cc" ms "exec to first call, without dtask" "$cp" ms
 
+# ============================================ 9. exec, nothing caught
+say "exec of a program that catches nothing, $EXEC_N execs x $RUNS run(s) each way"
+EXEC_PROG=/bin/true
+EXEC_CFG=$(cfg exec bench/exec.toml)
+EXEC_NSYM=$(grep -c '^\[\[offload\]\]' "$EXEC_CFG")
+EXEC_WAYS="plain empty shim cfg"
+# exec_env WAY: the environment of execloop for WAY (its BENCH_PRELOAD
+# becomes the program's LD_PRELOAD).
+exec_env() {
+  case $1 in
+    plain) ;;
+    empty) echo "BENCH_PRELOAD=$B/libempty.so" ;;
+    shim) echo "BENCH_PRELOAD=$SHIM" ;;
+    cfg) printf '%s\n' "BENCH_PRELOAD=$SHIM" "DTASK_CONFIG=$EXEC_CFG" ;;
+  esac
+}
+# The programs run in an empty directory: no ./dtask.toml.
+mkdir "$T/exec.cwd"
+for w in $EXEC_WAYS; do : >"$T/exec.$w"; done
+for i in $(seq "$RUNS"); do
+  for w in $EXEC_WAYS; do
+    mapfile -t ev < <(exec_env "$w")
+    (cd "$T/exec.cwd" && run_to "$T/exec.$w" "$T/exec.$w.err" "execloop $EXEC_PROG, $w (run $i)" \
+      env "${ev[@]}" "$B/execloop" "$EXEC_N" "$EXEC_PROG")
+  done
+done
+# The shim must have stayed idle, or the figures measure something else:
+# it says so at DTASK_LOG=info, and no queue directory appeared.
+: >"$T/exec.idle"
+(cd "$T/exec.cwd" && run_to /dev/null "$T/exec.idle" "$EXEC_PROG under the shim, no config" \
+  env DTASK_LOG=info LD_PRELOAD="$SHIM" "$EXEC_PROG")
+grep -q "^dtask\[[0-9]*\]: no config (DTASK_CONFIG unset, no ./dtask.toml): nothing to offload\$" "$T/exec.idle" ||
+  die "exec: the shim without a config did not say it had nothing to offload:" "$T/exec.idle"
+: >"$T/exec.idle"
+(cd "$T/exec.cwd" && run_to /dev/null "$T/exec.idle" "$EXEC_PROG under the shim with bench/exec.toml" \
+  env DTASK_LOG=info DTASK_CONFIG="$EXEC_CFG" LD_PRELOAD="$SHIM" "$EXEC_PROG")
+grep -q "^dtask\[[0-9]*\]: $(basename "$EXEC_PROG") imports none of the $EXEC_NSYM listed symbols" "$T/exec.idle" ||
+  die "exec: $EXEC_PROG did not stay idle under bench/exec.toml:" "$T/exec.idle"
+[ ! -e "$root/q-exec" ] || die "exec: $EXEC_PROG under bench/exec.toml created the queue directory $root/q-exec"
+declare -A EX
+for w in $EXEC_WAYS; do EX[$w]=$(med "$T/exec.$w" exec_us); done
+declare -A EXLABEL=(
+  [plain]="without LD_PRELOAD"
+  [empty]="LD_PRELOAD of an empty library (bench/empty.c): **the baseline**"
+  [shim]="LD_PRELOAD of libdtask_shim.so, no config"
+  [cfg]="**LD_PRELOAD of libdtask_shim.so, a config of $EXEC_NSYM symbols it does not import** (bench/exec.toml)")
+md "## Exec of a program that catches nothing"
+md ""
+md "fork + exec + wait of $EXEC_PROG, $EXEC_N times in a row per run (after one untimed run); a figure is the median of the runs' time per exec. The target: the shim costs a program that catches nothing at most $EXEC_TARGET_US us (0.3 ms) per exec over preloading an empty library. Each way was checked to leave the shim idle (it says so at DTASK_LOG=info, and no queue directory appeared)."
+md ""
+md "| $EXEC_PROG, fork + exec + wait | us per exec | minus the baseline (us) | within the target ($EXEC_TARGET_US us) |"
+md "|---|---:|---:|---|"
+for w in $EXEC_WAYS; do
+  case $w in
+    plain) md "| ${EXLABEL[$w]} | ${EX[$w]} | $(calc - '%.2f' "${EX[$w]}" "${EX[empty]}") | |"
+      rec exec "exec of $EXEC_PROG, without LD_PRELOAD" "${EX[$w]}" us ;;
+    empty) md "| ${EXLABEL[$w]} | ${EX[$w]} | | |"
+      rec exec "exec of $EXEC_PROG, empty library preloaded" "${EX[$w]}" us \
+        "exec of $EXEC_PROG, without LD_PRELOAD" "${EX[plain]}" us ;;
+    *) d=$(calc - '%.2f' "${EX[$w]}" "${EX[empty]}")
+      met=$(awk -v d="$d" -v t="$EXEC_TARGET_US" 'BEGIN { print (d != "n/a" && d + 0 <= t + 0) ? "yes" : "no" }')
+      V[exec.$w]=${EX[$w]} V[exec.$w.more]=$d V[exec.$w.met]=$met
+      md "| ${EXLABEL[$w]} | ${EX[$w]} | $d | $met |"
+      case $w in shim) what="shim without config" ;; *) what="shim with a config of $EXEC_NSYM symbols it does not import" ;; esac
+      rec exec "exec of $EXEC_PROG, $what" "${EX[$w]}" us \
+        "exec of $EXEC_PROG, empty library preloaded" "${EX[empty]}" us
+      STAT="difference of the two medians" rec exec "exec of $EXEC_PROG, $what, over the empty library" "$d" us \
+        "target: at most this much over the empty library" "$EXEC_TARGET_US" us
+      STAT="computed from the medians above" \
+        rec exec "exec of $EXEC_PROG, $what, within the target (1 yes, 0 no)" "$([ "$met" = yes ] && echo 1 || echo 0)" bool ;;
+  esac
+done
+V[exec.empty]=${EX[empty]}
+md ""
+
 # ========================================================= plots
 say "plots"
 # The latency histogram: log-spaced bins, 50 per decade, as fractions.
@@ -707,6 +793,7 @@ md "- The most null calls per second: ${V[tp.best]}, with ${V[tp.best_at]}."
 md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy."
 md "- The sync-mode stub adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
+md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
 md ""
 if [ -n "$plots" ]; then md "Plots: $plots."; else md "Plots: none ($why)."; fi
 md "This run took $elapsed s."

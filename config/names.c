@@ -7,9 +7,10 @@
  * names into one block the caller gives: no malloc, no stdio, no tree.
  * It understands the plain subset that configs are written in: [table]
  * and [[offload]] headers, and `symbol`, `signature`, `version`,
- * `library` and `required` written as one-line strings or booleans.  It
- * checks nothing else.  Whatever it cannot read for certain (an escape
- * in a name, a multi-line string or array, a quoted or dotted key, a
+ * `library` and `required` written as one-line strings or booleans (a
+ * signature may also be a multi-line string).  It checks nothing else.
+ * Whatever it cannot read for certain (an escape in a name, another
+ * multi-line string or array, a quoted or dotted key, a
  * header it cannot split, `required = true` or `[shim] strict = true`) it
  * reports as "ask the full parser", which then reads the file and says
  * what is wrong with it, if anything. */
@@ -122,6 +123,40 @@ static bool value_spans_lines(line l) {
   return depth > 0 || q != 0;
 }
 
+/* Reads a multi-line string ("""...""" without escapes, or '''...''')
+ * that starts at l->p into out (outsz bytes, NUL-terminated; its
+ * newlines kept).  It may end on a later line of text (which ends at
+ * end): *next gets the offset in text of the line after the one it ends
+ * on.  Returns false when it is not such a string, does not fit, or
+ * leaves more than a comment after it. */
+static bool get_long_string(line *l, const char *text, const char *end,
+                            size_t *next, char *out, size_t outsz) {
+  skip_ws(l);
+  if (end - l->p < 3 || (memcmp(l->p, "\"\"\"", 3) != 0 &&
+                         memcmp(l->p, "'''", 3) != 0))
+    return false;
+  char q = *l->p;
+  const char *b = l->p + 3, *e = b;
+  while (e + 3 <= end && !(e[0] == q && e[1] == q && e[2] == q)) {
+    if ((q == '"' && *e == '\\') || *e == '\0')
+      return false;
+    e++;
+  }
+  if (e + 3 > end || (e + 3 < end && e[3] == q))
+    return false; /* unterminated, or quotes inside the closing run */
+  size_t n = (size_t)(e - b);
+  if (n >= outsz)
+    return false;
+  memcpy(out, b, n);
+  out[n] = '\0';
+  const char *nl = memchr(e + 3, '\n', (size_t)(end - (e + 3)));
+  line rest = {e + 3, nl != NULL ? nl : end};
+  if (rest.end > rest.p && rest.end[-1] == '\r')
+    rest.end--;
+  *next = (size_t)((nl != NULL ? nl : end) - text) + 1;
+  return rest_empty(&rest);
+}
+
 /* The function name of a signature, "int f(...)" -> "f", into out. */
 static bool sig_name(const char *sig, char *out, size_t outsz) {
   const char *paren = strchr(sig, '(');
@@ -216,11 +251,16 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
     if (k == 0 || l.p >= l.end || *l.p != '=')
       return DT__NAMES_ASK; /* a quoted or dotted key, or not TOML */
     l.p++;
-    if (value_spans_lines(l))
-      return DT__NAMES_ASK;
     dt__name *e = sec == OFFLOAD ? &out[*n - 1] : NULL;
     bool v;
 #define KEY(s) (k == sizeof s - 1 && memcmp(kb, s, k) == 0)
+    if (e != NULL && KEY("signature") &&
+        get_long_string(&l, text, text + len, &at, sig, sizeof sig)) {
+      has_sig = true;
+      continue;
+    }
+    if (value_spans_lines(l))
+      return DT__NAMES_ASK;
     if (sec == SHIM && KEY("strict")) {
       if (!get_bool(&l, &v) || v)
         return DT__NAMES_ASK;

@@ -268,18 +268,21 @@ static void init_lock(void) {
   pthread_mutexattr_destroy(&attr);
 }
 
-/* Whether the environment asks for the engine whatever the imports:
- * runner role, strict mode, or a value the engine must refuse. */
-static bool env_wants_engine(void) {
+/* Why the environment asks for the engine whatever the imports (runner
+ * role, strict mode, or a value the engine must refuse), for the log;
+ * NULL when it does not. */
+static const char *env_wants_engine(void) {
   const char *role = getenv(DT__ENV_ROLE);
   const char *mode = getenv(DT__ENV_MODE);
   const char *strict = getenv(DT__ENV_STRICT);
   if (role != NULL)
-    return true;
+    return DT__ENV_ROLE " is set";
   if (strict != NULL && strict[0] != '\0' && strcmp(strict, "0") != 0)
-    return true;
-  return mode != NULL && mode[0] != '\0' && strcmp(mode, "offload") != 0 &&
-         strcmp(mode, "sync") != 0;
+    return DT__ENV_STRICT " is set";
+  if (mode != NULL && mode[0] != '\0' && strcmp(mode, "offload") != 0 &&
+      strcmp(mode, "sync") != 0)
+    return DT__ENV_MODE " has a value for the engine to check";
+  return NULL;
 }
 
 /* Finds the loader's functions (the real ones: this object's GOT is never
@@ -346,13 +349,13 @@ __attribute__((constructor)) static void door_init(void) {
     dt__log(DT__LOG_ERROR, "out of memory at start-up");
     goto out;
   }
-  must = must || env_wants_engine();
+  const char *why = must ? "the config needs the full parser (or "
+                           "[shim] strict or required = true)"
+                         : env_wants_engine();
   pthread_mutex_lock(&d.lock);
   bool wanted = look_locked(NULL);
-  if (must || wanted)
-    start_engine_locked(NULL, must ? "the config or the environment asks "
-                                     "for dtask's engine"
-                                   : "a listed symbol is imported");
+  if (why != NULL || wanted)
+    start_engine_locked(NULL, why != NULL ? why : "a listed symbol is imported");
   else
     dt__log(DT__LOG_INFO, "%s imports none of the %zu listed symbols: dtask "
             "stays idle until a dlopen brings one",

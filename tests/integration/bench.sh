@@ -24,8 +24,11 @@
 #      the block has no number outside code;
 #   6. bench/run.sh itself, QUICK=1 into a scratch OUT: it exits 0, its
 #      results.json parses and has every group (demo, fanout, anchors,
-#      roundtrip, throughput, argsize, sync, coldstart) with a number for
-#      every value, the commit and the run's duration; results.md is what
+#      roundtrip, throughput, argsize, sync, coldstart, exec) with a
+#      number for every value, the commit and the run's duration; the
+#      exec group has its four ways, the shim's two against the empty
+#      library and their differences against the 300 us target, and
+#      results.md its table of them and its sentence; results.md is what
 #      it printed; the three plots exist (or, without gnuplot, results.md
 #      says why there are none); bench/results/latest* are untouched.
 #      With SANITIZE=1 the bench must refuse the sanitizer build instead,
@@ -297,7 +300,7 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   }
   json_ok True
   check $? "6 results.json parses" "$root/json.err" "$J"
-  for g in demo fanout anchors roundtrip throughput argsize sync coldstart; do
+  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec; do
     json_ok "[r for r in d['results'] if r['group'] == '$g'] and all(num(r['value']) and (r['baseline'] is None or num(r['baseline']['value'])) and r['statistic'] for r in d['results'] if r['group'] == '$g')"
     check $? "6 results.json: group $g is there, every value a number" "$root/json.err"
   done
@@ -307,10 +310,24 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   check $? "6 results.json: the physical limit (one futex variant) and the pipe anchors" "$root/json.err"
   json_ok "[r for r in d['results'] if r['group'] == 'fanout' and 'over the physical limit' in r['name']] and [r for r in d['results'] if r['group'] == 'fanout' and 'bn_burn' in r['name'] and r['baseline'] and r['baseline']['name'] == 'cores (nproc)']"
   check $? "6 results.json: fan-out over its limit and bn_burn against the cores" "$root/json.err"
+  # The exec group: four ways, each shim way against the empty library,
+  # and its difference against the target.
+  json_ok "sorted(r['name'] for r in d['results'] if r['group'] == 'exec' and r['unit'] == 'us' and not r['name'].endswith('over the empty library')) == sorted(['exec of /bin/true, without LD_PRELOAD', 'exec of /bin/true, empty library preloaded', 'exec of /bin/true, shim without config', 'exec of /bin/true, shim with a config of 8 symbols it does not import'])"
+  check $? "6 results.json: exec of /bin/true, four ways" "$root/json.err"
+  json_ok "all(r['baseline'] and r['baseline']['name'] == 'exec of /bin/true, empty library preloaded' for r in d['results'] if r['group'] == 'exec' and r['name'].startswith('exec of /bin/true, shim') and r['unit'] == 'us' and not r['name'].endswith('over the empty library')) and len([r for r in d['results'] if r['group'] == 'exec' and r['name'].endswith('over the empty library') and r['baseline'] and r['baseline']['value'] == 300 and r['baseline']['unit'] == 'us']) == 2 and len([r for r in d['results'] if r['group'] == 'exec' and r['unit'] == 'bool' and r['value'] in (0, 1)]) == 2"
+  check $? "6 results.json: the shim's exec against the empty library, its cost against the 300 us target" \
+    "$root/json.err"
+  rows=$(grep -cE '^\| (without LD_PRELOAD|LD_PRELOAD of an empty library.*|LD_PRELOAD of libdtask_shim\.so, no config|\*\*LD_PRELOAD of libdtask_shim\.so, a config of 8 symbols.*) \| [0-9]+\.[0-9]{2} \|' \
+    "$BOUT/results.md" 2>/dev/null)
+  [ "$rows" = 4 ] &&
+    grep -qE '^- /bin/true, which catches nothing, took [0-9.]+ us per exec .* the target \(at most 300 us more\) is (met|not met) in this run' \
+      "$BOUT/results.md"
+  check $? "6 results.md: the exec table's four rows (got $rows) and its sentence in 'In short'" \
+    "$BOUT/results.md"
   [ -s "$BOUT/results.md" ] && cmp -s "$BOUT/results.md" "$root/bench.out"
   check $? "6 results.md exists and is what the bench printed" "$BOUT/results.md"
   for sect in "## The demo" "## Fan-out" "## Round trip" "## Throughput" "## Argument size" \
-    "## Sync mode" "## Cold start" "## In short"; do
+    "## Sync mode" "## Cold start" "## Exec of a program that catches nothing" "## In short"; do
     grep -q "^$sect" "$BOUT/results.md" 2>/dev/null
     check $? "6 results.md has its section '$sect'" "$BOUT/results.md"
   done
