@@ -1,8 +1,9 @@
 /* door.c: libdtask_shim.so, the preloaded library, and all that a
  * program pays for when it catches nothing.
  *
- * Its constructor reads the config's [[offload]] symbol names (the TOML
- * parser only: no libffi, no LMDB), points every loaded object's dlopen
+ * Its constructor reads the config's [[offload]] symbol names
+ * (config/names.c: no parser, no heap, no libffi, no LMDB; every page it
+ * touches is a fault the program pays), points every loaded object's dlopen
  * and dlmopen at the interposers below, and in the same walk notes which
  * listed names the loaded objects import.  When a listed symbol is both
  * imported and defined, or a library that dlopen brings defines one (the
@@ -57,19 +58,22 @@ enum { IDLE, ENGINE, OFF };
 /* The door's state.  Written by the constructor, then only under lock. */
 static struct {
   pthread_mutex_t lock; /* recursive: a constructor may dlopen again */
+  pthread_once_t fork_once; /* the fork handler, registered at the first
+                               load (see watch_fork) */
   int state;            /* IDLE, ENGINE (handed over) or OFF */
   entry *entries;
   size_t n;
   dt__hook *hooks;      /* dlopen, dlmopen, then one watch per entry */
   size_t nhooks;
   uintptr_t self_base;
-  char self_path[PATH_MAX];
+  const char *self_path; /* the loader's name of this object */
   dlopen_fn real_dlopen;
   dlmopen_fn real_dlmopen;
   dlsym_fn real_dlsym;
   dlvsym_fn real_dlvsym;
   dt__door door;        /* what the engine was given and gave back */
-} d;
+} d = {.lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP,
+         .fork_once = PTHREAD_ONCE_INIT};
 
 static void *door_dlopen(const char *file, int mode);
 static void *door_dlmopen(Lmid_t lmid, const char *file, int mode);
@@ -77,30 +81,27 @@ static void *door_dlmopen(Lmid_t lmid, const char *file, int mode);
 /* ------------------------------------------------------------ config */
 
 /* Reads the [[offload]] names of the config at path into d.entries
- * (config/names.c: no allocation, no parser; the block is mapped here).
- * Returns 1 when the engine must decide now (the file cannot be read as
- * plain names, an entry is required, [shim] strict is set: the engine's
- * parser then says what is wrong, if anything), 0 otherwise, or
+ * (config/names.c: no allocation, no parser), and makes room for the
+ * hook list after them (d.hooks, 2 + the entries): one anonymous mapping
+ * for both, since every page a program that catches nothing touches costs
+ * it a fault.  Returns 1 when the engine must decide now (the file cannot
+ * be read as plain names, an entry is required, [shim] strict is set: the
+ * engine's parser then says what is wrong, if anything), 0 otherwise, or
  * -ENOMEM. */
 static int read_names(const char *path) {
-  const char *text;
-  size_t len;
-  if (dt__names_map(path, &text, &len) != 0)
-    return 1;
-  size_t max = dt__names_bound(text, len);
-  int rc = 1;
-  if (max > 0) {
-    size_t bytes = max * sizeof *d.entries;
-    void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-      rc = -ENOMEM;
-    } else {
-      d.entries = m;
-      rc = dt__names_read(text, len, d.entries, max, &d.n) == 0 ? 0 : 1;
-    }
-  } else {
-    rc = dt__names_read(text, len, NULL, 0, &d.n) == 0 ? 0 : 1;
+  const char *text = NULL;
+  size_t len = 0;
+  bool mapped = dt__names_map(path, &text, &len) == 0;
+  size_t max = mapped ? dt__names_bound(text, len) : 0;
+  size_t ebytes = (max * sizeof *d.entries + 15) & ~(size_t)15;
+  void *m = mmap(NULL, ebytes + (2 + max) * sizeof *d.hooks,
+                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int rc = -ENOMEM;
+  if (m != MAP_FAILED) {
+    d.entries = m;
+    d.hooks = (dt__hook *)((char *)m + ebytes);
+    rc = mapped && dt__names_read(text, len, d.entries, max, &d.n) == 0 ? 0
+                                                                        : 1;
   }
   if (len > 0)
     munmap((void *)text, len);
@@ -220,12 +221,24 @@ static void start_engine_locked(void *handle, const char *why) {
 
 /* ------------------------------------------------------------ dlopen */
 
+/* The fork handler: a child starts with d.lock free, even when another
+ * thread of its parent held it in a load at the fork. */
+static void reset_lock(void) {
+  d.lock = (pthread_mutex_t)PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+}
+
+/* Registers reset_lock, once, from the first load: until then no thread
+ * can hold d.lock at a fork (the constructor's walk runs before main), and
+ * a program that never dlopens does not pay for the registration. */
+static void watch_fork(void) { pthread_atfork(NULL, NULL, reset_lock); }
+
 /* The common part of the dlopen and dlmopen interposers: open as the
  * caller would (shim/dlpath.c), then let the engine patch what the call
  * loaded, or, while idle, look at it.  Loads are serialized with walks. */
 static void *open_as(bool is_mopen, Lmid_t lmid, const char *file, int mode,
                      void *caller) {
   char buf[PATH_MAX];
+  pthread_once(&d.fork_once, watch_fork);
   pthread_mutex_lock(&d.lock);
   void (*loading)(int) = d.state == ENGINE ? d.door.loading : NULL;
   if (loading != NULL)
@@ -258,16 +271,6 @@ static void *door_dlmopen(Lmid_t lmid, const char *file, int mode) {
 
 /* ---------------------------------------------------------- start-up */
 
-/* Initializes d.lock (recursive); also the fork handler in the child, so
- * that a fork during another thread's load leaves no held lock. */
-static void init_lock(void) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-  pthread_mutex_init(&d.lock, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
-
 /* Why the environment asks for the engine whatever the imports (runner
  * role, strict mode, or a value the engine must refuse), for the log;
  * NULL when it does not. */
@@ -298,13 +301,6 @@ static int setup_hooks(void) {
   d.real_dlvsym = dlvsym;
   void *reals[2] = {(void *)dlopen, (void *)dlmopen};
   d.nhooks = 2 + d.n;
-  /* Mapped, not allocated: a program that catches nothing should not
-   * have its heap started by the shim. */
-  void *m = mmap(NULL, d.nhooks * sizeof *d.hooks, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED)
-    return -ENOMEM;
-  d.hooks = m;
   void *stubs[2] = {(void *)door_dlopen, (void *)door_dlmopen};
   for (int k = 0; k < 2; k++) {
     d.hooks[k].name = names[k];
@@ -341,9 +337,7 @@ __attribute__((constructor)) static void door_init(void) {
     dt__log(DT__LOG_ERROR, "cannot find the shim's own object");
     goto out;
   }
-  snprintf(d.self_path, sizeof d.self_path, "%s", self);
-  init_lock();
-  pthread_atfork(NULL, NULL, init_lock);
+  d.self_path = self;
   int must = read_names(path);
   if (must < 0 || setup_hooks() != 0) {
     dt__log(DT__LOG_ERROR, "out of memory at start-up");
