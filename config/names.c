@@ -3,8 +3,10 @@
  *
  * Every program started under LD_PRELOAD pays for what the shim does
  * before main.  On these machines a page fault costs about as much as
- * parsing a small config, so this reader maps the file and copies the
- * names into one block the caller gives: no malloc, no stdio, no tree.
+ * parsing a small config, so this reader reads the file into one private
+ * mapping and keeps the names beside it, with room for the caller's own
+ * table: no malloc, no stdio, no tree, and one or two pages touched for a
+ * small config.
  * It understands the plain subset that configs are written in: [table]
  * and [[offload]] headers, and `symbol`, `signature`, `version`,
  * `library` and `required` written as one-line strings or booleans (a
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -186,16 +189,51 @@ size_t dt__names_bound(const char *text, size_t len) {
   return n;
 }
 
-/* Reads the names of the [[offload]] entries of len bytes of config text
- * into out (max entries, the caller's; *n gets how many).  Returns 0 when
- * every entry was read, DT__NAMES_ASK when the full parser must decide
- * (see the file comment), or -E2BIG with more than max entries.  Owns
- * nothing; allocates nothing. */
-int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
-                   size_t *n) {
-  enum { OTHER, OFFLOAD, SHIM } sec = OTHER;
+/* The entry being read: its names until it is stored. */
+typedef struct cur {
+  char symbol[128], version[64], library[256]; /* dt__offload's sizes */
   char sig[512];
-  bool has_sig = false;
+  bool has_sig;
+} cur;
+
+/* Copies s into the pool at *used (NUL-terminated) and returns the copy;
+ * "" is not copied. */
+static const char *keep(const char *s, char *pool, size_t *used) {
+  if (s[0] == '\0')
+    return "";
+  size_t k = strlen(s) + 1;
+  char *p = pool + *used;
+  memcpy(p, s, k);
+  *used += k;
+  return p;
+}
+
+/* Ends the entry c: names it from its signature when it has no symbol
+ * key, and stores it into e.  Returns false when it has no name. */
+static bool store(cur *c, dt__name *e, char *pool, size_t *used) {
+  if (c->symbol[0] == '\0' &&
+      (!c->has_sig || !sig_name(c->sig, c->symbol, sizeof c->symbol)))
+    return false;
+  e->symbol = keep(c->symbol, pool, used);
+  e->version = keep(c->version, pool, used);
+  e->library = keep(c->library, pool, used);
+  e->imported = e->defined = 0;
+  return true;
+}
+
+/* Reads the names of the [[offload]] entries of len bytes of config text
+ * into out (max entries, the caller's; *n gets how many); their strings
+ * go into pool, which must hold DT__NAMES_POOL(len, max) bytes (each
+ * string is a piece of text plus its NUL, at most three per entry), and
+ * the entries point into it.  Returns 0 when every entry was read,
+ * DT__NAMES_ASK when the full parser must decide (see the file comment),
+ * or -E2BIG with more than max entries.  Owns nothing; allocates
+ * nothing. */
+int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
+                   char *pool, size_t *n) {
+  enum { OTHER, OFFLOAD, SHIM } sec = OTHER;
+  cur c;
+  size_t used = 0;
   *n = 0;
   for (size_t at = 0; at <= len;) {
     const char *nl = memchr(text + at, '\n', len - at);
@@ -221,18 +259,16 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
       l.p += aot ? 2 : 1;
       if (!rest_empty(&l))
         return DT__NAMES_ASK;
-      if (sec == OFFLOAD && !has_sig && out[*n - 1].symbol[0] == '\0')
-        return DT__NAMES_ASK;
-      if (sec == OFFLOAD && out[*n - 1].symbol[0] == '\0' &&
-          !sig_name(sig, out[*n - 1].symbol, sizeof out[*n - 1].symbol))
+      if (sec == OFFLOAD && !store(&c, &out[*n - 1], pool, &used))
         return DT__NAMES_ASK;
       if (aot && k == 7 && memcmp(b, "offload", 7) == 0) {
         if (*n >= max)
           return -E2BIG;
-        memset(&out[*n], 0, sizeof out[*n]);
+        memset(&c, 0, offsetof(cur, sig));
+        c.sig[0] = '\0';
+        c.has_sig = false;
         (*n)++;
         sec = OFFLOAD;
-        has_sig = false;
       } else if (!aot && k == 4 && memcmp(b, "shim", 4) == 0) {
         sec = SHIM;
       } else if (aot || (k == 7 && memcmp(b, "offload", 7) == 0)) {
@@ -251,12 +287,12 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
     if (k == 0 || l.p >= l.end || *l.p != '=')
       return DT__NAMES_ASK; /* a quoted or dotted key, or not TOML */
     l.p++;
-    dt__name *e = sec == OFFLOAD ? &out[*n - 1] : NULL;
+    bool in_entry = sec == OFFLOAD;
     bool v;
 #define KEY(s) (k == sizeof s - 1 && memcmp(kb, s, k) == 0)
-    if (e != NULL && KEY("signature") &&
-        get_long_string(&l, text, text + len, &at, sig, sizeof sig)) {
-      has_sig = true;
+    if (in_entry && KEY("signature") &&
+        get_long_string(&l, text, text + len, &at, c.sig, sizeof c.sig)) {
+      c.has_sig = true;
       continue;
     }
     if (value_spans_lines(l))
@@ -264,20 +300,20 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
     if (sec == SHIM && KEY("strict")) {
       if (!get_bool(&l, &v) || v)
         return DT__NAMES_ASK;
-    } else if (e == NULL) {
+    } else if (!in_entry) {
       continue;
     } else if (KEY("symbol")) {
-      if (!get_string(&l, e->symbol, sizeof e->symbol) || e->symbol[0] == 0)
+      if (!get_string(&l, c.symbol, sizeof c.symbol) || c.symbol[0] == 0)
         return DT__NAMES_ASK;
     } else if (KEY("signature")) {
-      if (!get_string(&l, sig, sizeof sig))
+      if (!get_string(&l, c.sig, sizeof c.sig))
         return DT__NAMES_ASK;
-      has_sig = true;
+      c.has_sig = true;
     } else if (KEY("version")) {
-      if (!get_string(&l, e->version, sizeof e->version))
+      if (!get_string(&l, c.version, sizeof c.version))
         return DT__NAMES_ASK;
     } else if (KEY("library")) {
-      if (!get_string(&l, e->library, sizeof e->library))
+      if (!get_string(&l, c.library, sizeof c.library))
         return DT__NAMES_ASK;
     } else if (KEY("required")) {
       if (!get_bool(&l, &v) || v)
@@ -285,19 +321,28 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
     }
 #undef KEY
   }
-  if (sec == OFFLOAD && out[*n - 1].symbol[0] == '\0' &&
-      (!has_sig ||
-       !sig_name(sig, out[*n - 1].symbol, sizeof out[*n - 1].symbol)))
+  if (sec == OFFLOAD && !store(&c, &out[*n - 1], pool, &used))
     return DT__NAMES_ASK;
   return 0;
 }
 
-/* Maps the config file at path read-only into *text (*len bytes; the
- * caller unmaps it with munmap(*text, *len) when *len > 0).  Returns 0,
- * -errno, or -EFBIG past the full parser's limit. */
-int dt__names_map(const char *path, const char **text, size_t *len) {
-  *text = NULL;
-  *len = 0;
+/* Rounds n up to a multiple of 16. */
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Reads the config file at path and the names of its [[offload]] entries
+ * into one private anonymous mapping, laid out as the text, then `room`
+ * (fixed bytes plus per_entry bytes per entry, zeroed, 16-aligned: the
+ * caller's own table), then the entries and their strings, so that a
+ * small config touches one or two pages.  The mapping is reserved for
+ * the largest number of entries the file's size allows, but only what is
+ * written is ever touched.  On success out owns the mapping (the caller
+ * keeps it for the process's life, or munmaps out->map, out->mapsz).
+ * Returns 0 when every entry was read, DT__NAMES_ASK when the full parser
+ * must decide (out is filled all the same), or a negative errno (nothing
+ * mapped; -EFBIG past the full parser's limit). */
+int dt__names_load(const char *path, size_t fixed, size_t per_entry,
+                   dt__names *out) {
+  memset(out, 0, sizeof *out);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
@@ -310,16 +355,34 @@ int dt__names_map(const char *path, const char **text, size_t *len) {
     close(fd);
     return -EFBIG;
   }
-  if (st.st_size > 0) {
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) {
-      int e = errno;
-      close(fd);
-      return -e;
-    }
-    *text = m;
-    *len = (size_t)st.st_size;
+  size_t len = (size_t)st.st_size;
+  size_t emax = len / 11 + 1; /* "[[offload]]" is 11 bytes */
+  size_t total = up16(len + 1) + up16(fixed + emax * per_entry) +
+                 emax * sizeof(dt__name) + len + 3 * emax;
+  char *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) {
+    close(fd);
+    return -ENOMEM;
+  }
+  size_t got = 0;
+  while (got < len) {
+    ssize_t r = read(fd, m + got, len - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
   }
   close(fd);
-  return 0;
+  len = got; /* a file that shrank while read is read as it was */
+  size_t e = dt__names_bound(m, len);
+  out->map = m;
+  out->mapsz = total;
+  out->room = m + up16(len + 1);
+  out->entries = (dt__name *)(out->room + up16(fixed + e * per_entry));
+  char *pool = (char *)(out->entries + e);
+  return dt__names_read(m, len, out->entries, e, pool, &out->n) == 0
+             ? 0
+             : DT__NAMES_ASK;
 }

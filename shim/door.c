@@ -81,31 +81,25 @@ static void *door_dlmopen(Lmid_t lmid, const char *file, int mode);
 /* ------------------------------------------------------------ config */
 
 /* Reads the [[offload]] names of the config at path into d.entries
- * (config/names.c: no allocation, no parser), and makes room for the
- * hook list after them (d.hooks, 2 + the entries): one anonymous mapping
- * for both, since every page a program that catches nothing touches costs
- * it a fault.  Returns 1 when the engine must decide now (the file cannot
- * be read as plain names, an entry is required, [shim] strict is set: the
- * engine's parser then says what is wrong, if anything), 0 otherwise, or
- * -ENOMEM. */
+ * (config/names.c: no allocation, no parser), with room for the hook
+ * list (d.hooks, 2 + the entries) in the same mapping: every page a
+ * program that catches nothing touches costs it a fault.  Without a
+ * readable file, d.hooks is this file's two.  Returns 1 when the engine
+ * must decide now (the file cannot be read as plain names, an entry is
+ * required, [shim] strict is set: the engine's parser then says what is
+ * wrong, if anything), 0 otherwise. */
 static int read_names(const char *path) {
-  const char *text = NULL;
-  size_t len = 0;
-  bool mapped = dt__names_map(path, &text, &len) == 0;
-  size_t max = mapped ? dt__names_bound(text, len) : 0;
-  size_t ebytes = (max * sizeof *d.entries + 15) & ~(size_t)15;
-  void *m = mmap(NULL, ebytes + (2 + max) * sizeof *d.hooks,
-                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  int rc = -ENOMEM;
-  if (m != MAP_FAILED) {
-    d.entries = m;
-    d.hooks = (dt__hook *)((char *)m + ebytes);
-    rc = mapped && dt__names_read(text, len, d.entries, max, &d.n) == 0 ? 0
-                                                                        : 1;
+  static dt__hook two[2];
+  dt__names nm;
+  int rc = dt__names_load(path, 2 * sizeof *d.hooks, sizeof *d.hooks, &nm);
+  if (rc < 0) {
+    d.hooks = two;
+    return 1;
   }
-  if (len > 0)
-    munmap((void *)text, len);
-  return rc;
+  d.entries = nm.entries;
+  d.n = nm.n;
+  d.hooks = (dt__hook *)(void *)nm.room;
+  return rc == 0 ? 0 : 1;
 }
 
 /* ----------------------------------------------------------- watching */
@@ -289,8 +283,8 @@ static const char *env_wants_engine(void) {
 }
 
 /* Finds the loader's functions (the real ones: this object's GOT is never
- * patched) and builds the hook list.  Returns 0 or a negative errno. */
-static int setup_hooks(void) {
+ * patched) and builds the hook list in the room read_names made. */
+static void setup_hooks(void) {
   static const char *const names[] = {"dlopen", "dlmopen"};
   /* This object's own GOT is never patched, and the engine (which does
    * patch it) is not loaded yet: these are the loader's functions, found
@@ -311,7 +305,6 @@ static int setup_hooks(void) {
   }
   for (size_t i = 0; i < d.n; i++)
     d.hooks[2 + i].name = d.entries[i].symbol; /* watched: no stub */
-  return 0;
 }
 
 /* The door's start-up: see the file comment.  Leaves errno as it found
@@ -339,10 +332,7 @@ __attribute__((constructor)) static void door_init(void) {
   }
   d.self_path = self;
   int must = read_names(path);
-  if (must < 0 || setup_hooks() != 0) {
-    dt__log(DT__LOG_ERROR, "out of memory at start-up");
-    goto out;
-  }
+  setup_hooks();
   const char *why = must ? "the config needs the full parser (or "
                            "[shim] strict or required = true)"
                          : env_wants_engine();

@@ -23,10 +23,12 @@
 #define MAXN 64
 
 static dt__name names[MAXN];
+static char pool[DT__NAMES_POOL(4096, MAXN)];
 
 /* Reads text with dt__names_read; *n gets the count.  Returns its result. */
 static int rd(const char *text, size_t *n) {
-  return dt__names_read(text, strlen(text), names, MAXN, n);
+  assert_true(strlen(text) <= 4096);
+  return dt__names_read(text, strlen(text), names, MAXN, pool, n);
 }
 
 static void test_plain_subset(void **state) {
@@ -124,25 +126,50 @@ static void test_bound_and_overflow(void **state) {
                   "[[offload]]\nsignature = \"int c(int x)\"\n";
   assert_int_equal(dt__names_bound(t, strlen(t)), 3);
   size_t n;
-  assert_int_equal(dt__names_read(t, strlen(t), names, 2, &n), -E2BIG);
-  assert_int_equal(dt__names_read(t, strlen(t), names, 3, &n), 0);
+  assert_int_equal(dt__names_read(t, strlen(t), names, 2, pool, &n), -E2BIG);
+  assert_int_equal(dt__names_read(t, strlen(t), names, 3, pool, &n), 0);
   assert_int_equal(n, 3);
   assert_int_equal(rd("", &n), 0);
   assert_int_equal(n, 0);
 }
 
-static void test_map(void **state) {
+/* The pool bound holds when every string is as long as it can be. */
+static void test_pool_bound(void **state) {
   (void)state;
-  const char *text;
-  size_t len;
-  assert_int_equal(dt__names_map("/nonexistent-dtask/x.toml", &text, &len),
+  char t[4096];
+  int k = snprintf(t, sizeof t,
+                   "[[offload]]\nsymbol=\"%0127d\"\nversion=\"%063d\"\n"
+                   "library=\"%0255d\"\nsignature=\"int f(int x)\"\n",
+                   0, 0, 0);
+  assert_true(k > 0 && (size_t)k < sizeof t);
+  char small[DT__NAMES_POOL(sizeof t, 1)];
+  memset(small, 'x', sizeof small);
+  size_t n;
+  assert_int_equal(dt__names_read(t, (size_t)k, names, 1, small, &n), 0);
+  assert_int_equal(strlen(names[0].symbol), 127);
+  assert_int_equal(strlen(names[0].version), 63);
+  assert_int_equal(strlen(names[0].library), 255);
+  /* one character more than dt__offload holds: the parser decides */
+  k = snprintf(t, sizeof t, "[[offload]]\nsymbol=\"%0128d\"\n", 0);
+  assert_int_equal(dt__names_read(t, (size_t)k, names, 1, small, &n),
+                   DT__NAMES_ASK);
+}
+
+static void test_load(void **state) {
+  (void)state;
+  dt__names nm;
+  assert_int_equal(dt__names_load("/nonexistent-dtask/x.toml", 0, 0, &nm),
                    -ENOENT);
-  assert_int_equal(dt__names_map("/", &text, &len), -EINVAL);
-  assert_int_equal(dt__names_map("config/dtask.example.toml", &text, &len),
-                   0);
-  assert_true(len > 0);
-  assert_int_equal(memcmp(text, "#", 1), 0);
-  munmap((void *)text, len);
+  assert_int_equal(dt__names_load("/", 0, 0, &nm), -EINVAL);
+  assert_int_equal(dt__names_load("demo/math.toml", 48, 8, &nm), 0);
+  assert_int_equal(nm.n, 3);
+  /* the room is zeroed, aligned, and before the entries */
+  assert_int_equal((uintptr_t)nm.room % 16, 0);
+  for (size_t i = 0; i < 48 + 3 * 8; i++)
+    assert_int_equal(nm.room[i], 0);
+  assert_true((char *)nm.entries >= nm.room + 48 + 3 * 8);
+  assert_true((char *)(nm.entries + nm.n) <= (char *)nm.map + nm.mapsz);
+  munmap(nm.map, nm.mapsz);
 }
 
 /* Every config the project ships: the plain subset, and the same names as
@@ -170,13 +197,12 @@ static void test_agrees_with_parser(void **state) {
       "tests/fixtures/offload/ol_b.toml",
   };
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-    const char *text;
-    size_t len, n;
-    int r = dt__names_map(files[i], &text, &len);
-    if (r != 0)
+    dt__names nm;
+    int r = dt__names_load(files[i], 0, 0, &nm);
+    if (r < 0)
       fail_msg("%s: %s (run from the top of the tree)", files[i], strerror(-r));
-    r = dt__names_read(text, len, names, MAXN, &n);
-    munmap((void *)text, len);
+    size_t n = nm.n;
+    const dt__name *got = nm.entries;
     if (r != 0)
       fail_msg("%s: the door's reader answers %d, not 0: the shipped configs "
                "should stay in the plain subset", files[i], r);
@@ -186,15 +212,16 @@ static void test_agrees_with_parser(void **state) {
       fail_msg("%s: %s", files[i], err.msg);
     assert_int_equal(n, cfg->noffloads);
     for (size_t k = 0; k < n; k++) {
-      if (strcmp(names[k].symbol, cfg->offloads[k].symbol) != 0 ||
-          strcmp(names[k].version, cfg->offloads[k].version) != 0 ||
-          strcmp(names[k].library, cfg->offloads[k].library) != 0)
+      if (strcmp(got[k].symbol, cfg->offloads[k].symbol) != 0 ||
+          strcmp(got[k].version, cfg->offloads[k].version) != 0 ||
+          strcmp(got[k].library, cfg->offloads[k].library) != 0)
         fail_msg("%s entry %zu: door %s@%s in '%s', parser %s@%s in '%s'",
-                 files[i], k, names[k].symbol, names[k].version,
-                 names[k].library, cfg->offloads[k].symbol,
+                 files[i], k, got[k].symbol, got[k].version,
+                 got[k].library, cfg->offloads[k].symbol,
                  cfg->offloads[k].version, cfg->offloads[k].library);
     }
     dt__config_free(cfg);
+    munmap(nm.map, nm.mapsz);
   }
 }
 
@@ -204,7 +231,8 @@ int main(void) {
       cmocka_unit_test(test_multiline_signature),
       cmocka_unit_test(test_asks_the_parser),
       cmocka_unit_test(test_bound_and_overflow),
-      cmocka_unit_test(test_map),
+      cmocka_unit_test(test_pool_bound),
+      cmocka_unit_test(test_load),
       cmocka_unit_test(test_agrees_with_parser),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
