@@ -16,7 +16,7 @@
 #include "runner/supervisor.h"
 #include "shim/got.h"
 #include "shim/role.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 typedef int (*main_fn)(int, char **, char **);
 typedef int (*start_main_fn)(main_fn, int, char **, void (*)(void),

@@ -44,7 +44,7 @@
 #include "runner/proctitle.h"
 #include "runner/supervisor.h"
 #include "runner/worker.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 /* Workers killed from outside (SIGKILL) are replaced at once, up to this
  * many per second; past it, at the next tick, like workers that die on

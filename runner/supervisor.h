@@ -4,7 +4,7 @@
 #define DT_SUPERVISOR_H
 
 #include "config/config.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n);
 

@@ -44,7 +44,7 @@
 #include "runner/worker.h"
 #include "queue/image.h"
 #include "shim/loader.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 /* Allocations up to this size come from a worker's heap, and the heap
  * keeps up to WORKER_TRIM free bytes (see dt__worker_run). */

@@ -6,7 +6,7 @@
 #include <signal.h>
 
 #include "config/config.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 #define DT__MAX_WORKERS 1024
 /* The pool's housekeeping period: the supervisor's tick, and the longest

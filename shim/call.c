@@ -26,7 +26,7 @@
 #include "shim/call.h"
 #include "shim/fanout.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 #include "shim/trip.h"
 
 /* Starts the offload path: keeps cfg and the stub table (both owned by

@@ -2,7 +2,7 @@
 #ifndef DT_CALL_H
 #define DT_CALL_H
 
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);
 void dt__offload_call(dt__stub *s, void *ret, void **args);

@@ -21,7 +21,7 @@
 #include "queue/wire.h"
 #include "shim/fanout.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 #include "shim/trip.h"
 
 /* Slices in flight at once. */

@@ -4,7 +4,7 @@
 
 #include "queue/queue.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 void **args, int saved, uint64_t n, uint64_t count);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "shim/door.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 void dt__loader_init(void);
 int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base);

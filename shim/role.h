@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 int dt__runner_setup(const dt__config *cfg, dt__stub *stubs, size_t n,
                      uintptr_t self_base);

@@ -23,7 +23,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 dt__caller_set dt__caller;
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "queue/queue.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 /* The caller role's settings: set once by dt__state_init, before any
  * intercepted call, and read-only afterwards. */

@@ -3,49 +3,12 @@
 #ifndef DT_STUB_H
 #define DT_STUB_H
 
-#include <ffi.h>
-#include <limits.h>
-#include <stdbool.h>
+#include "shim/symbol.h"
 
-#include "common/log.h"
-#include "config/config.h"
-#include "queue/wire.h"
-#include "queue/image.h"
-
-/* One interposed symbol: its resolved definition and its libffi closure.
- * Owned by the shim for the life of the process (never freed while the
- * program may still call through a patched slot). */
-typedef struct dt__stub {
-  const dt__offload *off; /* the config entry (owned by the shim's config) */
-  void *real;             /* the definition calls are forwarded to */
-  uintptr_t def_base;     /* load base of the object defining real */
-  const char *def_name;   /* that object's path ("" for the program) */
-  /* That object's identity and absolute path, computed once when real is
-   * found (shim/loader.c); def_obj is what each task carries of them
-   * (def_obj.path is def_path), valid when def_known. */
-  bool def_known;
-  dt__objid def_id;
-  dt__wire_obj def_obj;
-  char def_path[PATH_MAX];
-  ffi_cif cif;
-  ffi_type *ffi_ret;      /* the cif's types (shim/ffitype.c) */
-  ffi_type *ffi_args[DT__MAX_PARAMS];
-  ffi_closure *closure;
-  void *code;             /* the closure's executable address */
-  unsigned long calls;    /* intercepted calls (atomic) */
-  unsigned long local;    /* ... run in the caller by offload_if (atomic) */
-  uint32_t index;         /* the entry's index in the config */
-  unsigned long hist[DT__HIST_BUCKETS]; /* offloaded round trips (atomic) */
-} dt__stub;
-
+/* Prepares s's closure from its config entry (0 or a negative errno). */
 int dt__stub_init(dt__stub *s);
+/* Writes into out (outsz bytes) how s's definition was built; returns out. */
 const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz);
-
-/* The object section of s's tasks: its defining object, or NULL when
- * its identity is not known (the task then carries none). */
-static inline const dt__wire_obj *dt__stub_obj(const dt__stub *s) {
-  return s->def_known ? &s->def_obj : NULL;
-}
 
 /* How intercepted calls run: inline (DTASK_MODE=sync) or through the
  * queue (the default).  Set once by the engine's start (shim/shim.c). */

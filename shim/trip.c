@@ -33,7 +33,7 @@
 #include "queue/wire.h"
 #include "shim/autostart.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 #include "shim/trip.h"
 
 /* The longest a wait sleeps before it looks whether a runner serves. */

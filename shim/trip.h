@@ -7,7 +7,7 @@
 
 #include "queue/queue.h"
 #include "shim/state.h"
-#include "shim/stub.h"
+#include "shim/symbol.h"
 
 /* One attempt of one call (or of one fan-out slice): its arguments, where
  * its answer goes, and what the answer said. */
