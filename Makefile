@@ -136,7 +136,7 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # constructor, which would run inside the test).  -Itests: every area's
 # tests include tests/testutil.h as "testutil.h".
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
-              $(BUILD)/obj/runner/elf_file.o
+              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got
 $(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
