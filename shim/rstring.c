@@ -248,23 +248,26 @@ int dt__rstr_keep(uint32_t sym, const char *name, const char *s, size_t len,
   if (s == NULL)
     s = "";
   sym_set *set = &sets[sym];
-  uint64_t h = hash(s, len);
-  size_t at;
-  rec **slots = __atomic_load_n(&set->slots, __ATOMIC_ACQUIRE);
-  if (slots != NULL) {
-    const rec *r = find(slots, h, s, len, &at);
-    if (r != NULL) {
-      *out = r->s;
-      return 0;
+  /* A string larger than a whole arena is never kept: not even hashed. */
+  if (len < DT__RSTR_MAX_SYM_BYTES) {
+    uint64_t h = hash(s, len);
+    size_t at;
+    rec **slots = __atomic_load_n(&set->slots, __ATOMIC_ACQUIRE);
+    if (slots != NULL) {
+      const rec *r = find(slots, h, s, len, &at);
+      if (r != NULL) {
+        *out = r->s;
+        return 0;
+      }
     }
-  }
-  if (len <= DT__RSTR_MAX_SYM_BYTES && fits(set, rec_size(len))) {
-    pthread_mutex_lock(&s_lock);
-    const char *p = intern_locked(set, h, s, len);
-    pthread_mutex_unlock(&s_lock);
-    if (p != NULL) {
-      *out = p;
-      return 0;
+    if (fits(set, rec_size(len))) {
+      pthread_mutex_lock(&s_lock);
+      const char *p = intern_locked(set, h, s, len);
+      pthread_mutex_unlock(&s_lock);
+      if (p != NULL) {
+        *out = p;
+        return 0;
+      }
     }
   }
   if (!__atomic_exchange_n(&set->warned, 1, __ATOMIC_RELAXED))

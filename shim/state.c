@@ -5,8 +5,9 @@
  * handle, opened on first use and again in a child after fork (LMDB
  * handles never cross fork); and each thread's state, its waiter slot,
  * created on the thread's first call and given back when the thread
- * exits.  Returned strings are not here: shim/rstring.c keeps them.  A fork handler makes the child start
- * afresh: no handle, no slots, no counts of the parent's.
+ * exits (returned strings are shim/rstring.c's).  A fork handler makes
+ * the child start afresh: no handle, no slots, no counts of the
+ * parent's.
  *
  * Memory for per-thread state comes from mmap, not malloc, so that a host
  * that interposes malloc never sees the shim in its allocator. */

@@ -125,23 +125,21 @@ calls() { sed -n 's/^calls: \([0-9][0-9]*\)$/\1/p' "$1" | tail -n 1; }
 
 # same_output LABEL PLAIN OFFLOADED: exit 0 both, identical stdout.
 same_output() {
-  local label=$1 p=$2 o=$3
+  local label=$1 p=$2 o=$3 st
+  st="exit status $(cat "$p.rc") plain, $(cat "$o.rc") here"
   diff -u "$p.out" "$o.out" >"$o.diff"
   rc_is "$p" 0 && rc_is "$o" 0 && [ -s "$p.out" ] && cmp -s "$p.out" "$o.out"
-  check $? "$label" \
-    "$(note "${o##*/}" "exit status $(cat "$p.rc") plain, $(cat "$o.rc") here")" \
-    "$o.diff" "$o.err"
+  check $? "$label" "$(note "${o##*/}" "$st")" "$o.diff" "$o.err"
 }
 
 # all_offloaded LABEL OUT: the summary counts every call rsprog made.
 all_offloaded() {
-  local label=$1 o=$2 want total
+  local label=$1 o=$2 want total st
   want=$(calls "$o.out")
   total=$(summary_total "$o.err")
+  st="made ${want:-?} calls; summary says '${total:-none}'"
   [ -n "$want" ] && [ "$want" -gt 0 ] && [ "$total" = "$want" ]
-  check $? "$label" \
-    "$(note "${o##*/}.sum" "made ${want:-?} calls; summary says '${total:-none}'")" \
-    "$o.err"
+  check $? "$label" "$(note "${o##*/}.sum" "$st")" "$o.err"
 }
 
 # ======================================================================
