@@ -92,7 +92,8 @@ RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built \
               $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built \
-              $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/qtool
+              $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
+              $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
@@ -136,7 +137,7 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # constructor, which would run inside the test).  -Itests: every area's
 # tests include tests/testutil.h as "testutil.h".
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
-              $(BUILD)/obj/runner/elf_file.o
+              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got
 $(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
@@ -171,6 +172,10 @@ $(BUILD)/fixtures/fanout/.built: $(wildcard tests/fixtures/fanout/*) tests/fixtu
 
 $(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/failure/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/rstring/.built: $(wildcard tests/fixtures/rstring/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/rstring/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/objects/.built: $(wildcard tests/fixtures/objects/*) | $(BUILD)/.deps

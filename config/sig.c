@@ -601,7 +601,8 @@ void dt__sig_describe(const dt__sig *sig, FILE *out) {
   fprintf(out, ")\n");
   if (sig->ret.tag == DT__T_CSTRING)
     fprintf(out, "      returns  cstring, copied back into memory the shim "
-                 "owns (valid until this thread's next call)\n");
+                 "owns for the process's life, or a pointer into an "
+                 "argument\n");
   else if (sig->ret.tag == DT__T_VOID)
     fprintf(out, "      returns  nothing\n");
   else

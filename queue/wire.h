@@ -25,10 +25,14 @@
  *             fan-out call's common buffer): u64 nbytes, u64 blob id
  *   result := "DTR1" u16 version u16 status i32 errno u64 call_id
  *             u64 ret (as a value above), then for a cstring return
- *             u32 len (0xffffffff NULL) + bytes; then for every out or
- *             inout buffer that was present, in parameter order, u64
- *             nbytes + bytes; when status != 0, u32 len + a message
- *             replace everything after call_id.
+ *             u32 len (0xffffffff NULL) + bytes, or, when the returned
+ *             pointer lies inside an argument the runner received (a
+ *             buffer's bytes, or a cstring's bytes and NUL), u32
+ *             0xfffffffe, u32 parameter index, u64 offset into it (the
+ *             caller returns its own pointer plus that offset); then for
+ *             every out or inout buffer that was present, in parameter
+ *             order, u64 nbytes + bytes; when status != 0, u32 len + a
+ *             message replace everything after call_id.
  */
 #ifndef DT_WIRE_H
 #define DT_WIRE_H
@@ -38,7 +42,8 @@
 #include "common/error.h"
 #include "config/config.h"
 
-#define DT__WIRE_VERSION 1
+/* 2: a returned cstring may point into an argument (0xfffffffe). */
+#define DT__WIRE_VERSION 2
 
 /* Task flags: an object section follows the fixed header. */
 #define DT__TASK_OBJ 0x0001u
@@ -144,5 +149,15 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
                           const uint8_t *rec, size_t size, void *ret,
                           int *errnum, char *cstr, size_t cstr_cap,
                           size_t *need, dt__error *err);
+/* Where the caller keeps a returned string: given its len bytes in the
+ * record (no NUL inside, none after), sets *out to a NUL-terminated copy
+ * that the caller's memory owns; returns 0 or a negative errno. */
+typedef int (*dt__wire_keep_fn)(void *ctx, const char *s, size_t len,
+                                const char **out);
+int dt__wire_result_apply_keep(const dt__sig *sig, void **args,
+                               uint64_t call_id, const uint8_t *rec,
+                               size_t size, void *ret, int *errnum,
+                               dt__wire_keep_fn keep, void *kctx,
+                               dt__error *err);
 
 #endif /* DT_WIRE_H */

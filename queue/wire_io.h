@@ -16,6 +16,10 @@
 
 /* The u32 length that stands for a NULL cstring. */
 #define DT__WIRE_NULL_LEN 0xffffffffu
+/* The u32 length that says a returned cstring points into one of the
+ * call's own arguments: a u32 parameter index and a u64 offset follow
+ * instead of bytes (results only; wire.h). */
+#define DT__WIRE_ARG_LEN 0xfffffffeu
 /* The largest record, and the largest block a runner allocates for one
  * call's buffers. */
 #define DT__WIRE_MAX_BYTES ((uint64_t)1 << 30)

@@ -3,7 +3,8 @@
  *
  * This file owns the outcome of a call on its way back: encoding what a
  * runner's ffi_call produced (the return value in the wire form, a
- * returned string, every out and inout buffer of the frame), encoding an
+ * returned string, or where it points inside the call's own arguments,
+ * every out and inout buffer of the frame), encoding an
  * error result with its status, detail and message, and, in the caller,
  * applying a result: validating the whole record against the call's own
  * signature and arguments before writing anything into the caller's
@@ -52,9 +53,32 @@ static int result_start(dt__wire_writer *w, uint64_t size, int status, int err,
   return 0;
 }
 
+/* Where the string s, returned by the call made with f, lies inside one
+ * of the call's arguments as the runner received them: a buffer's bytes,
+ * or a cstring's bytes and its NUL.  Returns the parameter index, with
+ * *off the offset of s in it, or -1 when s points elsewhere. */
+static int ret_into_arg(const dt__sig *sig, const dt__frame *f, const char *s,
+                        uint64_t *off) {
+  uintptr_t a = (uintptr_t)s;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    if (f->buf[i] == NULL || (!p->is_buffer && p->type.tag != DT__T_CSTRING))
+      continue;
+    uintptr_t b = (uintptr_t)f->buf[i];
+    uint64_t n = f->bytes[i] + (p->is_buffer ? 0 : 1);
+    if (a >= b && a - b < n) {
+      *off = a - b;
+      return i;
+    }
+  }
+  return -1;
+}
+
 /* Encodes the result of a call made with f: ret is libffi's return buffer
  * for it and err the errno after it; out and inout buffers travel from
- * f->buf/f->bytes.  On success *out is a malloc'd record of *size bytes,
+ * f->buf/f->bytes.  A returned string that points inside one of f's
+ * buffers or strings travels as that place (parameter and offset), not as
+ * bytes.  On success *out is a malloc'd record of *size bytes,
  * owned by the caller (free).  Returns 0, -EINVAL (f does not match sig),
  * -E2BIG (a returned string or the record is too large) or -ENOMEM; on
  * failure *out is NULL. */
@@ -64,6 +88,8 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   uint64_t total = RESULT_HEADER + 8, v;
   const char *s = NULL;
   size_t slen = 0;
+  int into = -1;
+  uint64_t into_off = 0;
   dt__wire_writer w;
   int rc;
 
@@ -79,7 +105,11 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   if (sig->ret.tag == DT__T_CSTRING) {
     memcpy(&s, ret, sizeof s);
     total += 4;
-    if (s != NULL) {
+    if (s != NULL)
+      into = ret_into_arg(sig, f, s, &into_off);
+    if (into >= 0) {
+      total += 12;
+    } else if (s != NULL) {
       slen = strnlen(s, (size_t)DT__WIRE_MAX_BYTES + 1);
       if (slen > DT__WIRE_MAX_BYTES)
         return -E2BIG;
@@ -101,9 +131,15 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
     return rc;
   dt__wire_put_u64(&w, v);
   if (sig->ret.tag == DT__T_CSTRING) {
-    dt__wire_put_u32(&w, s != NULL ? (uint32_t)slen : DT__WIRE_NULL_LEN);
-    if (s != NULL)
-      dt__wire_put_bytes(&w, s, slen);
+    if (into >= 0) {
+      dt__wire_put_u32(&w, DT__WIRE_ARG_LEN);
+      dt__wire_put_u32(&w, (uint32_t)into);
+      dt__wire_put_u64(&w, into_off);
+    } else {
+      dt__wire_put_u32(&w, s != NULL ? (uint32_t)slen : DT__WIRE_NULL_LEN);
+      if (s != NULL)
+        dt__wire_put_bytes(&w, s, slen);
+    }
   }
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
@@ -168,40 +204,92 @@ static void copy_message(dt__error *err, const uint8_t *b, size_t n) {
   err->msg[n] = '\0';
 }
 
+/* Reads the place a returned string has in one of the call's arguments
+ * (u32 parameter index, u64 offset; the u32 length marker already read)
+ * and checks it against this caller's own arguments: a buffer or cstring
+ * parameter passed as non-NULL, and an offset inside the buffer's bytes
+ * (as this caller computes them) or the string's bytes and NUL.  Sets
+ * *into to the caller's pointer plus the offset.  Returns 0 or -EPROTO
+ * (err says why). */
+static int ret_place(const dt__sig *sig, void **args, dt__wire_reader *r,
+                     const char **into, dt__error *err) {
+  uint32_t pi;
+  uint64_t off, lim;
+  const char *base;
+  if (!dt__wire_get_u32(r, &pi) || !dt__wire_get_u64(r, &off))
+    return dt__wire_fail(err, -EPROTO,
+                         "the result record is truncated inside the place "
+                         "of its returned string");
+  if (pi >= (uint32_t)sig->nparams ||
+      (!sig->params[pi].is_buffer &&
+       sig->params[pi].type.tag != DT__T_CSTRING))
+    return dt__wire_fail(err, -EPROTO,
+                         "the returned string points into argument %u, which "
+                         "is not a buffer or a string of this signature",
+                         pi + 1);
+  const dt__param *p = &sig->params[pi];
+  memcpy(&base, args[pi], sizeof base);
+  if (base == NULL)
+    return dt__wire_fail(err, -EPROTO,
+                         "the returned string points into '%s', which this "
+                         "caller passed as NULL",
+                         p->name);
+  if (p->is_buffer) {
+    if (dt__wire_buffer_bytes(sig, (int)pi, args, &lim) != 0)
+      return dt__wire_fail(err, -EPROTO,
+                           "the returned string points into buffer '%s', "
+                           "whose size this call's arguments do not give",
+                           p->name);
+  } else {
+    lim = (uint64_t)strlen(base) + 1;
+  }
+  if (off >= lim)
+    return dt__wire_fail(err, -EPROTO,
+                         "the returned string points %llu bytes into '%s', "
+                         "which has %llu",
+                         (unsigned long long)off, p->name,
+                         (unsigned long long)lim);
+  *into = base + off;
+  return 0;
+}
+
 /* Caller side: validates a result record against the call's signature and
  * arguments (args as libffi passes them), then writes what it carries
  * into the caller's memory.  Returns the record's status (>= 0), or
- * -EPROTO for a malformed record, -ENOSPC for a returned string that does
- * not fit, -EINVAL for a NULL signature or arguments; err (which may be
- * NULL) gets the sentence for a negative return and the record's message
- * for a status other than 0, with line and column 0, and is empty
- * otherwise.
+ * -EPROTO for a malformed record, keep's negative errno when it cannot
+ * keep a returned string, -EINVAL for a NULL signature or arguments; err
+ * (which may be NULL) gets the sentence for a negative return and the
+ * record's message for a status other than 0, with line and column 0,
+ * and is empty otherwise.
  *
  * The whole record is validated before anything is written: the header,
  * the call id, the return value against its type, a returned string (no
- * NUL inside), one size-checked entry for each out or inout buffer whose
- * pointer in args is not NULL (its size must be the one this caller
- * computes from its own arguments), and no trailing bytes.  Then, for
- * status 0: ret (libffi's buffer, at least sizeof(ffi_arg); may be NULL)
+ * NUL inside) or its place in an argument (a buffer or cstring parameter
+ * that this caller passed as non-NULL, and an offset inside its bytes,
+ * or a cstring's bytes and NUL), one size-checked entry for each out or
+ * inout buffer whose pointer in args is not NULL (its size must be the
+ * one this caller computes from its own arguments), and no trailing
+ * bytes.  Then, for status 0, a returned string's bytes go to keep (with
+ * kctx), which says where the caller keeps them; if it fails, nothing is
+ * written.  ret (libffi's buffer, at least sizeof(ffi_arg); may be NULL)
  * gets the value as a libffi closure returns it (nothing for void; for
- * cstring the pointer cstr, or NULL), the returned string is copied into
- * cstr with its NUL, buffers are copied into the caller's memory,
- * *errnum gets the callee's errno, and 0 is returned.  A string that does
- * not fit (cstr_cap < len + 1) returns -ENOSPC with *need = len + 1 and
- * writes nothing else: grow cstr and apply the same record again.  For a
- * status other than 0 the message is copied into err (truncated to its
- * size), the record's detail into *errnum, and the status is returned;
- * nothing else is written.  Nothing is allocated; all memory belongs to
- * the caller. */
-int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
-                          const uint8_t *rec, size_t size, void *ret,
-                          int *errnum, char *cstr, size_t cstr_cap,
-                          size_t *need, dt__error *err) {
+ * cstring keep's pointer, the caller's own argument pointer plus the
+ * offset, or NULL), buffers are copied into the caller's memory,
+ * *errnum gets the callee's errno, and 0 is returned.  For a status
+ * other than 0 the message is copied into err (truncated to its size),
+ * the record's detail into *errnum, and the status is returned; nothing
+ * else is written.  Nothing is allocated here. */
+int dt__wire_result_apply_keep(const dt__sig *sig, void **args,
+                               uint64_t call_id, const uint8_t *rec,
+                               size_t size, void *ret, int *errnum,
+                               dt__wire_keep_fn keep, void *kctx,
+                               dt__error *err) {
   const uint8_t *magic = NULL, *sbytes = NULL, *bdata[DT__MAX_PARAMS] = {0};
   uint64_t bytes[DT__MAX_PARAMS] = {0};
   uint16_t version = 0, status = 0;
   uint32_t e32 = 0, slen = DT__WIRE_NULL_LEN;
   uint64_t id = 0, v = 0;
+  const char *into = NULL; /* a returned pointer into an argument */
 
   dt__wire_clear(err);
   if (!dt__wire_sig_ok(sig) || (args == NULL && sig->nparams > 0))
@@ -270,7 +358,11 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
       return dt__wire_fail(err, -EPROTO,
                            "the result record is truncated inside its returned "
                            "string's length");
-    if (slen != DT__WIRE_NULL_LEN) {
+    if (slen == DT__WIRE_ARG_LEN) {
+      int rc = ret_place(sig, args, &r, &into, err);
+      if (rc != 0)
+        return rc;
+    } else if (slen != DT__WIRE_NULL_LEN) {
       if (!dt__wire_get_bytes(&r, slen, &sbytes))
         return dt__wire_fail(
             err, -EPROTO,
@@ -325,24 +417,18 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
         "the result record has %zu bytes after its last buffer "
         "(a buffer the caller passed as NULL came back?)",
         dt__wire_left(&r));
-  if (slen != DT__WIRE_NULL_LEN &&
-      (cstr == NULL || cstr_cap < (size_t)slen + 1)) {
-    if (need != NULL)
-      *need = (size_t)slen + 1;
-    return dt__wire_fail(
-        err, -ENOSPC,
-        "the returned string needs %zu bytes but the buffer has %zu",
-        (size_t)slen + 1, cstr != NULL ? cstr_cap : (size_t)0);
-  }
 
-  /* Everything checked: write. */
+  /* Everything checked: keep the string, then write. */
   if (sig->ret.tag == DT__T_CSTRING) {
-    char *p = NULL;
-    if (slen != DT__WIRE_NULL_LEN) {
-      if (slen > 0)
-        memcpy(cstr, sbytes, slen);
-      cstr[slen] = '\0';
-      p = cstr;
+    const char *p = into;
+    if (slen != DT__WIRE_NULL_LEN && slen != DT__WIRE_ARG_LEN) {
+      int rc = keep != NULL ? keep(kctx, (const char *)sbytes, slen, &p)
+                            : -EINVAL;
+      if (rc < 0)
+        return dt__wire_fail(err, rc,
+                             "the returned string of %u bytes cannot be "
+                             "kept: %s",
+                             (unsigned)slen, strerror(-rc));
     }
     if (ret != NULL)
       memcpy(ret, &p, sizeof p);
@@ -360,4 +446,47 @@ int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
   if (errnum != NULL)
     *errnum = u32_to_i32(e32);
   return DT__ST_OK;
+}
+
+/* dt__wire_result_apply's keep: copies the string into the caller's
+ * buffer (struct copy_to), or asks for a larger one. */
+struct copy_to {
+  char *cstr;
+  size_t cap;
+  size_t need; /* set with -ENOSPC */
+};
+static int copy_keep(void *ctx, const char *s, size_t len, const char **out) {
+  struct copy_to *c = ctx;
+  if (c->cstr == NULL || c->cap < len + 1) {
+    c->need = len + 1;
+    return -ENOSPC;
+  }
+  if (len > 0)
+    memcpy(c->cstr, s, len);
+  c->cstr[len] = '\0';
+  *out = c->cstr;
+  return 0;
+}
+
+/* dt__wire_result_apply_keep with the returned string copied into cstr
+ * (cstr_cap bytes, the caller's), where ret then points.  A string that
+ * does not fit (cstr_cap < len + 1) returns -ENOSPC with *need = len + 1
+ * and writes nothing else: grow cstr and apply the same record again.
+ * A string returned as a place in an argument needs no cstr.  Returns as
+ * dt__wire_result_apply_keep does. */
+int dt__wire_result_apply(const dt__sig *sig, void **args, uint64_t call_id,
+                          const uint8_t *rec, size_t size, void *ret,
+                          int *errnum, char *cstr, size_t cstr_cap,
+                          size_t *need, dt__error *err) {
+  struct copy_to c = {cstr, cstr_cap, 0};
+  int rc = dt__wire_result_apply_keep(sig, args, call_id, rec, size, ret,
+                                      errnum, copy_keep, &c, err);
+  if (rc == -ENOSPC && c.need != 0) {
+    if (need != NULL)
+      *need = c.need;
+    dt__wire_fail(err, -ENOSPC,
+                  "the returned string needs %zu bytes but the buffer has %zu",
+                  c.need, cstr != NULL ? cstr_cap : (size_t)0);
+  }
+  return rc;
 }

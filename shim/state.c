@@ -3,10 +3,11 @@
  * That is: the settings every call reads (the config, the stub table and
  * the config's fingerprint, set once at start-up); the process's queue
  * handle, opened on first use and again in a child after fork (LMDB
- * handles never cross fork); and each thread's state, its waiter slot
- * and its cstring-return buffers, created on the thread's first call and
- * given back when the thread exits.  A fork handler makes the child start
- * afresh: no handle, no slots, no counts of the parent's.
+ * handles never cross fork); and each thread's state, its waiter slot,
+ * created on the thread's first call and given back when the thread
+ * exits (returned strings are shim/rstring.c's).  A fork handler makes
+ * the child start afresh: no handle, no slots, no counts of the
+ * parent's.
  *
  * Memory for per-thread state comes from mmap, not malloc, so that a host
  * that interposes malloc never sees the shim in its allocator. */
@@ -22,6 +23,7 @@
 #include "queue/image.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
+#include "shim/rstring.h"
 #include "shim/state.h"
 #include "shim/symbol.h"
 
@@ -50,11 +52,6 @@ void *dt__state_map(size_t n) {
   return p == MAP_FAILED ? NULL : p;
 }
 
-/* The bytes of a thread's state with n cstring buffers. */
-static size_t state_size(size_t n) {
-  return sizeof(dt__thread_state) + n * 2 * sizeof(void *);
-}
-
 /* The thread-specific data destructor: the thread is exiting, so its
  * waiter slot goes back to the queue (with the result it still holds
  * there) and its memory is unmapped. */
@@ -71,20 +68,16 @@ static void free_state(void *p) {
   }
   if (t_state == ts)
     t_state = NULL;
-  for (size_t i = 0; i < ts->nbufs; i++)
-    if (ts->buf[i].p != NULL)
-      munmap(ts->buf[i].p, ts->buf[i].cap);
-  munmap(ts, state_size(ts->nbufs));
+  munmap(ts, sizeof *ts);
 }
 
 /* This thread's state, created on its first call (owned by the thread,
  * freed when it exits); NULL when no memory can be mapped. */
 dt__thread_state *dt__state_thread(void) {
   if (t_state == NULL) {
-    t_state = dt__state_map(state_size(dt__caller.n));
+    t_state = dt__state_map(sizeof *t_state);
     if (t_state == NULL)
       return NULL;
-    t_state->nbufs = dt__caller.n;
     pthread_setspecific(s_tls_key, t_state);
   }
   return t_state;
@@ -93,25 +86,6 @@ dt__thread_state *dt__state_thread(void) {
 /* This thread's state if it has one, else NULL (creates nothing). */
 dt__thread_state *dt__state_current(void) {
   return t_state;
-}
-
-/* Grows this thread's cstring buffer for symbol index i to need bytes.
- * Returns 0 or -ENOMEM. */
-int dt__state_grow_cbuf(uint32_t i, size_t need) {
-  dt__thread_state *ts = dt__state_thread();
-  if (ts == NULL || i >= ts->nbufs)
-    return -ENOMEM;
-  size_t cap = 4096;
-  while (cap < need)
-    cap *= 2;
-  char *p = dt__state_map(cap);
-  if (p == NULL)
-    return -ENOMEM;
-  if (ts->buf[i].p != NULL)
-    munmap(ts->buf[i].p, ts->buf[i].cap);
-  ts->buf[i].p = p;
-  ts->buf[i].cap = cap;
-  return 0;
 }
 
 /* The fork handler, in the child: the parent's handle and slots are not
@@ -134,13 +108,16 @@ static void atfork_child(void) {
 }
 
 /* Keeps cfg and the stub table (both owned by shim.c for the life of the
- * process) and installs the thread-exit and fork handlers.  Called once,
- * by the shim's constructor, before any intercepted call. */
+ * process), makes room for the strings its symbols return (rstring.c;
+ * without it a returned string makes the call run inline) and installs
+ * the thread-exit and fork handlers.  Called once, by the shim's
+ * constructor, before any intercepted call. */
 void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__caller.cfg = cfg;
   dt__caller.stubs = stubs;
   dt__caller.n = n;
   dt__caller.fp = dt__wire_fingerprint(cfg);
+  dt__rstr_init(n);
   pthread_key_create(&s_tls_key, free_state);
   pthread_atfork(NULL, NULL, atfork_child);
 }

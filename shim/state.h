@@ -18,26 +18,20 @@ typedef struct dt__caller_set {
 } dt__caller_set;
 extern dt__caller_set dt__caller;
 
-/* A thread's state: its waiter slot and its cstring-return buffers (one
- * per symbol, so each stays valid until that symbol's next call). */
+/* A thread's state: its waiter slot.  (Returned strings live in
+ * shim/rstring.c.) */
 typedef struct dt__thread_state {
   int pid;
   uint32_t slot;
   bool has_slot;
   bool has_drop;  /* the last result, read in place, is still queued */
   uint64_t drop;
-  size_t nbufs;
-  struct {
-    char *p;
-    size_t cap;
-  } buf[];
 } dt__thread_state;
 
 void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n);
 dt__queue *dt__state_queue(void);
 dt__thread_state *dt__state_thread(void);
 dt__thread_state *dt__state_current(void);
-int dt__state_grow_cbuf(uint32_t i, size_t need);
 void *dt__state_map(size_t n);
 void dt__state_fini(void);
 

@@ -32,6 +32,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/autostart.h"
+#include "shim/rstring.h"
 #include "shim/state.h"
 #include "shim/symbol.h"
 #include "shim/trip.h"
@@ -48,22 +49,25 @@ static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
                                    c->refs, dt__stub_obj(c->s), buf, size);
 }
 
+/* The wire decoder's keep: a string returned by c's symbol is interned
+ * for it (shim/rstring.c), so that it lives as long as native code's
+ * would. */
+static int keep_string(void *ctx, const char *s, size_t len,
+                       const char **out) {
+  dt__call_ctx *c = ctx;
+  return dt__rstr_keep(c->s->index, c->s->off->symbol, s, len, out);
+}
+
 /* dt__queue_wait's reader: applies c's result (return value, out
- * buffers, errno) from the record in the queue.  A cstring return is
- * copied into this thread's buffer for the symbol; -ENOSPC asks for a
- * larger one (c->need bytes).  Returns 0 or a negative errno. */
+ * buffers, errno) from the record in the queue.  A returned cstring is
+ * kept by rstring.c, or is the caller's own pointer into an argument.
+ * Returns 0 or a negative errno. */
 static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
   dt__call_ctx *c = ctx;
-  dt__thread_state *ts = dt__state_current();
-  char *cbuf = NULL;
-  size_t cap = 0;
-  if (ts != NULL && c->s->index < ts->nbufs) {
-    cbuf = ts->buf[c->s->index].p;
-    cap = ts->buf[c->s->index].cap;
-  }
   dt__error e;
-  int rc = dt__wire_result_apply(&c->s->off->sig, c->args, c->id, rec, size,
-                                 c->ret, &c->err, cbuf, cap, &c->need, &e);
+  int rc = dt__wire_result_apply_keep(&c->s->off->sig, c->args, c->id, rec,
+                                      size, c->ret, &c->err, keep_string, c,
+                                      &e);
   snprintf(c->msg, sizeof c->msg, "%s", e.msg);
   if (rc < 0)
     return rc;
@@ -161,8 +165,8 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     if (tick < 1000000)
       tick = 1000000; /* at least 1 ms: never a busy loop */
     /* The first wait reads the result in place and leaves it for the
-     * next call's submit to drop; later ones (after a timeout or a
-     * buffer too small) take and delete it themselves. */
+     * next call's submit to drop; later ones (after a timeout) take and
+     * delete it themselves. */
     rc = first ? dt__queue_wait_since(q, c->id, ts->slot, seen, apply_result,
                                       c, tick)
                : dt__queue_wait(q, c->id, ts->slot, apply_result, c, tick);
@@ -171,11 +175,6 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       ts->drop = c->id;
     }
     first = false;
-    if (rc == -ENOSPC) {
-      if (dt__state_grow_cbuf(s->index, c->need) != 0)
-        break;
-      continue;
-    }
     if (rc != -ETIMEDOUT)
       break;
     /* No result within a tick: is anyone serving?  A live pool answers

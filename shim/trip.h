@@ -18,7 +18,6 @@ typedef struct dt__call_ctx {
   int err;
   int caller_errno;
   int status;
-  size_t need;
   uint64_t id;
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
   bool quiet;           /* fan-out: another slice said it already */

@@ -985,7 +985,7 @@ static void test_encode_wrong_size(void **state) {
   assert_int_equal(
       dt__wire_task_encode(&sig, 1, 0, 1, 0, args, NULL, buf, size), 0);
   /* The bytes, spelled out: little-endian whatever the host. */
-  const uint8_t want[] = {'D', 'T', 'Q', '1', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0,
+  const uint8_t want[] = {'D', 'T', 'Q', '1', DT__WIRE_VERSION, 0, 0, 0, 1, 0, 0, 0, 0, 0,
                           0,   0,   0,   0,   0, 0, 2, 0, 0, 0, 1, 0, 0, 0,
                           0,   0,   0,   0,   0, 0, 0, 0, 3, 0, 0, 0, 'a',
                           'b', 'c', 1,   0,   0, 0, 0, 0, 0, 0};
@@ -1206,10 +1206,10 @@ static void test_task_header_flips(void **state) {
   dt__frame f;
   dt__error werr;
   uint8_t *bad = exact_copy(rec, size);
-  bad[4] = 2;
+  bad[4] = 9;
   assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
-  assert_contains(werr.msg, "version 2");
-  bad[4] = 1;
+  assert_contains(werr.msg, "version 9");
+  bad[4] = DT__WIRE_VERSION;
   bad[0] = 'X';
   assert_int_equal(dt__wire_task_decode(&sig, bad, size, &f, &werr), -EPROTO);
   assert_contains(werr.msg, "DTQ1");
