@@ -16,6 +16,7 @@
 
 #include "common/common.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "config/sig.h"
 #include "config/types.h"
 #include "queue/wire.h"
@@ -157,15 +158,12 @@ int dt__wire_result_error(uint64_t call_id, int status, int detail,
 }
 
 /* Copies n bytes of a message from a record into err (if not NULL) as a
- * C string, truncated to its size. */
+ * C string, truncated to its size, with its control bytes escaped
+ * (dt__escape): another process wrote it, and it is printed. */
 static void copy_message(dt__error *err, const uint8_t *b, size_t n) {
   if (err == NULL)
     return;
-  if (n > sizeof err->msg - 1)
-    n = sizeof err->msg - 1;
-  if (n > 0)
-    memcpy(err->msg, b, n);
-  err->msg[n] = '\0';
+  dt__escape(err->msg, sizeof err->msg, (const char *)b, n);
 }
 
 /* Caller side: validates a result record against the call's signature and
