@@ -22,8 +22,7 @@
 #include "queue/wire.h"
 #include "queue/wire_io.h"
 
-/* The fixed part of a result: magic, version, status, errno, call_id. */
-#define RESULT_HEADER 20
+#define RESULT_HEADER DT__WIRE_RESULT_HEADER
 
 static const uint8_t result_magic[4] = {'D', 'T', 'R', '1'};
 
@@ -50,6 +49,41 @@ static int result_start(dt__wire_writer *w, uint64_t size, int status, int err,
   dt__wire_put_u16(w, (uint16_t)status);
   dt__wire_put_u32(w, (uint32_t)err);
   dt__wire_put_u64(w, call_id);
+  return 0;
+}
+
+/* The size in bytes of the result record that a call with args (as
+ * libffi passes them) makes when it succeeds: the header, the return
+ * value, a returned string's length word (its bytes cannot be known
+ * before the call), and the size word and bytes of every out or inout
+ * buffer whose pointer is not NULL.  The caller computes it before it
+ * queues the call, so that a call whose result could not be stored is
+ * never run by a worker.  Returns 0 and *bytes, or a negative errno
+ * (-EINVAL, -ERANGE, -EOVERFLOW) from a buffer's length. */
+int dt__wire_result_bytes(const dt__sig *sig, void **args, uint64_t *bytes) {
+  uint64_t total = RESULT_HEADER + 8;
+  if (!dt__wire_sig_ok(sig) || bytes == NULL ||
+      (args == NULL && sig->nparams > 0))
+    return -EINVAL;
+  if (sig->ret.tag == DT__T_CSTRING)
+    total += 4;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    void *ptr;
+    uint64_t n;
+    if (!p->is_buffer || p->dir == DT__DIR_IN)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL)
+      continue;
+    int rc = dt__wire_buffer_bytes(sig, i, args, &n);
+    if (rc != 0)
+      return rc;
+    if (n > UINT64_MAX - 8 - total)
+      return -EOVERFLOW;
+    total += 8 + n;
+  }
+  *bytes = total;
   return 0;
 }
 

@@ -113,7 +113,28 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
     if (ptr == NULL)
       continue;
     if (sp->sliced[i]) {
-      dt__wire_buffer_bytes(sig, i, one, &stride[i]);
+      /* The stride must be computable, and so must the offset of the
+       * last slice: otherwise every slice would point at the start. */
+      int rc = dt__wire_buffer_bytes(sig, i, one, &stride[i]);
+      if (rc == 0 && stride[i] != 0 && n > UINT64_MAX / stride[i])
+        rc = -EOVERFLOW;
+      if (rc != 0) {
+        dt__log(DT__LOG_ERROR,
+                "%s: cannot split buffer '%s' over '%s': its bytes per "
+                "element %s; calling it inline, whole",
+                s->off->symbol, sig->params[i].name,
+                sig->params[sp->over].name,
+                rc == -ERANGE ? "come from a negative length"
+                              : "do not fit in 64 bits");
+        for (int j = 0; j < i; j++)
+          if (refs[j] != DT__NO_ID)
+            dt__queue_blob_drop(q, refs[j]);
+        munmap(win, wbytes);
+        int e = dt__trip_inline(s, ret, args, saved);
+        dt__in_shim = 0;
+        errno = e;
+        return;
+      }
     } else if (sp->common[i]) {
       uint64_t nb;
       int rc = dt__wire_buffer_bytes(sig, i, args, &nb);
