@@ -173,6 +173,25 @@ for kind in crash42 kill unknown badid; do
     "$o.q" "$o.out" "$o.err"
 done
 
+# Under on_crash = "signal" (the default), a forged crash would have made
+# the caller exit with 42, or die of SIGKILL: a lost call raises SIGABRT
+# instead, whatever the record says.
+CFGS=$(mkcfg s 64MiB)
+sed -i '/^on_crash/d' "$CFGS"
+for kind in crash42:42 kill:137; do
+  o=$root/s_${kind%%:*}
+  caller "$o" "$CFGS" add &
+  cpid=$!
+  timeout 30 "$QTOOL" "$CFGS" forge "${kind%%:*}" >"$o.q" 2>&1
+  wait "$cpid"
+  rc=$(cat "$o.rc")
+  read -r inc other < <(runs_in "$o" tr_add)
+  [ "$rc" = 134 ] && [ "$inc" = 0 ] &&
+    grep -q 'raising SIGABRT here (on_crash = "signal")' "$o.err"
+  check $? "a on_crash = \"signal\", a forged '${kind%%:*}' answer: the caller raises SIGABRT (status $rc), not the record's ${kind#*:}, and never runs tr_add" \
+    "$o.q" "$o.out" "$o.err"
+done
+
 o=$root/a_ok
 forged "$o" ok
 grep -q '^add 99 errno 0$' "$o.out" && [ "$(cat "$o.rc")" = 0 ]
