@@ -135,7 +135,8 @@ int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said) {
 
 /* Queues the call of c, size bytes (dropping this thread's last result
  * in the same transaction), and sets c->id.  Returns 0, or a negative
- * errno after saying why the call will run inline instead; with said (a
+ * errno after saying why the call will run inline instead (-EFBIG: too
+ * large, dt__trip_too_big; nothing was queued); with said (a
  * fan-out's slices), that is said once per call, and *said records it. */
 int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said) {
@@ -438,7 +439,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     }
     if (act->kind == DT__ON_RETURN && !c->quiet) {
       dt__log(DT__LOG_ERROR, "%s; %s returns %s", c->msg, s->off->symbol,
-              o == DT__OUT_CRASH     ? "the on_crash value"
+              o == DT__OUT_CRASH || o == DT__OUT_LOST ? "the on_crash value"
               : o == DT__OUT_TIMEOUT ? "the on_timeout value"
                                      : "the on_unavailable value");
     }
