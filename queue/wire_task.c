@@ -600,11 +600,11 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
   if (result > limit || shared > limit)
     return dt__wire_fail(
         err, -EFBIG,
-        "the call asks for a result of %llu bytes%s, more than the %llu "
-        "bytes one call may take ([queue] max_call_size, at most a quarter "
-        "of map_size); the runner refused it without running it",
+        "the call asks for %llu bytes of %s, more than the %llu bytes one "
+        "call may take ([queue] max_call_size, at most a quarter of "
+        "map_size); the runner refused it without running it",
         (unsigned long long)(result > limit ? result : shared),
-        result > limit ? "" : " (of buffers stored once in the queue)",
+        result > limit ? "result" : "buffers stored once in the queue",
         (unsigned long long)limit);
 
   /* Pass 3: copy into one aligned block. */

@@ -162,6 +162,30 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
       }
     }
   }
+  /* A worker refuses a slice whose buffers stored once add up to more
+   * than one call may take: better said once, and the call run here. */
+  uint64_t common = 0, limit = dt__wire_call_limit(dt__caller.cfg);
+  for (int i = 0; i < sig->nparams; i++) {
+    uint64_t nb;
+    if (refs[i] != DT__NO_ID && dt__wire_buffer_bytes(sig, i, args, &nb) == 0)
+      common += nb;
+  }
+  if (common > limit) {
+    dt__log(DT__LOG_ERROR,
+            "%s: the buffers common to every slice take %llu bytes, more "
+            "than the %llu one call may take ([queue] max_call_size, at "
+            "most a quarter of map_size); calling it inline, whole",
+            s->off->symbol, (unsigned long long)common,
+            (unsigned long long)limit);
+    for (int i = 0; i < sig->nparams; i++)
+      if (refs[i] != DT__NO_ID)
+        dt__queue_blob_drop(q, refs[i]);
+    munmap(win, wbytes);
+    int e = dt__trip_inline(s, ret, args, saved);
+    dt__in_shim = 0;
+    errno = e;
+    return;
+  }
   const uint64_t budget = dt__caller.cfg->map_size / 4;
   dt__watch w = {0, 0, false};
   bool said_unavailable = false, said_queue = false;

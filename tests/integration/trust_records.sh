@@ -15,7 +15,8 @@
 #      caller once;
 #   c. map_size = 4MiB and a 6 MiB out buffer: the caller refuses to queue
 #      the call before any worker sees it, says why, and the function runs
-#      exactly once (in the caller); a small call is still offloaded;
+#      exactly once (in the caller); a small call is still offloaded; a
+#      split call whose common buffers exceed the bound runs here, whole;
 #   d. a task of about 50 bytes asking for 2^27 doubles of out buffer is
 #      refused by the worker (status 9) at once, without running the
 #      function or allocating for it (the worker's peak RSS stays small),
@@ -251,6 +252,18 @@ if start_runner c "$CFGC"; then
   caller "$o" "$CFGC" fill 1000
   grep -q '^fill 1000 ok$' "$o.out" && [ "$(grep -c tr_fill "$root/c.exec")" = 2 ]
   check $? "d the pool keeps serving after the refusal" "$o.out" "$o.err"
+
+  # Two buffers common to every slice, 800 KB each: together over the
+  # 1 MiB a call may take, so the call runs here whole, after one line
+  # (not every slice refused by the worker and run here one by one).
+  o=$root/c_mix
+  caller "$o" "$CFGC" mix 100000 8
+  read -r inc other < <(runs_in "$o" tr_mix)
+  grep -q '^mix 8 ok$' "$o.out" && [ "$inc" = 1 ] &&
+    [ "$(grep -c 'common to every slice take 1600000 bytes' "$o.err")" = 1 ] &&
+    [ "$(grep -c tr_mix "$root/c.exec")" = 0 ]
+  check $? "c a split call whose common buffers exceed the bound runs in the caller, whole, after one message ($inc runs here)" \
+    "$o.out" "$o.err"
 
   o=$root/e_hold
   timeout 30 "$QTOOL" "$CFGC" hold 20 >"$o.q" 2>&1 &
