@@ -453,8 +453,9 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
  * answered.  The caller's pid and waiter slot come from that entry;
  * from (DT__FROM_*) is stored beside the record.  With worker > 0,
  * answers only a claim that this worker holds, and returns -ENOENT
- * (writing nothing) otherwise.  Returns 0 or a negative errno (-ENOSPC:
- * the map cannot hold the result). */
+ * (writing nothing) otherwise, or -EPERM while that worker still runs.
+ * Returns 0 or a negative errno (-ENOSPC: the map cannot hold the
+ * result). */
 static int answer(lmq *q, uint64_t id, int worker, int from,
                   const uint8_t *rec, size_t size) {
   MDB_txn *txn;
@@ -469,6 +470,13 @@ static int answer(lmq *q, uint64_t id, int worker, int from,
     return rc;
   if (mdb_get(txn, q->db.claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
       (worker <= 0 || (int)get_u32(v.mv_data) == worker)) {
+    if (worker > 0 &&
+        dt__proc_lease_alive(worker, get_u64((const uint8_t *)v.mv_data + 4))) {
+      /* Only a worker that is gone can have crashed: the answer is not
+       * its own to give. */
+      dt__lmdb_end(&q->db, txn, 0);
+      return -EPERM;
+    }
     caller = get_u32((const uint8_t *)v.mv_data + CLAIM_HDR);
     slot = slot_of(get_u32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
     mdb_del(txn, q->db.claims, &k, NULL);
@@ -502,9 +510,10 @@ static int lm_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
 }
 
 /* The fail_claim operation: answer() only while worker holds the claim
- * (-ENOENT otherwise, nothing written), as the runner's own answer (the
- * only kind whose crash details a caller honours).  A worker pid of 0
- * or less can hold no claim. */
+ * (-ENOENT otherwise, nothing written) and is gone (-EPERM while its
+ * lease lives: no process reports its own crash), as the runner's own
+ * answer (the only kind whose crash details a caller honours).  A worker
+ * pid of 0 or less can hold no claim. */
 static int lm_fail_claim(dt__queue *q, uint64_t id, int worker,
                          const uint8_t *rec, size_t size) {
   return answer(lm(q), id, worker > 0 ? worker : -1, DT__FROM_RUNNER, rec,

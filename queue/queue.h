@@ -100,7 +100,8 @@ typedef struct dt__queue_ops {
   int (*complete)(dt__queue *q, uint64_t id, const uint8_t *rec,
                   size_t size);
   /* The supervisor's answer (a crash or timeout record) for worker's call
-   * id, stored only while that worker holds the claim: -ENOENT if not. */
+   * id, stored only while that worker holds the claim (-ENOENT if not)
+   * and is dead (-EPERM while it runs). */
   int (*fail_claim)(dt__queue *q, uint64_t id, int worker,
                     const uint8_t *rec, size_t size);
   /* Answers task id, claimed or not, with an error record. */

@@ -1359,12 +1359,30 @@ static void test_sweep_dead_caller_results(void **state) {
   counts_are(q, 0, 0, 0);
 }
 
-/* dt__queue_fail answers a claim only for the worker that holds it. */
+/* Claims one task and exits (a worker that died running it), after
+ * reporting the task id and its own pid. */
+static int child_claim_pid_and_die(fx *f, void *arg) {
+  pipes *p = arg;
+  close(p->up[0]);
+  dt__queue *q = child_open(f);
+  uint8_t *rec;
+  size_t size;
+  uint64_t r[2] = {0, (uint64_t)getpid()};
+  if (dt__queue_claim(q, &rec, &size, &r[0], 5 * SEC) != 0)
+    return 10;
+  write_all(p->up[1], r, sizeof r);
+  _exit(0);
+}
+
+/* dt__queue_fail answers a claim only for the worker that holds it, and
+ * only once that worker is dead: a live worker (or whatever claimed the
+ * task) cannot report its own crash, which decides how the caller dies.
+ * The answer is stored as the runner's. */
 static void test_fail_only_for_the_holder(void **state) {
   fx *f = *state;
   dt__queue *q = open_q(f);
   uint32_t slot;
-  uint64_t id, cid;
+  uint64_t id, cid, r[2];
   uint8_t *rec;
   size_t size;
   assert_ok(dt__queue_waiter(q, &slot));
@@ -1374,16 +1392,30 @@ static void test_fail_only_for_the_holder(void **state) {
   assert_int_equal(dt__queue_fail(q, id, getpid() + 1, (const uint8_t *)"x",
                                   1),
                    -ENOENT);
+  assert_int_equal(dt__queue_fail(q, id, getpid(), (const uint8_t *)"x", 1),
+                   -EPERM);
   counts_are(q, 0, 1, 0);
-  assert_ok(dt__queue_fail(q, id, getpid(), (const uint8_t *)"crash", 5));
-  counts_are(q, 0, 0, 1);
-  /* Answered: a second answer for it is refused. */
-  assert_int_equal(dt__queue_fail(q, id, getpid(), (const uint8_t *)"y", 1),
-                   -ENOENT);
+  assert_ok(dt__queue_complete(q, id, (const uint8_t *)"done", 4));
   uint8_t back[8];
   app_ctx a = {back, sizeof back, 0, 0, 0};
   assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
-  assert_int_equal(a.got, 5);
+  assert_int_equal(last_from, DT__FROM_WORKER);
+
+  assert_ok(submit_bytes(q, "t", 1, slot, &id));
+  spawn_report(f, child_claim_pid_and_die, r, sizeof r);
+  assert_true(r[0] == id);
+  assert_int_equal(dt__queue_fail(q, id, (int)r[1] + 1, (const uint8_t *)"x",
+                                  1),
+                   -ENOENT);
+  counts_are(q, 0, 1, 0);
+  assert_ok(dt__queue_fail(q, id, (int)r[1], (const uint8_t *)"crash", 5));
+  counts_are(q, 0, 0, 1);
+  /* Answered: a second answer for it is refused. */
+  assert_int_equal(dt__queue_fail(q, id, (int)r[1], (const uint8_t *)"y", 1),
+                   -ENOENT);
+  app_ctx b = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &b, SEC));
+  assert_int_equal(b.got, 5);
   assert_memory_equal(back, "crash", 5);
   assert_int_equal(last_from, DT__FROM_RUNNER); /* the supervisor's word */
   counts_are(q, 0, 0, 0);
