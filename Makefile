@@ -92,7 +92,8 @@ RUNNER     := $(BUILD)/dtask-runner
 FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built \
               $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built \
-              $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
+               $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
+               $(BUILD)/fixtures/trust/.built \
               $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
@@ -176,6 +177,10 @@ $(BUILD)/fixtures/failure/.built: $(wildcard tests/fixtures/failure/*) tests/fix
 
 $(BUILD)/fixtures/rstring/.built: $(wildcard tests/fixtures/rstring/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/rstring/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/trust/.built: $(wildcard tests/fixtures/trust/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/trust/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/objects/.built: $(wildcard tests/fixtures/objects/*) | $(BUILD)/.deps

@@ -119,3 +119,41 @@ uint64_t dt__hist_value(int bucket) {
   uint64_t lo = (1ull << msb) | (sub << (msb - 5));
   return lo + (1ull << (msb - 5)) - 1;
 }
+
+/* Copies n bytes of src (another process's text: a result record's
+ * message) into dst as a C string that is safe to print on a terminal
+ * or in a log: every control byte (below 0x20, and 0x7f) becomes the
+ * four characters \xNN, and a backslash becomes \\, so that no record
+ * can move the cursor, forge a log line or ring a bell.  A NUL in src
+ * ends it early.  Bytes of 0x80 and above are kept (UTF-8).  dst has cap
+ * bytes (cap > 0) and is always NUL-terminated; the text is cut at a
+ * whole escape when it does not fit.  Nothing is allocated.  Returns the
+ * length written (without the NUL). */
+size_t dt__escape(char *dst, size_t cap, const char *src, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  if (dst == NULL || cap == 0)
+    return 0;
+  for (size_t i = 0; src != NULL && i < n && src[i] != '\0'; i++) {
+    unsigned char ch = (unsigned char)src[i];
+    if (ch < 0x20 || ch == 0x7f) {
+      if (o + 4 >= cap)
+        break;
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[ch >> 4];
+      dst[o++] = hex[ch & 15];
+    } else if (ch == '\\') {
+      if (o + 2 >= cap)
+        break;
+      dst[o++] = '\\';
+      dst[o++] = '\\';
+    } else {
+      if (o + 1 >= cap)
+        break;
+      dst[o++] = (char)ch;
+    }
+  }
+  dst[o] = '\0';
+  return o;
+}

@@ -17,6 +17,10 @@ void dt__log(int level, const char *fmt, ...) DT__PRINTF(2, 3);
 void dt__trace(const char *fmt, ...) DT__PRINTF(1, 2);
 uint64_t dt__now_ns(void);
 
+/* Text that came from a record (another process wrote it) made safe to
+ * print: control bytes and DEL as \xNN (common/log.c). */
+size_t dt__escape(char *dst, size_t cap, const char *src, size_t n);
+
 /* Latency histograms: 32 linear sub-buckets per power of two of
  * nanoseconds; a percentile is reported as its bucket's upper edge. */
 #define DT__HIST_BUCKETS 2048

@@ -32,6 +32,8 @@
 #define DEFAULT_BACKEND "lmdb"
 #define DEFAULT_QUEUE_PATH "/dev/shm/dtask-$USER/default"
 #define DEFAULT_MAP_SIZE (1ull << 30)
+#define MIN_CALL_SIZE (4ull << 10)
+#define MAX_CALL_SIZE_DEFAULT (2ull << 30)
 #define DEFAULT_WORKERS 4
 #define DEFAULT_AUTOSTART 1
 #define DEFAULT_IDLE_EXIT_NS (30ull * 1000000000ull)
@@ -39,7 +41,8 @@
 static const char *const top_keys[] = {"queue",   "runner", "types",
                                        "offload", "shim",   "defaults",
                                        NULL};
-static const char *const queue_keys[] = {"backend", "path", "map_size", NULL};
+static const char *const queue_keys[] = {"backend", "path", "map_size",
+                                         "max_call_size", NULL};
 static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
 static const char *const shim_keys[] = {"strict", NULL};
@@ -121,7 +124,41 @@ static bool is_identifier(const char *s) {
   return true;
 }
 
-/* [queue]: backend, path, map_size. */
+/* Reads a size key of [queue] (v, named key; example is a value to
+ * suggest) into *out: a plain number of bytes, or a string with a unit.
+ * Returns 0, or -EINVAL with err located at v. */
+static int read_size(const dt__toml *v, const char *key, const char *example,
+                     uint64_t *out, dt__error *err) {
+  char hint[64];
+  snprintf(hint, sizeof hint, "%s = %s", key, example);
+  if (v->kind == DT__TOML_INT) {
+    if (v->u.i < 0)
+      return dt__error_set(err, v->line, v->col,
+                           "%s must be positive; write for example %s", key,
+                           hint);
+    *out = (uint64_t)v->u.i;
+    return 0;
+  }
+  if (dt__toml_want(v, DT__TOML_STRING, "[queue]", hint, err) != 0)
+    return -EINVAL;
+  if (dt__toml_at(v, "[queue]", dt__parse_size(v->u.s, out, err), err) != 0)
+    return -EINVAL;
+  return 0;
+}
+
+/* The default [queue] max_call_size for a map of map_size bytes: a
+ * quarter of it (what one task may take), kept between 4 KiB and 2 GiB.
+ * Returns it in bytes. */
+uint64_t dt__config_call_default(uint64_t map_size) {
+  uint64_t v = map_size / 4;
+  if (v < MIN_CALL_SIZE)
+    v = MIN_CALL_SIZE;
+  if (v > MAX_CALL_SIZE_DEFAULT)
+    v = MAX_CALL_SIZE_DEFAULT;
+  return v;
+}
+
+/* [queue]: backend, path, map_size, max_call_size. */
 static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
   if (check_keys(t, queue_keys, "[queue]", err) != 0)
@@ -155,25 +192,33 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
                            cfg->queue_path, cfg->queue_path);
   }
   if ((v = dt__toml_get(t, "map_size")) != NULL) {
-    if (v->kind == DT__TOML_INT) {
-      if (v->u.i < 0)
-        return dt__error_set(err, v->line, v->col,
-                             "map_size must be positive; write for example "
-                             "map_size = \"1GiB\"");
-      cfg->map_size = (uint64_t)v->u.i;
-    } else {
-      if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "map_size = \"1GiB\"", err) !=
-          0)
-        return -EINVAL;
-      if (dt__toml_at(v, "[queue]", dt__parse_size(v->u.s, &cfg->map_size, err),
-             err) != 0)
-        return -EINVAL;
-    }
+    if (read_size(v, "map_size", "\"1GiB\"", &cfg->map_size, err) != 0)
+      return -EINVAL;
     if (cfg->map_size < (1ull << 20))
       return dt__error_set(err, v->line, v->col,
                            "map_size is %llu bytes; the queue needs at least "
                            "1MiB: write for example map_size = \"64MiB\"",
                            (unsigned long long)cfg->map_size);
+  }
+  cfg->max_call_size = dt__config_call_default(cfg->map_size);
+  if ((v = dt__toml_get(t, "max_call_size")) != NULL) {
+    if (read_size(v, "max_call_size", "\"16MiB\"", &cfg->max_call_size,
+                  err) != 0)
+      return -EINVAL;
+    if (cfg->max_call_size < MIN_CALL_SIZE)
+      return dt__error_set(err, v->line, v->col,
+                           "max_call_size is %llu bytes; a call needs at "
+                           "least 4KiB: write for example max_call_size = "
+                           "\"16MiB\"",
+                           (unsigned long long)cfg->max_call_size);
+    if (cfg->max_call_size > cfg->map_size / 4)
+      return dt__error_set(err, v->line, v->col,
+                           "max_call_size is %llu bytes, more than a quarter "
+                           "of map_size (%llu bytes), the most one call's "
+                           "task or result may take in the queue: raise "
+                           "map_size or lower max_call_size",
+                           (unsigned long long)cfg->max_call_size,
+                           (unsigned long long)(cfg->map_size / 4));
   }
   return 0;
 }
@@ -597,6 +642,7 @@ static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
                       sizeof cfg->queue_path, err) != 0)
     return -EINVAL;
   cfg->map_size = DEFAULT_MAP_SIZE;
+  cfg->max_call_size = dt__config_call_default(DEFAULT_MAP_SIZE);
   cfg->workers = DEFAULT_WORKERS;
   cfg->autostart = DEFAULT_AUTOSTART;
   cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;

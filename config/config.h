@@ -30,6 +30,8 @@ typedef struct dt__config {
   char backend[16];       /* "lmdb" */
   char queue_path[4096];  /* expanded */
   uint64_t map_size;      /* bytes */
+  uint64_t max_call_size; /* bytes: the most one call's task or result may
+                             take (default: map_size / 4, 4KiB..2GiB) */
 
   /* [runner] */
   int workers;
@@ -54,5 +56,6 @@ int dt__config_parse(const char *text, size_t len, const char *path,
                      dt__config **out, dt__error *err);
 int dt__config_load(const char *path, dt__config **out, dt__error *err);
 void dt__config_free(dt__config *cfg);
+uint64_t dt__config_call_default(uint64_t map_size);
 
 #endif /* DT_CONFIG_H */

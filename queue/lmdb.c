@@ -6,10 +6,14 @@
  *                  [task record]
  *   claims   id -> [worker pid u32][worker start time u64], then the
  *                  task's value as above, while a worker runs the call
- *   results  id -> [caller pid u32][result record]
+ *   results  id -> [caller pid u32][from u32][result record], from
+ *                  saying who stored it (DT__FROM_WORKER: complete and
+ *                  reject; DT__FROM_RUNNER: fail_claim and the sweep),
+ *                  set here and never taken from the record
  *   blobs    id -> [caller pid u32][bytes]: an in buffer common to the
  *                  slices of one fan-out call, stored once and referenced
- *                  by every slice's task
+ *                  by every slice's task; a worker reads it only for a
+ *                  task of the same caller
  *
  * A claim is a lease held by one worker process, named by its pid and
  * its start time (so that a recycled pid is not mistaken for it).  When
@@ -44,6 +48,7 @@
 #include "queue/wire.h"
 
 #define CLAIM_HDR 12u    /* worker pid u32, worker start time u64 */
+#define RESULT_HDR 8u    /* caller pid u32, from u32 */
 #define MAX_REQUEUES 5u
 
 /* The backend's handle: dt__queue first (queue.c fills it). */
@@ -210,10 +215,12 @@ static int take_result(lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
     return rc;
   rc = dt__lmdb_err(mdb_get(txn, q->db.results, &k, &v));
   if (rc == 0) {
-    if (v.mv_size < 4)
+    if (v.mv_size < RESULT_HDR)
       rc = -EPROTO;
     else
-      rc = apply(ctx, (const uint8_t *)v.mv_data + 4, v.mv_size - 4);
+      rc = apply(ctx, (const uint8_t *)v.mv_data + RESULT_HDR,
+                 v.mv_size - RESULT_HDR,
+                 (int)get_u32((const uint8_t *)v.mv_data + 4));
     if (!keep && (rc == 0 || rc == -EPROTO))
       mdb_del(txn, q->db.results, &k, NULL);
   }
@@ -443,15 +450,17 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
 /* Stores rec as the answer to call id and wakes its caller: the claim
  * (or, if the sweep gave the task back meanwhile, the queued task) is
  * removed in the same transaction, so the call is never run again once
- * answered.  The caller's pid and waiter slot come from that entry.
- * With worker > 0, answers only a claim that this worker holds, and
- * returns -ENOENT (writing nothing) otherwise.  Returns 0 or a negative
- * errno (-ENOSPC: the map cannot hold the result). */
-static int answer(lmq *q, uint64_t id, int worker, const uint8_t *rec,
-                  size_t size) {
+ * answered.  The caller's pid and waiter slot come from that entry;
+ * from (DT__FROM_*) is stored beside the record.  With worker > 0,
+ * answers only a claim that this worker holds, and returns -ENOENT
+ * (writing nothing) otherwise, or -EPERM while that worker still runs.
+ * Returns 0 or a negative errno (-ENOSPC: the map cannot hold the
+ * result). */
+static int answer(lmq *q, uint64_t id, int worker, int from,
+                  const uint8_t *rec, size_t size) {
   MDB_txn *txn;
   uint8_t key[8];
-  MDB_val k = {sizeof key, key}, v, rv = {size + 4, NULL};
+  MDB_val k = {sizeof key, key}, v, rv = {size + RESULT_HDR, NULL};
   uint32_t caller = 0, slot = UINT32_MAX;
   int rc;
 
@@ -461,6 +470,13 @@ static int answer(lmq *q, uint64_t id, int worker, const uint8_t *rec,
     return rc;
   if (mdb_get(txn, q->db.claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
       (worker <= 0 || (int)get_u32(v.mv_data) == worker)) {
+    if (worker > 0 &&
+        dt__proc_lease_alive(worker, get_u64((const uint8_t *)v.mv_data + 4))) {
+      /* Only a worker that is gone can have crashed: the answer is not
+       * its own to give. */
+      dt__lmdb_end(&q->db, txn, 0);
+      return -EPERM;
+    }
     caller = get_u32((const uint8_t *)v.mv_data + CLAIM_HDR);
     slot = slot_of(get_u32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
     mdb_del(txn, q->db.claims, &k, NULL);
@@ -475,7 +491,8 @@ static int answer(lmq *q, uint64_t id, int worker, const uint8_t *rec,
   rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
   if (rc == 0) {
     put_u32(rv.mv_data, caller);
-    memcpy((uint8_t *)rv.mv_data + 4, rec, size);
+    put_u32((uint8_t *)rv.mv_data + 4, (uint32_t)from);
+    memcpy((uint8_t *)rv.mv_data + RESULT_HDR, rec, size);
     rc = dt__lmdb_end(&q->db, txn, 1);
   } else {
     dt__lmdb_end(&q->db, txn, 0);
@@ -485,24 +502,29 @@ static int answer(lmq *q, uint64_t id, int worker, const uint8_t *rec,
   return rc;
 }
 
-/* The complete operation: answer() for the claim, whoever holds it. */
+/* The complete operation: answer() for the claim, whoever holds it, as
+ * a worker's answer. */
 static int lm_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
                        size_t size) {
-  return answer(lm(q), id, 0, rec, size);
+  return answer(lm(q), id, 0, DT__FROM_WORKER, rec, size);
 }
 
 /* The fail_claim operation: answer() only while worker holds the claim
- * (-ENOENT otherwise, nothing written).  A worker pid of 0 or less can
- * hold no claim. */
+ * (-ENOENT otherwise, nothing written) and is gone (-EPERM while its
+ * lease lives: no process reports its own crash), as the runner's own
+ * answer (the only kind whose crash details a caller honours).  A worker
+ * pid of 0 or less can hold no claim. */
 static int lm_fail_claim(dt__queue *q, uint64_t id, int worker,
                          const uint8_t *rec, size_t size) {
-  return answer(lm(q), id, worker > 0 ? worker : -1, rec, size);
+  return answer(lm(q), id, worker > 0 ? worker : -1, DT__FROM_RUNNER, rec,
+                size);
 }
 
-/* The reject operation: answer() for the claim or the queued task. */
+/* The reject operation: answer() for the claim or the queued task, as a
+ * worker's answer. */
 static int lm_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
                      size_t size) {
-  return answer(lm(q), id, 0, rec, size);
+  return answer(lm(q), id, 0, DT__FROM_WORKER, rec, size);
 }
 
 /* The kick operation: dt__bell_kick. */
@@ -596,11 +618,12 @@ static int answer_lost(lmq *q, MDB_txn *txn, MDB_val *k, const uint8_t *task,
                                  &res, &rsize);
   if (rc != 0)
     return rc;
-  MDB_val rv = {rsize + 4, NULL};
+  MDB_val rv = {rsize + RESULT_HDR, NULL};
   rc = dt__lmdb_err(mdb_put(txn, q->db.results, k, &rv, MDB_RESERVE));
   if (rc == 0) {
     memcpy(rv.mv_data, task, 4);
-    memcpy((uint8_t *)rv.mv_data + 4, res, rsize);
+    put_u32((uint8_t *)rv.mv_data + 4, DT__FROM_RUNNER);
+    memcpy((uint8_t *)rv.mv_data + RESULT_HDR, res, rsize);
     *slot = slot_of(get_u32(task + 4));
   }
   free(res);
@@ -755,20 +778,33 @@ static int lm_blob_put(dt__queue *base, const void *data, size_t size,
   return dt__lmdb_end(&q->db, txn, 1);
 }
 
-/* Copies blob id into dst, which has exactly size bytes (a worker).
- * Returns 0; -ENOENT if there is no such blob; -EPROTO if it has another
- * size (dst untouched then); or an LMDB error. */
-static int lm_blob_read(dt__queue *base, uint64_t id, void *dst,
-                        uint64_t size) {
+/* Copies blob id into dst, which has exactly size bytes, for the task
+ * task that this worker has claimed: blobs are bound to the caller that
+ * stored them, and a task reads only its own caller's (ids are
+ * sequential, so a task could otherwise name any caller's buffer).
+ * Returns 0; -ENOENT if there is no such blob or no such claim; -EACCES
+ * if the blob belongs to another caller than the task's; -EPROTO if it
+ * has another size (dst untouched then); or an LMDB error. */
+static int lm_blob_read(dt__queue *base, uint64_t task, uint64_t id,
+                        void *dst, uint64_t size) {
   lmq *q = lm(base);
   MDB_txn *txn;
-  uint8_t key[8];
-  MDB_val k = {sizeof key, key}, v;
+  uint8_t key[8], tkey[8];
+  MDB_val k = {sizeof key, key}, v, tk = {sizeof tkey, tkey}, cv;
   dt__lmdb_key(key, id);
+  dt__lmdb_key(tkey, task);
   int rc = dt__lmdb_begin(&q->db, MDB_RDONLY, &txn);
   if (rc != 0)
     return rc;
-  rc = dt__lmdb_err(mdb_get(txn, q->db.blobs, &k, &v));
+  rc = dt__lmdb_err(mdb_get(txn, q->db.claims, &tk, &cv));
+  if (rc == 0 && cv.mv_size < CLAIM_HDR + 8)
+    rc = -ENOENT;
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_get(txn, q->db.blobs, &k, &v));
+  if (rc == 0 && (v.mv_size < 4 ||
+                  get_u32(v.mv_data) !=
+                      get_u32((const uint8_t *)cv.mv_data + CLAIM_HDR)))
+    rc = -EACCES;
   if (rc == 0 && v.mv_size != size + 4)
     rc = -EPROTO;
   if (rc == 0)

@@ -33,10 +33,16 @@ typedef struct dt__queue dt__queue;
 typedef int (*dt__encode_fn)(void *ctx, uint8_t *buf, size_t size,
                              uint64_t id);
 
-/* Reads a result record in place.  A negative return keeps the result
- * (-ENOSPC: the caller grows a buffer and waits again without
- * sleeping); -EPROTO deletes it as 0 does. */
-typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size);
+/* Who stored a result, as the backend records it (never the record's
+ * own say): a worker's answer (complete, reject), or the runner's own
+ * (fail_claim: the supervisor that saw the worker die; the sweep). */
+enum { DT__FROM_WORKER = 0, DT__FROM_RUNNER = 1 };
+
+/* Reads a result record in place; from is who stored it.  A negative
+ * return keeps the result (-ENOSPC: the caller grows a buffer and waits
+ * again without sleeping); -EPROTO deletes it as 0 does. */
+typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size,
+                            int from);
 
 /* What a queue holds now, and the most storage it has ever needed at
  * once in bytes (a fan-out's common buffers are counted as blobs). */
@@ -94,7 +100,8 @@ typedef struct dt__queue_ops {
   int (*complete)(dt__queue *q, uint64_t id, const uint8_t *rec,
                   size_t size);
   /* The supervisor's answer (a crash or timeout record) for worker's call
-   * id, stored only while that worker holds the claim: -ENOENT if not. */
+   * id, stored only while that worker holds the claim (-ENOENT if not)
+   * and is dead (-EPERM while it runs). */
   int (*fail_claim)(dt__queue *q, uint64_t id, int worker,
                     const uint8_t *rec, size_t size);
   /* Answers task id, claimed or not, with an error record. */
@@ -127,10 +134,12 @@ typedef struct dt__queue_ops {
 
   /* Bytes shared by the slices of a fan-out call, stored once.
    * blob_put: the caller; -E2BIG past what the backend takes.
-   * blob_read: into dst of exactly size bytes; -ENOENT, -EPROTO for
-   * another size.  blob_drop: once every slice is answered. */
+   * blob_read: for claimed task `task`, into dst of exactly size bytes;
+   * -ENOENT, -EPROTO for another size, -EACCES for a blob of another
+   * caller than the task's.  blob_drop: once every slice is answered. */
   int (*blob_put)(dt__queue *q, const void *data, size_t size, uint64_t *id);
-  int (*blob_read)(dt__queue *q, uint64_t id, void *dst, uint64_t size);
+  int (*blob_read)(dt__queue *q, uint64_t task, uint64_t id, void *dst,
+                   uint64_t size);
   int (*blob_drop)(dt__queue *q, uint64_t id);
 } dt__queue_ops;
 
@@ -242,9 +251,9 @@ static inline int dt__queue_blob_put(dt__queue *q, const void *data,
                                      size_t size, uint64_t *id) {
   return q->ops->blob_put(q, data, size, id);
 }
-static inline int dt__queue_blob_read(dt__queue *q, uint64_t id, void *dst,
-                                      uint64_t size) {
-  return q->ops->blob_read(q, id, dst, size);
+static inline int dt__queue_blob_read(dt__queue *q, uint64_t task,
+                                      uint64_t id, void *dst, uint64_t size) {
+  return q->ops->blob_read(q, task, id, dst, size);
 }
 static inline int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
   return q->ops->blob_drop(q, id);

@@ -250,3 +250,20 @@ int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
   *nbytes = n;
   return 0;
 }
+
+/* The most bytes one call may take in the queue in each direction (its
+ * task, its result): cfg's [queue] max_call_size, a quarter of map_size
+ * (what the queue lets one record take) and DT__WIRE_MAX_BYTES, the
+ * least of them.  Both the caller (before queueing) and the worker
+ * (before allocating for a task) check against it.  cfg NULL: the
+ * record limit alone. */
+uint64_t dt__wire_call_limit(const dt__config *cfg) {
+  uint64_t lim = DT__WIRE_MAX_BYTES;
+  if (cfg == NULL)
+    return lim;
+  if (cfg->max_call_size > 0 && cfg->max_call_size < lim)
+    lim = cfg->max_call_size;
+  if (cfg->map_size / 4 < lim)
+    lim = cfg->map_size / 4;
+  return lim;
+}

@@ -72,9 +72,21 @@ enum {
   DT__ST_NO_SYMBOL = 4,   /* the runner cannot find the function */
   DT__ST_NOMEM = 5,       /* the runner could not allocate */
   DT__ST_CRASH = 6,       /* the worker died running the call */
-  DT__ST_TIMEOUT = 7      /* the call ran past its timeout; its worker
+  DT__ST_TIMEOUT = 7,     /* the call ran past its timeout; its worker
                              was killed */
+  DT__ST_LOST = 8,        /* the function ran (or may have), but its
+                             result could not be stored: never run again */
+  DT__ST_TOO_BIG = 9      /* refused before running: the call asks for
+                             more than [queue] max_call_size allows */
 };
+
+/* The most bytes one call's task or result may take: the config's
+ * max_call_size, a quarter of its map_size and the record limit, the
+ * least of them (queue/wire.c). */
+uint64_t dt__wire_call_limit(const dt__config *cfg);
+/* The bytes of the result record of a call with args (a returned
+ * string's bytes, unknown before it runs, not counted) (wire_result.c). */
+int dt__wire_result_bytes(const dt__sig *sig, void **args, uint64_t *bytes);
 
 uint64_t dt__wire_fingerprint(const dt__config *cfg);
 int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
@@ -137,6 +149,9 @@ int dt__wire_task_decode(const dt__sig *sig, const uint8_t *rec, size_t size,
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
                               dt__frame *f, dt__error *err);
+int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
+                               size_t size, dt__fetch_fn fetch, void *fctx,
+                               uint64_t limit, dt__frame *f, dt__error *err);
 void dt__frame_free(dt__frame *f);
 
 /* Results, written by the runner and read by the caller. */

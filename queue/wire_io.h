@@ -23,6 +23,8 @@
 /* The largest record, and the largest block a runner allocates for one
  * call's buffers. */
 #define DT__WIRE_MAX_BYTES ((uint64_t)1 << 30)
+/* The fixed part of a result: magic, version, status, errno, call_id. */
+#define DT__WIRE_RESULT_HEADER 20
 
 /* Reporting a bad record, and the one check of a signature (queue/wire.c). */
 int dt__wire_fail(dt__error *err, int rc, const char *fmt, ...)

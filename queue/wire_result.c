@@ -17,13 +17,13 @@
 
 #include "common/common.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "config/sig.h"
 #include "config/types.h"
 #include "queue/wire.h"
 #include "queue/wire_io.h"
 
-/* The fixed part of a result: magic, version, status, errno, call_id. */
-#define RESULT_HEADER 20
+#define RESULT_HEADER DT__WIRE_RESULT_HEADER
 
 static const uint8_t result_magic[4] = {'D', 'T', 'R', '1'};
 
@@ -72,6 +72,41 @@ static int ret_into_arg(const dt__sig *sig, const dt__frame *f, const char *s,
     }
   }
   return -1;
+}
+
+/* The size in bytes of the result record that a call with args (as
+ * libffi passes them) makes when it succeeds: the header, the return
+ * value, a returned string's length word (its bytes cannot be known
+ * before the call), and the size word and bytes of every out or inout
+ * buffer whose pointer is not NULL.  The caller computes it before it
+ * queues the call, so that a call whose result could not be stored is
+ * never run by a worker.  Returns 0 and *bytes, or a negative errno
+ * (-EINVAL, -ERANGE, -EOVERFLOW) from a buffer's length. */
+int dt__wire_result_bytes(const dt__sig *sig, void **args, uint64_t *bytes) {
+  uint64_t total = RESULT_HEADER + 8;
+  if (!dt__wire_sig_ok(sig) || bytes == NULL ||
+      (args == NULL && sig->nparams > 0))
+    return -EINVAL;
+  if (sig->ret.tag == DT__T_CSTRING)
+    total += 4;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    void *ptr;
+    uint64_t n;
+    if (!p->is_buffer || p->dir == DT__DIR_IN)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL)
+      continue;
+    int rc = dt__wire_buffer_bytes(sig, i, args, &n);
+    if (rc != 0)
+      return rc;
+    if (n > UINT64_MAX - 8 - total)
+      return -EOVERFLOW;
+    total += 8 + n;
+  }
+  *bytes = total;
+  return 0;
 }
 
 /* Encodes the result of a call made with f: ret is libffi's return buffer
@@ -193,15 +228,12 @@ int dt__wire_result_error(uint64_t call_id, int status, int detail,
 }
 
 /* Copies n bytes of a message from a record into err (if not NULL) as a
- * C string, truncated to its size. */
+ * C string, truncated to its size, with its control bytes escaped
+ * (dt__escape): another process wrote it, and it is printed. */
 static void copy_message(dt__error *err, const uint8_t *b, size_t n) {
   if (err == NULL)
     return;
-  if (n > sizeof err->msg - 1)
-    n = sizeof err->msg - 1;
-  if (n > 0)
-    memcpy(err->msg, b, n);
-  err->msg[n] = '\0';
+  dt__escape(err->msg, sizeof err->msg, (const char *)b, n);
 }
 
 /* Reads the place a returned string has in one of the call's arguments

@@ -425,6 +425,22 @@ static __thread size_t t_keep_size __attribute__((tls_model("initial-exec")));
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
                               dt__frame *f, dt__error *err) {
+  return dt__wire_task_decode_limit(sig, rec, size, fetch, fctx,
+                                    DT__WIRE_MAX_BYTES, f, err);
+}
+
+/* dt__wire_task_decode_refs under a bound that the runner chooses (its
+ * dt__wire_call_limit): before anything is allocated, the result record
+ * the call's out and inout buffers will make (a returned string not
+ * counted), and the bytes of the buffers stored once in the queue that it
+ * refers to, must each be at most limit bytes.  A task that asks for more is -EFBIG, with a
+ * sentence saying how much it asks, and nothing allocated: a record of
+ * a few bytes cannot make a worker allocate and clear gigabytes, or run
+ * a function whose result it could not store. */
+int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
+                               size_t size, dt__fetch_fn fetch, void *fctx,
+                               uint64_t limit, dt__frame *f,
+                               dt__error *err) {
   const uint8_t *data[DT__MAX_PARAMS] = {0};
   uint64_t ref[DT__MAX_PARAMS];
   uint64_t len[DT__MAX_PARAMS];
@@ -565,6 +581,31 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
     if (a > align)
       align = a;
   }
+
+  /* The bound, before any allocation, on what the record does not carry
+   * itself: the result that the out and inout buffers will make, and the
+   * bytes of buffers stored once in the queue that it refers to.  (In
+   * buffers and strings carried in the record are bounded by its size.) */
+  uint64_t result = DT__WIRE_RESULT_HEADER + 8 +
+                    (sig->ret.tag == DT__T_CSTRING ? 4 : 0);
+  uint64_t shared = 0;
+  for (int i = 0; i < sig->nparams; i++) {
+    if (!sig->params[i].is_buffer || len[i] == UINT64_MAX)
+      continue;
+    if (sig->params[i].dir != DT__DIR_IN)
+      result += 8 + len[i]; /* each len <= 1 GiB: no overflow */
+    else if (ref[i] != DT__NO_ID)
+      shared += len[i];
+  }
+  if (result > limit || shared > limit)
+    return dt__wire_fail(
+        err, -EFBIG,
+        "the call asks for %llu bytes of %s, more than the %llu bytes one "
+        "call may take ([queue] max_call_size, at most a quarter of "
+        "map_size); the runner refused it without running it",
+        (unsigned long long)(result > limit ? result : shared),
+        result > limit ? "result" : "buffers stored once in the queue",
+        (unsigned long long)limit);
 
   /* Pass 3: copy into one aligned block. */
   if (end > 0) {

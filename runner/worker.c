@@ -310,10 +310,19 @@ static void *definition(const dt__stub *s, uint32_t entry, bool has,
   return slot->fn;
 }
 
+/* What fetch_blob reads for: the worker's queue handle and the task it
+ * has claimed (a task reads only its own caller's shared buffers). */
+typedef struct fetch_ctx {
+  dt__queue *q;
+  uint64_t task;
+} fetch_ctx;
+
 /* The decoder's reader of a fan-out slice's reference to bytes stored
- * once in the queue (ctx: the worker's queue handle). */
+ * once in the queue (ctx: a fetch_ctx).  Returns dt__queue_blob_read's
+ * answer (-EACCES: the blob is another caller's). */
 static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
-  return dt__queue_blob_read(ctx, id, dst, n);
+  const fetch_ctx *fc = ctx;
+  return dt__queue_blob_read(fc->q, fc->task, id, dst, n);
 }
 
 /* Answers one task record (claimed as qid): checks it is meant for this
@@ -322,11 +331,14 @@ static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
  * deadline), calls it with ffi_call, with its deadline published in me,
  * and encodes the result.  *out gets a
  * malloc'd result record (an error record when the task cannot be run),
- * which the caller frees.  Returns 0, or a negative errno when no record
- * could be made. */
+ * which the caller frees; *ran says whether the function was called.
+ * Nothing runs for a task whose call id is not the id it was claimed
+ * under (the result would answer another call), or that asks for more
+ * than dt__wire_call_limit (checked before allocating).  Returns 0, or a
+ * negative errno when no record could be made. */
 static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
                      size_t size, dt__wstate *me, int supervisor,
-                     uint8_t **out, size_t *outsz) {
+                     uint8_t **out, size_t *outsz, bool *ran) {
   uint64_t tfp, call_id;
   uint32_t entry;
   char msg[512];
@@ -339,6 +351,13 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
                                  "this format version (is the caller's "
                                  "dtask the same version as the runner's?)",
                                  out, outsz);
+  if (call_id != qid) {
+    snprintf(msg, sizeof msg,
+             "the task record says it is call %llu, but it was queued as "
+             "call %llu: refused, not run",
+             (unsigned long long)call_id, (unsigned long long)qid);
+    return dt__wire_result_error(qid, DT__ST_MALFORMED, 0, msg, out, outsz);
+  }
   if (tfp != fp) {
     snprintf(msg, sizeof msg,
              "runner %d serves a different config (%.200s, fingerprint "
@@ -360,12 +379,15 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     return dt__wire_result_error(call_id, DT__ST_MALFORMED, 0, derr.msg, out,
                                  outsz);
   dt__frame f;
-  int rc = dt__wire_task_decode_refs(&s->off->sig, rec, size, fetch_blob,
-                                     w_queue, &f, &derr);
+  fetch_ctx fc = {w_queue, qid};
+  int rc = dt__wire_task_decode_limit(&s->off->sig, rec, size, fetch_blob,
+                                      &fc, dt__wire_call_limit(w_cfg), &f,
+                                      &derr);
   if (rc != 0)
     return dt__wire_result_error(call_id,
-                                 rc == -ENOMEM ? DT__ST_NOMEM
-                                               : DT__ST_MALFORMED,
+                                 rc == -ENOMEM  ? DT__ST_NOMEM
+                                 : rc == -EFBIG ? DT__ST_TOO_BIG
+                                                : DT__ST_MALFORMED,
                                  0, derr.msg, out, outsz);
   union {
     ffi_arg a;
@@ -401,6 +423,7 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
                                  outsz);
   }
   errno = f.caller_errno;
+  *ran = true;
   ffi_call(&s->cif, FFI_FN(fn), &ret, f.argv);
   int err = errno;
   __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
@@ -410,9 +433,10 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   return rc;
 }
 
-/* Answers call id with an error record (the caller then runs the call
- * inline and prints msg).  Used when a task cannot be claimed, or its
- * result cannot be encoded or stored. */
+/* Answers call id with an error record: DT__ST_LOST when the function
+ * ran (the caller must not run it again), another status when it did
+ * not (the caller then runs it inline and prints msg).  Used when a task
+ * cannot be claimed, or its result cannot be encoded or stored. */
 static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
   uint8_t *res = NULL;
   size_t rsize = 0;
@@ -495,7 +519,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       break;
     }
     __atomic_store_n(&me->busy, id + 1, __ATOMIC_SEQ_CST);
-    rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize);
+    bool ran = false;
+    rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
     free(rec);
     if (rc == 0) {
       rc = dt__queue_complete(q, id, res, rsize);
@@ -504,12 +529,13 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
                  "the function ran, but its result (%zu bytes) could not be "
                  "stored in the queue (%s); raise [queue] map_size",
                  rsize, strerror(-rc));
-        reject(q, id, DT__ST_NOMEM, msg);
+        reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
       }
     } else {
-      snprintf(msg, sizeof msg, "the runner could not encode the result: %s",
+      snprintf(msg, sizeof msg, "the runner could not encode the result%s: "
+               "%s", ran ? " of the function, which ran" : "",
                strerror(-rc));
-      reject(q, id, DT__ST_NOMEM, msg);
+      reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
     }
     free(res);
     __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST);

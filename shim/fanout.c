@@ -113,7 +113,28 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
     if (ptr == NULL)
       continue;
     if (sp->sliced[i]) {
-      dt__wire_buffer_bytes(sig, i, one, &stride[i]);
+      /* The stride must be computable, and so must the offset of the
+       * last slice: otherwise every slice would point at the start. */
+      int rc = dt__wire_buffer_bytes(sig, i, one, &stride[i]);
+      if (rc == 0 && stride[i] != 0 && n > UINT64_MAX / stride[i])
+        rc = -EOVERFLOW;
+      if (rc != 0) {
+        dt__log(DT__LOG_ERROR,
+                "%s: cannot split buffer '%s' over '%s': its bytes per "
+                "element %s; calling it inline, whole",
+                s->off->symbol, sig->params[i].name,
+                sig->params[sp->over].name,
+                rc == -ERANGE ? "come from a negative length"
+                              : "do not fit in 64 bits");
+        for (int j = 0; j < i; j++)
+          if (refs[j] != DT__NO_ID)
+            dt__queue_blob_drop(q, refs[j]);
+        munmap(win, wbytes);
+        int e = dt__trip_inline(s, ret, args, saved);
+        dt__in_shim = 0;
+        errno = e;
+        return;
+      }
     } else if (sp->common[i]) {
       uint64_t nb;
       int rc = dt__wire_buffer_bytes(sig, i, args, &nb);
@@ -140,6 +161,30 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
         return;
       }
     }
+  }
+  /* A worker refuses a slice whose buffers stored once add up to more
+   * than one call may take: better said once, and the call run here. */
+  uint64_t common = 0, limit = dt__wire_call_limit(dt__caller.cfg);
+  for (int i = 0; i < sig->nparams; i++) {
+    uint64_t nb;
+    if (refs[i] != DT__NO_ID && dt__wire_buffer_bytes(sig, i, args, &nb) == 0)
+      common += nb;
+  }
+  if (common > limit) {
+    dt__log(DT__LOG_ERROR,
+            "%s: the buffers common to every slice take %llu bytes, more "
+            "than the %llu one call may take ([queue] max_call_size, at "
+            "most a quarter of map_size); calling it inline, whole",
+            s->off->symbol, (unsigned long long)common,
+            (unsigned long long)limit);
+    for (int i = 0; i < sig->nparams; i++)
+      if (refs[i] != DT__NO_ID)
+        dt__queue_blob_drop(q, refs[i]);
+    munmap(win, wbytes);
+    int e = dt__trip_inline(s, ret, args, saved);
+    dt__in_shim = 0;
+    errno = e;
+    return;
   }
   const uint64_t budget = dt__caller.cfg->map_size / 4;
   dt__watch w = {0, 0, false};

@@ -59,10 +59,11 @@ static int keep_string(void *ctx, const char *s, size_t len,
 }
 
 /* dt__queue_wait's reader: applies c's result (return value, out
- * buffers, errno) from the record in the queue.  A returned cstring is
- * kept by rstring.c, or is the caller's own pointer into an argument.
- * Returns 0 or a negative errno. */
-static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
+ * buffers, errno) from the record in the queue; from says who stored it
+ * (DT__FROM_*).  A returned cstring is kept by rstring.c, or is the
+ * caller's own pointer into an argument.  Returns 0 or a negative errno. */
+static int apply_result(void *ctx, const uint8_t *rec, size_t size,
+                        int from) {
   dt__call_ctx *c = ctx;
   dt__error e;
   int rc = dt__wire_result_apply_keep(&c->s->off->sig, c->args, c->id, rec,
@@ -72,6 +73,7 @@ static int apply_result(void *ctx, const uint8_t *rec, size_t size) {
   if (rc < 0)
     return rc;
   c->status = rc;
+  c->from = from;
   return 0;
 }
 
@@ -103,15 +105,50 @@ void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
   c->refs = refs;
 }
 
+/* Whether a call of s with args, whose task takes size bytes, is too
+ * large for the queue: its task, or the result it will make (the caller
+ * knows every out length, so it adds them up before queueing), over
+ * dt__wire_call_limit.  Such a call is never queued, so that no worker
+ * runs a function whose result could not be stored (it would then run a
+ * second time here).  Returns 0, or -EFBIG after saying so in one line
+ * (once per call with said, as dt__trip_submit). */
+int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said) {
+  uint64_t limit = dt__wire_call_limit(dt__caller.cfg), rb = 0;
+  int rc = dt__wire_result_bytes(&s->off->sig, args, &rb);
+  if (rc == 0 && size <= limit && rb <= limit)
+    return 0;
+  if (said == NULL || !*said) {
+    if (said != NULL)
+      *said = true;
+    dt__log(DT__LOG_ERROR,
+            "cannot queue a call of %s: its %s would take %llu bytes, "
+            "larger than a quarter of [queue] map_size or than [queue] "
+            "max_call_size (%llu bytes for one call); calling it inline "
+            "instead, before any worker runs it%s",
+            s->off->symbol, rc != 0 || rb > limit ? "result" : "task",
+            (unsigned long long)(rc != 0 ? UINT64_MAX
+                                 : rb > limit ? rb
+                                              : (uint64_t)size),
+            (unsigned long long)limit,
+            said != NULL ? " (and any other slice of this call that cannot "
+                           "be queued)"
+                         : "");
+  }
+  return -EFBIG;
+}
+
 /* Queues the call of c, size bytes (dropping this thread's last result
  * in the same transaction), and sets c->id.  Returns 0, or a negative
- * errno after saying why the call will run inline instead; with said (a
+ * errno after saying why the call will run inline instead (-EFBIG: too
+ * large, dt__trip_too_big; nothing was queued); with said (a
  * fan-out's slices), that is said once per call, and *said records it. */
 int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said) {
+  if (dt__trip_too_big(s, size, c->args, said) != 0)
+    return -EFBIG;
   int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
                                  ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
-  if (rc != 0 && (said == NULL || !*said)) {
+  if (rc != 0 && rc != -EFBIG && (said == NULL || !*said)) {
     if (said != NULL)
       *said = true;
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
@@ -128,6 +165,15 @@ int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     return rc;
   ts->has_drop = false;
   return 0;
+}
+
+/* Says in c->msg why the answer to c is not trusted (why: a clause),
+ * after what the record said. */
+static void lost_because(dt__call_ctx *c, const char *why) {
+  char m[sizeof c->msg];
+  snprintf(m, sizeof m, "%.300s (status %d): %s; the call is lost, and "
+           "not run again here", c->msg, c->status, why);
+  memcpy(c->msg, m, sizeof m);
 }
 
 /* Blocks until the answer of c->id and applies it.  With first, the
@@ -216,12 +262,19 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
         ts->has_drop = true;
         ts->drop = c->id;
       }
+      /* A worker ran it or runs it: never a second time here. */
+      char m[300];
+      snprintf(m, sizeof m, "%.290s", rc == -EPROTO ? c->msg : strerror(-rc));
+      snprintf(c->msg, sizeof c->msg, "%.64s: call %llu: %s%.300s; a worker "
+               "ran it or runs it, so it is not run again here",
+               s->off->symbol, (unsigned long long)c->id,
+               rc == -EPROTO ? "refused its result: " : "", m);
+      return DT__OUT_LOST;
     }
-    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline%s",
+    dt__log(DT__LOG_ERROR, "call %llu of %s: %s%s; calling it inline",
             (unsigned long long)c->id, s->off->symbol,
             rc == -EPROTO ? "malformed result: " : strerror(-rc),
-            rc == -EPROTO ? c->msg : "",
-            twice ? " (a worker ran it or runs it too)" : "");
+            rc == -EPROTO ? c->msg : "");
     return DT__OUT_INLINE;
   }
   if (c->status == DT__ST_OK)
@@ -235,12 +288,31 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
              (int)(sizeof m - sl - 3), c->msg);
     memcpy(c->msg, m, sizeof m);
   }
-  if (c->status == DT__ST_CRASH)
-    return DT__OUT_CRASH;
-  if (c->status == DT__ST_TIMEOUT)
-    return DT__OUT_TIMEOUT;
-  dt__log(DT__LOG_ERROR, "%s; calling it inline", c->msg); /* named above */
-  return DT__OUT_INLINE;
+  switch (c->status) {
+  case DT__ST_CRASH:
+  case DT__ST_TIMEOUT:
+    /* How the caller dies is the supervisor's word, which saw the worker
+     * die, never a worker's (or whoever wrote a record as one). */
+    if (c->from == DT__FROM_RUNNER)
+      return c->status == DT__ST_CRASH ? DT__OUT_CRASH : DT__OUT_TIMEOUT;
+    lost_because(c, "a worker's answer claims a crash, which only the "
+                    "supervisor that saw it reports");
+    return DT__OUT_LOST;
+  case DT__ST_MALFORMED:
+  case DT__ST_FINGERPRINT:
+  case DT__ST_NO_ENTRY:
+  case DT__ST_NO_SYMBOL:
+  case DT__ST_NOMEM:
+  case DT__ST_TOO_BIG:
+    /* Refused before it ran: it runs here, once. */
+    dt__log(DT__LOG_ERROR, "%s; calling it inline", c->msg); /* named above */
+    return DT__OUT_INLINE;
+  case DT__ST_LOST:
+    return DT__OUT_LOST;
+  default:
+    lost_because(c, "its answer has a status this shim does not know");
+    return DT__OUT_LOST;
+  }
 }
 
 /* One round trip: queue the call of c (size bytes), block until its
@@ -281,7 +353,9 @@ static void backoff(const dt__policy *p, int attempt) {
  * runs, as it would have for a local crash); if that returns, the
  * default action follows.  An exit inside the function exits. */
 static void die_like(dt__outcome o, const dt__call_ctx *c) {
-  int sig = o == DT__OUT_TIMEOUT ? SIGALRM : c->err;
+  int sig = o == DT__OUT_TIMEOUT ? SIGALRM
+            : o == DT__OUT_LOST  ? SIGABRT
+                                 : c->err;
   if (o == DT__OUT_CRASH && c->err >= 256) {
     dt__log(DT__LOG_ERROR, "%s; exiting with status %d here (on_crash = "
             "\"signal\")", c->msg, c->err - 256);
@@ -342,6 +416,15 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     case DT__OUT_CRASH:
       act = &pol->on_crash;
       break;
+    case DT__OUT_LOST:
+      /* An outcome no one knows: on_crash says what to do, but a call a
+       * worker may have run is never run inline (no "local"). */
+      act = &pol->on_crash;
+      if (act->kind == DT__ON_LOCAL) {
+        dt__log(DT__LOG_ERROR, "%s", c->msg);
+        die_like(o, c);
+      }
+      break;
     case DT__OUT_TIMEOUT:
       act = &pol->on_timeout;
       break;
@@ -355,7 +438,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     }
     if (act->kind == DT__ON_RETURN && !c->quiet) {
       dt__log(DT__LOG_ERROR, "%s; %s returns %s", c->msg, s->off->symbol,
-              o == DT__OUT_CRASH     ? "the on_crash value"
+              o == DT__OUT_CRASH || o == DT__OUT_LOST ? "the on_crash value"
               : o == DT__OUT_TIMEOUT ? "the on_timeout value"
                                      : "the on_unavailable value");
     }

@@ -18,6 +18,7 @@ typedef struct dt__call_ctx {
   int err;
   int caller_errno;
   int status;
+  int from;             /* who stored the answer: DT__FROM_* */
   uint64_t id;
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
   bool quiet;           /* fan-out: another slice said it already */
@@ -30,7 +31,9 @@ typedef enum dt__outcome {
   DT__OUT_INLINE,      /* refused or impossible: run the call inline */
   DT__OUT_CRASH,       /* the worker died running it (c.err: the detail) */
   DT__OUT_TIMEOUT,     /* it ran past its timeout and its worker was killed */
-  DT__OUT_UNAVAILABLE  /* no runner within wait_for_runner */
+  DT__OUT_UNAVAILABLE, /* no runner within wait_for_runner */
+  DT__OUT_LOST         /* a worker ran it (or may have), and its answer is
+                          lost or not to be trusted: never run again here */
 } dt__outcome;
 
 /* How long calls have found no runner: one per call, shared by the
@@ -48,6 +51,7 @@ enum { DT__SETTLED_RESULT, DT__SETTLED_INLINE, DT__SETTLED_VALUE };
 int dt__trip_inline(dt__stub *s, void *ret, void **args, int saved);
 void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
                        int saved, const uint64_t *refs);
+int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said);
 int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said);
 dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,

@@ -78,6 +78,7 @@ static void check_defaults(const dt__config *cfg) {
   assert_string_equal(cfg->backend, "lmdb");
   assert_string_equal(cfg->queue_path, "/dev/shm/dtask-tester/default");
   assert_true(cfg->map_size == GiB);
+  assert_true(cfg->max_call_size == GiB / 4);
   assert_int_equal(cfg->workers, 4);
   assert_int_equal(cfg->autostart, 1);
   assert_true(cfg->idle_exit_ns == 30 * SEC);
@@ -334,7 +335,7 @@ static void test_err_unknown_key_in_sections(void **state) {
                    "'backend'?");
   assert_cfg_error("[queue]\nsize = \"1GiB\"\n", 2, 1,
                    "unknown key 'size' in [queue]; the keys are: backend, "
-                   "path, map_size");
+                   "path, map_size, max_call_size");
   assert_cfg_error("[runner]\n  worker = 4\n", 2, 3,
                    "unknown key 'worker' in [runner]; did you mean "
                    "'workers'?");
@@ -459,6 +460,33 @@ static void test_err_map_size(void **state) {
                    "whole number");
   assert_cfg_error("[queue]\nmap_size = \"99999999999999999999\"\n", 2, 12,
                    "is too large");
+}
+
+/* [queue] max_call_size: its default follows map_size (a quarter, kept
+ * between 4 KiB and 2 GiB), an explicit value is checked. */
+static void test_max_call_size(void **state) {
+  (void)state;
+  dt__config *cfg = NULL;
+  dt__error err = {0, 0, ""};
+  const char *t1 = "[queue]\nmap_size = \"4MiB\"\n";
+  assert_int_equal(dt__config_parse(t1, strlen(t1), "t", &cfg, &err), 0);
+  assert_true(cfg->max_call_size == MiB);
+  dt__config_free(cfg);
+  const char *t2 = "[queue]\nmap_size = \"64MiB\"\nmax_call_size = \"1MiB\"\n";
+  assert_int_equal(dt__config_parse(t2, strlen(t2), "t", &cfg, &err), 0);
+  assert_true(cfg->max_call_size == MiB);
+  dt__config_free(cfg);
+  assert_true(dt__config_call_default(MiB) == 256 * 1024);
+  assert_true(dt__config_call_default(4096) == 4096);
+  assert_true(dt__config_call_default(1ull << 40) == 2 * GiB);
+  assert_cfg_error("[queue]\nmax_call_size = \"1KiB\"\n", 2, 17,
+                   "max_call_size is 1024 bytes; a call needs at least 4KiB");
+  assert_cfg_error("[queue]\nmap_size = \"4MiB\"\nmax_call_size = \"2MiB\"\n",
+                   3, 17,
+                   "max_call_size is 2097152 bytes, more than a quarter of "
+                   "map_size (1048576 bytes)");
+  assert_cfg_error("[queue]\nmax_call_size = -1\n", 2, 17,
+                   "max_call_size must be positive");
 }
 
 static void test_err_idle_exit(void **state) {
@@ -922,6 +950,7 @@ int main(void) {
       cmocka_unit_test(test_err_backend),
       cmocka_unit_test(test_err_queue_path),
       cmocka_unit_test(test_err_map_size),
+      cmocka_unit_test(test_max_call_size),
       cmocka_unit_test(test_err_idle_exit),
       cmocka_unit_test(test_err_types),
       cmocka_unit_test(test_err_types_reserved_words),

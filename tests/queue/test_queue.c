@@ -292,9 +292,13 @@ typedef struct app_ctx {
   int first_rc; /* returned by the first call when non-zero */
 } app_ctx;
 
-static int apply_copy(void *ctx, const uint8_t *rec, size_t size) {
+/* Who stored the last result apply_copy saw (DT__FROM_*). */
+static int last_from = -1;
+
+static int apply_copy(void *ctx, const uint8_t *rec, size_t size, int from) {
   app_ctx *a = ctx;
   a->calls++;
+  last_from = from;
   if (a->calls == 1 && a->first_rc != 0)
     return a->first_rc;
   if (size > a->cap)
@@ -1355,12 +1359,30 @@ static void test_sweep_dead_caller_results(void **state) {
   counts_are(q, 0, 0, 0);
 }
 
-/* dt__queue_fail answers a claim only for the worker that holds it. */
+/* Claims one task and exits (a worker that died running it), after
+ * reporting the task id and its own pid. */
+static int child_claim_pid_and_die(fx *f, void *arg) {
+  pipes *p = arg;
+  close(p->up[0]);
+  dt__queue *q = child_open(f);
+  uint8_t *rec;
+  size_t size;
+  uint64_t r[2] = {0, (uint64_t)getpid()};
+  if (dt__queue_claim(q, &rec, &size, &r[0], 5 * SEC) != 0)
+    return 10;
+  write_all(p->up[1], r, sizeof r);
+  _exit(0);
+}
+
+/* dt__queue_fail answers a claim only for the worker that holds it, and
+ * only once that worker is dead: a live worker (or whatever claimed the
+ * task) cannot report its own crash, which decides how the caller dies.
+ * The answer is stored as the runner's. */
 static void test_fail_only_for_the_holder(void **state) {
   fx *f = *state;
   dt__queue *q = open_q(f);
   uint32_t slot;
-  uint64_t id, cid;
+  uint64_t id, cid, r[2];
   uint8_t *rec;
   size_t size;
   assert_ok(dt__queue_waiter(q, &slot));
@@ -1370,17 +1392,32 @@ static void test_fail_only_for_the_holder(void **state) {
   assert_int_equal(dt__queue_fail(q, id, getpid() + 1, (const uint8_t *)"x",
                                   1),
                    -ENOENT);
+  assert_int_equal(dt__queue_fail(q, id, getpid(), (const uint8_t *)"x", 1),
+                   -EPERM);
   counts_are(q, 0, 1, 0);
-  assert_ok(dt__queue_fail(q, id, getpid(), (const uint8_t *)"crash", 5));
-  counts_are(q, 0, 0, 1);
-  /* Answered: a second answer for it is refused. */
-  assert_int_equal(dt__queue_fail(q, id, getpid(), (const uint8_t *)"y", 1),
-                   -ENOENT);
+  assert_ok(dt__queue_complete(q, id, (const uint8_t *)"done", 4));
   uint8_t back[8];
   app_ctx a = {back, sizeof back, 0, 0, 0};
   assert_ok(dt__queue_wait(q, id, slot, apply_copy, &a, SEC));
-  assert_int_equal(a.got, 5);
+  assert_int_equal(last_from, DT__FROM_WORKER);
+
+  assert_ok(submit_bytes(q, "t", 1, slot, &id));
+  spawn_report(f, child_claim_pid_and_die, r, sizeof r);
+  assert_true(r[0] == id);
+  assert_int_equal(dt__queue_fail(q, id, (int)r[1] + 1, (const uint8_t *)"x",
+                                  1),
+                   -ENOENT);
+  counts_are(q, 0, 1, 0);
+  assert_ok(dt__queue_fail(q, id, (int)r[1], (const uint8_t *)"crash", 5));
+  counts_are(q, 0, 0, 1);
+  /* Answered: a second answer for it is refused. */
+  assert_int_equal(dt__queue_fail(q, id, (int)r[1], (const uint8_t *)"y", 1),
+                   -ENOENT);
+  app_ctx b = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, id, slot, apply_copy, &b, SEC));
+  assert_int_equal(b.got, 5);
   assert_memory_equal(back, "crash", 5);
+  assert_int_equal(last_from, DT__FROM_RUNNER); /* the supervisor's word */
   counts_are(q, 0, 0, 0);
 }
 
@@ -2068,13 +2105,27 @@ static void test_blobs_and_stat(void **state) {
   assert_ok(dt__queue_counts(q, &t, &c, &r)); /* blobs are not entries */
   assert_int_equal(t + c + r, 0);
 
-  assert_ok(dt__queue_blob_read(q, id1, back, n));
+  /* A blob is read for a claimed task of the same caller. */
+  uint32_t slot;
+  uint64_t tid, cid;
+  uint8_t *rec;
+  size_t rsize;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "t", 1, slot, &tid));
+  assert_int_equal(dt__queue_blob_read(q, tid, id1, back, n), -ENOENT);
+  assert_ok(dt__queue_claim(q, &rec, &rsize, &cid, SEC));
+  free(rec);
+  assert_ok(dt__queue_blob_read(q, cid, id1, back, n));
   assert_memory_equal(back, data, n);
-  assert_int_equal(dt__queue_blob_read(q, id1, back, n - 1), -EPROTO);
-  assert_int_equal(dt__queue_blob_read(q, 999999, back, 1), -ENOENT);
+  assert_int_equal(dt__queue_blob_read(q, cid, id1, back, n - 1), -EPROTO);
+  assert_int_equal(dt__queue_blob_read(q, cid, 999999, back, 1), -ENOENT);
   assert_ok(dt__queue_blob_drop(q, id1));
   assert_ok(dt__queue_blob_drop(q, id1));
-  assert_int_equal(dt__queue_blob_read(q, id1, back, n), -ENOENT);
+  assert_int_equal(dt__queue_blob_read(q, cid, id1, back, n), -ENOENT);
+  assert_ok(dt__queue_complete(q, cid, (const uint8_t *)"r", 1));
+  app_ctx a = {back, n, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, tid, slot, apply_copy, &a, SEC));
+  assert_int_equal(last_from, DT__FROM_WORKER);
   assert_ok(dt__queue_stat(q, &st));
   assert_int_equal(st.blobs, 1);
 
@@ -2108,8 +2159,56 @@ static void test_sweep_dead_caller_blobs(void **state) {
   assert_int_equal(dt__queue_sweep(q), 1);
   assert_ok(dt__queue_stat(q, &st));
   assert_int_equal(st.blobs, 1);
+}
+
+static int child_blob_and_wait(fx *f, void *arg) {
+  int *fd = arg;
+  dt__queue *q = child_open(f);
+  uint64_t id;
+  if (dt__queue_blob_put(q, "hers", 4, &id) != 0)
+    return 10;
+  if (write(fd[1], &id, sizeof id) != (ssize_t)sizeof id)
+    return 11;
+  char c;
+  if (read(fd[2], &c, 1) != 1) /* until the parent is done */
+    return 12;
+  return 0;
+}
+
+/* Blobs are bound to their caller: a task reads its own caller's shared
+ * buffers, and another caller's is -EACCES, although its id and size are
+ * right (ids are sequential: easy to guess). */
+static void test_blob_of_another_caller(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  int up[2], down[2];
+  assert_ok(pipe(up));
+  assert_ok(pipe(down));
+  int fds[3] = {up[0], up[1], down[0]};
+  pid_t pid = spawn(f, child_blob_and_wait, fds);
+  uint64_t hers = 0, mine, tid, cid;
+  assert_int_equal(read(up[0], &hers, sizeof hers), (ssize_t)sizeof hers);
+  assert_ok(dt__queue_blob_put(q, "mine", 4, &mine));
+  uint32_t slot;
+  uint8_t *rec;
+  size_t rsize;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "t", 1, slot, &tid));
+  assert_ok(dt__queue_claim(q, &rec, &rsize, &cid, SEC));
+  free(rec);
   char back[4];
-  assert_ok(dt__queue_blob_read(q, mine, back, 4));
+  assert_ok(dt__queue_blob_read(q, cid, mine, back, 4));
+  assert_memory_equal(back, "mine", 4);
+  assert_int_equal(dt__queue_blob_read(q, cid, hers, back, 4), -EACCES);
+  assert_int_equal(write(down[1], "x", 1), 1);
+  reap_ok(f, pid);
+  close(up[0]);
+  close(up[1]);
+  close(down[0]);
+  close(down[1]);
+  assert_ok(dt__queue_complete(q, cid, (const uint8_t *)"r", 1));
+  app_ctx a = {(uint8_t *)back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, tid, slot, apply_copy, &a, SEC));
 }
 
 /* The pool's published state: runner_recent without asking the kernel,
@@ -2179,6 +2278,7 @@ int main(void) {
       T(test_wait_since_and_drop),
       T(test_blobs_and_stat),
       T(test_sweep_dead_caller_blobs),
+      T(test_blob_of_another_caller),
       T(test_runner_recent_and_workers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -842,6 +842,100 @@ static uint64_t fp_of(const fp_entry *es, size_t n, const dt__utype *ut) {
   return a;
 }
 
+/* The size of a call: dt__wire_result_bytes adds the header, the return
+ * value and every present out buffer with its size word, before the call
+ * runs; the bounded decode refuses, before allocating, a task whose
+ * result would pass the limit (a tiny record asking for 1 GiB), and
+ * decodes one within it; dt__wire_call_limit is the least of
+ * max_call_size, map_size / 4 and the record limit. */
+static void test_call_size_bounds(void **state) {
+  (void)state;
+  dt__sig sig;
+  parse_sig("int f(out double y[n], size_t n, inout int z[4], in char c[n])",
+            NULL, 0, &sig);
+  double y[8];
+  int z[4] = {0};
+  char c[8] = {0};
+  void *py = y, *pz = z, *pc = c;
+  size_t n = 8;
+  void *args[4] = {&py, &n, &pz, &pc};
+  uint64_t rb = 0;
+  assert_int_equal(dt__wire_result_bytes(&sig, args, &rb), 0);
+  assert_true(rb == 20 + 8 + (8 + 64) + (8 + 16)); /* in c: not counted */
+  void *none = NULL;
+  void *args0[4] = {&none, &n, &pz, &pc};
+  uint64_t rb0 = 0;
+  assert_int_equal(dt__wire_result_bytes(&sig, args0, &rb0), 0);
+  assert_true(rb0 == 20 + 8 + (8 + 16));
+
+  /* Within the limit: decoded; one byte under: -EFBIG, nothing kept. */
+  size_t size;
+  uint8_t *rec = encode_task(&sig, args, 7, &size);
+  dt__frame f;
+  dt__error err;
+  int drc = dt__wire_task_decode_limit(&sig, rec, size, NULL, NULL, rb, &f,
+                                       &err);
+  if (drc != 0)
+    fail_msg("decode within the limit: %d: %s", drc, err.msg);
+  dt__frame_free(&f);
+  assert_int_equal(dt__wire_task_decode_limit(&sig, rec, size, NULL, NULL,
+                                              rb - 1, &f, &err),
+                   -EFBIG);
+  assert_null(f.mem);
+  assert_non_null(strstr(err.msg, "the runner refused it without running"));
+  free(rec);
+
+  /* A task of a few dozen bytes asking for 2^27 doubles. */
+  dt__sig big;
+  parse_sig("int g(out double y[n], size_t n)", NULL, 0, &big);
+  size_t nbig = (size_t)1 << 27;
+  void *args2[2] = {&py, &nbig};
+  rec = encode_task(&big, args2, 9, &size);
+  assert_true(size < 64);
+  assert_int_equal(dt__wire_task_decode_limit(&big, rec, size, NULL, NULL,
+                                              256u << 20, &f, &err),
+                   -EFBIG);
+  assert_null(f.mem);
+  free(rec);
+
+  dt__config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.map_size = 4u << 20;
+  cfg.max_call_size = 2u << 20;
+  assert_true(dt__wire_call_limit(&cfg) == 1u << 20);
+  cfg.max_call_size = 64u << 10;
+  assert_true(dt__wire_call_limit(&cfg) == 64u << 10);
+  cfg.map_size = 64ull << 30;
+  cfg.max_call_size = 2ull << 30;
+  assert_true(dt__wire_call_limit(&cfg) == 1u << 30);
+}
+
+/* A result's message reaches the caller with its control bytes escaped:
+ * it is printed, and another process wrote it. */
+static void test_result_message_escaped(void **state) {
+  (void)state;
+  dt__sig sig;
+  parse_sig("int h(int a)", NULL, 0, &sig);
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  assert_int_equal(dt__wire_result_error(3, DT__ST_MALFORMED, 0,
+                                         "a\x1b[2Jb\nc\\d\x7f", &res,
+                                         &rsize),
+                   0);
+  int a = 1, e = 0;
+  void *args[1] = {&a};
+  dt__error err;
+  assert_int_equal(dt__wire_result_apply(&sig, args, 3, res, rsize, NULL, &e,
+                                         NULL, 0, NULL, &err),
+                   DT__ST_MALFORMED);
+  assert_string_equal(err.msg, "a\\x1b[2Jb\\x0ac\\\\d\\x7f");
+  /* Another call's id is refused. */
+  assert_int_equal(dt__wire_result_apply(&sig, args, 4, res, rsize, NULL, &e,
+                                         NULL, 0, NULL, &err),
+                   -EPROTO);
+  free(res);
+}
+
 static void test_fingerprint(void **state) {
   (void)state;
   const char *crc = "ulong crc32(ulong crc, in uint8 buf[len], uint len)";
@@ -2038,6 +2132,8 @@ int main(void) {
       cmocka_unit_test(test_void_return),
       cmocka_unit_test(test_frame_layout),
       cmocka_unit_test(test_fingerprint),
+      cmocka_unit_test(test_call_size_bounds),
+      cmocka_unit_test(test_result_message_escaped),
       cmocka_unit_test(test_buffer_bytes_errors),
       cmocka_unit_test(test_encode_wrong_size),
       cmocka_unit_test(test_rich_round_trip),
