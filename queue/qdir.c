@@ -282,19 +282,19 @@ int dt__qdir_open(const char *path, const char *sub, int *dirfd,
                   path);
     return -EINVAL;
   }
-  rc = walk(path, &fd, err);
-  if (rc != 0 || sub == NULL || sub[0] == '\0') {
-    *dirfd = rc == 0 ? fd : -1;
-    return rc;
-  }
   char shown[PATH_MAX];
-  snprintf(shown, sizeof shown, "%s/%s", path, sub);
-  if (strchr(sub, '/') != NULL || strcmp(sub, ".") == 0 ||
-      strcmp(sub, "..") == 0) {
+  bool has_sub = sub != NULL && sub[0] != '\0';
+  snprintf(shown, sizeof shown, "%s/%s", path, has_sub ? sub : "");
+  if (has_sub && (strchr(sub, '/') != NULL || strcmp(sub, ".") == 0 ||
+                  strcmp(sub, "..") == 0)) {
     dt__error_set(err, 0, 0, "queue directory %s: \"%s\" is not one name",
                   shown, sub);
-    close(fd);
     return -EINVAL;
+  }
+  rc = walk(path, &fd, err);
+  if (rc != 0 || !has_sub) {
+    *dirfd = rc == 0 ? fd : -1;
+    return rc;
   }
   int next;
   struct stat st;
