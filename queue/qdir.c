@@ -49,10 +49,11 @@ static int check_parent(const struct stat *st, const char *shown,
   if (!trusted(st->st_uid)) {
     dt__error_set(err, 0, 0,
                   "queue directory %s lies under %s, which belongs to "
-                  "another user (uid %u); they could replace the queue; "
-                  "set [queue] path to a directory under one of your own, "
-                  "e.g. path = \"/dev/shm/dtask-$USER/default\"",
-                  conf, shown, (unsigned)st->st_uid);
+                  "another user (uid %u): they could read your calls or "
+                  "replace the queue; remove it (as uid %u or root: rm -rf "
+                  "%s) or set [queue] path to a directory you own",
+                  conf, shown, (unsigned)st->st_uid, (unsigned)st->st_uid,
+                  shown);
     return -EPERM;
   }
   if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0) {

@@ -32,6 +32,11 @@ extern char **environ;
 
 /* The config's absolute path, for the pool (which starts elsewhere). */
 static char a_config_abs[PATH_MAX];
+/* Until when (CLOCK_MONOTONIC ns) the autostart lock is taken for stuck:
+ * a caller that waited its whole budget for it has the next calls of
+ * this process try it once, without waiting, for DT__AUTOSTART_WAIT_NS,
+ * so that a program is not slowed by a full wait on every call. */
+static uint64_t a_stuck_until;
 
 /* Resolves the config's path once, at start-up (after dt__state_init):
  * the program may change its directory before its first call. */
@@ -139,7 +144,9 @@ static int take_lock(dt__queue *q, int fd, uint64_t budget_ns) {
  * queue directory: the second finds the first one's runner alive.  The
  * lock is waited for at most budget_ns (the call's wait_for_runner): a
  * process that holds it and never lets go (a hung autostart, or a
- * `flock autostart.lock sleep ...`) cannot hang the callers.  Returns 0
+ * `flock autostart.lock sleep ...`) cannot hang the callers; once it
+ * has, the process's next calls try it without waiting for
+ * DT__AUTOSTART_WAIT_NS (a_stuck_until).  Returns 0
  * when a runner serves, or autostart is off; -ETIMEDOUT when the lock
  * stayed held for the whole budget (the caller applies on_unavailable
  * now); another negative errno when no pool could be started, -EAGAIN
@@ -157,7 +164,12 @@ int dt__autostart_ensure(dt__queue *q, uint64_t budget_ns) {
     dt__log(DT__LOG_ERROR, "cannot start a runner: %s", err.msg);
     return rc;
   }
+  if (dt__now_ns() < __atomic_load_n(&a_stuck_until, __ATOMIC_RELAXED))
+    budget_ns = 0;
   rc = take_lock(q, fd, budget_ns);
+  if (rc == -ETIMEDOUT)
+    __atomic_store_n(&a_stuck_until, dt__now_ns() + DT__AUTOSTART_WAIT_NS,
+                     __ATOMIC_RELAXED);
   if (rc != 0) {
     close(fd);
     return rc == 1 ? 0 : rc;
