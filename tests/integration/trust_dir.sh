@@ -16,10 +16,11 @@
 #      world-writable file behind it is untouched; calls right.
 #   4. a data.mdb that others can write: refused; removing it (as the
 #      message says) lets the queue open.
-#   5. the race: the attacker's loop flips a link between the victim's
-#      own directory and the attacker's tree while the victim opens its
-#      queue 300 times (the queue tool): no open succeeds through the
-#      link and the attacker's tree is untouched.
+#   5. the race: the attacker's loop flips a link (a parent of the queue
+#      directory) between the victim's own tree and the attacker's while
+#      the victim opens its queue 300 times (the queue tool): no open
+#      succeeds through the link and the attacker's tree, with its
+#      world-writable bell and data.mdb, is untouched.
 #   6. autostart.lock held by another process of the same user (flock
 #      ... sleep 30): a caller with wait_for_runner = "1s" falls back to
 #      inline within its budget (not after 30 s), its calls right, and
@@ -261,12 +262,20 @@ check $? "4 once removed as the message says, the queue opens and makes data.mdb
 # 5. The race: a link flipped between the victim's directory and the
 #    attacker's tree while the victim opens its queue.
 # ======================================================================
-mkdir -m 700 "$root/vq"
-C5=$(mkcfg c5 "$pub/dtask-race")
+# The link is a parent of the queue directory, as in the issue: an
+# earlier check that followed it could pass on the victim's q and the
+# open land in the attacker's (with its world-writable files).
+mkdir -p -m 700 "$root/vq/q"
+as_atk mkdir -m 777 "$pub/atk-race" "$pub/atk-race/q"
+for f in bell data.mdb lock.mdb; do
+  as_atk sh -c "umask 0; : >'$pub/atk-race/q/$f'"
+done
+RACE0=$(cd "$pub/atk-race" && find . -printf '%p %s %T@ %U\n' | sort)
+C5=$(mkcfg c5 "$pub/dtask-race/q")
 as_atk ln -s "$root/vq" "$pub/dtask-race"
 # (setpriv execs the loop's shell: $! is the loop itself.)
 setpriv --reuid="$AUID" --regid="$(id -g "$ATK")" --clear-groups sh -c "i=0; while :; do
-  ln -sfn '$atk' '$pub/.r1' && mv -Tf '$pub/.r1' '$pub/dtask-race'
+  ln -sfn '$pub/atk-race' '$pub/.r1' && mv -Tf '$pub/.r1' '$pub/dtask-race'
   ln -sfn '$root/vq' '$pub/.r2' && mv -Tf '$pub/.r2' '$pub/dtask-race'
   i=\$((i + 1)); echo \$i >'$pub/.flips'
 done" >/dev/null 2>&1 &
@@ -285,8 +294,8 @@ wait "${BG[-1]}" 2>/dev/null
 flips=$(cat "$pub/.flips" 2>/dev/null || echo 0)
 [ "$flips" -gt 10 ]
 check $? "5 the attacker's loop flipped the link while the victim opened ($flips flips)"
-[ "$ok5" = 0 ] && [ "$refused5" = 300 ] && untouched &&
-  [ -z "$(ls -A "$root/vq")" ]
+[ "$ok5" = 0 ] && [ "$refused5" = 300 ] && [ -z "$(ls -A "$root/vq/q")" ] &&
+  [ "$(cd "$pub/atk-race" && find . -printf '%p %s %T@ %U\n' | sort)" = "$RACE0" ]
 check $? "5 of 300 opens through the flipping link none used the attacker's tree (opened: $ok5, refused with the message: $refused5)" \
   "$root/c5.err"
 
