@@ -25,6 +25,9 @@
 #      ... sleep 30): a caller with wait_for_runner = "1s" falls back to
 #      inline within its budget (not after 30 s), its calls right, and
 #      says why.
+#   7. the session is not lost: a program whose queue directory was
+#      refused (made first by the other user) gets offload back, without
+#      a restart, once root removes that directory as the message says.
 #
 # Needs root (it creates the attacker with useradd, and removes it after
 # if it did); not root is a failure, never a skip.  fs.protected_symlinks
@@ -327,6 +330,27 @@ check $? "6 control: with the lock free, the pool is autostarted and serves" \
 # The autostarted pool exits when idle (idle_exit 2s); wait for it.
 for i in $(seq 100); do
   fuser "$q/runner.lock" >/dev/null 2>&1 || break
+  sleep 0.1
+done
+
+# ======================================================================
+# 7. Offload comes back in the same session once the directory is fixed.
+# ======================================================================
+as_atk mkdir -m 755 "$pub/dtask-v7"
+C7=$(mkcfg c7 "$pub/dtask-v7/default" 'autostart = true' 'workers = 1' 'idle_exit = "2s"')
+timeout 60 env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$C7" \
+  LD_PRELOAD="$PRELOAD" "$OL/olprog" spaced 9 1000 >"$root/c7.out" 2>"$root/c7.err" &
+p7=$!
+sleep 1.5
+rm -rf "$pub/dtask-v7"
+wait "$p7"
+rc7=$?
+[ "$rc7" = 0 ] && has "$root/c7.out" "call 1: offloaded=no" "call 2: offloaded=no" \
+  "call 9: offloaded=yes" && [ "$(grep -c "belongs to another user" "$root/c7.err")" = 1 ]
+check $? "7 refused at first (said once), the program's calls are offloaded again once the directory is removed" \
+  "$root/c7.out" "$root/c7.err"
+for i in $(seq 100); do
+  fuser "$pub"/dtask-v7/default/*/runner.lock >/dev/null 2>&1 || break
   sleep 0.1
 done
 
