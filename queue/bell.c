@@ -9,7 +9,8 @@
  * Nothing sleeps for a fixed time: every wait is a futex wait on a word
  * that changes exactly when there is something to see.  Besides
  * common/, it calls only queue/proc.c (whether a pid or a thread still
- * runs). */
+ * runs) and queue/qdir.c (opening the file through the directory's
+ * descriptor). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +28,7 @@
 #include "common/log.h"
 #include "queue/bell.h"
 #include "queue/proc.h"
+#include "queue/qdir.h"
 
 #define BELL_MAGIC 0x6474626cu /* "dtbl" */
 #define BELL_VERSION 3u
@@ -94,23 +96,25 @@ uint64_t dt__bell_deadline(uint64_t timeout_ns) {
 
 /* -------------------------------------------------------------- open */
 
-/* Maps DIR/bell into *out, creating and initialising it once.  The file
- * is sized with ftruncate under an exclusive open so that two processes
- * starting together agree on its content.  Returns 0, or a negative
- * errno with a sentence in err (-EPROTO: the file is not a doorbell of
- * this version; the sentence says how to remove it).  *out is owned by
- * the caller (dt__bell_close). */
-int dt__bell_open(const char *dir, dt__bell **out, dt__error *err) {
+/* Maps the file bell of the queue directory dirfd (its path dir, for
+ * messages) into *out, creating and initialising it once; it is opened
+ * through the descriptor, never following a link, and refused unless it
+ * is a regular file of the user that others cannot write
+ * (dt__qdir_openat).  The file is sized with ftruncate under an
+ * exclusive open so that two processes starting together agree on its
+ * content.  Returns 0, or a negative errno with a sentence in err
+ * (-EPROTO: the file is not a doorbell of this version; the sentence
+ * says how to remove it).  *out is owned by the caller
+ * (dt__bell_close). */
+int dt__bell_open(int dirfd, const char *dir, dt__bell **out,
+                  dt__error *err) {
   char path[PATH_MAX + 8];
   int fd, rc = 0;
   *out = NULL;
   snprintf(path, sizeof path, "%s/bell", dir);
-  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    rc = -errno;
-    dt__error_set(err, 0, 0, "cannot open %s: %s", path, strerror(-rc));
+  rc = dt__qdir_openat(dirfd, dir, "bell", O_RDWR | O_CREAT, &fd, err);
+  if (rc != 0)
     return rc;
-  }
   struct stat st;
   if (fstat(fd, &st) != 0 ||
       (st.st_size != 0 && st.st_size != sizeof(dt__bell))) {

@@ -14,7 +14,8 @@
 
 typedef struct dt__bell dt__bell;
 
-int dt__bell_open(const char *dir, dt__bell **out, dt__error *err);
+int dt__bell_open(int dirfd, const char *dir, dt__bell **out,
+                  dt__error *err);
 void dt__bell_close(dt__bell *b);
 uint64_t dt__bell_deadline(uint64_t timeout_ns);
 

@@ -94,11 +94,12 @@ static uint32_t requeues_of(uint32_t word) { return word >> 16; }
 /* --------------------------------------------------------------- open */
 
 /* The open operation: maps the doorbell page and opens the environment
- * in dir (queue.c has created and checked it).  *out is an lmq, freed by
+ * in dir (queue.c has created and checked it), both through dirfd, its
+ * descriptor.  *out is an lmq, freed by
  * lm_close.  Returns 0, or a negative errno with a sentence in err and
  * nothing left open. */
-static int lm_open(const dt__config *cfg, const char *dir, dt__queue **out,
-                   dt__error *err) {
+static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
+                   dt__queue **out, dt__error *err) {
   *out = NULL;
   lmq *q = calloc(1, sizeof *q);
   if (q == NULL) {
@@ -107,9 +108,9 @@ static int lm_open(const dt__config *cfg, const char *dir, dt__queue **out,
     return -ENOMEM;
   }
   (void)dt__proc_runs(getpid(), &q->start);
-  int rc = dt__bell_open(dir, &q->bell, err);
+  int rc = dt__bell_open(dirfd, dir, &q->bell, err);
   if (rc == 0) {
-    rc = dt__lmdb_env_open(&q->db, dir, cfg->map_size, err);
+    rc = dt__lmdb_env_open(&q->db, dirfd, dir, cfg->map_size, err);
     if (rc != 0)
       dt__bell_close(q->bell);
   }

@@ -7,15 +7,20 @@
  * durable.  Every transaction is begun with dt__lmdb_begin and ended
  * with dt__lmdb_end, on every path: together they hold the lock that
  * lets a process adopt a map that another process grew.  This file
- * calls nothing else of dtask but the error record. */
+ * calls nothing else of dtask but the error record and queue/qdir.c
+ * (the files opened through the directory's descriptor). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
 #include "common/error.h"
 #include "queue/lmdb_env.h"
+#include "queue/qdir.h"
 #include "queue/queue.h"
 
 #define MAX_READERS 1022u
@@ -97,18 +102,43 @@ int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id) {
   return dt__lmdb_end(e, txn, 1);
 }
 
-/* Opens the environment in dir (which must exist) with a map of map_size
- * bytes, clears the reader slots of dead processes, and opens (creating)
- * its four databases.  Returns 0, or a negative errno with a sentence in
+/* Opens the environment in the queue directory dirfd (its path dir, for
+ * messages) with a map of map_size bytes, clears the reader slots of
+ * dead processes, and opens (creating) its four databases.  data.mdb and
+ * lock.mdb are first opened (created) and checked through the
+ * descriptor (dt__qdir_openat: no link, the user's, not writable by
+ * others); LMDB, which takes a path, is given /proc/self/fd/N, the
+ * checked directory itself, and its data file is then checked to be the
+ * one checked here.  Returns 0, or a negative errno with a sentence in
  * err and nothing left open.  Closed by dt__lmdb_env_close. */
-int dt__lmdb_env_open(dt__lmdb_env *e, const char *dir, uint64_t map_size,
-                      dt__error *err) {
+int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
+                      uint64_t map_size, dt__error *err) {
   MDB_txn *txn = NULL;
-  int rc;
+  char via[64];
+  int rc, data = -1, lock = -1;
+  struct stat want, got;
 
   memset(e, 0, sizeof *e);
   e->map_size = map_size;
   pthread_rwlock_init(&e->resize, NULL);
+  rc = dt__qdir_openat(dirfd, dir, "data.mdb", O_RDWR | O_CREAT, &data, err);
+  if (rc == 0)
+    rc = dt__qdir_openat(dirfd, dir, "lock.mdb", O_RDWR | O_CREAT, &lock,
+                         err);
+  if (lock >= 0)
+    close(lock);
+  errno = 0;
+  if (rc == 0 && (fstat(data, &want) != 0 ||
+                  dt__qdir_proc_path(dirfd, via, sizeof via) != 0)) {
+    rc = errno != 0 ? -errno : -ENAMETOOLONG;
+    dt__error_set(err, 0, 0, "cannot open the LMDB queue in %s: %s", dir,
+                  strerror(-rc));
+  }
+  if (rc != 0) {
+    if (data >= 0)
+      close(data);
+    return rc;
+  }
   rc = dt__lmdb_err(mdb_env_create(&e->env));
   if (rc == 0)
     rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, 4));
@@ -117,16 +147,29 @@ int dt__lmdb_env_open(dt__lmdb_env *e, const char *dir, uint64_t map_size,
   if (rc == 0)
     rc = dt__lmdb_err(mdb_env_set_mapsize(e->env, (size_t)map_size));
   if (rc == 0)
-    rc = dt__lmdb_err(mdb_env_open(e->env, dir,
+    rc = dt__lmdb_err(mdb_env_open(e->env, via,
                                    MDB_NOSYNC | MDB_NOMETASYNC |
                                        MDB_WRITEMAP | MDB_NOTLS |
                                        MDB_NORDAHEAD,
                                    0600));
   if (rc != 0) {
+    close(data);
     dt__error_set(err, 0, 0, "cannot open the LMDB queue in %s: %s", dir,
                   rc == -EIO ? "I/O error" : strerror(-rc));
     goto fail;
   }
+  mdb_filehandle_t fd;
+  if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &got) != 0 ||
+      got.st_dev != want.st_dev || got.st_ino != want.st_ino) {
+    close(data);
+    rc = -EPERM;
+    dt__error_set(err, 0, 0,
+                  "%s/data.mdb changed while the queue opened; stop any "
+                  "runner of this queue and remove it: rm -rf %s",
+                  dir, dir);
+    goto fail;
+  }
+  close(data);
   int dead = 0;
   mdb_reader_check(e->env, &dead);
   rc = dt__lmdb_begin(e, 0, &txn);

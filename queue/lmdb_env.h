@@ -23,8 +23,8 @@ typedef struct dt__lmdb_env {
   uint64_t map_size; /* as configured */
 } dt__lmdb_env;
 
-int dt__lmdb_env_open(dt__lmdb_env *e, const char *dir, uint64_t map_size,
-                      dt__error *err);
+int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
+                      uint64_t map_size, dt__error *err);
 void dt__lmdb_env_close(dt__lmdb_env *e);
 int dt__lmdb_err(int rc);
 int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn);

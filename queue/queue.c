@@ -3,8 +3,11 @@
  *
  * A queue is named by the config's [queue] backend (a backend's
  * dt__queue_ops, found in the table below) and [queue] path: a local
- * directory, 0700 and owned by its user, created and checked here
- * before the backend opens.  It holds the runner's pool lock, the
+ * directory, 0700 and owned by its user, reached, created and checked
+ * by queue/qdir.c (a walk that follows no name another user could
+ * plant) before the backend opens, and kept open as a descriptor: every
+ * file in it is opened relative to that descriptor
+ * (dt__queue_open_file).  It holds the runner's pool lock, the
  * autostart lock and the autostarted pool's log whatever the backend,
  * and the backend's own files if it has any.  This file owns that
  * directory check and the generic part of every handle (struct
@@ -21,6 +24,7 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "queue/lmdb.h"
+#include "queue/qdir.h"
 #include "queue/queue.h"
 
 /* The backends, by the name [queue] backend gives. */
@@ -28,105 +32,20 @@ static const dt__queue_ops *const backends[] = {
     &dt__queue_lmdb_ops,
 };
 
-/* Creates path and its parents with mode 0700 where missing.  Returns 0
- * or a negative errno. */
-static int make_dirs(const char *path) {
-  char buf[PATH_MAX];
-  size_t n = strlen(path);
-  if (n >= sizeof buf)
-    return -ENAMETOOLONG;
-  memcpy(buf, path, n + 1);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-      return -errno;
-    *p = '/';
-  }
-  if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
-/* Refuses a directory another user owns or others can write into: a
- * queue there could be read or fed by someone else.  Returns 0, or a
- * negative errno (-EPERM, -ENOTDIR, lstat's) with a sentence in err
- * that says why and what to do. */
-static int check_dir(const char *dir, dt__error *err) {
-  struct stat st;
-  if (lstat(dir, &st) != 0) {
-    int e = errno;
-    dt__error_set(err, 0, 0, "queue directory %s: %s", dir, strerror(e));
-    return -e;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    dt__error_set(err, 0, 0,
-                  "queue path %s is not a directory; point [queue] path at "
-                  "a directory of your own",
-                  dir);
-    return -ENOTDIR;
-  }
-  if (st.st_uid != geteuid()) {
-    dt__error_set(err, 0, 0,
-                  "queue directory %s belongs to uid %u, not to you (uid "
-                  "%u): another user could read your calls or feed you "
-                  "results; use a directory of your own, e.g. path = "
-                  "\"/dev/shm/dtask-$USER/default\"",
-                  dir, (unsigned)st.st_uid, (unsigned)geteuid());
-    return -EPERM;
-  }
-  if ((st.st_mode & 077) != 0) {
-    dt__error_set(err, 0, 0,
-                  "queue directory %s has mode %03o: group or others can "
-                  "reach it, so they could read your calls or feed you "
-                  "results; run chmod 700 %s",
-                  dir, (unsigned)(st.st_mode & 0777), dir);
-    return -EPERM;
-  }
-  /* Every directory above must be yours or root's, and if others can
-   * write into it, sticky (as /tmp and /dev/shm are): otherwise someone
-   * else could swap the queue directory for one of theirs. */
-  char up[PATH_MAX];
-  snprintf(up, sizeof up, "%s", dir);
-  for (char *slash = strrchr(up, '/'); slash != NULL;
-       slash = strrchr(up, '/')) {
-    if (slash == up)
-      slash[1] = '\0';
-    else
-      *slash = '\0';
-    if (stat(up, &st) != 0)
-      break;
-    if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
-        ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)) {
-      dt__error_set(err, 0, 0,
-                    "queue directory %s lies under %s, which %s; another "
-                    "user could replace the queue; use a path under a "
-                    "directory of your own, e.g. path = "
-                    "\"/dev/shm/dtask-$USER/default\"",
-                    dir, up,
-                    st.st_uid != 0 && st.st_uid != geteuid()
-                        ? "belongs to another user"
-                        : "others can write into and is not sticky");
-      return -EPERM;
-    }
-    if (slash == up)
-      break;
-  }
-  return 0;
-}
-
 /* Opens the queue of one program image under cfg's [queue]: finds the
- * backend, creates the image's directory, PATH/IMAGE (0700, with missing
- * parents; image is dt__image_queue_name's, or NULL for PATH itself) and
- * checks it, then opens the backend there.  Each image has its own
+ * backend, reaches and checks the image's directory, PATH/IMAGE
+ * (dt__qdir_open: created 0700 with its missing parents; image is
+ * dt__image_queue_name's, or NULL for PATH itself), then opens the
+ * backend there through the directory's descriptor, which the handle
+ * keeps.  Each image has its own
  * queue, so that its calls are only ever served by a pool of the same
  * image, and its own pool (the locks and the log live there too).  The directory must belong to this user and be closed to group
  * and others.  Returns 0 with *out owned by the caller
  * (dt__queue_close); or a negative errno with *out NULL and a sentence
  * in err that says why and what to do: -ENOTSUP for a backend that is
- * not built, -EPERM or -ENOTDIR for the directory, the backend's error
- * otherwise. */
+ * not built, -EPERM, -ENOTDIR or -EINVAL for the directory (another
+ * user's, open to others, reached through another user's link, or
+ * relative), the backend's error otherwise. */
 int dt__queue_open_image(const dt__config *cfg, const char *image,
                          dt__queue **out, dt__error *err) {
   const dt__queue_ops *ops = NULL;
@@ -160,27 +79,20 @@ int dt__queue_open_image(const dt__config *cfg, const char *image,
                   image != NULL ? image : "");
     return -ENAMETOOLONG;
   }
-  rc = make_dirs(dir);
+  /* Both the configured directory and the image's must be closed to
+   * others: the first names which programs use dtask. */
+  int dirfd;
+  rc = dt__qdir_open(cfg->queue_path, image, &dirfd, err);
+  if (rc != 0)
+    return rc;
+  rc = ops->open(cfg, dir, dirfd, &q, err);
   if (rc != 0) {
-    dt__error_set(err, 0, 0, "cannot create queue directory %s: %s", dir,
-                  strerror(-rc));
+    close(dirfd);
     return rc;
   }
-  /* The configured directory must be closed to others as the image's is:
-   * it names which programs use dtask. */
-  if (image != NULL && image[0] != '\0') {
-    rc = check_dir(cfg->queue_path, err);
-    if (rc != 0)
-      return rc;
-  }
-  rc = check_dir(dir, err);
-  if (rc != 0)
-    return rc;
-  rc = ops->open(cfg, dir, &q, err);
-  if (rc != 0)
-    return rc;
   q->ops = ops;
   q->pid = getpid();
+  q->dirfd = dirfd;
   snprintf(q->dir, sizeof q->dir, "%s", dir);
   *out = q;
   return 0;
@@ -199,7 +111,9 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
 void dt__queue_close(dt__queue *q) {
   if (q == NULL || q->pid != getpid())
     return;
+  int dirfd = q->dirfd;
   q->ops->close(q);
+  close(dirfd);
 }
 
 /* 1 if q was opened by another process (this one forked since): that
@@ -209,6 +123,16 @@ int dt__queue_stale(const dt__queue *q) { return q->pid != getpid(); }
 /* The queue directory (owned by q): the runner's pool lock, the
  * autostart lock and the autostarted pool's log live there. */
 const char *dt__queue_dir(const dt__queue *q) { return q->dir; }
+
+/* Opens the file name of q's directory through the directory's
+ * descriptor (dt__qdir_openat: no link followed, created 0600 with
+ * O_EXCL under O_CREAT, refused unless a regular file of the user that
+ * others cannot write).  Returns 0 with *fd owned by the caller, or a
+ * negative errno with a sentence in err. */
+int dt__queue_open_file(const dt__queue *q, const char *name, int flags,
+                        int *fd, dt__error *err) {
+  return dt__qdir_openat(q->dirfd, q->dir, name, flags, fd, err);
+}
 
 /* The entries of q's tasks, claims and results (dt__queue_stat, for the
  * runner's idle check).  Returns 0, or a negative errno with the counts

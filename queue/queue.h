@@ -54,10 +54,12 @@ typedef struct dt__queue_stats {
 typedef struct dt__queue_ops {
   const char *name; /* as written in [queue] backend */
   /* Opens the queue of cfg whose directory dir queue.c has created and
-   * checked.  *out is the backend's handle (struct dt__queue first),
-   * freed by close.  Fills err (a sentence to act on) on failure. */
-  int (*open)(const dt__config *cfg, const char *dir, dt__queue **out,
-              dt__error *err);
+   * checked; dirfd is its descriptor (queue.c's, kept in the handle):
+   * every file is opened relative to it (queue/qdir.h), never by dir's
+   * name.  *out is the backend's handle (struct dt__queue first), freed
+   * by close.  Fills err (a sentence to act on) on failure. */
+  int (*open)(const dt__config *cfg, const char *dir, int dirfd,
+              dt__queue **out, dt__error *err);
   /* Frees q; called only in the process that opened it. */
   void (*close)(dt__queue *q);
 
@@ -149,12 +151,14 @@ struct dt__queue {
   const dt__queue_ops *ops;
   int pid;            /* the process that opened it */
   char dir[PATH_MAX]; /* the queue directory */
+  int dirfd;          /* its descriptor (queue/qdir.c), closed with q */
 };
 
 /* The generic functions (queue.c): open the queue of cfg with its
  * backend (*out is the caller's to close; err gets the sentence to act
  * on); close (NULL allowed; does nothing in another process); stale (1
- * in a process forked since open); the queue directory (owned by q); and
+ * in a process forked since open); the queue directory (owned by q);
+ * open_file (a file of that directory, through its descriptor); and
  * the entry counts of dt__queue_stat. */
 int dt__queue_open_image(const dt__config *cfg, const char *image,
                          dt__queue **out, dt__error *err);
@@ -162,6 +166,8 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err);
 void dt__queue_close(dt__queue *q);
 int dt__queue_stale(const dt__queue *q);
 const char *dt__queue_dir(const dt__queue *q);
+int dt__queue_open_file(const dt__queue *q, const char *name, int flags,
+                        int *fd, dt__error *err);
 int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
                      size_t *results);
 

@@ -268,16 +268,22 @@ static int wait_signal(const pool *p, const sigset_t *set, uint64_t deadline) {
   return sigtimedwait(set, &si, &ts);
 }
 
-/* Takes the queue's runner lock: one pool per queue. */
-static int take_pool_lock(const char *dir) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/runner.lock", dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return -errno;
+/* Takes the runner lock of q, runner.lock in its directory, opened
+ * through the directory's descriptor (dt__queue_open_file): one pool per
+ * queue.  Returns the lock's descriptor (held for the pool's life), or
+ * -EBUSY when another pool holds it, or another negative errno with a
+ * sentence in err. */
+static int take_pool_lock(dt__queue *q, dt__error *err) {
+  int fd;
+  int rc = dt__queue_open_file(q, "runner.lock", O_RDWR | O_CREAT, &fd, err);
+  if (rc != 0)
+    return rc;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int e = errno;
     close(fd);
+    if (e != EWOULDBLOCK)
+      dt__error_set(err, 0, 0, "cannot lock %s/runner.lock: %s",
+                    dt__queue_dir(q), strerror(e));
     return e == EWOULDBLOCK ? -EBUSY : -e;
   }
   return fd;
@@ -337,7 +343,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     dt__log(DT__LOG_ERROR, "runner: %s", err.msg);
     return 2;
   }
-  int lock = take_pool_lock(dt__queue_dir(q));
+  int lock = take_pool_lock(q, &err);
   if (lock < 0) {
     if (lock == -EBUSY)
       dt__log(autostarted ? DT__LOG_INFO : DT__LOG_ERROR,
@@ -345,8 +351,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
               "a second one",
               dt__queue_dir(q));
     else
-      dt__log(DT__LOG_ERROR, "runner: cannot lock %s: %s", dt__queue_dir(q),
-              strerror(-lock));
+      dt__log(DT__LOG_ERROR, "runner: %s", err.msg);
     dt__queue_close(q);
     return lock == -EBUSY && autostarted ? 0 : 3;
   }

@@ -12,6 +12,6 @@
 #define DT__AUTOSTART_WAIT_NS (10ull * 1000000000ull)
 
 void dt__autostart_init(void);
-void dt__autostart_ensure(dt__queue *q);
+int dt__autostart_ensure(dt__queue *q, uint64_t budget_ns);
 
 #endif /* DT_AUTOSTART_H */

@@ -67,8 +67,24 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
    * leads to the full check and, with autostart, to starting a pool.  A
    * pool that died within the last beat's age is noticed by the wait's
    * one-second tick. */
-  if (!dt__queue_runner_recent(q, DT__RUNNER_MAX_AGE_NS))
-    dt__autostart_ensure(q);
+  if (!dt__queue_runner_recent(q, DT__RUNNER_MAX_AGE_NS) &&
+      dt__autostart_ensure(q, s->off->policy.wait_for_runner_ns) ==
+          -ETIMEDOUT &&
+      s->off->policy.on_unavailable.kind != DT__ON_WAIT) {
+    /* Another process has held the autostart lock for the whole of
+     * wait_for_runner: on_unavailable applies now, nothing is queued. */
+    dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+    snprintf(c.msg, sizeof c.msg,
+             "no runner serves %s, and another process has held %s/"
+             "autostart.lock for %gs (wait_for_runner) without starting one "
+             "(see which: fuser -v %s/autostart.lock)",
+             dt__queue_dir(q), dt__queue_dir(q),
+             (double)s->off->policy.wait_for_runner_ns / 1e9,
+             dt__queue_dir(q));
+    dt__trip_settle(s, q, ts, ret, args, 0, saved, DT__OUT_UNAVAILABLE, &c,
+                    &e);
+    goto out;
+  }
   /* A split call is sized slice by slice: the whole may be larger than
    * one task could be. */
   if (s->off->split.enabled) {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,7 +32,15 @@ dt__caller_set dt__caller;
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static dt__queue *s_q;         /* opened lazily, per process */
-static bool s_queue_failed;    /* said once per process */
+/* After a failed open: when to try again (CLOCK_MONOTONIC ns; 0: the
+ * last open did not fail), and what it said (said again only when it
+ * changes, so that a session is told once, not once a call). */
+static uint64_t s_retry_at;
+static char s_said[512];
+/* How often a queue that could not be opened is tried again: a user who
+ * fixes the directory (or the other user who removes theirs) gets
+ * offload back without restarting the program. */
+#define QUEUE_RETRY_NS (5ull * 1000000000ull)
 static pthread_key_t s_tls_key;
 
 static __thread dt__thread_state *t_state
@@ -94,7 +103,8 @@ static void atfork_child(void) {
   if (s_q != NULL && s_nabandoned < sizeof s_abandoned / sizeof *s_abandoned)
     s_abandoned[s_nabandoned++] = s_q;
   s_q = NULL; /* abandoned: see dt__queue_close */
-  s_queue_failed = false;
+  s_retry_at = 0;
+  s_said[0] = '\0';
   pthread_mutex_init(&s_lock, NULL);
   if (t_state != NULL) {
     t_state->has_slot = false;
@@ -123,15 +133,22 @@ void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
 }
 
 /* This process's queue handle, opened on first use (and again after a
- * fork); NULL when it cannot be opened, which is said once per process.
- * The handle lives as long as the process. */
+ * fork); NULL when it cannot be opened.  A failed open is tried again
+ * at most every QUEUE_RETRY_NS, so that offload comes back once the
+ * directory is fixed; its reason is said once (and again if it changes),
+ * and the return of offload is said at DTASK_LOG=info.  The handle lives
+ * as long as the process. */
 dt__queue *dt__state_queue(void) {
   dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
   if (q != NULL && !dt__queue_stale(q))
     return q;
+  uint64_t retry = __atomic_load_n(&s_retry_at, __ATOMIC_ACQUIRE);
+  if (q == NULL && retry != 0 && dt__now_ns() < retry)
+    return NULL; /* failed lately: no lock, no system call but the clock */
   pthread_mutex_lock(&s_lock);
   q = s_q;
-  if ((q == NULL || dt__queue_stale(q)) && !s_queue_failed) {
+  if ((q == NULL || dt__queue_stale(q)) &&
+      (s_retry_at == 0 || dt__now_ns() >= s_retry_at)) {
     dt__error err = {0, 0, ""};
     char image[160];
     q = NULL;
@@ -143,10 +160,20 @@ dt__queue *dt__state_queue(void) {
     else
       rc = dt__queue_open_image(dt__caller.cfg, image, &q, &err);
     if (rc != 0) {
-      s_queue_failed = true;
-      dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead", err.msg,
-              program_invocation_short_name);
+      if (strcmp(err.msg, s_said) != 0)
+        dt__log(DT__LOG_ERROR, "%s; calls run inline in %s instead (tried "
+                "again every %llus)", err.msg, program_invocation_short_name,
+                QUEUE_RETRY_NS / 1000000000ull);
+      snprintf(s_said, sizeof s_said, "%s", err.msg);
+      __atomic_store_n(&s_retry_at, dt__now_ns() + QUEUE_RETRY_NS,
+                       __ATOMIC_RELEASE);
       q = NULL;
+    } else if (s_retry_at != 0) {
+      dt__log(DT__LOG_INFO, "the queue in %s opens now; calls of %s are "
+              "offloaded again", dt__queue_dir(q),
+              program_invocation_short_name);
+      s_said[0] = '\0';
+      __atomic_store_n(&s_retry_at, 0, __ATOMIC_RELEASE);
     }
     __atomic_store_n(&s_q, q, __ATOMIC_RELEASE);
   }

@@ -238,7 +238,12 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       if (w->since == 0)
         w->since = dt__now_ns();
       w->started = dt__now_ns();
-      dt__autostart_ensure(q);
+      /* The autostart lock is waited for at most what is left of
+       * wait_for_runner; on_unavailable then applies at the top. */
+      uint64_t gone = dt__now_ns() - w->since;
+      dt__autostart_ensure(q, gone < pol->wait_for_runner_ns
+                                  ? pol->wait_for_runner_ns - gone
+                                  : 0);
       continue;
     }
     if (pol->on_unavailable.kind == DT__ON_WAIT && !w->said &&
