@@ -8,6 +8,7 @@
 #include "config/policy.h"
 #include "config/sig.h"
 #include "config/split.h"
+#include "config/url.h"
 
 /* One [[offload]] entry. */
 typedef struct dt__offload {
@@ -32,6 +33,11 @@ typedef struct dt__config {
   uint64_t map_size;      /* bytes */
   uint64_t max_call_size; /* bytes: the most one call's task or result may
                              take (default: map_size / 4, 4KiB..2GiB) */
+  /* [queue] with backend = "redis" (all empty for "lmdb") */
+  char url[1024];            /* as written */
+  dt__url redis;             /* url, parsed */
+  char password_file[4096];  /* expanded; "" when none */
+  char queue_name[128];      /* key prefix; "" derives it from path */
 
   /* [runner] */
   int workers;
