@@ -24,12 +24,14 @@
 #include "common/error.h"
 #include "config/config.h"
 #include "queue/lmdb.h"
+#include "queue/redis.h"
 #include "queue/qdir.h"
 #include "queue/queue.h"
 
 /* The backends, by the name [queue] backend gives. */
 static const dt__queue_ops *const backends[] = {
     &dt__queue_lmdb_ops,
+    &dt__queue_redis_ops,
 };
 
 /* Opens the queue of one program image under cfg's [queue]: finds the

@@ -7,7 +7,7 @@
 # there is one, else it prints the apt-get line to run and fails.
 set -eu
 
-PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd"
+PKGS="gcc make pkg-config libffi-dev liblmdb-dev libhiredis-dev redis-server libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd"
 BENCH_PKGS="gnuplot-nox"
 
 want="$PKGS"

@@ -1,0 +1,70 @@
+/* redis.c: the "redis" queue backend: a queue in a Redis server, served
+ * by runners on any host that reaches it (Redis Streams and a consumer
+ * group; server-side scripts for every step that must be atomic).
+ *
+ * Keys of one image's queue, all under one hash tag (one cluster slot),
+ * P = "dtask:{NAME/IMAGE}:" (NAME: [queue] name, or the leaf of [queue]
+ * path; IMAGE: the per-image directory's name):
+ *
+ *   P id        counter: call and blob ids, taken in blocks of ID_BLOCK
+ *   P tasks     stream of tasks, consumer group "w": each entry has
+ *               i (call id), c (caller "HOST:PID"), t (tries), r (record)
+ *   P calls     hash: call id -> "CALLER ENTRY" while its caller may
+ *               still want the answer; "b" blob id -> CALLER
+ *   P r:ID      the answer of call ID: a stream of one entry, f (who
+ *               stored it: DT__FROM_*) and r (the result record); it
+ *               expires after REPLY_TTL_S if no one reads it
+ *   P b:ID      a fan-out call's shared in buffer (blob)
+ *   P pools     hash: "HOST:PID" of a pool's supervisor -> "MS WORKERS",
+ *               MS its last beat in the server's clock
+ *   P beat      stream of beats (the last few), that wait_runner blocks on
+ *
+ * The claim is XREADGROUP, which hands a task out and records it as
+ * pending for that worker (consumer "HOST:PID") in one step.  A claim
+ * is a lease: the supervisor of the worker's host renews it on every
+ * tick while the worker lives (XCLAIM ... JUSTID), and any supervisor's
+ * sweep gives back to the stream a task whose lease went LEASE_MS
+ * without renewal (its host died or is cut off), or whose worker on its
+ * own host is gone, at most MAX_TRIES times.  XACK does not check who
+ * owns an entry, so completing does, in the same script that stores the
+ * answer, acks and deletes the task: exactly one answer per call.  The
+ * caller waits for its answer with a blocking XREAD of P r:ID, which
+ * consumes nothing: a reconnect reads it again.
+ *
+ * Records are bytes the wire format checks (queue/wire.h): nothing here
+ * trusts a record.  This file owns the table of operations; redis_call.c
+ * (callers) and redis_pool.c (workers, pools) define them, with their
+ * scripts; redis_core.c what they share; rconn.c the connections. */
+#include "queue/redis.h"
+#include "queue/redis_ops.h"
+
+const dt__queue_ops dt__queue_redis_ops = {
+    .name = "redis",
+    .open = dt__rd_open,
+    .close = dt__rd_close,
+    .waiter = dt__rd_waiter,
+    .waiter_release = dt__rd_waiter_release,
+    .submit = dt__rd_submit,
+    .slot_seq = dt__rd_slot_seq,
+    .wait = dt__rd_wait,
+    .wait_since = dt__rd_wait_since,
+    .drop = dt__rd_drop,
+    .cancel = dt__rd_cancel,
+    .claim = dt__rd_claim,
+    .complete = dt__rd_complete,
+    .fail_claim = dt__rd_fail_claim,
+    .reject = dt__rd_reject,
+    .kick = dt__rd_kick,
+    .heartbeat = dt__rd_heartbeat,
+    .runner_recent = dt__rd_runner_recent,
+    .runner_alive = dt__rd_runner_alive,
+    .wait_runner = dt__rd_wait_runner,
+    .set_workers = dt__rd_set_workers,
+    .workers = dt__rd_workers,
+    .next_id = dt__rd_next_id,
+    .sweep = dt__rd_sweep,
+    .stat = dt__rd_stat,
+    .blob_put = dt__rd_blob_put,
+    .blob_read = dt__rd_blob_read,
+    .blob_drop = dt__rd_blob_drop,
+};

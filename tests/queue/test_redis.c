@@ -1,0 +1,468 @@
+/* test_redis.c: unit tests of the queue interface (queue/queue.h) with
+ * its "redis" backend (queue/redis*.c, rconn.c), against a real
+ * redis-server that the setup starts on a unix socket in a private
+ * directory (no persistence) and the teardown kills.
+ *
+ * Records are opaque bytes to a queue, so the tests queue plain strings.
+ * Other workers and callers are real processes (fork); a child never
+ * calls a cmocka assertion: it reports through its exit status.  The
+ * server's own view (keys, pending entries) is read on a raw hiredis
+ * connection of the test.  redis-server must be installed (tools/deps.sh
+ * installs it); a test that cannot start it fails. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "queue/wire.h"
+#include "testutil.h"
+
+#define MS 1000000ull
+
+typedef struct fx {
+  char root[64];
+  char sock[100];
+  pid_t server;
+  dt__config *cfg;
+  dt__queue *q;
+  redisContext *raw;
+} fx;
+
+static void msleep(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Runs a command on the test's raw connection; returns the reply. */
+static redisReply *raw(fx *f, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *r = redisvCommand(f->raw, fmt, ap);
+  va_end(ap);
+  if (r == NULL)
+    fail_msg("raw command %s failed: %s", fmt, f->raw->errstr);
+  return r;
+}
+
+static long long raw_int(fx *f, const char *fmt, const char *arg) {
+  redisReply *r = raw(f, fmt, arg);
+  long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  freeReplyObject(r);
+  return v;
+}
+
+static long long dbsize(fx *f) {
+  redisReply *r = raw(f, "DBSIZE");
+  long long v = r->integer;
+  freeReplyObject(r);
+  return v;
+}
+
+static int setup(void **state) {
+  fx *f = calloc(1, sizeof *f);
+  snprintf(f->root, sizeof f->root, "/tmp/dtask-redis-XXXXXX");
+  assert_non_null(mkdtemp(f->root));
+  snprintf(f->sock, sizeof f->sock, "%s/redis.sock", f->root);
+  f->server = fork();
+  assert_true(f->server >= 0);
+  if (f->server == 0) {
+    int dn = open("/dev/null", 0);
+    dup2(dn, 1);
+    dup2(dn, 2);
+    execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+           f->sock, "--save", "", "--appendonly", "no", "--dir", f->root,
+           (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && f->raw == NULL; i++) {
+    redisContext *c = redisConnectUnix(f->sock);
+    if (c != NULL && c->err == 0)
+      f->raw = c;
+    else {
+      if (c != NULL)
+        redisFree(c);
+      msleep(10);
+    }
+  }
+  if (f->raw == NULL)
+    fail_msg("redis-server did not start on %s (is it installed? "
+             "tools/deps.sh installs it)", f->sock);
+  parse_ok("[runner]\nworkers = 1\n", &f->cfg);
+  snprintf(f->cfg->backend, sizeof f->cfg->backend, "redis");
+  snprintf(f->cfg->queue_path, sizeof f->cfg->queue_path, "%s/q", f->root);
+  snprintf(f->cfg->redis.path, sizeof f->cfg->redis.path, "%s", f->sock);
+  dt__error err = {0, 0, ""};
+  int rc = dt__queue_open(f->cfg, &f->q, &err);
+  if (rc != 0)
+    fail_msg("open: %d %s", rc, err.msg);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *f = *state;
+  dt__queue_close(f->q);
+  dt__config_free(f->cfg);
+  if (f->raw != NULL)
+    redisFree(f->raw);
+  kill(f->server, SIGKILL);
+  waitpid(f->server, NULL, 0);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->root);
+  if (system(cmd) != 0)
+    return -1;
+  free(f);
+  return 0;
+}
+
+/* The encoder: writes ctx's string. */
+static int enc_str(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
+  (void)id;
+  memcpy(buf, ctx, size);
+  return 0;
+}
+
+typedef struct got {
+  char text[64];
+  int from;
+} got;
+
+/* The reader: keeps the answer's text and who stored it. */
+static int apply_got(void *ctx, const uint8_t *rec, size_t size, int from) {
+  got *g = ctx;
+  snprintf(g->text, sizeof g->text, "%.*s", (int)size, (const char *)rec);
+  g->from = from;
+  return 0;
+}
+
+static uint64_t submit(fx *f, uint32_t slot, const char *s) {
+  uint64_t id;
+  int rc = dt__queue_submit(f->q, strlen(s), enc_str, (void *)s, slot, &id);
+  if (rc != 0)
+    fail_msg("submit: %d", rc);
+  return id;
+}
+
+/* One call: submitted, claimed, completed, its answer read and deleted;
+ * the server is left as it was (the stream, its group, the counter). */
+static void test_round_trip(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  long long keys0 = dbsize(f);
+  uint64_t id = submit(f, slot, "hello");
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_int_equal(cid, id);
+  assert_int_equal(size, 5);
+  assert_memory_equal(rec, "hello", 5);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, id, (const uint8_t *)"world", 5),
+                   0);
+  got g = {"", -1};
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_string_equal(g.text, "world");
+  assert_int_equal(g.from, DT__FROM_WORKER);
+  dt__queue_stats st;
+  assert_int_equal(dt__queue_stat(f->q, &st), 0);
+  assert_int_equal(st.tasks + st.claims + st.results + st.blobs, 0);
+  assert_int_equal(dbsize(f), keys0 + 1); /* the id counter */
+  dt__queue_waiter_release(f->q, slot);
+}
+
+/* A wait with nothing to read times out at its deadline, and a claim
+ * with nothing queued too. */
+static void test_timeouts(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "x");
+  got g;
+  uint64_t t0 = dt__now_ns();
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 300 * MS),
+                   -ETIMEDOUT);
+  uint64_t took = dt__now_ns() - t0;
+  assert_true(took >= 250 * MS && took < 1500 * MS);
+  assert_int_equal(dt__queue_cancel(f->q, id), 1);
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 200 * MS),
+                   -ETIMEDOUT);
+}
+
+/* Completing needs the claim: an answer for an entry another consumer
+ * holds is not stored, and a claimed call cannot be cancelled. */
+static void test_owner_checked(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "mine");
+  /* Another host's worker claims it. */
+  redisReply *r = raw(f, "XREADGROUP GROUP w otherhost:1 COUNT 1 STREAMS "
+                         "dtask:{q}:tasks >");
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  freeReplyObject(r);
+  assert_int_equal(dt__queue_cancel(f->q, id), 0);
+  /* This process never claimed it: its complete goes to whoever holds
+   * it only through the owner check, which fails for a fail_claim. */
+  assert_int_equal(dt__queue_fail(f->q, id, 999999, (const uint8_t *)"x", 1),
+                   -ENOENT);
+  got g;
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 200 * MS),
+                   -ETIMEDOUT);
+}
+
+/* A claim of another host not renewed for the lease goes back to the
+ * stream at the sweep, and is claimed and answered here. */
+static void test_lapsed_lease_requeued(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "again");
+  redisReply *r = raw(f, "XREADGROUP GROUP w otherhost:1 COUNT 1 STREAMS "
+                         "dtask:{q}:tasks >");
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  char entry[64];
+  snprintf(entry, sizeof entry, "%s",
+           r->element[0]->element[1]->element[0]->element[0]->str);
+  freeReplyObject(r);
+  /* Young: the sweep leaves it. */
+  assert_int_equal(dt__queue_sweep(f->q), 0);
+  /* Idle for 6 s as far as the server knows. */
+  freeReplyObject(raw(f, "XCLAIM dtask:{q}:tasks w otherhost:1 0 %s IDLE "
+                         "6000 JUSTID", entry));
+  assert_int_equal(dt__queue_sweep(f->q), 1);
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_int_equal(cid, id);
+  free(rec);
+  /* The old holder's answer is refused: it no longer holds the task. */
+  assert_int_equal(dt__queue_complete(f->q, id, (const uint8_t *)"ok", 2), 0);
+  got g;
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_string_equal(g.text, "ok");
+}
+
+/* A worker of this host that dies holding a call: fail_claim refuses
+ * while it runs, answers once it is dead, and the answer is the
+ * runner's. */
+static void test_fail_claim(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "crash");
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    dt__queue *q;
+    dt__error err;
+    uint8_t *rec;
+    size_t size;
+    uint64_t cid;
+    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
+        dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0)
+      _exit(1);
+    if (write(p[1], "c", 1) != 1)
+      _exit(2);
+    pause();
+    _exit(0);
+  }
+  close(p[1]);
+  char c;
+  assert_int_equal(read(p[0], &c, 1), 1);
+  close(p[0]);
+  assert_int_equal(dt__queue_fail(f->q, id, kid, (const uint8_t *)"dead", 4),
+                   -EPERM);
+  kill(kid, SIGKILL);
+  waitpid(kid, NULL, 0);
+  assert_int_equal(dt__queue_fail(f->q, id, kid, (const uint8_t *)"dead", 4),
+                   0);
+  got g;
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_string_equal(g.text, "dead");
+  assert_int_equal(g.from, DT__FROM_RUNNER);
+}
+
+/* A worker killed with its call (SIGKILL, no answer): the sweep gives
+ * the call back at once, and after MAX_TRIES losses answers it as a
+ * crash from the runner. */
+static void test_killed_worker_requeued(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "boom");
+  for (int i = 0; i < 5; i++) {
+    pid_t kid = fork();
+    if (kid == 0) {
+      dt__queue *q;
+      dt__error err;
+      uint8_t *rec;
+      size_t size;
+      uint64_t cid;
+      if (dt__queue_open(f->cfg, &q, &err) != 0 ||
+          dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0 || cid != id)
+        _exit(1);
+      raise(SIGKILL);
+    }
+    int status;
+    waitpid(kid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(dt__queue_sweep(f->q), 1);
+  }
+  got g;
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_int_equal(g.from, DT__FROM_RUNNER);
+}
+
+/* A caller that dies leaves nothing once a sweep has run: its task, its
+ * answer and its blob are removed, and the server is back at its key
+ * count. */
+static void test_dead_caller_swept(void **state) {
+  fx *f = *state;
+  long long keys0 = dbsize(f);
+  pid_t kid = fork();
+  if (kid == 0) {
+    dt__queue *q;
+    dt__error err;
+    uint32_t s;
+    uint64_t id, bid;
+    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
+        dt__queue_waiter(q, &s) != 0 ||
+        dt__queue_submit(q, 4, enc_str, "left", s, &id) != 0 ||
+        dt__queue_submit(q, 4, enc_str, "done", s, &id) != 0 ||
+        dt__queue_blob_put(q, "blob", 4, &bid) != 0)
+      _exit(1);
+    _exit(0);
+  }
+  int status;
+  waitpid(kid, &status, 0);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* One of the two is answered before the sweep. */
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, cid, (const uint8_t *)"r", 1), 0);
+  assert_true(dbsize(f) > keys0 + 1);
+  assert_int_equal(dt__queue_sweep(f->q), 3);
+  assert_int_equal(dbsize(f), keys0 + 1); /* + the counter */
+  assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 0);
+}
+
+/* Blobs: read back by a task of the same caller, refused for a task of
+ * another caller, and for another size; dropped. */
+static void test_blobs(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t bid;
+  assert_int_equal(dt__queue_blob_put(f->q, "0123456789", 10, &bid), 0);
+  uint64_t id = submit(f, slot, "t");
+  char buf[10];
+  assert_int_equal(dt__queue_blob_read(f->q, id, bid, buf, 10), 0);
+  assert_memory_equal(buf, "0123456789", 10);
+  assert_int_equal(dt__queue_blob_read(f->q, id, bid, buf, 9), -EPROTO);
+  /* A task of another caller. */
+  freeReplyObject(raw(f, "HSET dtask:{q}:calls 777777 otherhost:5 0-1"));
+  assert_int_equal(dt__queue_blob_read(f->q, 777777, bid, buf, 10), -EACCES);
+  assert_int_equal(dt__queue_blob_drop(f->q, bid), 0);
+  assert_int_equal(dt__queue_blob_read(f->q, id, bid, buf, 10), -ENOENT);
+}
+
+/* The server restarted without the call: the wait says so instead of
+ * waiting forever, and cancel says it is not in the queue. */
+static void test_call_lost_with_server(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "gone");
+  freeReplyObject(raw(f, "FLUSHALL"));
+  got g;
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 5000 * MS),
+                   -ECONNRESET);
+  assert_int_equal(dt__queue_cancel(f->q, id), 1);
+  /* The stream and group come back for the next claim. */
+  id = submit(f, slot, "back");
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 2000 * MS), 0);
+  assert_int_equal(cid, id);
+  free(rec);
+}
+
+/* Heartbeats: no pool at first; a beat makes one recent (and its
+ * workers counted); wait_runner wakes on a beat from another process;
+ * a stopped pool is gone. */
+static void test_pools(void **state) {
+  fx *f = *state;
+  assert_int_equal(dt__queue_runner_recent(f->q, 3000 * MS), 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    dt__queue *q;
+    dt__error err;
+    msleep(300);
+    if (dt__queue_open(f->cfg, &q, &err) != 0)
+      _exit(1);
+    dt__queue_set_workers(q, 3);
+    dt__queue_heartbeat(q, getpid());
+    _exit(0);
+  }
+  uint64_t t0 = dt__now_ns();
+  assert_int_equal(dt__queue_wait_runner(f->q, 3000 * MS, 3000 * MS), 0);
+  uint64_t took = dt__now_ns() - t0;
+  assert_true(took >= 250 * MS && took < 2000 * MS);
+  waitpid(kid, NULL, 0);
+  assert_int_equal(dt__queue_workers(f->q), 3);
+  dt__queue_heartbeat(f->q, 0); /* not this process's entry: no effect */
+  msleep(250);
+  assert_int_equal(dt__queue_runner_alive(f->q, 3000 * MS), 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeouts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_owner_checked, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lapsed_lease_requeued, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_fail_claim, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_killed_worker_requeued, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_dead_caller_swept, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_call_lost_with_server, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_pools, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
