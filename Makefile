@@ -17,6 +17,7 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 # The compiler and the flags a user may change.
 CC         ?= cc
 OPT        ?= -O2 -g
@@ -273,6 +274,9 @@ install: $(SHIM) $(ENGINE) $(DTASK) $(RUNNER)
 	install -m 0755 $(RUNNER) $(DESTDIR)$(BINDIR)/dtask-runner
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libdtask_shim.so
 	install -m 0755 $(ENGINE) $(DESTDIR)$(LIBDIR)/libdtask_engine.so
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' tools/dtask-runner@.service >$(DESTDIR)$(UNITDIR)/dtask-runner@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/dtask-runner@.service
 
 clean:
 	rm -rf build build-asan
