@@ -161,8 +161,22 @@ static int explain_binary(const objects *o, const dt__offload *off) {
 /* Prints the plan of a valid config. */
 static void print_plan(const dt__config *cfg, const objects *o) {
   printf("config %s: valid\n", cfg->path);
-  printf("  queue   %s at %s (map %llu MiB)\n", cfg->backend, cfg->queue_path,
-         (unsigned long long)(cfg->map_size >> 20));
+  if (strcmp(cfg->backend, "redis") == 0) {
+    const dt__url *u = &cfg->redis;
+    if (u->path[0] != '\0')
+      printf("  queue   redis at unix://%s db %d, key prefix %s, local files "
+             "in %s%s\n", u->path, u->db,
+             cfg->queue_name[0] ? cfg->queue_name : "from [queue] path",
+             cfg->queue_path, cfg->password_file[0] ? ", password file" : "");
+    else
+      printf("  queue   redis at %s:%d db %d, key prefix %s, local files in "
+             "%s%s\n", u->host, u->port, u->db,
+             cfg->queue_name[0] ? cfg->queue_name : "from [queue] path",
+             cfg->queue_path, cfg->password_file[0] ? ", password file" : "");
+  } else {
+    printf("  queue   %s at %s (map %llu MiB)\n", cfg->backend, cfg->queue_path,
+           (unsigned long long)(cfg->map_size >> 20));
+  }
   printf("  runner  %d worker%s, autostart %s, idle exit after %.3gs\n",
          cfg->workers, cfg->workers == 1 ? "" : "s",
          cfg->autostart ? "on" : "off", (double)cfg->idle_exit_ns / 1e9);
