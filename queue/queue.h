@@ -38,6 +38,9 @@ typedef int (*dt__encode_fn)(void *ctx, uint8_t *buf, size_t size,
  * (fail_claim: the supervisor that saw the worker die; the sweep). */
 enum { DT__FROM_WORKER = 0, DT__FROM_RUNNER = 1 };
 
+/* submit's flags. */
+enum { DT__SUBMIT_NEXT = 1 };
+
 /* Reads a result record in place; from is who stored it.  A negative
  * return keeps the result (-ENOSPC: the caller grows a buffer and waits
  * again without sleeping); -EPROTO deletes it as 0 does. */
@@ -71,10 +74,12 @@ typedef struct dt__queue_ops {
   void (*waiter_release)(dt__queue *q, uint32_t slot);
   /* Queues a task of size bytes written by enc, gets its id into *id and
    * wakes an idle worker.  drop, unless DT__NO_ID, is a result that
-   * wait_since left, deleted in the same step.  -E2BIG for a task larger
-   * than the backend takes; enc's error aborts the step. */
+   * wait_since left, deleted in the same step.  With DT__SUBMIT_NEXT in
+   * flags, the thread's next operation on the queue is wait_since for
+   * this id (a backend may start that wait now).  -E2BIG for a task
+   * larger than the backend takes; enc's error aborts the step. */
   int (*submit)(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
-                uint32_t slot, uint64_t drop, uint64_t *id);
+                uint32_t slot, uint64_t drop, unsigned flags, uint64_t *id);
   /* The slot's wake-up count: read before submit, passed to wait_since. */
   uint32_t (*slot_seq)(dt__queue *q, uint32_t slot);
   /* Blocks until the result of id is there (no polling), applies it and
@@ -182,13 +187,13 @@ static inline void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
 static inline int dt__queue_submit(dt__queue *q, size_t size,
                                    dt__encode_fn enc, void *ctx,
                                    uint32_t slot, uint64_t *id) {
-  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, id);
+  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, 0, id);
 }
 static inline int dt__queue_submit_drop(dt__queue *q, size_t size,
                                         dt__encode_fn enc, void *ctx,
                                         uint32_t slot, uint64_t drop,
-                                        uint64_t *id) {
-  return q->ops->submit(q, size, enc, ctx, slot, drop, id);
+                                        unsigned flags, uint64_t *id) {
+  return q->ops->submit(q, size, enc, ctx, slot, drop, flags, id);
 }
 static inline uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
   return q->ops->slot_seq(q, slot);

@@ -212,7 +212,8 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
 }
 
 /* Sends one command (binary-safe: len gives each argument's length, or
- * NULL for C strings) on rc, which must be ready.  Returns hiredis's
+ * NULL for C strings) on rc, which must be ready; replies still owed to
+ * dt__rconn_append are read and dropped first.  Returns hiredis's
  * reply (the caller frees it with freeReplyObject; an error reply is a
  * reply), or NULL when the link failed: the context is then freed, and
  * the next dt__rconn_ready connects again. */
@@ -220,6 +221,12 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
                            const size_t *len) {
   if (rc->c == NULL || rc->pid != getpid())
     return NULL;
+  while (rc->pending > 0) { /* replies owed first, in order */
+    redisReply *old = dt__rconn_get(rc);
+    if (old == NULL)
+      return NULL;
+    freeReplyObject(old);
+  }
   redisReply *r = redisCommandArgv(rc->c, argc, argv, len);
   if (r == NULL) {
     dt__log(DT__LOG_INFO, "the link to the queue's Redis at %s failed: %s",
@@ -229,11 +236,45 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
   return r;
 }
 
+/* Queues one command on rc (ready) without reading its reply, which
+ * dt__rconn_get returns later; tag is the caller's note of what the reply
+ * answers (kept in rc->pending_tag).  Nothing is sent before the next
+ * dt__rconn_argv or dt__rconn_get, which send everything queued first.
+ * Returns 0, or -ENOMEM (nothing queued). */
+int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
+                     const size_t *len, uint64_t tag) {
+  if (rc->c == NULL || rc->pid != getpid() ||
+      redisAppendCommandArgv(rc->c, argc, argv, len) != REDIS_OK)
+    return -ENOMEM;
+  rc->pending++;
+  rc->pending_tag = tag;
+  return 0;
+}
+
+/* Reads the oldest reply not yet read (one per dt__rconn_append; the
+ * reply of a command sent by dt__rconn_argv is read by it).  Returns it
+ * (the caller frees it), or NULL when the link failed (the context is
+ * then freed and every pending reply forgotten). */
+redisReply *dt__rconn_get(dt__rconn *rc) {
+  void *r = NULL;
+  if (rc->c == NULL || rc->pid != getpid() || rc->pending == 0)
+    return NULL;
+  if (redisGetReply(rc->c, &r) != REDIS_OK || r == NULL) {
+    dt__log(DT__LOG_INFO, "the link to the queue's Redis at %s failed: %s",
+            rc->srv->label, rc->c->errstr);
+    dt__rconn_close(rc);
+    return NULL;
+  }
+  rc->pending--;
+  return r;
+}
+
 /* Frees rc's context if any (closing its socket in this process). */
 void dt__rconn_close(dt__rconn *rc) {
   if (rc->c != NULL)
     redisFree(rc->c);
   rc->c = NULL;
+  rc->pending = 0;
 }
 
 /* Sleeps until rc may try to connect again, or until deadline_ns

@@ -31,6 +31,8 @@ typedef struct dt__rconn {
   uint64_t retry_at;    /* no connect before (dt__now_ns) */
   uint64_t backoff_ns;  /* the next wait after a failed connect */
   uint64_t epoch;       /* counts connects: a new one means state may be lost */
+  int pending;          /* replies sent for with dt__rconn_append, unread */
+  uint64_t pending_tag; /* the user's word for what the last one is */
 } dt__rconn;
 
 int dt__rserver_init(dt__rserver *srv, const dt__url *url,
@@ -39,6 +41,9 @@ void dt__rserver_wipe(dt__rserver *srv);
 int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns);
 redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
                            const size_t *len);
+int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
+                     const size_t *len, uint64_t tag);
+redisReply *dt__rconn_get(dt__rconn *rc);
 void dt__rconn_close(dt__rconn *rc);
 int dt__rconn_wait_retry(dt__rconn *rc, uint64_t deadline_ns);
 const char *dt__rhost_id(void);

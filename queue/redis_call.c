@@ -156,11 +156,15 @@ uint32_t dt__rd_slot_seq(dt__queue *q, uint32_t slot) {
 
 /* The submit operation: takes an id, has enc write the task into a
  * buffer, and adds it to the stream with its entry in calls, deleting
- * the answer drop in the same script.  Returns 0; -E2BIG past what one
- * Redis value takes; enc's error; -ENOMEM; -ECONNREFUSED/-EAGAIN/-EIO
- * when the server cannot be reached (nothing stored). */
-int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc,
-                     void *ctx, uint32_t slot, uint64_t drop, uint64_t *id) {
+ * the answer drop in the same script.  With DT__SUBMIT_NEXT the blocking
+ * read of the answer goes out in the same write (one message less on the
+ * call's path); wait_answer reads its reply first.  Returns 0; -E2BIG
+ * past what one Redis value takes; enc's error; -ENOMEM;
+ * -ECONNREFUSED/-EAGAIN/-EIO when the server cannot be reached (nothing
+ * stored, as far as this caller can tell). */
+int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
+                  uint32_t slot, uint64_t drop, unsigned flags,
+                  uint64_t *id) {
   dt__rq *q = dt__rd(base);
   dt__rconn *c;
   if (size > MAX_RECORD)
@@ -179,17 +183,38 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc,
     free(buf);
     return rc;
   }
-  char kt[320], kc[320], kr[340], ids[24], drops[24] = "";
+  char kt[320], kc[320], kr[340], ka[340], ids[24], drops[24] = "";
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)*id);
   if (drop != DT__NO_ID)
     snprintf(drops, sizeof drops, "%llu", (unsigned long long)drop);
   const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
                         dt__rq_key(q, kc, sizeof kc, "calls"),
                         dt__rq_id_key(q, kr, sizeof kr, "r:",
-                               drop != DT__NO_ID ? drop : 0)};
+                                      drop != DT__NO_ID ? drop : 0)};
   const char *args[] = {ids, q->me, (const char *)buf, drops};
-  size_t alen[] = {0, 0, size, 0};
-  redisReply *r = dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR};
+  redisReply *r = NULL;
+  if ((flags & DT__SUBMIT_NEXT) && c->pending == 0 &&
+      dt__rq_eval_append(c, SUBMIT, 3, keys, 4, args, alen) == 0) {
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
+    const char *xr[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
+                        dt__rq_id_key(q, ka, sizeof ka, "r:", *id), "0"};
+    if (dt__rconn_append(c, 8, xr, NULL, *id) != 0) {
+      free(buf);
+      dt__rconn_close(c); /* half a pipeline: start clean */
+      return -ENOMEM;
+    }
+    r = dt__rconn_get(c);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+      dt__log(DT__LOG_INFO, "the queue's Redis refused a script: %.200s",
+              r->str);
+      freeReplyObject(r);
+      r = NULL;
+    }
+  } else {
+    r = dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
+  }
   free(buf);
   if (r == NULL)
     return -EIO;
@@ -197,50 +222,62 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc,
   return 0;
 }
 
-/* Reads the answer of id on c, blocking at most block_ms (> 0).
- * Returns apply's result; -ENOENT when there is none yet; -EPROTO for
- * an entry that is not an answer; -EIO on the link. */
-static int read_answer(dt__rq *q, dt__rconn *c, uint64_t id, long long block_ms,
-                       dt__apply_fn apply, void *ctx) {
-  char kr[340], ms[24];
-  snprintf(ms, sizeof ms, "%lld", block_ms);
-  const char *argv[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
-                        dt__rq_id_key(q, kr, sizeof kr, "r:", id), "0"};
-  redisReply *r = dt__rconn_argv(c, 8, argv, NULL);
-  if (r == NULL)
-    return -EIO;
-  int rc = -ENOENT;
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-    /* [[key, [[entry, [f, v, r, v]]]]] */
-    const redisReply *s = r->element[0];
-    const redisReply *e = s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
-                                  s->element[1]->type == REDIS_REPLY_ARRAY &&
-                                  s->element[1]->elements >= 1
-                              ? s->element[1]->element[0]
-                              : NULL;
-    const redisReply *fv = e != NULL && e->type == REDIS_REPLY_ARRAY &&
-                                   e->elements == 2
-                               ? e->element[1]
-                               : NULL;
-    const redisReply *rec = NULL;
-    int from = -1;
-    for (size_t i = 0; fv != NULL && fv->type == REDIS_REPLY_ARRAY &&
-                       i + 1 < fv->elements;
-         i += 2) {
-      const redisReply *f = fv->element[i], *v = fv->element[i + 1];
-      if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-        continue;
-      if (strcmp(f->str, "r") == 0)
-        rec = v;
-      else if (strcmp(f->str, "f") == 0)
-        from = strcmp(v->str, "1") == 0 ? DT__FROM_RUNNER : DT__FROM_WORKER;
-    }
-    rc = rec != NULL && from >= 0
+/* Reads an answer out of r, the reply of an XREAD of one answer stream,
+ * and applies it.  Returns apply's result; -ENOENT when r holds none
+ * (the read timed out); -EPROTO for an entry that is not an answer, or
+ * an error reply (the key is not a stream: something else wrote it). */
+static int apply_answer(const redisReply *r, dt__apply_fn apply, void *ctx) {
+  if (r->type == REDIS_REPLY_ERROR)
+    return -EPROTO;
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+    return -ENOENT;
+  /* [[key, [[entry, [f, v, r, v]]]]] */
+  const redisReply *s = r->element[0];
+  const redisReply *e = s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+                                s->element[1]->type == REDIS_REPLY_ARRAY &&
+                                s->element[1]->elements >= 1
+                            ? s->element[1]->element[0]
+                            : NULL;
+  const redisReply *fv =
+      e != NULL && e->type == REDIS_REPLY_ARRAY && e->elements == 2
+          ? e->element[1]
+          : NULL;
+  const redisReply *rec = NULL;
+  int from = -1;
+  for (size_t i = 0;
+       fv != NULL && fv->type == REDIS_REPLY_ARRAY && i + 1 < fv->elements;
+       i += 2) {
+    const redisReply *f = fv->element[i], *v = fv->element[i + 1];
+    if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+      continue;
+    if (strcmp(f->str, "r") == 0)
+      rec = v;
+    else if (strcmp(f->str, "f") == 0)
+      from = strcmp(v->str, "1") == 0 ? DT__FROM_RUNNER : DT__FROM_WORKER;
+  }
+  return rec != NULL && from >= 0
              ? apply(ctx, (const uint8_t *)rec->str, rec->len, from)
              : -EPROTO;
-  } else if (r->type == REDIS_REPLY_ERROR) {
-    rc = -EIO;
+}
+
+/* Reads the answer of id on c: the reply of the read that submit sent
+ * ahead when c owes it, else a blocking read of at most block_ms (> 0).
+ * Returns apply_answer's result, or -EIO on the link. */
+static int read_answer(dt__rq *q, dt__rconn *c, uint64_t id,
+                       long long block_ms, dt__apply_fn apply, void *ctx) {
+  redisReply *r;
+  if (c->pending > 0 && c->pending_tag == id) {
+    r = dt__rconn_get(c);
+  } else {
+    char kr[340], ms[24];
+    snprintf(ms, sizeof ms, "%lld", block_ms);
+    const char *argv[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
+                          dt__rq_id_key(q, kr, sizeof kr, "r:", id), "0"};
+    r = dt__rconn_argv(c, 8, argv, NULL);
   }
+  if (r == NULL)
+    return -EIO;
+  int rc = apply_answer(r, apply, ctx);
   freeReplyObject(r);
   return rc;
 }

@@ -58,7 +58,8 @@ int dt__rq_init(dt__rq *q, const dt__config *cfg, const char *dir,
 }
 
 /* Writes P followed by what (a key name) into buf. */
-const char *dt__rq_key(const dt__rq *q, char *buf, size_t cap, const char *what) {
+const char *dt__rq_key(const dt__rq *q, char *buf, size_t cap,
+                       const char *what) {
   snprintf(buf, cap, "%s%s", q->p, what);
   return buf;
 }
@@ -70,25 +71,38 @@ const char *dt__rq_id_key(const dt__rq *q, char *buf, size_t cap,
   return buf;
 }
 
-/* Runs a script on conn with nkeys keys then nargs arguments (len[i]
- * gives argument i's length, or 0 for a C string).  Returns the reply
- * (the caller frees it), or NULL when the link failed or the server
- * answered with an error (logged at info). */
+/* Builds the argv of EVAL script with nkeys keys then nargs arguments
+ * (alen[i] gives argument i's length, DT__RQ_STR for a C string; alen
+ * NULL: all C strings) into argv/len (16 slots).  Returns the count. */
+static int eval_argv(const char **argv, size_t *len, char *nk, size_t nkcap,
+                     const char *script, int nkeys, const char *const *keys,
+                     int nargs, const char *const *args, const size_t *alen) {
+  int n = 0;
+  snprintf(nk, nkcap, "%d", nkeys);
+  argv[n] = "EVAL", len[n++] = 4;
+  argv[n] = script, len[n++] = strlen(script);
+  argv[n] = nk, len[n++] = strlen(nk);
+  for (int i = 0; i < nkeys && n < 16; i++)
+    argv[n] = keys[i], len[n++] = strlen(keys[i]);
+  for (int i = 0; i < nargs && n < 16; i++)
+    argv[n] = args[i],
+    len[n++] = alen != NULL && alen[i] != DT__RQ_STR ? alen[i]
+                                                     : strlen(args[i]);
+  return n;
+}
+
+/* Runs a script on conn (ready) with nkeys keys then nargs arguments, as
+ * eval_argv takes them.  Returns the reply (the caller frees it), or NULL
+ * when the link failed or the server answered with an error (logged at
+ * info). */
 redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
                         const char *const *keys, int nargs,
                         const char *const *args, const size_t *alen) {
   const char *argv[16];
   size_t len[16];
   char nk[8];
-  int n = 0;
-  snprintf(nk, sizeof nk, "%d", nkeys);
-  argv[n] = "EVAL", len[n++] = 4;
-  argv[n] = script, len[n++] = strlen(script);
-  argv[n] = nk, len[n++] = strlen(nk);
-  for (int i = 0; i < nkeys; i++)
-    argv[n] = keys[i], len[n++] = strlen(keys[i]);
-  for (int i = 0; i < nargs; i++)
-    argv[n] = args[i], len[n++] = alen && alen[i] ? alen[i] : strlen(args[i]);
+  int n = eval_argv(argv, len, nk, sizeof nk, script, nkeys, keys, nargs,
+                    args, alen);
   redisReply *r = dt__rconn_argv(conn, n, argv, len);
   if (r != NULL && r->type == REDIS_REPLY_ERROR) {
     dt__log(DT__LOG_INFO, "the queue's Redis refused a script: %.200s",
@@ -97,6 +111,19 @@ redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
     return NULL;
   }
   return r;
+}
+
+/* Queues the same script on conn without reading its reply (read it with
+ * dt__rconn_get, in order).  Returns 0 or -ENOMEM. */
+int dt__rq_eval_append(dt__rconn *conn, const char *script, int nkeys,
+                       const char *const *keys, int nargs,
+                       const char *const *args, const size_t *alen) {
+  const char *argv[16];
+  size_t len[16];
+  char nk[8];
+  int n = eval_argv(argv, len, nk, sizeof nk, script, nkeys, keys, nargs,
+                    args, alen);
+  return dt__rconn_append(conn, n, argv, len, 0);
 }
 
 /* A reply's integer (or integer-looking string), or dflt. */

@@ -53,6 +53,9 @@ typedef struct dt__rq {
 
 static inline dt__rq *dt__rd(dt__queue *q) { return (dt__rq *)q; }
 
+/* In dt__rq_eval's alen: this argument is a C string (strlen). */
+#define DT__RQ_STR ((size_t)-1)
+
 int dt__rq_init(dt__rq *q, const dt__config *cfg, const char *dir,
                 dt__error *err);
 const char *dt__rq_key(const dt__rq *q, char *buf, size_t cap,
@@ -62,6 +65,9 @@ const char *dt__rq_id_key(const dt__rq *q, char *buf, size_t cap,
 redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
                         const char *const *keys, int nargs,
                         const char *const *args, const size_t *alen);
+int dt__rq_eval_append(dt__rconn *conn, const char *script, int nkeys,
+                       const char *const *keys, int nargs,
+                       const char *const *args, const size_t *alen);
 long long dt__rq_num(const redisReply *r, long long dflt);
 int dt__rq_lock(dt__rq *q);
 void dt__rq_unlock(dt__rq *q);

@@ -15,7 +15,7 @@ void dt__rd_close(dt__queue *q);
 int dt__rd_waiter(dt__queue *q, uint32_t *slot);
 void dt__rd_waiter_release(dt__queue *q, uint32_t slot);
 int dt__rd_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
-                  uint32_t slot, uint64_t drop, uint64_t *id);
+                  uint32_t slot, uint64_t drop, unsigned flags, uint64_t *id);
 uint32_t dt__rd_slot_seq(dt__queue *q, uint32_t slot);
 int dt__rd_wait(dt__queue *q, uint64_t id, uint32_t slot, dt__apply_fn apply,
                 void *ctx, uint64_t timeout_ns);

@@ -261,7 +261,8 @@ static int answer(dt__rq *q, uint64_t id, const char *entry,
                         dt__rq_id_key(q, kr, sizeof kr, "r:", id)};
   const char *args[] = {ids, entry, owner, (const char *)rec,
                         from == DT__FROM_RUNNER ? "1" : "0"};
-  size_t alen[] = {0, 0, 0, size, 0};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size,
+                   DT__RQ_STR};
   for (;;) {
     int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
     if (rc == 0) {
@@ -533,7 +534,8 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
                         dt__rq_id_key(q, kr, sizeof kr, "r:",
                                       id == DT__NO_ID ? 0 : id)};
   const char *args[] = {entry, owner, idle, ids, max, (const char *)res};
-  size_t alen[] = {0, 0, 0, 0, 0, rsize};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR,
+                   DT__RQ_STR, DT__RQ_STR, rsize};
   redisReply *r = dt__rq_eval(&q->main, REQUEUE, 3, keys, 6, args, alen);
   free(res);
   int changed = r != NULL && dt__rq_num(r, 0) != 0;
@@ -660,8 +662,10 @@ int dt__rd_stat(dt__queue *base, dt__queue_stats *st) {
   dt__rq_unlock(q);
   rc = -EIO;
   if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
-    long long x = dt__rq_num(r->element[0], 0), p = dt__rq_num(r->element[1], 0);
-    long long c = dt__rq_num(r->element[2], 0), b = dt__rq_num(r->element[3], 0);
+    long long x = dt__rq_num(r->element[0], 0);
+    long long p = dt__rq_num(r->element[1], 0);
+    long long c = dt__rq_num(r->element[2], 0);
+    long long b = dt__rq_num(r->element[3], 0);
     memset(st, 0, sizeof *st);
     st->tasks = (size_t)(x > p ? x - p : 0);
     st->claims = (size_t)p;
@@ -702,7 +706,7 @@ int dt__rd_blob_put(dt__queue *base, const void *data, size_t size,
     const char *keys[] = {dt__rq_key(q, kc, sizeof kc, "calls"),
                           dt__rq_id_key(q, kb, sizeof kb, "b:", *id)};
     const char *args[] = {ids, q->me, (const char *)data};
-    size_t alen[] = {0, 0, size};
+    size_t alen[] = {DT__RQ_STR, DT__RQ_STR, size};
     r = dt__rq_eval(&q->main, BLOBPUT, 2, keys, 3, args, alen);
     rc = r != NULL ? 0 : -EIO;
   }

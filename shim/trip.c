@@ -146,8 +146,10 @@ int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said) {
   if (dt__trip_too_big(s, size, c->args, said) != 0)
     return -EFBIG;
+  /* A single call (said NULL) is waited for next with wait_since. */
   int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
-                                 ts->has_drop ? ts->drop : DT__NO_ID, &c->id);
+                                 ts->has_drop ? ts->drop : DT__NO_ID,
+                                 said == NULL ? DT__SUBMIT_NEXT : 0, &c->id);
   if (rc != 0 && rc != -EFBIG && (said == NULL || !*said)) {
     if (said != NULL)
       *said = true;

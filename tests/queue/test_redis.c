@@ -447,6 +447,48 @@ static void test_pools(void **state) {
   assert_int_equal(dt__queue_runner_alive(f->q, 3000 * MS), 1);
 }
 
+/* The fast path: a submit that says its thread waits next sends the read
+ * of the answer with the task; wait_since takes that read's reply, leaves
+ * the answer, and the next submit deletes it.  A read sent ahead and
+ * never waited for costs nothing but time: the next command on the
+ * connection drains it, and the answer is still there to read. */
+static void test_submit_next(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id, id2, cid;
+  assert_int_equal(dt__queue_submit_drop(f->q, 3, enc_str, "one", slot,
+                                         DT__NO_ID, DT__SUBMIT_NEXT, &id),
+                   0);
+  uint8_t *rec;
+  size_t size;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, id, (const uint8_t *)"1", 1), 0);
+  got g = {"", -1};
+  assert_int_equal(
+      dt__queue_wait_since(f->q, id, slot, 0, apply_got, &g, 1000 * MS), 0);
+  assert_string_equal(g.text, "1");
+  char key[64];
+  snprintf(key, sizeof key, "dtask:{q}:r:%llu", (unsigned long long)id);
+  assert_int_equal(raw_int(f, "EXISTS %s", key), 1); /* left */
+  /* The next submit drops it; its read ahead is not waited for. */
+  assert_int_equal(dt__queue_submit_drop(f->q, 3, enc_str, "two", slot, id,
+                                         DT__SUBMIT_NEXT, &id2),
+                   0);
+  assert_int_equal(raw_int(f, "EXISTS %s", key), 0);
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, id2, (const uint8_t *)"2", 1), 0);
+  /* Another command on the slot's connection first (a plain submit):
+   * the read ahead is drained; the answer is read again by the wait. */
+  uint64_t id3 = submit(f, slot, "three");
+  assert_int_equal(dt__queue_wait(f->q, id2, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_string_equal(g.text, "2");
+  assert_int_equal(dt__queue_cancel(f->q, id3), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -463,6 +505,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_call_lost_with_server, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_pools, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_submit_next, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
