@@ -31,6 +31,8 @@ typedef struct dt__rconn {
   uint64_t retry_at;    /* no connect before (dt__now_ns) */
   uint64_t backoff_ns;  /* the next wait after a failed connect */
   uint64_t epoch;       /* counts connects: a new one means state may be lost */
+  int refused;          /* the last error reply: -ENOSPC for the server's
+                           OOM, -EPROTO for another; 0 after a success */
   int pending;          /* replies sent for with dt__rconn_append, unread */
   uint64_t pending_tag; /* the user's word for what the last one is */
 } dt__rconn;

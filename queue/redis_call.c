@@ -205,19 +205,17 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
       dt__rconn_close(c); /* half a pipeline: start clean */
       return -ENOMEM;
     }
-    r = dt__rconn_get(c);
-    if (r != NULL && r->type == REDIS_REPLY_ERROR) {
-      dt__log(DT__LOG_INFO, "the queue's Redis refused a script: %.200s",
-              r->str);
-      freeReplyObject(r);
-      r = NULL;
-    }
+    r = dt__rq_checked(c, dt__rconn_get(c));
   } else {
     r = dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
   }
   free(buf);
-  if (r == NULL)
-    return -EIO;
+  if (r == NULL) {
+    rc = c->c != NULL && c->refused != 0 ? c->refused : -EIO;
+    if (c->pending > 0)
+      dt__rconn_close(c); /* the read sent ahead waits for no answer */
+    return rc;
+  }
   freeReplyObject(r);
   return 0;
 }

@@ -71,6 +71,35 @@ const char *dt__rq_id_key(const dt__rq *q, char *buf, size_t cap,
   return buf;
 }
 
+/* Takes r, the reply of a command on conn: an error reply is freed and
+ * said, and conn->refused set (-ENOSPC when the server is out of memory:
+ * said once per process at error, since calls then run by on_unavailable
+ * until it has room; -EPROTO otherwise, at info).  Returns r, or NULL for
+ * an error reply or a failed link (r NULL). */
+redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r) {
+  static int said_oom;
+  if (r == NULL || r->type != REDIS_REPLY_ERROR) {
+    if (r != NULL)
+      conn->refused = 0;
+    return r;
+  }
+  if (strncmp(r->str, "OOM", 3) == 0) {
+    conn->refused = -ENOSPC;
+    if (!__atomic_exchange_n(&said_oom, 1, __ATOMIC_RELAXED))
+      dt__log(DT__LOG_ERROR,
+              "the queue's Redis at %s is out of memory (maxmemory): new "
+              "calls are refused and run in the caller until it has "
+              "room; raise maxmemory or add memory",
+              conn->srv->label);
+  } else {
+    conn->refused = -EPROTO;
+    dt__log(DT__LOG_INFO, "the queue's Redis refused a command: %.200s",
+            r->str);
+  }
+  freeReplyObject(r);
+  return NULL;
+}
+
 /* Builds the argv of EVAL script with nkeys keys then nargs arguments
  * (alen[i] gives argument i's length, DT__RQ_STR for a C string; alen
  * NULL: all C strings) into argv/len (16 slots).  Returns the count. */
@@ -103,14 +132,7 @@ redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
   char nk[8];
   int n = eval_argv(argv, len, nk, sizeof nk, script, nkeys, keys, nargs,
                     args, alen);
-  redisReply *r = dt__rconn_argv(conn, n, argv, len);
-  if (r != NULL && r->type == REDIS_REPLY_ERROR) {
-    dt__log(DT__LOG_INFO, "the queue's Redis refused a script: %.200s",
-            r->str);
-    freeReplyObject(r);
-    return NULL;
-  }
-  return r;
+  return dt__rq_checked(conn, dt__rconn_argv(conn, n, argv, len));
 }
 
 /* Queues the same script on conn without reading its reply (read it with

@@ -65,6 +65,7 @@ const char *dt__rq_id_key(const dt__rq *q, char *buf, size_t cap,
 redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
                         const char *const *keys, int nargs,
                         const char *const *args, const size_t *alen);
+redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r);
 int dt__rq_eval_append(dt__rconn *conn, const char *script, int nkeys,
                        const char *const *keys, int nargs,
                        const char *const *args, const size_t *alen);

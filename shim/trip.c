@@ -155,7 +155,8 @@ int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       *said = true;
     dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
             "inline%s", s->off->symbol, strerror(-rc),
-            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size)"
+            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size, "
+                              "or the Redis server's maxmemory)"
             : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
                              "raise it)"
                            : "",
