@@ -23,6 +23,9 @@
 #define RECENT_CACHE_NS 200000000ull
 #define POOL_AGE_MS 3000ll      /* a pool whose last beat is older is gone */
 #define SWEEP_BATCH "200"      /* calls entries a sweep looks at */
+#define PENDING_PAGE "256"     /* pending entries read at once */
+#define CONSUMER_IDLE_MS 3600000ll /* another host's idle consumer: gone */
+#define ORPHAN_AGE_MS 3660000ll /* REPLY_TTL_S and a minute, in ms */
 
 /* The backend's handle: dt__queue first (queue.c fills it). */
 typedef struct dt__rq {

@@ -74,6 +74,22 @@ static const char FORGET[] =
     "end\n"
     "return 1\n";
 
+/* KEYS tasks calls reply; ARGV field value age_ms.  Removes the calls
+ * entry of a caller of another host whose task is gone and whose answer
+ * is gone too (read, or expired), its task queued age_ms ago or more:
+ * nothing of the call is left for anyone to want. */
+static const char ORPHAN[] =
+    "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
+    "local e = string.match(ARGV[2], ' (%S+)$')\n"
+    "local ms = e and tonumber(string.match(e, '^(%d+)-'))\n"
+    "if not ms then return 0 end\n"
+    "local t = redis.call('TIME')\n"
+    "if t[1] * 1000 + math.floor(t[2] / 1000) - ms < tonumber(ARGV[3])"
+    " then return 0 end\n"
+    "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end\n"
+    "if #redis.call('XRANGE', KEYS[1], e, e) > 0 then return 0 end\n"
+    "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
+
 /* KEYS pools beat; ARGV me workers (0: stopped) max_age_ms. */
 static const char BEAT[] =
     "local t = redis.call('TIME')\n"
@@ -544,50 +560,112 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
   return changed;
 }
 
-/* Renews the leases of this host's live workers and gives back the
- * lapsed ones (workers of this host that are gone; any host's claim not
- * renewed for LEASE_MS).  Returns the number given back. */
-static int sweep_claims(dt__rq *q) {
-  char kt[320];
-  dt__rq_key(q, kt, sizeof kt, "tasks");
-  const char *argv[] = {"XPENDING", kt, "w", "-", "+", "256"};
-  redisReply *r = dt__rconn_argv(&q->main, 6, argv, NULL);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-    if (r != NULL)
-      freeReplyObject(r);
+/* One entry of XPENDING's extended form, p: renews it when a live
+ * worker of this host holds it, else gives it back when its holder is a
+ * gone worker of this host or its lease lapsed.  Returns 1 when given
+ * back. */
+static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
+  if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 ||
+      p->element[0]->type != REDIS_REPLY_STRING ||
+      p->element[1]->type != REDIS_REPLY_STRING)
+    return 0;
+  const char *entry = p->element[0]->str, *owner = p->element[1]->str;
+  long long idle = dt__rq_num(p->element[2], 0);
+  char host[96];
+  int pid;
+  if (split_owner(owner, p->element[1]->len, host, sizeof host, &pid) != 0)
+    return 0;
+  if (strcmp(host, q->host) == 0 && dt__proc_alive(pid)) {
+    const char *a[] = {"XCLAIM", kt, "w", owner, "0", entry, "JUSTID"};
+    redisReply *c = dt__rconn_argv(&q->main, 7, a, NULL);
+    if (c != NULL)
+      freeReplyObject(c);
     return 0;
   }
+  if (strcmp(host, q->host) == 0)
+    return requeue(q, entry, owner, 0);
+  return idle >= LEASE_MS ? requeue(q, entry, owner, LEASE_MS) : 0;
+}
+
+/* Renews the leases of this host's live workers and gives back the
+ * lapsed ones (workers of this host that are gone; any host's claim not
+ * renewed for LEASE_MS), every pending entry, a page of PENDING_PAGE at
+ * a time.  Returns the number given back. */
+static int sweep_claims(dt__rq *q) {
+  char kt[320], from[64] = "-";
+  dt__rq_key(q, kt, sizeof kt, "tasks");
   int count = 0;
-  for (size_t i = 0; i < r->elements; i++) {
-    const redisReply *p = r->element[i];
-    if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 ||
-        p->element[0]->type != REDIS_REPLY_STRING ||
-        p->element[1]->type != REDIS_REPLY_STRING)
-      continue;
-    const char *entry = p->element[0]->str, *owner = p->element[1]->str;
-    long long idle = dt__rq_num(p->element[2], 0);
+  for (;;) {
+    const char *argv[] = {"XPENDING", kt, "w", from, "+", PENDING_PAGE};
+    redisReply *r = dt__rconn_argv(&q->main, 6, argv, NULL);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+      if (r != NULL)
+        freeReplyObject(r);
+      return count;
+    }
+    for (size_t i = 0; i < r->elements; i++)
+      count += sweep_claim(q, kt, r->element[i]);
+    const redisReply *last = r->element[r->elements - 1];
+    bool more = r->elements == (size_t)atoi(PENDING_PAGE) &&
+                last->type == REDIS_REPLY_ARRAY && last->elements == 4 &&
+                last->element[0]->type == REDIS_REPLY_STRING &&
+                last->element[0]->len < sizeof from - 2;
+    if (more) /* after the last one seen: "(" makes the bound exclusive */
+      snprintf(from, sizeof from, "(%s", last->element[0]->str);
+    freeReplyObject(r);
+    if (!more)
+      return count;
+  }
+}
+
+/* The value of field name in an XINFO reply's flat list of pairs, or
+ * NULL. */
+static const redisReply *info_field(const redisReply *m, const char *name) {
+  for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements;
+       i += 2)
+    if (m->element[i]->type == REDIS_REPLY_STRING &&
+        strcmp(m->element[i]->str, name) == 0)
+      return m->element[i + 1];
+  return NULL;
+}
+
+/* Deletes the group's consumers that hold nothing and will not come
+ * back: gone workers of this host, and other hosts' consumers idle for
+ * CONSUMER_IDLE_MS (a worker's every claim makes it active again). */
+static void sweep_consumers(dt__rq *q) {
+  char kt[320];
+  dt__rq_key(q, kt, sizeof kt, "tasks");
+  const char *argv[] = {"XINFO", "CONSUMERS", kt, "w"};
+  redisReply *r = dt__rconn_argv(&q->main, 4, argv, NULL);
+  for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
+                     i < r->elements;
+       i++) {
+    const redisReply *name = info_field(r->element[i], "name");
+    long long pending = dt__rq_num(info_field(r->element[i], "pending"), 1);
+    long long idle = dt__rq_num(info_field(r->element[i], "idle"), 0);
     char host[96];
     int pid;
-    if (split_owner(owner, p->element[1]->len, host, sizeof host, &pid) != 0)
+    if (name == NULL || name->type != REDIS_REPLY_STRING || pending != 0 ||
+        split_owner(name->str, name->len, host, sizeof host, &pid) != 0)
       continue;
-    if (strcmp(host, q->host) == 0 && dt__proc_alive(pid)) {
-      const char *a[] = {"XCLAIM", kt, "w", owner, "0", entry, "JUSTID"};
-      redisReply *c = dt__rconn_argv(&q->main, 7, a, NULL);
-      if (c != NULL)
-        freeReplyObject(c);
-    } else if (strcmp(host, q->host) == 0) {
-      count += requeue(q, entry, owner, 0);
-    } else if (idle >= LEASE_MS) {
-      count += requeue(q, entry, owner, LEASE_MS);
+    bool mine = strcmp(host, q->host) == 0;
+    if ((mine && !dt__proc_alive(pid)) ||
+        (!mine && idle >= CONSUMER_IDLE_MS)) {
+      const char *d[] = {"XGROUP", "DELCONSUMER", kt, "w", name->str};
+      redisReply *x = dt__rconn_argv(&q->main, 5, d, NULL);
+      if (x != NULL)
+        freeReplyObject(x);
     }
   }
-  freeReplyObject(r);
-  return count;
+  if (r != NULL)
+    freeReplyObject(r);
 }
 
 /* Forgets what dead callers of this host left in calls (their tasks not
- * yet claimed, answers and blobs), SWEEP_BATCH fields per sweep, the
- * HSCAN cursor kept across sweeps.  Returns the number forgotten. */
+ * yet claimed, answers and blobs), and the entries of other hosts'
+ * callers that nothing is left of (ORPHAN: the caller's own host may run
+ * no pool to sweep them), SWEEP_BATCH fields per sweep, the HSCAN cursor
+ * kept across sweeps.  Returns the number forgotten. */
 static int sweep_callers(dt__rq *q) {
   char kt[320], kc[320];
   dt__rq_key(q, kt, sizeof kt, "tasks");
@@ -613,16 +691,20 @@ static int sweep_callers(dt__rq *q) {
     size_t n = sp != NULL ? (size_t)(sp - v->str) : v->len;
     char host[96];
     int pid;
-    if (split_owner(v->str, n, host, sizeof host, &pid) != 0 ||
-        strcmp(host, q->host) != 0 || dt__proc_alive(pid))
+    if (split_owner(v->str, n, host, sizeof host, &pid) != 0)
       continue;
     bool blob = f->str[0] == 'b';
-    char kx[340];
+    bool mine = strcmp(host, q->host) == 0;
+    if ((mine && dt__proc_alive(pid)) || (!mine && blob))
+      continue;
+    char kx[340], age[24];
     dt__rq_id_key(q, kx, sizeof kx, blob ? "b:" : "r:",
                   strtoull(f->str + blob, NULL, 10));
+    snprintf(age, sizeof age, "%lld", ORPHAN_AGE_MS);
     const char *keys[] = {kt, kc, kx};
-    const char *args[] = {f->str, v->str};
-    redisReply *x = dt__rq_eval(&q->main, FORGET, 3, keys, 2, args, NULL);
+    const char *args[] = {f->str, v->str, age};
+    redisReply *x = dt__rq_eval(&q->main, mine ? FORGET : ORPHAN, 3, keys,
+                                mine ? 2 : 3, args, NULL);
     count += x != NULL && dt__rq_num(x, 0) == 1;
     if (x != NULL)
       freeReplyObject(x);
@@ -641,6 +723,7 @@ int dt__rd_sweep(dt__queue *base) {
     return rc;
   int count = sweep_claims(q);
   count += sweep_callers(q);
+  sweep_consumers(q);
   dt__rq_unlock(q);
   return count;
 }

@@ -339,6 +339,50 @@ static void test_killed_worker_requeued(void **state) {
   assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
                    0);
   assert_int_equal(g.from, DT__FROM_RUNNER);
+  /* The dead workers' consumers are gone from the group too. */
+  redisReply *r = raw(f, "XINFO CONSUMERS dtask:{q}:tasks w");
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  assert_int_equal(r->elements, 0);
+  freeReplyObject(r);
+}
+
+/* More claims than one page of XPENDING: every lapsed one is given back
+ * (a sweep that read only the first page would leave the rest, or fail
+ * to renew them). */
+static void test_sweep_pages(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  enum { N = 300 };
+  for (int i = 0; i < N; i++)
+    (void)submit(f, slot, "p");
+  redisReply *r = raw(f, "XREADGROUP GROUP w otherhost:1 COUNT %d STREAMS "
+                         "dtask:{q}:tasks >", N);
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  const redisReply *es = r->element[0]->element[1];
+  assert_int_equal(es->elements, N);
+  const char *argv[N + 8];
+  int n = 0;
+  argv[n++] = "XCLAIM";
+  argv[n++] = "dtask:{q}:tasks";
+  argv[n++] = "w";
+  argv[n++] = "otherhost:1";
+  argv[n++] = "0";
+  for (int i = 0; i < N; i++)
+    argv[n++] = es->element[i]->element[0]->str;
+  argv[n++] = "IDLE";
+  argv[n++] = "6000";
+  argv[n++] = "JUSTID";
+  redisReply *c = redisCommandArgv(f->raw, n, argv, NULL);
+  assert_non_null(c);
+  assert_int_equal(c->elements, N);
+  freeReplyObject(c);
+  freeReplyObject(r);
+  assert_int_equal(dt__queue_sweep(f->q), N);
+  assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), N);
+  r = raw(f, "XPENDING dtask:{q}:tasks w");
+  assert_int_equal(r->element[0]->integer, 0);
+  freeReplyObject(r);
 }
 
 /* A caller that dies leaves nothing once a sweep has run: its task, its
@@ -527,6 +571,24 @@ static void test_server_full(void **state) {
   assert_int_equal(dt__queue_cancel(f->q, id), 1);
 }
 
+/* Another host's caller, gone with nothing of its call left (task and
+ * answer gone) an hour and more after queueing it: its calls entry is
+ * removed by any sweep; a younger one, or one whose answer waits, stays. */
+static void test_orphans_of_other_hosts(void **state) {
+  fx *f = *state;
+  freeReplyObject(raw(f, "HSET dtask:{q}:calls 901 %s", "far:5 1-0"));
+  freeReplyObject(raw(f, "HSET dtask:{q}:calls 902 %s", "far:5 1-0"));
+  freeReplyObject(raw(f, "XADD dtask:{q}:r:902 * f 0 r x"));
+  char young[64];
+  snprintf(young, sizeof young, "far:5 %llu-0",
+           (unsigned long long)(time(NULL) * 1000ull));
+  freeReplyObject(raw(f, "HSET dtask:{q}:calls 903 %s", young));
+  assert_int_equal(dt__queue_sweep(f->q), 1);
+  assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "901"), 0);
+  assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "902"), 1);
+  assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "903"), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -545,6 +607,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_pools, setup, teardown),
       cmocka_unit_test_setup_teardown(test_submit_next, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_full, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sweep_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_orphans_of_other_hosts, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
