@@ -33,8 +33,9 @@
  *
  * Records are bytes the wire format checks (queue/wire.h): nothing here
  * trusts a record.  This file owns the table of operations; redis_call.c
- * (callers) and redis_pool.c (workers, pools) define them, with their
- * scripts; redis_core.c what they share; rconn.c the connections. */
+ * (callers), redis_pool.c (workers, pools) and redis_sweep.c define them,
+ * with their scripts; redis_core.c what they share; rconn.c the
+ * connections. */
 #include "queue/redis.h"
 #include "queue/redis_ops.h"
 

@@ -215,3 +215,15 @@ int dt__rq_ensure_group(dt__rq *q, dt__rconn *conn) {
   return rc;
 }
 
+/* The value of field name in a stream entry's field list fv, or NULL. */
+const redisReply *dt__rq_field(const redisReply *fv, const char *name) {
+  if (fv == NULL || fv->type != REDIS_REPLY_ARRAY)
+    return NULL;
+  for (size_t i = 0; i + 1 < fv->elements; i += 2)
+    if (fv->element[i]->type == REDIS_REPLY_STRING &&
+        fv->element[i + 1]->type == REDIS_REPLY_STRING &&
+        strcmp(fv->element[i]->str, name) == 0)
+      return fv->element[i + 1];
+  return NULL;
+}
+

@@ -1,8 +1,8 @@
 /* redis_ops.h: the operations of the redis backend, defined in
- * queue/redis_call.c (the caller's side) and queue/redis_pool.c (the
- * workers' and the pool's), gathered in queue/redis.c's table.  Each is
- * documented where it is defined; queue/queue.h says what every backend's
- * operation must do. */
+ * queue/redis_call.c (the caller's side), queue/redis_pool.c (the
+ * workers' and the pool's) and queue/redis_sweep.c, gathered in
+ * queue/redis.c's table.  Each is documented where it is defined;
+ * queue/queue.h says what every backend's operation must do. */
 #ifndef DT_QUEUE_REDIS_OPS_H
 #define DT_QUEUE_REDIS_OPS_H
 
@@ -24,6 +24,9 @@ int dt__rd_wait_since(dt__queue *q, uint64_t id, uint32_t slot, uint32_t seen,
 int dt__rd_drop(dt__queue *q, uint64_t id);
 int dt__rd_cancel(dt__queue *q, uint64_t id);
 
+/* redis_sweep.c */
+int dt__rd_sweep(dt__queue *q);
+
 /* redis_pool.c */
 int dt__rd_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                  uint64_t timeout_ns);
@@ -40,7 +43,6 @@ int dt__rd_wait_runner(dt__queue *q, uint64_t max_age_ns, uint64_t timeout_ns);
 void dt__rd_set_workers(dt__queue *q, int n);
 int dt__rd_workers(dt__queue *q);
 uint64_t dt__rd_next_id(dt__queue *q);
-int dt__rd_sweep(dt__queue *q);
 int dt__rd_stat(dt__queue *q, dt__queue_stats *st);
 int dt__rd_blob_put(dt__queue *q, const void *data, size_t size,
                     uint64_t *id);

@@ -1,9 +1,8 @@
 /* redis_pool.c: the redis backend's worker and pool side (queue/redis.c
  * has the key layout): claiming a task, answering it once (only while
  * holding it), the supervisor's crash answers, heartbeats and whether a
- * pool serves, the sweep (leases renewed, lapsed claims given back, what
- * dead callers left forgotten), counts, and the shared buffers of
- * fan-out calls. */
+ * pool serves, counts, and the shared buffers of fan-out calls.  The
+ * sweep is redis_sweep.c's. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,63 +31,6 @@ static const char ANSWER[] =
     " redis.call('EXPIRE', KEYS[3], " REPLY_TTL_S ")\n"
     "end\n"
     "return 1\n";
-
-/* KEYS tasks calls reply; ARGV entry owner min_idle id max_tries crash.
- * Gives a lapsed claim back to the stream with its tries raised, or
- * answers it with crash after max_tries, or drops it when its caller is
- * gone.  0: not lapsed any more (renewed, answered, taken over). */
-static const char REQUEUE[] =
-    "local p = redis.call('XPENDING', KEYS[1], 'w', 'IDLE', ARGV[3],"
-    " ARGV[1], ARGV[1], 1)\n"
-    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
-    "local f = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
-    "redis.call('XACK', KEYS[1], 'w', ARGV[1])\n"
-    "redis.call('XDEL', KEYS[1], ARGV[1])\n"
-    "if #f == 0 then return 2 end\n"
-    "local v = redis.call('HGET', KEYS[2], ARGV[4])\n"
-    "if not v then return 3 end\n"
-    "local h = {}\n"
-    "local fl = f[1][2]\n"
-    "for i = 1, #fl, 2 do h[fl[i]] = fl[i + 1] end\n"
-    "local t = (tonumber(h['t']) or 0) + 1\n"
-    "if t >= tonumber(ARGV[5]) then\n"
-    " redis.call('XADD', KEYS[3], '*', 'f', '1', 'r', ARGV[6])\n"
-    " redis.call('EXPIRE', KEYS[3], " REPLY_TTL_S ") return 4 end\n"
-    "local e = redis.call('XADD', KEYS[1], '*', 'i', h['i'], 'c', h['c'],"
-    " 't', tostring(t), 'r', h['r'])\n"
-    "redis.call('HSET', KEYS[2], ARGV[4], h['c'] .. ' ' .. e)\n"
-    "return 1\n";
-
-/* KEYS tasks calls reply-or-blob; ARGV field value.  Removes what a dead
- * caller left: its entry in calls (if unchanged), its answer or blob,
- * and its task unless a worker holds it (the answer is then not
- * stored). */
-static const char FORGET[] =
-    "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
-    "redis.call('HDEL', KEYS[2], ARGV[1])\n"
-    "redis.call('DEL', KEYS[3])\n"
-    "local e = string.match(ARGV[2], ' (%S+)$')\n"
-    "if e then\n"
-    " local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
-    " if #p == 0 then redis.call('XDEL', KEYS[1], e) end\n"
-    "end\n"
-    "return 1\n";
-
-/* KEYS tasks calls reply; ARGV field value age_ms.  Removes the calls
- * entry of a caller of another host whose task is gone and whose answer
- * is gone too (read, or expired), its task queued age_ms ago or more:
- * nothing of the call is left for anyone to want. */
-static const char ORPHAN[] =
-    "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
-    "local e = string.match(ARGV[2], ' (%S+)$')\n"
-    "local ms = e and tonumber(string.match(e, '^(%d+)-'))\n"
-    "if not ms then return 0 end\n"
-    "local t = redis.call('TIME')\n"
-    "if t[1] * 1000 + math.floor(t[2] / 1000) - ms < tonumber(ARGV[3])"
-    " then return 0 end\n"
-    "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end\n"
-    "if #redis.call('XRANGE', KEYS[1], e, e) > 0 then return 0 end\n"
-    "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
 
 /* KEYS pools beat; ARGV me workers (0: stopped) max_age_ms. */
 static const char BEAT[] =
@@ -144,18 +86,6 @@ static const char BLOBPUT[] =
 
 /* ------------------------------------------------------------- worker */
 
-/* The value of field name in a stream entry's field list fv, or NULL. */
-static const redisReply *field(const redisReply *fv, const char *name) {
-  if (fv == NULL || fv->type != REDIS_REPLY_ARRAY)
-    return NULL;
-  for (size_t i = 0; i + 1 < fv->elements; i += 2)
-    if (fv->element[i]->type == REDIS_REPLY_STRING &&
-        fv->element[i + 1]->type == REDIS_REPLY_STRING &&
-        strcmp(fv->element[i]->str, name) == 0)
-      return fv->element[i + 1];
-  return NULL;
-}
-
 /* Sleeps out the main connection's backoff (at most until deadline) when
  * the server cannot be reached; the lock is not held. */
 static int unreachable(dt__rq *q, uint64_t deadline) {
@@ -209,9 +139,9 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
         continue;
       return -ETIMEDOUT;
     }
-    const redisReply *fi = field(e->element[1], "i");
-    const redisReply *fc = field(e->element[1], "c");
-    const redisReply *fr = field(e->element[1], "r");
+    const redisReply *fi = dt__rq_field(e->element[1], "i");
+    const redisReply *fc = dt__rq_field(e->element[1], "c");
+    const redisReply *fr = dt__rq_field(e->element[1], "r");
     int rc = 0;
     if (fi == NULL || fc == NULL || fr == NULL ||
         e->element[0]->type != REDIS_REPLY_STRING ||
@@ -493,241 +423,6 @@ uint64_t dt__rd_next_id(dt__queue *base) {
   return (uint64_t)v + 1;
 }
 
-/* ---------------------------------------------------------- the sweep */
-
-/* Splits "HOST:PID" (the last ':') into host (cap bytes) and *pid.
- * Returns 0, or -EINVAL. */
-static int split_owner(const char *s, size_t n, char *host, size_t cap,
-                       int *pid) {
-  const char *colon = memrchr(s, ':', n);
-  if (colon == NULL || (size_t)(colon - s) >= cap)
-    return -EINVAL;
-  memcpy(host, s, (size_t)(colon - s));
-  host[colon - s] = '\0';
-  *pid = atoi(colon + 1);
-  return *pid > 0 ? 0 : -EINVAL;
-}
-
-/* Gives back a lapsed claim (entry of owner, idle at least min_idle ms):
- * reads its call id and tries, and runs REQUEUE with a crash answer
- * ready for the last try.  Returns 1 when something changed, else 0. */
-static int requeue(dt__rq *q, const char *entry, const char *owner,
-                   long long min_idle) {
-  char kt[320], kc[320], kr[340];
-  dt__rq_key(q, kt, sizeof kt, "tasks");
-  const char *argv[] = {"XRANGE", kt, entry, entry};
-  redisReply *x = dt__rconn_argv(&q->main, 4, argv, NULL);
-  if (x == NULL)
-    return 0;
-  uint64_t id = DT__NO_ID;
-  unsigned tries = 0;
-  if (x->type == REDIS_REPLY_ARRAY && x->elements == 1 &&
-      x->element[0]->type == REDIS_REPLY_ARRAY &&
-      x->element[0]->elements == 2) {
-    const redisReply *fi = field(x->element[0]->element[1], "i");
-    const redisReply *ft = field(x->element[0]->element[1], "t");
-    if (fi != NULL)
-      id = strtoull(fi->str, NULL, 10);
-    if (ft != NULL)
-      tries = (unsigned)strtoul(ft->str, NULL, 10);
-  }
-  freeReplyObject(x);
-  char msg[200];
-  snprintf(msg, sizeof msg,
-           "the workers running this call were lost %u times (killed, or "
-           "their host stopped renewing its lease); dtask gave up on it",
-           tries + 1);
-  uint8_t *res = NULL;
-  size_t rsize = 0;
-  if (dt__wire_result_error(id == DT__NO_ID ? 0 : id, DT__ST_CRASH, 9, msg,
-                            &res, &rsize) != 0)
-    return 0;
-  char ids[24], idle[24], max[8];
-  snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
-  snprintf(idle, sizeof idle, "%lld", min_idle);
-  snprintf(max, sizeof max, "%u", MAX_TRIES);
-  const char *keys[] = {kt, dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:",
-                                      id == DT__NO_ID ? 0 : id)};
-  const char *args[] = {entry, owner, idle, ids, max, (const char *)res};
-  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR,
-                   DT__RQ_STR, DT__RQ_STR, rsize};
-  redisReply *r = dt__rq_eval(&q->main, REQUEUE, 3, keys, 6, args, alen);
-  free(res);
-  int changed = r != NULL && dt__rq_num(r, 0) != 0;
-  if (r != NULL)
-    freeReplyObject(r);
-  return changed;
-}
-
-/* One entry of XPENDING's extended form, p: renews it when a live
- * worker of this host holds it, else gives it back when its holder is a
- * gone worker of this host or its lease lapsed.  Returns 1 when given
- * back. */
-static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
-  if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 ||
-      p->element[0]->type != REDIS_REPLY_STRING ||
-      p->element[1]->type != REDIS_REPLY_STRING)
-    return 0;
-  const char *entry = p->element[0]->str, *owner = p->element[1]->str;
-  long long idle = dt__rq_num(p->element[2], 0);
-  char host[96];
-  int pid;
-  if (split_owner(owner, p->element[1]->len, host, sizeof host, &pid) != 0)
-    return 0;
-  if (strcmp(host, q->host) == 0 && dt__proc_alive(pid)) {
-    const char *a[] = {"XCLAIM", kt, "w", owner, "0", entry, "JUSTID"};
-    redisReply *c = dt__rconn_argv(&q->main, 7, a, NULL);
-    if (c != NULL)
-      freeReplyObject(c);
-    return 0;
-  }
-  if (strcmp(host, q->host) == 0)
-    return requeue(q, entry, owner, 0);
-  return idle >= LEASE_MS ? requeue(q, entry, owner, LEASE_MS) : 0;
-}
-
-/* Renews the leases of this host's live workers and gives back the
- * lapsed ones (workers of this host that are gone; any host's claim not
- * renewed for LEASE_MS), every pending entry, a page of PENDING_PAGE at
- * a time.  Returns the number given back. */
-static int sweep_claims(dt__rq *q) {
-  char kt[320], from[64] = "-";
-  dt__rq_key(q, kt, sizeof kt, "tasks");
-  int count = 0;
-  for (;;) {
-    const char *argv[] = {"XPENDING", kt, "w", from, "+", PENDING_PAGE};
-    redisReply *r = dt__rconn_argv(&q->main, 6, argv, NULL);
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-      if (r != NULL)
-        freeReplyObject(r);
-      return count;
-    }
-    for (size_t i = 0; i < r->elements; i++)
-      count += sweep_claim(q, kt, r->element[i]);
-    const redisReply *last = r->element[r->elements - 1];
-    bool more = r->elements == (size_t)atoi(PENDING_PAGE) &&
-                last->type == REDIS_REPLY_ARRAY && last->elements == 4 &&
-                last->element[0]->type == REDIS_REPLY_STRING &&
-                last->element[0]->len < sizeof from - 2;
-    if (more) /* after the last one seen: "(" makes the bound exclusive */
-      snprintf(from, sizeof from, "(%s", last->element[0]->str);
-    freeReplyObject(r);
-    if (!more)
-      return count;
-  }
-}
-
-/* The value of field name in an XINFO reply's flat list of pairs, or
- * NULL. */
-static const redisReply *info_field(const redisReply *m, const char *name) {
-  for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements;
-       i += 2)
-    if (m->element[i]->type == REDIS_REPLY_STRING &&
-        strcmp(m->element[i]->str, name) == 0)
-      return m->element[i + 1];
-  return NULL;
-}
-
-/* Deletes the group's consumers that hold nothing and will not come
- * back: gone workers of this host, and other hosts' consumers idle for
- * CONSUMER_IDLE_MS (a worker's every claim makes it active again). */
-static void sweep_consumers(dt__rq *q) {
-  char kt[320];
-  dt__rq_key(q, kt, sizeof kt, "tasks");
-  const char *argv[] = {"XINFO", "CONSUMERS", kt, "w"};
-  redisReply *r = dt__rconn_argv(&q->main, 4, argv, NULL);
-  for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                     i < r->elements;
-       i++) {
-    const redisReply *name = info_field(r->element[i], "name");
-    long long pending = dt__rq_num(info_field(r->element[i], "pending"), 1);
-    long long idle = dt__rq_num(info_field(r->element[i], "idle"), 0);
-    char host[96];
-    int pid;
-    if (name == NULL || name->type != REDIS_REPLY_STRING || pending != 0 ||
-        split_owner(name->str, name->len, host, sizeof host, &pid) != 0)
-      continue;
-    bool mine = strcmp(host, q->host) == 0;
-    if ((mine && !dt__proc_alive(pid)) ||
-        (!mine && idle >= CONSUMER_IDLE_MS)) {
-      const char *d[] = {"XGROUP", "DELCONSUMER", kt, "w", name->str};
-      redisReply *x = dt__rconn_argv(&q->main, 5, d, NULL);
-      if (x != NULL)
-        freeReplyObject(x);
-    }
-  }
-  if (r != NULL)
-    freeReplyObject(r);
-}
-
-/* Forgets what dead callers of this host left in calls (their tasks not
- * yet claimed, answers and blobs), and the entries of other hosts'
- * callers that nothing is left of (ORPHAN: the caller's own host may run
- * no pool to sweep them), SWEEP_BATCH fields per sweep, the HSCAN cursor
- * kept across sweeps.  Returns the number forgotten. */
-static int sweep_callers(dt__rq *q) {
-  char kt[320], kc[320];
-  dt__rq_key(q, kt, sizeof kt, "tasks");
-  dt__rq_key(q, kc, sizeof kc, "calls");
-  const char *argv[] = {"HSCAN", kc, q->sweep_cursor, "COUNT", SWEEP_BATCH};
-  redisReply *r = dt__rconn_argv(&q->main, 5, argv, NULL);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-      r->element[0]->type != REDIS_REPLY_STRING ||
-      r->element[1]->type != REDIS_REPLY_ARRAY) {
-    if (r != NULL)
-      freeReplyObject(r);
-    return 0;
-  }
-  snprintf(q->sweep_cursor, sizeof q->sweep_cursor, "%s",
-           r->element[0]->str);
-  const redisReply *fv = r->element[1];
-  int count = 0;
-  for (size_t i = 0; i + 1 < fv->elements; i += 2) {
-    const redisReply *f = fv->element[i], *v = fv->element[i + 1];
-    if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-      continue;
-    const char *sp = memchr(v->str, ' ', v->len);
-    size_t n = sp != NULL ? (size_t)(sp - v->str) : v->len;
-    char host[96];
-    int pid;
-    if (split_owner(v->str, n, host, sizeof host, &pid) != 0)
-      continue;
-    bool blob = f->str[0] == 'b';
-    bool mine = strcmp(host, q->host) == 0;
-    if ((mine && dt__proc_alive(pid)) || (!mine && blob))
-      continue;
-    char kx[340], age[24];
-    dt__rq_id_key(q, kx, sizeof kx, blob ? "b:" : "r:",
-                  strtoull(f->str + blob, NULL, 10));
-    snprintf(age, sizeof age, "%lld", ORPHAN_AGE_MS);
-    const char *keys[] = {kt, kc, kx};
-    const char *args[] = {f->str, v->str, age};
-    redisReply *x = dt__rq_eval(&q->main, mine ? FORGET : ORPHAN, 3, keys,
-                                mine ? 2 : 3, args, NULL);
-    count += x != NULL && dt__rq_num(x, 0) == 1;
-    if (x != NULL)
-      freeReplyObject(x);
-  }
-  freeReplyObject(r);
-  return count;
-}
-
-/* The sweep operation (a supervisor's tick): sweep_claims, then
- * sweep_callers.  Returns the number of entries given back or removed,
- * or a negative errno when the server cannot be reached. */
-int dt__rd_sweep(dt__queue *base) {
-  dt__rq *q = dt__rd(base);
-  int rc = dt__rq_lock(q);
-  if (rc != 0)
-    return rc;
-  int count = sweep_claims(q);
-  count += sweep_callers(q);
-  sweep_consumers(q);
-  dt__rq_unlock(q);
-  return count;
-}
-
 /* The stat operation: the STAT script (tasks waiting, claimed, answers
  * not yet read, blobs); used_bytes is the server's used_memory.
  * Returns 0 or -EIO. */
@@ -869,3 +564,4 @@ int dt__rd_blob_drop(dt__queue *base, uint64_t id) {
     freeReplyObject(b);
   return rc;
 }
+
