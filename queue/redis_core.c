@@ -227,3 +227,13 @@ const redisReply *dt__rq_field(const redisReply *fv, const char *name) {
   return NULL;
 }
 
+/* The value of field name in an XINFO reply's flat list of pairs, or
+ * NULL. */
+const redisReply *dt__rq_info(const redisReply *m, const char *name) {
+  for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements;
+       i += 2)
+    if (m->element[i]->type == REDIS_REPLY_STRING &&
+        strcmp(m->element[i]->str, name) == 0)
+      return m->element[i + 1];
+  return NULL;
+}

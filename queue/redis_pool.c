@@ -407,17 +407,21 @@ int dt__rd_workers(dt__queue *base) {
   return __atomic_load_n(&q->seen_workers, __ATOMIC_RELAXED);
 }
 
-/* The next_id operation: the id the counter hands out next (0 when the
- * server cannot be reached). */
+/* The next_id operation, for activity detection: the number of tasks
+ * ever added to the stream (XINFO STREAM's entries-added) plus one, which
+ * moves with every call, from any process; 0 when the server cannot be
+ * reached. */
 uint64_t dt__rd_next_id(dt__queue *base) {
   dt__rq *q = dt__rd(base);
   if (dt__rq_lock(q) != 0)
     return 0;
   char k[320];
-  const char *argv[] = {"GET", dt__rq_key(q, k, sizeof k, "id")};
-  redisReply *r = dt__rconn_argv(&q->main, 2, argv, NULL);
+  const char *argv[] = {"XINFO", "STREAM", dt__rq_key(q, k, sizeof k,
+                                                       "tasks")};
+  redisReply *r = dt__rconn_argv(&q->main, 3, argv, NULL);
   dt__rq_unlock(q);
-  long long v = dt__rq_num(r, 0);
+  long long v = r != NULL ? dt__rq_num(dt__rq_info(r, "entries-added"), 0)
+                          : 0;
   if (r != NULL)
     freeReplyObject(r);
   return (uint64_t)v + 1;

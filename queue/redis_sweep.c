@@ -196,17 +196,6 @@ static int sweep_claims(dt__rq *q) {
   }
 }
 
-/* The value of field name in an XINFO reply's flat list of pairs, or
- * NULL. */
-static const redisReply *info_field(const redisReply *m, const char *name) {
-  for (size_t i = 0; m->type == REDIS_REPLY_ARRAY && i + 1 < m->elements;
-       i += 2)
-    if (m->element[i]->type == REDIS_REPLY_STRING &&
-        strcmp(m->element[i]->str, name) == 0)
-      return m->element[i + 1];
-  return NULL;
-}
-
 /* Deletes the group's consumers that hold nothing and will not come
  * back: gone workers of this host, and other hosts' consumers idle for
  * CONSUMER_IDLE_MS (a worker's every claim makes it active again). */
@@ -218,9 +207,9 @@ static void sweep_consumers(dt__rq *q) {
   for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY &&
                      i < r->elements;
        i++) {
-    const redisReply *name = info_field(r->element[i], "name");
-    long long pending = dt__rq_num(info_field(r->element[i], "pending"), 1);
-    long long idle = dt__rq_num(info_field(r->element[i], "idle"), 0);
+    const redisReply *name = dt__rq_info(r->element[i], "name");
+    long long pending = dt__rq_num(dt__rq_info(r->element[i], "pending"), 1);
+    long long idle = dt__rq_num(dt__rq_info(r->element[i], "idle"), 0);
     char host[96];
     int pid;
     if (name == NULL || name->type != REDIS_REPLY_STRING || pending != 0 ||

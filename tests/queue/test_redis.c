@@ -167,7 +167,9 @@ static void test_round_trip(void **state) {
   uint32_t slot;
   assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
   long long keys0 = dbsize(f);
+  uint64_t n0 = dt__queue_next_id(f->q);
   uint64_t id = submit(f, slot, "hello");
+  assert_int_equal(dt__queue_next_id(f->q), n0 + 1); /* activity seen */
   uint8_t *rec;
   size_t size;
   uint64_t cid;
