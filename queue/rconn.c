@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +103,51 @@ static struct timeval tv_of(uint64_t ns) {
   return tv;
 }
 
+/* SIGPIPE: hiredis writes with write(2), which raises SIGPIPE in the
+ * calling thread when the server has gone; that would kill the host
+ * program.  Around each exchange the signal is blocked in this thread,
+ * and one it raised is taken back (sigtimedwait) before the old mask
+ * returns.  Blocking it: pipe_block, with the old mask into *old. */
+static void pipe_block(sigset_t *old) {
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, old);
+}
+
+/* Takes back a SIGPIPE the exchange raised (after failed: only a failed
+ * write raises it) and restores old. */
+static void pipe_restore(const sigset_t *old, bool failed) {
+  if (failed && !sigismember(old, SIGPIPE)) {
+    sigset_t pending, pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR)
+        ;
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* redisCommandArgv with SIGPIPE held back (pipe_block). */
+static redisReply *command(redisContext *c, int argc, const char **argv,
+                           const size_t *len) {
+  sigset_t old;
+  int e = errno;
+  pipe_block(&old);
+  redisReply *r = redisCommandArgv(c, argc, argv, len);
+  pipe_restore(&old, r == NULL);
+  errno = e;
+  return r;
+}
+
 /* Sends argv on c and checks for a status reply (AUTH, SELECT).  Returns
  * 0, or -EACCES for an error reply (its text in err), -EIO on the link. */
 static int simple(redisContext *c, int argc, const char **argv, char *err,
                   size_t errsz) {
-  redisReply *r = redisCommandArgv(c, argc, argv, NULL);
+  redisReply *r = command(c, argc, argv, NULL);
   if (r == NULL) {
     snprintf(err, errsz, "%s", c->errstr);
     return -EIO;
@@ -126,7 +168,7 @@ static void check_eviction(redisContext *c) {
   if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
     return;
   const char *argv[] = {"CONFIG", "GET", "maxmemory-policy"};
-  redisReply *r = redisCommandArgv(c, 3, argv, NULL);
+  redisReply *r = command(c, 3, argv, NULL);
   if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
       r->element[1]->type == REDIS_REPLY_STRING &&
       strcmp(r->element[1]->str, "noeviction") != 0)
@@ -227,7 +269,7 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
       return NULL;
     freeReplyObject(old);
   }
-  redisReply *r = redisCommandArgv(rc->c, argc, argv, len);
+  redisReply *r = command(rc->c, argc, argv, len);
   if (r == NULL) {
     dt__log(DT__LOG_INFO, "the link to the queue's Redis at %s failed: %s",
             rc->srv->label, rc->c->errstr);
@@ -259,7 +301,13 @@ redisReply *dt__rconn_get(dt__rconn *rc) {
   void *r = NULL;
   if (rc->c == NULL || rc->pid != getpid() || rc->pending == 0)
     return NULL;
-  if (redisGetReply(rc->c, &r) != REDIS_OK || r == NULL) {
+  sigset_t old;
+  int e = errno;
+  pipe_block(&old);
+  int ok = redisGetReply(rc->c, &r) == REDIS_OK && r != NULL;
+  pipe_restore(&old, !ok);
+  errno = e;
+  if (!ok) {
     dt__log(DT__LOG_INFO, "the link to the queue's Redis at %s failed: %s",
             rc->srv->label, rc->c->errstr);
     dt__rconn_close(rc);
