@@ -27,6 +27,7 @@
 #include "config/toml.h"
 #include "config/types.h"
 #include "config/units.h"
+#include "config/url.h"
 
 /* Defaults, also written in config/dtask.example.toml and the README. */
 #define DEFAULT_BACKEND "lmdb"
@@ -41,8 +42,12 @@
 static const char *const top_keys[] = {"queue",   "runner", "types",
                                        "offload", "shim",   "defaults",
                                        NULL};
-static const char *const queue_keys[] = {"backend", "path", "map_size",
-                                         "max_call_size", NULL};
+static const char *const queue_keys[] = {"backend",       "path",
+                                         "map_size",      "max_call_size",
+                                         "url",           "password_file",
+                                         "name",          NULL};
+/* The keys of [queue] that only the "redis" backend reads. */
+static const char *const redis_keys[] = {"url", "password_file", "name", NULL};
 static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
 static const char *const shim_keys[] = {"strict", NULL};
@@ -158,7 +163,110 @@ uint64_t dt__config_call_default(uint64_t map_size) {
   return v;
 }
 
-/* [queue]: backend, path, map_size, max_call_size. */
+/* The keys of [queue] for backend = "redis": url, password_file, name
+ * (t is the [queue] table).  With another backend they are errors.  The
+ * password file is not read here: the backend reads it when it
+ * connects. */
+static int read_redis(const dt__toml *t, dt__config *cfg, dt__error *err) {
+  const dt__toml *v, *vb = dt__toml_get(t, "backend");
+  if (vb == NULL)
+    vb = t; /* not reached: "redis" is only ever written */
+  if (strcmp(cfg->backend, "redis") != 0) {
+    for (const char *const *k = redis_keys; *k != NULL; k++)
+      if ((v = dt__toml_get(t, *k)) != NULL)
+        return dt__error_set(err, v->key_line, v->key_col,
+                             "'%s' in [queue] applies only with backend = "
+                             "\"redis\" (the backend is \"%s\"); add "
+                             "backend = \"redis\" or remove %s",
+                             *k, cfg->backend, *k);
+    return 0;
+  }
+  if ((v = dt__toml_get(t, "url")) == NULL)
+    return dt__error_set(err, vb->line, vb->col,
+                         "backend = \"redis\" needs the server's address: "
+                         "add url = \"redis://127.0.0.1:6379/0\" or url = "
+                         "\"unix:///run/redis/redis.sock\" to [queue]");
+  if (dt__toml_want(v, DT__TOML_STRING, "[queue]",
+                    "url = \"redis://127.0.0.1:6379/0\"", err) != 0)
+    return -EINVAL;
+  if (strlen(v->u.s) >= sizeof cfg->url)
+    return dt__error_set(err, v->line, v->col,
+                         "url is longer than %zu bytes; write the server's "
+                         "address alone, e.g. url = "
+                         "\"redis://127.0.0.1:6379/0\"",
+                         sizeof cfg->url - 1);
+  if (dt__toml_at(v, "[queue]", dt__url_parse(v->u.s, &cfg->redis, err),
+                  err) != 0)
+    return -EINVAL;
+  snprintf(cfg->url, sizeof cfg->url, "%s", v->u.s);
+  const dt__toml *vp = dt__toml_get(t, "password_file");
+  if (cfg->redis.pass[0] != '\0') {
+    struct stat st;
+    if (vp != NULL)
+      return dt__error_set(err, vp->key_line, vp->key_col,
+                           "url carries a password and password_file is "
+                           "given too; keep one: remove the password from "
+                           "url (redis://HOST:PORT/DB) or remove "
+                           "password_file");
+    bool file = strcmp(cfg->path, "<embedded>") != 0;
+    if (file && stat(cfg->path, &st) != 0)
+      return dt__error_set(err, v->line, v->col,
+                           "url carries a password, and the config file "
+                           "%s cannot be checked for who may read it (%s); "
+                           "put the password in a file of its own and write "
+                           "password_file = \"~/.config/dtask/redis.pass\" "
+                           "instead",
+                           cfg->path, strerror(errno));
+    if (file && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+      return dt__error_set(err, v->line, v->col,
+                           "url carries a password, and the config file "
+                           "%s is readable by group or others (mode %04o): "
+                           "run chmod 600 %s, or put the password in a file "
+                           "of its own and write password_file = "
+                           "\"~/.config/dtask/redis.pass\" instead",
+                           cfg->path, (unsigned)(st.st_mode & 07777),
+                           cfg->path);
+  }
+  if ((v = vp) != NULL) {
+    if (dt__toml_want(v, DT__TOML_STRING, "[queue]",
+                      "password_file = \"~/.config/dtask/redis.pass\"",
+                      err) != 0 ||
+        dt__toml_at(v, "[queue]",
+                    dt__expand_path(v->u.s, cfg->password_file,
+                                    sizeof cfg->password_file, err),
+                    err) != 0)
+      return -EINVAL;
+    if (cfg->password_file[0] != '/')
+      return dt__error_set(err, v->line, v->col,
+                           "password_file \"%s\" must be absolute, so that "
+                           "the program and its runners read the same file; "
+                           "write for example password_file = "
+                           "\"~/.config/dtask/redis.pass\"",
+                           cfg->password_file);
+  }
+  if ((v = dt__toml_get(t, "name")) != NULL) {
+    if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "name = \"reports\"",
+                      err) != 0)
+      return -EINVAL;
+    size_t n = strlen(v->u.s);
+    bool ok = n >= 1 && n <= 64;
+    for (const char *c = v->u.s; ok && *c; c++) /* not isalnum: locales */
+      ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+           (*c >= '0' && *c <= '9') || strchr("._-", *c) != NULL;
+    if (!ok)
+      return dt__error_set(err, v->line, v->col,
+                           "queue name \"%s\" must be 1 to 64 letters, "
+                           "digits, '.', '_' or '-' (it prefixes the Redis "
+                           "keys); write for example name = \"reports\", or "
+                           "remove name to derive it from path",
+                           v->u.s);
+    snprintf(cfg->queue_name, sizeof cfg->queue_name, "%s", v->u.s);
+  }
+  return 0;
+}
+
+/* [queue]: backend, path, map_size, max_call_size, and the keys of the
+ * "redis" backend (read_redis). */
 static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
   if (check_keys(t, queue_keys, "[queue]", err) != 0)
@@ -166,11 +274,13 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   if ((v = dt__toml_get(t, "backend")) != NULL) {
     if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
       return -EINVAL;
-    if (strcmp(v->u.s, "lmdb") != 0)
+    if (strcmp(v->u.s, "lmdb") != 0 && strcmp(v->u.s, "redis") != 0)
       return dt__error_set(err, v->line, v->col,
                            "queue backend \"%s\" is not built; dtask has "
-                           "\"lmdb\" (an embedded queue in shared memory): "
-                           "write backend = \"lmdb\"",
+                           "\"lmdb\" (an embedded queue in shared memory, "
+                           "one machine) and \"redis\" (Redis Streams, with "
+                           "url): write backend = \"lmdb\" or backend = "
+                           "\"redis\"",
                            v->u.s);
     snprintf(cfg->backend, sizeof cfg->backend, "%s", v->u.s);
   }
@@ -220,7 +330,7 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
                            (unsigned long long)cfg->max_call_size,
                            (unsigned long long)(cfg->map_size / 4));
   }
-  return 0;
+  return read_redis(t, cfg, err);
 }
 
 /* [runner]: workers, autostart, idle_exit. */
@@ -662,7 +772,10 @@ static int want_table(const dt__toml *v, dt__error *err) {
 
 /* Parses config text.  path is used in messages only.  On success *out is
  * owned by the caller (dt__config_free).  On error returns -EINVAL and err
- * holds the line/column and a sentence; err never holds the file name.
+ * holds the line/column and a sentence; err holds the file name only in
+ * a command to run on it (chmod 600 FILE, for a url with a password in a
+ * file that group or others may read: path must then name a real file,
+ * or be NULL for text that comes from no file).
  *
  * Sections are read in a fixed order ([types]
  * before [[offload]]) whatever their order in the file, because

@@ -14,16 +14,17 @@
 #include "common/error.h"
 
 typedef struct dt__url {
-  char host[256]; /* "" for a unix socket */
+  char host[256]; /* "" for a unix socket; IPv6 without its brackets */
   int port;       /* TCP port; 0 for a unix socket */
   char path[108]; /* the unix socket's path; "" for TCP */
   int db;         /* SELECT db, 0..15 by default Redis; any >= 0 taken */
-  char user[128]; /* ACL user; "" for the default user */
-  char pass[256]; /* from the url; "" when it has none */
+  char user[128]; /* ACL user, %XX decoded; "" for the default user */
+  char pass[256]; /* from the url, %XX decoded; "" when it has none */
 } dt__url;
 
-/* Parses s into *out.  Returns 0, or -EINVAL with a sentence in err that
- * shows the forms above (line and column are the caller's to set). */
+/* Parses s into *out (zeroed on failure).  Returns 0, or -EINVAL with a
+ * sentence in err that shows what to write and never repeats s (it may
+ * hold a password); line and column are 0, the caller's to set. */
 int dt__url_parse(const char *s, dt__url *out, dt__error *err);
 
 #endif /* DT_URL_H */

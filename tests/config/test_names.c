@@ -37,6 +37,8 @@ static void test_plain_subset(void **state) {
   const char *t =
       "# a comment\n"
       "[queue]\npath = \"/dev/shm/x\"   # where\n"
+      "backend = \"redis\"\nurl = \"redis://[::1]:6379/0\"\n"
+      "password_file = \"~/.redis.pass\"\nname = \"q-1\"\n"
       "[types]\nblob = { size = 16, align = 8 }\n"
       "[[offload]]\n"
       "signature = \"double cos(double x)\"\n"
