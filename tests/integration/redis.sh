@@ -1,0 +1,443 @@
+#!/bin/bash
+# redis.sh: integration tests of the redis queue backend ([queue] backend =
+# "redis"), on real processes and a real redis-server started here.
+#
+#   1. basic, threads 4x500 and fork 20 through Redis with dtask run:
+#      results as in a plain run, every call offloaded (the summary);
+#   2. autostart: a plain LD_PRELOAD caller starts a local pool;
+#   3. two "hosts" (dtask-runner pools with different DTASK_HOST_ID) serve
+#      one queue: a threaded caller's results are right, both pools serve;
+#   4. host A's pool SIGKILLed (its whole process group) while a slow call
+#      runs there, host B's pool alive: the call is given back after the
+#      lease (5 s) and completes once on B, with the right result;
+#   5. a call longer than the lease (8 s) runs exactly once (renewal);
+#   6. redis-server killed and restarted (empty) mid-call: the caller ends
+#      within wait_for_runner + a few seconds, by its result or a policy;
+#   7. 100 callers SIGKILLed mid-call: the sweep brings the queue's key
+#      count back to what it was before;
+#   8. (root) a pool in another network namespace reaches redis over TCP
+#      through a veth pair and serves a caller in the root namespace.
+# Controls show that the checks can fail (a run without the shim, a
+# doctored execution log).
+#
+# redis-server (tools/deps.sh installs it) runs on a unix socket in a
+# private (0700) directory under /dev/shm, without persistence; it, every
+# pool and every caller started here, and the namespaces are removed at
+# exit.  Every program runs under `timeout`.
+#
+# Environment: BUILD (default build); SANITIZE=1 as in offload.sh.
+# Output: "ok - ..." / "not ok - ..." per check, then "N passed, N failed".
+# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
+set -u
+
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+SANITIZE=${SANITIZE:-0}
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
+
+DTASK=$BUILD/dtask
+RUNNER=$BUILD/dtask-runner
+SHIM=$BUILD/libdtask_shim.so
+OL=$BUILD/fixtures/offload
+for f in "$DTASK" "$RUNNER" "$SHIM" "$OL/olprog" "$OL/libol.so" \
+  "$OL/ol.toml"; do
+  if [ ! -e "$f" ]; then
+    echo "redis.sh: $f is missing; build first (make all)" >&2
+    not_ok "dtask, the shim and the fixtures are built"
+    finish
+  fi
+done
+REDIS_SERVER=$(command -v redis-server)
+REDIS_CLI=$(command -v redis-cli)
+if [ -z "$REDIS_SERVER" ] || [ -z "$REDIS_CLI" ]; then
+  not_ok "redis-server and redis-cli are installed (install it with tools/deps.sh)"
+  finish
+fi
+
+PRELOAD=$SHIM
+CALLER_ENV=()
+LAUNCH_ENV=()
+if [ "$SANITIZE" = 1 ]; then
+  asan=$(${CC:-cc} -print-file-name=libasan.so)
+  if [ ! -f "$asan" ]; then
+    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
+    finish
+  fi
+  PRELOAD="$asan $SHIM"
+  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
+  LAUNCH_ENV=(LD_PRELOAD="$asan"
+              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
+fi
+
+CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
+       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
+       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
+       -u DTASK_HOST_ID -u OL_LOG)
+
+root=$(mktemp -d /dev/shm/dtask-redis.XXXXXX) || exit 1
+chmod 700 "$root"
+tmp=$root
+cd "$root" || exit 1
+SOCK=$root/redis.sock
+NS_A=dtask-rns-$$
+NS_MADE=0
+
+# Process groups started here (each `timeout` leads its own group; the
+# redis-server, pools and callers of this script are in them).
+groups=()
+RSPID=
+
+cleanup() {
+  local g f p more=()
+  for f in "$root"/*/q/*/runner.log "$root"/*/q/runner.log; do
+    [ -f "$f" ] || continue
+    mapfile -t p < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
+    more+=("${p[@]}")
+  done
+  for g in "${groups[@]}"; do
+    kill -TERM -- "-$g" 2>/dev/null
+  done
+  for p in "${more[@]}"; do
+    { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | grep -qF "$OL/" &&
+      kill -TERM "$p" 2>/dev/null
+  done
+  sleep 0.3
+  for g in "${groups[@]}"; do
+    kill -KILL -- "-$g" 2>/dev/null
+  done
+  [ -n "$RSPID" ] && kill -KILL "$RSPID" 2>/dev/null
+  if [ "$NS_MADE" = 1 ]; then
+    ip netns pids "$NS_A" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip link del dtr-$$ 2>/dev/null
+    ip netns del "$NS_A" 2>/dev/null
+  fi
+  cd / && rm -rf "$root"
+}
+trap cleanup EXIT
+
+# bg [VAR=VALUE...] CMD...: starts CMD in the background under timeout 90
+# (its own process group), with a clean environment; BGPID is timeout's
+# pid (= the group).
+bg() {
+  timeout -s KILL 90 env "${CLEAN[@]}" "$@" &
+  BGPID=$!
+  groups+=("$BGPID")
+}
+
+# start_redis: redis-server on $SOCK (and on TCP with REDIS_TCP="ADDR
+# PORT"); waits until it answers PING.
+start_redis() {
+  local tcp=(--port 0) i
+  [ -n "${REDIS_TCP:-}" ] && set -- $REDIS_TCP &&
+    tcp=(--port "$2" --bind "$1" --protected-mode no)
+  mkdir -p -m 700 "$root/rdata"
+  rm -f "$SOCK"
+  timeout -s KILL 300 "$REDIS_SERVER" "${tcp[@]}" --unixsocket "$SOCK" \
+    --unixsocketperm 700 --save '' --appendonly no --dir "$root/rdata" \
+    >>"$root/redis.log" 2>&1 &
+  groups+=($!)
+  for i in $(seq 200); do
+    RSPID=$(pgrep -P "${groups[-1]}" redis-server)
+    [ -n "$RSPID" ] && [ -S "$SOCK" ] &&
+      [ "$(rcli PING 2>/dev/null)" = PONG ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+rcli() { timeout 10 "$REDIS_CLI" -s "$SOCK" "$@"; }
+# nkeys: the number of keys of dtask's queues in the server.
+nkeys() { rcli --scan --pattern 'dtask:*' | wc -l; }
+
+# mkcfg NAME QUEUE-LINES RUNNER-LINES: $root/NAME.toml = ol.toml, a redis
+# [queue] in $root/NAME/q with QUEUE-LINES, [runner] RUNNER-LINES and
+# [defaults] DEFAULTS (a global, may be empty); prints its path.
+DEFAULTS=
+mkcfg() {
+  local name=$1 ql=$2 rl=$3 url=${URL:-unix://$SOCK}
+  mkdir -m 700 "$root/$name"
+  {
+    cat "$OL/ol.toml"
+    printf '\n[queue]\nbackend = "redis"\nurl = "%s"\npath = "%s"\n%s\n' \
+      "$url" "$root/$name/q" "$ql"
+    printf '\n[runner]\n%s\n' "$rl"
+    [ -n "$DEFAULTS" ] && printf '\n[defaults]\n%s\n' "$DEFAULTS"
+  } >"$root/$name.toml"
+  chmod 600 "$root/$name.toml"
+  echo "$root/$name.toml"
+}
+
+run() {
+  local o=$1
+  shift
+  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
+  echo $? >"$o.rc"
+}
+
+dtask_run() {
+  local o=$1 cfg=$2 w=$3
+  shift 3
+  split_at_dashes "$@"
+  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
+    -- "${CMD[@]}"
+}
+
+caller() {
+  local o=$1 cfg=$2
+  shift 2
+  split_at_dashes "$@"
+  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
+    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
+}
+
+# bg_caller OUT CONFIG [VAR=VALUE...] -- PROG ARGS: caller in the
+# background (BGPID: its group).
+bg_caller() {
+  local o=$1 cfg=$2
+  shift 2
+  split_at_dashes "$@"
+  bg "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
+    LD_PRELOAD="$PRELOAD" "${CMD[@]}" >"$o.out" 2>"$o.err"
+}
+
+# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: dtask-runner for olprog
+# in the background, log in $root/NAME.rlog; RPID its supervisor, RGRP
+# its process group.  Returns 1 if it does not serve within 10 s.
+start_runner() {
+  local name=$1 cfg=$2 w=$3 i
+  shift 3
+  RPID=
+  bg "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" "$RUNNER" -c "$cfg" -w "$w" \
+    -- "$OL/olprog" >"$root/$name.rout" 2>"$root/$name.rlog"
+  RGRP=$BGPID
+  for i in $(seq 200); do
+    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
+      "$root/$name.rlog" | head -n 1)
+    [ -n "$RPID" ] && break
+    kill -0 "$RGRP" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$RPID" ]
+}
+
+# workers_of PID: the pids of PID's children (a pool's workers).
+workers_of() { pgrep -P "$1" | sort; }
+
+wait_gone() {
+  local pid=$1 n=$(($2 * 50)) i
+  for ((i = 0; i < n; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# wait_line FILE REGEX SECONDS
+wait_line() {
+  local n=$(($3 * 50)) i
+  for ((i = 0; i < n; i++)); do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+has() {
+  local file=$1 s
+  shift
+  for s in "$@"; do
+    grep -qF -- "$s" "$file" || return 1
+  done
+}
+rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
+note() {
+  local n=$1
+  shift
+  printf '%s\n' "$@" >"$tmp/$n.note"
+  echo "$tmp/$n.note"
+}
+summary_total() {
+  sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
+    tail -n 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+if ! start_redis; then
+  not_ok "redis-server starts on $SOCK" "$root/redis.log"
+  finish
+fi
+ok "redis-server serves $SOCK (pid $RSPID)"
+
+# ======================================================================
+# 1. dtask run through Redis: results as plain, every call offloaded.
+# ======================================================================
+CFG1=$(mkcfg c1 "" "autostart = false")
+# case1 LABEL WANT-CALLS ARGS...: olprog ARGS plainly and under dtask run.
+case1() {
+  local label=$1 want=$2
+  shift 2
+  local p=$tmp/c1.$label.plain o=$tmp/c1.$label
+  run "$p" "$OL/olprog" "$@"
+  dtask_run "$o" "$CFG1" 2 -- "$OL/olprog" "$@"
+  # What differs by design: basic's offloaded=, threads' caller pid,
+  # fork's count of calls that ran in the caller (all of them, plainly)
+  # and so the child's exit status (checked below, offloaded).
+  local f='offloaded=|^caller pid |^child exit status '
+  local s='s/, [0-9]* ran in parent or child$//'
+  grep -Ev "$f" "$p.out" | sed "$s" >"$tmp/c1.want"
+  grep -Ev "$f" "$o.out" | sed "$s" >"$tmp/c1.got"
+  diff -u "$tmp/c1.want" "$tmp/c1.got" >"$tmp/c1.diff"
+  rc_is "$o" 0 && [ -s "$tmp/c1.want" ] &&
+    cmp -s "$tmp/c1.want" "$tmp/c1.got"
+  check $? "1 $label: exit 0 and results as in a plain run ($(wc -l <"$p.out") lines)" \
+    "$tmp/c1.diff" "$o.err"
+  local total
+  total=$(summary_total "$o.err")
+  grep -v -e '^dtask: [0-9]* calls\{0,1\} offloaded' \
+    -e '^olprog: ol_pid() ran in ' "$o.err" >"$tmp/c1.rest"
+  [ "$total" = "$want" ] && [ ! -s "$tmp/c1.rest" ]
+  check $? "1 $label: all $want calls offloaded (summary: ${total:-none}), none inline" \
+    "$o.err"
+}
+case1 basic 3 basic
+has "$tmp/c1.basic.out" "basic: 3 calls, 0 wrong, offloaded=yes"
+check $? "1 basic: ol_pid() ran in a worker (offloaded=yes)" "$tmp/c1.basic.out"
+# Control: the plain run is not offloaded, and says so.
+has "$tmp/c1.basic.plain.out" "basic: 3 calls, 0 wrong, offloaded=no"
+check $? "1 control: without the shim, offloaded=no" "$tmp/c1.basic.plain.out"
+case1 threads 2000 threads 4 500
+has "$tmp/c1.threads.out" "threads: 2000 calls, 0 wrong"
+check $? "1 threads 4x500: 2000 calls, 0 wrong" "$tmp/c1.threads.out"
+case1 fork 129 fork 20
+has "$tmp/c1.fork.out" "child: 60 calls, 0 wrong, 0 ran in parent or child" \
+  "parent: 69 calls, 0 wrong, 0 ran in parent or child" "child exit status 0"
+check $? "1 fork 20: parent's 69 and child's 60 calls right, all in workers" \
+  "$tmp/c1.fork.out"
+
+# ======================================================================
+# 2. Autostart through Redis.
+# ======================================================================
+CFG2=$(mkcfg c2 "" 'workers = 2
+autostart = true
+idle_exit = "2s"')
+caller "$tmp/c2" "$CFG2" DTASK_LOG=info -- "$OL/olprog" basic
+rc_is "$tmp/c2" 0 && has "$tmp/c2.out" "ol_add(2, 3) = 5" \
+  "basic: 3 calls, 0 wrong, offloaded=yes"
+check $? "2 autostart: a plain caller starts a pool and its calls are offloaded" \
+  "$tmp/c2.out" "$tmp/c2.err"
+log2=$(ls "$root"/c2/q/*/runner.log 2>/dev/null | head -n 1)
+[ -n "$log2" ] && grep -q ': runner [0-9]* serves ' "$log2"
+check $? "2 autostart: the pool's runner.log says it serves (${log2:-no runner.log})" \
+  "$tmp/c2.err"
+
+# ======================================================================
+# 3. Two hosts serve one queue.
+# ======================================================================
+# The keys are named by [queue] name: pools with different paths (each
+# its own pool lock) and host ids share the queue.
+QN='name = "shared"'
+CFGA=$(mkcfg hA "$QN" "autostart = false")
+CFGB=$(mkcfg hB "$QN" "autostart = false")
+CFGC=$(mkcfg cc "$QN" "autostart = false")
+start_runner hA "$CFGA" 2 DTASK_HOST_ID=hostA OL_LOG="$tmp/ol.log"
+upA=$?
+PA=$RPID GA=$RGRP
+start_runner hB "$CFGB" 2 DTASK_HOST_ID=hostB OL_LOG="$tmp/ol.log"
+upB=$?
+PB=$RPID GB=$RGRP
+[ $upA = 0 ] && [ $upB = 0 ]
+check $? "3 pools of hostA ($PA) and hostB ($PB) serve the queue \"shared\"" \
+  "$root/hA.rlog" "$root/hB.rlog"
+workers_of "$PA" >"$tmp/wA"
+workers_of "$PB" >"$tmp/wB"
+caller "$tmp/c3" "$CFGC" OL_LOG="$tmp/c3.log" -- "$OL/olprog" threads 4 500
+rc_is "$tmp/c3" 0 && has "$tmp/c3.out" "threads: 2000 calls, 0 wrong"
+check $? "3 two hosts: a 4x500 threaded caller gets every result right" \
+  "$tmp/c3.out" "$tmp/c3.err"
+# The caller's OL_LOG is not the workers': the pools log to ol.log.
+awk '$1 == "E" { print $3 }' "$tmp/ol.log" | sort | uniq -c >"$tmp/c3.pids"
+nA=$(awk 'NR == FNR { w[$1] = 1; next } ($2 in w) { s += $1 } END { print s + 0 }' \
+  "$tmp/wA" "$tmp/c3.pids")
+nB=$(awk 'NR == FNR { w[$1] = 1; next } ($2 in w) { s += $1 } END { print s + 0 }' \
+  "$tmp/wB" "$tmp/c3.pids")
+nE=$(awk '$1 == "E"' "$tmp/ol.log" | wc -l)
+nI=$(awk '$1 == "E" { print $2 }' "$tmp/ol.log" | sort -u | wc -l)
+[ "$nA" -gt 0 ] && [ "$nB" -gt 0 ] && [ $((nA + nB)) = 2000 ] &&
+  [ "$nE" = 2000 ] && [ "$nI" = 2000 ] && [ ! -s "$tmp/c3.log" ]
+check $? "3 both hosts served: hostA $nA, hostB $nB calls; $nE executions of $nI ids (want 2000, each once, none in the caller)" \
+  "$tmp/c3.pids" "$tmp/wA" "$tmp/wB"
+
+# ======================================================================
+# 4. The host running a call is SIGKILLed: the call completes on the other.
+# ======================================================================
+# ol_slow logs "S PID" in the pools' ol.log when it starts, sleeps MS ms
+# and returns X + 1.  The call goes to whichever pool claims it; that pool
+# (its whole process group) is then killed: "the killed host" below.
+: >"$tmp/ol.log"
+bg_caller "$tmp/c4" "$CFGC" -- "$OL/olprog" slow 41 1500
+C4=$BGPID
+if wait_line "$tmp/ol.log" '^S ' 10; then
+  spid=$(awk '$1 == "S" { print $2; exit }' "$tmp/ol.log")
+  if grep -qx "$spid" "$tmp/wA"; then
+    KP=$PA KG=$GA KH=hostA SP=$PB SH=hostB
+  else
+    KP=$PB KG=$GB KH=hostB SP=$PA SH=hostA
+  fi
+  workers_of "$SP" >"$tmp/c4.wsurv"
+  workers_of "$KP" >"$tmp/c4.wkill"
+  grep -qx "$spid" "$tmp/c4.wkill"
+  check $? "4 the slow call runs in a worker of $KH ($spid)" "$tmp/c4.wkill"
+  [ "$KG" != "$(ps -o pgid= $$ | tr -d ' ')" ] # never our own group
+  t0=$(now_ms)
+  kill -KILL -- "-$KG"
+  wait "$KG" 2>/dev/null # (bash's "Killed" goes there)
+  wait "$C4"
+  t4=$(($(now_ms) - t0))
+  rc_is_ok=1
+  has "$tmp/c4.out" "slow = 42 (errno 0)" && rc_is_ok=0
+  check $rc_is_ok "4 $KH killed mid-call: the caller gets 42 (ol_slow(41, 1500))" \
+    "$tmp/c4.out" "$tmp/c4.err"
+  [ "$t4" -le 10000 ]
+  check $? "4 it ends within 10 s of the kill (lease 5 s + tick 1 s + 1.5 s run): ${t4} ms" \
+    "$tmp/c4.err"
+  nS=$(grep -c '^S ' "$tmp/ol.log")
+  nSurv=$(awk 'NR == FNR { w[$1] = 1; next } $1 == "S" && ($2 in w)' \
+    "$tmp/c4.wsurv" "$tmp/ol.log" | wc -l)
+  [ "$nS" = 2 ] && [ "$nSurv" = 1 ]
+  check $? "4 ol_slow ran twice in all: once on $KH (killed), once on $SH (want 2 and 1: $nS and $nSurv)" \
+    "$tmp/ol.log" "$tmp/c4.wsurv"
+  alive=0
+  while read -r w; do kill -0 "$w" 2>/dev/null && alive=$((alive + 1)); done \
+    <"$tmp/c4.wkill"
+  [ "$alive" = 0 ]
+  check $? "4 no worker of the killed pool outlives it ($alive alive)"
+else
+  not_ok "4 the slow call starts in a worker" "$tmp/c4.err" "$tmp/ol.log"
+  KH=hostA SP=$PB SH=hostB
+  kill -KILL -- "-$GA" 2>/dev/null
+fi
+
+# ======================================================================
+# 5. A call longer than the lease runs once: its lease is renewed.
+# ======================================================================
+# A pool again on the killed host's id (a new path: the old pool lock
+# may linger with nothing holding it, but a fresh directory is simpler).
+CFGA2=$(mkcfg hA2 "$QN" "autostart = false")
+start_runner hA2 "$CFGA2" 2 DTASK_HOST_ID="$KH" OL_LOG="$tmp/ol.log"
+check $? "5 a new pool on $KH serves beside $SH's" "$root/hA2.rlog"
+: >"$tmp/ol.log"
+t0=$(now_ms)
+caller "$tmp/c5" "$CFGC" -- "$OL/olprog" slow 7 8000
+t5=$(($(now_ms) - t0))
+rc_is "$tmp/c5" 0 && has "$tmp/c5.out" "slow = 8 (errno 0)"
+check $? "5 ol_slow(7, 8000) over a 5 s lease returns 8" "$tmp/c5.out" \
+  "$tmp/c5.err"
+nS=$(grep -c '^S ' "$tmp/ol.log")
+[ "$nS" = 1 ] && [ "$t5" -lt 11000 ]
+check $? "5 it ran exactly once ($nS executions) in ${t5} ms (want < 11000)" \
+  "$tmp/ol.log"
+# Control: the count of executions sees a second run.
+sed p "$tmp/ol.log" >"$tmp/c5.dup"
+[ "$(grep -c '^S ' "$tmp/c5.dup")" != 1 ]
+check $? "5 control: a doctored log with the run twice counts 2"
