@@ -136,7 +136,8 @@ start_redis() {
   timeout -s KILL 300 "$REDIS_SERVER" "${tcp[@]}" --unixsocket "$SOCK" \
     --unixsocketperm 700 --save '' --appendonly no --dir "$root/rdata" \
     >>"$root/redis.log" 2>&1 &
-  groups+=($!)
+  RSGRP=$!
+  groups+=("$RSGRP")
   for i in $(seq 200); do
     RSPID=$(pgrep -P "${groups[-1]}" redis-server)
     [ -n "$RSPID" ] && [ -S "$SOCK" ] &&
@@ -151,7 +152,8 @@ rcli() { timeout 10 "$REDIS_CLI" -s "$SOCK" "$@"; }
 nkeys() { rcli --scan --pattern 'dtask:*' | wc -l; }
 
 # mkcfg NAME QUEUE-LINES RUNNER-LINES: $root/NAME.toml = ol.toml, a redis
-# [queue] in $root/NAME/q with QUEUE-LINES, [runner] RUNNER-LINES and
+# [queue] in $root/NAME/q named NAME (unless QUEUE-LINES names it) with
+# QUEUE-LINES, [runner] RUNNER-LINES and
 # [defaults] DEFAULTS (a global, may be empty); prints its path.
 DEFAULTS=
 mkcfg() {
@@ -159,8 +161,11 @@ mkcfg() {
   mkdir -m 700 "$root/$name"
   {
     cat "$OL/ol.toml"
-    printf '\n[queue]\nbackend = "redis"\nurl = "%s"\npath = "%s"\n%s\n' \
-      "$url" "$root/$name/q" "$ql"
+    printf '\n[queue]\nbackend = "redis"\nurl = "%s"\npath = "%s"\n' \
+      "$url" "$root/$name/q"
+    # Each config its own queue in the server (the keys are named by
+    # [queue] name, else by the path's leaf, "q" for all), unless named.
+    case $ql in *name\ =*) echo "$ql" ;; *) printf 'name = "%s"\n%s\n' "$name" "$ql" ;; esac
     printf '\n[runner]\n%s\n' "$rl"
     [ -n "$DEFAULTS" ] && printf '\n[defaults]\n%s\n' "$DEFAULTS"
   } >"$root/$name.toml"
@@ -441,3 +446,123 @@ check $? "5 it ran exactly once ($nS executions) in ${t5} ms (want < 11000)" \
 sed p "$tmp/ol.log" >"$tmp/c5.dup"
 [ "$(grep -c '^S ' "$tmp/c5.dup")" != 1 ]
 check $? "5 control: a doctored log with the run twice counts 2"
+
+# ======================================================================
+# 6. redis-server killed and restarted (empty) mid-call.
+# ======================================================================
+# KNOWN FAILING: see report (the caller and the pool's supervisor are
+# killed by SIGPIPE when they write to the dead server's connection).
+# A lost call is decided by on_crash (README, "When things fail"): here
+# it returns -1 with errno EIO (5) instead of raising SIGABRT.
+DEFAULTS='wait_for_runner = "3s"
+on_crash = { return = -1, errno = "EIO" }'
+CFG6=$(mkcfg c6 "" "autostart = false")
+DEFAULTS=
+if start_runner c6 "$CFG6" 2 OL_LOG="$tmp/c6.ol.log"; then
+  P6=$RPID
+  bg_caller "$tmp/c6" "$CFG6" -- "$OL/olprog" slow 41 3000
+  C6=$BGPID
+  wait_line "$tmp/c6.ol.log" '^S ' 10
+  check $? "6 the slow call (ol_slow(41, 3000)) runs in a worker" "$tmp/c6.err"
+  t0=$(now_ms)
+  {
+    kill -KILL "$RSPID"
+    wait_gone "$RSPID" 5
+    wait "$RSGRP"
+  } 2>/dev/null
+  sleep 0.5
+  start_redis
+  check $? "6 redis-server killed and started again on the same socket (empty: $(nkeys) keys)" \
+    "$root/redis.log"
+  wait "$C6"
+  st6=$?
+  t6=$(($(now_ms) - t0))
+  what6=$(head -n 1 "$tmp/c6.out")
+  # wait_for_runner 3 s + the 3 s call + a few seconds.
+  [ "$t6" -lt 10000 ] && [ "$st6" = 0 ] &&
+    { has "$tmp/c6.out" "slow = 42 (errno 0)" ||
+      has "$tmp/c6.out" "slow = -1 (errno 5)"; }
+  check $? "6 the caller ends in ${t6} ms (want < 10000), exit $st6, with '${what6:-nothing}' (42: its answer; -1/EIO: on_crash decided a lost call)" \
+    "$tmp/c6.out" "$tmp/c6.err"
+  # The pool comes back to the new server by itself.
+  caller "$tmp/c6b" "$CFG6" -- "$OL/olprog" basic
+  rc_is "$tmp/c6b" 0 && has "$tmp/c6b.out" "basic: 3 calls, 0 wrong, offloaded=yes" &&
+    kill -0 "$P6" 2>/dev/null
+  check $? "6 afterwards the same pool ($P6) serves through the new server" \
+    "$tmp/c6b.out" "$tmp/c6b.err" "$root/c6.rlog"
+else
+  not_ok "6 a pool serves c6" "$root/c6.rlog"
+fi
+
+# ======================================================================
+# 7. 100 callers SIGKILLed mid-call: the sweep removes what they left.
+# ======================================================================
+# A pool of this host's id (its sweep forgets this host's dead callers:
+# queue/redis_pool.c, sweep_callers) serves c7's queue; the queue's keys
+# are listed before and after.
+N7=100
+CFG7=$(mkcfg c7 "" "autostart = false")
+start_runner c7 "$CFG7" 2
+check $? "7 a pool serves c7" "$root/c7.rlog"
+caller "$tmp/c7w" "$CFG7" -- "$OL/olprog" basic
+pat7='dtask:{c7/*'
+k7() { rcli --scan --pattern "$pat7" | sort; }
+k7 >"$tmp/c7.before"
+kb=$(wc -l <"$tmp/c7.before")
+ckey=$(rcli --scan --pattern "$pat7:calls" | head -n 1)
+[ -z "$ckey" ] && ckey=$(sed -n 's/:tasks$/:calls/p' "$tmp/c7.before")
+# The pool is stopped while the callers submit, so that every call is
+# still in the queue when its caller is killed; then a new pool starts
+# and its sweep (at once, then every second) must forget them all.
+# KNOWN FAILING: see report (most runs leave 2 tasks pending on the new
+# pool's live workers, renewed on every tick, never answered nor dropped).
+kill -TERM "$RPID"
+wait_gone "$RPID" 5
+g7=()
+for k in $(seq $N7); do
+  bg_caller "$tmp/c7.$k" "$CFG7" -- "$OL/olprog" slow "$k" 300
+  g7+=("$BGPID")
+done
+for i in $(seq 500); do
+  [ "$(rcli HLEN "$ckey")" -ge $N7 ] && break
+  sleep 0.04
+done
+inflight=$(rcli HLEN "$ckey")
+tasks7=$(rcli XLEN "${ckey%calls}tasks")
+[ "$inflight" = $N7 ] && [ "$tasks7" = $N7 ]
+check $? "7 $N7 callers wait for their calls ($inflight entries in ${ckey:-calls}, $tasks7 tasks)"
+{
+  for g in "${g7[@]}"; do kill -KILL -- "-$g"; done
+  for g in "${g7[@]}"; do wait "$g"; done
+} 2>/dev/null
+start_runner c7b "$CFG7" 2
+check $? "7 a new pool serves c7" "$root/c7b.rlog"
+for i in $(seq 100); do
+  k7 >"$tmp/c7.after"
+  cmp -s "$tmp/c7.before" "$tmp/c7.after" && [ "$(rcli HLEN "$ckey")" = 0 ] &&
+    break
+  sleep 0.1
+done
+ka=$(wc -l <"$tmp/c7.after")
+diff "$tmp/c7.before" "$tmp/c7.after" >"$tmp/c7.diff"
+h7=$(rcli HLEN "$ckey")
+x7=$(rcli XLEN "${ckey%calls}tasks")
+cmp -s "$tmp/c7.before" "$tmp/c7.after" && [ "$h7" = 0 ] && [ "$x7" = 0 ]
+st7=$?
+{
+  echo "XPENDING:"
+  rcli XPENDING "${ckey%calls}tasks" w - + 10
+  echo "XINFO CONSUMERS:"
+  rcli XINFO CONSUMERS "${ckey%calls}tasks" w
+  echo "XRANGE (fields i, c, t):"
+  rcli --no-raw XRANGE "${ckey%calls}tasks" - + | grep -A1 -E '"(i|c|t)"'
+} >"$tmp/c7.left" 2>&1
+check $st7 "7 after the kills the queue's keys are those of before ($kb before, $ka after), $h7 calls entries, $x7 tasks (want 0, 0)" \
+  "$tmp/c7.diff" "$tmp/c7.left"
+# Control: the comparison sees an extra key.
+{ cat "$tmp/c7.before"; echo "${ckey%calls}r:1"; } | sort >"$tmp/c7.ctl"
+! cmp -s "$tmp/c7.before" "$tmp/c7.ctl"
+check $? "7 control: a key list with an answer left over differs"
+caller "$tmp/c7z" "$CFG7" -- "$OL/olprog" basic
+has "$tmp/c7z.out" "basic: 3 calls, 0 wrong, offloaded=yes"
+check $? "7 the pool still serves" "$tmp/c7z.out" "$tmp/c7z.err"
