@@ -23,12 +23,13 @@ static const char SUBMIT[] =
     " redis.call('HDEL', KEYS[2], ARGV[4]) end\n"
     "return e\n";
 
-/* KEYS tasks calls; ARGV id.  1: removed before any worker claimed it,
- * or gone with the server (no trace of the call); 0: a worker has it or
- * answered it. */
+/* KEYS tasks calls; ARGV id.  1: removed before any worker claimed it;
+ * 0: a worker has it or answered it, or the server has no trace of it
+ * (restarted without it: a worker may have run it, so it is never run
+ * again in the caller). */
 static const char CANCEL[] =
     "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
-    "if not v then return 1 end\n"
+    "if not v then return 0 end\n"
     "local e = string.match(v, ' (%S+)$')\n"
     "local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
     "if #p > 0 then return 0 end\n"
@@ -311,8 +312,8 @@ static int drop_on(dt__rq *q, dt__rconn *c, uint64_t id) {
 /* Waits for the answer of id on the slot's connection: blocking reads of
  * at most BLOCK_MS each, no polling.  Between them it checks that the
  * server still knows the call: one restarted without it answers
- * -ECONNRESET (the call was never claimed or is lost; dt__queue_cancel
- * then says 1).  A failed link is connected again after its backoff and
+ * -ECONNRESET (a worker may have run it: dt__queue_cancel then says 0,
+ * and the call is lost, for on_crash to decide).  A failed link is connected again after its backoff and
  * the answer read again (reading consumes nothing).  Unless keep, the
  * answer is deleted once applied (0 or -EPROTO).  timeout_ns 0: no
  * limit.  Returns apply's result, -ETIMEDOUT, -ECONNRESET, or another
@@ -379,9 +380,9 @@ int dt__rd_drop(dt__queue *base, uint64_t id) {
   return rc;
 }
 
-/* The cancel operation: the CANCEL script.  Returns 1 (removed, or
- * unknown to the server), 0 (a worker has it or answered it), or a
- * negative errno. */
+/* The cancel operation: the CANCEL script.  Returns 1 (removed before a
+ * worker claimed it), 0 (a worker has it or answered it, or the server
+ * lost it), or a negative errno. */
 int dt__rd_cancel(dt__queue *base, uint64_t id) {
   dt__rq *q = dt__rd(base);
   int rc = dt__rq_lock(q);
