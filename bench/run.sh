@@ -819,6 +819,7 @@ redis_start() {
 }
 redis_start
 REDIS_TCP=127.0.0.1:$REDIS_PORT
+say "Redis: redis-server (pid $(cat "$root/redis.pid")) answers on $REDIS_SOCK and $REDIS_TCP"
 CELERY_URL=redis://$REDIS_TCP/1
 for w in unix tcp celery; do : >"$T/redis.$w"; done
 for i in $(seq "$RUNS"); do
