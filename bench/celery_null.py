@@ -91,7 +91,8 @@ class Worker:
         self.log = tempfile.NamedTemporaryFile(prefix="celery_null.", suffix=".log")
         env = dict(os.environ, CELERY_NULL_URL=url)
         here = os.path.dirname(os.path.abspath(__file__))
-        env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (here, env.get("PYTHONPATH")) if p)
         # The node name stays the default: with -n celery_null@..., a name
         # equal to the queue's, no task after the first was answered.
         self.proc = subprocess.Popen(
