@@ -27,6 +27,9 @@ import threading
 import time
 
 
+# Nothing is written into the source tree (no bench/__pycache__/).
+sys.dont_write_bytecode = True
+
 if __name__ == "__main__":
     # The script and the worker use one module, celery_null, and one URL.
     if len(sys.argv) > 1:
@@ -89,7 +92,7 @@ def die_with_parent():
 class Worker:
     def __init__(self, url):
         self.log = tempfile.NamedTemporaryFile(prefix="celery_null.", suffix=".log")
-        env = dict(os.environ, CELERY_NULL_URL=url)
+        env = dict(os.environ, CELERY_NULL_URL=url, PYTHONDONTWRITEBYTECODE="1")
         here = os.path.dirname(os.path.abspath(__file__))
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (here, env.get("PYTHONPATH")) if p)
