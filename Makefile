@@ -99,7 +99,8 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
-              $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop
+              $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop \
+              $(BUILD)/bench/redis_ping
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
@@ -260,6 +261,11 @@ $(BUILD)/bench/execloop: bench/execloop.c bench/bench.h | $(BUILD)/.deps
 $(BUILD)/bench/libempty.so: bench/empty.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $<
+
+# The Redis group's limit: PING round trips through hiredis.
+$(BUILD)/bench/redis_ping: bench/redis_ping.c bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lhiredis
 
 # bench/run.sh prints the Markdown table, writes bench/results/<UTC time>/
 # (results.json, results.md, plots) and, for a full run, copies them to

@@ -32,7 +32,16 @@
 #      config of symbols /bin/true does not import, against the target
 #      (at most 0.3 ms over the empty library); the runs are checked to
 #      have left the shim idle (its own words at DTASK_LOG=info, and no
-#      queue directory).
+#      queue directory);
+#  10. Redis: a private redis-server (no persistence, a unix socket and a
+#      free TCP port on 127.0.0.1, stopped at exit): PING round trips from
+#      hiredis over each (bench/redis_ping.c; the fastest p50 is the limit
+#      of any Redis backend), and Celery's null task through the same
+#      server (bench/celery_null.py, one solo worker), beside dtask's null
+#      call on its LMDB queue (group 4).  dtask's own rows through Redis
+#      come with the Redis backend (redis_dtask_rows).  redis-server,
+#      python3-celery and python3-redis are required: without them the
+#      bench stops and names tools/deps.sh --bench.
 # It ends with sentences computed from those figures ("In short"), the
 # commit measured and the run's own wall time.
 #
@@ -81,10 +90,10 @@ DEMO_TARGET_PCT=2
 SIZES_MAX=$((16 << 20))
 if [ "$QUICK" = 1 ]; then
   RUNS=1; N=2000; ROUNDS=2000; PPE=200; TP=1000; NS=200000; R=3
-  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400; EXEC_N=50
+  ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400; EXEC_N=50; CELERY_N=100
 else
   RUNS=5; N=20000; ROUNDS=20000; PPE=2000; TP=8000; NS=5000000; R=9
-  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000; EXEC_N=200
+  ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000; EXEC_N=200; CELERY_N=2000
 fi
 # The exec figure's target: the shim costs a program that catches nothing
 # at most this much per exec over an empty preloaded library.
@@ -92,7 +101,7 @@ EXEC_TARGET_US=300
 
 for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
   "$B/coldstart" "$B/burn" "$B/sync_overhead" "$B/execloop" "$B/libempty.so" \
-  "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
+  "$B/redis_ping" "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
   if [ ! -x "$f" ] && [ ! -f "$f" ]; then
     echo "bench: $f is missing; run make bench (or make first)" >&2
     exit 1
@@ -119,6 +128,16 @@ unset DTASK_CONFIG DTASK_MODE DTASK_TRACE DTASK_LOG DTASK_STRICT DTASK_ROLE \
 PY=""
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3
 elif command -v python3 >/dev/null 2>&1; then PY=$(command -v python3); fi
+# The Redis group's server and baseline: checked now, not after minutes.
+REDIS_SERVER=$(command -v redis-server || true)
+[ -n "$REDIS_SERVER" ] || {
+  echo "bench: redis-server is missing (the Redis group needs it); run tools/deps.sh --bench (as root or with sudo)" >&2
+  exit 1
+}
+if [ -z "$PY" ] || ! "$PY" -c 'import celery, redis' 2>/dev/null; then
+  echo "bench: Celery or redis-py is missing for ${PY:-python3} (the Redis group's baseline needs python3-celery and python3-redis); run tools/deps.sh --bench (as root or with sudo)" >&2
+  exit 1
+fi
 
 # The commit measured, and whether tracked files differed from it (read
 # only: --no-optional-locks keeps git status from refreshing the index).
@@ -145,10 +164,19 @@ mkdir "$T"
 : >"$root/pools"
 
 # Stops the autostarted pools still alive (their supervisors' pids are in
-# $root/pools, and each must still be a coldstart process), then removes
-# the private directory.
+# $root/pools, and each must still be a coldstart process) and the Redis
+# group's server, then removes the private directory.
 cleanup() {
-  local p
+  local p i
+  # The Redis group's server, if it runs (and is still redis-server).
+  if [ -s "$root/redis.pid" ]; then
+    p=$(cat "$root/redis.pid")
+    if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = redis-server ]; then
+      kill -TERM "$p" 2>/dev/null || true
+      for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  fi
   while read -r p; do
     if kill -0 "$p" 2>/dev/null &&
       tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^coldstart '; then
@@ -748,6 +776,121 @@ done
 V[exec.empty]=${EX[empty]}
 md ""
 
+# ============================================================ 10. Redis
+say "Redis: PING over a unix socket and TCP, Celery's null task, $RUNS run(s)"
+RD=$root/redis
+mkdir "$RD"
+REDIS_SOCK=$RD/redis.sock
+REDIS_PORT=""
+REDIS_VERSION=$("$REDIS_SERVER" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+CELERY_VERSION=$("$PY" -c 'import celery; print(celery.__version__)')
+# A free TCP port on 127.0.0.1 (another program may take it before the
+# server does: then the server exits and the next try takes another).
+free_port() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# redis_start: the group's own server, in the foreground of a background
+# job (no daemon: its pid is ours, stopped by cleanup), without
+# persistence; REDIS_PORT once both its socket and its port answer PING.
+redis_start() {
+  local port i pid
+  for _ in 1 2 3; do
+    port=$(free_port)
+    rm -f "$REDIS_SOCK"
+    "$REDIS_SERVER" --bind 127.0.0.1 --port "$port" --unixsocket "$REDIS_SOCK" \
+      --unixsocketperm 700 --save '' --appendonly no --daemonize no \
+      --dir "$RD" --logfile '' </dev/null >"$RD/log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$root/redis.pid"
+    for i in $(seq 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      if "$B/redis_ping" "$REDIS_SOCK" 0 2>/dev/null &&
+        "$B/redis_ping" "127.0.0.1:$port" 0 2>/dev/null; then
+        REDIS_PORT=$port
+        return 0
+      fi
+      sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    : >"$root/redis.pid"
+  done
+  die "Redis: redis-server did not answer on $REDIS_SOCK and 127.0.0.1:$port (3 tries):" "$RD/log"
+}
+redis_start
+REDIS_TCP=127.0.0.1:$REDIS_PORT
+say "Redis: redis-server (pid $(cat "$root/redis.pid")) answers on $REDIS_SOCK and $REDIS_TCP"
+CELERY_URL=redis://$REDIS_TCP/1
+for w in unix tcp celery; do : >"$T/redis.$w"; done
+for i in $(seq "$RUNS"); do
+  run_to "$T/redis.unix" "$T/redis.unix.err" "redis_ping over the unix socket (run $i)" \
+    "$B/redis_ping" "$REDIS_SOCK" "$ROUNDS"
+  run_to "$T/redis.tcp" "$T/redis.tcp.err" "redis_ping over TCP (run $i)" \
+    "$B/redis_ping" "$REDIS_TCP" "$ROUNDS"
+  run_to "$T/redis.celery" "$T/redis.celery.err" "Celery null task (run $i)" \
+    "$PY" bench/celery_null.py "$CELERY_URL" "$CELERY_N"
+done
+declare -A RL
+for p in p50 p99 p999; do
+  RL[unix_$p]=$(med "$T/redis.unix" "$p")
+  RL[tcp_$p]=$(med "$T/redis.tcp" "$p")
+  RL[celery_$p]=$(med "$T/redis.celery" "celery_$p")
+  RL[lmdb_$p]=${L[dtask_$p]}
+done
+declare -A RLABEL=(
+  [unix]="PING from hiredis, unix socket"
+  [tcp]="PING from hiredis, TCP loopback"
+  [lmdb]="dtask null call, **LMDB queue**, no Redis (from the round-trip table above)"
+  [celery]="Celery $CELERY_VERSION null task, delay().get(), 1 solo worker, TCP loopback")
+# The limit: the faster of the two PINGs.
+rlimit=$(for k in unix tcp; do
+  [ "${RL[${k}_p50]}" = n/a ] || echo "${RL[${k}_p50]} $k"
+done | sort -g | head -n 1 | cut -d' ' -f2)
+[ -n "$rlimit" ] || die "Redis: redis_ping printed no figure" "$T/redis.unix.err" "$T/redis.tcp.err"
+for p in p50 p99 p999; do RL[limit_$p]=${RL[${rlimit}_$p]}; done
+
+# rrow KEY [NOREC]: a row of the Redis table from RL[KEY_p50...] and its
+# records (none with NOREC: the figure is recorded in its own group); the
+# limit's own row says so, the others have the limit as their baseline.
+rrow() {
+  local k=$1 label=${RLABEL[$1]} p
+  [ "$k" = "$rlimit" ] && label="$label: **the limit** (fastest PING p50)"
+  md "| $label | ${RL[${k}_p50]} | ${RL[${k}_p99]} | ${RL[${k}_p999]} | $(calc / '%.2f' "${RL[${k}_p50]}" "${RL[limit_p50]}") |"
+  [ $# -lt 2 ] || return 0
+  for p in p50 p99 p999; do
+    if [ "$k" = "$rlimit" ]; then rec redis "$label, $p" "${RL[${k}_$p]}" us
+    else rec redis "$label, $p" "${RL[${k}_$p]}" us "the Redis limit (${RLABEL[$rlimit]}), $p" "${RL[limit_$p]}" us; fi
+  done
+}
+
+# redis_dtask_rows: dtask's own null call through this Redis server, the
+# row the group exists for.  It comes with the Redis queue backend (built
+# on another branch), not before: until then this prints nothing, so that
+# no figure of the table is made up.  The backend's author fills it in:
+# $RUNS runs of bench/roundtrip 1 $N under dtask run -w 1 with a config
+# whose [queue] is this server (REDIS_SOCK, or REDIS_TCP; keep off the
+# database Celery uses, CELERY_URL), checked with offloaded; the
+# percentiles' medians into RL[redis_p50], RL[redis_p99], RL[redis_p999],
+# a label in RLABEL[redis], then "rrow redis" (one row per transport if
+# both are measured).
+redis_dtask_rows() {
+  :
+}
+
+STAT="median of $RUNS run(s) of the percentile over each run's round trips"
+md "## Redis: one call to another process and back through one Redis server"
+md ""
+md "A private redis-server $REDIS_VERSION on this machine (no persistence), reached over a unix socket and over TCP on 127.0.0.1. Each run times $ROUNDS PINGs per transport (bench/redis_ping.c, after a warm-up) and $CELERY_N Celery null tasks (bench/celery_null.py: broker and results on the same server, after a warm-up); a figure is the median of the runs' percentiles. The limit is the fastest PING p50: a raw round trip to Redis and back, which no queue on Redis can beat."
+md ""
+md "| one call through one Redis server, 1 caller | p50 (us) | p99 (us) | p99.9 (us) | p50 / limit p50 |"
+md "|---|---:|---:|---:|---:|"
+rrow unix
+rrow tcp
+redis_dtask_rows
+rrow lmdb norec
+rrow celery
+md ""
+
 # ========================================================= plots
 say "plots"
 # The latency histogram: log-spaced bins, 50 per decade, as fractions.
@@ -794,6 +937,7 @@ md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s 
 md "- The sync-mode stub adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
 md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
+md "- Through one Redis server, a PING from hiredis took ${RL[limit_p50]} us (p50, ${RLABEL[$rlimit]#PING from hiredis, }: the limit of a queue on Redis) and a Celery null task ${RL[celery_p50]} us, $(calc / '%.1f' "${RL[celery_p50]}" "${RL[limit_p50]}")x that limit and $(calc / '%.1f' "${RL[celery_p50]}" "${L[dtask_p50]}")x dtask's null call on its LMDB queue (${L[dtask_p50]} us)."
 md ""
 if [ -n "$plots" ]; then md "Plots: $plots."; else md "Plots: none ($why)."; fi
 md "This run took $elapsed s."
@@ -817,6 +961,7 @@ md "This run took $elapsed s."
   echo "  },"
   echo "  \"python3\": $(jstr "${PY:-none}"),"
   echo "  \"physical_limit\": $(jstr "${LABEL[$limit]}"),"
+  echo "  \"redis\": {\"server\": $(jstr "redis-server $REDIS_VERSION"), \"celery\": $(jstr "$CELERY_VERSION"), \"limit\": $(jstr "${RLABEL[$rlimit]}")},"
   echo "  \"plots\": $(jstr "${plots:-none: $why}"),"
   echo "  \"results\": ["
   sed '$ s/,$//' "$T/records"

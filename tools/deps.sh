@@ -7,8 +7,11 @@
 # there is one, else it prints the apt-get line to run and fails.
 set -eu
 
-PKGS="gcc make pkg-config libffi-dev liblmdb-dev libhiredis-dev redis-server libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd"
-BENCH_PKGS="gnuplot-nox"
+# redis-server and libhiredis-dev: the Redis queue backend, its tests
+# and bench/redis_ping.c (built by make all).  The bench's extras: plots,
+# and Celery on Redis, a baseline of the bench's Redis group.
+PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev"
+BENCH_PKGS="gnuplot-nox python3-celery python3-redis"
 
 want="$PKGS"
 for arg in "$@"; do

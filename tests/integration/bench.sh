@@ -24,11 +24,16 @@
 #      the block has no number outside code;
 #   6. bench/run.sh itself, QUICK=1 into a scratch OUT: it exits 0, its
 #      results.json parses and has every group (demo, fanout, anchors,
-#      roundtrip, throughput, argsize, sync, coldstart, exec) with a
-#      number for every value, the commit and the run's duration; the
+#      roundtrip, throughput, argsize, sync, coldstart, exec, redis) with
+#      a number for every value, the commit and the run's duration; the
 #      exec group has its four ways, the shim's two against the empty
 #      library and their differences against the 300 us target, and
-#      results.md its table of them and its sentence; results.md is what
+#      results.md its table of them and its sentence; the Redis group has
+#      its two PINGs (one of them the limit) and Celery against that
+#      limit, results.md its table with numbers in every row (the LMDB
+#      call's among them, and no dtask-through-Redis row before the
+#      backend) and its sentence, and no redis-server of the bench's is
+#      left running; results.md is what
 #      it printed; the three plots exist (or, without gnuplot, results.md
 #      says why there are none); bench/results/latest* are untouched.
 #      With SANITIZE=1 the bench must refuse the sanitizer build instead,
@@ -300,7 +305,7 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   }
   json_ok True
   check $? "6 results.json parses" "$root/json.err" "$J"
-  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec; do
+  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec redis; do
     json_ok "[r for r in d['results'] if r['group'] == '$g'] and all(num(r['value']) and (r['baseline'] is None or num(r['baseline']['value'])) and r['statistic'] for r in d['results'] if r['group'] == '$g')"
     check $? "6 results.json: group $g is there, every value a number" "$root/json.err"
   done
@@ -324,10 +329,28 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
       "$BOUT/results.md"
   check $? "6 results.md: the exec table's four rows (got $rows) and its sentence in 'In short'" \
     "$BOUT/results.md"
+  # The Redis group: the PINGs' limit, Celery against it.
+  json_ok "sorted(', '.join(r['name'].split(':')[0].split(', ')[:2]) for r in d['results'] if r['group'] == 'redis' and r['name'].endswith(', p50')) == sorted(['PING from hiredis, unix socket', 'PING from hiredis, TCP loopback', 'Celery ' + d['redis']['celery'] + ' null task, delay().get()']) and len([r for r in d['results'] if r['group'] == 'redis' and 'the limit' in r['name'] and r['baseline'] is None]) == 3 and all(r['baseline'] and r['baseline']['name'].startswith('the Redis limit') for r in d['results'] if r['group'] == 'redis' and 'the limit' not in r['name']) and d['redis']['server'].startswith('redis-server ')"
+  check $? "6 results.json: PING over a unix socket and TCP (the faster is the limit), Celery against it" \
+    "$root/json.err"
+  F='[0-9]+\.[0-9]{2}'
+  rrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -cE \
+    "^\| (PING from hiredis, (unix socket|TCP loopback)(: \*\*the limit\*\* \(fastest PING p50\))?|dtask null call, \*\*LMDB queue\*\*, no Redis .*|Celery [0-9.]+ null task, .*) \| $F \| $F \| $F \| $F \|\$")
+  lrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| .*\*\*the limit\*\*')
+  allrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| [^-o]')
+  [ "$rrows" = 4 ] && [ "$lrows" = 1 ] && [ "$allrows" = 4 ] &&
+    grep -qE '^- Through one Redis server, a PING from hiredis took [0-9.]+ us .* a Celery null task [0-9.]+ us, [0-9.]+x that limit' \
+      "$BOUT/results.md"
+  check $? "6 results.md: the Redis table's four rows with numbers (got $rrows of $allrows; limits $lrows) and its sentence" \
+    "$BOUT/results.md"
+  rpid=$(sed -n 's/^bench: Redis: redis-server (pid \([0-9]*\)) answers on .*/\1/p' "$root/bench.err")
+  [ -n "$rpid" ] && [ "$(cat "/proc/$rpid/comm" 2>/dev/null)" != redis-server ]
+  check $? "6 the bench's redis-server (pid ${rpid:-not printed}) is gone" "$root/bench.err"
   [ -s "$BOUT/results.md" ] && cmp -s "$BOUT/results.md" "$root/bench.out"
   check $? "6 results.md exists and is what the bench printed" "$BOUT/results.md"
   for sect in "## The demo" "## Fan-out" "## Round trip" "## Throughput" "## Argument size" \
-    "## Sync mode" "## Cold start" "## Exec of a program that catches nothing" "## In short"; do
+    "## Sync mode" "## Cold start" "## Exec of a program that catches nothing" \
+    "## Redis: one call to another process and back through one Redis server" "## In short"; do
     grep -q "^$sect" "$BOUT/results.md" 2>/dev/null
     check $? "6 results.md has its section '$sect'" "$BOUT/results.md"
   done
