@@ -100,7 +100,7 @@ BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
               $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop \
-              $(BUILD)/bench/redis_ping
+              $(BUILD)/bench/redis_ping $(BUILD)/bench/napcalls
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install clean deps demo
@@ -237,6 +237,9 @@ $(BUILD)/bench/sync_overhead: bench/sync_overhead.c bench/bench.h $(BUILD)/bench
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
 
 $(BUILD)/bench/roundtrip: bench/roundtrip.c bench/bench.h $(BUILD)/bench/libbnull.so
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK) -pthread
+
+$(BUILD)/bench/napcalls: bench/napcalls.c bench/bench.h $(BUILD)/bench/libbnull.so
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK) -pthread
 
 $(BUILD)/bench/argsize: bench/argsize.c bench/bench.h $(BUILD)/bench/libbnull.so

@@ -29,5 +29,6 @@ int bn_add(int a, int b);
 double bn_mix(double x, int k, double y);
 void bn_copy(const char *src, size_t n, char *dst);
 int bn_pid(void);
+long bn_nap(int us);
 
 #endif

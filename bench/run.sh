@@ -38,10 +38,17 @@
 #      hiredis over each (bench/redis_ping.c; the fastest p50 is the limit
 #      of any Redis backend), and Celery's null task through the same
 #      server (bench/celery_null.py, one solo worker), beside dtask's null
-#      call on its LMDB queue (group 4).  dtask's own rows through Redis
-#      come with the Redis backend (redis_dtask_rows).  redis-server,
-#      python3-celery and python3-redis are required: without them the
-#      bench stops and names tools/deps.sh --bench.
+#      call on its LMDB queue (group 4) and dtask's own null call through
+#      the same server ([queue] backend = "redis", over each transport),
+#      against the targets (at most 4x the PING limit, at least 20x
+#      faster than Celery).  redis-server, python3-celery and
+#      python3-redis are required: without them the bench stops and names
+#      tools/deps.sh --bench;
+#  11. hosts: pools on 1, 2 and 4 network namespaces (veth pairs on a
+#      bridge, DTASK_HOST_ID each) serving one Redis queue over TCP, a
+#      latency-bound call (bn_nap, 1 ms; bench/napcalls.c), throughput
+#      against linear (target at least 0.9); as root only (the table says
+#      so otherwise).
 # It ends with sentences computed from those figures ("In short"), the
 # commit measured and the run's own wall time.
 #
@@ -863,18 +870,37 @@ rrow() {
   done
 }
 
+# redis_cfg NAME URL: bench/offload.toml with its [queue] on this Redis
+# server (URL; key prefix NAME), its local directory private to the run;
+# prints its path.
+redis_cfg() {
+  local out=$root/$1.toml
+  sed "s|^path *=.*|path = \"$root/q-$1\"\nbackend = \"redis\"\nurl = \"$2\"\nname = \"$1\"|" \
+    bench/offload.toml >"$out"
+  echo "$out"
+}
+
 # redis_dtask_rows: dtask's own null call through this Redis server, the
-# row the group exists for.  It comes with the Redis queue backend (built
-# on another branch), not before: until then this prints nothing, so that
-# no figure of the table is made up.  The backend's author fills it in:
-# $RUNS runs of bench/roundtrip 1 $N under dtask run -w 1 with a config
-# whose [queue] is this server (REDIS_SOCK, or REDIS_TCP; keep off the
-# database Celery uses, CELERY_URL), checked with offloaded; the
-# percentiles' medians into RL[redis_p50], RL[redis_p99], RL[redis_p999],
-# a label in RLABEL[redis], then "rrow redis" (one row per transport if
-# both are measured).
+# row the group exists for: $RUNS runs of bench/roundtrip 1 $N under
+# dtask run -w 1 with a config whose [queue] is this server (db 2, off
+# Celery's), over the unix socket and over TCP, each checked with
+# offloaded; a row each.
 redis_dtask_rows() {
-  :
+  local k url cfg i p
+  for k in unix tcp; do
+    if [ "$k" = unix ]; then url="unix://$REDIS_SOCK?db=2"
+    else url="redis://$REDIS_TCP/2"; fi
+    cfg=$(redis_cfg "redis-$k" "$url")
+    : >"$T/rr.$k"
+    for i in $(seq "$RUNS"); do
+      run_to "$T/rr.$k" "$T/rr.$k.err" "dtask through Redis, $k (run $i)" \
+        "$DTASK" run -c "$cfg" -w 1 -- "$B/roundtrip" 1 "$N"
+    done
+    offloaded "$T/rr.$k" "dtask through Redis ($k)"
+    for p in p50 p99 p999; do RL[redis_${k}_$p]=$(med "$T/rr.$k" "$p"); done
+    RLABEL[redis_$k]="**dtask null call through Redis**, ${RLABEL[$k]#PING from hiredis, } (bn_add, dtask run -w 1)"
+    rrow "redis_$k"
+  done
 }
 
 STAT="median of $RUNS run(s) of the percentile over each run's round trips"
@@ -889,6 +915,136 @@ rrow tcp
 redis_dtask_rows
 rrow lmdb norec
 rrow celery
+md ""
+
+# ============================================================ 11. hosts
+# Pools on 1, 2 and 4 "hosts" serving one Redis queue: each host a
+# network namespace joined to this one by a veth pair on a bridge, its
+# pool reaching a redis-server of its own over TCP, the callers here.
+# The function sleeps (bn_nap, 1 ms): the figure is how throughput grows
+# with hosts, against linear (the 1-host figure times the hosts).  Needs
+# root (ip netns); otherwise the table says it was not measured.
+HOSTS_LIST="1 2 4"
+HOSTS_W=2
+HOSTS_NAP=1000
+HOSTS_S=$([ "$QUICK" = 1 ] && echo 1 || echo 3)
+HOSTS_NET=10.231.77
+HB=dtask-bhbr$$
+hosts_down() {
+  local k
+  for k in 1 2 3 4; do ip netns del "dtask-bh$$-$k" 2>/dev/null || true; done
+  ip link del "$HB" 2>/dev/null || true
+}
+hosts_up() {
+  local k
+  ip link add "$HB" type bridge &&
+    ip addr add "$HOSTS_NET.1/24" dev "$HB" && ip link set "$HB" up || return 1
+  for k in 1 2 3 4; do
+    ip netns add "dtask-bh$$-$k" &&
+      ip link add "dtbv$$$k" type veth peer name eth0 netns "dtask-bh$$-$k" &&
+      ip link set "dtbv$$$k" master "$HB" up &&
+      ip -n "dtask-bh$$-$k" addr add "$HOSTS_NET.$((10 + k))/24" dev eth0 &&
+      ip -n "dtask-bh$$-$k" link set eth0 up &&
+      ip -n "dtask-bh$$-$k" link set lo up || return 1
+  done
+}
+# hosts_cfg NAME URL: the hosts config (bn_nap and bn_pid), its local
+# directory NAME private to the run; prints its path.
+hosts_cfg() {
+  local out=$root/$1.toml
+  cat >"$out" <<EOC
+[queue]
+backend = "redis"
+url = "$2"
+name = "hosts"
+path = "$root/q-$1"
+
+[runner]
+autostart = false
+
+[[offload]]
+signature = "long bn_nap(int us)"
+
+[[offload]]
+signature = "int bn_pid()"
+EOC
+  echo "$out"
+}
+# hosts_run H: one run of napcalls against pools on hosts 1..H; appends
+# "tp_H VALUE" and "hosts_H VALUE" to $T/hosts.
+hosts_run() {
+  local h=$1 k pids=() cfg c=$(($1 * HOSTS_W * 2)) i
+  for k in $(seq "$h"); do
+    cfg=$(hosts_cfg "hosts-$k" "redis://$HOSTS_NET.1:$HOSTS_PORT/0")
+    ip netns exec "dtask-bh$$-$k" env DTASK_HOST_ID="bench-h$k" DTASK_LOG=info \
+      "$BUILD/dtask-runner" -c "$cfg" -w "$HOSTS_W" -- "$B/napcalls" \
+      </dev/null >/dev/null 2>"$T/hosts-$k.log" &
+    pids+=($!)
+  done
+  for k in $(seq "$h"); do
+    for i in $(seq 200); do
+      grep -q ' serves ' "$T/hosts-$k.log" 2>/dev/null && break
+      sleep 0.05
+    done
+    grep -q ' serves ' "$T/hosts-$k.log" ||
+      die "hosts: the pool of host $k did not start:" "$T/hosts-$k.log"
+  done
+  cfg=$(hosts_cfg hosts-0 "redis://$HOSTS_NET.1:$HOSTS_PORT/0")
+  : >"$T/hosts.one"
+  run_to "$T/hosts.one" "$T/hosts.err" "napcalls on $h host(s)" \
+    env DTASK_CONFIG="$cfg" LD_PRELOAD="$SHIM" "$B/napcalls" "$c" "$HOSTS_S" "$HOSTS_NAP"
+  offloaded "$T/hosts.one" "napcalls on $h host(s)"
+  [ "$(awk '$1 == "hosts" { print $2 }' "$T/hosts.one")" = "$h" ] ||
+    die "hosts: napcalls on $h host(s) was served by $(awk '$1 == "hosts" { print $2 }' "$T/hosts.one") host(s)" "$T/hosts.one"
+  awk -v h="$h" '$1 == "throughput" { print "tp_" h, $2 }' "$T/hosts.one" >>"$T/hosts"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+md "## Runners on many hosts: one Redis queue, pools on 1, 2 and 4 hosts"
+md ""
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1; then
+  say "hosts: pools in 1, 2 and 4 network namespaces, $RUNS run(s)"
+  trap 'hosts_down; cleanup' EXIT
+  hosts_down
+  hosts_up || die "hosts: cannot make the namespaces and the bridge (ip netns, veth, bridge)"
+  HOSTS_PORT=$(free_port)
+  "$REDIS_SERVER" --bind "$HOSTS_NET.1" --port "$HOSTS_PORT" --save '' \
+    --appendonly no --daemonize no --protected-mode no --dir "$RD" \
+    --logfile '' </dev/null >"$RD/hosts.log" 2>&1 &
+  HOSTS_RS=$!
+  for i in $(seq 100); do
+    "$B/redis_ping" "$HOSTS_NET.1:$HOSTS_PORT" 0 2>/dev/null && break
+    sleep 0.1
+  done
+  : >"$T/hosts"
+  for i in $(seq "$RUNS"); do
+    for h in $HOSTS_LIST; do hosts_run "$h"; done
+  done
+  kill -TERM "$HOSTS_RS" 2>/dev/null || true
+  wait "$HOSTS_RS" 2>/dev/null || true
+  hosts_down
+  declare -A HT
+  for h in $HOSTS_LIST; do HT[$h]=$(med "$T/hosts" "tp_$h"); done
+  md "Each host is a network namespace with its own pool of $HOSTS_W workers (dtask-runner, DTASK_HOST_ID bench-hK), reaching one private redis-server over TCP through a veth pair and a bridge; the callers ($((2 * HOSTS_W)) threads per host) run here, each calling bn_nap($HOSTS_NAP us), a sleep, for $HOSTS_S s. A figure is the median of $RUNS run(s); every run checked that every host served calls. Linear is the 1-host figure times the hosts; the target is at least 0.9 of it."
+  md ""
+  md "| hosts x $HOSTS_W workers | calls/s | linear (calls/s) | of linear | at least 0.9 |"
+  md "|---:|---:|---:|---:|---|"
+  for h in $HOSTS_LIST; do
+    lin=$(calc '*' '%.0f' "${HT[1]}" "$h")
+    frac=$(calc / '%.2f' "${HT[$h]}" "$lin")
+    met=$(awk -v f="$frac" 'BEGIN { print (f != "n/a" && f >= 0.9) ? "yes" : "no" }')
+    HT[frac_$h]=$frac
+    HT[met_$h]=$met
+    md "| $h | ${HT[$h]} | $lin | $frac | $met |"
+    STAT="median of $RUNS run(s)"
+    if [ "$h" = 1 ]; then rec hosts "bn_nap(1 ms) through Redis, 1 host x $HOSTS_W workers" "${HT[$h]}" "calls/s"
+    else rec hosts "bn_nap(1 ms) through Redis, $h hosts x $HOSTS_W workers" "${HT[$h]}" "calls/s" "linear from 1 host x $h" "$lin" "calls/s"; fi
+  done
+  HOSTS_SAID="- Throughput of a 1 ms call through one Redis queue grew from ${HT[1]} calls/s on 1 host to ${HT[4]} on 4 hosts ($HOSTS_W workers each): ${HT[frac_4]} of linear (target at least 0.9: $([ "${HT[met_4]}" = yes ] && echo met || echo "not met") in this run; 2 hosts: ${HT[frac_2]})."
+else
+  md "Not measured in this run: it needs root (network namespaces)."
+  HOSTS_SAID="- Runners on many hosts: not measured in this run (needs root for network namespaces)."
+fi
 md ""
 
 # ========================================================= plots
@@ -937,6 +1093,11 @@ md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s 
 md "- The sync-mode stub adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
 md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
+rbest=$(for k in unix tcp; do echo "${RL[redis_${k}_p50]} $k"; done | sort -g | head -n 1 | cut -d' ' -f2)
+rx=$(calc / '%.2f' "${RL[redis_${rbest}_p50]}" "${RL[limit_p50]}")
+cx=$(calc / '%.1f' "${RL[celery_p50]}" "${RL[redis_${rbest}_p50]}")
+md "- Through Redis, a dtask null call took ${RL[redis_unix_p50]} us (p50, unix socket) and ${RL[redis_tcp_p50]} us (TCP): at best ${rx}x the PING limit (target at most 4x: $(awk -v x="$rx" 'BEGIN { print (x != "n/a" && x <= 4) ? "met" : "not met" }') in this run) and ${cx}x faster than Celery's null task (target at least 20x: $(awk -v x="$cx" 'BEGIN { print (x != "n/a" && x >= 20) ? "met" : "not met" }'))."
+md "$HOSTS_SAID"
 md "- Through one Redis server, a PING from hiredis took ${RL[limit_p50]} us (p50, ${RLABEL[$rlimit]#PING from hiredis, }: the limit of a queue on Redis) and a Celery null task ${RL[celery_p50]} us, $(calc / '%.1f' "${RL[celery_p50]}" "${RL[limit_p50]}")x that limit and $(calc / '%.1f' "${RL[celery_p50]}" "${L[dtask_p50]}")x dtask's null call on its LMDB queue (${L[dtask_p50]} us)."
 md ""
 if [ -n "$plots" ]; then md "Plots: $plots."; else md "Plots: none ($why)."; fi

@@ -330,19 +330,36 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   check $? "6 results.md: the exec table's four rows (got $rows) and its sentence in 'In short'" \
     "$BOUT/results.md"
   # The Redis group: the PINGs' limit, Celery against it.
-  json_ok "sorted(', '.join(r['name'].split(':')[0].split(', ')[:2]) for r in d['results'] if r['group'] == 'redis' and r['name'].endswith(', p50')) == sorted(['PING from hiredis, unix socket', 'PING from hiredis, TCP loopback', 'Celery ' + d['redis']['celery'] + ' null task, delay().get()']) and len([r for r in d['results'] if r['group'] == 'redis' and 'the limit' in r['name'] and r['baseline'] is None]) == 3 and all(r['baseline'] and r['baseline']['name'].startswith('the Redis limit') for r in d['results'] if r['group'] == 'redis' and 'the limit' not in r['name']) and d['redis']['server'].startswith('redis-server ')"
-  check $? "6 results.json: PING over a unix socket and TCP (the faster is the limit), Celery against it" \
+  json_ok "sorted(', '.join(r['name'].split(':')[0].split(', ')[:2]) for r in d['results'] if r['group'] == 'redis' and r['name'].endswith(', p50')) == sorted(['PING from hiredis, unix socket', 'PING from hiredis, TCP loopback', 'dtask null call through Redis, unix socket (bn_add', 'dtask null call through Redis, TCP loopback (bn_add', 'Celery ' + d['redis']['celery'] + ' null task, delay().get()']) and len([r for r in d['results'] if r['group'] == 'redis' and 'the limit' in r['name'] and r['baseline'] is None]) == 3 and all(r['baseline'] and r['baseline']['name'].startswith('the Redis limit') for r in d['results'] if r['group'] == 'redis' and 'the limit' not in r['name']) and d['redis']['server'].startswith('redis-server ')"
+  check $? "6 results.json: PING over a unix socket and TCP (the faster is the limit), dtask through Redis over each and Celery against it" \
     "$root/json.err"
   F='[0-9]+\.[0-9]{2}'
   rrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -cE \
-    "^\| (PING from hiredis, (unix socket|TCP loopback)(: \*\*the limit\*\* \(fastest PING p50\))?|dtask null call, \*\*LMDB queue\*\*, no Redis .*|Celery [0-9.]+ null task, .*) \| $F \| $F \| $F \| $F \|\$")
+    "^\| (PING from hiredis, (unix socket|TCP loopback)(: \*\*the limit\*\* \(fastest PING p50\))?|\*\*dtask null call through Redis\*\*, (unix socket|TCP loopback) \(bn_add, dtask run -w 1\)|dtask null call, \*\*LMDB queue\*\*, no Redis .*|Celery [0-9.]+ null task, .*) \| $F \| $F \| $F \| $F \|\$")
   lrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| .*\*\*the limit\*\*')
   allrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| [^-o]')
-  [ "$rrows" = 4 ] && [ "$lrows" = 1 ] && [ "$allrows" = 4 ] &&
+  [ "$rrows" = 6 ] && [ "$lrows" = 1 ] && [ "$allrows" = 6 ] &&
     grep -qE '^- Through one Redis server, a PING from hiredis took [0-9.]+ us .* a Celery null task [0-9.]+ us, [0-9.]+x that limit' \
+      "$BOUT/results.md" &&
+    grep -qE '^- Through Redis, a dtask null call took [0-9.]+ us \(p50, unix socket\) and [0-9.]+ us \(TCP\): at best [0-9.]+x the PING limit \(target at most 4x: (met|not met) in this run\) and [0-9.]+x faster than Celery.s null task \(target at least 20x: (met|not met)\)\.$' \
       "$BOUT/results.md"
-  check $? "6 results.md: the Redis table's four rows with numbers (got $rrows of $allrows; limits $lrows) and its sentence" \
+  check $? "6 results.md: the Redis table's six rows with numbers (got $rrows of $allrows; limits $lrows) and its two sentences" \
     "$BOUT/results.md"
+  # Runners on many hosts: measured as root (CI), said otherwise.
+  hsect=$(sed -n '/^## Runners on many hosts/,/^## /p' "$BOUT/results.md")
+  if [ "$(id -u)" = 0 ]; then
+    hrows=$(echo "$hsect" | grep -cE '^\| [124] \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| (yes|no) \|$')
+    json_ok "len([r for r in d['results'] if r['group'] == 'hosts' and r['unit'] == 'calls/s' and num(r['value']) and r['value'] > 0]) == 3 and len([r for r in d['results'] if r['group'] == 'hosts' and r['baseline'] and r['baseline']['name'].startswith('linear')]) == 2"
+    [ $? = 0 ] && [ "$hrows" = 3 ] &&
+      grep -qE '^- Throughput of a 1 ms call through one Redis queue grew from [0-9]+ calls/s on 1 host to [0-9]+ on 4 hosts' "$BOUT/results.md"
+    check $? "6 results: the hosts table's three rows (got $hrows), its records and its sentence (as root)" \
+      "$BOUT/results.md" "$root/json.err"
+  else
+    echo "$hsect" | grep -q '^Not measured in this run: it needs root'
+    check $? "6 results.md: the hosts table says it needs root (not root here)" "$BOUT/results.md"
+  fi
+  [ -z "$(ip netns list 2>/dev/null | grep dtask-bh)" ]
+  check $? "6 the bench's network namespaces are gone"
   rpid=$(sed -n 's/^bench: Redis: redis-server (pid \([0-9]*\)) answers on .*/\1/p' "$root/bench.err")
   [ -n "$rpid" ] && [ "$(cat "/proc/$rpid/comm" 2>/dev/null)" != redis-server ]
   check $? "6 the bench's redis-server (pid ${rpid:-not printed}) is gone" "$root/bench.err"
@@ -350,7 +367,8 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   check $? "6 results.md exists and is what the bench printed" "$BOUT/results.md"
   for sect in "## The demo" "## Fan-out" "## Round trip" "## Throughput" "## Argument size" \
     "## Sync mode" "## Cold start" "## Exec of a program that catches nothing" \
-    "## Redis: one call to another process and back through one Redis server" "## In short"; do
+    "## Redis: one call to another process and back through one Redis server" \
+    "## Runners on many hosts: one Redis queue, pools on 1, 2 and 4 hosts" "## In short"; do
     grep -q "^$sect" "$BOUT/results.md" 2>/dev/null
     check $? "6 results.md has its section '$sect'" "$BOUT/results.md"
   done
