@@ -592,6 +592,71 @@ static void test_orphans_of_other_hosts(void **state) {
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "903"), 1);
 }
 
+/* Writes text into a file of the test's directory with mode; returns its
+ * path (static buffer). */
+static const char *pass_file(fx *f, const char *name, const char *text,
+                             mode_t mode) {
+  static char path[160];
+  snprintf(path, sizeof path, "%s/%s", f->root, name);
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+  assert_int_equal(chmod(path, mode), 0);
+  return path;
+}
+
+/* AUTH: a server that requires a password refuses a wrong one at open
+ * (a sentence naming password_file, never the password), takes the right
+ * one from password_file, and an ACL user's from the url's user; a
+ * password file others can read is refused before any connect. */
+static void test_auth(void **state) {
+  fx *f = *state;
+  freeReplyObject(raw(f, "CONFIG SET requirepass %s", "s3cret-pw"));
+  dt__error err = {0, 0, ""};
+  dt__queue *q = NULL;
+  snprintf(f->cfg->password_file, sizeof f->cfg->password_file, "%s",
+           pass_file(f, "wrong", "not-it\n", 0600));
+  assert_int_equal(dt__queue_open(f->cfg, &q, &err), -EACCES);
+  assert_null(q);
+  assert_contains(err.msg, "refused dtask's password");
+  assert_contains(err.msg, "password_file");
+  assert_null(strstr(err.msg, "not-it"));
+  snprintf(f->cfg->password_file, sizeof f->cfg->password_file, "%s",
+           pass_file(f, "open", "s3cret-pw\n", 0644));
+  assert_int_equal(dt__queue_open(f->cfg, &q, &err), -EACCES);
+  assert_contains(err.msg, "chmod 600");
+  snprintf(f->cfg->password_file, sizeof f->cfg->password_file, "%s",
+           pass_file(f, "right", "s3cret-pw\n", 0600));
+  assert_int_equal(dt__queue_open(f->cfg, &q, &err), 0);
+  uint32_t slot;
+  uint64_t id, cid;
+  assert_int_equal(dt__queue_waiter(q, &slot), 0);
+  assert_int_equal(dt__queue_submit(q, 2, enc_str, "pw", slot, &id), 0);
+  uint8_t *rec;
+  size_t size;
+  assert_int_equal(dt__queue_claim(q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_int_equal(cid, id);
+  free(rec);
+  dt__queue_close(q);
+  /* An ACL user. */
+  freeReplyObject(raw(f, "ACL SETUSER dtuser on >%s ~* &* +@all",
+                      "user-pw"));
+  snprintf(f->cfg->redis.user, sizeof f->cfg->redis.user, "dtuser");
+  snprintf(f->cfg->password_file, sizeof f->cfg->password_file, "%s",
+           pass_file(f, "user", "user-pw\n", 0600));
+  assert_int_equal(dt__queue_open(f->cfg, &q, &err), 0);
+  assert_int_equal(dt__queue_waiter(q, &slot), 0);
+  assert_int_equal(dt__queue_submit(q, 2, enc_str, "ac", slot, &id), 0);
+  assert_int_equal(dt__queue_cancel(q, id), 1); /* as dtuser */
+  dt__queue_close(q);
+  /* The same user with a wrong password. */
+  snprintf(f->cfg->password_file, sizeof f->cfg->password_file, "%s",
+           pass_file(f, "user2", "nope\n", 0600));
+  assert_int_equal(dt__queue_open(f->cfg, &q, &err), -EACCES);
+  freeReplyObject(raw(f, "CONFIG SET requirepass %s", ""));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -611,6 +676,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_submit_next, setup, teardown),
       cmocka_unit_test_setup_teardown(test_server_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sweep_pages, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphans_of_other_hosts, setup,
                                       teardown),
   };
