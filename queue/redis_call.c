@@ -14,8 +14,11 @@
 #include "queue/redis_ops.h"
 #include "queue/wire.h"
 
-/* KEYS tasks calls dropreply; ARGV id caller record drop. */
+/* KEYS tasks calls dropreply; ARGV id caller record drop.  Sent again
+ * after a link failed mid-way, it does nothing the second time (the id
+ * is in calls): a call is never queued twice. */
 static const char SUBMIT[] =
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'again' end\n"
     "local e = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'c', ARGV[2],"
     " 't', '0', 'r', ARGV[3])\n"
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. e)\n"
@@ -155,14 +158,44 @@ uint32_t dt__rd_slot_seq(dt__queue *q, uint32_t slot) {
   return 0;
 }
 
+/* One try of the SUBMIT script on c, with the blocking read of the
+ * answer of id sent in the same write under DT__SUBMIT_NEXT (its reply
+ * left for wait_answer).  Returns the script's reply (the caller frees
+ * it), or NULL: c->refused is then the server's refusal (-ENOSPC,
+ * -EPROTO), or 0 when the link failed. */
+static redisReply *submit_once(dt__rq *q, dt__rconn *c, unsigned flags,
+                               const char *const *keys,
+                               const char *const *args, const size_t *alen,
+                               uint64_t id) {
+  c->refused = 0;
+  if (!(flags & DT__SUBMIT_NEXT) || c->pending > 0)
+    return dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
+  char ka[340], ms[24];
+  snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
+  const char *xr[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
+                      dt__rq_id_key(q, ka, sizeof ka, "r:", id), "0"};
+  if (dt__rq_eval_append(c, SUBMIT, 3, keys, 4, args, alen) != 0)
+    return NULL;
+  if (dt__rconn_append(c, 8, xr, NULL, id) != 0) {
+    dt__rconn_close(c); /* half a pipeline: start clean */
+    return NULL;
+  }
+  redisReply *r = dt__rq_checked(c, dt__rconn_get(c));
+  if (r == NULL && c->pending > 0)
+    dt__rconn_close(c); /* the read sent ahead waits for no answer */
+  return r;
+}
+
 /* The submit operation: takes an id, has enc write the task into a
  * buffer, and adds it to the stream with its entry in calls, deleting
  * the answer drop in the same script.  With DT__SUBMIT_NEXT the blocking
  * read of the answer goes out in the same write (one message less on the
- * call's path); wait_answer reads its reply first.  Returns 0; -E2BIG
- * past what one Redis value takes; enc's error; -ENOMEM;
- * -ECONNREFUSED/-EAGAIN/-EIO when the server cannot be reached (nothing
- * stored, as far as this caller can tell). */
+ * call's path); wait_answer reads its reply first.  A link that fails is
+ * connected again and the script sent once more (it does nothing the
+ * second time if the first got through).  Returns 0; -E2BIG past what
+ * one Redis value takes; enc's error; -ENOMEM; -ENOSPC when the server
+ * is out of memory; -ECONNREFUSED/-EAGAIN/-EIO when it cannot be reached
+ * (nothing stored, as far as this caller can tell). */
 int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                   uint32_t slot, uint64_t drop, unsigned flags,
                   uint64_t *id) {
@@ -184,7 +217,7 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
     free(buf);
     return rc;
   }
-  char kt[320], kc[320], kr[340], ka[340], ids[24], drops[24] = "";
+  char kt[320], kc[320], kr[340], ids[24], drops[24] = "";
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)*id);
   if (drop != DT__NO_ID)
     snprintf(drops, sizeof drops, "%llu", (unsigned long long)drop);
@@ -194,29 +227,12 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                                       drop != DT__NO_ID ? drop : 0)};
   const char *args[] = {ids, q->me, (const char *)buf, drops};
   size_t alen[] = {DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR};
-  redisReply *r = NULL;
-  if ((flags & DT__SUBMIT_NEXT) && c->pending == 0 &&
-      dt__rq_eval_append(c, SUBMIT, 3, keys, 4, args, alen) == 0) {
-    char ms[24];
-    snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
-    const char *xr[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
-                        dt__rq_id_key(q, ka, sizeof ka, "r:", *id), "0"};
-    if (dt__rconn_append(c, 8, xr, NULL, *id) != 0) {
-      free(buf);
-      dt__rconn_close(c); /* half a pipeline: start clean */
-      return -ENOMEM;
-    }
-    r = dt__rq_checked(c, dt__rconn_get(c));
-  } else {
-    r = dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
-  }
+  redisReply *r = submit_once(q, c, flags, keys, args, alen, *id);
+  if (r == NULL && c->refused == 0 && slot_conn(q, slot, &c) == 0)
+    r = submit_once(q, c, flags, keys, args, alen, *id);
   free(buf);
-  if (r == NULL) {
-    rc = c->c != NULL && c->refused != 0 ? c->refused : -EIO;
-    if (c->pending > 0)
-      dt__rconn_close(c); /* the read sent ahead waits for no answer */
-    return rc;
-  }
+  if (r == NULL)
+    return c->refused != 0 ? c->refused : -EIO;
   freeReplyObject(r);
   return 0;
 }

@@ -159,16 +159,25 @@ long long dt__rq_num(const redisReply *r, long long dflt) {
   return dflt;
 }
 
-/* Locks the main connection and makes it ready.  Returns 0 with the
- * lock held, or a negative errno without it. */
+/* Locks the main connection and makes it ready.  A claim sent ahead
+ * with the last answer (a worker's) is read first, its reply kept in
+ * q->ahead for the next claim, so that no command in between can drop a
+ * task the server handed out (it blocks at most BLOCK_MS).  Returns 0
+ * with the lock held, or a negative errno without it. */
 int dt__rq_lock(dt__rq *q) {
   pthread_mutex_lock(&q->mu);
   int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
-  if (rc != 0)
+  if (rc != 0) {
     pthread_mutex_unlock(&q->mu);
-  return rc;
+    return rc;
+  }
+  if (q->main.pending > 0 && q->main.pending_tag == DT__RQ_AHEAD &&
+      q->ahead == NULL)
+    q->ahead = dt__rconn_get(&q->main); /* NULL: the link failed */
+  return 0;
 }
 
+/* Unlocks the main connection. */
 void dt__rq_unlock(dt__rq *q) { pthread_mutex_unlock(&q->mu); }
 
 /* Takes the next id of this process's block, taking a new block from P id

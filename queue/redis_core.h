@@ -39,6 +39,10 @@ typedef struct dt__rq {
   pthread_mutex_t mu;     /* main: the shared connection and what follows */
   dt__rconn main;
   uint64_t claim_id;      /* the task this worker holds, or DT__NO_ID */
+  uint64_t claim_epoch;   /* main.epoch when this worker last read its own
+                             pending entries (history) */
+  redisReply *ahead;      /* the reply of the claim sent with the last
+                             answer, read before another command */
   char claim_entry[48];
   char claim_caller[96];
   char sweep_cursor[32];  /* HSCAN cursor of calls, across sweeps */
@@ -58,6 +62,8 @@ static inline dt__rq *dt__rd(dt__queue *q) { return (dt__rq *)q; }
 
 /* In dt__rq_eval's alen: this argument is a C string (strlen). */
 #define DT__RQ_STR ((size_t)-1)
+/* The tag of a claim sent ahead with an answer (dt__rconn pending_tag). */
+#define DT__RQ_AHEAD UINT64_MAX
 
 int dt__rq_init(dt__rq *q, const dt__config *cfg, const char *dir,
                 dt__error *err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "queue/proc.h"
@@ -117,13 +118,37 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     }
     char kt[320], mss[24];
     snprintf(mss, sizeof mss, "%lld", ms);
-    const char *argv[] = {"XREADGROUP", "GROUP", "w", q->me, "COUNT", "1",
-                          "BLOCK", mss, "STREAMS",
-                          dt__rq_key(q, kt, sizeof kt, "tasks"), ">"};
-    redisReply *r = dt__rconn_argv(&q->main, 11, argv, NULL);
+    dt__rq_key(q, kt, sizeof kt, "tasks");
+    /* After a connect, this worker's own pending entries first ("0": the
+     * server may have handed one out on a link that then failed; read
+     * again, it is run here instead of being renewed forever unrun);
+     * then new ones (">"), or the reply of the claim sent ahead. */
+    bool history = q->claim_epoch != q->main.epoch;
+    redisReply *r = NULL;
+    if (!history && q->ahead != NULL) {
+      r = q->ahead;
+      q->ahead = NULL;
+    } else {
+      const char *argv[] = {"XREADGROUP", "GROUP", "w", q->me, "COUNT", "1",
+                            "BLOCK", mss, "STREAMS", kt, history ? "0" : ">"};
+      r = dt__rconn_argv(&q->main, 11, argv, NULL);
+    }
     if (r != NULL && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "NOGROUP", 7) == 0)
+        strncmp(r->str, "NOGROUP", 7) == 0) {
       (void)dt__rq_ensure_group(q, &q->main); /* the server lost it */
+    } else if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+      /* Refused (the key is not a stream, an ACL): say so, and look
+       * again after a second rather than at once. */
+      dt__log(DT__LOG_ERROR, "worker: the queue's Redis refused a claim: "
+              "%.200s", r->str);
+      dt__rq_unlock(q);
+      freeReplyObject(r);
+      struct timespec pause = {1, 0};
+      nanosleep(&pause, NULL);
+      if (deadline != 0 && dt__now_ns() >= deadline)
+        return -ETIMEDOUT;
+      continue;
+    }
     const redisReply *e = NULL;
     if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
         r->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -132,10 +157,12 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
         r->element[0]->element[1]->elements == 1)
       e = r->element[0]->element[1]->element[0];
     if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2) {
+      if (history && r != NULL && r->type == REDIS_REPLY_ARRAY)
+        q->claim_epoch = q->main.epoch; /* none of its own left */
       dt__rq_unlock(q);
       if (r != NULL)
         freeReplyObject(r);
-      if (deadline == 0 || dt__now_ns() < deadline)
+      if (history || deadline == 0 || dt__now_ns() < deadline)
         continue;
       return -ETIMEDOUT;
     }
@@ -227,6 +254,44 @@ static int answer(dt__rq *q, uint64_t id, const char *entry,
   }
 }
 
+/* The answer of the task this worker holds (id, entry), sent in one
+ * write with this worker's next claim (XREADGROUP, its reply read by the
+ * next dt__rd_claim, or kept by dt__rq_lock): the worker sleeps once per
+ * call instead of twice, and its next task is waiting when the answer is
+ * stored.  On the locked main connection.  Returns ANSWER's 1 or 0, a
+ * negative errno, or -EAGAIN when it cannot be sent this way (nothing
+ * sent, or the link failed: answer() tries again; the claim sent ahead
+ * is lost with the link, and the worker's next claim reads its own
+ * pending entries first). */
+static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
+                        const uint8_t *rec, size_t size) {
+  if (dt__rconn_ready(&q->main, IO_TIMEOUT_NS) != 0 || q->main.pending > 0 ||
+      q->claim_epoch != q->main.epoch || q->ahead != NULL)
+    return -EAGAIN;
+  char kt[320], kc[320], kr[340], ids[24], ms[24];
+  snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+  snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
+  const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
+                        dt__rq_key(q, kc, sizeof kc, "calls"),
+                        dt__rq_id_key(q, kr, sizeof kr, "r:", id)};
+  const char *args[] = {ids, entry, q->me, (const char *)rec, "0"};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR};
+  const char *claim[] = {"XREADGROUP", "GROUP", "w", q->me, "COUNT", "1",
+                         "BLOCK", ms, "STREAMS", kt, ">"};
+  if (dt__rq_eval_append(&q->main, ANSWER, 3, keys, 5, args, alen) != 0)
+    return -EAGAIN;
+  if (dt__rconn_append(&q->main, 11, claim, NULL, DT__RQ_AHEAD) != 0) {
+    dt__rconn_close(&q->main); /* half a pipeline: start clean */
+    return -EAGAIN;
+  }
+  redisReply *r = dt__rq_checked(&q->main, dt__rconn_get(&q->main));
+  if (r == NULL)
+    return q->main.c == NULL ? -EAGAIN : -EIO;
+  int rc = (int)dt__rq_num(r, -EIO);
+  freeReplyObject(r);
+  return rc;
+}
+
 /* Answers the task this worker claimed (or, for another id, whoever
  * holds it) with rec, from a worker.  Returns 0 (also when the lease was
  * taken over: the answer is dropped, said at warn), or a negative
@@ -243,7 +308,9 @@ static int answer_claimed(dt__rq *q, uint64_t id, const uint8_t *rec,
   } else if ((rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS)) == 0) {
     rc = entry_of(q, id, entry, sizeof entry);
   }
-  if (rc == 0)
+  if (rc == 0 && q->claim_id == id)
+    rc = answer_ahead(q, id, entry, rec, size);
+  if (rc == -EAGAIN || (rc == 0 && q->claim_id != id))
     rc = answer(q, id, entry, owner, rec, size, DT__FROM_WORKER);
   if (q->claim_id == id)
     q->claim_id = DT__NO_ID;

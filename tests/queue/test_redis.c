@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "queue/queue.h"
+#include "queue/rconn.h"
 #include "queue/wire.h"
 #include "testutil.h"
 
@@ -418,7 +419,17 @@ static void test_dead_caller_swept(void **state) {
   free(rec);
   assert_int_equal(dt__queue_complete(f->q, cid, (const uint8_t *)"r", 1), 0);
   assert_true(dbsize(f) > keys0 + 1);
+  /* The answer went out with this worker's next claim, which took the
+   * other task: the sweep forgets the dead caller's entries and blob,
+   * and leaves the task to the worker that holds it. */
   assert_int_equal(dt__queue_sweep(f->q), 3);
+  assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 1);
+  uint64_t t0 = dt__now_ns();
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_true(dt__now_ns() - t0 < 100 * MS); /* it was there already */
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, cid, (const uint8_t *)"r", 1), 0);
+  /* Its answer is not stored: no one wants it. */
   assert_int_equal(dbsize(f), keys0 + 1); /* + the counter */
   assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 0);
 }
@@ -533,7 +544,50 @@ static void test_submit_next(void **state) {
   assert_int_equal(dt__queue_wait(f->q, id2, slot, apply_got, &g, 1000 * MS),
                    0);
   assert_string_equal(g.text, "2");
-  assert_int_equal(dt__queue_cancel(f->q, id3), 1);
+  /* The worker's answer to id2 went out with its next claim, which the
+   * server answered with id3: a worker has it, cancel says so, and the
+   * next claim returns it at once. */
+  assert_int_equal(dt__queue_cancel(f->q, id3), 0);
+  uint64_t t0 = dt__now_ns();
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_true(dt__now_ns() - t0 < 100 * MS);
+  assert_int_equal(cid, id3);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, id3, (const uint8_t *)"3", 1), 0);
+  assert_int_equal(dt__queue_wait(f->q, id3, slot, apply_got, &g, 1000 * MS),
+                   0);
+  assert_string_equal(g.text, "3");
+}
+
+/* A task the server handed to this worker on a link that then failed is
+ * not lost: after the reconnect the worker's claim reads its own pending
+ * entries first, and runs it.  (The test hands the task to the worker's
+ * consumer name itself, as the server would have before the link broke.)
+ */
+static void test_claim_after_lost_link(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid, id = submit(f, slot, "first");
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  free(rec);
+  assert_int_equal(dt__queue_complete(f->q, id, (const uint8_t *)"1", 1), 0);
+  /* The claim sent with that answer is gone with the link... */
+  freeReplyObject(raw(f, "CLIENT KILL TYPE normal SKIPME yes"));
+  uint64_t id2 = submit(f, slot, "second");
+  /* ...after the server handed this worker the next task. */
+  char me[128];
+  snprintf(me, sizeof me, "%s:%d", dt__rhost_id(), (int)getpid());
+  redisReply *r = raw(f, "XREADGROUP GROUP w %s COUNT 1 STREAMS "
+                         "dtask:{q}:tasks >", me);
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  freeReplyObject(r);
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 2000 * MS), 0);
+  assert_int_equal(cid, id2);
+  assert_memory_equal(rec, "second", 6);
+  free(rec);
 }
 
 /* A server out of memory (maxmemory, noeviction) refuses a new call with
@@ -674,6 +728,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_pools, setup, teardown),
       cmocka_unit_test_setup_teardown(test_submit_next, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_claim_after_lost_link, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_server_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sweep_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
