@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/proc.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
 #include "queue/wire.h"
@@ -27,18 +28,31 @@ static const char SUBMIT[] =
     "return e\n";
 
 /* KEYS tasks calls; ARGV id.  1: removed before any worker claimed it;
- * 0: a worker has it or answered it, or the server has no trace of it
- * (restarted without it: a worker may have run it, so it is never run
- * again in the caller). */
+ * 0: answered, or the server has no trace of it (restarted without it: a
+ * worker may have run it, so it is never run again in the caller); for
+ * a task a worker holds, {its consumer, its idle ms}. */
 static const char CANCEL[] =
     "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
     "if not v then return 0 end\n"
     "local e = string.match(v, ' (%S+)$')\n"
     "local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
-    "if #p > 0 then return 0 end\n"
+    "if #p > 0 then return {p[1][2], p[1][3]} end\n"
     "if redis.call('XDEL', KEYS[1], e) == 1 then\n"
     " redis.call('HDEL', KEYS[2], ARGV[1]) return 1 end\n"
     "return 0\n";
+
+/* KEYS tasks calls; ARGV id owner min_idle.  Removes the task of call id
+ * held by owner, if owner still holds it and it has been idle (its lease
+ * not renewed) for min_idle ms: its worker is gone.  1 or 0. */
+static const char CANCEL_HELD[] =
+    "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if not v then return 0 end\n"
+    "local e = string.match(v, ' (%S+)$')\n"
+    "local p = redis.call('XPENDING', KEYS[1], 'w', 'IDLE', ARGV[3], e, e,"
+    " 1)\n"
+    "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
+    "redis.call('XACK', KEYS[1], 'w', e) redis.call('XDEL', KEYS[1], e)\n"
+    "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
 
 /* KEYS calls reply; ARGV id. */
 static const char DROP[] =
@@ -396,9 +410,13 @@ int dt__rd_drop(dt__queue *base, uint64_t id) {
   return rc;
 }
 
-/* The cancel operation: the CANCEL script.  Returns 1 (removed before a
- * worker claimed it), 0 (a worker has it or answered it, or the server
- * lost it), or a negative errno. */
+/* The cancel operation: the CANCEL script, which removes a task no
+ * worker claimed; a task held by a worker that is gone (a process of this
+ * host that no longer runs, or any host's worker whose lease lapsed) is
+ * removed too (CANCEL_HELD), as the LMDB backend does.  Returns 1
+ * (removed: it never ran, or its worker died with it), 0 (a live worker
+ * has it, it was answered, or the server lost it), or a negative
+ * errno. */
 int dt__rd_cancel(dt__queue *base, uint64_t id) {
   dt__rq *q = dt__rd(base);
   int rc = dt__rq_lock(q);
@@ -410,8 +428,29 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
                         dt__rq_key(q, kc, sizeof kc, "calls")};
   const char *args[] = {ids};
   redisReply *r = dt__rq_eval(&q->main, CANCEL, 2, keys, 1, args, NULL);
-  dt__rq_unlock(q);
   rc = r != NULL ? (int)dt__rq_num(r, -EIO) : -EIO;
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+      r->element[0]->type == REDIS_REPLY_STRING) {
+    /* Held: by a worker that is gone? */
+    const char *owner = r->element[0]->str;
+    const char *colon = strrchr(owner, ':');
+    long long idle = dt__rq_num(r->element[1], 0);
+    bool here = colon != NULL && (size_t)(colon - owner) == strlen(q->host) &&
+                strncmp(owner, q->host, strlen(q->host)) == 0;
+    rc = 0;
+    if ((here && !dt__proc_alive(atoi(colon + 1))) ||
+        (!here && idle >= LEASE_MS)) {
+      char minidle[24];
+      snprintf(minidle, sizeof minidle, "%lld", here ? 0ll : LEASE_MS);
+      const char *hargs[] = {ids, owner, minidle};
+      redisReply *h =
+          dt__rq_eval(&q->main, CANCEL_HELD, 2, keys, 3, hargs, NULL);
+      rc = h != NULL ? (int)dt__rq_num(h, 0) : -EIO;
+      if (h != NULL)
+        freeReplyObject(h);
+    }
+  }
+  dt__rq_unlock(q);
   if (r != NULL)
     freeReplyObject(r);
   return rc;

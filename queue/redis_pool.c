@@ -48,18 +48,19 @@ static const char BEAT[] =
     "end\n"
     "return 1\n";
 
-/* KEYS pools; ARGV max_age_ms.  {live pools, their workers}. */
+/* KEYS pools; ARGV max_age_ms.  The pools that beat within max_age_ms,
+ * by the server's clock: {name, workers, name, workers...}. */
 static const char RECENT[] =
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
     "local h = redis.call('HGETALL', KEYS[1])\n"
-    "local n, w = 0, 0\n"
+    "local out = {}\n"
     "for i = 1, #h, 2 do\n"
     " local ms, k = string.match(h[i + 1], '^(%d+) (%d+)')\n"
     " if ms and now - tonumber(ms) <= tonumber(ARGV[1]) then\n"
-    "  n = n + 1 w = w + tonumber(k) end\n"
+    "  out[#out + 1] = h[i] out[#out + 1] = tonumber(k) end\n"
     "end\n"
-    "return {n, w}\n";
+    "return out\n";
 
 /* KEYS tasks calls; {entries, pending, calls, blobs}. */
 static const char STAT[] =
@@ -384,7 +385,8 @@ void dt__rd_heartbeat(dt__queue *base, int pid) {
 }
 
 /* Asks the server whether a pool beat within max_age_ns (the RECENT
- * script) and caches the answer with its worker count.  Returns 1, 0, or
+ * script; a pool of this host also must still run) and caches the answer
+ * with its worker count.  Returns 1, 0, or
  * -EIO (the cache unchanged). */
 static int ask_recent(dt__rq *q, uint64_t max_age_ns) {
   if (dt__rq_lock(q) != 0)
@@ -397,10 +399,22 @@ static int ask_recent(dt__rq *q, uint64_t max_age_ns) {
   dt__rq_unlock(q);
   if (r == NULL)
     return -EIO;
+  /* A pool of this host whose supervisor is gone is not counted, though
+   * its last beat is young: it is known dead at once, as with LMDB. */
   int n = 0, w = 0;
-  if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-    n = (int)dt__rq_num(r->element[0], 0);
-    w = (int)dt__rq_num(r->element[1], 0);
+  size_t hl = strlen(q->host);
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+       i += 2) {
+    const redisReply *name = r->element[i];
+    if (name->type != REDIS_REPLY_STRING)
+      continue;
+    const char *colon = strrchr(name->str, ':');
+    if (colon != NULL && (size_t)(colon - name->str) == hl &&
+        strncmp(name->str, q->host, hl) == 0 &&
+        !dt__proc_alive(atoi(colon + 1)))
+      continue;
+    n++;
+    w += (int)dt__rq_num(r->element[i + 1], 0);
   }
   freeReplyObject(r);
   __atomic_store_n(&q->seen_recent, n > 0, __ATOMIC_RELAXED);

@@ -111,10 +111,17 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
   }
   freeReplyObject(x);
   char msg[200];
-  snprintf(msg, sizeof msg,
-           "the workers running this call were lost %u times (killed, or "
-           "their host stopped renewing its lease); dtask gave up on it",
-           tries + 1);
+  if (min_idle == 0) /* a worker of this host that is gone */
+    snprintf(msg, sizeof msg,
+             "the workers running this call were killed %u times (SIGKILL, "
+             "e.g. by the OOM killer); dtask gave up on it",
+             tries + 1);
+  else
+    snprintf(msg, sizeof msg,
+             "the workers running this call were lost %u times (the last "
+             "one's host stopped renewing its lease: it died or is cut "
+             "off); dtask gave up on it",
+             tries + 1);
   uint8_t *res = NULL;
   size_t rsize = 0;
   if (dt__wire_result_error(id == DT__NO_ID ? 0 : id, DT__ST_CRASH, 9, msg,

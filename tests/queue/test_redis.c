@@ -492,17 +492,24 @@ static void test_pools(void **state) {
       _exit(1);
     dt__queue_set_workers(q, 3);
     dt__queue_heartbeat(q, getpid());
+    pause(); /* a pool that lives until the test kills it */
     _exit(0);
   }
   uint64_t t0 = dt__now_ns();
   assert_int_equal(dt__queue_wait_runner(f->q, 3000 * MS, 3000 * MS), 0);
   uint64_t took = dt__now_ns() - t0;
   assert_true(took >= 250 * MS && took < 2000 * MS);
-  waitpid(kid, NULL, 0);
   assert_int_equal(dt__queue_workers(f->q), 3);
   dt__queue_heartbeat(f->q, 0); /* not this process's entry: no effect */
   msleep(250);
   assert_int_equal(dt__queue_runner_alive(f->q, 3000 * MS), 1);
+  /* A pool of this host that is gone is known dead at once, though its
+   * last beat is younger than the age asked for. */
+  kill(kid, SIGKILL);
+  waitpid(kid, NULL, 0);
+  msleep(250); /* past the answer's cache */
+  assert_int_equal(dt__queue_runner_alive(f->q, 3000 * MS), 0);
+  assert_int_equal(dt__queue_workers(f->q), 0);
 }
 
 /* The fast path: a submit that says its thread waits next sends the read
@@ -711,6 +718,44 @@ static void test_auth(void **state) {
   freeReplyObject(raw(f, "CONFIG SET requirepass %s", ""));
 }
 
+/* Cancel takes back a task whose worker is gone (a killed process of
+ * this host; another host's worker whose lease lapsed), as it does one
+ * no worker claimed, and leaves one a live worker holds. */
+static void test_cancel_held(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint64_t id = submit(f, slot, "held");
+  pid_t kid = fork();
+  if (kid == 0) {
+    dt__queue *q;
+    dt__error err;
+    uint8_t *rec;
+    size_t size;
+    uint64_t cid;
+    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
+        dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0)
+      _exit(1);
+    raise(SIGKILL);
+  }
+  waitpid(kid, NULL, 0);
+  assert_int_equal(dt__queue_cancel(f->q, id), 1);
+  assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 0);
+  /* Another host's worker: held while its lease is fresh, taken back
+   * once it lapsed. */
+  id = submit(f, slot, "far");
+  redisReply *r = raw(f, "XREADGROUP GROUP w far:1 COUNT 1 STREAMS "
+                         "dtask:{q}:tasks >");
+  char entry[64];
+  snprintf(entry, sizeof entry, "%s",
+           r->element[0]->element[1]->element[0]->element[0]->str);
+  freeReplyObject(r);
+  assert_int_equal(dt__queue_cancel(f->q, id), 0);
+  freeReplyObject(raw(f, "XCLAIM dtask:{q}:tasks w far:1 0 %s IDLE 6000 "
+                         "JUSTID", entry));
+  assert_int_equal(dt__queue_cancel(f->q, id), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -733,6 +778,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_server_full, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sweep_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_held, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphans_of_other_hosts, setup,
                                       teardown),
   };
