@@ -224,6 +224,13 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
         err = simple(c, 2, a, why, sizeof why);
       }
     }
+    if (err == 0 && rc->name[0] != '\0') {
+      /* Named, so that a pool's kick finds its workers (CLIENT LIST);
+       * a server that refuses CLIENT (an ACL) only loses that. */
+      const char *a[] = {"CLIENT", "SETNAME", rc->name};
+      char ignored[64];
+      (void)simple(c, 3, a, ignored, sizeof ignored);
+    }
     if (err == 0 && u->db != 0) {
       char db[16];
       snprintf(db, sizeof db, "%d", u->db);

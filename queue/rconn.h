@@ -35,6 +35,7 @@ typedef struct dt__rconn {
                            OOM, -EPROTO for another; 0 after a success */
   int pending;          /* replies sent for with dt__rconn_append, unread */
   uint64_t pending_tag; /* the user's word for what the last one is */
+  char name[112];       /* CLIENT SETNAME at each connect ("": none) */
 } dt__rconn;
 
 int dt__rserver_init(dt__rserver *srv, const dt__url *url,

@@ -52,6 +52,7 @@ int dt__rq_init(dt__rq *q, const dt__config *cfg, const char *dir,
   pthread_mutex_init(&q->mu, NULL);
   pthread_mutex_init(&q->id_mu, NULL);
   q->main.srv = &q->srv;
+  snprintf(q->main.name, sizeof q->main.name, "dtask:%s", q->me);
   q->claim_id = DT__NO_ID;
   snprintf(q->sweep_cursor, sizeof q->sweep_cursor, "0");
   return 0;

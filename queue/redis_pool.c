@@ -101,7 +101,7 @@ static int unreachable(dt__rq *q, uint64_t deadline) {
  * entry and caller for complete, reject and blob_read.  Returns 0 with
  * *rec (malloc'd, the caller frees it), *size and *id; -ETIMEDOUT when
  * none came (also while the server cannot be reached, after the
- * reconnect backoff); -ENOMEM. */
+ * reconnect backoff); -EINTR after a kick; -ENOMEM. */
 int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
                  uint64_t timeout_ns) {
   dt__rq *q = dt__rd(base);
@@ -125,6 +125,7 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
      * again, it is run here instead of being renewed forever unrun);
      * then new ones (">"), or the reply of the claim sent ahead. */
     bool history = q->claim_epoch != q->main.epoch;
+    uint64_t sent = dt__now_ns();
     redisReply *r = NULL;
     if (!history && q->ahead != NULL) {
       r = q->ahead;
@@ -160,9 +161,14 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2) {
       if (history && r != NULL && r->type == REDIS_REPLY_ARRAY)
         q->claim_epoch = q->main.epoch; /* none of its own left */
+      /* Nothing, well before its BLOCK ended: a kick unblocked it. */
+      bool kicked = !history && r != NULL && r->type == REDIS_REPLY_NIL &&
+                    dt__now_ns() + 100000000ull < sent + (uint64_t)ms * 1000000;
       dt__rq_unlock(q);
       if (r != NULL)
         freeReplyObject(r);
+      if (kicked)
+        return -EINTR;
       if (history || deadline == 0 || dt__now_ns() < deadline)
         continue;
       return -ETIMEDOUT;
@@ -360,9 +366,44 @@ int dt__rd_fail_claim(dt__queue *base, uint64_t id, int worker,
   return rc == 1 ? 0 : rc == 0 ? -ENOENT : rc;
 }
 
-/* The kick operation: nothing to do; a worker's claim blocks at most
- * its timeout (the runner's tick) and the worker then sees its stop. */
-void dt__rd_kick(dt__queue *q) { (void)q; }
+/* The kick operation (a pool's shutdown): unblocks every claim blocked
+ * on the server by a process of this host (CLIENT UNBLOCK of the
+ * connections named "dtask:HOST:PID", CLIENT LIST), which then returns
+ * -EINTR; a worker told to stop sees it at once instead of at the end of
+ * its BLOCK.  A server that refuses CLIENT costs only that second. */
+void dt__rd_kick(dt__queue *base) {
+  dt__rq *q = dt__rd(base);
+  if (dt__rq_lock(q) != 0)
+    return;
+  const char *argv[] = {"CLIENT", "LIST", "TYPE", "normal"};
+  redisReply *r = dt__rconn_argv(&q->main, 4, argv, NULL);
+  char prefix[112];
+  int pl = snprintf(prefix, sizeof prefix, " name=dtask:%s:", q->host);
+  for (const char *line = r != NULL && r->type == REDIS_REPLY_STRING
+                              ? r->str
+                              : NULL;
+       line != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
+    const char *name = memmem(line, n, prefix, (size_t)pl);
+    if (strncmp(line, "id=", 3) == 0 && name != NULL) {
+      char id[24];
+      size_t k = strspn(line + 3, "0123456789");
+      if (k > 0 && k < sizeof id) {
+        memcpy(id, line + 3, k);
+        id[k] = '\0';
+        const char *u[] = {"CLIENT", "UNBLOCK", id};
+        redisReply *x = dt__rconn_argv(&q->main, 3, u, NULL);
+        if (x != NULL)
+          freeReplyObject(x);
+      }
+    }
+    line = end != NULL ? end + 1 : line + n;
+  }
+  dt__rq_unlock(q);
+  if (r != NULL)
+    freeReplyObject(r);
+}
 
 /* ---------------------------------------------------------- the pool */
 

@@ -305,7 +305,7 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   }
   json_ok True
   check $? "6 results.json parses" "$root/json.err" "$J"
-  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec redis; do
+  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec redis redis_demo; do
     json_ok "[r for r in d['results'] if r['group'] == '$g'] and all(num(r['value']) and (r['baseline'] is None or num(r['baseline']['value'])) and r['statistic'] for r in d['results'] if r['group'] == '$g')"
     check $? "6 results.json: group $g is there, every value a number" "$root/json.err"
   done
@@ -345,6 +345,11 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
       "$BOUT/results.md"
   check $? "6 results.md: the Redis table's six rows with numbers (got $rrows of $allrows; limits $lrows) and its two sentences" \
     "$BOUT/results.md"
+  # The demo through Redis: two rows beside LMDB's.
+  drows=$(grep -cE '^\| (reports|legacy): whole run, exec to exit \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$' "$BOUT/results.md")
+  [ "$drows" = 2 ]
+  check $? "6 results.md: the demo through Redis, two rows beside LMDB's (got $drows)" \
+    "$BOUT/results.md"
   # Runners on many hosts: measured as root (CI), said otherwise.
   hsect=$(sed -n '/^## Runners on many hosts/,/^## /p' "$BOUT/results.md")
   if [ "$(id -u)" = 0 ]; then
@@ -368,6 +373,7 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   for sect in "## The demo" "## Fan-out" "## Round trip" "## Throughput" "## Argument size" \
     "## Sync mode" "## Cold start" "## Exec of a program that catches nothing" \
     "## Redis: one call to another process and back through one Redis server" \
+    "## The demo through Redis" \
     "## Runners on many hosts: one Redis queue, pools on 1, 2 and 4 hosts" "## In short"; do
     grep -q "^$sect" "$BOUT/results.md" 2>/dev/null
     check $? "6 results.md has its section '$sect'" "$BOUT/results.md"

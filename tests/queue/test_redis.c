@@ -756,6 +756,31 @@ static void test_cancel_held(void **state) {
   assert_int_equal(dt__queue_cancel(f->q, id), 1);
 }
 
+/* A pool's kick unblocks a worker's claim at once (-EINTR), instead of
+ * at the end of its BLOCK. */
+static void test_kick(void **state) {
+  fx *f = *state;
+  pid_t kid = fork();
+  if (kid == 0) {
+    dt__queue *q;
+    dt__error err;
+    uint8_t *rec;
+    size_t size;
+    uint64_t cid;
+    if (dt__queue_open(f->cfg, &q, &err) != 0)
+      _exit(1);
+    uint64_t t0 = dt__now_ns();
+    int rc = dt__queue_claim(q, &rec, &size, &cid, 5000 * MS);
+    _exit(rc == -EINTR && dt__now_ns() - t0 < 2000 * MS ? 0 : 2);
+  }
+  msleep(500); /* the child is blocked in its claim by then */
+  dt__queue_kick(f->q);
+  int status;
+  waitpid(kid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -779,6 +804,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sweep_pages, setup, teardown),
       cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_held, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphans_of_other_hosts, setup,
                                       teardown),
   };
