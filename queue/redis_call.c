@@ -114,10 +114,12 @@ int dt__rd_open(const dt__config *cfg, const char *dir, int dirfd,
   return 0;
 }
 
-/* The close operation: closes every connection, wipes the password and
- * frees q. */
+/* The close operation: frees a claim's reply no claim took, closes
+ * every connection, wipes the password and frees q. */
 void dt__rd_close(dt__queue *base) {
   dt__rq *q = dt__rd(base);
+  if (q->ahead != NULL) /* a claim's reply that no claim took */
+    freeReplyObject(q->ahead);
   dt__rconn_close(&q->main);
   for (unsigned i = 0; i < SLOTS; i++)
     if (q->slot[i] != NULL) {
