@@ -59,6 +59,22 @@ static uint64_t slice_bytes(const dt__sig *sig, void **argv, size_t size) {
   return n;
 }
 
+/* Gives up on splitting: drops the buffers stored once (refs[0..upto),
+ * DT__NO_ID skipped), unmaps the window, runs the whole call inline and
+ * returns to the host as dt__fanout does (flag lowered, errno set). */
+static void run_whole(dt__stub *s, dt__queue *q, const uint64_t *refs,
+                      int upto, slice *win, size_t wbytes, void *ret,
+                      void **args, int saved) {
+  for (int j = 0; j < upto; j++)
+    if (refs[j] != DT__NO_ID)
+      dt__queue_blob_drop(q, refs[j]);
+  if (win != NULL)
+    munmap(win, wbytes);
+  int e = dt__trip_inline(s, ret, args, saved);
+  dt__in_shim = 0;
+  errno = e;
+}
+
 /* Runs a call split into count slices over n elements: each slice is a
  * task of its own (in buffers common to all stored once and referenced),
  * queued in windows of at most FANOUT_WINDOW slices and a quarter of the
@@ -89,9 +105,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
   size_t wbytes = sizeof(slice) * FANOUT_WINDOW;
   slice *win = dt__state_map(wbytes);
   if (win == NULL) {
-    int e = dt__trip_inline(s, ret, args, saved);
-    dt__in_shim = 0;
-    errno = e;
+    run_whole(s, q, NULL, 0, NULL, 0, ret, args, saved);
     return;
   }
   /* Strides: a sliced buffer's bytes per element of `over`. */
@@ -126,13 +140,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 sig->params[sp->over].name,
                 rc == -ERANGE ? "come from a negative length"
                               : "do not fit in 64 bits");
-        for (int j = 0; j < i; j++)
-          if (refs[j] != DT__NO_ID)
-            dt__queue_blob_drop(q, refs[j]);
-        munmap(win, wbytes);
-        int e = dt__trip_inline(s, ret, args, saved);
-        dt__in_shim = 0;
-        errno = e;
+        run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
         return;
       }
     } else if (sp->common[i]) {
@@ -151,13 +159,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 strerror(-rc),
                 rc == -E2BIG || rc == -ENOSPC ? " (raise [queue] map_size)"
                                               : "");
-        for (int j = 0; j < i; j++)
-          if (refs[j] != DT__NO_ID)
-            dt__queue_blob_drop(q, refs[j]);
-        munmap(win, wbytes);
-        int e = dt__trip_inline(s, ret, args, saved);
-        dt__in_shim = 0;
-        errno = e;
+        run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
         return;
       }
     }
@@ -177,13 +179,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
             "most a quarter of map_size); calling it inline, whole",
             s->off->symbol, (unsigned long long)common,
             (unsigned long long)limit);
-    for (int i = 0; i < sig->nparams; i++)
-      if (refs[i] != DT__NO_ID)
-        dt__queue_blob_drop(q, refs[i]);
-    munmap(win, wbytes);
-    int e = dt__trip_inline(s, ret, args, saved);
-    dt__in_shim = 0;
-    errno = e;
+    run_whole(s, q, refs, sig->nparams, win, wbytes, ret, args, saved);
     return;
   }
   const uint64_t budget = dt__caller.cfg->map_size / 4;
