@@ -161,6 +161,31 @@ static uint64_t submit(fx *f, uint32_t slot, const char *s) {
   return id;
 }
 
+/* In a forked child (no cmocka there): opens its own handle of f's
+ * queue and claims one task within 2 s.  Returns the claim's result, with
+ * the call's id in *cid; the record is left to the child's exit. */
+static int child_claim(fx *f, uint64_t *cid) {
+  dt__queue *q;
+  dt__error err;
+  uint8_t *rec;
+  size_t size;
+  if (dt__queue_open(f->cfg, &q, &err) != 0)
+    return -1;
+  return dt__queue_claim(q, &rec, &size, cid, 2000 * MS);
+}
+
+/* Has consumer (another host's worker, as the server names it) claim the
+ * oldest task on the test's raw connection; its stream entry id goes
+ * into entry (cap bytes). */
+static void raw_claim(fx *f, const char *consumer, char *entry, size_t cap) {
+  redisReply *r = raw(f, "XREADGROUP GROUP w %s COUNT 1 STREAMS "
+                         "dtask:{q}:tasks >", consumer);
+  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+  snprintf(entry, cap, "%s",
+           r->element[0]->element[1]->element[0]->element[0]->str);
+  freeReplyObject(r);
+}
+
 /* One call: submitted, claimed, completed, its answer read and deleted;
  * the server is left as it was (the stream, its group, the counter). */
 static void test_round_trip(void **state) {
@@ -222,10 +247,8 @@ static void test_owner_checked(void **state) {
   assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
   uint64_t id = submit(f, slot, "mine");
   /* Another host's worker claims it. */
-  redisReply *r = raw(f, "XREADGROUP GROUP w otherhost:1 COUNT 1 STREAMS "
-                         "dtask:{q}:tasks >");
-  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-  freeReplyObject(r);
+  char entry[64];
+  raw_claim(f, "otherhost:1", entry, sizeof entry);
   assert_int_equal(dt__queue_cancel(f->q, id), 0);
   /* This process never claimed it: its complete goes to whoever holds
    * it only through the owner check, which fails for a fail_claim. */
@@ -243,13 +266,8 @@ static void test_lapsed_lease_requeued(void **state) {
   uint32_t slot;
   assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
   uint64_t id = submit(f, slot, "again");
-  redisReply *r = raw(f, "XREADGROUP GROUP w otherhost:1 COUNT 1 STREAMS "
-                         "dtask:{q}:tasks >");
-  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
   char entry[64];
-  snprintf(entry, sizeof entry, "%s",
-           r->element[0]->element[1]->element[0]->element[0]->str);
-  freeReplyObject(r);
+  raw_claim(f, "otherhost:1", entry, sizeof entry);
   /* Young: the sweep leaves it. */
   assert_int_equal(dt__queue_sweep(f->q), 0);
   /* Idle for 6 s as far as the server knows. */
@@ -282,13 +300,8 @@ static void test_fail_claim(void **state) {
   assert_int_equal(pipe(p), 0);
   pid_t kid = fork();
   if (kid == 0) {
-    dt__queue *q;
-    dt__error err;
-    uint8_t *rec;
-    size_t size;
     uint64_t cid;
-    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
-        dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0)
+    if (child_claim(f, &cid) != 0)
       _exit(1);
     if (write(p[1], "c", 1) != 1)
       _exit(2);
@@ -323,13 +336,8 @@ static void test_killed_worker_requeued(void **state) {
   for (int i = 0; i < 5; i++) {
     pid_t kid = fork();
     if (kid == 0) {
-      dt__queue *q;
-      dt__error err;
-      uint8_t *rec;
-      size_t size;
       uint64_t cid;
-      if (dt__queue_open(f->cfg, &q, &err) != 0 ||
-          dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0 || cid != id)
+      if (child_claim(f, &cid) != 0 || cid != id)
         _exit(1);
       raise(SIGKILL);
     }
@@ -587,10 +595,8 @@ static void test_claim_after_lost_link(void **state) {
   /* ...after the server handed this worker the next task. */
   char me[128];
   snprintf(me, sizeof me, "%s:%d", dt__rhost_id(), (int)getpid());
-  redisReply *r = raw(f, "XREADGROUP GROUP w %s COUNT 1 STREAMS "
-                         "dtask:{q}:tasks >", me);
-  assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-  freeReplyObject(r);
+  char entry[64];
+  raw_claim(f, me, entry, sizeof entry);
   assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 2000 * MS), 0);
   assert_int_equal(cid, id2);
   assert_memory_equal(rec, "second", 6);
@@ -728,13 +734,8 @@ static void test_cancel_held(void **state) {
   uint64_t id = submit(f, slot, "held");
   pid_t kid = fork();
   if (kid == 0) {
-    dt__queue *q;
-    dt__error err;
-    uint8_t *rec;
-    size_t size;
     uint64_t cid;
-    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
-        dt__queue_claim(q, &rec, &size, &cid, 2000 * MS) != 0)
+    if (child_claim(f, &cid) != 0)
       _exit(1);
     raise(SIGKILL);
   }
@@ -744,12 +745,8 @@ static void test_cancel_held(void **state) {
   /* Another host's worker: held while its lease is fresh, taken back
    * once it lapsed. */
   id = submit(f, slot, "far");
-  redisReply *r = raw(f, "XREADGROUP GROUP w far:1 COUNT 1 STREAMS "
-                         "dtask:{q}:tasks >");
   char entry[64];
-  snprintf(entry, sizeof entry, "%s",
-           r->element[0]->element[1]->element[0]->element[0]->str);
-  freeReplyObject(r);
+  raw_claim(f, "far:1", entry, sizeof entry);
   assert_int_equal(dt__queue_cancel(f->q, id), 0);
   freeReplyObject(raw(f, "XCLAIM dtask:{q}:tasks w far:1 0 %s IDLE 6000 "
                          "JUSTID", entry));
