@@ -163,19 +163,23 @@ static void print_plan(const dt__config *cfg, const objects *o) {
   printf("config %s: valid\n", cfg->path);
   if (strcmp(cfg->backend, "redis") == 0) {
     const dt__url *u = &cfg->redis;
+    char at[400];
     if (u->path[0] != '\0')
-      printf("  queue   redis at unix://%s db %d, key prefix %s, local files "
-             "in %s%s\n", u->path, u->db,
-             cfg->queue_name[0] ? cfg->queue_name : "from [queue] path",
-             cfg->queue_path, cfg->password_file[0] ? ", password file" : "");
+      snprintf(at, sizeof at, "unix://%s", u->path);
     else
-      printf("  queue   redis at %s:%d db %d, key prefix %s, local files in "
-             "%s%s\n", u->host, u->port, u->db,
-             cfg->queue_name[0] ? cfg->queue_name : "from [queue] path",
-             cfg->queue_path, cfg->password_file[0] ? ", password file" : "");
+      snprintf(at, sizeof at, "%s:%d", u->host, u->port);
+    printf("  queue   redis at %s db %d, key prefix %s, local files in %s%s; "
+           "calls up to %llu KiB each way\n",
+           at, u->db,
+           cfg->queue_name[0] ? cfg->queue_name : "from [queue] path",
+           cfg->queue_path, cfg->password_file[0] ? ", password file" : "",
+           (unsigned long long)(cfg->max_call_size >> 10));
   } else {
-    printf("  queue   %s at %s (map %llu MiB)\n", cfg->backend, cfg->queue_path,
-           (unsigned long long)(cfg->map_size >> 20));
+    printf("  queue   %s at %s (map %llu MiB, calls up to %llu KiB each "
+           "way)\n",
+           cfg->backend, cfg->queue_path,
+           (unsigned long long)(cfg->map_size >> 20),
+           (unsigned long long)(cfg->max_call_size >> 10));
   }
   printf("  runner  %d worker%s, autostart %s, idle exit after %.3gs\n",
          cfg->workers, cfg->workers == 1 ? "" : "s",
