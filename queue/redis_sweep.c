@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/log.h"
 #include "queue/proc.h"
@@ -145,6 +146,18 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
   return changed;
 }
 
+/* Whether pid is a child of this process that has died and is not yet
+ * reaped: a supervisor's worker whose death its reap is about to answer
+ * (fail_claim, with the crash as it saw it).  Its task is left to that
+ * answer, not given back here: given back first, the crash would go
+ * unreported and the call run again.  The zombie stays (WNOWAIT). */
+static bool unreaped_child(int pid) {
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         si.si_pid == pid;
+}
+
 /* One entry of XPENDING's extended form, p: renews it when a live
  * worker of this host holds it, else gives it back when its holder is a
  * gone worker of this host or its lease lapsed.  Returns 1 when given
@@ -168,7 +181,7 @@ static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
     return 0;
   }
   if (strcmp(host, q->host) == 0)
-    return requeue(q, entry, owner, 0);
+    return unreaped_child(pid) ? 0 : requeue(q, entry, owner, 0);
   return idle >= LEASE_MS ? requeue(q, entry, owner, LEASE_MS) : 0;
 }
 
