@@ -160,11 +160,20 @@ long long dt__rq_num(const redisReply *r, long long dflt) {
   return dflt;
 }
 
-/* Locks the main connection and makes it ready.  A claim sent ahead
- * with the last answer (a worker's) is read first, its reply kept in
- * q->ahead for the next claim, so that no command in between can drop a
- * task the server handed out (it blocks at most BLOCK_MS).  Returns 0
- * with the lock held, or a negative errno without it. */
+/* With q->mu held: reads the reply of a claim sent ahead with the last
+ * answer (a worker's), if one is owed, into q->ahead for the next claim,
+ * so that no command in between can drop a task the server handed out
+ * (it blocks at most BLOCK_MS).  A failed link leaves q->ahead NULL and
+ * the connection closed. */
+void dt__rq_stash(dt__rq *q) {
+  if (q->main.pending > 0 && q->main.pending_tag == DT__RQ_AHEAD &&
+      q->ahead == NULL)
+    q->ahead = dt__rconn_get(&q->main);
+}
+
+/* Locks the main connection, makes it ready and stashes a claim sent
+ * ahead (dt__rq_stash).  Returns 0 with the lock held, or a negative
+ * errno without it. */
 int dt__rq_lock(dt__rq *q) {
   pthread_mutex_lock(&q->mu);
   int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
@@ -172,9 +181,7 @@ int dt__rq_lock(dt__rq *q) {
     pthread_mutex_unlock(&q->mu);
     return rc;
   }
-  if (q->main.pending > 0 && q->main.pending_tag == DT__RQ_AHEAD &&
-      q->ahead == NULL)
-    q->ahead = dt__rconn_get(&q->main); /* NULL: the link failed */
+  dt__rq_stash(q);
   return 0;
 }
 

@@ -81,6 +81,7 @@ int dt__rq_eval_append(dt__rconn *conn, const char *script, int nkeys,
 const redisReply *dt__rq_field(const redisReply *fv, const char *name);
 const redisReply *dt__rq_info(const redisReply *m, const char *name);
 long long dt__rq_num(const redisReply *r, long long dflt);
+void dt__rq_stash(dt__rq *q);
 int dt__rq_lock(dt__rq *q);
 void dt__rq_unlock(dt__rq *q);
 int dt__rq_take_id(dt__rq *q, dt__rconn *conn, uint64_t *id);

@@ -127,6 +127,10 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     bool history = q->claim_epoch != q->main.epoch;
     uint64_t sent = dt__now_ns();
     redisReply *r = NULL;
+    if (history && q->ahead != NULL) {
+      freeReplyObject(q->ahead); /* its task, if any, is read again */
+      q->ahead = NULL;
+    }
     if (!history && q->ahead != NULL) {
       r = q->ahead;
       q->ahead = NULL;
@@ -181,11 +185,17 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
         e->element[0]->type != REDIS_REPLY_STRING ||
         e->element[0]->len >= sizeof q->claim_entry ||
         fc->len >= sizeof q->claim_caller) {
-      /* Not a task of dtask's: ack and delete it, look again. */
-      const char *a[] = {"XACK", kt, "w", e->element[0]->str};
-      redisReply *x = dt__rconn_argv(&q->main, 4, a, NULL);
-      if (x != NULL)
-        freeReplyObject(x);
+      /* Not a task of dtask's: ack and delete it (acked only, it would
+       * stay in the stream for good), look again. */
+      if (e->element[0]->type == REDIS_REPLY_STRING) {
+        const char *a[] = {"XACK", kt, "w", e->element[0]->str};
+        const char *d[] = {"XDEL", kt, e->element[0]->str};
+        redisReply *x = dt__rconn_argv(&q->main, 4, a, NULL);
+        if (x != NULL)
+          freeReplyObject(x);
+        if ((x = dt__rconn_argv(&q->main, 3, d, NULL)) != NULL)
+          freeReplyObject(x);
+      }
       rc = -EAGAIN;
     } else if ((*rec = malloc(fr->len ? fr->len : 1)) == NULL) {
       rc = -ENOMEM;
@@ -308,6 +318,7 @@ static int answer_claimed(dt__rq *q, uint64_t id, const uint8_t *rec,
   char entry[48];
   const char *owner = "";
   pthread_mutex_lock(&q->mu);
+  dt__rq_stash(q); /* a claim sent ahead is not drained by what follows */
   int rc = 0;
   if (q->claim_id == id) {
     snprintf(entry, sizeof entry, "%s", q->claim_entry);

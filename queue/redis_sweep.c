@@ -74,6 +74,17 @@ static const char ORPHAN[] =
     "if #redis.call('XRANGE', KEYS[1], e, e) > 0 then return 0 end\n"
     "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
 
+/* KEYS tasks; ARGV consumer.  Deletes the consumer only if it holds
+ * nothing now: a worker killed with a claim still in its socket (sent
+ * ahead with its last answer) may be handed a task by the server after
+ * its death, and deleting its consumer then would drop that task from
+ * the pending list, left in the stream undelivered for good. */
+static const char GONE[] =
+    "if #redis.call('XPENDING', KEYS[1], 'w', '-', '+', 1, ARGV[1]) > 0"
+    " then return 0 end\n"
+    "redis.call('XGROUP', 'DELCONSUMER', KEYS[1], 'w', ARGV[1])\n"
+    "return 1\n";
+
 /* Splits "HOST:PID" (the last ':') into host (cap bytes) and *pid.
  * Returns 0, or -EINVAL. */
 static int split_owner(const char *s, size_t n, char *host, size_t cap,
@@ -218,7 +229,9 @@ static int sweep_claims(dt__rq *q) {
 
 /* Deletes the group's consumers that hold nothing and will not come
  * back: gone workers of this host, and other hosts' consumers idle for
- * CONSUMER_IDLE_MS (a worker's every claim makes it active again). */
+ * CONSUMER_IDLE_MS (a worker's every claim makes it active again).
+ * XINFO's pending count is only a hint: the GONE script checks again
+ * in the same step as the delete. */
 static void sweep_consumers(dt__rq *q) {
   char kt[320];
   dt__rq_key(q, kt, sizeof kt, "tasks");
@@ -238,8 +251,9 @@ static void sweep_consumers(dt__rq *q) {
     bool mine = strcmp(host, q->host) == 0;
     if ((mine && !dt__proc_alive(pid)) ||
         (!mine && idle >= CONSUMER_IDLE_MS)) {
-      const char *d[] = {"XGROUP", "DELCONSUMER", kt, "w", name->str};
-      redisReply *x = dt__rconn_argv(&q->main, 5, d, NULL);
+      const char *keys[] = {kt};
+      const char *args[] = {name->str};
+      redisReply *x = dt__rq_eval(&q->main, GONE, 1, keys, 1, args, NULL);
       if (x != NULL)
         freeReplyObject(x);
     }
