@@ -17,7 +17,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,6 +780,102 @@ static void test_kick(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A claim of a dead worker, blocked on the server (its own connection):
+ * returns once a task came, *ok set when one did. */
+typedef struct blocked {
+  const char *sock, *consumer;
+  int ok;
+} blocked;
+
+static void *blocked_claim(void *arg) {
+  blocked *b = arg;
+  redisContext *c = redisConnectUnix(b->sock);
+  if (c != NULL && c->err == 0) {
+    redisReply *r = redisCommand(c, "XREADGROUP GROUP w %s COUNT 1 BLOCK 0 "
+                                    "STREAMS dtask:{q}:tasks >", b->consumer);
+    b->ok = r != NULL && r->type == REDIS_REPLY_ARRAY;
+    if (r != NULL)
+      freeReplyObject(r);
+  }
+  if (c != NULL)
+    redisFree(c);
+  return NULL;
+}
+
+/* Submits a task 2 ms after it starts (its own waiter slot). */
+typedef struct later {
+  fx *f;
+  uint32_t slot;
+  int rc;
+} later;
+
+static void *submit_later(void *arg) {
+  later *l = arg;
+  msleep(2);
+  uint64_t id;
+  l->rc = dt__queue_submit(l->f->q, 1, enc_str, (void *)"x", l->slot, &id);
+  return NULL;
+}
+
+/* A worker SIGKILLed with a claim still in its socket (sent ahead with
+ * its last answer) can be handed a task after its death, between a
+ * sweep's look at the consumers (it held nothing) and the delete of its
+ * consumer, which would drop that task from the pending list: left in
+ * the stream, delivered, held by nobody, never run.  Played here by a
+ * claim blocked as a dead worker of this host (pid 4999999, above any
+ * pid_max), listed after 1,000 other dead consumers that the sweep
+ * deletes first, one command each; the task comes 2 ms into the sweep,
+ * inside that window.  Three rounds: each task is still held after the
+ * sweep, and the stream holds nothing that nobody holds. */
+static void test_dead_consumer_claims_late(void **state) {
+  fx *f = *state;
+  enum { FILLERS = 1000 };
+  char consumer[160];
+  snprintf(consumer, sizeof consumer, "%s:4999999", dt__rhost_id());
+  later l = {.f = f};
+  assert_int_equal(dt__queue_waiter(f->q, &l.slot), 0);
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < FILLERS; i++)
+      redisAppendCommand(f->raw, "XGROUP CREATECONSUMER dtask:{q}:tasks w "
+                                 "%s:%d", dt__rhost_id(), 4194400 + i);
+    for (int i = 0; i < FILLERS; i++) {
+      redisReply *r;
+      assert_int_equal(redisGetReply(f->raw, (void **)&r), REDIS_OK);
+      freeReplyObject(r);
+    }
+    blocked b = {f->sock, consumer, 0};
+    pthread_t tb, tl;
+    assert_int_equal(pthread_create(&tb, NULL, blocked_claim, &b), 0);
+    for (int i = 0; i < 500; i++) { /* until the claim blocks */
+      redisReply *r = raw(f, "INFO clients");
+      bool in = strstr(r->str, "blocked_clients:1") != NULL;
+      freeReplyObject(r);
+      if (in)
+        break;
+      msleep(1);
+    }
+    assert_int_equal(pthread_create(&tl, NULL, submit_later, &l), 0);
+    assert_true(dt__queue_sweep(f->q) >= 0);
+    pthread_join(tl, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(l.rc, 0);
+    assert_true(b.ok);
+    long long len = raw_int(f, "XLEN %s", "dtask:{q}:tasks");
+    redisReply *r = raw(f, "XPENDING dtask:{q}:tasks w - + 10");
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    if ((long long)r->elements != len)
+      fail_msg("round %d: %lld task(s) in the stream, %zu held: the dead "
+               "worker's consumer was deleted with its claim", round, len,
+               r->elements);
+    for (size_t i = 0; i < r->elements; i++) { /* clean for the next round */
+      const char *e = r->element[i]->element[0]->str;
+      freeReplyObject(raw(f, "XACK dtask:{q}:tasks w %s", e));
+      freeReplyObject(raw(f, "XDEL dtask:{q}:tasks %s", e));
+    }
+    freeReplyObject(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -786,6 +884,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_lapsed_lease_requeued, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_fail_claim, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dead_consumer_claims_late, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_killed_worker_requeued, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_dead_caller_swept, setup,
