@@ -1,21 +1,39 @@
-/* redis_ping.c: a raw Redis round trip, the limit of any Redis backend.
+/* redis_ping.c: raw Redis round trips, the limits of any Redis backend.
  *
- * Usage: redis_ping ADDRESS ROUNDS
+ * Usage: redis_ping ADDRESS ROUNDS [relay]
  * ADDRESS is a unix socket (a path with a '/') or HOST:PORT (TCP).  One
- * connection (hiredis, blocking), an untimed warm-up of ROUNDS / 10 PINGs
- * (at least 100), then ROUNDS PINGs timed one by one with clock_gettime;
- * every reply must be +PONG.  Prints p50, p99 and p99.9 of the round trip
- * in microseconds, one "KEY VALUE" line each (p50, p99, p999), as the
- * other bench programs do.  ROUNDS 0 only connects and checks one PING:
- * bench/run.sh waits for its server that way.  The connect and every
- * reply are bounded (5 s): a stuck server makes it fail, never hang.
- * Exit status: 0, or 1 with a message on stderr. */
+ * connection (hiredis, blocking), an untimed warm-up of ROUNDS / 10
+ * rounds (at least 100), then ROUNDS rounds timed one by one with
+ * clock_gettime.  Prints p50, p99 and p99.9 of a round in microseconds,
+ * one "KEY VALUE" line each (p50, p99, p999), as the other bench
+ * programs do.
+ *
+ * A round is a PING (every reply must be +PONG): one message to the
+ * server and back, the limit of one command.  With "relay", a round is
+ * the least a call through a broker costs: a forked child plays the
+ * worker, blocked in XREAD on a request stream; the round sends XADD of
+ * a request and a blocking XREAD of the reply stream in one write, the
+ * child answers with XADD of the reply and its next XREAD in one write
+ * (as dtask's caller and worker pipeline theirs), and the reply must
+ * carry the request's number.  Two messages through the server, four
+ * wake-ups, no script: a backend that also checks owners and leases can
+ * only come near it.  Its keys (relay:PID:req, relay:PID:rep) are
+ * deleted at the end.
+ *
+ * ROUNDS 0 only connects and checks one PING: bench/run.sh waits for its
+ * server that way.  The connect and every reply are bounded (5 s): a
+ * stuck server makes it fail, never hang.  Exit status: 0, or 1 with a
+ * message on stderr. */
 #include "bench.h"
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const struct timeval LIMIT = {5, 0};
 
@@ -60,11 +78,91 @@ static int ping(redisContext *c, const char *addr) {
   return ok ? 0 : -1;
 }
 
+/* The reply r of an XREAD of one stream: its only entry's id into id
+ * (cap bytes) and its field v's value into v (cap bytes).  0, or -1. */
+static int entry(const redisReply *r, char *id, char *v, size_t cap) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+    return -1;
+  const redisReply *s = r->element[0];
+  if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+      s->element[1]->type != REDIS_REPLY_ARRAY || s->element[1]->elements != 1)
+    return -1;
+  const redisReply *e = s->element[1]->element[0];
+  if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+      e->element[0]->type != REDIS_REPLY_STRING ||
+      e->element[1]->type != REDIS_REPLY_ARRAY || e->element[1]->elements != 2 ||
+      e->element[1]->element[1]->type != REDIS_REPLY_STRING ||
+      e->element[0]->len >= cap || e->element[1]->element[1]->len >= cap)
+    return -1;
+  snprintf(id, cap, "%s", e->element[0]->str);
+  snprintf(v, cap, "%s", e->element[1]->element[1]->str);
+  return 0;
+}
+
+/* Appends a blocking read of key after id (BLOCK 5 s). */
+static void append_read(redisContext *c, const char *key, const char *id) {
+  redisAppendCommand(c, "XREAD COUNT 1 BLOCK 5000 STREAMS %s %s", key, id);
+}
+
+/* The relay's worker, in the child: answers every request with its
+ * number until the parent dies or a read fails.  Never returns. */
+static void relay_worker(const char *addr, const char *req, const char *rep) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  redisContext *c = connect_to(addr);
+  if (!c || c->err)
+    _exit(1);
+  char last[64] = "0-0", v[64];
+  append_read(c, req, last);
+  for (;;) {
+    redisReply *r;
+    if (redisGetReply(c, (void **)&r) != REDIS_OK)
+      _exit(1);
+    if (r->type == REDIS_REPLY_NIL) { /* BLOCK ran out: read again */
+      freeReplyObject(r);
+      append_read(c, req, last);
+      continue;
+    }
+    if (entry(r, last, v, sizeof last) != 0)
+      _exit(1);
+    freeReplyObject(r);
+    redisAppendCommand(c, "XADD %s MAXLEN ~ 1000 * v %s", rep, v);
+    append_read(c, req, last);
+    if (redisGetReply(c, (void **)&r) != REDIS_OK) /* XADD's id */
+      _exit(1);
+    freeReplyObject(r);
+  }
+}
+
+/* One relay round, number i: the request and the read of its reply in
+ * one write; last is the reply stream's last id (updated).  0, or -1
+ * with a message. */
+static int relay(redisContext *c, const char *req, const char *rep,
+                 char *last, long i) {
+  char want[24], v[64];
+  snprintf(want, sizeof want, "%ld", i);
+  redisAppendCommand(c, "XADD %s MAXLEN ~ 1000 * v %s", req, want);
+  append_read(c, rep, last);
+  redisReply *a = NULL, *b = NULL;
+  int ok = redisGetReply(c, (void **)&a) == REDIS_OK &&
+           a->type == REDIS_REPLY_STRING &&
+           redisGetReply(c, (void **)&b) == REDIS_OK &&
+           entry(b, last, v, 64) == 0 && strcmp(v, want) == 0;
+  if (!ok)
+    fprintf(stderr, "redis_ping: relay round %ld: %s\n", i,
+            c->errstr[0] ? c->errstr : "a wrong or missing reply");
+  if (a)
+    freeReplyObject(a);
+  if (b)
+    freeReplyObject(b);
+  return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: redis_ping SOCKET_PATH|HOST:PORT ROUNDS\n");
+  if (argc != 3 && !(argc == 4 && strcmp(argv[3], "relay") == 0)) {
+    fprintf(stderr, "usage: redis_ping SOCKET_PATH|HOST:PORT ROUNDS [relay]\n");
     return 1;
   }
+  int is_relay = argc == 4;
   char *end;
   long rounds = strtol(argv[2], &end, 10);
   if (*end || rounds < 0 || rounds > 100000000) {
@@ -93,28 +191,44 @@ int main(int argc, char **argv) {
     redisFree(c);
     return 0;
   }
-  long warm = rounds / 10 < 100 ? 100 : rounds / 10;
-  for (long i = 0; i < warm; i++)
-    if (ping(c, addr) != 0) {
+  char req[64], rep[64], last[64] = "0-0";
+  snprintf(req, sizeof req, "relay:%d:req", (int)getpid());
+  snprintf(rep, sizeof rep, "relay:%d:rep", (int)getpid());
+  pid_t worker = -1;
+  if (is_relay) {
+    freeReplyObject(redisCommand(c, "DEL %s %s", req, rep));
+    worker = fork();
+    if (worker == 0)
+      relay_worker(addr, req, rep);
+    if (worker < 0) {
+      perror("redis_ping: fork");
       redisFree(c);
       return 1;
     }
-  double *t = malloc((size_t)rounds * sizeof *t);
-  if (!t) {
-    fprintf(stderr, "redis_ping: out of memory\n");
-    redisFree(c);
-    return 1;
   }
-  for (long i = 0; i < rounds; i++) {
+  long warm = rounds / 10 < 100 ? 100 : rounds / 10;
+  double *t = malloc((size_t)rounds * sizeof *t);
+  int rc = t ? 0 : -1;
+  if (!t)
+    fprintf(stderr, "redis_ping: out of memory\n");
+  for (long i = -warm; rc == 0 && i < rounds; i++) {
     double a = bench_now();
-    if (ping(c, addr) != 0) {
-      free(t);
-      redisFree(c);
-      return 1;
-    }
-    t[i] = bench_now() - a;
+    rc = is_relay ? relay(c, req, rep, last, i) : ping(c, addr);
+    if (i >= 0)
+      t[i] = bench_now() - a;
+  }
+  if (is_relay) {
+    kill(worker, SIGKILL);
+    waitpid(worker, NULL, 0);
+    redisReply *d = redisCommand(c, "DEL %s %s", req, rep);
+    if (d)
+      freeReplyObject(d);
   }
   redisFree(c);
+  if (rc != 0) {
+    free(t);
+    return 1;
+  }
   size_t n = (size_t)rounds;
   qsort(t, n, sizeof *t, bench_cmp);
   printf("p50 %.2f\np99 %.2f\np999 %.2f\n", bench_quantile(t, n, 0.5) / 1e3,

@@ -36,7 +36,10 @@
 #  10. Redis: a private redis-server (no persistence, a unix socket and a
 #      free TCP port on 127.0.0.1, stopped at exit): PING round trips from
 #      hiredis over each (bench/redis_ping.c; the fastest p50 is the limit
-#      of any Redis backend), and Celery's null task through the same
+#      of any Redis backend), the relay over each (redis_ping ... relay:
+#      a request and its reply between two processes through two streams,
+#      no script: the least a call through any broker on this server
+#      costs), and Celery's null task through the same
 #      server (bench/celery_null.py, one solo worker), beside dtask's null
 #      call on its LMDB queue (group 4) and dtask's own null call through
 #      the same server ([queue] backend = "redis", over each transport),
@@ -828,12 +831,16 @@ redis_start
 REDIS_TCP=127.0.0.1:$REDIS_PORT
 say "Redis: redis-server (pid $(cat "$root/redis.pid")) answers on $REDIS_SOCK and $REDIS_TCP"
 CELERY_URL=redis://$REDIS_TCP/1
-for w in unix tcp celery; do : >"$T/redis.$w"; done
+for w in unix tcp relay_unix relay_tcp celery; do : >"$T/redis.$w"; done
 for i in $(seq "$RUNS"); do
   run_to "$T/redis.unix" "$T/redis.unix.err" "redis_ping over the unix socket (run $i)" \
     "$B/redis_ping" "$REDIS_SOCK" "$ROUNDS"
   run_to "$T/redis.tcp" "$T/redis.tcp.err" "redis_ping over TCP (run $i)" \
     "$B/redis_ping" "$REDIS_TCP" "$ROUNDS"
+  run_to "$T/redis.relay_unix" "$T/redis.relay_unix.err" "redis_ping relay over the unix socket (run $i)" \
+    "$B/redis_ping" "$REDIS_SOCK" "$ROUNDS" relay
+  run_to "$T/redis.relay_tcp" "$T/redis.relay_tcp.err" "redis_ping relay over TCP (run $i)" \
+    "$B/redis_ping" "$REDIS_TCP" "$ROUNDS" relay
   run_to "$T/redis.celery" "$T/redis.celery.err" "Celery null task (run $i)" \
     "$PY" bench/celery_null.py "$CELERY_URL" "$CELERY_N"
 done
@@ -841,12 +848,16 @@ declare -A RL
 for p in p50 p99 p999; do
   RL[unix_$p]=$(med "$T/redis.unix" "$p")
   RL[tcp_$p]=$(med "$T/redis.tcp" "$p")
+  RL[relay_unix_$p]=$(med "$T/redis.relay_unix" "$p")
+  RL[relay_tcp_$p]=$(med "$T/redis.relay_tcp" "$p")
   RL[celery_$p]=$(med "$T/redis.celery" "celery_$p")
   RL[lmdb_$p]=${L[dtask_$p]}
 done
 declare -A RLABEL=(
   [unix]="PING from hiredis, unix socket"
   [tcp]="PING from hiredis, TCP loopback"
+  [relay_unix]="relay through two streams (no script), unix socket"
+  [relay_tcp]="relay through two streams (no script), TCP loopback"
   [lmdb]="dtask null call, **LMDB queue**, no Redis (from the round-trip table above)"
   [celery]="Celery $CELERY_VERSION null task, delay().get(), 1 solo worker, TCP loopback")
 # The limit: the faster of the two PINGs.
@@ -952,12 +963,14 @@ redis_demo() {
 STAT="median of $RUNS run(s) of the percentile over each run's round trips"
 md "## Redis: one call to another process and back through one Redis server"
 md ""
-md "A private redis-server $REDIS_VERSION on this machine (no persistence), reached over a unix socket and over TCP on 127.0.0.1. Each run times $ROUNDS PINGs per transport (bench/redis_ping.c, after a warm-up) and $CELERY_N Celery null tasks (bench/celery_null.py: broker and results on the same server, after a warm-up); a figure is the median of the runs' percentiles. The limit is the fastest PING p50: a raw round trip to Redis and back, which no queue on Redis can beat."
+md "A private redis-server $REDIS_VERSION on this machine (no persistence), reached over a unix socket and over TCP on 127.0.0.1. Each run times $ROUNDS PINGs per transport (bench/redis_ping.c, after a warm-up) and $CELERY_N Celery null tasks (bench/celery_null.py: broker and results on the same server, after a warm-up); a figure is the median of the runs' percentiles. The limit is the fastest PING p50: a raw round trip to Redis and back, which no queue on Redis can beat. The relay (bench/redis_ping.c relay, $ROUNDS rounds) is the least a call through a broker costs: a process adds a request to a stream and blocks reading a reply stream (one write), a second process blocked on the request stream adds the reply and blocks again (one write): two messages through the server, four wake-ups, and nothing else (no script, no owner, no lease)."
 md ""
 md "| one call through one Redis server, 1 caller | p50 (us) | p99 (us) | p99.9 (us) | p50 / limit p50 |"
 md "|---|---:|---:|---:|---:|"
 rrow unix
 rrow tcp
+rrow relay_unix
+rrow relay_tcp
 redis_dtask_rows
 rrow lmdb norec
 rrow celery
@@ -1150,6 +1163,8 @@ rbest=$(for k in unix tcp; do echo "${RL[redis_${k}_p50]} $k"; done | sort -g | 
 rx=$(calc / '%.2f' "${RL[redis_${rbest}_p50]}" "${RL[limit_p50]}")
 cx=$(calc / '%.1f' "${RL[celery_p50]}" "${RL[redis_${rbest}_p50]}")
 md "- Through Redis, a dtask null call took ${RL[redis_unix_p50]} us (p50, unix socket) and ${RL[redis_tcp_p50]} us (TCP): at best ${rx}x the PING limit (target at most 4x: $(awk -v x="$rx" 'BEGIN { print (x != "n/a" && x <= 4) ? "met" : "not met" }') in this run) and ${cx}x faster than Celery's null task (target at least 20x: $(awk -v x="$cx" 'BEGIN { print (x != "n/a" && x >= 20) ? "met" : "not met" }'))."
+relbest=$(for k in relay_unix relay_tcp; do echo "${RL[${k}_p50]} $k"; done | sort -g | head -n 1 | cut -d' ' -f2)
+md "- The relay, two processes passing a request and its reply through two streams with nothing else (no script, no owner or lease), took ${RL[${relbest}_p50]} us (p50, ${RLABEL[$relbest]##*, }): $(calc / '%.1f' "${RL[celery_p50]}" "${RL[${relbest}_p50]}")x faster than Celery, the most any call through this server can be; dtask's null call took $(calc / '%.2f' "${RL[redis_${rbest}_p50]}" "${RL[${relbest}_p50]}")x the relay."
 md "$HOSTS_SAID"
 md "- Through one Redis server, a PING from hiredis took ${RL[limit_p50]} us (p50, ${RLABEL[$rlimit]#PING from hiredis, }: the limit of a queue on Redis) and a Celery null task ${RL[celery_p50]} us, $(calc / '%.1f' "${RL[celery_p50]}" "${RL[limit_p50]}")x that limit and $(calc / '%.1f' "${RL[celery_p50]}" "${L[dtask_p50]}")x dtask's null call on its LMDB queue (${L[dtask_p50]} us)."
 md ""

@@ -330,20 +330,22 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   check $? "6 results.md: the exec table's four rows (got $rows) and its sentence in 'In short'" \
     "$BOUT/results.md"
   # The Redis group: the PINGs' limit, Celery against it.
-  json_ok "sorted(', '.join(r['name'].split(':')[0].split(', ')[:2]) for r in d['results'] if r['group'] == 'redis' and r['name'].endswith(', p50')) == sorted(['PING from hiredis, unix socket', 'PING from hiredis, TCP loopback', 'dtask null call through Redis, unix socket (bn_add', 'dtask null call through Redis, TCP loopback (bn_add', 'Celery ' + d['redis']['celery'] + ' null task, delay().get()']) and len([r for r in d['results'] if r['group'] == 'redis' and 'the limit' in r['name'] and r['baseline'] is None]) == 3 and all(r['baseline'] and r['baseline']['name'].startswith('the Redis limit') for r in d['results'] if r['group'] == 'redis' and 'the limit' not in r['name']) and d['redis']['server'].startswith('redis-server ')"
-  check $? "6 results.json: PING over a unix socket and TCP (the faster is the limit), dtask through Redis over each and Celery against it" \
+  json_ok "sorted(', '.join(r['name'].split(':')[0].split(', ')[:2]) for r in d['results'] if r['group'] == 'redis' and r['name'].endswith(', p50')) == sorted(['PING from hiredis, unix socket', 'PING from hiredis, TCP loopback', 'relay through two streams (no script), unix socket', 'relay through two streams (no script), TCP loopback', 'dtask null call through Redis, unix socket (bn_add', 'dtask null call through Redis, TCP loopback (bn_add', 'Celery ' + d['redis']['celery'] + ' null task, delay().get()']) and len([r for r in d['results'] if r['group'] == 'redis' and 'the limit' in r['name'] and r['baseline'] is None]) == 3 and all(r['baseline'] and r['baseline']['name'].startswith('the Redis limit') for r in d['results'] if r['group'] == 'redis' and 'the limit' not in r['name']) and d['redis']['server'].startswith('redis-server ')"
+  check $? "6 results.json: PING over a unix socket and TCP (the faster is the limit), the relay, dtask through Redis over each and Celery against it" \
     "$root/json.err"
   F='[0-9]+\.[0-9]{2}'
   rrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -cE \
-    "^\| (PING from hiredis, (unix socket|TCP loopback)(: \*\*the limit\*\* \(fastest PING p50\))?|\*\*dtask null call through Redis\*\*, (unix socket|TCP loopback) \(bn_add, dtask run -w 1\)|dtask null call, \*\*LMDB queue\*\*, no Redis .*|Celery [0-9.]+ null task, .*) \| $F \| $F \| $F \| $F \|\$")
+    "^\| (PING from hiredis, (unix socket|TCP loopback)(: \*\*the limit\*\* \(fastest PING p50\))?|relay through two streams \(no script\), (unix socket|TCP loopback)|\*\*dtask null call through Redis\*\*, (unix socket|TCP loopback) \(bn_add, dtask run -w 1\)|dtask null call, \*\*LMDB queue\*\*, no Redis .*|Celery [0-9.]+ null task, .*) \| $F \| $F \| $F \| $F \|\$")
   lrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| .*\*\*the limit\*\*')
   allrows=$(sed -n '/^## Redis: /,/^## /p' "$BOUT/results.md" | grep -c '^| [^-o]')
-  [ "$rrows" = 6 ] && [ "$lrows" = 1 ] && [ "$allrows" = 6 ] &&
+  [ "$rrows" = 8 ] && [ "$lrows" = 1 ] && [ "$allrows" = 8 ] &&
+    grep -qE '^- The relay, .* took [0-9.]+ us \(p50, (unix socket|TCP loopback)\): [0-9.]+x faster than Celery, the most any call through this server can be; dtask.s null call took [0-9.]+x the relay\.$' \
+      "$BOUT/results.md" &&
     grep -qE '^- Through one Redis server, a PING from hiredis took [0-9.]+ us .* a Celery null task [0-9.]+ us, [0-9.]+x that limit' \
       "$BOUT/results.md" &&
     grep -qE '^- Through Redis, a dtask null call took [0-9.]+ us \(p50, unix socket\) and [0-9.]+ us \(TCP\): at best [0-9.]+x the PING limit \(target at most 4x: (met|not met) in this run\) and [0-9.]+x faster than Celery.s null task \(target at least 20x: (met|not met)\)\.$' \
       "$BOUT/results.md"
-  check $? "6 results.md: the Redis table's six rows with numbers (got $rrows of $allrows; limits $lrows) and its two sentences" \
+  check $? "6 results.md: the Redis table's eight rows with numbers (got $rrows of $allrows; limits $lrows) and its three sentences" \
     "$BOUT/results.md"
   # The demo through Redis: two rows beside LMDB's.
   drows=$(grep -cE '^\| (reports|legacy): whole run, exec to exit \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$' "$BOUT/results.md")
