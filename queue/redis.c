@@ -14,7 +14,17 @@
  *   P r:ID      the answer of call ID: a stream of one entry, f (who
  *               stored it: DT__FROM_*) and r (the result record); it
  *               expires after REPLY_TTL_S if no one reads it
- *   P b:ID      a fan-out call's shared in buffer (blob)
+ *   P b:ID      a fan-out call's shared in buffer (blob): a string, or
+ *               a list of parts when larger than one value
+ *   P k:ID      the parts of call ID's task when its record is larger
+ *               than one value (the server's proto-max-bulk-len): the
+ *               entry then has k (count) and z (bytes) and an empty r;
+ *               written by the caller before the entry, deleted with the
+ *               task (answer, cancel, crash answer) or its caller
+ *   P a:ID      the parts of a large answer (r:ID's entry has k and z),
+ *               renamed there from the answering worker's own
+ *               P a:ID:HOST:PID by the script that checks it holds the
+ *               task; deleted with r:ID, expiring with it
  *   P pools     hash: "HOST:PID" of a pool's supervisor -> "MS WORKERS",
  *               MS its last beat in the server's clock
  *   P beat      stream of beats (the last few), that wait_runner blocks on
@@ -34,8 +44,8 @@
  * Records are bytes the wire format checks (queue/wire.h): nothing here
  * trusts a record.  This file owns the table of operations; redis_call.c
  * (callers), redis_pool.c (workers, pools) and redis_sweep.c define them,
- * with their scripts; redis_core.c what they share; rconn.c the
- * connections. */
+ * with their scripts; redis_core.c what they share; redis_parts.c values
+ * in parts; rconn.c the connections. */
 #include "queue/redis.h"
 #include "queue/redis_ops.h"
 

@@ -13,21 +13,27 @@
 #include "queue/proc.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
+#include "queue/redis_parts.h"
 #include "queue/wire.h"
 
-/* KEYS tasks calls dropreply; ARGV id caller record drop.  Sent again
+/* KEYS tasks calls dropreply dropparts; ARGV id caller record drop
+ * parts total (parts '0': the record is ARGV[3]; else it is in the
+ * task's parts key, written first, and ARGV[3] is empty).  Sent again
  * after a link failed mid-way, it does nothing the second time (the id
  * is in calls): a call is never queued twice. */
 static const char SUBMIT[] =
     "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'again' end\n"
-    "local e = redis.call('XADD', KEYS[1], '*', 'i', ARGV[1], 'c', ARGV[2],"
-    " 't', '0', 'r', ARGV[3])\n"
+    "local f = {'i', ARGV[1], 'c', ARGV[2], 't', '0', 'r', ARGV[3]}\n"
+    "if ARGV[5] ~= '0' then\n"
+    " f[9] = 'k' f[10] = ARGV[5] f[11] = 'z' f[12] = ARGV[6] end\n"
+    "local e = redis.call('XADD', KEYS[1], '*', unpack(f))\n"
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. e)\n"
-    "if ARGV[4] ~= '' then redis.call('DEL', KEYS[3])"
+    "if ARGV[4] ~= '' then redis.call('DEL', KEYS[3], KEYS[4])"
     " redis.call('HDEL', KEYS[2], ARGV[4]) end\n"
     "return e\n";
 
-/* KEYS tasks calls; ARGV id.  1: removed before any worker claimed it;
+/* KEYS tasks calls parts; ARGV id.  1: removed (with its parts) before
+ * any worker claimed it;
  * 0: answered, or the server has no trace of it (restarted without it: a
  * worker may have run it, so it is never run again in the caller); for
  * a task a worker holds, {its consumer, its idle ms}. */
@@ -38,12 +44,14 @@ static const char CANCEL[] =
     "local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
     "if #p > 0 then return {p[1][2], p[1][3]} end\n"
     "if redis.call('XDEL', KEYS[1], e) == 1 then\n"
-    " redis.call('HDEL', KEYS[2], ARGV[1]) return 1 end\n"
+    " redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3])"
+    " return 1 end\n"
     "return 0\n";
 
-/* KEYS tasks calls; ARGV id owner min_idle.  Removes the task of call id
- * held by owner, if owner still holds it and it has been idle (its lease
- * not renewed) for min_idle ms: its worker is gone.  1 or 0. */
+/* KEYS tasks calls parts; ARGV id owner min_idle.  Removes the task of
+ * call id (and its parts) held by owner, if owner still holds it and it
+ * has been idle (its lease not renewed) for min_idle ms: its worker is
+ * gone.  1 or 0. */
 static const char CANCEL_HELD[] =
     "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
     "if not v then return 0 end\n"
@@ -52,11 +60,12 @@ static const char CANCEL_HELD[] =
     " 1)\n"
     "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
     "redis.call('XACK', KEYS[1], 'w', e) redis.call('XDEL', KEYS[1], e)\n"
-    "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
+    "redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3])"
+    " return 1\n";
 
-/* KEYS calls reply; ARGV id. */
+/* KEYS calls reply replyparts; ARGV id. */
 static const char DROP[] =
-    "redis.call('DEL', KEYS[2]) redis.call('HDEL', KEYS[1], ARGV[1])"
+    "redis.call('DEL', KEYS[2], KEYS[3]) redis.call('HDEL', KEYS[1], ARGV[1])"
     " return 1\n";
 
 /* The calling thread's connection for slot (made on first use), ready.
@@ -108,8 +117,10 @@ int dt__rd_open(const dt__config *cfg, const char *dir, int dirfd,
     free(q);
     return -EACCES;
   }
-  if (rc == 0)
+  if (rc == 0) {
     (void)dt__rq_ensure_group(q, &q->main);
+    dt__rq_learn_part(q, &q->main);
+  }
   *out = &q->base;
   return 0;
 }
@@ -185,12 +196,12 @@ static redisReply *submit_once(dt__rq *q, dt__rconn *c, unsigned flags,
                                uint64_t id) {
   c->refused = 0;
   if (!(flags & DT__SUBMIT_NEXT) || c->pending > 0)
-    return dt__rq_eval(c, SUBMIT, 3, keys, 4, args, alen);
+    return dt__rq_eval(c, SUBMIT, 4, keys, 6, args, alen);
   char ka[340], ms[24];
   snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
   const char *xr[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
                       dt__rq_id_key(q, ka, sizeof ka, "r:", id), "0"};
-  if (dt__rq_eval_append(c, SUBMIT, 3, keys, 4, args, alen) != 0)
+  if (dt__rq_eval_append(c, SUBMIT, 4, keys, 6, args, alen) != 0)
     return NULL;
   if (dt__rconn_append(c, 8, xr, NULL, id) != 0) {
     dt__rconn_close(c); /* half a pipeline: start clean */
@@ -202,23 +213,58 @@ static redisReply *submit_once(dt__rq *q, dt__rconn *c, unsigned flags,
   return r;
 }
 
+/* Sends the task of id (record rec, size bytes) on c: its parts first
+ * when it is larger than one value (then the script carries their count
+ * instead of the bytes), then submit_once.  Returns its reply, or NULL
+ * with c->refused as submit_once leaves it (-ENOSPC also when the parts
+ * did not fit). */
+static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
+                             const char *const *keys, const char *ids,
+                             const char *drops, const uint8_t *rec,
+                             size_t size, uint64_t id) {
+  char kk[340], np[24] = "0", total[24];
+  snprintf(total, sizeof total, "%zu", size);
+  bool parted = size > __atomic_load_n(&q->part, __ATOMIC_RELAXED);
+  if (parted) {
+    long long n = dt__rq_put_parts(q, c, dt__rq_id_key(q, kk, sizeof kk,
+                                                      "k:", id),
+                                   rec, size, false);
+    if (n < 0) {
+      c->refused = n == -ENOSPC ? -ENOSPC : 0;
+      return NULL;
+    }
+    snprintf(np, sizeof np, "%lld", n);
+  }
+  const char *args[] = {ids, q->me, parted ? "" : (const char *)rec, drops,
+                        np, total};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, parted ? 0 : size, DT__RQ_STR,
+                   DT__RQ_STR, DT__RQ_STR};
+  redisReply *r = submit_once(q, c, flags, keys, args, alen, id);
+  if (r == NULL && parted && c->refused != 0 && c->c != NULL) {
+    const char *del[] = {"DEL", kk}; /* refused: its parts are garbage */
+    redisReply *d = dt__rconn_argv(c, 2, del, NULL);
+    if (d != NULL)
+      freeReplyObject(d);
+  }
+  return r;
+}
+
 /* The submit operation: takes an id, has enc write the task into a
  * buffer, and adds it to the stream with its entry in calls, deleting
- * the answer drop in the same script.  With DT__SUBMIT_NEXT the blocking
- * read of the answer goes out in the same write (one message less on the
- * call's path); wait_answer reads its reply first.  A link that fails is
- * connected again and the script sent once more (it does nothing the
- * second time if the first got through).  Returns 0; -E2BIG past what
- * one Redis value takes; enc's error; -ENOMEM; -ENOSPC when the server
- * is out of memory; -ECONNREFUSED/-EAGAIN/-EIO when it cannot be reached
- * (nothing stored, as far as this caller can tell). */
+ * the answer drop in the same script; a task larger than one Redis value
+ * goes first into parts (queue/redis_parts.c).  With DT__SUBMIT_NEXT the
+ * blocking read of the answer goes out in the same write (one message
+ * less on the call's path); wait_answer reads its reply first.  A link
+ * that fails is connected again and the task sent once more (the script
+ * does nothing the second time if the first got through).  Returns 0;
+ * enc's error; -ENOMEM; -ENOSPC when the server is out of memory;
+ * -ECONNREFUSED/-EAGAIN/-EIO when it cannot be reached (nothing stored,
+ * as far as this caller can tell). */
 int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                   uint32_t slot, uint64_t drop, unsigned flags,
                   uint64_t *id) {
   dt__rq *q = dt__rd(base);
   dt__rconn *c;
-  if (size > MAX_RECORD)
-    return -E2BIG;
   int rc = slot_conn(q, slot, &c);
   if (rc != 0)
     return rc;
@@ -233,19 +279,18 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
     free(buf);
     return rc;
   }
-  char kt[320], kc[320], kr[340], ids[24], drops[24] = "";
+  char kt[320], kc[320], kr[340], ka[340], ids[24], drops[24] = "";
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)*id);
   if (drop != DT__NO_ID)
     snprintf(drops, sizeof drops, "%llu", (unsigned long long)drop);
+  uint64_t d = drop != DT__NO_ID ? drop : 0;
   const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
                         dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:",
-                                      drop != DT__NO_ID ? drop : 0)};
-  const char *args[] = {ids, q->me, (const char *)buf, drops};
-  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR};
-  redisReply *r = submit_once(q, c, flags, keys, args, alen, *id);
+                        dt__rq_id_key(q, kr, sizeof kr, "r:", d),
+                        dt__rq_id_key(q, ka, sizeof ka, "a:", d)};
+  redisReply *r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
   if (r == NULL && c->refused == 0 && slot_conn(q, slot, &c) == 0)
-    r = submit_once(q, c, flags, keys, args, alen, *id);
+    r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
   free(buf);
   if (r == NULL)
     return c->refused != 0 ? c->refused : -EIO;
@@ -253,11 +298,16 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
   return 0;
 }
 
-/* Reads an answer out of r, the reply of an XREAD of one answer stream,
- * and applies it.  Returns apply's result; -ENOENT when r holds none
- * (the read timed out); -EPROTO for an entry that is not an answer, or
- * an error reply (the key is not a stream: something else wrote it). */
-static int apply_answer(const redisReply *r, dt__apply_fn apply, void *ctx) {
+/* Reads the answer of call id out of r, the reply of an XREAD of its
+ * answer stream on c, and applies it; an answer kept in parts is read
+ * from them (at most q->max_call bytes: nothing larger is allocated).
+ * Returns apply's result; -ENOENT when r holds none (the read timed
+ * out); -EPROTO for an entry that is not an answer, or an error reply
+ * (the key is not a stream: something else wrote it); -ENOMEM; -EIO
+ * when the link failed while reading the parts. */
+static int apply_answer(dt__rq *q, dt__rconn *c, uint64_t id,
+                        const redisReply *r, dt__apply_fn apply,
+                        void *ctx) {
   if (r->type == REDIS_REPLY_ERROR)
     return -EPROTO;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
@@ -286,9 +336,27 @@ static int apply_answer(const redisReply *r, dt__apply_fn apply, void *ctx) {
     else if (strcmp(f->str, "f") == 0)
       from = strcmp(v->str, "1") == 0 ? DT__FROM_RUNNER : DT__FROM_WORKER;
   }
-  return rec != NULL && from >= 0
-             ? apply(ctx, (const uint8_t *)rec->str, rec->len, from)
-             : -EPROTO;
+  if (rec == NULL || from < 0)
+    return -EPROTO;
+  long long n;
+  uint64_t total;
+  int rc = dt__rq_parts_of(fv, q->max_call, &n, &total);
+  if (rc == 0)
+    return apply(ctx, (const uint8_t *)rec->str, rec->len, from);
+  if (rc < 0)
+    return -EPROTO;
+  uint8_t *buf = malloc(total);
+  if (buf == NULL)
+    return -ENOMEM;
+  char ka[340];
+  rc = dt__rq_get_parts(c, dt__rq_id_key(q, ka, sizeof ka, "a:", id), n,
+                        total, buf);
+  if (rc == 0)
+    rc = apply(ctx, buf, total, from);
+  else if (rc != -EIO)
+    rc = -EPROTO; /* parts gone or wrong: not an answer to trust */
+  free(buf);
+  return rc;
 }
 
 /* Reads the answer of id on c: the reply of the read that submit sent
@@ -308,7 +376,7 @@ static int read_answer(dt__rq *q, dt__rconn *c, uint64_t id,
   }
   if (r == NULL)
     return -EIO;
-  int rc = apply_answer(r, apply, ctx);
+  int rc = apply_answer(q, c, id, r, apply, ctx);
   freeReplyObject(r);
   return rc;
 }
@@ -329,12 +397,13 @@ static int call_known(dt__rq *q, dt__rconn *c, uint64_t id) {
 
 /* The drop script on c (or the main connection when c is NULL). */
 static int drop_on(dt__rq *q, dt__rconn *c, uint64_t id) {
-  char kc[320], kr[340], ids[24];
+  char kc[320], kr[340], ka[340], ids[24];
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
   const char *keys[] = {dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:", id)};
+                        dt__rq_id_key(q, kr, sizeof kr, "r:", id),
+                        dt__rq_id_key(q, ka, sizeof ka, "a:", id)};
   const char *args[] = {ids};
-  redisReply *r = dt__rq_eval(c, DROP, 2, keys, 1, args, NULL);
+  redisReply *r = dt__rq_eval(c, DROP, 3, keys, 1, args, NULL);
   if (r == NULL)
     return -EIO;
   freeReplyObject(r);
@@ -424,12 +493,13 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
   int rc = dt__rq_lock(q);
   if (rc != 0)
     return rc;
-  char kt[320], kc[320], ids[24];
+  char kt[320], kc[320], kk[340], ids[24];
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
   const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
-                        dt__rq_key(q, kc, sizeof kc, "calls")};
+                        dt__rq_key(q, kc, sizeof kc, "calls"),
+                        dt__rq_id_key(q, kk, sizeof kk, "k:", id)};
   const char *args[] = {ids};
-  redisReply *r = dt__rq_eval(&q->main, CANCEL, 2, keys, 1, args, NULL);
+  redisReply *r = dt__rq_eval(&q->main, CANCEL, 3, keys, 1, args, NULL);
   rc = r != NULL ? (int)dt__rq_num(r, -EIO) : -EIO;
   if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
       r->element[0]->type == REDIS_REPLY_STRING) {
@@ -446,7 +516,7 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
       snprintf(minidle, sizeof minidle, "%lld", here ? 0ll : LEASE_MS);
       const char *hargs[] = {ids, owner, minidle};
       redisReply *h =
-          dt__rq_eval(&q->main, CANCEL_HELD, 2, keys, 3, hargs, NULL);
+          dt__rq_eval(&q->main, CANCEL_HELD, 3, keys, 3, hargs, NULL);
       rc = h != NULL ? (int)dt__rq_num(h, 0) : -EIO;
       if (h != NULL)
         freeReplyObject(h);

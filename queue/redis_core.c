@@ -54,6 +54,8 @@ int dt__rq_init(dt__rq *q, const dt__config *cfg, const char *dir,
   q->main.srv = &q->srv;
   snprintf(q->main.name, sizeof q->main.name, "dtask:%s", q->me);
   q->claim_id = DT__NO_ID;
+  q->part = MAX_RECORD;
+  q->max_call = cfg->max_call_size;
   snprintf(q->sweep_cursor, sizeof q->sweep_cursor, "0");
   return 0;
 }

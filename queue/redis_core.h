@@ -19,7 +19,7 @@
 #define LEASE_MS 5000ll         /* a claim not renewed for this long lapses */
 #define MAX_TRIES 5u            /* then the call is answered as a crash */
 #define REPLY_TTL_S "3600"
-#define MAX_RECORD (512ull << 20) /* Redis's proto-max-bulk-len */
+#define MAX_RECORD (512ull << 20) /* Redis's default proto-max-bulk-len */
 #define RECENT_CACHE_NS 200000000ull
 #define POOL_AGE_MS 3000ll      /* a pool whose last beat is older is gone */
 #define SWEEP_BATCH "200"      /* calls entries a sweep looks at */
@@ -53,6 +53,11 @@ typedef struct dt__rq {
 
   uint64_t seen_at;       /* runner_recent's cache (atomics) */
   int seen_recent, seen_workers;
+
+  uint64_t part;          /* the most bytes in one value (redis_parts.c;
+                             atomic) */
+  uint64_t max_call;      /* [queue] max_call_size: the most a record or
+                             blob read here may take */
 
   uint64_t used[SLOTS / 64]; /* waiter slots in use (atomics) */
   dt__rconn *slot[SLOTS];    /* each used only by the slot's thread */

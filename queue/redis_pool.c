@@ -14,23 +14,38 @@
 #include "queue/proc.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
+#include "queue/redis_parts.h"
 #include "queue/wire.h"
 
-/* KEYS tasks calls reply; ARGV id entry owner record from.  Stores the
- * answer only if owner ('' : anyone) holds the entry and the caller
- * still wants it; acks and deletes the task.  1: done, 0: not the
- * owner (nothing changed). */
+/* KEYS tasks calls reply taskparts replyparts myparts; ARGV id entry
+ * owner record from parts total.  Stores the answer only if owner ('' :
+ * anyone) holds the entry and the caller still wants it; acks and
+ * deletes the task and its parts.  An answer in parts (parts not '0')
+ * was written to myparts, this worker's own key: it becomes replyparts
+ * only here, so that a worker whose lease was taken over never
+ * overwrites the answer that counts.  1: done, 0: not the owner
+ * (nothing changed but myparts deleted). */
 static const char ANSWER[] =
+    "local parted = ARGV[6] ~= '0'\n"
     "if ARGV[3] ~= '' then\n"
     " local p = redis.call('XPENDING', KEYS[1], 'w', ARGV[2], ARGV[2], 1)\n"
-    " if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end\n"
+    " if #p == 0 or p[1][2] ~= ARGV[3] then\n"
+    "  if parted then redis.call('DEL', KEYS[6]) end return 0 end\n"
     "end\n"
+    "if parted and redis.call('EXISTS', KEYS[6]) == 0 then\n"
+    " return redis.error_reply('the answer parts are gone') end\n"
     "redis.call('XACK', KEYS[1], 'w', ARGV[2])\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"
+    "redis.call('DEL', KEYS[4])\n"
     "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then\n"
-    " redis.call('XADD', KEYS[3], '*', 'f', ARGV[5], 'r', ARGV[4])\n"
+    " if parted then\n"
+    "  redis.call('RENAME', KEYS[6], KEYS[5])\n"
+    "  redis.call('EXPIRE', KEYS[5], " REPLY_TTL_S ")\n"
+    "  redis.call('XADD', KEYS[3], '*', 'f', ARGV[5], 'r', '', 'k', ARGV[6],"
+    " 'z', ARGV[7])\n"
+    " else redis.call('XADD', KEYS[3], '*', 'f', ARGV[5], 'r', ARGV[4]) end\n"
     " redis.call('EXPIRE', KEYS[3], " REPLY_TTL_S ")\n"
-    "end\n"
+    "elseif parted then redis.call('DEL', KEYS[6]) end\n"
     "return 1\n";
 
 /* KEYS pools beat; ARGV me workers (0: stopped) max_age_ms. */
@@ -75,15 +90,20 @@ static const char STAT[] =
     "return {x, p, c, b}\n";
 
 /* KEYS calls blob; ARGV task bid.  {task's entry or false, blob's
- * caller or false, bytes or false}. */
+ * caller or false, bytes, or the number of parts of a blob kept in
+ * parts (a list), or false}. */
 static const char BLOBREAD[] =
+    "local b = false\n"
+    "local t = redis.call('TYPE', KEYS[2])['ok']\n"
+    "if t == 'string' then b = redis.call('GET', KEYS[2])\n"
+    "elseif t == 'list' then b = redis.call('LLEN', KEYS[2]) end\n"
     "return {redis.call('HGET', KEYS[1], ARGV[1]),"
-    " redis.call('HGET', KEYS[1], 'b' .. ARGV[2]),"
-    " redis.call('GET', KEYS[2])}\n";
+    " redis.call('HGET', KEYS[1], 'b' .. ARGV[2]), b}\n";
 
-/* KEYS calls blob; ARGV bid caller bytes. */
+/* KEYS calls blob; ARGV bid caller bytes parted ('1': the blob is
+ * already in its key, in parts). */
 static const char BLOBPUT[] =
-    "redis.call('SET', KEYS[2], ARGV[3])"
+    "if ARGV[4] ~= '1' then redis.call('SET', KEYS[2], ARGV[3]) end"
     " redis.call('HSET', KEYS[1], 'b' .. ARGV[1], ARGV[2]) return 1\n";
 
 /* ------------------------------------------------------------- worker */
@@ -95,13 +115,66 @@ static int unreachable(dt__rq *q, uint64_t deadline) {
   return -ETIMEDOUT;
 }
 
+/* Reads the parts of the task of call id (total bytes, n parts) into a
+ * new buffer *rec (malloc'd, the caller frees it) on the locked main
+ * connection.  Returns 0; -ENOENT or -EPROTO (the parts are gone or
+ * wrong); -ENOMEM; -EIO on the link (*rec NULL for all but 0). */
+static int claim_parts(dt__rq *q, uint64_t id, uint64_t total, long long n,
+                       uint8_t **rec) {
+  char kk[340];
+  *rec = malloc(total);
+  if (*rec == NULL)
+    return -ENOMEM;
+  int rc = dt__rq_get_parts(&q->main, dt__rq_id_key(q, kk, sizeof kk, "k:",
+                                                    id),
+                            n, total, *rec);
+  if (rc != 0) {
+    free(*rec);
+    *rec = NULL;
+  }
+  return rc;
+}
+
+static int answer(dt__rq *q, uint64_t id, const char *entry,
+                  const char *owner, const uint8_t *rec, size_t size,
+                  int from);
+
+/* Answers the task entry of call id, just claimed in parts, with a
+ * refusal instead of running it (why: -E2BIG, larger than this worker's
+ * [queue] max_call_size, nothing allocated; -ENOENT or -EPROTO, its
+ * parts gone or wrong), on the locked main connection: its caller gets
+ * an answer and the task and its parts are deleted. */
+static void refuse_parts(dt__rq *q, uint64_t id, const char *entry, int why,
+                         uint64_t total) {
+  char msg[200];
+  if (why == -E2BIG)
+    snprintf(msg, sizeof msg,
+             "the task (%llu bytes) is larger than the worker's [queue] "
+             "max_call_size (%llu bytes); raise it on the runner's host",
+             (unsigned long long)total, (unsigned long long)q->max_call);
+  else
+    snprintf(msg, sizeof msg, "the task's parts are %s in the queue's "
+             "Redis", why == -ENOENT ? "missing" : "not what it says");
+  uint8_t *res = NULL;
+  size_t rsize = 0;
+  if (dt__wire_result_error(id, why == -E2BIG ? DT__ST_TOO_BIG
+                                              : DT__ST_MALFORMED,
+                            0, msg, &res, &rsize) != 0)
+    return; /* out of memory: the sweep gives it back later */
+  dt__log(DT__LOG_WARN, "call %llu: %s", (unsigned long long)id, msg);
+  (void)answer(q, id, entry, q->me, res, rsize, DT__FROM_WORKER);
+  free(res);
+}
+
 /* The claim operation: XREADGROUP for this worker (consumer HOST:PID),
  * blocking at most timeout_ns (0: BLOCK_MS at a time, forever), which
  * makes the task pending for this worker in the same step.  Keeps its
- * entry and caller for complete, reject and blob_read.  Returns 0 with
- * *rec (malloc'd, the caller frees it), *size and *id; -ETIMEDOUT when
- * none came (also while the server cannot be reached, after the
- * reconnect backoff); -EINTR after a kick; -ENOMEM. */
+ * entry and caller for complete, reject and blob_read.  A task kept in
+ * parts is read from them (one larger than [queue] max_call_size, or
+ * whose parts are gone, is answered with a refusal: refuse_parts).
+ * Returns 0 with *rec (malloc'd, the caller frees it), *size and *id;
+ * -ETIMEDOUT when none came (also while the server cannot be reached,
+ * after the reconnect backoff); -EINTR after a kick; -ENOMEM. */
 int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
                  uint64_t timeout_ns) {
   dt__rq *q = dt__rd(base);
@@ -180,6 +253,9 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     const redisReply *fi = dt__rq_field(e->element[1], "i");
     const redisReply *fc = dt__rq_field(e->element[1], "c");
     const redisReply *fr = dt__rq_field(e->element[1], "r");
+    long long nparts = 0;
+    uint64_t total = 0, cid = fi != NULL ? strtoull(fi->str, NULL, 10) : 0;
+    int parted = dt__rq_parts_of(e->element[1], q->max_call, &nparts, &total);
     int rc = 0;
     if (fi == NULL || fc == NULL || fr == NULL ||
         e->element[0]->type != REDIS_REPLY_STRING ||
@@ -197,13 +273,23 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
           freeReplyObject(x);
       }
       rc = -EAGAIN;
+    } else if (parted != 0) {
+      rc = parted == 1 ? claim_parts(q, cid, total, nparts, rec) : parted;
+      if (rc == -E2BIG || rc == -ENOENT || rc == -EPROTO) {
+        refuse_parts(q, cid, e->element[0]->str, rc, total);
+        rc = -EAGAIN;
+      } else if (rc == -EIO) {
+        rc = -EAGAIN; /* the link failed: this worker's own read again */
+      }
     } else if ((*rec = malloc(fr->len ? fr->len : 1)) == NULL) {
       rc = -ENOMEM;
     } else {
       memcpy(*rec, fr->str, fr->len);
-      *size = fr->len;
-      *id = strtoull(fi->str, NULL, 10);
-      q->claim_id = *id;
+    }
+    if (rc == 0) {
+      *size = parted != 0 ? total : fr->len;
+      *id = cid;
+      q->claim_id = cid;
       snprintf(q->claim_entry, sizeof q->claim_entry, "%s",
                e->element[0]->str);
       snprintf(q->claim_caller, sizeof q->claim_caller, "%s", fc->str);
@@ -236,35 +322,61 @@ static int entry_of(dt__rq *q, uint64_t id, char *entry, size_t cap) {
   return rc;
 }
 
+/* The six keys of the ANSWER script for call id into keys, their names
+ * in k (6 x 360 bytes). */
+static void answer_keys(dt__rq *q, uint64_t id, char (*k)[360],
+                        const char **keys) {
+  keys[0] = dt__rq_key(q, k[0], 360, "tasks");
+  keys[1] = dt__rq_key(q, k[1], 360, "calls");
+  keys[2] = dt__rq_id_key(q, k[2], 360, "r:", id);
+  keys[3] = dt__rq_id_key(q, k[3], 360, "k:", id);
+  keys[4] = dt__rq_id_key(q, k[4], 360, "a:", id);
+  size_t l = strlen(dt__rq_id_key(q, k[5], 360, "a:", id));
+  snprintf(k[5] + l, 360 - l, ":%s", q->me); /* this worker's own */
+  keys[5] = k[5];
+}
+
 /* Stores rec as the answer of call id whose task is entry, only if owner
  * ("" : anyone) holds it (the ANSWER script), trying again across a
- * failed link for up to IO_TIMEOUT_NS.  Returns 1 (stored, or the caller
- * is gone), 0 (owner does not hold it), or a negative errno. */
+ * failed link for up to IO_TIMEOUT_NS; an answer larger than one value
+ * goes first into this process's own parts key.  Returns 1 (stored, or
+ * the caller is gone), 0 (owner does not hold it), or a negative
+ * errno. */
 static int answer(dt__rq *q, uint64_t id, const char *entry,
                   const char *owner, const uint8_t *rec, size_t size,
                   int from) {
   uint64_t deadline = dt__now_ns() + IO_TIMEOUT_NS;
-  char kt[320], kc[320], kr[340], ids[24];
+  char k[6][360], ids[24], np[24] = "0", total[24];
+  const char *keys[6];
+  answer_keys(q, id, k, keys);
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
-  const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
-                        dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:", id)};
-  const char *args[] = {ids, entry, owner, (const char *)rec,
-                        from == DT__FROM_RUNNER ? "1" : "0"};
-  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size,
-                   DT__RQ_STR};
+  snprintf(total, sizeof total, "%zu", size);
+  bool parted = size > __atomic_load_n(&q->part, __ATOMIC_RELAXED);
+  const char *args[] = {ids, entry, owner, parted ? "" : (const char *)rec,
+                        from == DT__FROM_RUNNER ? "1" : "0", np, total};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, parted ? 0 : size,
+                   DT__RQ_STR, DT__RQ_STR, DT__RQ_STR};
   for (;;) {
     int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
+    if (rc == 0 && parted) {
+      long long n = dt__rq_put_parts(q, &q->main, keys[5], rec, size, true);
+      if (n == -ENOSPC)
+        return -ENOSPC;
+      rc = n < 0 ? (int)n : 0;
+      snprintf(np, sizeof np, "%lld", n);
+    }
     if (rc == 0) {
-      redisReply *r = dt__rq_eval(&q->main, ANSWER, 3, keys, 5, args, alen);
+      redisReply *r = dt__rq_eval(&q->main, ANSWER, 6, keys, 7, args, alen);
       if (r != NULL) {
         rc = (int)dt__rq_num(r, -EIO);
         freeReplyObject(r);
         return rc;
       }
       if (q->main.c != NULL)
-        return -EIO; /* the server refused the script */
+        return q->main.refused == -ENOSPC ? -ENOSPC : -EIO;
     }
+    if (q->main.c != NULL && rc != 0)
+      return rc; /* the parts were refused */
     if (dt__now_ns() >= deadline)
       return -EIO;
     (void)dt__rconn_wait_retry(&q->main, deadline);
@@ -282,20 +394,21 @@ static int answer(dt__rq *q, uint64_t id, const char *entry,
  * pending entries first). */
 static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
                         const uint8_t *rec, size_t size) {
-  if (dt__rconn_ready(&q->main, IO_TIMEOUT_NS) != 0 || q->main.pending > 0 ||
+  if (size > __atomic_load_n(&q->part, __ATOMIC_RELAXED) ||
+      dt__rconn_ready(&q->main, IO_TIMEOUT_NS) != 0 || q->main.pending > 0 ||
       q->claim_epoch != q->main.epoch || q->ahead != NULL)
     return -EAGAIN;
-  char kt[320], kc[320], kr[340], ids[24], ms[24];
+  char k[6][360], ids[24], ms[24];
+  const char *keys[6];
+  answer_keys(q, id, k, keys);
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
   snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
-  const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
-                        dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:", id)};
-  const char *args[] = {ids, entry, q->me, (const char *)rec, "0"};
-  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR};
+  const char *args[] = {ids, entry, q->me, (const char *)rec, "0", "0", ""};
+  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR,
+                   DT__RQ_STR, DT__RQ_STR};
   const char *claim[] = {"XREADGROUP", "GROUP", "w", q->me, "COUNT", "1",
-                         "BLOCK", ms, "STREAMS", kt, ">"};
-  if (dt__rq_eval_append(&q->main, ANSWER, 3, keys, 5, args, alen) != 0)
+                         "BLOCK", ms, "STREAMS", keys[0], ">"};
+  if (dt__rq_eval_append(&q->main, ANSWER, 6, keys, 7, args, alen) != 0)
     return -EAGAIN;
   if (dt__rconn_append(&q->main, 11, claim, NULL, DT__RQ_AHEAD) != 0) {
     dt__rconn_close(&q->main); /* half a pipeline: start clean */
@@ -328,8 +441,10 @@ static int answer_claimed(dt__rq *q, uint64_t id, const uint8_t *rec,
   }
   if (rc == 0 && q->claim_id == id)
     rc = answer_ahead(q, id, entry, rec, size);
-  if (rc == -EAGAIN || (rc == 0 && q->claim_id != id))
+  if (rc == -EAGAIN || (rc == 0 && q->claim_id != id)) {
+    dt__rq_stash(q); /* a claim the failed answer_ahead sent */
     rc = answer(q, id, entry, owner, rec, size, DT__FROM_WORKER);
+  }
   if (q->claim_id == id)
     q->claim_id = DT__NO_ID;
   pthread_mutex_unlock(&q->mu);
@@ -603,27 +718,42 @@ int dt__rd_stat(dt__queue *base, dt__queue_stats *st) {
 /* ------------------------------------------------------------- blobs */
 
 /* The blob_put operation: stores size bytes under a new id (*id) as this
- * caller's, in one value.  Returns 0; -E2BIG past one Redis value;
+ * caller's, in one value, or as a list of parts when larger than one
+ * value takes.  Returns 0; -ENOSPC when the server is out of memory;
  * -EIO. */
 int dt__rd_blob_put(dt__queue *base, const void *data, size_t size,
                     uint64_t *id) {
   dt__rq *q = dt__rd(base);
-  if (size > MAX_RECORD)
-    return -E2BIG;
   int rc = dt__rq_lock(q);
   if (rc != 0)
     return rc;
   rc = dt__rq_take_id(q, &q->main, id);
+  if (rc != 0) {
+    dt__rq_unlock(q);
+    return rc;
+  }
   redisReply *r = NULL;
+  char kc[320], kb[340], ids[24];
+  bool parted = size > __atomic_load_n(&q->part, __ATOMIC_RELAXED);
+  const char *keys[] = {dt__rq_key(q, kc, sizeof kc, "calls"),
+                        dt__rq_id_key(q, kb, sizeof kb, "b:", *id)};
+  if (parted) {
+    long long n = dt__rq_put_parts(q, &q->main, kb, data, size, false);
+    rc = n < 0 ? (int)n : 0;
+  }
   if (rc == 0) {
-    char kc[320], kb[340], ids[24];
     snprintf(ids, sizeof ids, "%llu", (unsigned long long)*id);
-    const char *keys[] = {dt__rq_key(q, kc, sizeof kc, "calls"),
-                          dt__rq_id_key(q, kb, sizeof kb, "b:", *id)};
-    const char *args[] = {ids, q->me, (const char *)data};
-    size_t alen[] = {DT__RQ_STR, DT__RQ_STR, size};
-    r = dt__rq_eval(&q->main, BLOBPUT, 2, keys, 3, args, alen);
-    rc = r != NULL ? 0 : -EIO;
+    const char *args[] = {ids, q->me, parted ? "" : (const char *)data,
+                          parted ? "1" : "0"};
+    size_t alen[] = {DT__RQ_STR, DT__RQ_STR, parted ? 0 : size, DT__RQ_STR};
+    r = dt__rq_eval(&q->main, BLOBPUT, 2, keys, 4, args, alen);
+    rc = r != NULL ? 0 : q->main.refused == -ENOSPC ? -ENOSPC : -EIO;
+  }
+  if (rc != 0 && parted && q->main.c != NULL) {
+    const char *del[] = {"DEL", kb}; /* parts of a blob never recorded */
+    redisReply *d = dt__rconn_argv(&q->main, 2, del, NULL);
+    if (d != NULL)
+      freeReplyObject(d);
   }
   dt__rq_unlock(q);
   if (r != NULL)
@@ -632,9 +762,9 @@ int dt__rd_blob_put(dt__queue *base, const void *data, size_t size,
 }
 
 /* The blob_read operation: copies blob id into dst (exactly size
- * bytes) for the claimed task `task`, whose caller must be the blob's.
- * Returns 0; -ENOENT; -EPROTO for another size; -EACCES for another
- * caller's blob; -EIO. */
+ * bytes) for the claimed task `task`, whose caller must be the blob's;
+ * a blob in parts is read from them.  Returns 0; -ENOENT; -EPROTO for
+ * another size; -EACCES for another caller's blob; -EIO. */
 int dt__rd_blob_read(dt__queue *base, uint64_t task, uint64_t id, void *dst,
                      uint64_t size) {
   dt__rq *q = dt__rd(base);
@@ -651,8 +781,8 @@ int dt__rd_blob_read(dt__queue *base, uint64_t task, uint64_t id, void *dst,
   char caller[96] = "";
   if (q->claim_id == task)
     snprintf(caller, sizeof caller, "%s", q->claim_caller);
-  dt__rq_unlock(q);
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    dt__rq_unlock(q);
     if (r != NULL)
       freeReplyObject(r);
     return -EIO;
@@ -667,15 +797,21 @@ int dt__rd_blob_read(dt__queue *base, uint64_t task, uint64_t id, void *dst,
       caller[n] = '\0';
     }
   }
-  if (data->type != REDIS_REPLY_STRING)
+  if (data->type != REDIS_REPLY_STRING && data->type != REDIS_REPLY_INTEGER)
     rc = -ENOENT;
-  else if ((uint64_t)data->len != size)
+  else if (data->type == REDIS_REPLY_STRING && (uint64_t)data->len != size)
     rc = -EPROTO;
   else if (bc->type != REDIS_REPLY_STRING || caller[0] == '\0' ||
            strcmp(bc->str, caller) != 0)
     rc = -EACCES;
-  else
+  else if (data->type == REDIS_REPLY_STRING)
     memcpy(dst, data->str, data->len);
+  else if (data->integer < 1 || data->integer > MAX_PARTS ||
+           (uint64_t)data->integer > size)
+    rc = -EPROTO;
+  else
+    rc = dt__rq_get_parts(&q->main, kb, data->integer, size, dst);
+  dt__rq_unlock(q);
   freeReplyObject(r);
   return rc;
 }

@@ -17,10 +17,11 @@
 #include "queue/redis_ops.h"
 #include "queue/wire.h"
 
-/* KEYS tasks calls reply; ARGV entry owner min_idle id max_tries crash.
- * Gives a lapsed claim back to the stream with its tries raised, or
- * answers it with crash after max_tries, or drops it when its caller is
- * gone.  0: not lapsed any more (renewed, answered, taken over). */
+/* KEYS tasks calls reply parts; ARGV entry owner min_idle id max_tries
+ * crash.  Gives a lapsed claim back to the stream with its tries raised
+ * (a task in parts keeps them), or answers it with crash after
+ * max_tries, or drops it when its caller is gone (with its parts, as
+ * then).  0: not lapsed any more (renewed, answered, taken over). */
 static const char REQUEUE[] =
     "local p = redis.call('XPENDING', KEYS[1], 'w', 'IDLE', ARGV[3],"
     " ARGV[1], ARGV[1], 1)\n"
@@ -28,29 +29,32 @@ static const char REQUEUE[] =
     "local f = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
     "redis.call('XACK', KEYS[1], 'w', ARGV[1])\n"
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
-    "if #f == 0 then return 2 end\n"
+    "if #f == 0 then redis.call('DEL', KEYS[4]) return 2 end\n"
     "local v = redis.call('HGET', KEYS[2], ARGV[4])\n"
-    "if not v then return 3 end\n"
+    "if not v then redis.call('DEL', KEYS[4]) return 3 end\n"
     "local h = {}\n"
     "local fl = f[1][2]\n"
     "for i = 1, #fl, 2 do h[fl[i]] = fl[i + 1] end\n"
     "local t = (tonumber(h['t']) or 0) + 1\n"
     "if t >= tonumber(ARGV[5]) then\n"
+    " redis.call('DEL', KEYS[4])\n"
     " redis.call('XADD', KEYS[3], '*', 'f', '1', 'r', ARGV[6])\n"
     " redis.call('EXPIRE', KEYS[3], " REPLY_TTL_S ") return 4 end\n"
-    "local e = redis.call('XADD', KEYS[1], '*', 'i', h['i'], 'c', h['c'],"
-    " 't', tostring(t), 'r', h['r'])\n"
+    "local n = {'i', h['i'], 'c', h['c'], 't', tostring(t), 'r', h['r']}\n"
+    "if h['k'] and h['z'] then\n"
+    " n[9] = 'k' n[10] = h['k'] n[11] = 'z' n[12] = h['z'] end\n"
+    "local e = redis.call('XADD', KEYS[1], '*', unpack(n))\n"
     "redis.call('HSET', KEYS[2], ARGV[4], h['c'] .. ' ' .. e)\n"
     "return 1\n";
 
-/* KEYS tasks calls reply-or-blob; ARGV field value.  Removes what a dead
- * caller left: its entry in calls (if unchanged), its answer or blob,
- * and its task unless a worker holds it (the answer is then not
- * stored). */
+/* KEYS tasks calls reply-or-blob parts replyparts; ARGV field value.
+ * Removes what a dead caller left: its entry in calls (if unchanged),
+ * its answer or blob, the parts of its task and answer, and its task
+ * unless a worker holds it (the answer is then not stored). */
 static const char FORGET[] =
     "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
     "redis.call('HDEL', KEYS[2], ARGV[1])\n"
-    "redis.call('DEL', KEYS[3])\n"
+    "redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])\n"
     "local e = string.match(ARGV[2], ' (%S+)$')\n"
     "if e then\n"
     " local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
@@ -58,10 +62,11 @@ static const char FORGET[] =
     "end\n"
     "return 1\n";
 
-/* KEYS tasks calls reply; ARGV field value age_ms.  Removes the calls
- * entry of a caller of another host whose task is gone and whose answer
- * is gone too (read, or expired), its task queued age_ms ago or more:
- * nothing of the call is left for anyone to want. */
+/* KEYS tasks calls reply parts replyparts; ARGV field value age_ms.
+ * Removes the calls entry of a caller of another host whose task is gone
+ * and whose answer is gone too (read, or expired), its task queued
+ * age_ms ago or more, and any parts of either: nothing of the call is
+ * left for anyone to want. */
 static const char ORPHAN[] =
     "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
     "local e = string.match(ARGV[2], ' (%S+)$')\n"
@@ -72,7 +77,8 @@ static const char ORPHAN[] =
     " then return 0 end\n"
     "if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end\n"
     "if #redis.call('XRANGE', KEYS[1], e, e) > 0 then return 0 end\n"
-    "redis.call('HDEL', KEYS[2], ARGV[1]) return 1\n";
+    "redis.call('HDEL', KEYS[2], ARGV[1])\n"
+    "redis.call('DEL', KEYS[4], KEYS[5]) return 1\n";
 
 /* KEYS tasks; ARGV consumer.  Deletes the consumer only if it holds
  * nothing now: a worker killed with a claim still in its socket (sent
@@ -103,7 +109,7 @@ static int split_owner(const char *s, size_t n, char *host, size_t cap,
  * ready for the last try.  Returns 1 when something changed, else 0. */
 static int requeue(dt__rq *q, const char *entry, const char *owner,
                    long long min_idle) {
-  char kt[320], kc[320], kr[340];
+  char kt[320], kc[320], kr[340], kk[340];
   dt__rq_key(q, kt, sizeof kt, "tasks");
   const char *argv[] = {"XRANGE", kt, entry, entry};
   redisReply *x = dt__rconn_argv(&q->main, 4, argv, NULL);
@@ -143,13 +149,14 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
   snprintf(idle, sizeof idle, "%lld", min_idle);
   snprintf(max, sizeof max, "%u", MAX_TRIES);
+  uint64_t kid = id == DT__NO_ID ? 0 : id;
   const char *keys[] = {kt, dt__rq_key(q, kc, sizeof kc, "calls"),
-                        dt__rq_id_key(q, kr, sizeof kr, "r:",
-                                      id == DT__NO_ID ? 0 : id)};
+                        dt__rq_id_key(q, kr, sizeof kr, "r:", kid),
+                        dt__rq_id_key(q, kk, sizeof kk, "k:", kid)};
   const char *args[] = {entry, owner, idle, ids, max, (const char *)res};
   size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR,
                    DT__RQ_STR, DT__RQ_STR, rsize};
-  redisReply *r = dt__rq_eval(&q->main, REQUEUE, 3, keys, 6, args, alen);
+  redisReply *r = dt__rq_eval(&q->main, REQUEUE, 4, keys, 6, args, alen);
   free(res);
   int changed = r != NULL && dt__rq_num(r, 0) != 0;
   if (r != NULL)
@@ -298,13 +305,15 @@ static int sweep_callers(dt__rq *q) {
     bool mine = strcmp(host, q->host) == 0;
     if ((mine && dt__proc_alive(pid)) || (!mine && blob))
       continue;
-    char kx[340], age[24];
-    dt__rq_id_key(q, kx, sizeof kx, blob ? "b:" : "r:",
-                  strtoull(f->str + blob, NULL, 10));
+    char kx[340], kk[340], ka[340], age[24];
+    uint64_t xid = strtoull(f->str + blob, NULL, 10);
+    dt__rq_id_key(q, kx, sizeof kx, blob ? "b:" : "r:", xid);
     snprintf(age, sizeof age, "%lld", ORPHAN_AGE_MS);
-    const char *keys[] = {kt, kc, kx};
+    const char *keys[] = {kt, kc, kx, dt__rq_id_key(q, kk, sizeof kk, "k:",
+                                                    xid),
+                          dt__rq_id_key(q, ka, sizeof ka, "a:", xid)};
     const char *args[] = {f->str, v->str, age};
-    redisReply *x = dt__rq_eval(&q->main, mine ? FORGET : ORPHAN, 3, keys,
+    redisReply *x = dt__rq_eval(&q->main, mine ? FORGET : ORPHAN, 5, keys,
                                 mine ? 2 : 3, args, NULL);
     count += x != NULL && dt__rq_num(x, 0) == 1;
     if (x != NULL)

@@ -22,7 +22,8 @@
 #   9. every signature form of tests/fixtures/interpose (buffers, strings,
 #      structs, errno) and split calls of tests/fixtures/fanout (a common
 #      in buffer stored once) through Redis, as without dtask, nothing
-#      left in the server.
+#      left in the server; 9b. the same with tasks, answers and a shared
+#      buffer larger than one value of a server set to 1 MiB (in parts).
 # Controls show that the checks can fail (a run without the shim, a
 # doctored execution log).
 #
@@ -633,6 +634,41 @@ left=$(rcli --scan --pattern 'dtask:{c9f/*' | grep -cE ':(b|r):')
 calls=$(rcli --scan --pattern 'dtask:{c9f/*:calls' | wc -l)
 [ "$left" = 0 ] && [ "$calls" = 0 ]
 check $? "9 no shared buffer, answer or call entry is left ($left keys, $calls calls hashes)"
+
+# 9b. Calls larger than one value of the server: a second redis-server
+# that takes at most 1 MiB in one value (proto-max-bulk-len), and calls
+# whose tasks, answers and shared buffer are 2 to 3 MB: each goes in
+# parts (queue/redis_parts.c), and comes back whole.
+SOCK1M=$root/r1m.sock
+timeout -s KILL 300 "$REDIS_SERVER" --port 0 --unixsocket "$SOCK1M" \
+  --unixsocketperm 700 --save '' --appendonly no --dir "$root/rdata" \
+  --proto-max-bulk-len 1mb >>"$root/redis1m.log" 2>&1 &
+groups+=("$!")
+for i in $(seq 200); do
+  [ "$(timeout 5 "$REDIS_CLI" -s "$SOCK1M" PING 2>/dev/null)" = PONG ] && break
+  sleep 0.05
+done
+r1m() { timeout 10 "$REDIS_CLI" -s "$SOCK1M" "$@"; }
+CFG9P=$(rcfg c9p "$FAN/fan.toml")
+sed -i "s|^url = .*|url = \"unix://$SOCK1M\"|" "$CFG9P"
+FAN9P=(sq_workers 300000 common 20000 plain8 1)
+run "$tmp/c9p.plain" FAN_TABLE=3000000 "$FAN/fanprog" "${FAN9P[@]}"
+grep -E '^(R|A) ' "$tmp/c9p.plain.out" >"$tmp/c9p.want"
+dtask_run "$tmp/c9p" "$CFG9P" 2 FAN_TABLE=3000000 -- "$FAN/fanprog" "${FAN9P[@]}"
+grep -E '^(R|A) ' "$tmp/c9p.out" >"$tmp/c9p.got"
+diff -u "$tmp/c9p.want" "$tmp/c9p.got" >"$tmp/c9p.diff"
+pushes=$(r1m INFO commandstats | sed -n 's/^cmdstat_rpush:calls=\([0-9]*\),.*/\1/p')
+reads=$(r1m INFO commandstats | sed -n 's/^cmdstat_lindex:calls=\([0-9]*\),.*/\1/p')
+rc_is "$tmp/c9p" 0 && [ "$(wc -l <"$tmp/c9p.want")" = 4 ] &&
+  cmp -s "$tmp/c9p.want" "$tmp/c9p.got" && [ "${pushes:-0}" -ge 20 ] &&
+  [ "${reads:-0}" -ge 20 ]
+check $? "9b a server that takes 1 MiB in one value: 2.4 MB slices in and out, a 3 MB shared buffer and 8 calls with a 3 MB table each go in parts (${pushes:-0} parts written, ${reads:-0} read) and every result is as without dtask" \
+  "$tmp/c9p.diff" "$tmp/c9p.err" "$root/redis1m.log"
+sleep 0.3 # the last answer's parts: dropped by the caller's next call or exit
+left=$(timeout 10 "$REDIS_CLI" -s "$SOCK1M" --scan --pattern 'dtask:{c9p/*' |
+  grep -cE ':(b|r|k|a):')
+[ "$left" = 0 ]
+check $? "9b no part, shared buffer or answer is left in that server ($left keys)"
 
 # ======================================================================
 # 8. A pool in another network namespace, reaching redis over TCP.

@@ -78,6 +78,10 @@ static long long dbsize(fx *f) {
   return v;
 }
 
+/* The server's proto-max-bulk-len for the next setup ("": its default,
+ * 512 MiB); setup_parts sets "1mb", the least it takes. */
+static const char *bulk_limit = "";
+
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   snprintf(f->root, sizeof f->root, "/tmp/dtask-redis-XXXXXX");
@@ -89,9 +93,14 @@ static int setup(void **state) {
     int dn = open("/dev/null", 0);
     dup2(dn, 1);
     dup2(dn, 2);
-    execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
-           f->sock, "--save", "", "--appendonly", "no", "--dir", f->root,
-           (char *)NULL);
+    if (bulk_limit[0] != '\0')
+      execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+             f->sock, "--save", "", "--appendonly", "no", "--dir", f->root,
+             "--proto-max-bulk-len", bulk_limit, (char *)NULL);
+    else
+      execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+             f->sock, "--save", "", "--appendonly", "no", "--dir", f->root,
+             (char *)NULL);
     _exit(127);
   }
   for (int i = 0; i < 200 && f->raw == NULL; i++) {
@@ -876,6 +885,157 @@ static void test_dead_consumer_claims_late(void **state) {
   }
 }
 
+/* setup with a server that takes at most 1 MiB in one value. */
+static int setup_parts(void **state) {
+  bulk_limit = "1mb";
+  int rc = setup(state);
+  bulk_limit = "";
+  return rc;
+}
+
+/* n bytes that differ from one MiB to the next (a part out of place
+ * shows), malloc'd. */
+static uint8_t *pattern(size_t n, unsigned seed) {
+  uint8_t *p = malloc(n);
+  assert_non_null(p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)(i * 31 + (i >> 20) * 7 + seed);
+  return p;
+}
+
+/* The reader of big answers: keeps a copy. */
+typedef struct big {
+  uint8_t *data;
+  size_t size;
+} big;
+
+static int apply_big(void *ctx, const uint8_t *rec, size_t size, int from) {
+  (void)from;
+  big *b = ctx;
+  b->data = malloc(size);
+  if (b->data == NULL)
+    return -ENOMEM;
+  memcpy(b->data, rec, size);
+  b->size = size;
+  return 0;
+}
+
+/* The encoder of big tasks: ctx is a big. */
+static int enc_big(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
+  (void)id;
+  memcpy(buf, ((big *)ctx)->data, size);
+  return 0;
+}
+
+/* A field of the only entry of stream key, or -1 (raw connection). */
+static long long entry_field(fx *f, const char *key, const char *field) {
+  redisReply *r = raw(f, "XRANGE %s - +", key);
+  long long v = -1;
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+    const redisReply *fv = r->element[0]->element[1];
+    for (size_t i = 0; i + 1 < fv->elements; i += 2)
+      if (strcmp(fv->element[i]->str, field) == 0)
+        v = strtoll(fv->element[i + 1]->str, NULL, 10);
+  }
+  freeReplyObject(r);
+  return v;
+}
+
+/* Larger than one value of a server that takes 1 MiB: a 3.5 MiB task
+ * goes as 4 parts, a 2.5 MiB answer as 3, a 2.2 MiB blob as 3; each is
+ * read back whole and exact, and nothing is left once the call is done
+ * (the worker's own parts key renamed, the task's parts deleted with
+ * it). */
+static void test_parts(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  long long keys0 = dbsize(f);
+  big task = {pattern(3584u << 10, 1), 3584u << 10};
+  uint64_t id;
+  assert_int_equal(dt__queue_submit(f->q, task.size, enc_big, &task, slot,
+                                    &id), 0);
+  assert_int_equal(entry_field(f, "dtask:{q}:tasks", "k"), 4);
+  assert_int_equal(entry_field(f, "dtask:{q}:tasks", "z"), (long long)task.size);
+  char key[64];
+  snprintf(key, sizeof key, "dtask:{q}:k:%llu", (unsigned long long)id);
+  assert_int_equal(raw_int(f, "LLEN %s", key), 4);
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_int_equal(cid, id);
+  assert_int_equal(size, task.size);
+  assert_memory_equal(rec, task.data, task.size);
+  free(rec);
+  uint8_t *res = pattern(2560u << 10, 2);
+  assert_int_equal(dt__queue_complete(f->q, id, res, 2560u << 10), 0);
+  assert_int_equal(raw_int(f, "EXISTS %s", key), 0); /* the task's parts */
+  char rkey[64];
+  snprintf(rkey, sizeof rkey, "dtask:{q}:r:%llu", (unsigned long long)id);
+  assert_int_equal(entry_field(f, rkey, "k"), 3);
+  snprintf(key, sizeof key, "dtask:{q}:a:%llu", (unsigned long long)id);
+  assert_int_equal(raw_int(f, "LLEN %s", key), 3);
+  assert_true(raw_int(f, "TTL %s", key) > 0);
+  big got_b = {NULL, 0};
+  assert_int_equal(dt__queue_wait(f->q, id, slot, apply_big, &got_b,
+                                  1000 * MS), 0);
+  assert_int_equal(got_b.size, 2560u << 10);
+  assert_memory_equal(got_b.data, res, got_b.size);
+  free(got_b.data);
+  free(res);
+  assert_int_equal(raw_int(f, "EXISTS %s", key), 0); /* dropped with it */
+  assert_int_equal(dbsize(f), keys0 + 1);            /* + P id */
+  /* A blob in parts, read by a task of the same caller. */
+  uint8_t *blob = pattern(2253u << 10, 3);
+  uint64_t bid;
+  assert_int_equal(dt__queue_blob_put(f->q, blob, 2253u << 10, &bid), 0);
+  snprintf(key, sizeof key, "dtask:{q}:b:%llu", (unsigned long long)bid);
+  assert_int_equal(raw_int(f, "LLEN %s", key), 3);
+  uint64_t t = submit(f, slot, "t");
+  uint8_t *back = malloc(2253u << 10);
+  assert_non_null(back);
+  assert_int_equal(dt__queue_blob_read(f->q, t, bid, back, 2253u << 10), 0);
+  assert_memory_equal(back, blob, 2253u << 10);
+  assert_int_equal(dt__queue_blob_read(f->q, t, bid, back, 2252u << 10),
+                   -EPROTO);
+  assert_int_equal(dt__queue_blob_drop(f->q, bid), 0);
+  assert_int_equal(raw_int(f, "EXISTS %s", key), 0);
+  free(back);
+  free(blob);
+  free(task.data);
+}
+
+/* A task in parts that asks for more than the worker's max_call_size,
+ * and one whose parts are gone: each is answered with a refusal (the
+ * caller gets an answer, nothing runs), and the stream is left empty. */
+static void test_parts_refused(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  const char *cases[][2] = {{"1", "314572800"}, /* 300 MiB > 256 MiB */
+                            {"2", "2000000"}};  /* no parts key */
+  for (int i = 0; i < 2; i++) {
+    uint64_t id = 900000 + (uint64_t)i;
+    redisReply *r = raw(f, "XADD dtask:{q}:tasks * i %llu c %s t 0 r '' "
+                           "k %s z %s", (unsigned long long)id,
+                        "otherhost:9", cases[i][0], cases[i][1]);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(raw(f, "HSET dtask:{q}:calls %llu %s",
+                        (unsigned long long)id, "otherhost:9 x"));
+    freeReplyObject(r);
+    uint8_t *rec;
+    size_t size;
+    uint64_t cid;
+    assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 300 * MS),
+                     -ETIMEDOUT);
+    char rkey[64];
+    snprintf(rkey, sizeof rkey, "dtask:{q}:r:%llu", (unsigned long long)id);
+    assert_int_equal(raw_int(f, "XLEN %s", rkey), 1);
+    assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -891,6 +1051,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dead_caller_swept, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_parts, setup_parts, teardown),
+      cmocka_unit_test_setup_teardown(test_parts_refused, setup_parts,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_call_lost_with_server, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_pools, setup, teardown),
