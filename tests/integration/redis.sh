@@ -3,7 +3,8 @@
 # "redis"), on real processes and a real redis-server started here.
 #
 #   1. basic, threads 4x500 and fork 20 through Redis with dtask run:
-#      results as in a plain run, every call offloaded (the summary);
+#      results as in a plain run, every call offloaded (the summary),
+#      and DTASK_TRACE's lines say so;
 #   2. autostart: a plain LD_PRELOAD caller starts a local pool;
 #   3. two "hosts" (dtask-runner pools with different DTASK_HOST_ID) serve
 #      one queue: a threaded caller's results are right, both pools serve;
@@ -280,7 +281,8 @@ fi
 ok "redis-server serves $SOCK (pid $RSPID)"
 
 # ======================================================================
-# 1. dtask run through Redis: results as plain, every call offloaded.
+# 1. dtask run through Redis: results as plain, every call offloaded,
+# DTASK_TRACE and the summary.
 # ======================================================================
 CFG1=$(mkcfg c1 "" "autostart = false")
 # case1 LABEL WANT-CALLS ARGS...: olprog ARGS plainly and under dtask run.
@@ -316,6 +318,17 @@ check $? "1 basic: ol_pid() ran in a worker (offloaded=yes)" "$tmp/c1.basic.out"
 # Control: the plain run is not offloaded, and says so.
 has "$tmp/c1.basic.plain.out" "basic: 3 calls, 0 wrong, offloaded=no"
 check $? "1 control: without the shim, offloaded=no" "$tmp/c1.basic.plain.out"
+# DTASK_TRACE through Redis: one line per call, each said offloaded, and
+# the summary counts them.
+dtask_run "$tmp/c1.trace" "$CFG1" 2 DTASK_TRACE=1 -- "$OL/olprog" basic
+ntr=$(grep -cE '^dtask\[[0-9]+\]: trace [a-z_]+\(.*\) = .* errno=[0-9]+ offloaded [0-9.]+us$' \
+  "$tmp/c1.trace.err")
+nall=$(grep -c ': trace ' "$tmp/c1.trace.err")
+rc_is "$tmp/c1.trace" 0 && [ "$ntr" = 3 ] && [ "$nall" = 3 ] &&
+  [ "$(summary_total "$tmp/c1.trace.err")" = 3 ] &&
+  has "$tmp/c1.trace.out" "basic: 3 calls, 0 wrong, offloaded=yes"
+check $? "1 DTASK_TRACE=1 through Redis: 3 trace lines, each 'offloaded' ($ntr of $nall), and the summary's 3 calls" \
+  "$tmp/c1.trace.err"
 case1 threads 2000 threads 4 500
 has "$tmp/c1.threads.out" "threads: 2000 calls, 0 wrong"
 check $? "1 threads 4x500: 2000 calls, 0 wrong" "$tmp/c1.threads.out"
