@@ -39,6 +39,7 @@
 #include <lmdb.h>
 
 #include "common/log.h"
+#include "common/pid.h"
 #include "config/config.h"
 #include "queue/bell.h"
 #include "queue/lmdb.h"
@@ -185,7 +186,7 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
   rc = dt__lmdb_err(
       mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
-    put_u32(v.mv_data, (uint32_t)getpid());
+    put_u32(v.mv_data, (uint32_t)dt__pid());
     put_u32((uint8_t *)v.mv_data + 4, slot);
     rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
   }
@@ -392,7 +393,7 @@ static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
   mdb_cursor_close(cur);
   rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
   if (rc == 0) {
-    put_u32(cv.mv_data, (uint32_t)getpid());
+    put_u32(cv.mv_data, (uint32_t)dt__pid());
     put_u64((uint8_t *)cv.mv_data + 4, q->start);
     memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, 8);
     memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + 8, *rec, *size);
@@ -776,7 +777,7 @@ static int lm_blob_put(dt__queue *base, const void *data, size_t size,
     dt__lmdb_end(&q->db, txn, 0);
     return rc;
   }
-  put_u32(v.mv_data, (uint32_t)getpid());
+  put_u32(v.mv_data, (uint32_t)dt__pid());
   memcpy((uint8_t *)v.mv_data + 4, data, size);
   return dt__lmdb_end(&q->db, txn, 1);
 }

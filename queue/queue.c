@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/pid.h"
 #include "config/config.h"
 #include "queue/lmdb.h"
 #include "queue/redis.h"
@@ -93,7 +94,7 @@ int dt__queue_open_image(const dt__config *cfg, const char *image,
     return rc;
   }
   q->ops = ops;
-  q->pid = getpid();
+  q->pid = dt__pid();
   q->dirfd = dirfd;
   snprintf(q->dir, sizeof q->dir, "%s", dir);
   *out = q;
@@ -111,7 +112,7 @@ int dt__queue_open(const dt__config *cfg, dt__queue **out, dt__error *err) {
  * resources stay as they are (its mapping is small and bounded: one per
  * fork). */
 void dt__queue_close(dt__queue *q) {
-  if (q == NULL || q->pid != getpid())
+  if (q == NULL || q->pid != dt__pid())
     return;
   int dirfd = q->dirfd;
   q->ops->close(q);
@@ -120,7 +121,7 @@ void dt__queue_close(dt__queue *q) {
 
 /* 1 if q was opened by another process (this one forked since): that
  * process must open its own handle, and leave this one alone. */
-int dt__queue_stale(const dt__queue *q) { return q->pid != getpid(); }
+int dt__queue_stale(const dt__queue *q) { return q->pid != dt__pid(); }
 
 /* The queue directory (owned by q): the runner's pool lock, the
  * autostart lock and the autostarted pool's log live there. */

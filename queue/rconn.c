@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/pid.h"
 #include "queue/rconn.h"
 
 #define CONNECT_TIMEOUT_NS 1000000000ull
@@ -187,7 +188,7 @@ static void check_eviction(redisContext *c) {
  * backoff after a failed connect runs; -ECONNREFUSED (or -EACCES when
  * the server refused the password) with the reason logged at info. */
 int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
-  int pid = getpid();
+  int pid = dt__pid();
   if (rc->c != NULL && rc->pid == pid)
     return 0;
   if (rc->c != NULL)
@@ -268,7 +269,7 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
  * the next dt__rconn_ready connects again. */
 redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
                            const size_t *len) {
-  if (rc->c == NULL || rc->pid != getpid())
+  if (rc->c == NULL || rc->pid != dt__pid())
     return NULL;
   while (rc->pending > 0) { /* replies owed first, in order */
     redisReply *old = dt__rconn_get(rc);
@@ -292,7 +293,7 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
  * Returns 0, or -ENOMEM (nothing queued). */
 int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
                      const size_t *len, uint64_t tag) {
-  if (rc->c == NULL || rc->pid != getpid() ||
+  if (rc->c == NULL || rc->pid != dt__pid() ||
       redisAppendCommandArgv(rc->c, argc, argv, len) != REDIS_OK)
     return -ENOMEM;
   rc->pending++;
@@ -306,7 +307,7 @@ int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
  * then freed and every pending reply forgotten). */
 redisReply *dt__rconn_get(dt__rconn *rc) {
   void *r = NULL;
-  if (rc->c == NULL || rc->pid != getpid() || rc->pending == 0)
+  if (rc->c == NULL || rc->pid != dt__pid() || rc->pending == 0)
     return NULL;
   sigset_t old;
   int e = errno;

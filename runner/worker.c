@@ -60,7 +60,8 @@ static volatile sig_atomic_t w_stop;
 /* The worker's queue handle (its own: handles never cross fork). */
 static dt__queue *w_queue;
 
-/* SIGTERM, SIGINT, SIGHUP: stop after the call in hand. */
+/* SIGTERM, SIGINT, SIGHUP, if a function unblocked them: stop after the
+ * call in hand (stop_asked). */
 static void on_stop(int sig) {
   (void)sig;
   w_stop = 1;
@@ -396,14 +397,8 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
     unsigned char b[32];
   } ret;
   memset(&ret, 0, sizeof ret);
-  /* SIGTERM/SIGINT wait until the function returns: a stop request
-   * must not cut its sleeps or reads short. */
-  sigset_t stop, old;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop, &old);
+  /* SIGTERM, SIGINT and SIGHUP are blocked (dt__worker_run): a stop
+   * request waits until the function returns. */
   __atomic_store_n(&me->entry, entry, __ATOMIC_RELAXED);
   if (s->off->policy.timeout_ns > 0) {
     uint64_t deadline = dt__now_ns() + s->off->policy.timeout_ns;
@@ -417,7 +412,6 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   void *fn = definition(s, entry, has == 1, &obj, msg, sizeof msg);
   if (fn == NULL) {
     __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     dt__frame_free(&f);
     return dt__wire_result_error(call_id, DT__ST_NO_SYMBOL, 0, msg, out,
                                  outsz);
@@ -427,7 +421,6 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   ffi_call(&s->cif, FFI_FN(fn), &ret, f.argv);
   int err = errno;
   __atomic_store_n(&me->deadline, 0, __ATOMIC_SEQ_CST);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   rc = dt__wire_result_encode(&s->off->sig, &f, &ret, err, out, outsz);
   dt__frame_free(&f);
   return rc;
@@ -447,6 +440,42 @@ static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
     dt__log(DT__LOG_ERROR, "worker: cannot answer call %llu: %s",
             (unsigned long long)id, strerror(-rc));
   free(res);
+}
+
+/* Whether this worker was told to stop (SIGTERM, SIGINT or SIGHUP).
+ * Those stay blocked for the worker's whole life, so that a stop never
+ * cuts a call's sleeps or reads short, without two system calls per call
+ * to block and unblock them around it.  The kernel is asked (sigpending)
+ * when now is set (a claim came back without a task: a supervisor that
+ * stops its workers also kicks them out of their claims) and otherwise
+ * at most every 100 ms, so that a busy worker stops within that of the
+ * signal, after the call in hand.  on_stop's flag counts too (a function
+ * that unblocked the signals). */
+static bool stop_asked(bool now) {
+  static uint64_t next_ns;
+  if (w_stop)
+    return true;
+  uint64_t t = dt__now_ns();
+  if (!now && t < next_ns)
+    return false;
+  next_ns = t + 100000000ull;
+  sigset_t p;
+  return sigpending(&p) == 0 &&
+         (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1 ||
+          sigismember(&p, SIGHUP) == 1);
+}
+
+/* Whether supervisor is still this worker's parent.  The kernel is
+ * asked (getppid, a system call: about 1 us on a paravirtualised host)
+ * at most every 100 ms, not once per call: a busy worker whose
+ * supervisor died stops within that, an idle one at its claim's tick. */
+static bool parent_is(int supervisor) {
+  static uint64_t next_ns;
+  uint64_t now = dt__now_ns();
+  if (now < next_ns)
+    return true;
+  next_ns = now + 100000000ull;
+  return getppid() == supervisor;
 }
 
 /* A worker's life, in the child the supervisor forked: claim, call,
@@ -472,12 +501,15 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
 
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop;
-  sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: futex waits return */
+  sigaction(SIGTERM, &sa, NULL); /* a function that unblocks them */
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
+  sigprocmask(SIG_SETMASK, &stop, NULL); /* for good: stop_asked */
 
   /* A worker's task record and its result are each as large as the
    * call's arguments, allocated and freed once per call.  glibc would
@@ -498,12 +530,14 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   __atomic_add_fetch(&w_table->ready, 1, __ATOMIC_SEQ_CST);
   if (getppid() == supervisor)
     kill(supervisor, DT__WAKE_SIGNAL);
-  while (!w_stop && getppid() == supervisor) {
+  bool idle = false;
+  while (!stop_asked(idle) && parent_is(supervisor)) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
     uint64_t id = 0;
     int rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
-    if (rc == -ETIMEDOUT || rc == -EINTR)
+    idle = rc == -ETIMEDOUT || rc == -EINTR;
+    if (idle)
       continue;
     if (rc == -E2BIG) {
       snprintf(msg, sizeof msg,

@@ -17,6 +17,7 @@
 
 #include "common/guard.h"
 #include "common/log.h"
+#include "common/pid.h"
 #include "config/config.h"
 #include "config/sig.h"
 #include "config/split.h"
@@ -54,14 +55,14 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   dt__thread_state *ts = dt__state_thread();
   if (q == NULL || ts == NULL)
     goto local;
-  if (!ts->has_slot || ts->pid != getpid()) {
+  if (!ts->has_slot || ts->pid != dt__pid()) {
     if (dt__queue_waiter(q, &ts->slot) != 0) {
       dt__log(DT__LOG_ERROR, "no free waiter slot in %s; calling %s inline",
               dt__queue_dir(q), s->off->symbol);
       goto local;
     }
     ts->has_slot = true;
-    ts->pid = getpid();
+    ts->pid = dt__pid();
   }
   /* Every call looks at the heartbeat (a memory read); only a stale one
    * leads to the full check and, with autostart, to starting a pool.  A

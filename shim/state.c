@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/pid.h"
 #include "config/config.h"
 #include "queue/image.h"
 #include "queue/queue.h"
@@ -69,7 +70,7 @@ static void free_state(void *p) {
   if (ts == NULL)
     return;
   dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
-  if (ts->has_slot && ts->pid == getpid() && q != NULL &&
+  if (ts->has_slot && ts->pid == dt__pid() && q != NULL &&
       !dt__queue_stale(q)) {
     if (ts->has_drop)
       dt__queue_drop(q, ts->drop);
@@ -186,7 +187,7 @@ dt__queue *dt__state_queue(void) {
 void dt__state_fini(void) {
   dt__thread_state *ts = t_state;
   dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
-  if (ts != NULL && ts->has_drop && ts->pid == getpid() && q != NULL &&
+  if (ts != NULL && ts->has_drop && ts->pid == dt__pid() && q != NULL &&
       !dt__queue_stale(q)) {
     dt__queue_drop(q, ts->drop);
     ts->has_drop = false;
