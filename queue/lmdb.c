@@ -26,9 +26,10 @@
  * heartbeat live on the doorbell page (queue/bell.c); whether a process
  * still runs is queue/proc.c's answer.
  *
- * This file owns the layout of those records and every operation on
- * them, each in transactions of queue/lmdb_env.c ended on every path,
- * and fills dt__queue_lmdb_ops. */
+ * queue/lmdb_rec.h owns the layout of those records; this file every
+ * operation on them but the sweep (queue/lmdb_sweep.c), each in
+ * transactions of queue/lmdb_env.c ended on every path, and fills
+ * dt__queue_lmdb_ops. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,65 +45,21 @@
 #include "queue/bell.h"
 #include "queue/lmdb.h"
 #include "queue/lmdb_env.h"
+#include "queue/lmdb_rec.h"
 #include "queue/proc.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
-
-#define CLAIM_HDR 12u    /* worker pid u32, worker start time u64 */
-#define RESULT_HDR 8u    /* caller pid u32, from u32 */
-#define MAX_REQUEUES 5u
-
-/* The backend's handle: dt__queue first (queue.c fills it). */
-typedef struct lmq {
-  dt__queue base;
-  dt__lmdb_env db;
-  dt__bell *bell;
-  uint64_t start; /* the opening process's start time (clock ticks) */
-} lmq;
-
-/* ------------------------------------------------------------ helpers */
-
-/* The backend's handle of q (q is always one of ours). */
-static lmq *lm(dt__queue *q) { return (lmq *)q; }
-
-/* Header fields are in host order (the queue never leaves its machine),
- * at unaligned places: put_u32/get_u32 and put_u64/get_u64 copy them. */
-static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-
-/* See put_u32. */
-static uint32_t get_u32(const uint8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-/* See put_u32. */
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-/* See put_u32. */
-static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
-/* The waiter slot and requeue count share the task header's second
- * word: slot_of gives the slot (low 16 bits), requeues_of the count. */
-static uint32_t slot_of(uint32_t word) { return word & 0xffffu; }
-/* See slot_of. */
-static uint32_t requeues_of(uint32_t word) { return word >> 16; }
 
 /* --------------------------------------------------------------- open */
 
 /* The open operation: maps the doorbell page and opens the environment
  * in dir (queue.c has created and checked it), both through dirfd, its
- * descriptor.  *out is an lmq, freed by
- * lm_close.  Returns 0, or a negative errno with a sentence in err and
- * nothing left open. */
+ * descriptor.  *out is a dt__lmq, freed by lm_close.  Returns 0, or a
+ * negative errno with a sentence in err and nothing left open. */
 static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
                    dt__queue **out, dt__error *err) {
   *out = NULL;
-  lmq *q = calloc(1, sizeof *q);
+  dt__lmq *q = calloc(1, sizeof *q);
   if (q == NULL) {
     dt__error_set(err, 0, 0, "cannot open the queue in %s: %s", dir,
                   strerror(ENOMEM));
@@ -126,7 +83,7 @@ static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
 /* The close operation: closes the environment, unmaps the doorbell and
  * frees q (queue.c calls it only in the process that opened q). */
 static void lm_close(dt__queue *base) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   dt__lmdb_env_close(&q->db);
   dt__bell_close(q->bell);
   free(q);
@@ -137,18 +94,18 @@ static void lm_close(dt__queue *base) {
 /* The waiter operation: a waiter slot is a word of the doorbell page
  * (dt__bell_waiter; -EAGAIN when none is free). */
 static int lm_waiter(dt__queue *q, uint32_t *slot) {
-  return dt__bell_waiter(lm(q)->bell, slot);
+  return dt__bell_waiter(dt__lm(q)->bell, slot);
 }
 
 /* The waiter_release operation: dt__bell_waiter_release. */
 static void lm_waiter_release(dt__queue *q, uint32_t slot) {
-  dt__bell_waiter_release(lm(q)->bell, slot);
+  dt__bell_waiter_release(dt__lm(q)->bell, slot);
 }
 
 /* The slot_seq operation: dt__bell_slot_seq (0 for a slot out of
  * range). */
 static uint32_t lm_slot_seq(dt__queue *q, uint32_t slot) {
-  return dt__bell_slot_seq(lm(q)->bell, slot);
+  return dt__bell_slot_seq(dt__lm(q)->bell, slot);
 }
 
 /* The submit operation: stores a task of size bytes, written in place by
@@ -162,7 +119,7 @@ static uint32_t lm_slot_seq(dt__queue *q, uint32_t slot) {
 static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
                      void *ctx, uint32_t slot, uint64_t drop, unsigned flags,
                      uint64_t *id) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   (void)flags; /* the doorbell's wait needs no head start */
   MDB_txn *txn;
   uint8_t key[8];
@@ -186,8 +143,8 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
   rc = dt__lmdb_err(
       mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
-    put_u32(v.mv_data, (uint32_t)dt__pid());
-    put_u32((uint8_t *)v.mv_data + 4, slot);
+    dt__lm_put32(v.mv_data, (uint32_t)dt__pid());
+    dt__lm_put32((uint8_t *)v.mv_data + 4, slot);
     rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
   }
   if (rc != 0) {
@@ -206,7 +163,7 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
  * read-only transaction, nothing deleted).  Returns apply's result,
  * -ENOENT when the result is not there yet, -EPROTO for a value too
  * short to be a result, or an LMDB error. */
-static int take_result(lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
+static int take_result(dt__lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
                        void *ctx) {
   MDB_txn *txn;
   uint8_t key[8];
@@ -224,7 +181,7 @@ static int take_result(lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
     else
       rc = apply(ctx, (const uint8_t *)v.mv_data + RESULT_HDR,
                  v.mv_size - RESULT_HDR,
-                 (int)get_u32((const uint8_t *)v.mv_data + 4));
+                 (int)dt__lm_get32((const uint8_t *)v.mv_data + 4));
     if (!keep && (rc == 0 || rc == -EPROTO))
       mdb_del(txn, q->db.results, &k, NULL);
   }
@@ -247,7 +204,7 @@ static int take_result(lmq *q, uint64_t id, bool keep, dt__apply_fn apply,
  * nothing.  keep as in take_result.  timeout_ns 0 waits forever.
  * Returns take_result's answer, -ETIMEDOUT (after one last look),
  * -EINVAL for a slot out of range, or the wait's error. */
-static int wait_result(lmq *q, uint64_t id, uint32_t slot, bool have_seen,
+static int wait_result(dt__lmq *q, uint64_t id, uint32_t slot, bool have_seen,
                        uint32_t seen, bool keep, dt__apply_fn apply,
                        void *ctx, uint64_t timeout_ns) {
   uint64_t deadline = timeout_ns ? dt__bell_deadline(timeout_ns) : 0;
@@ -284,7 +241,7 @@ static int wait_result(lmq *q, uint64_t id, uint32_t slot, bool have_seen,
 /* The wait operation: wait_result, which deletes the result it applied. */
 static int lm_wait(dt__queue *q, uint64_t id, uint32_t slot,
                    dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
-  return wait_result(lm(q), id, slot, false, 0, false, apply, ctx,
+  return wait_result(dt__lm(q), id, slot, false, 0, false, apply, ctx,
                      timeout_ns);
 }
 
@@ -294,14 +251,14 @@ static int lm_wait(dt__queue *q, uint64_t id, uint32_t slot,
 static int lm_wait_since(dt__queue *q, uint64_t id, uint32_t slot,
                          uint32_t seen, dt__apply_fn apply, void *ctx,
                          uint64_t timeout_ns) {
-  return wait_result(lm(q), id, slot, true, seen, true, apply, ctx,
+  return wait_result(dt__lm(q), id, slot, true, seen, true, apply, ctx,
                      timeout_ns);
 }
 
 /* Deletes the result of id (left by lm_wait_since).  Returns 0, also
  * when it is not there. */
 static int lm_drop(dt__queue *q, uint64_t id) {
-  return dt__lmdb_del(&lm(q)->db, lm(q)->db.results, id);
+  return dt__lmdb_del(&dt__lm(q)->db, dt__lm(q)->db.results, id);
 }
 
 /* Removes task id if no worker claimed it yet, or if the worker that
@@ -309,7 +266,7 @@ static int lm_drop(dt__queue *q, uint64_t id) {
  * sweep it).  Returns 1 when removed, 0 when a live worker has it or it
  * is in neither database, or a negative errno. */
 static int lm_cancel(dt__queue *base, uint64_t id) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   MDB_txn *txn;
   uint8_t key[8];
   MDB_val k = {sizeof key, key};
@@ -323,8 +280,8 @@ static int lm_cancel(dt__queue *base, uint64_t id) {
     MDB_val cv;
     rc = mdb_get(txn, q->db.claims, &k, &cv);
     if (rc == 0 && cv.mv_size >= CLAIM_HDR &&
-        !dt__proc_lease_alive((int)get_u32((const uint8_t *)cv.mv_data),
-                              get_u64((const uint8_t *)cv.mv_data + 4)))
+        !dt__proc_lease_alive((int)dt__lm_get32((const uint8_t *)cv.mv_data),
+                              dt__lm_get64((const uint8_t *)cv.mv_data + 4)))
       rc = mdb_del(txn, q->db.claims, &k, NULL);
     else
       rc = MDB_NOTFOUND;
@@ -343,34 +300,32 @@ static int lm_cancel(dt__queue *base, uint64_t id) {
 
 /* ------------------------------------------------------------- worker */
 
-/* Moves the oldest task to claims under this process's lease and copies
- * its record into *rec (malloc'd, the caller frees it).  Returns 0;
- * -ENOENT if there is none; -EAGAIN after dropping an entry that is not
- * a task of this version (look again); -E2BIG with *id set when the map
- * cannot hold the claim's copy; or another negative errno. */
-static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
-  MDB_txn *txn;
+/* In txn (a write transaction, left open): moves the oldest task to
+ * claims under this process's lease and copies its record into *rec
+ * (malloc'd, the caller frees it), unless it is larger than max bytes.
+ * Returns 0; -ENOENT if there is none (or the oldest is over max);
+ * -EAGAIN after deleting an entry that is not a task of this version
+ * (commit, and look again); -ENOSPC when the map cannot hold the
+ * claim's copy; or another negative errno.  On any error but -ENOENT
+ * and -EAGAIN, txn must be aborted. */
+static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
+                    size_t *size, uint64_t *id) {
   MDB_cursor *cur;
   MDB_val k, v;
-  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.tasks, &cur));
   if (rc != 0)
     return rc;
-  rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.tasks, &cur));
-  if (rc != 0) {
-    dt__lmdb_end(&q->db, txn, 0);
-    return rc;
-  }
   rc = dt__lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
   if (rc == 0 && (k.mv_size != 8 || v.mv_size < 8)) {
     /* Not a task this version wrote: drop it rather than loop on it. */
     mdb_cursor_del(cur, 0);
     mdb_cursor_close(cur);
-    rc = dt__lmdb_end(&q->db, txn, 1);
-    return rc == 0 ? -EAGAIN : rc;
+    return -EAGAIN;
   }
+  if (rc == 0 && v.mv_size - 8 > max)
+    rc = -ENOENT;
   if (rc != 0) {
     mdb_cursor_close(cur);
-    dt__lmdb_end(&q->db, txn, 0);
     return rc;
   }
   uint8_t key[8];
@@ -380,7 +335,6 @@ static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
   *rec = malloc(*size ? *size : 1);
   if (*rec == NULL) {
     mdb_cursor_close(cur);
-    dt__lmdb_end(&q->db, txn, 0);
     return -ENOMEM;
   }
   memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
@@ -393,24 +347,41 @@ static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
   mdb_cursor_close(cur);
   rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
   if (rc == 0) {
-    put_u32(cv.mv_data, (uint32_t)dt__pid());
-    put_u64((uint8_t *)cv.mv_data + 4, q->start);
+    dt__lm_put32(cv.mv_data, (uint32_t)dt__pid());
+    dt__lm_put64((uint8_t *)cv.mv_data + 4, q->start);
     memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, 8);
     memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + 8, *rec, *size);
-    rc = dt__lmdb_end(&q->db, txn, 1);
-  } else {
-    dt__lmdb_end(&q->db, txn, 0);
-    /* The map cannot hold a second copy of this task while it moves to
-     * claims: tell the worker, which answers it with an error result
-     * through lm_reject instead of failing on it forever. */
-    if (rc == -ENOSPC)
-      rc = -E2BIG;
+    return 0;
   }
-  if (rc != 0) {
-    free(*rec);
-    *rec = NULL;
-  }
+  free(*rec);
+  *rec = NULL;
   return rc;
+}
+
+/* Claims the oldest task in a transaction of its own (claim_in).
+ * Returns 0; -ENOENT if there is none; -EAGAIN after dropping an entry
+ * that is not a task of this version (look again); -E2BIG with *id set
+ * when the map cannot hold the claim's copy; or another negative
+ * errno. */
+static int claim_one(dt__lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
+  MDB_txn *txn;
+  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = claim_in(q, txn, SIZE_MAX, rec, size, id);
+  if (rc == 0 || rc == -EAGAIN) {
+    int crc = dt__lmdb_end(&q->db, txn, 1);
+    if (crc != 0 && rc == 0) {
+      free(*rec);
+      *rec = NULL;
+    }
+    return crc != 0 ? crc : rc;
+  }
+  dt__lmdb_end(&q->db, txn, 0);
+  /* The map cannot hold a second copy of this task while it moves to
+   * claims: tell the worker, which answers it with an error result
+   * through lm_reject instead of failing on it forever. */
+  return rc == -ENOSPC ? -E2BIG : rc;
 }
 
 /* Claims the oldest task (FIFO by id) with claim_one, sleeping on the
@@ -422,7 +393,7 @@ static int claim_one(lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
  * negative errno. */
 static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
                     uint64_t *id, uint64_t timeout_ns) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   uint64_t deadline = timeout_ns ? dt__bell_deadline(timeout_ns) : 0;
   uint32_t kicks = dt__bell_kicks(q->bell);
   for (;;) {
@@ -451,66 +422,108 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
   }
 }
 
-/* Stores rec as the answer to call id and wakes its caller: the claim
- * (or, if the sweep gave the task back meanwhile, the queued task) is
- * removed in the same transaction, so the call is never run again once
- * answered.  The caller's pid and waiter slot come from that entry;
- * from (DT__FROM_*) is stored beside the record.  With worker > 0,
- * answers only a claim that this worker holds, and returns -ENOENT
- * (writing nothing) otherwise, or -EPERM while that worker still runs.
- * Returns 0 or a negative errno (-ENOSPC: the map cannot hold the
- * result). */
-static int answer(lmq *q, uint64_t id, int worker, int from,
-                  const uint8_t *rec, size_t size) {
-  MDB_txn *txn;
+/* In txn (a write transaction, left open): stores rec as the answer to
+ * call id.  The claim (or, if the sweep gave the task back meanwhile,
+ * the queued task) is removed in the same transaction, so the call is
+ * never run again once answered.  The caller's pid and waiter slot come
+ * from that entry (the slot into *slot, to ring once committed); from
+ * (DT__FROM_*) is stored beside the record.  With worker > 0, answers
+ * only a claim that this worker holds, and returns -ENOENT (writing
+ * nothing) otherwise, or -EPERM while that worker still runs.  Returns 0
+ * or a negative errno (-ENOSPC: the map cannot hold the result; txn
+ * must then be aborted). */
+static int answer_in(dt__lmq *q, MDB_txn *txn, uint64_t id, int worker,
+                     int from, const uint8_t *rec, size_t size,
+                     uint32_t *slot) {
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v, rv = {size + RESULT_HDR, NULL};
-  uint32_t caller = 0, slot = UINT32_MAX;
-  int rc;
-
+  uint32_t caller = 0;
+  *slot = UINT32_MAX;
   dt__lmdb_key(key, id);
-  rc = dt__lmdb_begin(&q->db, 0, &txn);
-  if (rc != 0)
-    return rc;
   if (mdb_get(txn, q->db.claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
-      (worker <= 0 || (int)get_u32(v.mv_data) == worker)) {
-    if (worker > 0 &&
-        dt__proc_lease_alive(worker, get_u64((const uint8_t *)v.mv_data + 4))) {
-      /* Only a worker that is gone can have crashed: the answer is not
-       * its own to give. */
-      dt__lmdb_end(&q->db, txn, 0);
-      return -EPERM;
-    }
-    caller = get_u32((const uint8_t *)v.mv_data + CLAIM_HDR);
-    slot = slot_of(get_u32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
+      (worker <= 0 || (int)dt__lm_get32(v.mv_data) == worker)) {
+    if (worker > 0 && dt__proc_lease_alive(
+                          worker, dt__lm_get64((const uint8_t *)v.mv_data + 4)))
+      return -EPERM; /* only a worker that is gone can have crashed */
+    caller = dt__lm_get32((const uint8_t *)v.mv_data + CLAIM_HDR);
+    *slot =
+        dt__lm_slot(dt__lm_get32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
     mdb_del(txn, q->db.claims, &k, NULL);
   } else if (worker > 0) {
-    dt__lmdb_end(&q->db, txn, 0);
     return -ENOENT;
   } else if (mdb_get(txn, q->db.tasks, &k, &v) == 0 && v.mv_size >= 8) {
-    caller = get_u32(v.mv_data);
-    slot = slot_of(get_u32((const uint8_t *)v.mv_data + 4));
+    caller = dt__lm_get32(v.mv_data);
+    *slot = dt__lm_slot(dt__lm_get32((const uint8_t *)v.mv_data + 4));
     mdb_del(txn, q->db.tasks, &k, NULL);
   }
-  rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
+  int rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
   if (rc == 0) {
-    put_u32(rv.mv_data, caller);
-    put_u32((uint8_t *)rv.mv_data + 4, (uint32_t)from);
+    dt__lm_put32(rv.mv_data, caller);
+    dt__lm_put32((uint8_t *)rv.mv_data + 4, (uint32_t)from);
     memcpy((uint8_t *)rv.mv_data + RESULT_HDR, rec, size);
-    rc = dt__lmdb_end(&q->db, txn, 1);
-  } else {
-    dt__lmdb_end(&q->db, txn, 0);
   }
+  return rc;
+}
+
+/* answer_in in a transaction of its own, then wakes the caller.  Returns
+ * 0 or answer_in's error (nothing written). */
+static int answer(dt__lmq *q, uint64_t id, int worker, int from,
+                  const uint8_t *rec, size_t size) {
+  MDB_txn *txn;
+  uint32_t slot;
+  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = answer_in(q, txn, id, worker, from, rec, size, &slot);
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  rc = dt__lmdb_end(&q->db, txn, 1);
   if (rc == 0)
     dt__bell_ring(q->bell, slot);
   return rc;
 }
 
+/* The most bytes of a task that complete claims with an answer: a
+ * larger one is left to claim, whose failure to copy it (a full map)
+ * can be answered on its own, not by losing the answer made with it. */
+#define NEXT_MAX (1u << 20)
+
 /* The complete operation: answer() for the claim, whoever holds it, as
- * a worker's answer. */
-static int lm_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
-                       size_t size) {
-  return answer(lm(q), id, 0, DT__FROM_WORKER, rec, size);
+ * a worker's answer.  With next, the oldest task (up to NEXT_MAX bytes)
+ * is claimed in the same transaction: one write transaction per call
+ * instead of two while tasks are waiting.  If that claim fails, the
+ * answer is made alone.  Returns 1 with next filled, 0, or answer()'s
+ * error. */
+static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
+                       size_t size, dt__claimed *next) {
+  dt__lmq *q = dt__lm(base);
+  if (next == NULL)
+    return answer(q, id, 0, DT__FROM_WORKER, rec, size);
+  MDB_txn *txn;
+  uint32_t slot;
+  int rc = dt__lmdb_begin(&q->db, 0, &txn);
+  if (rc != 0)
+    return rc;
+  rc = answer_in(q, txn, id, 0, DT__FROM_WORKER, rec, size, &slot);
+  if (rc != 0) {
+    dt__lmdb_end(&q->db, txn, 0);
+    return rc;
+  }
+  int got = claim_in(q, txn, NEXT_MAX, &next->rec, &next->size, &next->id);
+  if (got != 0 && got != -ENOENT && got != -EAGAIN) {
+    dt__lmdb_end(&q->db, txn, 0); /* the claim spoilt it: answer alone */
+    return answer(q, id, 0, DT__FROM_WORKER, rec, size);
+  }
+  rc = dt__lmdb_end(&q->db, txn, 1);
+  if (rc != 0) {
+    if (got == 0)
+      free(next->rec);
+    return rc;
+  }
+  dt__bell_ring(q->bell, slot);
+  return got == 0 ? 1 : 0;
 }
 
 /* The fail_claim operation: answer() only while worker holds the claim
@@ -520,7 +533,7 @@ static int lm_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
  * pid of 0 or less can hold no claim. */
 static int lm_fail_claim(dt__queue *q, uint64_t id, int worker,
                          const uint8_t *rec, size_t size) {
-  return answer(lm(q), id, worker > 0 ? worker : -1, DT__FROM_RUNNER, rec,
+  return answer(dt__lm(q), id, worker > 0 ? worker : -1, DT__FROM_RUNNER, rec,
                 size);
 }
 
@@ -528,11 +541,11 @@ static int lm_fail_claim(dt__queue *q, uint64_t id, int worker,
  * worker's answer. */
 static int lm_reject(dt__queue *q, uint64_t id, const uint8_t *rec,
                      size_t size) {
-  return answer(lm(q), id, 0, DT__FROM_WORKER, rec, size);
+  return answer(dt__lm(q), id, 0, DT__FROM_WORKER, rec, size);
 }
 
 /* The kick operation: dt__bell_kick. */
-static void lm_kick(dt__queue *q) { dt__bell_kick(lm(q)->bell); }
+static void lm_kick(dt__queue *q) { dt__bell_kick(dt__lm(q)->bell); }
 
 /* ------------------------------------------------------------ runners */
 
@@ -541,216 +554,38 @@ static void lm_kick(dt__queue *q) { dt__bell_kick(lm(q)->bell); }
 
 /* The heartbeat operation: dt__bell_heartbeat. */
 static void lm_heartbeat(dt__queue *q, int pid) {
-  dt__bell_heartbeat(lm(q)->bell, pid);
+  dt__bell_heartbeat(dt__lm(q)->bell, pid);
 }
 
 /* The runner_recent operation: dt__bell_runner_recent (1 or 0). */
 static int lm_runner_recent(dt__queue *q, uint64_t max_age_ns) {
-  return dt__bell_runner_recent(lm(q)->bell, max_age_ns);
+  return dt__bell_runner_recent(dt__lm(q)->bell, max_age_ns);
 }
 
 /* The runner_alive operation: dt__bell_runner_alive (1 or 0). */
 static int lm_runner_alive(dt__queue *q, uint64_t max_age_ns) {
-  return dt__bell_runner_alive(lm(q)->bell, max_age_ns);
+  return dt__bell_runner_alive(dt__lm(q)->bell, max_age_ns);
 }
 
 /* The wait_runner operation: dt__bell_wait_runner (0 or -ETIMEDOUT). */
 static int lm_wait_runner(dt__queue *q, uint64_t max_age_ns,
                           uint64_t timeout_ns) {
-  return dt__bell_wait_runner(lm(q)->bell, max_age_ns, timeout_ns);
+  return dt__bell_wait_runner(dt__lm(q)->bell, max_age_ns, timeout_ns);
 }
 
 /* The set_workers operation: dt__bell_set_workers. */
 static void lm_set_workers(dt__queue *q, int n) {
-  dt__bell_set_workers(lm(q)->bell, n);
+  dt__bell_set_workers(dt__lm(q)->bell, n);
 }
 
 /* The workers operation: dt__bell_workers (0: not known). */
-static int lm_workers(dt__queue *q) { return dt__bell_workers(lm(q)->bell); }
+static int lm_workers(dt__queue *q) {
+  return dt__bell_workers(dt__lm(q)->bell);
+}
 
 /* The next_id operation: dt__bell_next_id (ids live on the page). */
 static uint64_t lm_next_id(dt__queue *q) {
-  return dt__bell_next_id(lm(q)->bell);
-}
-
-/* -------------------------------------------------------------- sweep */
-
-/* Deletes every entry of dbi (tasks, results or blobs) whose first u32
- * names a dead process: its caller is gone.  Adds the deletions to
- * *count.  Returns 0 or a negative errno (txn is the caller's). */
-static int sweep_db(MDB_txn *txn, MDB_dbi dbi, int *count) {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = dt__lmdb_err(mdb_cursor_open(txn, dbi, &cur));
-  if (rc != 0)
-    return rc;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == 0) {
-    if (v.mv_size >= 4 && !dt__proc_alive((int)get_u32(v.mv_data))) {
-      mdb_cursor_del(cur, 0);
-      (*count)++;
-      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (rc == 0)
-        continue;
-      if (rc == MDB_NOTFOUND)
-        break;
-      /* Deleting the last entry of a page leaves no current entry. */
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-      continue;
-    }
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : dt__lmdb_err(rc);
-}
-
-/* Answers a task whose workers keep dying with a crash record, in txn;
- * *slot gets the caller's waiter slot to wake.  Returns 0, or a negative
- * errno when the answer cannot be made or stored (the claim must then
- * stay, for the next sweep to try again: a call is never dropped
- * unanswered while its caller waits). */
-static int answer_lost(lmq *q, MDB_txn *txn, MDB_val *k, const uint8_t *task,
-                       unsigned requeues, uint32_t *slot) {
-  char msg[200];
-  uint8_t *res = NULL;
-  size_t rsize = 0;
-  snprintf(msg, sizeof msg,
-           "the workers running this call were killed %u times (SIGKILL, "
-           "e.g. by the OOM killer); dtask gave up on it",
-           requeues + 1);
-  int rc = dt__wire_result_error(dt__lmdb_id(k->mv_data), DT__ST_CRASH, 9, msg,
-                                 &res, &rsize);
-  if (rc != 0)
-    return rc;
-  MDB_val rv = {rsize + RESULT_HDR, NULL};
-  rc = dt__lmdb_err(mdb_put(txn, q->db.results, k, &rv, MDB_RESERVE));
-  if (rc == 0) {
-    memcpy(rv.mv_data, task, 4);
-    put_u32((uint8_t *)rv.mv_data + 4, DT__FROM_RUNNER);
-    memcpy((uint8_t *)rv.mv_data + RESULT_HDR, res, rsize);
-    *slot = slot_of(get_u32(task + 4));
-  }
-  free(res);
-  return rc;
-}
-
-/* Lapsed leases: a claim whose worker is gone goes back to tasks while
- * its caller lives (with its requeue count raised), is answered as a
- * crash after MAX_REQUEUES, and is dropped when its caller is gone too.
- * Adds the claims removed to *count; slots to wake are collected in wake
- * (at most maxwake).  Returns 0 or a negative errno (txn is the
- * caller's). */
-static int sweep_claims(lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
-                        size_t *nwake, size_t maxwake) {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.claims, &cur));
-  if (rc != 0)
-    return rc;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  while (rc == 0) {
-    const uint8_t *c = v.mv_data;
-    if (v.mv_size >= CLAIM_HDR &&
-        dt__proc_lease_alive((int)get_u32(c), get_u64(c + 4))) {
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-      continue;
-    }
-    if (v.mv_size >= CLAIM_HDR + 8 &&
-        dt__proc_alive((int)get_u32(c + CLAIM_HDR))) {
-      const uint8_t *task = c + CLAIM_HDR;
-      uint32_t word = get_u32(task + 4);
-      unsigned n = requeues_of(word);
-      uint8_t kb[8];
-      MDB_val tk = {sizeof kb, kb};
-      if (k.mv_size != sizeof kb) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        continue;
-      }
-      memcpy(kb, k.mv_data, sizeof kb);
-      int prc;
-      if (n + 1 >= MAX_REQUEUES) {
-        uint32_t slot = UINT32_MAX;
-        if (answer_lost(q, txn, &tk, task, n, &slot) != 0) {
-          /* Keep the claim: the next sweep answers it. */
-          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-          continue;
-        }
-        if (slot < DT__BELL_SLOTS && *nwake < maxwake)
-          wake[(*nwake)++] = slot;
-        prc = 0;
-      } else {
-        MDB_val tv = {v.mv_size - CLAIM_HDR, NULL};
-        prc = mdb_put(txn, q->db.tasks, &tk, &tv, MDB_RESERVE);
-        if (prc == 0) {
-          memcpy(tv.mv_data, task, tv.mv_size);
-          put_u32((uint8_t *)tv.mv_data + 4,
-                  slot_of(word) | (uint32_t)(n + 1) << 16);
-        }
-      }
-      if (prc != 0) {
-        mdb_cursor_close(cur);
-        return dt__lmdb_err(prc);
-      }
-      /* The put may have moved the cursor's page: find the claim again. */
-      k = tk;
-      rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
-      if (rc != 0)
-        break;
-    }
-    mdb_cursor_del(cur, 0);
-    (*count)++;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-    if (rc == 0)
-      continue;
-    if (rc == MDB_NOTFOUND)
-      break;
-    /* Deleting the last entry of a page leaves no current entry. */
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : dt__lmdb_err(rc);
-}
-
-/* The sweep operation, in one write transaction after clearing the
- * reader slots of dead processes: lapsed claims first (a dead worker's
- * task goes back to the queue only if its caller still waits for it),
- * then dead callers' tasks, results and blobs.  Wakes idle workers when
- * anything changed and the callers answered as a crash.  Returns the
- * number of entries removed or requeued, or a negative errno (nothing
- * changed then). */
-static int lm_sweep(dt__queue *base) {
-  lmq *q = lm(base);
-  MDB_txn *txn;
-  int count = 0, dead = 0;
-  uint32_t wake[64];
-  size_t nwake = 0;
-  int rc;
-  mdb_reader_check(q->db.env, &dead);
-  rc = dt__lmdb_begin(&q->db, 0, &txn);
-  if (rc != 0)
-    return rc;
-  rc = sweep_claims(q, txn, &count, wake, &nwake, sizeof wake / sizeof *wake);
-  if (rc == 0)
-    rc = sweep_db(txn, q->db.tasks, &count);
-  if (rc == 0)
-    rc = sweep_db(txn, q->db.results, &count);
-  if (rc == 0)
-    rc = sweep_db(txn, q->db.blobs, &count);
-  if (rc != 0) {
-    dt__lmdb_end(&q->db, txn, 0);
-    return rc;
-  }
-  rc = dt__lmdb_end(&q->db, txn, 1);
-  if (rc == 0 && count > 0)
-    dt__bell_tasks_returned(q->bell);
-  for (size_t i = 0; rc == 0 && i < nwake; i++)
-    dt__bell_ring(q->bell, wake[i]);
-  return rc == 0 ? count : rc;
-}
-
-/* The stat operation: dt__lmdb_stat. */
-static int lm_stat(dt__queue *q, dt__queue_stats *st) {
-  return dt__lmdb_stat(&lm(q)->db, st);
+  return dt__bell_next_id(dt__lm(q)->bell);
 }
 
 /* ------------------------------------------------------------- blobs */
@@ -760,7 +595,7 @@ static int lm_stat(dt__queue *q, dt__queue_stats *st) {
  * quarter of the map; or an LMDB error (-ENOSPC), nothing stored. */
 static int lm_blob_put(dt__queue *base, const void *data, size_t size,
                        uint64_t *id) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   MDB_txn *txn;
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v = {size + 4, NULL};
@@ -777,7 +612,7 @@ static int lm_blob_put(dt__queue *base, const void *data, size_t size,
     dt__lmdb_end(&q->db, txn, 0);
     return rc;
   }
-  put_u32(v.mv_data, (uint32_t)dt__pid());
+  dt__lm_put32(v.mv_data, (uint32_t)dt__pid());
   memcpy((uint8_t *)v.mv_data + 4, data, size);
   return dt__lmdb_end(&q->db, txn, 1);
 }
@@ -791,7 +626,7 @@ static int lm_blob_put(dt__queue *base, const void *data, size_t size,
  * has another size (dst untouched then); or an LMDB error. */
 static int lm_blob_read(dt__queue *base, uint64_t task, uint64_t id,
                         void *dst, uint64_t size) {
-  lmq *q = lm(base);
+  dt__lmq *q = dt__lm(base);
   MDB_txn *txn;
   uint8_t key[8], tkey[8];
   MDB_val k = {sizeof key, key}, v, tk = {sizeof tkey, tkey}, cv;
@@ -806,8 +641,8 @@ static int lm_blob_read(dt__queue *base, uint64_t task, uint64_t id,
   if (rc == 0)
     rc = dt__lmdb_err(mdb_get(txn, q->db.blobs, &k, &v));
   if (rc == 0 && (v.mv_size < 4 ||
-                  get_u32(v.mv_data) !=
-                      get_u32((const uint8_t *)cv.mv_data + CLAIM_HDR)))
+                  dt__lm_get32(v.mv_data) !=
+                      dt__lm_get32((const uint8_t *)cv.mv_data + CLAIM_HDR)))
     rc = -EACCES;
   if (rc == 0 && v.mv_size != size + 4)
     rc = -EPROTO;
@@ -820,7 +655,7 @@ static int lm_blob_read(dt__queue *base, uint64_t task, uint64_t id,
 /* Deletes blob id (the caller, once every slice is answered).  Returns
  * 0, also when it is not there. */
 static int lm_blob_drop(dt__queue *q, uint64_t id) {
-  return dt__lmdb_del(&lm(q)->db, lm(q)->db.blobs, id);
+  return dt__lmdb_del(&dt__lm(q)->db, dt__lm(q)->db.blobs, id);
 }
 
 /* The backend, as queue.c's table of backends names it. */
@@ -848,8 +683,8 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .set_workers = lm_set_workers,
     .workers = lm_workers,
     .next_id = lm_next_id,
-    .sweep = lm_sweep,
-    .stat = lm_stat,
+    .sweep = dt__lm_sweep,
+    .stat = dt__lm_stat,
     .blob_put = lm_blob_put,
     .blob_read = lm_blob_read,
     .blob_drop = lm_blob_drop,

@@ -54,6 +54,14 @@ typedef struct dt__queue_stats {
   uint64_t used_bytes;
 } dt__queue_stats;
 
+/* A task claimed by complete in the same step as an answer: its record
+ * (malloc'd, the worker frees it), size and call id. */
+typedef struct dt__claimed {
+  uint8_t *rec;
+  size_t size;
+  uint64_t id;
+} dt__claimed;
+
 typedef struct dt__queue_ops {
   const char *name; /* as written in [queue] backend */
   /* Opens the queue of cfg whose directory dir queue.c has created and
@@ -103,9 +111,11 @@ typedef struct dt__queue_ops {
    * a task too large to claim (answer it with reject). */
   int (*claim)(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                uint64_t timeout_ns);
-  /* Stores the result of id, ends its claim, wakes its caller. */
+  /* Stores the result of id, ends its claim, wakes its caller.  With
+   * next, may also claim the next task in the same step (as claim would,
+   * never blocking): 1 then, with next filled; 0 when it did not. */
   int (*complete)(dt__queue *q, uint64_t id, const uint8_t *rec,
-                  size_t size);
+                  size_t size, dt__claimed *next);
   /* The supervisor's answer (a crash or timeout record) for worker's call
    * id, stored only while that worker holds the claim (-ENOENT if not)
    * and is dead (-EPERM while it runs). */
@@ -221,7 +231,12 @@ static inline int dt__queue_claim(dt__queue *q, uint8_t **rec, size_t *size,
 }
 static inline int dt__queue_complete(dt__queue *q, uint64_t id,
                                      const uint8_t *rec, size_t size) {
-  return q->ops->complete(q, id, rec, size);
+  return q->ops->complete(q, id, rec, size, NULL);
+}
+static inline int dt__queue_complete_next(dt__queue *q, uint64_t id,
+                                          const uint8_t *rec, size_t size,
+                                          dt__claimed *next) {
+  return q->ops->complete(q, id, rec, size, next);
 }
 static inline int dt__queue_fail(dt__queue *q, uint64_t id, int worker,
                                  const uint8_t *rec, size_t size) {

@@ -414,11 +414,11 @@ static int drop_on(dt__rq *q, dt__rconn *c, uint64_t id) {
  * at most BLOCK_MS each, no polling.  Between them it checks that the
  * server still knows the call: one restarted without it answers
  * -ECONNRESET (a worker may have run it: dt__queue_cancel then says 0,
- * and the call is lost, for on_crash to decide).  A failed link is connected again after its backoff and
- * the answer read again (reading consumes nothing).  Unless keep, the
- * answer is deleted once applied (0 or -EPROTO).  timeout_ns 0: no
- * limit.  Returns apply's result, -ETIMEDOUT, -ECONNRESET, or another
- * negative errno. */
+ * and the call is lost, for on_crash to decide).  A failed link is
+ * connected again after its backoff and the answer read again (reading
+ * consumes nothing).  Unless keep, the answer is deleted once applied (0
+ * or -EPROTO).  timeout_ns 0: no limit.  Returns apply's result,
+ * -ETIMEDOUT, -ECONNRESET, or another negative errno. */
 static int wait_answer(dt__rq *q, uint64_t id, uint32_t slot, bool keep,
                        dt__apply_fn apply, void *ctx, uint64_t timeout_ns) {
   uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;

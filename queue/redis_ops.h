@@ -31,7 +31,7 @@ int dt__rd_sweep(dt__queue *q);
 int dt__rd_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
                  uint64_t timeout_ns);
 int dt__rd_complete(dt__queue *q, uint64_t id, const uint8_t *rec,
-                    size_t size);
+                    size_t size, dt__claimed *next);
 int dt__rd_fail_claim(dt__queue *q, uint64_t id, int worker,
                       const uint8_t *rec, size_t size);
 int dt__rd_reject(dt__queue *q, uint64_t id, const uint8_t *rec, size_t size);

@@ -517,8 +517,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
    * and the page faults of touching fresh pages would cost more than the
    * copy itself (a 4 MiB call: 25 ms instead of 2).  Kept in the heap
    * instead, they are reused; the heap keeps at most WORKER_TRIM bytes it
-   * does not use.  (The decoded buffers reuse one block: queue/wire_task.c.)  Only
-   * glibc's allocator reads these settings, and only in the worker. */
+   * does not use.  (The decoded buffers reuse one block: queue/wire_task.c.)
+   * Only glibc's allocator reads these settings, and only in the worker. */
   mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
   mallopt(M_TRIM_THRESHOLD, WORKER_TRIM);
   dt__proctitle_set("dtask-w%d:%s", i, table->name);
@@ -531,11 +531,19 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   if (getppid() == supervisor)
     kill(supervisor, DT__WAKE_SIGNAL);
   bool idle = false;
-  while (!stop_asked(idle) && parent_is(supervisor)) {
+  dt__claimed next = {NULL, 0, 0}; /* claimed with the last answer */
+  bool have = false;
+  while (have || (!stop_asked(idle) && parent_is(supervisor))) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
     uint64_t id = 0;
-    int rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
+    int rc = 0;
+    if (have) { /* a task in hand is served, whatever else was asked */
+      rec = next.rec, size = next.size, id = next.id;
+      have = false;
+    } else {
+      rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
+    }
     idle = rc == -ETIMEDOUT || rc == -EINTR;
     if (idle)
       continue;
@@ -557,8 +565,12 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
     rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
     free(rec);
     if (rc == 0) {
-      rc = dt__queue_complete(q, id, res, rsize);
-      if (rc != 0) {
+      /* The next task comes with the answer while calls keep coming,
+       * unless this worker is to stop. */
+      rc = dt__queue_complete_next(q, id, res, rsize,
+                                   stop_asked(false) ? NULL : &next);
+      have = rc == 1;
+      if (rc < 0) {
         snprintf(msg, sizeof msg,
                  "the function ran, but its result (%zu bytes) could not be "
                  "stored in the queue (%s); raise [queue] map_size",
@@ -572,7 +584,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
     }
     free(res);
-    __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST); /* next: not begun */
   }
   dt__queue_close(q);
   return 0;

@@ -607,6 +607,64 @@ static void test_round_trip(void **state) {
   counts_are(q, 0, 0, 0);
 }
 
+/* complete with next: the answer is stored and the oldest waiting task
+ * claimed in the same step (FIFO, as claim); with nothing waiting only
+ * the answer is stored (0); a task over 1 MiB is left to claim. */
+static void test_complete_next(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  assert_ok(dt__queue_waiter(q, &slot));
+  uint64_t a, b, c;
+  assert_ok(submit_bytes(q, "A", 1, slot, &a));
+  assert_ok(submit_bytes(q, "B", 1, slot, &b));
+  uint8_t *rec = NULL;
+  size_t size = 0;
+  uint64_t cid = 0;
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  assert_int_equal(cid, a);
+  free(rec);
+  dt__claimed next = {NULL, 0, 0};
+  assert_int_equal(dt__queue_complete_next(q, a, (const uint8_t *)"ra", 2,
+                                           &next), 1);
+  assert_int_equal(next.id, b);
+  assert_int_equal(next.size, 1);
+  assert_memory_equal(next.rec, "B", 1);
+  free(next.rec);
+  counts_are(q, 0, 1, 1); /* b claimed, a answered */
+  uint8_t back[8];
+  app_ctx ac = {back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, a, slot, apply_copy, &ac, SEC));
+  assert_int_equal(ac.got, 2);
+  assert_memory_equal(back, "ra", 2);
+  /* Nothing waiting: the answer alone. */
+  next = (dt__claimed){NULL, 0, 0};
+  assert_int_equal(dt__queue_complete_next(q, b, (const uint8_t *)"rb", 2,
+                                           &next), 0);
+  assert_null(next.rec);
+  counts_are(q, 0, 0, 1);
+  ac = (app_ctx){back, sizeof back, 0, 0, 0};
+  assert_ok(dt__queue_wait(q, b, slot, apply_copy, &ac, SEC));
+  /* A task over 1 MiB waits for claim. */
+  size_t big = (1u << 20) + 1;
+  uint8_t *data = calloc(1, big);
+  assert_non_null(data);
+  assert_ok(submit_bytes(q, "C", 1, slot, &c));
+  uint64_t d;
+  assert_ok(submit_bytes(q, data, big, slot, &d));
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  assert_int_equal(cid, c);
+  free(rec);
+  assert_int_equal(dt__queue_complete_next(q, c, (const uint8_t *)"rc", 2,
+                                           &next), 0);
+  assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
+  assert_int_equal(cid, d);
+  assert_int_equal(size, big);
+  free(rec);
+  free(data);
+  assert_ok(dt__queue_complete(q, d, (const uint8_t *)"rd", 2));
+}
+
 /* An encoder's error aborts the submit: nothing is queued. */
 static void test_encode_error_aborts(void **state) {
   fx *f = *state;
@@ -2242,6 +2300,7 @@ int main(void) {
       T(test_open_refuses_foreign_bell),
       T(test_open_refuses_unsafe_parent),
       T(test_round_trip),
+      T(test_complete_next),
       T(test_encode_error_aborts),
       T(test_wait_takes_its_own_id),
       T(test_fifo),

@@ -956,7 +956,8 @@ static void test_parts(void **state) {
   assert_int_equal(dt__queue_submit(f->q, task.size, enc_big, &task, slot,
                                     &id), 0);
   assert_int_equal(entry_field(f, "dtask:{q}:tasks", "k"), 4);
-  assert_int_equal(entry_field(f, "dtask:{q}:tasks", "z"), (long long)task.size);
+  assert_int_equal(entry_field(f, "dtask:{q}:tasks", "z"),
+                   (long long)task.size);
   char key[64];
   snprintf(key, sizeof key, "dtask:{q}:k:%llu", (unsigned long long)id);
   assert_int_equal(raw_int(f, "LLEN %s", key), 4);
