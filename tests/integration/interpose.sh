@@ -21,7 +21,8 @@
 # fixtures; nothing is built here.  SANITIZE=1 means the shim was built
 # with ASan/UBSan: the ASan runtime is preloaded before it.
 # Output: "ok - ..." or "not ok - ..." per check (with details on failure),
-# and last "N passed, N failed".  Exit status 1 if any check failed.
+# and last "N passed, N failed, N skipped".  Exit status 1 if any check
+# failed.
 set -u
 
 BUILD=${BUILD:-build}

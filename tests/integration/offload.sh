@@ -35,7 +35,7 @@
 # front of it in the programs they start, so verify_asan_link_order=0 is
 # set for them.
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 #
 # Checks are written `CONDITION; check $? DESCRIPTION [DETAIL-FILE...]`.
 # shellcheck disable=SC2317  # cleanup and kill_ours run from the EXIT trap
