@@ -551,7 +551,8 @@ if [ "$(id -u)" = 0 ]; then
   check $? "6 owned by uid 65534: the program still runs, its calls inline" \
     "$tmp/c6b.out" "$tmp/c6b.err"
 else
-  ok "6 owned by another user # SKIP needs root to chown"
+  skip "6 owned by another user: the caller refuses the queue directory" \
+    "not root: chown to uid 65534 needs root"
 fi
 
 # ======================================================================
