@@ -25,8 +25,9 @@
 /* Skips the running test, printing "# SKIP test_name: reason" first
  * (tests/run.sh lists these lines and counts the test as skipped, never
  * as passed).  Only for a legitimate reason: a tool that tools/deps.sh
- * installs is never one (fail_msg naming tools/deps.sh instead).  With
- * DTASK_NO_SKIP=1 in the environment (CI) the test fails instead. */
+ * installs for make check is never one (fail_msg naming tools/deps.sh
+ * instead).  With DTASK_NO_SKIP=1 in the environment (CI) the test fails
+ * instead. */
 #define skip_because(reason)                                                 \
   do {                                                                       \
     const char *r_ = (reason);                                               \

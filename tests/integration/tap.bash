@@ -5,10 +5,10 @@
 # here for a legitimate reason (not root, say) calls skip, which prints
 # "ok - DESCRIPTION # SKIP REASON" and counts it as skipped, never as
 # passed; with DTASK_NO_SKIP=1 in the environment (CI) a skip is a
-# failure instead.  A tool that tools/deps.sh installs is never a reason
-# to skip: its absence is a failure that names tools/deps.sh.  finish
-# prints the line tests/run.sh reads, "N passed, N failed, N skipped",
-# and exits 1 if any failed.
+# failure instead.  A tool that tools/deps.sh installs for make check
+# is never a reason to skip: its absence is a failure that names
+# tools/deps.sh.  finish prints the line tests/run.sh reads, "N passed,
+# N failed, N skipped", and exits 1 if any failed.
 # split_at_dashes parses the "[VAR=VALUE...] -- CMD..." argument lists of
 # the scripts' run helpers.  (Named .bash so that tests/run.sh does not
 # run it as a test.)
