@@ -22,7 +22,7 @@ expect_line() {
 }
 
 for f in "$DTASK" "$FX/elfprog" "$FX/libelfa.so"; do
-  [ -e "$f" ] || { echo "missing $f: run make first"; echo "0 passed, 1 failed"; exit 1; }
+  [ -e "$f" ] || { echo "missing $f: run make first"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 done
 
 # 1. The example config is valid and its plan names every entry.
@@ -109,5 +109,5 @@ exports=$(nm -D --defined-only "$BUILD/libdtask_shim.so" | awk '$2 ~ /[A-Z]/ { p
 if [ -z "$exports" ]; then ok "the shim exports no symbol"; else
   echo "$exports" >"$tmp/exports"; no "the shim exports symbols" "$tmp/exports"; fi
 
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, 0 skipped"
 [ $fail -eq 0 ]

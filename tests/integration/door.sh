@@ -41,7 +41,7 @@
 # the ASan runtime is preloaded before the shim (in case 5 the shim's copy
 # brings it as a dependency, with verify_asan_link_order=0).
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 

@@ -80,7 +80,7 @@
 # (handle_segv=0 ...) in callers and runners: a crash must reach dtask,
 # and the caller's raise must reach the default action, as without ASan.
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 #
 # Checks are written `CONDITION; check $? DESCRIPTION [DETAIL-FILE...]`.
 # shellcheck disable=SC2317  # cleanup and kill_ours run from the EXIT trap

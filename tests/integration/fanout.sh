@@ -83,7 +83,7 @@
 # starts, so the runtime is preloaded and verify_asan_link_order=0 set.
 # The fixtures themselves are plain programs.
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 #
 # Checks are written `CONDITION; check $? DESCRIPTION [DETAIL-FILE...]`.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap

@@ -14,14 +14,16 @@
 #     the number written in this file.
 # The programs are the fixtures of tests/fixtures/interpose (built by
 # build.sh into $BUILD/fixtures/interpose), Debian's /usr/bin/python3 and
-# mawk.  Then the start-up policy: config errors, strict mode, symbols the
+# /usr/bin/mawk (tools/deps.sh installs both: a missing one is a failure,
+# never a skip).  Then the start-up policy: config errors, strict mode, symbols the
 # program does not import or no object defines.
 #
 # Environment: BUILD (default build) holds libdtask_shim.so and the
 # fixtures; nothing is built here.  SANITIZE=1 means the shim was built
 # with ASan/UBSan: the ASan runtime is preloaded before it.
 # Output: "ok - ..." or "not ok - ..." per check (with details on failure),
-# and last "N passed, N failed".  Exit status 1 if any check failed.
+# and last "N passed, N failed, N skipped".  Exit status 1 if any check
+# failed.
 set -u
 
 BUILD=${BUILD:-build}
@@ -259,7 +261,7 @@ if [ -x "$AWK" ]; then
   check_case mawk "$FIX/libm.toml" 31 \
     "sin=5 cos=5 exp=5 log=5 atan2=5 pow=5 fmod=1" "$AWK" "$AWK_PROG"
 else
-  ok "mawk # SKIP $AWK is not installed"
+  not_ok "mawk: $AWK is installed (tools/deps.sh installs it)"
 fi
 
 # ------------------------------------------------- start-up policy

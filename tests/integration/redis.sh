@@ -34,7 +34,8 @@
 # exit.  Every program runs under `timeout`.
 #
 # Environment: BUILD (default build); SANITIZE=1 as in offload.sh.
-# Output: "ok - ..." / "not ok - ..." per check, then "N passed, N failed".
+# Output: "ok - ..." / "not ok - ..." per check, then "N passed, N failed,
+# N skipped".
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 

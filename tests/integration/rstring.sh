@@ -29,7 +29,7 @@
 # Environment: BUILD (default build); SANITIZE=1 when the shim and the
 # commands were built with ASan/UBSan (as in offload.sh).
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 

@@ -56,7 +56,7 @@
 # SANITIZE=1 when the shim was built with ASan/UBSan (the ASan runtime is
 # preloaded before it).
 # Output: "ok - ..." or "not ok - ..." per check, then "N passed, N
-# failed".  Exit status 1 if any check failed.
+# failed, N skipped".  Exit status 1 if any check failed.
 # shellcheck disable=SC2317,SC2034  # cleanup runs from the EXIT trap; CMD_* and CALLS_* are read through namerefs
 set -u
 

@@ -36,7 +36,7 @@
 # Environment: BUILD (default build); SANITIZE=1 when built with
 # ASan/UBSan (the ASan runtime is preloaded before the shim).
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
-# "N passed, N failed".  Exit status 1 if any check failed.
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 

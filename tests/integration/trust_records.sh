@@ -34,7 +34,7 @@
 # Environment: BUILD (default build); SANITIZE=1 for the ASan build (the
 # runtime is preloaded first for the callers started here).
 # Output: "ok - ..." or "not ok - ..." per check, then "N passed, N
-# failed".  Exit status 1 if any check failed.
+# failed, N skipped".  Exit status 1 if any check failed.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 
