@@ -94,7 +94,7 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/interpose/.built $(BUILD)/fixtures/offload/.built \
               $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built \
                $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
-               $(BUILD)/fixtures/trust/.built \
+               $(BUILD)/fixtures/trust/.built $(BUILD)/fixtures/behave/.built \
               $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
@@ -183,6 +183,10 @@ $(BUILD)/fixtures/rstring/.built: $(wildcard tests/fixtures/rstring/*) tests/fix
 
 $(BUILD)/fixtures/trust/.built: $(wildcard tests/fixtures/trust/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/trust/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/behave/.built: $(wildcard tests/fixtures/behave/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/behave/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/objects/.built: $(wildcard tests/fixtures/objects/*) | $(BUILD)/.deps
