@@ -1,0 +1,392 @@
+#!/bin/bash
+# behaviours.sh: integration tests of behaviours the README promises that
+# no other script exercised (issue 22), on real processes only.  It owns:
+#
+#   a. retry_if end to end: bh_zero's entry says retry_if = "ret == 0";
+#      a function that returns 0 twice then 3 is retried (retries = 3)
+#      whatever errno it sets, and returns 3 after 3 runs; with
+#      retries = 1 the last result (0) is returned as it is after 2 runs;
+#      with retry_on_errno = ["EAGAIN"] beside it only a 0 with EAGAIN is
+#      retried (a 0 with ENOENT is returned after one run);
+#   b. timeout does not count the time a call waits in the queue: one
+#      worker held 2.5 s by a call without timeout; a call of bh_nap(100)
+#      (timeout = "1s") queued behind it waits well over 1 s in all, yet
+#      returns 100, after the held call ends;
+#   c. a retry re-sends an inout buffer as the failed attempt left it:
+#      bh_inout fails with EAGAIN while the count it keeps in its own
+#      buffer is <= 2; offloaded with retry_on_errno, its three attempts
+#      see 0, 1, 2 and the call returns 3 with the buffer 3 11 22 33;
+#   d. a full map ([queue] map_size = "1MiB") on an ordinary call: with
+#      four tasks of 200,000 bytes waiting (no runner), a fifth runs in
+#      the caller after one line that says to raise [queue] map_size; the
+#      waiting calls each run once when a runner comes; and a result that
+#      cannot be stored (a returned string of 900,000 bytes): the caller
+#      dies of SIGABRT after one line that says to raise [queue]
+#      map_size, the function having run once, in the worker;
+#   e. required = true in the shim itself: a listed symbol the program
+#      defines but does not import is an error at the default log level
+#      (the program runs on); a required symbol no loaded object defines
+#      is an error, and the program runs without dtask; /bin/true, which
+#      imports no listed symbol, reports it too;
+#   f. fork: under a raw LD_PRELOAD with autostart (calls before the fork,
+#      and none: parent and child then start the pool together, and one
+#      pool starts); in sync mode (every call in the process that made
+#      it, and intercepted there); while another thread has a call in
+#      flight (the child's calls are served, the held call returns);
+#   g. offload_if on a floating-point parameter (offload_if = "x >= 2.5"):
+#      x = 2.5, 2.75, 3.75, 1e300 offloaded; 1, 2.4999, -7, nan in the
+#      caller, marked "local (offload_if)" by DTASK_TRACE;
+#   h. a worker that crashes within 1 s of its start is respawned at the
+#      next tick: a loop of crashing calls on a pool of one worker runs
+#      one call per second or slower, and the runner says why.
+# Controls show that the checks can fail (an entry without retry_if, the
+# same calls in sync mode, a call past its timeout, the same call on an
+# empty queue, a small string, the entry without required, an offloaded
+# fork, a crash of a worker older than 1 s, which is replaced at once).
+#
+# The programs are the fixtures of tests/fixtures/behave (libbehave.so,
+# bhprog, bh.toml), built into $BUILD/fixtures/behave, and the queue tool
+# tests/fixtures/qtool.c, built into $BUILD/fixtures.  Every queue is a
+# fresh directory under one private (0700) directory in /dev/shm, removed
+# at exit; every runner and caller this script starts (and every pool
+# autostarted here) is stopped at exit.  Every program runs under
+# `timeout 60`.  Core dumps are off.
+#
+# Environment: BUILD (default build); SANITIZE=1 when the shim and the
+# commands were built with ASan/UBSan (detected from the shim when unset):
+# the ASan runtime is preloaded, first, for the callers started here, and
+# dtask-runner is given it too (with verify_asan_link_order=0, as in
+# offload.sh); ASan's own SIGSEGV handler is off, as in failure.sh, so
+# that a crash reaches dtask.
+# Output: "ok - ..." or "not ok - ..." per check (details indented), then
+# "N passed, N failed, N skipped".  Exit status 1 if any check failed.
+#
+# Checks are written `CONDITION; check $? DESCRIPTION [DETAIL-FILE...]`.
+# shellcheck disable=SC2317  # cleanup and kill_ours run from the EXIT trap
+set -u
+
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
+
+# ------------------------------------------------------------ set-up
+
+RUNNER=$BUILD/dtask-runner
+SHIM=$BUILD/libdtask_shim.so
+BH=$BUILD/fixtures/behave
+BHPROG=$BH/bhprog
+QTOOL=$BUILD/fixtures/qtool
+# qtool opens the queue of this program image (each image has its own).
+export QTOOL_PROG=$BHPROG
+for f in "$RUNNER" "$SHIM" "$BHPROG" "$QTOOL" "$BH/libbehave.so" \
+  "$BH/bh.toml"; do
+  if [ ! -e "$f" ]; then
+    echo "behaviours.sh: $f is missing; build first (make all, which runs" >&2
+    echo "tests/fixtures/behave/build.sh)" >&2
+    not_ok "dtask, the shim and the behaviour fixtures are built"
+    finish
+  fi
+done
+
+if [ -z "${SANITIZE:-}" ]; then
+  SANITIZE=0
+  readelf -d "$SHIM" 2>/dev/null | grep -q 'NEEDED.*libasan' && SANITIZE=1
+fi
+NO_SIG_HANDLERS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
+PRELOAD=$SHIM # for callers started here with a raw LD_PRELOAD
+CALLER_ENV=()
+LAUNCH_ENV=() # for dtask-runner
+if [ "$SANITIZE" = 1 ]; then
+  asan=$(${CC:-cc} -print-file-name=libasan.so)
+  if [ ! -f "$asan" ]; then
+    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
+    finish
+  fi
+  PRELOAD="$asan $SHIM"
+  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$NO_SIG_HANDLERS")
+  LAUNCH_ENV=("LD_PRELOAD=$asan"
+              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$NO_SIG_HANDLERS")
+fi
+
+# Variables of ours that must not leak in from the caller's environment.
+CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
+       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
+       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
+       -u BH_LOG -u BH_HOLD)
+
+# A crash must not leave core files behind (nor make `timeout` say so).
+ulimit -c 0
+
+root=$(mktemp -d /dev/shm/dtask-behave.XXXXXX) || exit 1
+chmod 700 "$root"
+tmp=$root
+# Programs run in this directory: no stray ./dtask.toml takes part.
+cd "$root" || exit 1
+t_start=$(date +%s%N)
+
+# Processes started here that may outlive their case (pids).
+started=()
+
+# kill_ours PID...: stops each process that is still one of ours (its
+# command line names our fixture, dtask-runner or timeout), TERM then KILL.
+kill_ours() {
+  local p alive=()
+  for p in "$@"; do
+    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
+      continue
+    fi
+    if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
+      grep -qF -e "$BH/" -e dtask-runner -e timeout; then
+      kill -TERM "$p" 2>/dev/null && alive+=("$p")
+    fi
+  done
+  [ ${#alive[@]} -eq 0 ] && return
+  sleep 0.3
+  for p in "${alive[@]}"; do
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  done
+}
+
+cleanup() {
+  local pids=("${started[@]}") f more
+  # Background jobs of this shell (callers under `timeout`).
+  mapfile -t more < <(jobs -p)
+  pids+=("${more[@]}")
+  # Autostarted pools name themselves in runner.log.
+  for f in "$root"/*/q/*/runner.log; do
+    [ -f "$f" ] || continue
+    mapfile -t more < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
+    pids+=("${more[@]}")
+  done
+  kill_ours "${pids[@]}"
+  cd / && rm -rf "$root"
+}
+trap cleanup EXIT
+
+# mkcfg NAME [DEFAULTS-LINES...]: writes $root/NAME.toml = bh.toml, then
+# $EXTRA (more [[offload]] entries, when set), a queue in $root/NAME/q
+# (created by dtask itself; map_size $MAP, default "64MiB"), a [runner]
+# table ($RUNNER_KEYS when set, else autostart = false) and a [defaults]
+# table with the given lines; prints its path.
+mkcfg() {
+  local name=$1
+  shift
+  {
+    cat "$BH/bh.toml"
+    [ -n "${EXTRA:-}" ] && printf '\n%s\n' "$EXTRA"
+    printf '\n[queue]\npath = "%s"\nmap_size = "%s"\n\n' "$root/$name/q" \
+      "${MAP:-64MiB}"
+    printf '[runner]\n%s\n\n[defaults]\n' "${RUNNER_KEYS:-autostart = false}"
+    [ $# -gt 0 ] && printf '%s\n' "$@"
+  } >"$root/$name.toml"
+  mkdir -m 700 "$root/$name"
+  echo "$root/$name.toml"
+}
+
+# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
+# environment; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time); bash's own
+# notice for a command killed by a signal goes to OUT.notice.
+run() {
+  local o=$1 t0 t1
+  shift
+  t0=$(date +%s%N)
+  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>"$o.notice"
+  echo $? >"$o.rc"
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+}
+
+# caller OUT CONFIG [VAR=VALUE...] -- ARGS...: bhprog ARGS with the shim
+# preloaded, no launcher.
+caller() {
+  local o=$1 cfg=$2
+  shift 2
+  split_at_dashes "$@"
+  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
+    LD_PRELOAD="$PRELOAD" "$BHPROG" "${CMD[@]}"
+}
+
+# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner
+# with bhprog as the image, in the background (a 120 s limit), logging at
+# info level to $root/NAME.rlog; waits (at most 10 s) until it serves and
+# sets RPID to its supervisor's pid.  Returns 1 if it did not come up.
+start_runner() {
+  local name=$1 cfg=$2 w=$3 i
+  shift 3
+  RPID=
+  timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
+    "$RUNNER" -c "$cfg" -w "$w" -- "$BHPROG" \
+    >"$root/$name.rout" 2>"$root/$name.rlog" &
+  started+=($!)
+  for i in $(seq 200); do
+    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
+      "$root/$name.rlog" | head -n 1)
+    [ -n "$RPID" ] && break
+    kill -0 "${started[-1]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$RPID" ] || return 1
+  started+=("$RPID")
+}
+
+# stop_runner PID: SIGTERM, then 0 once it is gone (at most 5 s).
+stop_runner() {
+  local i
+  kill -TERM "$1" 2>/dev/null
+  for i in $(seq 250); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# has FILE FIXED-STRING...: 0 if FILE holds every string.
+has() {
+  local file=$1 s
+  shift
+  for s in "$@"; do
+    grep -qF -- "$s" "$file" || return 1
+  done
+}
+
+# rc_is OUT STATUS: 0 if the run OUT exited with STATUS.
+rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
+
+# ms_of OUT: the run's wall time in milliseconds.
+ms_of() { cat "$1.ms"; }
+
+# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
+note() {
+  local n=$1
+  shift
+  printf '%s\n' "$@" >"$tmp/$n.note"
+  echo "$tmp/$n.note"
+}
+
+# caller_pid OUT: the pid bhprog printed first.
+caller_pid() { sed -n 's/^caller pid //p' "$1.out" | head -n 1; }
+
+# re TEXT: TEXT with the characters special to grep -E escaped.
+re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
+
+# dtask_lines OUT: the lines of OUT.err that dtask wrote (other than the
+# lines of `timeout`).
+dtask_lines() { grep -v '^timeout: ' "$1.err"; }
+
+# one_line OUT LEVEL REGEX: OUT.err holds exactly one line, and it is
+# "dtask[CALLER-PID]: LEVEL" followed by REGEX, to the end of the line.
+one_line() {
+  local pid
+  pid=$(caller_pid "$1")
+  [ -n "$pid" ] && [ "$(dtask_lines "$1" | wc -l)" = 1 ] &&
+    dtask_lines "$1" | grep -qE "^dtask\[$pid\]: $2$3\$"
+}
+
+# line_in OUT LEVEL REGEX: OUT.err has such a line (among others).
+line_in() {
+  local pid
+  pid=$(caller_pid "$1")
+  [ -n "$pid" ] && grep -qE "^dtask\[$pid\]: $2$3\$" "$1.err"
+}
+
+# counts CONFIG: "tasks T claims C results R" of CONFIG's queue.
+counts() { timeout 20 "$QTOOL" "$1" counts 2>&1; }
+
+# wait_for SECONDS CMD...: 0 once CMD succeeds (polled every 50 ms), 1
+# after SECONDS.
+wait_for() {
+  local n=$(($1 * 20)) i
+  shift
+  for ((i = 0; i < n; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+ERR='error: '
+WARN='warning: '
+# No one's runner serves these calls unless a case starts one; a caller
+# never waits for one longer than the case allows.
+FAST=('retries = 3' 'retry_wait = "10ms"' 'retry_max_wait = "10ms"')
+
+# ======================================================================
+# a. retry_if end to end.
+# ======================================================================
+CFGA=$(mkcfg a "${FAST[@]}")
+CFGA1=$(mkcfg a1 'retries = 1' 'retry_wait = "10ms"' 'retry_max_wait = "10ms"')
+CFGAE=$(mkcfg ae "${FAST[@]}" 'retry_on_errno = ["EAGAIN"]')
+if start_runner a "$CFGA" 2 BH_LOG="$tmp/a.bhlog" && RA=$RPID && start_runner a1 "$CFGA1" 2 &&
+  RA1=$RPID && start_runner ae "$CFGAE" 2; then
+  RAE=$RPID
+  cnt=$tmp/a.count
+  caller "$tmp/a" "$CFGA" DTASK_LOG=info -- zero "$cnt" 2 0
+  rc_is "$tmp/a" 0 && has "$tmp/a.out" "bh_zero($cnt, 2, 0) = 3 errno 0" &&
+    [ "$(cat "$cnt")" = 3 ] &&
+    line_in "$tmp/a" "" "bh_zero failed with an error; retry 1 of 3" &&
+    line_in "$tmp/a" "" "bh_zero failed with an error; retry 2 of 3" &&
+    [ "$(grep -c 'retry [0-9]* of' "$tmp/a.err")" = 2 ]
+  check $? "a retry_if = \"ret == 0\" (alone: any errno, even 0, qualifies), retries = 3: two 0s retried, returns 3 (ran $(cat "$cnt" 2>/dev/null) times, want 3), one \"retry N of 3\" line each" \
+    "$tmp/a.out" "$tmp/a.err"
+  # Control: the same function under an entry without retry_if (the
+  # default, ret < 0, for an int) is not retried.
+  cnt=$tmp/a.plain.count
+  caller "$tmp/a.plain" "$CFGA" DTASK_LOG=info -- zeroplain "$cnt" 2 0
+  rc_is "$tmp/a.plain" 0 &&
+    has "$tmp/a.plain.out" "bh_zero_plain($cnt, 2, 0) = 0 errno 0" &&
+    [ "$(cat "$cnt")" = 1 ] && ! grep -q retry "$tmp/a.plain.err"
+  check $? "a control: bh_zero_plain (no retry_if: ret < 0) returns its first 0, ran once ($(cat "$cnt" 2>/dev/null))" \
+    "$tmp/a.plain.out" "$tmp/a.plain.err"
+
+  cnt=$tmp/a1.count
+  caller "$tmp/a1" "$CFGA1" -- zero "$cnt" 2 ENOENT
+  rc_is "$tmp/a1" 0 && has "$tmp/a1.out" "bh_zero($cnt, 2, ENOENT) = 0 errno ENOENT" &&
+    [ "$(cat "$cnt")" = 2 ] && [ ! -s "$tmp/a1.err" ]
+  check $? "a retry_if, retries = 1: one retry, then the last result as it is, 0/ENOENT (ran $(cat "$cnt" 2>/dev/null) times, want 2)" \
+    "$tmp/a1.out" "$tmp/a1.err"
+
+  cnt=$tmp/ae.noent.count
+  caller "$tmp/ae.noent" "$CFGAE" -- zero "$cnt" 2 ENOENT
+  rc_is "$tmp/ae.noent" 0 &&
+    has "$tmp/ae.noent.out" "bh_zero($cnt, 2, ENOENT) = 0 errno ENOENT" &&
+    [ "$(cat "$cnt")" = 1 ]
+  check $? "a retry_if with retry_on_errno = [\"EAGAIN\"]: a 0 with ENOENT is not retried (ran $(cat "$cnt" 2>/dev/null) times, want 1)" \
+    "$tmp/ae.noent.out" "$tmp/ae.noent.err"
+  cnt=$tmp/ae.again.count
+  caller "$tmp/ae.again" "$CFGAE" -- zero "$cnt" 2 EAGAIN
+  rc_is "$tmp/ae.again" 0 &&
+    has "$tmp/ae.again.out" "bh_zero($cnt, 2, EAGAIN) = 3 errno 0" &&
+    [ "$(cat "$cnt")" = 3 ]
+  check $? "a retry_if with retry_on_errno = [\"EAGAIN\"]: a 0 with EAGAIN is retried, returns 3 (ran $(cat "$cnt" 2>/dev/null) times, want 3)" \
+    "$tmp/ae.again.out" "$tmp/ae.again.err"
+
+  # ====================================================================
+  # c. A retry re-sends an inout buffer as the failed attempt left it.
+  # ====================================================================
+  # (On a's runner: bh_inout's entry has retry_on_errno = ["EAGAIN"].)
+  # Each attempt logs v[0] as it found it (the workers' BH_LOG).
+  caller "$tmp/c" "$CFGA" -- inout 2
+  seen=$(sed -n 's/^I //p' "$tmp/a.bhlog" 2>/dev/null | tr '\n' ' ')
+  rc_is "$tmp/c" 0 && has "$tmp/c.out" "bh_inout(v, 2) = 3 errno 0; v = 3 11 22 33" &&
+    [ "$seen" = "0 1 2 " ]
+  check $? "c retry_on_errno, retries = 3: bh_inout's three attempts found v[0] = ${seen:-?}(want 0 1 2: each retry sent the buffer as the failed attempt left it); returns 3 with v = 3 11 22 33" \
+    "$tmp/c.out" "$tmp/c.err" "$tmp/a.bhlog"
+  # Control: in sync mode (no retries, the real function once) the one
+  # attempt leaves v = 1 11 0 0 and returns -1/EAGAIN; a retry that sent
+  # the original buffer again would end the same way.
+  caller "$tmp/c.sync" "$CFGA" DTASK_MODE=sync -- inout 2
+  rc_is "$tmp/c.sync" 0 &&
+    has "$tmp/c.sync.out" "bh_inout(v, 2) = -1 errno EAGAIN; v = 1 11 0 0"
+  check $? "c control: one attempt (sync mode) returns -1/EAGAIN with v = 1 11 0 0" \
+    "$tmp/c.sync.out" "$tmp/c.sync.err"
+  stop_runner "$RA"
+  stop_runner "$RA1"
+  stop_runner "$RAE"
+else
+  not_ok "a dtask-runner -w 2 serves the queues" "$tmp/a.rlog" "$tmp/a1.rlog" \
+    "$tmp/ae.rlog"
+fi
+
+echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
+finish
