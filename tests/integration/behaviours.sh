@@ -388,5 +388,43 @@ else
     "$tmp/ae.rlog"
 fi
 
+# ======================================================================
+# b. timeout does not count the time a call waits in the queue.
+# ======================================================================
+# One worker.  bh_hold(2500) (no timeout) holds it; once it runs (its "H"
+# line), bh_nap(100) is called: its entry's timeout is 1 s, and it waits
+# in the queue for most of 2.5 s before a worker starts it.
+CFGB=$(mkcfg b)
+if start_runner b "$CFGB" 1 BH_LOG="$tmp/b.log"; then
+  RB=$RPID
+  caller "$tmp/b.hold" "$CFGB" -- hold 2500 &
+  hjob=$!
+  wait_for 20 grep -q '^H ' "$tmp/b.log"
+  caller "$tmp/b" "$CFGB" -- nap 100
+  wait "$hjob"
+  ms=$(ms_of "$tmp/b")
+  order=$(cut -c1 "$tmp/b.log" | tr -d '\n')
+  rc_is "$tmp/b" 0 && has "$tmp/b.out" "bh_nap(100) = 100 errno 0" &&
+    [ ! -s "$tmp/b.err" ] && rc_is "$tmp/b.hold" 0 &&
+    has "$tmp/b.hold.out" "bh_hold(2500) = 2500 errno 0"
+  check $? "b timeout = \"1s\": bh_nap(100), queued behind a 2.5 s call on the only worker, returns 100, nothing on stderr" \
+    "$tmp/b.out" "$tmp/b.err" "$tmp/b.hold.out" "$tmp/b.hold.err" "$tmp/b.log"
+  [ "$order" = HhNn ] && [ "$ms" -ge 1100 ]
+  check $? "b it waited in the queue: it started after the held call ended (runs in the log: $order, want HhNn) and took $ms ms in all (want >= 1100: longer than its timeout)" \
+    "$tmp/b.log"
+  # Control: a call that runs past the timeout is cut short, in the same
+  # config: the timeout is enforced.
+  caller "$tmp/b.over" "$CFGB" -- nap 3000
+  ms=$(ms_of "$tmp/b.over")
+  rc_is "$tmp/b.over" 0 && has "$tmp/b.over.out" "bh_nap(3000) = -1 errno ETIMEDOUT" &&
+    one_line "$tmp/b.over" "$ERR" "bh_nap ran past its timeout of 1s in worker [0-9]+ of runner $RB, which killed the worker; bh_nap returns the on_timeout value" &&
+    [ "$ms" -lt 3000 ]
+  check $? "b control: bh_nap(3000) under the same timeout returns -1/ETIMEDOUT after $ms ms (want < 3000), one line" \
+    "$tmp/b.over.out" "$tmp/b.over.err"
+  stop_runner "$RB"
+else
+  not_ok "b dtask-runner -w 1 serves the queue" "$tmp/b.rlog"
+fi
+
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
