@@ -426,5 +426,80 @@ else
   not_ok "b dtask-runner -w 1 serves the queue" "$tmp/b.rlog"
 fi
 
+# ======================================================================
+# d. A full map on an ordinary call; a result that cannot be stored.
+# ======================================================================
+# map_size = "1MiB" (the least allowed; max_call_size a quarter of it).
+# No runner at first: four callers of bh_big(200,000 bytes) wait, their
+# tasks in the map (about 850 KB of it); a fifth task does not fit.
+CFGD=$(MAP=1MiB mkcfg d 'wait_for_runner = "40s"')
+djobs=()
+queued=0
+for i in 1 2 3 4; do
+  caller "$tmp/d.w$i" "$CFGD" BH_LOG="$tmp/d.log" -- big 200000 &
+  djobs+=($!)
+  wait_for 20 eval '[ "$(counts "$CFGD")" = "tasks $i claims 0 results 0" ]' &&
+    queued=$i
+done
+caller "$tmp/d" "$CFGD" BH_LOG="$tmp/d.log" -- big 200000
+[ "$queued" = 4 ] && rc_is "$tmp/d" 0 &&
+  has "$tmp/d.out" "bh_big(200000) ran in the caller" &&
+  one_line "$tmp/d" "$ERR" "cannot queue a call of bh_big: No space left on device \(the queue is full: raise \[queue\] map_size, or the Redis server's maxmemory\); calling it inline"
+check $? "d with 4 tasks of 200,000 bytes waiting in a 1 MiB map ($queued queued), a 5th bh_big(200000) runs in the caller after one line: the queue is full, raise [queue] map_size" \
+  "$tmp/d.out" "$tmp/d.err" "$(note d.q "$(counts "$CFGD")")"
+# The waiting calls end once a runner comes: each ran once, in a worker
+# or (a full map cannot hand a worker a copy of its task) in its caller
+# after a line that says to raise [queue] map_size.
+if start_runner d "$CFGD" 1 BH_LOG="$tmp/d.log"; then
+  RD=$RPID
+  wait "${djobs[@]}"
+  bad=
+  for i in 1 2 3 4; do
+    o=$tmp/d.w$i
+    if has "$o.out" "bh_big(200000) ran in a worker"; then
+      [ ! -s "$o.err" ] || bad="$bad w$i(stderr)"
+    elif has "$o.out" "bh_big(200000) ran in the caller"; then
+      one_line "$o" "$ERR" "bh_big: the task is too large for the queue to hand to a worker \(map_size 1 MiB\); raise \[queue\] map_size; calling it inline" ||
+        bad="$bad w$i(line)"
+    else
+      bad="$bad w$i(no result)"
+    fi
+    rc_is "$o" 0 || bad="$bad w$i(rc)"
+  done
+  runs=$(grep -c '^B ' "$tmp/d.log")
+  [ -z "$bad" ] && [ "$runs" = 5 ]
+  check $? "d the 4 waiting calls end once a runner serves the queue, each once, in a worker or in its caller with a line to raise [queue] map_size ($runs runs of bh_big in all, want 5)${bad:+; wrong:$bad}" \
+    "$tmp/d.w1.out" "$tmp/d.w1.err" "$tmp/d.w2.out" "$tmp/d.w2.err" \
+    "$tmp/d.w3.out" "$tmp/d.w3.err" "$tmp/d.w4.out" "$tmp/d.w4.err" "$tmp/d.log"
+  # Control: the same call on the empty queue goes to the worker.
+  caller "$tmp/d.ctl" "$CFGD" -- big 200000
+  rc_is "$tmp/d.ctl" 0 && has "$tmp/d.ctl.out" "bh_big(200000) ran in a worker" &&
+    [ ! -s "$tmp/d.ctl.err" ]
+  check $? "d control: the same bh_big(200000) on the emptied queue runs in a worker, nothing on stderr" \
+    "$tmp/d.ctl.out" "$tmp/d.ctl.err"
+
+  # A returned string of 900,000 bytes cannot be stored in the 1 MiB map
+  # (the caller cannot know its size before the call): the function ran,
+  # so the call is lost; on_crash = "signal" raises SIGABRT.
+  : >"$tmp/d.log"
+  caller "$tmp/d.str" "$CFGD" -- bigstr 900000
+  cp=$(caller_pid "$tmp/d.str")
+  runs=$(sed -n 's/^T \([0-9]*\) 900000$/\1/p' "$tmp/d.log" | tr '\n' ' ')
+  rc_is "$tmp/d.str" 134 && ! has "$tmp/d.str.out" "bh_bigstr(900000) =" &&
+    one_line "$tmp/d.str" "$ERR" "bh_bigstr: the function ran, but its result \([0-9]+ bytes\) could not be stored in the queue \(No space left on device\); raise \[queue\] map_size; raising SIGABRT here \(on_crash = \"signal\"\)" &&
+    [ -n "$runs" ] && [ "$runs" != "$cp " ] && [ "$(echo $runs | wc -w)" = 1 ]
+  check $? "d a result that cannot be stored (a 900,000-byte string in a 1 MiB map): one line, raise [queue] map_size; the caller dies of SIGABRT (exit $(cat "$tmp/d.str.rc"), want 134); the function ran once, in the worker (runs: ${runs:-none}; caller $cp)" \
+    "$tmp/d.str.out" "$tmp/d.str.err" "$tmp/d.log"
+  caller "$tmp/d.str1" "$CFGD" -- bigstr 1000
+  rc_is "$tmp/d.str1" 0 &&
+    has "$tmp/d.str1.out" "bh_bigstr(1000) = a string of 1000 bytes errno 0" &&
+    [ ! -s "$tmp/d.str1.err" ]
+  check $? "d control: bh_bigstr(1000) returns its string of 1000 bytes, nothing on stderr" \
+    "$tmp/d.str1.out" "$tmp/d.str1.err"
+  stop_runner "$RD"
+else
+  not_ok "d dtask-runner -w 1 serves the queue" "$tmp/d.rlog"
+fi
+
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
