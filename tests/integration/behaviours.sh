@@ -501,5 +501,58 @@ else
   not_ok "d dtask-runner -w 1 serves the queue" "$tmp/d.rlog"
 fi
 
+# ======================================================================
+# e. required = true, in the shim itself.
+# ======================================================================
+# bh_unused is defined by libbehave.so, which bhprog links, but bhprog
+# never calls it (no import); bh_nowhere is defined by no object at all.
+# Sync mode: no queue, no runner, the shim's start-up decides alone.
+UNUSED=$'[[offload]]\nsignature = "int bh_unused(int x)"'
+NOWHERE=$'[[offload]]\nsignature = "int bh_nowhere(int x)"'
+CFGE=$(EXTRA="$UNUSED"$'\nrequired = true' mkcfg e)
+CFGE0=$(EXTRA="$UNUSED" mkcfg e0)
+CFGN=$(EXTRA="$NOWHERE"$'\nrequired = true' mkcfg n)
+CFGN0=$(EXTRA="$NOWHERE" mkcfg n0)
+# The entry's line: the [[offload]] line of the appended entry.
+eline=$(grep -n '^signature = "int bh_unused' "$CFGE" | cut -d: -f1)
+eline=$((eline - 1))
+# (The number of lines is not checked: a config the door hands to the
+# engine from inside an [[offload]] entry also makes it print "watching
+# the loaded objects failed: Invalid argument", which is not part of
+# what is checked here.)
+caller "$tmp/e" "$CFGE" DTASK_MODE=sync -- where 3
+rc_is "$tmp/e" 0 && has "$tmp/e.out" "bh_where(3) ran in the caller" &&
+  line_in "$tmp/e" "$ERR" "$(re "$CFGE"):$eline: no loaded object of bhprog imports 'bh_unused', so only calls through dlsym or later dlopen'ed objects can be caught \(check with: dtask check --binary PROG\)"
+check $? "e required = true, a listed symbol bhprog defines (libbehave.so) but does not import: an error at the default log level naming file, line and symbol; the program runs on (exit $(cat "$tmp/e.rc"))" \
+  "$tmp/e.out" "$tmp/e.err"
+caller "$tmp/e0" "$CFGE0" DTASK_MODE=sync -- where 3
+caller "$tmp/e0w" "$CFGE0" DTASK_MODE=sync DTASK_LOG=warn -- where 3
+rc_is "$tmp/e0" 0 && has "$tmp/e0.out" "bh_where(3) ran in the caller" &&
+  [ ! -s "$tmp/e0.err" ] && rc_is "$tmp/e0w" 0 &&
+  line_in "$tmp/e0w" "$WARN" "$(re "$CFGE0"):$eline: no loaded object of bhprog imports 'bh_unused', .*"
+check $? "e control: without required, nothing on stderr at the default level; a warning under DTASK_LOG=warn" \
+  "$tmp/e0.err" "$tmp/e0w.err"
+
+# A required symbol that no loaded object defines: the program runs
+# without dtask (bh_where(3), which offload_if would offload, runs in the
+# caller; no runner is needed to tell).
+caller "$tmp/n" "$CFGN" -- where 3
+nline=$(grep -n '^signature = "int bh_nowhere' "$CFGN" | cut -d: -f1)
+nline=$((nline - 1))
+rc_is "$tmp/n" 0 && has "$tmp/n.out" "bh_where(3) ran in the caller" &&
+  line_in "$tmp/n" "$ERR" "$(re "$CFGN"):$nline: no loaded object defines 'bh_nowhere'; it stays pending until a dlopen brings it" &&
+  line_in "$tmp/n" "$ERR" "running bhprog without dtask \(set DTASK_STRICT=1 to stop instead\)"
+check $? "e required = true, a symbol no loaded object defines: an error naming file, line and symbol, then \"running bhprog without dtask\"; the program runs unchanged (bh_where(3) in the caller, exit $(cat "$tmp/n.rc"))" \
+  "$tmp/n.out" "$tmp/n.err"
+# /bin/true imports no listed symbol: the door would stay silent, but a
+# required entry takes the config to the engine in every program.
+run "$tmp/n.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN" LD_PRELOAD="$PRELOAD" /bin/true
+run "$tmp/n0.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN0" LD_PRELOAD="$PRELOAD" /bin/true
+rc_is "$tmp/n.true" 0 &&
+  grep -qE "^dtask\[[0-9]+\]: $ERR$(re "$CFGN"):$nline: no loaded object defines 'bh_nowhere'" "$tmp/n.true.err" &&
+  rc_is "$tmp/n0.true" 0 && [ ! -s "$tmp/n0.true.err" ]
+check $? "e /bin/true under the same config reports the required bh_nowhere too, and exits 0; control: without required it says nothing" \
+  "$tmp/n.true.err" "$tmp/n0.true.err"
+
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
