@@ -307,8 +307,7 @@ wait_for() {
 
 ERR='error: '
 WARN='warning: '
-# No one's runner serves these calls unless a case starts one; a caller
-# never waits for one longer than the case allows.
+# Retries without the default pauses (a's configs).
 FAST=('retries = 3' 'retry_wait = "10ms"' 'retry_max_wait = "10ms"')
 
 # ======================================================================
@@ -399,7 +398,7 @@ if start_runner b "$CFGB" 1 BH_LOG="$tmp/b.log"; then
   RB=$RPID
   caller "$tmp/b.hold" "$CFGB" -- hold 2500 &
   hjob=$!
-  wait_for 20 grep -q '^H ' "$tmp/b.log"
+  wait_for 20 grep -qs '^H ' "$tmp/b.log"
   caller "$tmp/b" "$CFGB" -- nap 100
   wait "$hjob"
   ms=$(ms_of "$tmp/b")
@@ -433,13 +432,14 @@ fi
 # No runner at first: four callers of bh_big(200,000 bytes) wait, their
 # tasks in the map (about 850 KB of it); a fifth task does not fit.
 CFGD=$(MAP=1MiB mkcfg d 'wait_for_runner = "40s"')
+# tasks_are CONFIG N: CONFIG's queue holds N tasks and nothing else.
+tasks_are() { [ "$(counts "$1")" = "tasks $2 claims 0 results 0" ]; }
 djobs=()
 queued=0
 for i in 1 2 3 4; do
   caller "$tmp/d.w$i" "$CFGD" BH_LOG="$tmp/d.log" -- big 200000 &
   djobs+=($!)
-  wait_for 20 eval '[ "$(counts "$CFGD")" = "tasks $i claims 0 results 0" ]' &&
-    queued=$i
+  wait_for 20 tasks_are "$CFGD" "$i" && queued=$i
 done
 caller "$tmp/d" "$CFGD" BH_LOG="$tmp/d.log" -- big 200000
 [ "$queued" = 4 ] && rc_is "$tmp/d" 0 &&
@@ -487,7 +487,7 @@ if start_runner d "$CFGD" 1 BH_LOG="$tmp/d.log"; then
   runs=$(sed -n 's/^T \([0-9]*\) 900000$/\1/p' "$tmp/d.log" | tr '\n' ' ')
   rc_is "$tmp/d.str" 134 && ! has "$tmp/d.str.out" "bh_bigstr(900000) =" &&
     one_line "$tmp/d.str" "$ERR" "bh_bigstr: the function ran, but its result \([0-9]+ bytes\) could not be stored in the queue \(No space left on device\); raise \[queue\] map_size; raising SIGABRT here \(on_crash = \"signal\"\)" &&
-    [ -n "$runs" ] && [ "$runs" != "$cp " ] && [ "$(echo $runs | wc -w)" = 1 ]
+    [ -n "$runs" ] && [ "$runs" != "$cp " ] && [ "$(wc -w <<<"$runs")" = 1 ]
   check $? "d a result that cannot be stored (a 900,000-byte string in a 1 MiB map): one line, raise [queue] map_size; the caller dies of SIGABRT (exit $(cat "$tmp/d.str.rc"), want 134); the function ran once, in the worker (runs: ${runs:-none}; caller $cp)" \
     "$tmp/d.str.out" "$tmp/d.str.err" "$tmp/d.log"
   caller "$tmp/d.str1" "$CFGD" -- bigstr 1000
@@ -553,6 +553,153 @@ rc_is "$tmp/n.true" 0 &&
   rc_is "$tmp/n0.true" 0 && [ ! -s "$tmp/n0.true.err" ]
 check $? "e /bin/true under the same config reports the required bh_nowhere too, and exits 0; control: without required it says nothing" \
   "$tmp/n.true.err" "$tmp/n0.true.err"
+
+# ======================================================================
+# f. fork: raw LD_PRELOAD with autostart; sync mode; a call in flight.
+# ======================================================================
+# fork_ok OUT PRE N: bhprog fork PRE N ran every call in a worker.
+fork_ok() {
+  rc_is "$1" 0 &&
+    has "$1.out" "parent: $(($2 + $3)) calls, $(($2 + $3)) in a worker, 0 in itself, 0 in its child" \
+      "child: $3 calls, $3 in a worker, 0 in itself, 0 in its parent" \
+      "child exit status 0"
+}
+# serves_in CONFIG: how many pools said they serve CONFIG's queue in its
+# runner.log (autostart writes it; DTASK_LOG=info makes them say so).
+serves_in() {
+  local q
+  q=$(timeout 20 "$QTOOL" "$1" dir)
+  grep -c ': runner [0-9]* serves ' "$q/runner.log" 2>/dev/null
+}
+AUTO=$'autostart = true\nidle_exit = "3s"\nworkers = 2'
+CFGF=$(RUNNER_KEYS=$AUTO mkcfg f)
+CFGF0=$(RUNNER_KEYS=$AUTO mkcfg f0)
+caller "$tmp/f" "$CFGF" DTASK_LOG=info -- fork 3 20
+fork_ok "$tmp/f" 3 20 && [ "$(serves_in "$CFGF")" = 1 ]
+check $? "f raw LD_PRELOAD, autostart: 3 calls, fork, 20 calls in each: all 43 in workers of the one pool the first call started ($(serves_in "$CFGF") pool)" \
+  "$tmp/f.out" "$tmp/f.err"
+caller "$tmp/f0" "$CFGF0" DTASK_LOG=info -- fork 0 20
+fork_ok "$tmp/f0" 0 20 && [ "$(serves_in "$CFGF0")" = 1 ]
+check $? "f raw LD_PRELOAD, autostart, no call before the fork: parent and child start the pool together, one pool starts ($(serves_in "$CFGF0")), all 40 calls in its workers" \
+  "$tmp/f0.out" "$tmp/f0.err"
+
+# Sync mode: every call runs in the process that made it, through the
+# stub (one trace line per call, from each process).
+caller "$tmp/fs" "$CFGF" DTASK_MODE=sync DTASK_TRACE=1 -- fork 3 20
+ppid=$(caller_pid "$tmp/fs")
+ptr=$(grep -c "^dtask\[$ppid\]: trace bh_pid() = $ppid errno=0 sync " "$tmp/fs.err")
+ctr=$(grep -E "^dtask\[[0-9]+\]: trace bh_pid\(\) = [0-9]+ errno=0 sync " "$tmp/fs.err" |
+  grep -vc "^dtask\[$ppid\]")
+rc_is "$tmp/fs" 0 &&
+  has "$tmp/fs.out" "parent: 23 calls, 0 in a worker, 23 in itself, 0 in its child" \
+    "child: 20 calls, 0 in a worker, 20 in itself, 0 in its parent" \
+    "child exit status 0" &&
+  [ "$ptr" = 23 ] && [ "$ctr" = 20 ]
+check $? "f DTASK_MODE=sync: 3 calls, fork, 20 in each: each call ran in the process that made it, through the stub ($ptr trace lines of the parent, want 23; $ctr of the child, want 20)" \
+  "$tmp/fs.out" "$tmp/fs.err"
+# Control: the checks above fail on the offloaded run (f).
+! has "$tmp/f.out" "parent: 23 calls, 0 in a worker, 23 in itself, 0 in its child"
+check $? "f control: the offloaded run's counts are not those of sync mode"
+
+# A fork while another thread's call is held in a worker: the child's
+# calls are served (a second worker), the held call then returns.
+CFGF3=$(mkcfg f3)
+if start_runner f3 "$CFGF3" 2 BH_LOG="$tmp/f3.log"; then
+  RF3=$RPID
+  caller "$tmp/f3" "$CFGF3" BH_LOG="$tmp/f3.log" BH_HOLD="$tmp/f3.hold" -- \
+    inflight 100 20
+  cp=$(caller_pid "$tmp/f3")
+  hp=$(sed -n 's/^H //p' "$tmp/f3.log" | head -n 1)
+  rc_is "$tmp/f3" 0 &&
+    has "$tmp/f3.out" "child: 20 calls, 20 in a worker, 0 in itself, 0 in its parent" \
+      "child exit status 0" \
+      "held: bh_hold(100) = 100 errno 0, its call still in flight when the child ended: yes" \
+      "parent: 20 calls, 20 in a worker, 0 in itself, 0 in its child" &&
+    [ -n "$hp" ] && [ "$hp" != "$cp" ] && [ ! -s "$tmp/f3.err" ]
+  check $? "f fork while another thread's call (bh_hold) is held in worker ${hp:-?}: the child's 20 calls run in workers, the held call then returns 100, the parent's 20 calls after it too; nothing on stderr" \
+    "$tmp/f3.out" "$tmp/f3.err" "$tmp/f3.log"
+  stop_runner "$RF3"
+else
+  not_ok "f dtask-runner -w 2 serves the queue" "$tmp/f3.rlog"
+fi
+
+# ======================================================================
+# g. offload_if on a floating-point parameter.
+# ======================================================================
+# bh_where's entry: offload_if = "x >= 2.5".  2.75 would stay in the
+# caller if x were compared as an integer (2).
+CFGG=$(mkcfg g)
+if start_runner g "$CFGG" 1; then
+  RG=$RPID
+  caller "$tmp/g" "$CFGG" DTASK_TRACE=1 -- where 1 2.4999 2.5 2.75 3.75 -7 nan 1e300
+  bad=
+  for x in 2.5 2.75 3.75 1e300; do
+    has "$tmp/g.out" "bh_where($x) ran in a worker" || bad="$bad $x"
+  done
+  for x in 1 2.4999 -7 nan; do
+    has "$tmp/g.out" "bh_where($x) ran in the caller" || bad="$bad $x"
+  done
+  nl=$(grep -c ' local (offload_if) ' "$tmp/g.err")
+  no=$(grep -c ' offloaded ' "$tmp/g.err")
+  rc_is "$tmp/g" 0 && [ -z "$bad" ] && [ "$nl" = 4 ] && [ "$no" = 4 ]
+  check $? "g offload_if = \"x >= 2.5\" on a double: 2.5, 2.75, 3.75, 1e300 offloaded; 1, 2.4999, -7, nan in the caller; DTASK_TRACE marks $nl calls \"local (offload_if)\" (want 4) and $no offloaded (want 4)${bad:+; wrong for:$bad}" \
+    "$tmp/g.out" "$tmp/g.err"
+  stop_runner "$RG"
+else
+  not_ok "g dtask-runner -w 1 serves the queue" "$tmp/g.rlog"
+fi
+
+# ======================================================================
+# h. The throttled respawn of a worker that crashes young.
+# ======================================================================
+# One worker; bh_crash(1) dies of SIGSEGV (on_crash returns -1/EIO).  A
+# loop of such calls: each call after the first crashes a worker that was
+# started for it a moment before, which the supervisor replaces only at
+# its next tick, a second after the death; so from the second call on,
+# the calls (each logs "C PID MS") are at least that far apart.  (The
+# first worker may be older than 1 s on a loaded machine, and replaced at
+# once: the first gap is not checked.)  A worker that has lived 1 s is
+# replaced at once (the control).
+CFGH=$(mkcfg h)
+CFGH2=$(mkcfg h2)
+# gaps LOG: the milliseconds between consecutive "C" lines.
+gaps() {
+  awk '$1 == "C" { if (n++) printf "%d ", $3 - last; last = $3 }' "$1"
+}
+if start_runner h "$CFGH" 1 BH_LOG="$tmp/h.log"; then
+  RH=$RPID
+  caller "$tmp/h" "$CFGH" -- crashloop 3500
+  k=$(sed -n 's/^crashloop: \([0-9]*\) calls, .*/\1/p' "$tmp/h.out")
+  g=$(gaps "$tmp/h.log")
+  later=${g#* }
+  short=$(for x in $later; do [ "$x" -lt 950 ] && echo "$x"; done | wc -l)
+  young=$(grep -c "runner: worker [0-9]* died of signal 11 (Segmentation fault); starting another in a second (it died within a second of its start)" "$tmp/h.rlog")
+  rc_is "$tmp/h" 0 && [ -n "$k" ] &&
+    has "$tmp/h.out" "crashloop: $k calls, $k returned -1 with errno EIO" &&
+    [ "$k" -ge 3 ] && [ "$k" -le 6 ] && [ "$short" = 0 ] &&
+    [ "$young" -ge $((k - 1)) ]
+  check $? "h a worker that crashes within 1 s of its start is replaced a second later: ${k:-?} crashing calls in 3.5 s (want 3 to 6; unthrottled, hundreds), each -1/EIO; gaps between them ${g}ms (want each after the first >= 950); the runner says why $young times (want >= $((${k:-1} - 1)))" \
+    "$tmp/h.out" "$tmp/h.err" "$tmp/h.log" "$tmp/h.rlog"
+  stop_runner "$RH"
+else
+  not_ok "h dtask-runner -w 1 serves the queue" "$tmp/h.rlog"
+fi
+# Control: the first crash is a worker's that has lived 1.5 s: it is
+# replaced at once, and the next call's crash follows within 950 ms.
+if start_runner h2 "$CFGH2" 1 BH_LOG="$tmp/h2.log"; then
+  RH2=$RPID
+  sleep 1.5
+  caller "$tmp/h2a" "$CFGH2" -- crashloop 1
+  caller "$tmp/h2b" "$CFGH2" -- crashloop 1
+  g=$(gaps "$tmp/h2.log")
+  grep -q "runner: worker [0-9]* died of signal 11 (Segmentation fault); starting another$" "$tmp/h2.rlog" &&
+    [ -n "$g" ] && [ "${g%% *}" -lt 950 ]
+  check $? "h control: a worker that crashes after 1.5 s is replaced at once (\"starting another\"), and the next crash follows ${g:-?}ms later (want < 950)" \
+    "$tmp/h2.rlog" "$tmp/h2.log"
+  stop_runner "$RH2"
+else
+  not_ok "h dtask-runner -w 1 serves the queue" "$tmp/h2.rlog"
+fi
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
