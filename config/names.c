@@ -221,16 +221,10 @@ static bool store(cur *c, dt__name *e, char *pool, size_t *used) {
   return true;
 }
 
-/* Reads the names of the [[offload]] entries of len bytes of config text
- * into out (max entries, the caller's; *n gets how many); their strings
- * go into pool, which must hold DT__NAMES_POOL(len, max) bytes (each
- * string is a piece of text plus its NUL, at most three per entry), and
- * the entries point into it.  Returns 0 when every entry was read,
- * DT__NAMES_ASK when the full parser must decide (see the file comment),
- * or -E2BIG with more than max entries.  Owns nothing; allocates
- * nothing. */
-int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
-                   char *pool, size_t *n) {
+/* dt__names_read's reading; *n counts an entry from its header, before
+ * it is stored. */
+static int scan(const char *text, size_t len, dt__name *out, size_t max,
+                char *pool, size_t *n) {
   enum { OTHER, OFFLOAD, SHIM } sec = OTHER;
   cur c;
   size_t used = 0;
@@ -324,6 +318,22 @@ int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
   if (sec == OFFLOAD && !store(&c, &out[*n - 1], pool, &used))
     return DT__NAMES_ASK;
   return 0;
+}
+
+/* Reads the names of the [[offload]] entries of len bytes of config text
+ * into out (max entries, the caller's; *n gets how many); their strings
+ * go into pool, which must hold DT__NAMES_POOL(len, max) bytes (each
+ * string is a piece of text plus its NUL, at most three per entry), and
+ * the entries point into it.  Returns 0 when every entry was read;
+ * DT__NAMES_ASK when the full parser must decide (see the file comment),
+ * with *n 0 (an entry left half read has no name to watch); or -E2BIG
+ * with more than max entries.  Owns nothing; allocates nothing. */
+int dt__names_read(const char *text, size_t len, dt__name *out, size_t max,
+                   char *pool, size_t *n) {
+  int rc = scan(text, len, out, max, pool, n);
+  if (rc == DT__NAMES_ASK)
+    *n = 0;
+  return rc;
 }
 
 /* Rounds n up to a multiple of 16. */
