@@ -564,7 +564,18 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
     bool ran = false;
     rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
     free(rec);
-    if (rc == 0) {
+    uint64_t limit = dt__wire_call_limit(w_cfg);
+    if (rc == 0 && rsize > limit) {
+      /* Only a returned string, which the caller could not count before
+       * the call, makes a result larger than the caller's bound. */
+      snprintf(msg, sizeof msg,
+               "the function ran, but its result (%zu bytes, with the "
+               "string it returned) is larger than one call may take "
+               "(%llu bytes); raise [queue] max_call_size, or map_size "
+               "(a quarter of it bounds a call)", rsize,
+               (unsigned long long)limit);
+      reject(q, id, DT__ST_LOST, msg);
+    } else if (rc == 0) {
       /* The next task comes with the answer while calls keep coming,
        * unless this worker is to stop. */
       rc = dt__queue_complete_next(q, id, res, rsize,

@@ -102,11 +102,14 @@ static int setup_stubs(bool strict, bool runner, void *handle) {
               dt__stub_build(s, build, sizeof build));
     } else {
       missing++;
-      dt__log(o->required || strict ? DT__LOG_ERROR : DT__LOG_WARN,
-              "%s:%d: no loaded object defines '%s%s%s'%s%s; it stays "
-              "pending until a dlopen brings it",
+      /* Pending only when the shim goes on: a required entry, or any in
+       * strict mode, stops it (give_up says how). */
+      bool stops = o->required || strict;
+      dt__log(stops ? DT__LOG_ERROR : DT__LOG_WARN,
+              "%s:%d: no loaded object defines '%s%s%s'%s%s%s",
               g_cfg->path, o->line, o->symbol, o->version[0] ? "@" : "",
-              o->version, o->library[0] ? " in " : "", o->library);
+              o->version, o->library[0] ? " in " : "", o->library,
+              stops ? "" : "; it stays pending until a dlopen brings it");
       if (o->required)
         return -ENOENT;
     }

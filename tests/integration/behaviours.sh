@@ -19,10 +19,12 @@
 #   d. a full map ([queue] map_size = "1MiB") on an ordinary call: with
 #      four tasks of 200,000 bytes waiting (no runner), a fifth runs in
 #      the caller after one line that says to raise [queue] map_size; the
-#      waiting calls each run once when a runner comes; and a result that
-#      cannot be stored (a returned string of 900,000 bytes): the caller
-#      dies of SIGABRT after one line that says to raise [queue]
-#      map_size, the function having run once, in the worker;
+#      waiting calls each run once when a runner comes; and a result
+#      larger than one call may take (a returned string of 900,000
+#      bytes): the caller dies of SIGABRT after one line that says to
+#      raise [queue] max_call_size, the function having run once, in the
+#      worker;
+#   d2. max_call_size bounds a returned string, with room in the map;
 #   e. required = true in the shim itself: a listed symbol the program
 #      defines but does not import is an error at the default log level
 #      (the program runs on); a required symbol no loaded object defines
@@ -478,17 +480,18 @@ if start_runner d "$CFGD" 1 BH_LOG="$tmp/d.log"; then
   check $? "d control: the same bh_big(200000) on the emptied queue runs in a worker, nothing on stderr" \
     "$tmp/d.ctl.out" "$tmp/d.ctl.err"
 
-  # A returned string of 900,000 bytes cannot be stored in the 1 MiB map
-  # (the caller cannot know its size before the call): the function ran,
-  # so the call is lost; on_crash = "signal" raises SIGABRT.
+  # A returned string of 900,000 bytes is larger than one call may take
+  # in the 1 MiB map (a quarter of it), which the caller cannot know
+  # before the call: the function ran, so the call is lost; on_crash =
+  # "signal" raises SIGABRT.
   : >"$tmp/d.log"
   caller "$tmp/d.str" "$CFGD" -- bigstr 900000
   cp=$(caller_pid "$tmp/d.str")
   runs=$(sed -n 's/^T \([0-9]*\) 900000$/\1/p' "$tmp/d.log" | tr '\n' ' ')
   rc_is "$tmp/d.str" 134 && ! has "$tmp/d.str.out" "bh_bigstr(900000) =" &&
-    one_line "$tmp/d.str" "$ERR" "bh_bigstr: the function ran, but its result \([0-9]+ bytes\) could not be stored in the queue \(No space left on device\); raise \[queue\] map_size; raising SIGABRT here \(on_crash = \"signal\"\)" &&
+    one_line "$tmp/d.str" "$ERR" "bh_bigstr: the function ran, but its result \([0-9]+ bytes, with the string it returned\) is larger than one call may take \(262144 bytes\); raise \[queue\] max_call_size, or map_size \(a quarter of it bounds a call\); raising SIGABRT here \(on_crash = \"signal\"\)" &&
     [ -n "$runs" ] && [ "$runs" != "$cp " ] && [ "$(wc -w <<<"$runs")" = 1 ]
-  check $? "d a result that cannot be stored (a 900,000-byte string in a 1 MiB map): one line, raise [queue] map_size; the caller dies of SIGABRT (exit $(cat "$tmp/d.str.rc"), want 134); the function ran once, in the worker (runs: ${runs:-none}; caller $cp)" \
+  check $? "d a result larger than one call may take (a 900,000-byte string, a 1 MiB map): one line, raise [queue] max_call_size; the caller dies of SIGABRT (exit $(cat "$tmp/d.str.rc"), want 134); the function ran once, in the worker (runs: ${runs:-none}; caller $cp)" \
     "$tmp/d.str.out" "$tmp/d.str.err" "$tmp/d.log"
   caller "$tmp/d.str1" "$CFGD" -- bigstr 1000
   rc_is "$tmp/d.str1" 0 &&
@@ -499,6 +502,33 @@ if start_runner d "$CFGD" 1 BH_LOG="$tmp/d.log"; then
   stop_runner "$RD"
 else
   not_ok "d dtask-runner -w 1 serves the queue" "$tmp/d.rlog"
+fi
+
+# d2. max_call_size bounds a returned string even with room in the map:
+# a 64 KiB bound in a 64 MiB map.  bh_bigstr(1,000,000) runs in the
+# worker; its result is larger than the bound, so the call is lost (it
+# once came back whole, the bound unchecked).
+CFGD2=$(mkcfg d2)
+sed -i 's/^map_size = "64MiB"$/&\nmax_call_size = "64KiB"/' "$CFGD2"
+if grep -q '^max_call_size = "64KiB"$' "$CFGD2" &&
+  start_runner d2 "$CFGD2" 1 BH_LOG="$tmp/d2.log"; then
+  RD2=$RPID
+  caller "$tmp/d2" "$CFGD2" -- bigstr 1000000
+  runs=$(sed -n 's/^T \([0-9]*\) 1000000$/\1/p' "$tmp/d2.log" | wc -l)
+  rc_is "$tmp/d2" 134 && ! has "$tmp/d2.out" "bh_bigstr(1000000) =" &&
+    one_line "$tmp/d2" "$ERR" "bh_bigstr: the function ran, but its result \([0-9]+ bytes, with the string it returned\) is larger than one call may take \(65536 bytes\); .*raising SIGABRT here \(on_crash = \"signal\"\)" &&
+    [ "$runs" = 1 ]
+  check $? "d2 max_call_size = \"64KiB\" in a 64 MiB map: a 1,000,000-byte returned string makes a lost call (one line, SIGABRT: exit $(cat "$tmp/d2.rc")), the function ran once in the worker ($runs)" \
+    "$tmp/d2.out" "$tmp/d2.err" "$tmp/d2.log"
+  caller "$tmp/d2.ok" "$CFGD2" -- bigstr 60000
+  rc_is "$tmp/d2.ok" 0 &&
+    has "$tmp/d2.ok.out" "bh_bigstr(60000) = a string of 60000 bytes errno 0" &&
+    [ ! -s "$tmp/d2.ok.err" ]
+  check $? "d2 control: bh_bigstr(60000), within the bound, returns its string, nothing on stderr" \
+    "$tmp/d2.ok.out" "$tmp/d2.ok.err"
+  stop_runner "$RD2"
+else
+  not_ok "d2 dtask-runner -w 1 serves a queue with max_call_size = \"64KiB\"" "$tmp/d2.rlog" "$CFGD2"
 fi
 
 # ======================================================================
@@ -540,7 +570,7 @@ caller "$tmp/n" "$CFGN" -- where 3
 nline=$(grep -n '^signature = "int bh_nowhere' "$CFGN" | cut -d: -f1)
 nline=$((nline - 1))
 rc_is "$tmp/n" 0 && has "$tmp/n.out" "bh_where(3) ran in the caller" &&
-  line_in "$tmp/n" "$ERR" "$(re "$CFGN"):$nline: no loaded object defines 'bh_nowhere'; it stays pending until a dlopen brings it" &&
+  line_in "$tmp/n" "$ERR" "$(re "$CFGN"):$nline: no loaded object defines 'bh_nowhere'" &&
   line_in "$tmp/n" "$ERR" "running bhprog without dtask \(set DTASK_STRICT=1 to stop instead\)"
 check $? "e required = true, a symbol no loaded object defines: an error naming file, line and symbol, then \"running bhprog without dtask\"; the program runs unchanged (bh_where(3) in the caller, exit $(cat "$tmp/n.rc"))" \
   "$tmp/n.out" "$tmp/n.err"
