@@ -549,9 +549,10 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       continue;
     if (rc == -E2BIG) {
       snprintf(msg, sizeof msg,
-               "the task is too large for the queue to hand to a worker "
-               "(map_size %llu MiB); raise [queue] map_size",
-               (unsigned long long)(w_cfg->map_size >> 20));
+               "the queue has no room to hand the task (%zu bytes) to a "
+               "worker (map_size %llu MiB: full of other calls, or too "
+               "small); raise [queue] map_size",
+               size, (unsigned long long)(w_cfg->map_size >> 20));
       reject(q, id, DT__ST_NOMEM, msg);
       continue;
     }

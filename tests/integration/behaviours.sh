@@ -461,7 +461,7 @@ if start_runner d "$CFGD" 1 BH_LOG="$tmp/d.log"; then
     if has "$o.out" "bh_big(200000) ran in a worker"; then
       [ ! -s "$o.err" ] || bad="$bad w$i(stderr)"
     elif has "$o.out" "bh_big(200000) ran in the caller"; then
-      one_line "$o" "$ERR" "bh_big: the task is too large for the queue to hand to a worker \(map_size 1 MiB\); raise \[queue\] map_size; calling it inline" ||
+      one_line "$o" "$ERR" "bh_big: the queue has no room to hand the task \([0-9]+ bytes\) to a worker \(map_size 1 MiB: full of other calls, or too small\); raise \[queue\] map_size; calling it inline" ||
         bad="$bad w$i(line)"
     else
       bad="$bad w$i(no result)"
