@@ -18,6 +18,18 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 
+/* Deletes cur's entry, adds it to *count, and moves cur to the entry
+ * after it (*k, *v): the current one, or the next when the delete
+ * emptied its page (which leaves no current entry).  Returns LMDB's code
+ * (MDB_NOTFOUND past the last). */
+static int del_and_step(MDB_cursor *cur, MDB_val *k, MDB_val *v, int *count) {
+  mdb_cursor_del(cur, 0);
+  (*count)++;
+  int rc = mdb_cursor_get(cur, k, v, MDB_GET_CURRENT);
+  return rc == 0 || rc == MDB_NOTFOUND ? rc : mdb_cursor_get(cur, k, v,
+                                                             MDB_NEXT);
+}
+
 /* Deletes every entry of dbi (tasks, results or blobs) whose first u32
  * names a dead process: its caller is gone.  Adds the deletions to
  * *count.  Returns 0 or a negative errno (txn is the caller's). */
@@ -30,15 +42,7 @@ static int sweep_db(MDB_txn *txn, MDB_dbi dbi, int *count) {
   rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
   while (rc == 0) {
     if (v.mv_size >= 4 && !dt__proc_alive((int)dt__lm_get32(v.mv_data))) {
-      mdb_cursor_del(cur, 0);
-      (*count)++;
-      rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-      if (rc == 0)
-        continue;
-      if (rc == MDB_NOTFOUND)
-        break;
-      /* Deleting the last entry of a page leaves no current entry. */
-      rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+      rc = del_and_step(cur, &k, &v, count);
       continue;
     }
     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -140,15 +144,7 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
       if (rc != 0)
         break;
     }
-    mdb_cursor_del(cur, 0);
-    (*count)++;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-    if (rc == 0)
-      continue;
-    if (rc == MDB_NOTFOUND)
-      break;
-    /* Deleting the last entry of a page leaves no current entry. */
-    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    rc = del_and_step(cur, &k, &v, count);
   }
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND || rc == 0 ? 0 : dt__lmdb_err(rc);
