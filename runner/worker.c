@@ -61,7 +61,7 @@ static volatile sig_atomic_t w_stop;
 static dt__queue *w_queue;
 
 /* SIGTERM, SIGINT, SIGHUP, if a function unblocked them: stop after the
- * call in hand (stop_asked). */
+ * call in hand (must_stop). */
 static void on_stop(int sig) {
   (void)sig;
   w_stop = 1;
@@ -442,16 +442,18 @@ static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
   free(res);
 }
 
-/* Whether this worker was told to stop (SIGTERM, SIGINT or SIGHUP).
- * Those stay blocked for the worker's whole life, so that a stop never
- * cuts a call's sleeps or reads short, without two system calls per call
- * to block and unblock them around it.  The kernel is asked (sigpending)
- * when now is set (a claim came back without a task: a supervisor that
- * stops its workers also kicks them out of their claims) and otherwise
- * at most every 100 ms, so that a busy worker stops within that of the
- * signal, after the call in hand.  on_stop's flag counts too (a function
- * that unblocked the signals). */
-static bool stop_asked(bool now) {
+/* Whether this worker must stop: it was told to (SIGTERM, SIGINT or
+ * SIGHUP), or its supervisor is no longer its parent.  The stop signals
+ * stay blocked for the worker's whole life, so that a stop never cuts a
+ * call's sleeps or reads short, without two system calls per call to
+ * block and unblock them around it.  The kernel is asked (sigpending,
+ * getppid: about 1 us each on a paravirtualised host) when now is set
+ * (a claim came back without a task: a supervisor that stops its
+ * workers also kicks them out of their claims) and otherwise at most
+ * every 100 ms, so that a busy worker stops within that, after the call
+ * in hand.  on_stop's flag counts too (a function that unblocked the
+ * signals). */
+static bool must_stop(bool now, int supervisor) {
   static uint64_t next_ns;
   if (w_stop)
     return true;
@@ -460,22 +462,11 @@ static bool stop_asked(bool now) {
     return false;
   next_ns = t + 100000000ull;
   sigset_t p;
-  return sigpending(&p) == 0 &&
-         (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1 ||
-          sigismember(&p, SIGHUP) == 1);
-}
-
-/* Whether supervisor is still this worker's parent.  The kernel is
- * asked (getppid, a system call: about 1 us on a paravirtualised host)
- * at most every 100 ms, not once per call: a busy worker whose
- * supervisor died stops within that, an idle one at its claim's tick. */
-static bool parent_is(int supervisor) {
-  static uint64_t next_ns;
-  uint64_t now = dt__now_ns();
-  if (now < next_ns)
-    return true;
-  next_ns = now + 100000000ull;
-  return getppid() == supervisor;
+  if (sigpending(&p) == 0 &&
+      (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1 ||
+       sigismember(&p, SIGHUP) == 1))
+    w_stop = 1;
+  return w_stop || getppid() != supervisor;
 }
 
 /* A worker's life, in the child the supervisor forked: claim, call,
@@ -509,7 +500,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGHUP);
-  sigprocmask(SIG_SETMASK, &stop, NULL); /* for good: stop_asked */
+  sigprocmask(SIG_SETMASK, &stop, NULL); /* for good: must_stop */
 
   /* A worker's task record and its result are each as large as the
    * call's arguments, allocated and freed once per call.  glibc would
@@ -531,9 +522,10 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   if (getppid() == supervisor)
     kill(supervisor, DT__WAKE_SIGNAL);
   bool idle = false;
+  const uint64_t limit = dt__wire_call_limit(w_cfg); /* one call's bytes */
   dt__claimed next = {NULL, 0, 0}; /* claimed with the last answer */
   bool have = false;
-  while (have || (!stop_asked(idle) && parent_is(supervisor))) {
+  while (have || !must_stop(idle, supervisor)) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
     uint64_t id = 0;
@@ -565,7 +557,6 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
     bool ran = false;
     rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
     free(rec);
-    uint64_t limit = dt__wire_call_limit(w_cfg);
     if (rc == 0 && rsize > limit) {
       /* Only a returned string, which the caller could not count before
        * the call, makes a result larger than the caller's bound. */
@@ -580,7 +571,8 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       /* The next task comes with the answer while calls keep coming,
        * unless this worker is to stop. */
       rc = dt__queue_complete_next(q, id, res, rsize,
-                                   stop_asked(false) ? NULL : &next);
+                                   must_stop(false, supervisor) ? NULL
+                                                                : &next);
       have = rc == 1;
       if (rc < 0) {
         snprintf(msg, sizeof msg,
