@@ -71,6 +71,8 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 # ------------------------------------------------------------ set-up
 
@@ -242,58 +244,6 @@ stop_runner() {
   done
   return 1
 }
-
-# has FILE FIXED-STRING...: 0 if FILE holds every string.
-has() {
-  local file=$1 s
-  shift
-  for s in "$@"; do
-    grep -qF -- "$s" "$file" || return 1
-  done
-}
-
-# rc_is OUT STATUS: 0 if the run OUT exited with STATUS.
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-
-# ms_of OUT: the run's wall time in milliseconds.
-ms_of() { cat "$1.ms"; }
-
-# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
-}
-
-# caller_pid OUT: the pid bhprog printed first.
-caller_pid() { sed -n 's/^caller pid //p' "$1.out" | head -n 1; }
-
-# re TEXT: TEXT with the characters special to grep -E escaped.
-re() { printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'; }
-
-# dtask_lines OUT: the lines of OUT.err that dtask wrote (other than the
-# lines of `timeout`).
-dtask_lines() { grep -v '^timeout: ' "$1.err"; }
-
-# one_line OUT LEVEL REGEX: OUT.err holds exactly one line, and it is
-# "dtask[CALLER-PID]: LEVEL" followed by REGEX, to the end of the line.
-one_line() {
-  local pid
-  pid=$(caller_pid "$1")
-  [ -n "$pid" ] && [ "$(dtask_lines "$1" | wc -l)" = 1 ] &&
-    dtask_lines "$1" | grep -qE "^dtask\[$pid\]: $2$3\$"
-}
-
-# line_in OUT LEVEL REGEX: OUT.err has such a line (among others).
-line_in() {
-  local pid
-  pid=$(caller_pid "$1")
-  [ -n "$pid" ] && grep -qE "^dtask\[$pid\]: $2$3\$" "$1.err"
-}
-
-# counts CONFIG: "tasks T claims C results R" of CONFIG's queue.
-counts() { timeout 20 "$QTOOL" "$1" counts 2>&1; }
 
 # wait_for SECONDS CMD...: 0 once CMD succeeds (polled every 50 ms), 1
 # after SECONDS.

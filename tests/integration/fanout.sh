@@ -93,6 +93,8 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 # ------------------------------------------------------------ set-up
 
@@ -199,17 +201,6 @@ dtask_run() {
   split_at_dashes "$@"
   run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
     -- "${CMD[@]}"
-}
-
-# rc_is OUT STATUS: 0 if the run OUT exited with STATUS.
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-
-# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
 }
 
 # rline OUT MODE N: fanprog's "R MODE n=N ..." line in OUT.out.

@@ -42,6 +42,8 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 # ------------------------------------------------------------ set-up
 
@@ -184,25 +186,6 @@ start_runner() {
   done
   [ -n "$RPID" ] || return 1
   started+=("$RPID")
-}
-
-# has FILE FIXED-STRING...: 0 if FILE holds every string.
-has() {
-  local file=$1 s
-  shift
-  for s in "$@"; do
-    grep -qF -- "$s" "$file" || return 1
-  done
-}
-
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-
-# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
 }
 
 # summary_total FILE: N from dtask run's "dtask: N calls offloaded; ...".

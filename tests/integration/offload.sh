@@ -48,6 +48,8 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 # ------------------------------------------------------------ set-up
 
@@ -214,26 +216,6 @@ wait_gone() {
     sleep 0.02
   done
   return 1
-}
-
-# has FILE FIXED-STRING...: 0 if FILE holds every string.
-has() {
-  local file=$1 s
-  shift
-  for s in "$@"; do
-    grep -qF -- "$s" "$file" || return 1
-  done
-}
-
-# rc_is OUT STATUS: 0 if the run OUT exited with STATUS.
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-
-# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
 }
 
 # summary_total FILE: N from dtask run's summary line "dtask: N calls

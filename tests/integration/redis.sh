@@ -44,6 +44,8 @@ case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
@@ -255,20 +257,6 @@ wait_line() {
   return 1
 }
 
-has() {
-  local file=$1 s
-  shift
-  for s in "$@"; do
-    grep -qF -- "$s" "$file" || return 1
-  done
-}
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
-}
 summary_total() {
   sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
     tail -n 1
