@@ -213,6 +213,61 @@ check_case dlopen-path "$CFG" $BODY - "$FIX/fixdl" path
 check_case dlopen-runpath "$CFG" $((BODY + 2)) - "$FIX/fixdl" soname
 check_case dlopen-rpath "$CFG" $((BODY + 2)) - "$FIX/fixdl_rpath" soname
 
+# The same library through dlmopen: into the main namespace, and into a
+# new one with its own copy of the C library (the closures forward to the
+# definitions in that namespace).
+check_case dlmopen-base "$CFG" $BODY - "$FIX/fixdl" mopen
+check_case dlmopen-newlm "$CFG" $BODY - "$FIX/fixdl" newns
+
+# (g) dlvsym of a listed name.  libfixver.so has fv_scale@FV_1 (2x) and
+# fv_scale@@FV_2 (3x, the default).  Listed with no version, the default
+# definition is offloaded: dlvsym(FV_2) and dlsym give the closure (two
+# traced calls, both 15), dlvsym(FV_1) the other definition, untraced
+# (10).  Listed with version = "FV_1", only dlvsym(FV_1) gives the
+# closure: one traced call, 10.  The output compares each result with the
+# run without the shim, so a closure standing for the wrong definition
+# shows.
+check_case dlvsym-default "$FIX/fixver.toml" 2 "fv_scale=2" "$FIX/fixver"
+has_lines "dlvsym-default: the closure forwards to fv_scale@@FV_2" \
+  "$tmp/dlvsym-default.shim.err" "trace fv_scale(x=5) = 15 errno=0 sync"
+! grep -q 'trace fv_scale(x=5) = 10' "$tmp/dlvsym-default.shim.err"
+check $? "dlvsym-default: dlvsym(h, \"fv_scale\", \"FV_1\") is not the closure" \
+  "$tmp/dlvsym-default.shim.err"
+check_case dlvsym-FV_1 "$FIX/fixver_v1.toml" 1 "fv_scale=1" "$FIX/fixver"
+has_lines "dlvsym-FV_1: the closure forwards to fv_scale@FV_1" \
+  "$tmp/dlvsym-FV_1.shim.err" "trace fv_scale(x=5) = 10 errno=0 sync"
+
+# (h) An object the C library loads itself: iconv_open loads the gconv
+# module UTF-16.so through libc's internal dlopen, which no interposer
+# sees, and the module's init calls __strcasecmp through its own GOT.
+# fixiconv converts twice ("phase" markers on stderr around each step);
+# with "dlopen" it dlopens libfix.so in between, and the module is patched
+# then: its calls are traced in phase 3 and never before.  Without that
+# dlopen nothing is traced (the control).
+run_plain "$tmp/iconv.plain" "$FIX/fixiconv" dlopen
+for a in dlopen none; do
+  run_shim "$tmp/iconv.$a" "$FIX/fixiconv.toml" -- "$FIX/fixiconv" $a
+done
+# phases FILE: "PHASE COUNT" per phase marker: the trace lines after it.
+phases() {
+  awk '/^phase / { p = $2; n[p] = 0; next }
+       / trace __strcasecmp\(/ { n[p]++ }
+       END { for (k = 1; k <= 4; k++) printf "%d:%d ", k, n[k] }' "$1"
+}
+got=$(phases "$tmp/iconv.dlopen.err")
+[ "$(cat "$tmp/iconv.dlopen.rc")" = 0 ] &&
+  cmp -s "$tmp/iconv.plain.out" "$tmp/iconv.dlopen.out" &&
+  [[ $got =~ ^1:0\ 2:0\ 3:[1-9][0-9]*\ 4:0\ $ ]] &&
+  grep -qE "$TRACE_RE" "$tmp/iconv.dlopen.err"
+check $? "iconv: the gconv module libc loaded is patched at the program's next dlopen (trace lines per phase: $got)" \
+  "$tmp/iconv.dlopen.err" "$tmp/iconv.dlopen.out"
+got=$(phases "$tmp/iconv.none.err")
+[ "$(cat "$tmp/iconv.none.rc")" = 0 ] &&
+  cmp -s "$tmp/iconv.plain.out" "$tmp/iconv.none.out" &&
+  [ "$got" = "1:0 2:0 3:0 4:0 " ]
+check $? "iconv control: with no dlopen in between, nothing is traced ($got)" \
+  "$tmp/iconv.none.err"
+
 # (d) through &f: a writable table (ABS64), a const table in RELRO
 # (ABS64), pointers taken at run time (GLOB_DAT); and from a non-PIE
 # program, where &f is the program's own PLT entry.
