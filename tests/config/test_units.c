@@ -337,12 +337,14 @@ static void test_expand_home_and_tilde(void **state) {
   /* Without HOME the password database is used. */
   unsetenv("HOME");
   struct passwd *pw = getpwuid(getuid());
-  if (pw != NULL) {
-    char want[512];
-    snprintf(want, sizeof want, "%s/q", pw->pw_dir);
-    assert_expands("~/q", want);
-    assert_expands("$HOME/q", want);
-  }
+  if (pw == NULL)
+    fail_msg("uid %u has no entry in the password database: this case "
+             "needs one (run as a user listed in /etc/passwd)",
+             (unsigned)getuid());
+  char want[512];
+  snprintf(want, sizeof want, "%s/q", pw->pw_dir);
+  assert_expands("~/q", want);
+  assert_expands("$HOME/q", want);
 }
 
 static void test_expand_dollar_dollar(void **state) {
