@@ -1008,8 +1008,10 @@ rc_is "$tmp/h.ret" 0 && has "$tmp/h.ret.out" "fl_segv(2) = -1 errno EAGAIN" &&
 check $? "h on_unavailable = { return = -1, errno = \"EAGAIN\" }: -1/EAGAIN, one line" \
   "$tmp/h.ret.out" "$tmp/h.ret.err"
 ms=$(ms_of "$tmp/h.ret")
-[ "$ms" -ge 1000 ] && [ "$ms" -lt 1800 ]
-check $? "h timing: with wait_for_runner = \"1s\" the call gave up after $ms ms (want 1000 to 1800)"
+# At least the configured second; the upper bound only has to tell the
+# configured value from the default (30 s), so it leaves 4 s for load.
+[ "$ms" -ge 1000 ] && [ "$ms" -lt 5000 ]
+check $? "h timing: with wait_for_runner = \"1s\" the call gave up after $ms ms (want 1000 to 5000; the default would be 30000)"
 [ "$(counts "$CFGHR")" = "tasks 0 claims 0 results 0" ]
 check $? "h the given-up call's task is not left in the queue ($(counts "$CFGHR"))"
 

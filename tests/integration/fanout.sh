@@ -47,8 +47,8 @@
 #      (on_crash = "signal"): the caller lives, with slice 1's value and
 #      errno, and says nothing; decided by slice 0 of 300: no slice of
 #      the second window runs (control: an undecided call runs both);
-#      decided by slice 0 of 40 slices of 50 ms on 4 workers: the slices
-#      not yet taken are withdrawn (<= 12 run, < 350 ms);
+#      decided by slice 0 of 40 slices of 200 ms on 4 workers: the slices
+#      not yet taken are withdrawn (<= 12 of 40 run, < 1 s of 2 s);
 #   k. on_crash = "retry", slice 3 aborts once (a state file): identical
 #      to the local call, one "retry 1 of 3" line, slice 3 ran twice and
 #      every other slice once (control: locally the fixture aborts);
@@ -748,18 +748,20 @@ same_r "$R2" "$o" fc_all $NJ && layout_ok "$o.log" fc_all $NJ chunk:64
 check $? "j control: a call that no slice decides runs all 300 slices, both windows" \
   "$(r_note "$R2" "$o" fc_all $NJ)" "$tmp/layout.diff"
 # j3: slices not yet taken when the call is decided are withdrawn: 40
-# slices of 50 ms on 4 workers, slice 0 decides at 50 ms.  By then each
+# slices of 200 ms on 4 workers, slice 0 decides at 200 ms.  By then each
 # worker may have taken one more slice (at most 8 in all: 0 to 7); the
 # others must not run, and the call ends when the taken ones do, near
-# 100 ms.  (Locally the call takes 50 ms; with no withdrawal all 40 run
-# in 500 ms.)
+# 400 ms.  (Locally the call takes 200 ms; with no withdrawal all 40 run
+# in 10 rounds, 2 s.)  The bounds leave the caller a whole round (200 ms)
+# late to withdraw under load: at most 12 slices (3 rounds) run, and the
+# call ends within half the time all 40 need (1 s).
 o=$tmp/j3
 dtask_run "$o" "$CFGJ" 4 FAN_LOG="$o.log" -- "$PROG" fc_nap 2560
 ns=$(nslices "$o.log" fc_nap 2560)
 us=$(sed -n 's/^T fc_nap n=2560 us=\([0-9]*\)$/\1/p' "$o.out")
 rc_is "$o" 0 && same_r "$R2" "$o" fc_nap 2560 && [ "$ns" -le 12 ] &&
-  [ "${us:-9999999}" -lt 350000 ]
-check $? "j decided by slice 0 of 40 (50 ms each, 4 workers): the slices not yet taken are withdrawn ($ns of 40 ran, want <= 12; ${us:-?} us, want < 350 ms)" \
+  [ "${us:-9999999}" -lt 1000000 ]
+check $? "j decided by slice 0 of 40 (200 ms each, 4 workers): the slices not yet taken are withdrawn ($ns of 40 ran, want <= 12; ${us:-?} us, want < 1 s)" \
   "$(r_note "$R2" "$o" fc_nap 2560)" "$(note j3 "$(calls "$o.log" fc_nap 2560)")"
 
 # ======================================================================
