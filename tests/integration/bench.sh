@@ -54,9 +54,6 @@
 # front of it, so verify_asan_link_order=0 is set).
 set -u
 
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
-SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

@@ -89,8 +89,6 @@
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
 # shellcheck source=tests/integration/runs.bash

@@ -26,8 +26,6 @@
 # failed.
 set -u
 
-BUILD=${BUILD:-build}
-SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
 

@@ -60,9 +60,6 @@
 # shellcheck disable=SC2317,SC2034  # cleanup runs from the EXIT trap; CMD_* and CALLS_* are read through namerefs
 set -u
 
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
-SANITIZE=${SANITIZE:-0}
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
 

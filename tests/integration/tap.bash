@@ -12,6 +12,14 @@
 # split_at_dashes parses the "[VAR=VALUE...] -- CMD..." argument lists of
 # the scripts' run helpers.  (Named .bash so that tests/run.sh does not
 # run it as a test.)
+#
+# It also settles the two variables every script reads: BUILD (default
+# build), made absolute so that a script may cd, and SANITIZE (1 when
+# the shim and the commands were built with ASan/UBSan).
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+SANITIZE=${SANITIZE:-0}
+
 passed=0
 failed=0
 skipped=0
