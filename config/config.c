@@ -845,3 +845,33 @@ void dt__config_free(dt__config *cfg) {
   free(cfg->offloads);
   free(cfg);
 }
+
+/* Calls fn(table, key, ctx) for every key the parser accepts, from the
+ * same tables it checks files against, for the documentation checks
+ * (tests/config/test_docs.c).  table is "" for the top-level tables,
+ * "queue", "runner", "shim", "types" (the keys of a type's table),
+ * "defaults", "offload", or "offload.split" (the keys of split's table);
+ * the policy keys and the keys of a policy value table are given for
+ * both "defaults" and "offload". */
+void dt__config_keys(void (*fn)(const char *table, const char *key,
+                                void *ctx),
+                     void *ctx) {
+  static const struct {
+    const char *table;
+    const char *const *keys;
+  } all[] = {{"", top_keys},
+             {"queue", queue_keys},
+             {"runner", runner_keys},
+             {"shim", shim_keys},
+             {"types", type_keys},
+             {"defaults", dt__policy_keys},
+             {"defaults", dt__policy_value_keys},
+             {"offload", offload_keys},
+             {"offload", dt__policy_keys},
+             {"offload", dt__policy_value_keys},
+             {"offload", dt__split_keys},
+             {"offload.split", dt__split_table_keys}};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    for (const char *const *k = all[i].keys; *k != NULL; k++)
+      fn(all[i].table, *k, ctx);
+}

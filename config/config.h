@@ -63,5 +63,8 @@ int dt__config_parse(const char *text, size_t len, const char *path,
 int dt__config_load(const char *path, dt__config **out, dt__error *err);
 void dt__config_free(dt__config *cfg);
 uint64_t dt__config_call_default(uint64_t map_size);
+void dt__config_keys(void (*fn)(const char *table, const char *key,
+                                void *ctx),
+                     void *ctx);
 
 #endif /* DT_CONFIG_H */

@@ -112,6 +112,7 @@ const char *const dt__policy_keys[] = {
     "on_crash",       "on_timeout", "on_unavailable", "timeout",
     "retries",        "retry_wait", "retry_max_wait", "retry_on_errno",
     "retry_if",       "wait_for_runner", NULL};
+const char *const dt__policy_value_keys[] = {"return", "errno", NULL};
 
 /* Sets the built-in defaults. */
 void dt__policy_defaults(dt__policy *p) {

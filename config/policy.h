@@ -48,8 +48,10 @@ typedef struct dt__policy {
   int errnos_line, errnos_col;       /* where retry_on_errno was */
 } dt__policy;
 
-/* The policy keys, valid in [defaults] and in every [[offload]]. */
+/* The policy keys, valid in [defaults] and in every [[offload]], and
+ * those of a value table (on_crash = { return = -1, errno = "EIO" }). */
 extern const char *const dt__policy_keys[];
+extern const char *const dt__policy_value_keys[];
 
 /* Reading and checking (the config loader). */
 void dt__policy_defaults(dt__policy *p);

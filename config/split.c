@@ -21,6 +21,7 @@
 #include "config/types.h"
 
 const char *const dt__split_keys[] = {"split", "aggregate", "min_split", NULL};
+const char *const dt__split_table_keys[] = {"over", "chunk", "chunks", NULL};
 
 static const struct {
   const char *name;

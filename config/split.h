@@ -36,8 +36,9 @@ typedef struct dt__split {
   uint8_t common[DT__MAX_PARAMS];
 } dt__split;
 
-/* The [[offload]] keys that fan-out adds. */
+/* The [[offload]] keys that fan-out adds, and those of split's table. */
 extern const char *const dt__split_keys[];
+extern const char *const dt__split_table_keys[];
 
 int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
                    dt__split *s, dt__error *err);
