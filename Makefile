@@ -6,18 +6,24 @@
 #   check-asan     the same suite built with ASan + UBSan (= make check SANITIZE=1)
 #   demo           build everything and run the demo (demo/run.sh)
 #   bench          the benchmark suite (QUICK=1 for a smoke run)
-#   install        into $(DESTDIR)$(PREFIX)
+#   install        into $(DESTDIR)$(PREFIX); uninstall removes exactly that
+#   deb            a Debian package, $(BUILD)/dtask_VERSION_ARCH.deb
 #   clean, deps
 
 # ---------------------------------------------------------------- variables
 # Local overrides go in config.mak (not tracked) or on the command line.
 
-# Where `make install` puts things.
+# Where `make install` puts things.  The commands look for the shim in
+# LIBDIR (after beside themselves), so LIBDIR is built into them.
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/dtask
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+DEMODIR    ?= $(LIBDIR)/dtask/demo
 # The compiler and the flags a user may change.
 CC         ?= cc
 OPT        ?= -O2 -g
@@ -39,10 +45,16 @@ BUILD      ?= build
 SAN_FLAGS  :=
 endif
 
+# What --version prints: VERSION, and the commit (git's, "-dirty" with
+# uncommitted changes; COMMIT=... when building outside a git checkout).
+VERSION    := $(shell cat VERSION)
+COMMIT     ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
 # Flags every file is built with; these are not meant to be overridden.
-# Headers are named by their folder ("config/sig.h"), from the top.
+# Headers are named by their folder ("config/sig.h"), from the top;
+# $(BUILD)/gen holds the generated buildinfo.h.
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -I.
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN_FLAGS) -fPIC -I. -I$(BUILD)/gen
 # Product objects: the shim exports only what it interposes, and the
 # commands link the same objects.
 SHIM_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
@@ -103,7 +115,7 @@ BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/redis_ping $(BUILD)/bench/napcalls
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
-.PHONY: all check check-asan bench install clean deps demo
+.PHONY: all check check-asan bench install uninstall deb products clean deps demo FORCE
 all: $(SHIM) $(ENGINE) $(DTASK) $(RUNNER) $(UNIT_BINS) $(FIXTURES) $(DEMO_BINS)
 
 # Missing Debian packages are installed before anything is compiled.
@@ -114,6 +126,18 @@ $(BUILD)/.deps:
 
 deps:
 	sh tools/deps.sh --bench
+
+# buildinfo.h: the version, the commit and LIBDIR (where the commands
+# look for the shim), rewritten only when one of them changes, so that
+# only runner/launch.c is compiled again.
+BUILDINFO  := $(BUILD)/gen/buildinfo.h
+$(BUILDINFO): FORCE | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	@printf '#define DT_VERSION "%s"\n#define DT_COMMIT "%s"\n#define DT_LIBDIR "%s"\n' \
+	  '$(VERSION)' '$(COMMIT)' '$(LIBDIR)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+$(BUILD)/obj/runner/launch.o: $(BUILDINFO)
 
 # Each object depends on the headers it includes (-MMD).
 $(BUILD)/obj/%.o: %.c | $(BUILD)/.deps
@@ -281,15 +305,78 @@ bench: all $(BENCH_BINS)
 	@sh tools/deps.sh --bench || echo "bench: tools/deps.sh --bench failed (above); the bench runs with what is installed" >&2
 	@BUILD=$(BUILD) QUICK=$(QUICK) bash bench/run.sh
 
-install: $(SHIM) $(ENGINE) $(DTASK) $(RUNNER)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
-	install -m 0755 $(DTASK) $(DESTDIR)$(BINDIR)/dtask
-	install -m 0755 $(RUNNER) $(DESTDIR)$(BINDIR)/dtask-runner
-	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libdtask_shim.so
-	install -m 0755 $(ENGINE) $(DESTDIR)$(LIBDIR)/libdtask_engine.so
-	install -d $(DESTDIR)$(UNITDIR)
-	sed 's|@BINDIR@|$(BINDIR)|g' tools/dtask-runner@.service >$(DESTDIR)$(UNITDIR)/dtask-runner@.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/dtask-runner@.service
+# ------------------------------------------------------------ install
+# Every file make install writes, as DESTINATION:SOURCE:MODE; uninstall
+# removes exactly these (then the directories of dtask's own: DOCDIR and
+# $(LIBDIR)/dtask).  Manual pages are installed compressed (gzip -9n, as
+# Debian does), the unit with @BINDIR@ filled in, the completion under
+# both command names.
+INSTALL_FILES := \
+  $(BINDIR)/dtask:$(DTASK):0755 \
+  $(BINDIR)/dtask-runner:$(RUNNER):0755 \
+  $(LIBDIR)/libdtask_shim.so:$(SHIM):0644 \
+  $(LIBDIR)/libdtask_engine.so:$(ENGINE):0644 \
+  $(MANDIR)/man1/dtask.1.gz:man/dtask.1:0644 \
+  $(MANDIR)/man1/dtask-runner.1.gz:man/dtask-runner.1:0644 \
+  $(MANDIR)/man5/dtask.toml.5.gz:man/dtask.toml.5:0644 \
+  $(DOCDIR)/dtask.example.toml:config/dtask.example.toml:0644 \
+  $(DOCDIR)/README.md:README.md:0644 \
+  $(UNITDIR)/dtask-runner@.service:tools/dtask-runner@.service:0644 \
+  $(COMPDIR)/dtask:tools/dtask.bash-completion:0644 \
+  $(COMPDIR)/dtask-runner:tools/dtask.bash-completion:0644 \
+  $(DEMODIR)/run.sh:demo/run.sh:0755 \
+  $(DEMODIR)/dtask.toml:demo/dtask.toml:0644 \
+  $(DEMODIR)/reports:$(BUILD)/demo/reports:0755 \
+  $(DEMODIR)/libreport.so:$(BUILD)/demo/libreport.so:0644 \
+  $(DEMODIR)/legacy:$(BUILD)/demo/legacy:0755 \
+  $(DEMODIR)/liblegacy.so:$(BUILD)/demo/liblegacy.so:0644
+PRODUCTS   := $(SHIM) $(ENGINE) $(DTASK) $(RUNNER) $(DEMO_BINS)
+
+# install: each file through a temporary name and a rename, so that a
+# running program never sees half a library.  As root with no DESTDIR,
+# ldconfig runs, so that LD_PRELOAD=libdtask_shim.so finds LIBDIR.
+install: $(PRODUCTS)
+	@set -e; for f in $(INSTALL_FILES); do \
+	  dst=$(DESTDIR)$${f%%:*}; rest=$${f#*:}; src=$${rest%%:*}; mode=$${rest#*:}; \
+	  mkdir -p "$$(dirname "$$dst")"; \
+	  case $$dst in \
+	    *.gz) gzip -9n <"$$src" >"$$dst.tmp" ;; \
+	    *.service) sed 's|@BINDIR@|$(BINDIR)|g' "$$src" >"$$dst.tmp" ;; \
+	    *) cp "$$src" "$$dst.tmp" ;; \
+	  esac; \
+	  chmod "$$mode" "$$dst.tmp"; mv -f "$$dst.tmp" "$$dst"; echo "installed $$dst"; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	@for f in $(INSTALL_FILES); do \
+	  dst=$(DESTDIR)$${f%%:*}; \
+	  if [ -e "$$dst" ] || [ -L "$$dst" ]; then rm -f "$$dst" && echo "removed $$dst"; fi; \
+	done
+	@rmdir $(DESTDIR)$(DEMODIR) $(DESTDIR)$(LIBDIR)/dtask $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# ---------------------------------------------------------------- deb
+# make deb: the products built for /usr in their own directory
+# (build-deb), installed into a staging root, and packed with dpkg-deb:
+# $(BUILD)/dtask_$(VERSION)_ARCH.deb.  Never with sanitizers: a package
+# is what users run.
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_MULTI  := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch)
+DEB        := $(BUILD)/dtask_$(VERSION)_$(DEB_ARCH).deb
+deb:
+ifeq ($(SANITIZE),1)
+	@echo "make deb: a package is never built with sanitizers; run make deb without SANITIZE=1" >&2; exit 1
+else
+	$(MAKE) BUILD=build-deb PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTI) \
+	  UNITDIR=/usr/lib/systemd/system COMMIT=$(COMMIT) products
+	rm -rf build-deb/root
+	$(MAKE) BUILD=build-deb PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTI) \
+	  UNITDIR=/usr/lib/systemd/system COMMIT=$(COMMIT) DESTDIR=$(CURDIR)/build-deb/root install
+	VERSION=$(VERSION) ARCH=$(DEB_ARCH) bash tools/deb.sh build-deb/root $(DEB)
+endif
+
+products: $(PRODUCTS)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-deb

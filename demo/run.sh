@@ -9,26 +9,45 @@
 # the timings are printed side by side.  Then `legacy`, whose library
 # serializes every call behind one global lock, runs without and with
 # dtask: offloaded, each worker process has its own lock.
+#
+# Two layouts.  In the source tree (make demo): the programs in
+# $BUILD/demo, the commands and the shim in $BUILD, the config
+# demo/dtask.toml.  Installed (make install puts this script, the
+# programs and dtask.toml in $(LIBDIR)/dtask/demo): everything beside
+# this script, `dtask` from PATH and the shim preloaded by its bare name,
+# libdtask_shim.so, found by the dynamic loader.  DTASK, SHIM, DEMO and
+# CFG override either.
 set -eu
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
-CFG=demo/dtask.toml
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -x "$here/reports" ] && [ -f "$here/dtask.toml" ]; then
+  DEMO=${DEMO:-$here}
+  DTASK=${DTASK:-dtask}
+  SHIM=${SHIM:-libdtask_shim.so}
+  CFG=${CFG:-$here/dtask.toml}
+else
+  BUILD=${BUILD:-build}
+  case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+  DEMO=${DEMO:-$BUILD/demo}
+  DTASK=${DTASK:-$BUILD/dtask}
+  SHIM=${SHIM:-$BUILD/libdtask_shim.so}
+  CFG=${CFG:-$here/dtask.toml}
+fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-echo "== dtask check $CFG --binary $BUILD/demo/reports"
-"$BUILD/dtask" check "$CFG" --binary "$BUILD/demo/reports" | sed -n '/offload build_report/,/offload legacy/p' | sed '$d'
+echo "== dtask check $CFG --binary $DEMO/reports"
+"$DTASK" check "$CFG" --binary "$DEMO/reports" | sed -n '/offload build_report/,/offload legacy/p' | sed '$d'
 echo
 
 echo "== reports: without dtask"
-"$BUILD/demo/reports" >"$T/plain.out"
+"$DEMO/reports" >"$T/plain.out"
 cat "$T/plain.out"
 echo
 echo "== reports: DTASK_MODE=sync (interposed, run inline)"
-DTASK_CONFIG=$CFG DTASK_MODE=sync LD_PRELOAD="$BUILD/libdtask_shim.so" \
-  "$BUILD/demo/reports" >"$T/sync.out"
+DTASK_CONFIG=$CFG DTASK_MODE=sync LD_PRELOAD="$SHIM" \
+  "$DEMO/reports" >"$T/sync.out"
 echo "== reports: dtask run -w 5 (offloaded to 5 runner workers)"
-"$BUILD/dtask" run -c "$CFG" -w 5 -- "$BUILD/demo/reports" >"$T/off.out" 2>"$T/off.err"
+"$DTASK" run -c "$CFG" -w 5 -- "$DEMO/reports" >"$T/off.out" 2>"$T/off.err"
 cat "$T/off.err"
 echo
 
@@ -55,8 +74,8 @@ echo "takes about 0.5 s instead of 2.5 s."
 echo
 
 echo "== legacy: 5 threads call a library that holds one global lock per call"
-"$BUILD/demo/legacy" >"$T/lplain.out"
-"$BUILD/dtask" run -c "$CFG" -w 5 -- "$BUILD/demo/legacy" >"$T/loff.out" 2>"$T/loff.err"
+"$DEMO/legacy" >"$T/lplain.out"
+"$DTASK" run -c "$CFG" -w 5 -- "$DEMO/legacy" >"$T/loff.out" 2>"$T/loff.err"
 cat "$T/loff.err"
 if [ "$(grep '^lookup' "$T/lplain.out")" != "$(grep '^lookup' "$T/loff.out")" ]; then
   echo "demo: the offloaded legacy run printed different lookups" >&2

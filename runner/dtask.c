@@ -43,6 +43,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: dtask check [-c FILE] [--binary PROG] [FILE]\n"
           "       dtask run [-c FILE] [-w N] -- PROG [ARGS]\n"
+          "       dtask --version\n"
           "\n"
           "  check   validate a config and print the plan; with --binary,\n"
           "          also show which objects of PROG import each symbol\n"
@@ -52,7 +53,9 @@ static void usage(FILE *out) {
           "  run     validate the config (exit 2 if invalid), start a runner\n"
           "          pool of N workers for PROG's image, run PROG with the\n"
           "          shim preloaded, stop the pool, and print a summary of\n"
-          "          the offloaded calls.  Exit status is PROG's.\n");
+          "          the offloaded calls.  Exit status is PROG's.\n"
+          "\n"
+          "Manual: man dtask, man dtask-runner, man 5 dtask.toml.\n");
 }
 
 /* The loaded-object list of a program, in the loader's breadth-first
@@ -397,7 +400,9 @@ static void summarize(const char *path, const dt__config *cfg) {
 static int cmd_run(int argc, char **argv) {
   const char *file;
   int workers;
-  int at = dt__launch_args("dtask run", argc, argv, &file, &workers);
+  int at = dt__launch_args("dtask run", argc, argv, &file, &workers, NULL);
+  if (at == DT__LAUNCH_VERSION)
+    return 0;
   if (at <= 0) {
     usage(at == 0 ? stdout : stderr);
     return at == 0 ? 0 : 1;
@@ -409,9 +414,7 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "dtask: not starting %s\n", prog[0]);
     return EXIT_INVALID;
   }
-  if (dt__find_shim(shim, sizeof shim) != 0) {
-    fprintf(stderr, "dtask: cannot find libdtask_shim.so beside this "
-                    "program; set " DT__ENV_SHIM "\n");
+  if (dt__find_shim("dtask run", shim) != 0) {
     dt__config_free(cfg);
     return EXIT_INVALID;
   }
@@ -508,6 +511,11 @@ static int cmd_run(int argc, char **argv) {
 
 /* dtask COMMAND ...: check or run. */
 int main(int argc, char **argv) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+    dt__print_version("dtask");
+    return 0;
+  }
   if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
       strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
     usage(argc < 2 ? stderr : stdout);

@@ -8,6 +8,8 @@
  * autostart gives a pool too). */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,35 +21,93 @@
 #include "config/config.h"
 #include "runner/launch.h"
 #include "shim/runenv.h"
+/* DT_VERSION, DT_COMMIT and DT_LIBDIR, written by the Makefile into
+ * $(BUILD)/gen (rewritten only when one of them changes). */
+#include "buildinfo.h"
 
-/* Finds libdtask_shim.so for the commands: $DTASK_SHIM, else beside the
- * running executable, else ../lib/ from it.  Returns 0 or -ENOENT. */
-int dt__find_shim(char *out, size_t outsz) {
+/* Prints "CMD VERSION (commit HASH)" on stdout, for --version. */
+void dt__print_version(const char *cmd) {
+  printf("%s %s (commit %s)\n", cmd, DT_VERSION, DT_COMMIT);
+}
+
+/* realpath of cand into out (PATH_MAX bytes) if cand is readable. */
+static int take(const char *cand, char *out) {
+  return access(cand, R_OK) == 0 && realpath(cand, out) != NULL ? 0 : -ENOENT;
+}
+
+/* Finds libdtask_shim.so for the commands, in this order: $DTASK_SHIM;
+ * beside the running executable (the build tree); the LIBDIR the
+ * commands were built for (an installed copy); ../lib/ from the
+ * executable (an installed tree that was moved, or a DESTDIR).  out must
+ * hold PATH_MAX bytes.  Returns 0, or -ENOENT with a message on stderr
+ * that begins with cmd and names the places searched. */
+int dt__find_shim(const char *cmd, char *out) {
   const char *env = getenv(DT__ENV_SHIM);
-  char exe[PATH_MAX];
   if (env != NULL && env[0] != '\0') {
-    if (realpath(env, out) == NULL || access(out, R_OK) != 0)
-      return -ENOENT;
-    return 0;
+    if (take(env, out) == 0)
+      return 0;
+    fprintf(stderr, "%s: " DT__ENV_SHIM "=%s: %s\n", cmd, env,
+            strerror(errno));
+    return -ENOENT;
   }
+  char exe[PATH_MAX], cand[PATH_MAX + 32];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return -ENOENT;
-  exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (slash == NULL)
-    return -ENOENT;
-  *slash = '\0';
-  static const char *const rel[] = {"libdtask_shim.so",
-                                    "../lib/libdtask_shim.so", NULL};
-  for (int i = 0; rel[i] != NULL; i++) {
-    char cand[PATH_MAX + 32];
-    snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
-    if (access(cand, R_OK) == 0 && realpath(cand, out) != NULL)
+  char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
+  if (slash != NULL) {
+    *slash = '\0';
+    snprintf(cand, sizeof cand, "%s/libdtask_shim.so", exe);
+    if (take(cand, out) == 0)
       return 0;
   }
-  (void)outsz;
+  if (take(DT_LIBDIR "/libdtask_shim.so", out) == 0)
+    return 0;
+  if (slash != NULL) {
+    snprintf(cand, sizeof cand, "%s/../lib/libdtask_shim.so", exe);
+    if (take(cand, out) == 0)
+      return 0;
+  }
+  fprintf(stderr, "%s: cannot find libdtask_shim.so beside this program, "
+                  "in " DT_LIBDIR " or in ../lib; set " DT__ENV_SHIM
+                  " to its path\n",
+          cmd);
   return -ENOENT;
+}
+
+/* Runs the rest of this process as user name (dtask-runner -u): its
+ * groups, gid and uid, and HOME, USER and LOGNAME from the password
+ * database.  As that user already, nothing changes; otherwise it takes
+ * root.  Returns 0, or 2 with a message on stderr that begins with
+ * cmd. */
+int dt__become_user(const char *cmd, const char *name) {
+  struct passwd *pw = getpwnam(name);
+  if (pw == NULL) {
+    fprintf(stderr, "%s: -u %s: no such user in the password database\n",
+            cmd, name);
+    return 2;
+  }
+  if (geteuid() == pw->pw_uid && getuid() == pw->pw_uid)
+    return 0;
+  if (geteuid() != 0) {
+    fprintf(stderr, "%s: -u %s: only root can run a pool as another user "
+                    "(you are uid %u); leave out -u\n",
+            cmd, name, (unsigned)geteuid());
+    return 2;
+  }
+  if (initgroups(name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+      setuid(pw->pw_uid) != 0) {
+    fprintf(stderr, "%s: -u %s: cannot become that user: %s\n", cmd, name,
+            strerror(errno));
+    return 2;
+  }
+  if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+    fprintf(stderr, "%s: -u %s: root could be regained; stopping\n", cmd,
+            name);
+    return 2;
+  }
+  setenv("HOME", pw->pw_dir, 1);
+  setenv("USER", pw->pw_name, 1);
+  setenv("LOGNAME", pw->pw_name, 1);
+  return 0;
 }
 
 /* A sanitizer runtime must stay first in LD_PRELOAD. */
@@ -116,23 +176,38 @@ int dt__exec_runner(const char *shim, const char *config, int workers,
   return -e;
 }
 
-/* Parses "[-c FILE] [-w N] [--] PROG [ARGS]" for the launchers.  Returns
- * the index of PROG in argv, 0 after -h (usage printed on stdout), or -1
- * for a usage error (message on stderr, prefixed with cmd).
+/* Parses "[-c FILE] [-w N] [-u USER] [--] PROG [ARGS]" for the
+ * launchers (-u only when user is not NULL; also --help and --version).
+ * Returns the index of PROG in argv, 0 after -h or --help (the caller
+ * prints the usage on stdout), DT__LAUNCH_VERSION after -V or --version
+ * (printed here), or -1 for a usage error (message on stderr, prefixed
+ * with cmd).
  *
  * Option parsing stops at the first operand, so
  * PROG's own options are never taken for ours. */
 int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
-                    int *workers) {
+                    int *workers, const char **user) {
+  static const struct option longs[] = {{"help", no_argument, NULL, 'h'},
+                                        {"version", no_argument, NULL, 'V'},
+                                        {NULL, 0, NULL, 0}};
   int c;
   *file = NULL;
   *workers = 0;
+  if (user != NULL)
+    *user = NULL;
   optind = 1;
-  while ((c = getopt(argc, argv, "+c:w:h")) != -1) {
+  while ((c = getopt_long(argc, argv, user ? "+c:w:u:hV" : "+c:w:hV", longs,
+                          NULL)) != -1) {
     switch (c) {
     case 'c':
       *file = optarg;
       break;
+    case 'u':
+      *user = optarg;
+      break;
+    case 'V':
+      dt__print_version(cmd);
+      return DT__LAUNCH_VERSION;
     case 'w':
       *workers = atoi(optarg);
       if (*workers < 1 || *workers > 1024) {

@@ -5,10 +5,15 @@
 
 #include "config/config.h"
 
-int dt__find_shim(char *out, size_t outsz);
+/* dt__launch_args' answer after --version: the version was printed. */
+#define DT__LAUNCH_VERSION (-2)
+
+void dt__print_version(const char *cmd);
+int dt__find_shim(const char *cmd, char *out);
+int dt__become_user(const char *cmd, const char *name);
 int dt__env_preload(const char *shim);
 int dt__launch_args(const char *cmd, int argc, char **argv, const char **file,
-                    int *workers);
+                    int *workers, const char **user);
 int dt__launch_config(const char *cmd, const char *file, dt__config **cfg,
                       char *abs, size_t abssz);
 int dt__exec_runner(const char *shim, const char *config, int workers,

@@ -10,7 +10,9 @@ set -eu
 # redis-server and libhiredis-dev: the Redis queue backend, its tests
 # and bench/redis_ping.c (built by make all).  The bench's extras: plots,
 # and Celery on Redis, a baseline of the bench's Redis group.
-PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev"
+# groff-base, man-db, bash-completion and dpkg-dev: the installed layout's
+# tests (manual pages rendered and found, completion, make deb).
+PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev groff-base man-db bash-completion dpkg-dev"
 BENCH_PKGS="gnuplot-nox python3-celery python3-redis"
 
 want="$PKGS"
