@@ -249,8 +249,10 @@ static void test_every_variable_is_documented(void **state) {
     literals_in(dirs[i], names, sizeof names);
   char *man = slurp(MANUAL);
   const char *env = strstr(man, "\n.SH ENVIRONMENT");
-  if (env == NULL)
+  if (env == NULL) {
     fail_msg(MANUAL " has no ENVIRONMENT section");
+    return;
+  }
   const char *end = strstr(env + 1, "\n.SH ");
   size_t n = end ? (size_t)(end - env) + 1 : strlen(env);
   char missing[2048] = "";
