@@ -74,7 +74,7 @@ DOOR_SRC   := common/error.c common/log.c config/file.c config/names.c \
 # is caught: the core, the caller role (shim/) and the runner role
 # (runner/runner.c: start-up, supervisor.c, worker.c).
 ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c \
-              runner/proctitle.c
+              runner/proctitle.c runner/poolstat.c
 ENGINE_SRC := $(CORE_SRC) $(filter-out shim/door.c shim/dlpath.c,\
               $(sort $(wildcard shim/*.c))) $(ROLE_SRC)
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
@@ -82,7 +82,7 @@ ENGINE_SRC := $(CORE_SRC) $(filter-out shim/door.c shim/dlpath.c,\
 # commands start runners with the environment autostart gives them
 # (shim/runenv.c).
 DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c \
-              shim/runenv.c
+              shim/runenv.c runner/status.c runner/poolstat.c
 RUNNER_SRC := runner/dtask-runner.c runner/launch.c shim/runenv.c
 
 DOOR_OBJ   := $(DOOR_SRC:%.c=$(BUILD)/obj/%.o)
@@ -164,6 +164,7 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # constructor, which would run inside the test).  -Itests: every area's
 # tests include tests/testutil.h as "testutil.h".
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
+              $(BUILD)/obj/runner/poolstat.o \
               $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got

@@ -97,6 +97,14 @@ uint64_t dt__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Unix time in milliseconds (CLOCK_REALTIME), for what other processes
+ * and hosts compare: a pool's start and the age of its status record. */
+uint64_t dt__wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* The histogram bucket of a latency of ns nanoseconds, in
  * [0, DT__HIST_BUCKETS).  Values below 32 ns get their own buckets;
  * above, each power of two is split into 32 linear sub-buckets. */

@@ -16,6 +16,7 @@ void dt__log_init(void);
 void dt__log(int level, const char *fmt, ...) DT__PRINTF(2, 3);
 void dt__trace(const char *fmt, ...) DT__PRINTF(1, 2);
 uint64_t dt__now_ns(void);
+uint64_t dt__wall_ms(void);
 
 /* Text that came from a record (another process wrote it) made safe to
  * print: control bytes and DEL as \xNN (common/log.c). */

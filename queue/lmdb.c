@@ -46,6 +46,7 @@
 #include "queue/lmdb.h"
 #include "queue/lmdb_env.h"
 #include "queue/lmdb_rec.h"
+#include "queue/poolfile.h"
 #include "queue/proc.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
@@ -343,6 +344,7 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   MDB_val ck = {8, key}, cv = {v.mv_size + CLAIM_HDR, NULL};
   uint8_t head[8];
   memcpy(head, v.mv_data, 8);
+  snprintf(q->caller, sizeof q->caller, "%u", dt__lm_get32(head));
   mdb_cursor_del(cur, 0);
   mdb_cursor_close(cur);
   rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
@@ -658,6 +660,12 @@ static int lm_blob_drop(dt__queue *q, uint64_t id) {
   return dt__lmdb_del(&dt__lm(q)->db, dt__lm(q)->db.blobs, id);
 }
 
+/* The claim_caller operation: the caller's pid of the task claimed
+ * last, owned by q. */
+static const char *lm_claim_caller(dt__queue *base) {
+  return dt__lm(base)->caller;
+}
+
 /* The backend, as queue.c's table of backends names it. */
 const dt__queue_ops dt__queue_lmdb_ops = {
     .name = "lmdb",
@@ -688,4 +696,7 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .blob_put = lm_blob_put,
     .blob_read = lm_blob_read,
     .blob_drop = lm_blob_drop,
+    .claim_caller = lm_claim_caller,
+    .pool_put = dt__poolfile_put,
+    .pool_list = dt__poolfile_list,
 };

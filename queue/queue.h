@@ -158,6 +158,20 @@ typedef struct dt__queue_ops {
   int (*blob_read)(dt__queue *q, uint64_t task, uint64_t id, void *dst,
                    uint64_t size);
   int (*blob_drop)(dt__queue *q, uint64_t id);
+
+  /* What `dtask status` reads.  claim_caller: who made the task this
+   * process claimed last ("PID" of a caller on this host, or
+   * "HOST:PID"), "" when not known; owned by q, valid until the next
+   * claim.  pool_put: publishes this process's pool record (text of n
+   * bytes; n 0 removes it).  pool_list: calls fn with every pool record
+   * of the queue (one of a process of this host that is gone is removed
+   * instead), stopping at fn's first nonzero answer, which it returns;
+   * otherwise 0, or a negative errno. */
+  const char *(*claim_caller)(dt__queue *q);
+  int (*pool_put)(dt__queue *q, const char *text, size_t n);
+  int (*pool_list)(dt__queue *q,
+                   int (*fn)(void *ctx, const char *text, size_t n),
+                   void *ctx);
 } dt__queue_ops;
 
 /* The part of every handle that queue.c owns; a backend's handle starts
@@ -283,6 +297,19 @@ static inline int dt__queue_blob_read(dt__queue *q, uint64_t task,
 }
 static inline int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
   return q->ops->blob_drop(q, id);
+}
+static inline const char *dt__queue_claim_caller(dt__queue *q) {
+  return q->ops->claim_caller(q);
+}
+static inline int dt__queue_pool_put(dt__queue *q, const char *text,
+                                     size_t n) {
+  return q->ops->pool_put(q, text, n);
+}
+static inline int
+dt__queue_pool_list(dt__queue *q,
+                    int (*fn)(void *ctx, const char *text, size_t n),
+                    void *ctx) {
+  return q->ops->pool_list(q, fn, ctx);
 }
 
 #endif /* DT_QUEUE_H */

@@ -78,4 +78,7 @@ const dt__queue_ops dt__queue_redis_ops = {
     .blob_put = dt__rd_blob_put,
     .blob_read = dt__rd_blob_read,
     .blob_drop = dt__rd_blob_drop,
+    .claim_caller = dt__rd_claim_caller,
+    .pool_put = dt__rd_pool_put,
+    .pool_list = dt__rd_pool_list,
 };

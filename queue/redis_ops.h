@@ -50,4 +50,11 @@ int dt__rd_blob_read(dt__queue *q, uint64_t task, uint64_t id, void *dst,
                      uint64_t size);
 int dt__rd_blob_drop(dt__queue *q, uint64_t id);
 
+/* redis_status.c */
+int dt__rd_pool_put(dt__queue *q, const char *text, size_t n);
+int dt__rd_pool_list(dt__queue *q,
+                     int (*fn)(void *ctx, const char *text, size_t n),
+                     void *ctx);
+const char *dt__rd_claim_caller(dt__queue *q);
+
 #endif /* DT_QUEUE_REDIS_OPS_H */

@@ -22,6 +22,7 @@
  * shim/trip.c). */
 #include <stdio.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -41,6 +42,7 @@
 #include "queue/image.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
+#include "runner/poolstat.h"
 #include "runner/proctitle.h"
 #include "runner/supervisor.h"
 #include "runner/worker.h"
@@ -93,7 +95,73 @@ typedef struct pool {
   uint64_t killed_for[DT__MAX_WORKERS]; /* busy value it was killed for */
   uint64_t quick_since;                 /* start of the current second */
   int quick;                            /* quick respawns in that second */
+  uint64_t started_ms;                  /* Unix time of the start */
+  uint64_t swept;                       /* entries the sweeps removed */
 } pool;
+
+/* Sweeps the queue, counting what it removed or requeued. */
+static void sweep(pool *p) {
+  int n = dt__queue_sweep(p->q);
+  if (n > 0)
+    p->swept += (uint64_t)n;
+}
+
+/* Publishes the pool's status record in the queue (dtask status): the
+ * workers and what each runs, and each entry's counters from the shared
+ * table.  Once per tick; a failure only means a stale status. */
+static void publish(pool *p) {
+  static dt__pool_info info;
+  static char *buf;
+  if (buf == NULL && (buf = malloc(DT__POOLREC_MAX)) == NULL)
+    return;
+  memset(&info, 0, offsetof(dt__pool_info, sym));
+  info.pid = p->self;
+  const char *h = getenv("DTASK_HOST_ID");
+  if (h == NULL || h[0] == '\0' || strlen(h) >= sizeof info.host)
+    gethostname(info.host, sizeof info.host - 1);
+  else
+    snprintf(info.host, sizeof info.host, "%s", h);
+  snprintf(info.image, sizeof info.image, "%s", r_table->image);
+  snprintf(info.program, sizeof info.program, "%s", r_table->name);
+  info.started_ms = p->started_ms;
+  info.updated_ms = dt__wall_ms();
+  info.workers = p->n;
+  info.swept = p->swept;
+  uint64_t now = dt__now_ns();
+  for (int i = 0; i < p->n && info.nw < DT__POOLREC_WORKERS; i++) {
+    if (p->pid[i] <= 0)
+      continue;
+    info.alive++;
+    dt__wstate *w = &r_table->w[i];
+    dt__pw *o = &info.w[info.nw++];
+    o->index = i;
+    o->pid = p->pid[i];
+    o->call = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
+    if (o->call != 0) {
+      o->entry = __atomic_load_n(&w->entry, __ATOMIC_RELAXED);
+      uint64_t since = w->since;
+      o->ms = since != 0 && now > since ? (now - since) / 1000000u : 0;
+      memcpy(o->caller, w->caller, sizeof o->caller);
+      o->caller[sizeof o->caller - 1] = '\0';
+    }
+  }
+  info.nsym = 0;
+  for (size_t e = 0; e < r_n && e < DT__STAT_ENTRIES; e++) {
+    const dt__wsym *s = &r_table->sym[e];
+    dt__psym *o = &info.sym[info.nsym++];
+    o->entry = (uint32_t)e;
+    snprintf(o->symbol, sizeof o->symbol, "%s", r_stubs[e].off->symbol);
+    o->calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);
+    o->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
+    o->crashes = __atomic_load_n(&s->crashes, __ATOMIC_RELAXED);
+    o->timeouts = __atomic_load_n(&s->timeouts, __ATOMIC_RELAXED);
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      o->exec[b] = __atomic_load_n(&s->exec[b], __ATOMIC_RELAXED);
+  }
+  int n = dt__poolrec_build(&info, buf, DT__POOLREC_MAX);
+  if (n > 0)
+    (void)dt__queue_pool_put(p->q, buf, (size_t)n);
+}
 
 /* Answers the call a dead worker was running, as its death says: a
  * timeout if the supervisor killed it for its deadline, a crash if the
@@ -109,10 +177,15 @@ static void answer_dead(pool *p, int i, pid_t pid, int status) {
   const char *sym = entry < r_n ? r_stubs[entry].off->symbol : "the function";
   char msg[400];
   int st, detail;
+  dt__wsym *count = entry < DT__STAT_ENTRIES && entry < r_n
+                        ? &r_table->sym[entry]
+                        : NULL;
   if (p->killed_for[i] == busy) {
     uint64_t t = entry < r_n ? r_stubs[entry].off->policy.timeout_ns : 0;
     st = DT__ST_TIMEOUT;
     detail = 0;
+    if (count != NULL)
+      __atomic_add_fetch(&count->timeouts, 1, __ATOMIC_RELAXED);
     snprintf(msg, sizeof msg,
              "%s ran past its timeout of %.3gs in worker %d of runner %d, "
              "which killed the worker",
@@ -120,12 +193,16 @@ static void answer_dead(pool *p, int i, pid_t pid, int status) {
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
     return; /* not the function's doing: the sweep requeues the call */
   } else if (WIFSIGNALED(status)) {
+    if (count != NULL)
+      __atomic_add_fetch(&count->crashes, 1, __ATOMIC_RELAXED);
     st = DT__ST_CRASH;
     detail = WTERMSIG(status);
     snprintf(msg, sizeof msg,
              "%s crashed worker %d of runner %d with signal %d (%s)", sym,
              (int)pid, p->self, detail, strsignal(detail));
   } else {
+    if (count != NULL)
+      __atomic_add_fetch(&count->crashes, 1, __ATOMIC_RELAXED);
     st = DT__ST_CRASH;
     detail = 256 + WEXITSTATUS(status);
     snprintf(msg, sizeof msg,
@@ -368,6 +445,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   p.q = q;
   p.self = getpid();
   p.n = nworkers;
+  p.started_ms = dt__wall_ms();
   r_table = mmap(NULL, sizeof *r_table, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (r_table == MAP_FAILED) {
@@ -406,9 +484,10 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       break;
     }
   }
-  dt__queue_sweep(q);
+  sweep(&p);
   dt__queue_set_workers(q, nworkers);
   dt__queue_heartbeat(q, p.self);
+  publish(&p);
   dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s "
           "(dtask-pool:%s, image %c:%s)", p.self, dt__queue_dir(q), nworkers,
           nworkers == 1 ? "" : "s", name, id.how, id.hex);
@@ -423,7 +502,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     /* Dead workers: answer their calls, respawn them, and give the calls
      * of workers killed from outside back to the queue at once. */
     if (reap(&p, true) > 0)
-      dt__queue_sweep(q);
+      sweep(&p);
     for (int i = 0; i < nworkers; i++) {
       if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= DT__RUNNER_TICK_NS) {
         p.pid[i] = spawn_worker(p.self, i);
@@ -434,7 +513,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       continue; /* woken early (a deadline, a signal): beat on the tick */
     last_beat = dt__now_ns();
     dt__queue_heartbeat(q, p.self);
-    dt__queue_sweep(q);
+    sweep(&p);
+    publish(&p);
     if (autostarted && cfg->idle_exit_ns > 0) {
       size_t t = 0, c = 0, r = 0;
       uint64_t next = dt__queue_next_id(q);
@@ -464,6 +544,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
     alive -= reap(&p, false);
   }
   dt__queue_heartbeat(q, 0);
+  (void)dt__queue_pool_put(q, NULL, 0);
   close(lock);
   dt__queue_close(q);
   return 0;

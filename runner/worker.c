@@ -41,6 +41,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "runner/proctitle.h"
+#include "runner/poolstat.h"
 #include "runner/worker.h"
 #include "queue/image.h"
 #include "shim/loader.h"
@@ -469,6 +470,21 @@ static bool must_stop(bool now, int supervisor) {
   return w_stop || getppid() != supervisor;
 }
 
+/* Counts one answered call of entry (dtask status): an error when it was
+ * answered with an error record; its time in this worker, decoding and
+ * encoding included.  Relaxed atomic adds in the shared table. */
+static void count(uint32_t entry, bool error, uint64_t took_ns) {
+  if (entry >= DT__STAT_ENTRIES)
+    return;
+  dt__wsym *s = &w_table->sym[entry];
+  __atomic_add_fetch(&s->calls, 1, __ATOMIC_RELAXED);
+  if (error)
+    __atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
+  else
+    __atomic_add_fetch(&s->exec[dt__hist_bucket(took_ns)], 1,
+                       __ATOMIC_RELAXED);
+}
+
 /* A worker's life, in the child the supervisor forked: claim, call,
  * complete, until told to stop or the supervisor is gone.  Every claimed
  * task gets an answer: its result, or an error record when the result
@@ -553,9 +569,14 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
               strerror(-rc));
       break;
     }
+    snprintf(me->caller, sizeof me->caller, "%s", dt__queue_claim_caller(q));
+    uint64_t t0 = dt__now_ns();
+    me->since = t0;
+    __atomic_store_n(&me->entry, UINT32_MAX, __ATOMIC_RELAXED);
     __atomic_store_n(&me->busy, id + 1, __ATOMIC_SEQ_CST);
-    bool ran = false;
+    bool ran = false, failed = false;
     rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
+    uint64_t took = dt__now_ns() - t0;
     free(rec);
     if (rc == 0 && rsize > limit) {
       /* Only a returned string, which the caller could not count before
@@ -567,6 +588,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
                "(a quarter of it bounds a call)", rsize,
                (unsigned long long)limit);
       reject(q, id, DT__ST_LOST, msg);
+      failed = true;
     } else if (rc == 0) {
       /* The next task comes with the answer while calls keep coming,
        * unless this worker is to stop. */
@@ -580,13 +602,16 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
                  "stored in the queue (%s); raise [queue] map_size",
                  rsize, strerror(-rc));
         reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
+        failed = true;
       }
     } else {
       snprintf(msg, sizeof msg, "the runner could not encode the result%s: "
                "%s", ran ? " of the function, which ran" : "",
                strerror(-rc));
       reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
+      failed = true;
     }
+    count(me->entry, !ran || failed, took);
     free(res);
     __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST); /* next: not begun */
   }
