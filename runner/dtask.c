@@ -33,6 +33,7 @@
 #include "config/split.h"
 #include "runner/elf.h"
 #include "runner/launch.h"
+#include "runner/status.h"
 #include "shim/got.h"
 
 #define EXIT_INVALID 2
@@ -43,6 +44,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: dtask check [-c FILE] [--binary PROG] [FILE]\n"
           "       dtask run [-c FILE] [-w N] -- PROG [ARGS]\n"
+          "       dtask status [-c FILE] [--json | --prometheus]\n"
+          "       dtask top [-c FILE] [-n COUNT]\n"
           "       dtask --version\n"
           "\n"
           "  check   validate a config and print the plan; with --binary,\n"
@@ -54,6 +57,13 @@ static void usage(FILE *out) {
           "          pool of N workers for PROG's image, run PROG with the\n"
           "          shim preloaded, stop the pool, and print a summary of\n"
           "          the offloaded calls.  Exit status is PROG's.\n"
+          "  status  the config's queue: its pools and workers, the calls\n"
+          "          waiting and running, per symbol calls, errors,\n"
+          "          crashes, timeouts and run times; --json, or\n"
+          "          --prometheus (text exposition).  Exit 0 when a pool\n"
+          "          serves the queue, 1 when none does, 2 on a bad config.\n"
+          "  top     the same, redrawn every second (q quits); -n COUNT\n"
+          "          views, then exit.\n"
           "\n"
           "Manual: man dtask, man dtask-runner, man 5 dtask.toml.\n");
 }
@@ -525,6 +535,10 @@ int main(int argc, char **argv) {
     return cmd_check(argc - 1, argv + 1);
   if (strcmp(argv[1], "run") == 0)
     return cmd_run(argc - 1, argv + 1);
+  if (strcmp(argv[1], "status") == 0)
+    return dt__cmd_status(argc - 1, argv + 1);
+  if (strcmp(argv[1], "top") == 0)
+    return dt__cmd_top(argc - 1, argv + 1);
   fprintf(stderr, "dtask: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 1;

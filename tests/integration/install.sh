@@ -176,7 +176,7 @@ else
   got2=$(comp dtask-runner -)
   got3=$(comp dtask run -c "")
   got4=$(comp dtask check "")
-  [ "$got1" = "--help --version -V check help run " ] &&
+  [ "$got1" = "--help --version -V check help run status top " ] &&
     [[ " $got2" == *" -u "* && " $got2" == *" --version "* && " $got2" == *" -- "* ]] &&
     [ "$got3" = "a.toml sub " ] && [ "$got4" = "a.toml sub " ]
   check $? "5 completion: dtask [$got1], dtask-runner - [$got2], dtask run -c [$got3], dtask check [$got4]"

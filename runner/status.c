@@ -1,0 +1,616 @@
+/* status.c: `dtask status` and `dtask top`, what a config's queue and its
+ * pools are doing.
+ *
+ * The state comes from the queue alone: for each program image under the
+ * config's queue directory, the queue's counts (waiting, running, answers
+ * not yet read, bytes used) and the records its pools' supervisors
+ * rewrite every second (runner/poolstat.c; the queue's pool_list).
+ * Nothing here talks to a pool, and nothing on the call path writes for
+ * it: workers count in the table they share with their supervisor.
+ *
+ * Views: text (the default), --json (documented in README, "Watching a
+ * pool"), --prometheus (text exposition format 0.0.4), and top, the text
+ * view redrawn every second, busiest symbol first.
+ *
+ * Limits, said in the README: round-trip times and retries are the
+ * callers' and are not in the view yet; with the Redis backend, images
+ * are found through this host's queue directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "queue/queue.h"
+#include "runner/launch.h"
+#include "runner/poolstat.h"
+#include "runner/status.h"
+
+/* A record older than this is a pool that stopped without a word (its
+ * host is gone, or it was killed): shown as stale, not serving. */
+#define STALE_MS 10000u
+#define MAX_POOLS 64
+
+/* One image's queue, as read. */
+typedef struct image_view {
+  char name[256];
+  int ok; /* 0: read; else a negative errno, with err */
+  char err[300];
+  dt__queue_stats st;
+  int npools;
+  dt__pool_info *pools[MAX_POOLS];
+  /* Per symbol, merged over the pools (by name). */
+  int nsym;
+  dt__psym sym[DT__STAT_ENTRIES];
+} image_view;
+
+typedef struct view {
+  const dt__config *cfg;
+  uint64_t now_ms;
+  int nimg;
+  image_view *img[64];
+} view;
+
+static bool stale(const view *v, const dt__pool_info *p) {
+  return p->updated_ms + STALE_MS < v->now_ms;
+}
+
+/* pool_list's callback: parses a record into the image's next pool. */
+static int take_pool(void *ctx, const char *text, size_t n) {
+  image_view *iv = ctx;
+  if (iv->npools >= MAX_POOLS)
+    return 0;
+  dt__pool_info *p = malloc(sizeof *p);
+  if (p == NULL)
+    return -ENOMEM;
+  if (dt__poolrec_parse(text, n, p) != 0) {
+    free(p);
+    return 0; /* not a record this version reads: left out */
+  }
+  iv->pools[iv->npools++] = p;
+  return 0;
+}
+
+/* Adds the counters of pool p to the image's per-symbol totals. */
+static void merge(image_view *iv, const dt__pool_info *p) {
+  for (int i = 0; i < p->nsym; i++) {
+    const dt__psym *s = &p->sym[i];
+    dt__psym *t = NULL;
+    for (int k = 0; k < iv->nsym && t == NULL; k++)
+      if (strcmp(iv->sym[k].symbol, s->symbol) == 0)
+        t = &iv->sym[k];
+    if (t == NULL) {
+      if (iv->nsym >= DT__STAT_ENTRIES)
+        continue;
+      t = &iv->sym[iv->nsym++];
+      memset(t, 0, sizeof *t);
+      snprintf(t->symbol, sizeof t->symbol, "%s", s->symbol);
+      t->entry = s->entry;
+    }
+    t->calls += s->calls;
+    t->errors += s->errors;
+    t->crashes += s->crashes;
+    t->timeouts += s->timeouts;
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      t->exec[b] += s->exec[b];
+  }
+}
+
+/* Busiest first (calls, then name). */
+static int by_calls(const void *a, const void *b) {
+  const dt__psym *x = a, *y = b;
+  if (x->calls != y->calls)
+    return x->calls > y->calls ? -1 : 1;
+  return strcmp(x->symbol, y->symbol);
+}
+
+/* Reads image name of cfg's queue into a new image_view. */
+static image_view *read_image(const dt__config *cfg, const char *name) {
+  image_view *iv = calloc(1, sizeof *iv);
+  if (iv == NULL)
+    return NULL;
+  snprintf(iv->name, sizeof iv->name, "%.255s", name);
+  dt__queue *q = NULL;
+  dt__error err = {0, 0, ""};
+  iv->ok = dt__queue_open_image(cfg, name, &q, &err);
+  if (iv->ok != 0) {
+    snprintf(iv->err, sizeof iv->err, "%.290s", err.msg);
+    return iv;
+  }
+  iv->ok = q->ops->stat(q, &iv->st);
+  if (iv->ok == 0)
+    iv->ok = dt__queue_pool_list(q, take_pool, iv);
+  if (iv->ok != 0)
+    snprintf(iv->err, sizeof iv->err, "cannot read the queue: %s",
+             strerror(-iv->ok));
+  dt__queue_close(q);
+  for (int i = 0; i < iv->npools; i++)
+    merge(iv, iv->pools[i]);
+  qsort(iv->sym, (size_t)iv->nsym, sizeof iv->sym[0], by_calls);
+  return iv;
+}
+
+/* Fills v with every image directory under the config's queue path.
+ * Returns 0, or -errno when the directory cannot be read (-ENOENT: no
+ * program has used this queue yet, which is not an error). */
+static int read_view(const dt__config *cfg, view *v) {
+  memset(v, 0, sizeof *v);
+  v->cfg = cfg;
+  v->now_ms = dt__wall_ms();
+  DIR *d = opendir(cfg->queue_path);
+  if (d == NULL)
+    return -errno;
+  struct dirent *e;
+  char names[64][256];
+  int n = 0;
+  while ((e = readdir(d)) != NULL && n < 64) {
+    if (e->d_name[0] == '.' || strlen(e->d_name) >= 256)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode))
+      continue;
+    snprintf(names[n++], 256, "%s", e->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof names[0],
+        (int (*)(const void *, const void *))strcmp);
+  for (int i = 0; i < n; i++) {
+    image_view *iv = read_image(cfg, names[i]);
+    if (iv != NULL)
+      v->img[v->nimg++] = iv;
+  }
+  return 0;
+}
+
+static void free_view(view *v) {
+  for (int i = 0; i < v->nimg; i++) {
+    for (int k = 0; k < v->img[i]->npools; k++)
+      free(v->img[i]->pools[k]);
+    free(v->img[i]);
+  }
+  v->nimg = 0;
+}
+
+/* How many pools serve (a fresh record) over the whole view. */
+static int serving(const view *v) {
+  int n = 0;
+  for (int i = 0; i < v->nimg; i++)
+    for (int k = 0; k < v->img[i]->npools; k++)
+      n += !stale(v, v->img[i]->pools[k]);
+  return n;
+}
+
+/* How many of p's workers run a call. */
+static int busy_of(const dt__pool_info *p) {
+  int busy = 0;
+  for (int w = 0; w < p->nw; w++)
+    busy += p->w[w].call != 0;
+  return busy;
+}
+
+/* The symbol of entry e in pool p ("?" when the record does not say). */
+static const char *sym_of(const dt__pool_info *p, uint32_t e) {
+  for (int i = 0; i < p->nsym; i++)
+    if (p->sym[i].entry == e)
+      return p->sym[i].symbol;
+  return "?";
+}
+
+/* How long worker x of p's record has run its call, now (the record
+ * is up to a tick old). */
+static uint64_t running_ms(const view *v, const dt__pool_info *p,
+                           const dt__pw *x) {
+  return x->ms + (v->now_ms > p->updated_ms ? v->now_ms - p->updated_ms : 0);
+}
+
+/* ns as "12.3 us", "4.56 ms", "1.20 s" into buf. */
+static const char *human(uint64_t ns, char *buf, size_t cap) {
+  if (ns == 0)
+    snprintf(buf, cap, "-");
+  else if (ns < 1000000)
+    snprintf(buf, cap, "%.1f us", (double)ns / 1e3);
+  else if (ns < 1000000000)
+    snprintf(buf, cap, "%.2f ms", (double)ns / 1e6);
+  else
+    snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
+  return buf;
+}
+
+/* ------------------------------------------------------------- text */
+
+static void print_text(FILE *out, const view *v) {
+  fprintf(out, "queue %s (%s)\n", v->cfg->queue_path, v->cfg->backend);
+  if (v->nimg == 0)
+    fprintf(out, "  no program has used this queue yet\n");
+  for (int i = 0; i < v->nimg; i++) {
+    const image_view *iv = v->img[i];
+    fprintf(out, "image %s\n", iv->name);
+    if (iv->ok != 0) {
+      fprintf(out, "  %s\n", iv->err);
+      continue;
+    }
+    fprintf(out, "  queue: %zu waiting, %zu running, %zu answers not yet read",
+            iv->st.tasks, iv->st.claims, iv->st.results);
+    if (strcmp(v->cfg->backend, "lmdb") == 0)
+      fprintf(out, "; %.1f MiB used of %.0f MiB (map_size)\n",
+              (double)iv->st.used_bytes / 1048576.0,
+              (double)v->cfg->map_size / 1048576.0);
+    else
+      fprintf(out, "; the server uses %.1f MiB\n",
+              (double)iv->st.used_bytes / 1048576.0);
+    if (iv->npools == 0)
+      fprintf(out, "  no pool serves it\n");
+    for (int k = 0; k < iv->npools; k++) {
+      const dt__pool_info *p = iv->pools[k];
+      int busy = busy_of(p);
+      fprintf(out,
+              "  pool %d on %s (%s): up %" PRIu64 " s, %d workers, %d alive, "
+              "%d busy, %d idle; %" PRIu64 " swept%s\n",
+              p->pid, p->host, p->program,
+              (v->now_ms - p->started_ms) / 1000, p->workers, p->alive, busy,
+              p->alive - busy, p->swept,
+              stale(v, p) ? "; STALE: no word for over 10 s" : "");
+    }
+    bool head = false;
+    for (int k = 0; k < iv->npools; k++)
+      for (int w = 0; w < iv->pools[k]->nw; w++) {
+        const dt__pool_info *p = iv->pools[k];
+        const dt__pw *x = &p->w[w];
+        if (x->call == 0)
+          continue;
+        if (!head)
+          fprintf(out, "  in flight:\n    %-24s %-22s %-18s %s\n", "symbol",
+                  "caller", "worker", "running");
+        head = true;
+        char t[96];
+        fprintf(out, "    %-24s %-22s %-18s %s\n", sym_of(p, x->entry),
+                x->caller[0] ? x->caller : "?",
+                (snprintf(t, sizeof t, "%d@%s", x->pid, p->host), t),
+                human(running_ms(v, p, x) * 1000000u, (char[32]){0}, 32));
+      }
+    if (iv->nsym > 0)
+      fprintf(out, "  %-24s %9s %7s %7s %8s %11s %11s\n", "symbol", "calls",
+              "errors", "crashes", "timeouts", "exec p50", "exec p99");
+    for (int s = 0; s < iv->nsym; s++) {
+      const dt__psym *y = &iv->sym[s];
+      char a[32], b[32];
+      fprintf(out,
+              "  %-24s %9" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
+              " %11s %11s\n",
+              y->symbol, y->calls, y->errors, y->crashes, y->timeouts,
+              human(dt__hist_quantile(y->exec, 0.50), a, sizeof a),
+              human(dt__hist_quantile(y->exec, 0.99), b, sizeof b));
+    }
+  }
+}
+
+/* ------------------------------------------------------------- JSON */
+
+/* s as a JSON string (names here are identifiers, paths and host names;
+ * anything below 0x20, '"' and '\\' is escaped all the same). */
+static void jstr(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(out, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(out, "\\u%04x", c);
+    else
+      fputc(c, out);
+  }
+  fputc('"', out);
+}
+
+static void print_json(FILE *out, const view *v) {
+  fprintf(out, "{\"version\":1,\"queue\":");
+  jstr(out, v->cfg->queue_path);
+  fprintf(out, ",\"backend\":");
+  jstr(out, v->cfg->backend);
+  fprintf(out, ",\"map_size\":%" PRIu64 ",\"time_ms\":%" PRIu64
+               ",\"serving\":%d,\"images\":[",
+          strcmp(v->cfg->backend, "lmdb") == 0 ? v->cfg->map_size : 0,
+          v->now_ms, serving(v));
+  for (int i = 0; i < v->nimg; i++) {
+    const image_view *iv = v->img[i];
+    fprintf(out, "%s{\"image\":", i ? "," : "");
+    jstr(out, iv->name);
+    if (iv->ok != 0) {
+      fprintf(out, ",\"error\":");
+      jstr(out, iv->err);
+      fprintf(out, "}");
+      continue;
+    }
+    fprintf(out,
+            ",\"waiting\":%zu,\"running\":%zu,\"unread_answers\":%zu,"
+            "\"used_bytes\":%" PRIu64 ",\"pools\":[",
+            iv->st.tasks, iv->st.claims, iv->st.results, iv->st.used_bytes);
+    for (int k = 0; k < iv->npools; k++) {
+      const dt__pool_info *p = iv->pools[k];
+      int busy = busy_of(p);
+      fprintf(out, "%s{\"pid\":%d,\"host\":", k ? "," : "", p->pid);
+      jstr(out, p->host);
+      fprintf(out, ",\"program\":");
+      jstr(out, p->program);
+      fprintf(out,
+              ",\"uptime_s\":%" PRIu64 ",\"workers\":%d,\"alive\":%d,"
+              "\"busy\":%d,\"idle\":%d,\"swept\":%" PRIu64
+              ",\"updated_ms\":%" PRIu64 ",\"stale\":%s}",
+              (v->now_ms - p->started_ms) / 1000, p->workers, p->alive, busy,
+              p->alive - busy, p->swept, p->updated_ms,
+              stale(v, p) ? "true" : "false");
+    }
+    fprintf(out, "],\"in_flight\":[");
+    int n = 0;
+    for (int k = 0; k < iv->npools; k++)
+      for (int w = 0; w < iv->pools[k]->nw; w++) {
+        const dt__pool_info *p = iv->pools[k];
+        const dt__pw *x = &p->w[w];
+        if (x->call == 0)
+          continue;
+        fprintf(out, "%s{\"symbol\":", n++ ? "," : "");
+        jstr(out, sym_of(p, x->entry));
+        fprintf(out, ",\"call\":%" PRIu64 ",\"caller\":", x->call - 1);
+        jstr(out, x->caller);
+        fprintf(out, ",\"worker_pid\":%d,\"pool_pid\":%d,\"host\":", x->pid,
+                p->pid);
+        jstr(out, p->host);
+        fprintf(out, ",\"running_ms\":%" PRIu64 "}", running_ms(v, p, x));
+      }
+    fprintf(out, "],\"symbols\":[");
+    for (int s = 0; s < iv->nsym; s++) {
+      const dt__psym *y = &iv->sym[s];
+      fprintf(out, "%s{\"symbol\":", s ? "," : "");
+      jstr(out, y->symbol);
+      fprintf(out,
+              ",\"calls\":%" PRIu64 ",\"errors\":%" PRIu64
+              ",\"crashes\":%" PRIu64 ",\"timeouts\":%" PRIu64
+              ",\"exec_p50_us\":%.1f,\"exec_p99_us\":%.1f}",
+              y->calls, y->errors, y->crashes, y->timeouts,
+              (double)dt__hist_quantile(y->exec, 0.50) / 1e3,
+              (double)dt__hist_quantile(y->exec, 0.99) / 1e3);
+    }
+    fprintf(out, "]}");
+  }
+  fprintf(out, "]}\n");
+}
+
+/* ------------------------------------------------------- Prometheus */
+
+/* The histogram's upper bounds, in seconds. */
+static const double les[] = {1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100};
+
+static void print_prometheus(FILE *out, const view *v) {
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"dtask_calls_total", "Calls answered by the pools' workers.",
+       offsetof(dt__psym, calls)},
+      {"dtask_errors_total", "Calls answered with an error record.",
+       offsetof(dt__psym, errors)},
+      {"dtask_crashes_total", "Calls that crashed their worker.",
+       offsetof(dt__psym, crashes)},
+      {"dtask_timeouts_total", "Calls killed at their timeout.",
+       offsetof(dt__psym, timeouts)}};
+  for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
+    fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", counters[c].name,
+            counters[c].help, counters[c].name);
+    for (int i = 0; i < v->nimg; i++)
+      for (int s = 0; s < v->img[i]->nsym; s++) {
+        const dt__psym *y = &v->img[i]->sym[s];
+        uint64_t val;
+        memcpy(&val, (const char *)y + counters[c].off, sizeof val);
+        fprintf(out, "%s{image=\"%s\",symbol=\"%s\"} %" PRIu64 "\n",
+                counters[c].name, v->img[i]->name, y->symbol, val);
+      }
+  }
+  fprintf(out, "# HELP dtask_exec_seconds Time a call ran in its worker "
+               "(the sum is estimated from the buckets).\n"
+               "# TYPE dtask_exec_seconds histogram\n");
+  for (int i = 0; i < v->nimg; i++)
+    for (int s = 0; s < v->img[i]->nsym; s++) {
+      const dt__psym *y = &v->img[i]->sym[s];
+      uint64_t total = 0;
+      double sum = 0;
+      for (int b = 0; b < DT__HIST_BUCKETS; b++) {
+        total += y->exec[b];
+        sum += (double)y->exec[b] * (double)dt__hist_value(b) / 1e9;
+      }
+      for (size_t l = 0; l < sizeof les / sizeof les[0]; l++) {
+        uint64_t c = 0;
+        for (int b = 0; b < DT__HIST_BUCKETS; b++)
+          if ((double)dt__hist_value(b) / 1e9 <= les[l])
+            c += y->exec[b];
+        fprintf(out,
+                "dtask_exec_seconds_bucket{image=\"%s\",symbol=\"%s\","
+                "le=\"%g\"} %" PRIu64 "\n",
+                v->img[i]->name, y->symbol, les[l], c);
+      }
+      fprintf(out,
+              "dtask_exec_seconds_bucket{image=\"%s\",symbol=\"%s\","
+              "le=\"+Inf\"} %" PRIu64 "\n"
+              "dtask_exec_seconds_sum{image=\"%s\",symbol=\"%s\"} %.9f\n"
+              "dtask_exec_seconds_count{image=\"%s\",symbol=\"%s\"} %" PRIu64
+              "\n",
+              v->img[i]->name, y->symbol, total, v->img[i]->name, y->symbol,
+              sum, v->img[i]->name, y->symbol, total);
+    }
+  static const char *const gauges[][2] = {
+      {"dtask_queue_waiting", "Calls waiting for a worker."},
+      {"dtask_queue_running", "Calls a worker holds."},
+      {"dtask_queue_used_bytes", "Bytes the queue uses."},
+      {"dtask_pools_serving", "Pools whose record is fresh."},
+      {"dtask_workers_alive", "Worker processes running."}};
+  for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
+    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g][0],
+            gauges[g][1], gauges[g][0]);
+    for (int i = 0; i < v->nimg; i++) {
+      const image_view *iv = v->img[i];
+      uint64_t val = 0;
+      if (g == 0)
+        val = iv->st.tasks;
+      else if (g == 1)
+        val = iv->st.claims;
+      else if (g == 2)
+        val = iv->st.used_bytes;
+      for (int k = 0; k < iv->npools && g >= 3; k++)
+        if (!stale(v, iv->pools[k]))
+          val += g == 3 ? 1u : (uint64_t)iv->pools[k]->alive;
+      fprintf(out, "%s{image=\"%s\"} %" PRIu64 "\n", gauges[g][0], iv->name,
+              val);
+    }
+  }
+}
+
+/* ---------------------------------------------------------- commands */
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: dtask status [-c FILE] [--json | --prometheus]\n"
+               "       dtask top [-c FILE] [-n COUNT]\n");
+}
+
+/* Loads the config of -c FILE (else $DTASK_CONFIG, ./dtask.toml). */
+static dt__config *load(const char *cmd, const char *file) {
+  dt__config *cfg = NULL;
+  char abs[4096];
+  if (dt__launch_config(cmd, file, &cfg, abs, sizeof abs) != 0)
+    return NULL;
+  return cfg;
+}
+
+/* dtask status [-c FILE] [--json | --prometheus]: prints the view once.
+ * Returns 0 when a pool serves the queue, 1 when none does, 2 for a bad
+ * config or usage. */
+int dt__cmd_status(int argc, char **argv) {
+  static const struct option longs[] = {
+      {"json", no_argument, NULL, 'j'},
+      {"prometheus", no_argument, NULL, 'p'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *file = NULL;
+  int format = 't', c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+    if (c == 'c')
+      file = optarg;
+    else if (c == 'j' || c == 'p')
+      format = c;
+    else {
+      usage(c == 'h' ? stdout : stderr);
+      return c == 'h' ? 0 : 2;
+    }
+  }
+  if (optind < argc) {
+    usage(stderr);
+    return 2;
+  }
+  dt__config *cfg = load("dtask status", file);
+  if (cfg == NULL)
+    return 2;
+  view v;
+  int rc = read_view(cfg, &v);
+  if (rc != 0 && rc != -ENOENT)
+    fprintf(stderr, "dtask status: cannot read %s: %s\n", cfg->queue_path,
+            strerror(-rc));
+  if (format == 'j')
+    print_json(stdout, &v);
+  else if (format == 'p')
+    print_prometheus(stdout, &v);
+  else
+    print_text(stdout, &v);
+  int n = serving(&v);
+  free_view(&v);
+  dt__config_free(cfg);
+  return n > 0 ? 0 : 1;
+}
+
+static volatile sig_atomic_t top_stop;
+static void on_int(int sig) {
+  (void)sig;
+  top_stop = 1;
+}
+
+/* dtask top [-c FILE] [-n COUNT]: the text view every second, busiest
+ * symbol first; on a terminal redrawn in place until q or Ctrl-C, else
+ * printed again and again (COUNT times, when given).  Returns 0, or 2
+ * for a bad config or usage. */
+int dt__cmd_top(int argc, char **argv) {
+  const char *file = NULL;
+  long count = -1;
+  int c;
+  optind = 1;
+  while ((c = getopt(argc, argv, "c:n:h")) != -1) {
+    if (c == 'c')
+      file = optarg;
+    else if (c == 'n')
+      count = strtol(optarg, NULL, 10);
+    else {
+      usage(c == 'h' ? stdout : stderr);
+      return c == 'h' ? 0 : 2;
+    }
+  }
+  dt__config *cfg = load("dtask top", file);
+  if (cfg == NULL)
+    return 2;
+  bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+  struct termios saved, raw;
+  if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+    raw = saved;
+    raw.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+  } else {
+    tty = false;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_int;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  for (long i = 0; !top_stop && (count < 0 || i < count); i++) {
+    view v;
+    (void)read_view(cfg, &v);
+    if (tty)
+      fputs("\033[H\033[2J", stdout);
+    else if (i > 0)
+      fputs("\n", stdout);
+    time_t now = time(NULL);
+    char when[32];
+    strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+    printf("dtask top, %s%s\n", when, tty ? " (q to quit)" : "");
+    print_text(stdout, &v);
+    fflush(stdout);
+    free_view(&v);
+    if (count >= 0 && i + 1 >= count)
+      break;
+    struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+    if (tty && poll(&pfd, 1, 1000) == 1) {
+      char ch;
+      if (read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
+        break;
+    } else if (!tty) {
+      struct timespec ts = {1, 0};
+      nanosleep(&ts, NULL);
+    }
+  }
+  if (tty)
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  dt__config_free(cfg);
+  return 0;
+}

@@ -1,0 +1,258 @@
+#!/bin/bash
+# status.sh: integration tests of `dtask status` and `dtask top`, against
+# real pools under load, on both backends.
+#
+# For each backend ("lmdb", then "redis" on a redis-server of its own, on
+# a unix socket):
+#   1. before any pool: status exits 1 and says no pool serves; a bad
+#      config exits 2 with its file:line:col;
+#   2. a pool of 2 workers (dtask-runner, flprog's image) serves: status
+#      exits 0; while one caller's fl_sleep_ms(3000) runs, and after a
+#      call that crashed its worker once and was retried (on_crash =
+#      "retry") and a plain fl_add:
+#        - --json parses (python3's json) and says: 1 pool serving, 2
+#          workers alive and at least 1 busy; fl_sleep_ms in flight, made
+#          by that caller's pid, running for at least 0.5 s; per symbol
+#          fl_crash_then_ok 1 crash and 1 call, fl_add 1 call with an
+#          execution p50 above 0;
+#        - the text view lists the call in flight and the symbols;
+#        - --prometheus parses as text exposition (every sample line is
+#          NAME{LABELS} VALUE under a TYPE line, each histogram's buckets
+#          grow to +Inf == _count), with the crash counted;
+#        - top -n 2 (not a terminal) prints the view twice, busiest
+#          symbol first;
+#   3. after the pool stops (SIGTERM): status exits 1 again, and no pool
+#      record is left.
+#
+# Environment: BUILD (default build); SANITIZE=1 when built with
+# ASan/UBSan (the sanitizer runtime is preloaded before the shim).
+# Output: "ok - ..." or "not ok - ..." per check, then "N passed, N
+# failed, N skipped".  Exit status 1 if any check failed.
+# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
+set -u
+
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
+
+DTASK=$BUILD/dtask
+RUNNER=$BUILD/dtask-runner
+SHIM=$BUILD/libdtask_shim.so
+FL=$BUILD/fixtures/failure
+for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog"; do
+  if [ ! -e "$f" ]; then
+    not_ok "$f is built (make all)"
+    finish
+  fi
+done
+# With sanitizers, as in failure.sh: the ASan runtime first, and ASan's
+# own crash handlers off (a crash must reach dtask's supervisor).
+PRELOAD=$SHIM
+CALLER_ENV=()
+LAUNCH_ENV=()
+if [ "$SANITIZE" = 1 ]; then
+  asan=$(${CC:-cc} -print-file-name=libasan.so)
+  nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
+  PRELOAD="$asan $SHIM"
+  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$nosig")
+  LAUNCH_ENV=("LD_PRELOAD=$asan"
+              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
+fi
+ulimit -c 0
+PY=/usr/bin/python3
+REDIS_SERVER=$(command -v redis-server)
+[ -x "$PY" ] || { not_ok "python3 is installed (tools/deps.sh installs it)"; finish; }
+
+tmp=$(mktemp -d /tmp/dtask-status.XXXXXX)
+chmod 700 "$tmp"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  cd / && rm -rf "$tmp"
+}
+trap cleanup EXIT
+cd "$tmp" || exit 1
+CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
+       -u DTASK_STRICT -u DTASK_HOST_ID)
+
+# mkcfg NAME QUEUE-LINES: a config of flprog's functions.
+mkcfg() {
+  local f=$tmp/$1.toml
+  {
+    printf '[queue]\n%s\n[runner]\nautostart = false\nworkers = 2\n' "$2"
+    printf '[defaults]\nwait_for_runner = "5s"\n'
+    printf '[[offload]]\nsignature = "int fl_sleep_ms(int ms)"\n'
+    printf '[[offload]]\nsignature = "int fl_add(int a, int b)"\n'
+    printf '[[offload]]\nsignature = "int fl_pid()"\n'
+    printf '[[offload]]\nsignature = "int fl_crash_then_ok(cstring path, int crashes)"\n'
+    printf 'on_crash = "retry"\nretry_wait = "10ms"\n'
+  } >"$f"
+  chmod 600 "$f"
+  echo "$f"
+}
+
+# status OUT CFG [ARGS...]: runs dtask status; OUT.out, OUT.err, OUT.rc.
+status() {
+  local o=$1 cfg=$2
+  shift 2
+  env "${CLEAN[@]}" "${CALLER_ENV[@]}" "$DTASK" status -c "$cfg" "$@" >"$o.out" 2>"$o.err"
+  echo $? >"$o.rc"
+}
+
+# caller OUT CFG ARGS...: flprog ARGS with the shim, in the background;
+# sets CPID.
+caller() {
+  local o=$1 cfg=$2
+  shift 2
+  env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" LD_PRELOAD="$PRELOAD" \
+    timeout 60 "$FL/flprog" "$@" >"$o.out" 2>"$o.err" &
+  CPID=$!
+}
+
+# json_check FILE PYTHON-EXPR: 0 if the expression, over the parsed JSON
+# as j, is true.
+json_check() {
+  "$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+img = [i for i in j["images"] if i.get("pools")]
+sym = {s["symbol"]: s for i in img for s in i["symbols"]}
+fl = [c for i in img for c in i["in_flight"]]
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2" 2>"$tmp/json.err"
+}
+
+# prom_check FILE: the text exposition checks (see the top).
+prom_check() {
+  "$PY" - "$1" <<'EOF' 2>"$tmp/prom.err"
+import re, sys
+typed, hist = {}, {}
+line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\} (\S+)$')
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    if line.startswith("# TYPE "):
+        _, _, name, kind = line.split(" ")
+        typed[name] = kind
+        continue
+    if line.startswith("# HELP ") or not line:
+        continue
+    m = line_re.match(line)
+    assert m, "not a sample: " + line
+    name, labels, value = m.groups()
+    float(value)
+    base = re.sub(r'_(bucket|sum|count)$', '', name)
+    assert name in typed or base in typed, "no TYPE for " + name
+    for l in labels.split(","):
+        assert re.match(r'^[a-z_]+="[^"]*"$', l), "label " + l
+    if name.endswith("_bucket"):
+        key = re.sub(r',le="[^"]*"', '', labels)
+        hist.setdefault((base, key), []).append(float(value))
+    if name.endswith("_count"):
+        hist.setdefault((base, labels), [])
+        b = hist[(base, labels)]
+        assert b and b == sorted(b) and b[-1] == float(value), "histogram " + labels
+EOF
+}
+
+# ======================================================================
+backend_case() {
+  local be=$1 qlines=$2 tag=$1
+  local cfg
+  cfg=$(mkcfg "$tag" "$qlines")
+
+  # 1. nothing serves yet.
+  status "$tmp/$tag.s0" "$cfg"
+  [ "$(cat "$tmp/$tag.s0.rc")" = 1 ]
+  check $? "$tag 1 status before any pool exits 1 ($(cat "$tmp/$tag.s0.rc"))" "$tmp/$tag.s0.out" "$tmp/$tag.s0.err"
+  printf '[queue]\nbackend = "nope"\n' >"$tmp/bad.toml"
+  status "$tmp/$tag.bad" "$tmp/bad.toml"
+  [ "$(cat "$tmp/$tag.bad.rc")" = 2 ] && grep -q "bad.toml:2:" "$tmp/$tag.bad.err"
+  check $? "$tag 1 status with a bad config exits 2 with file:line" "$tmp/$tag.bad.err"
+
+  # 2. a pool, and calls.
+  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" "$RUNNER" -c "$cfg" -w 2 -- "$FL/flprog" \
+    >"$tmp/$tag.pool.log" 2>&1 &
+  local pool=$!
+  PIDS+=("$pool")
+  local i=0
+  while [ $i -lt 100 ]; do
+    status "$tmp/$tag.s1" "$cfg"
+    [ "$(cat "$tmp/$tag.s1.rc")" = 0 ] && break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  [ "$(cat "$tmp/$tag.s1.rc")" = 0 ]
+  check $? "$tag 2 status exits 0 once the pool serves" "$tmp/$tag.s1.out" "$tmp/$tag.pool.log"
+  caller "$tmp/$tag.crash" "$cfg" crash "$tmp/$tag.counter" 1
+  wait "$CPID"
+  caller "$tmp/$tag.add" "$cfg" add 2 3
+  wait "$CPID"
+  has "$tmp/$tag.crash.out" "fl_crash_then_ok(" && has "$tmp/$tag.add.out" "fl_add(2, 3) = 5"
+  check $? "$tag 2 a crashed-then-retried call and fl_add are answered" \
+    "$tmp/$tag.crash.out" "$tmp/$tag.crash.err" "$tmp/$tag.add.out"
+  caller "$tmp/$tag.sleep" "$cfg" sleep 3000
+  local sleeper=$CPID
+  sleep 1.5
+  status "$tmp/$tag.j" "$cfg" --json
+  status "$tmp/$tag.t" "$cfg"
+  status "$tmp/$tag.p" "$cfg" --prometheus
+  env "${CLEAN[@]}" "$DTASK" top -c "$cfg" -n 2 >"$tmp/$tag.top" 2>&1
+  local cpid
+  cpid=$(sed -n 's/^caller pid \([0-9]*\)$/\1/p' "$tmp/$tag.sleep.out")
+  json_check "$tmp/$tag.j.out" "j['serving'] == 1 and len(img) == 1 and
+    img[0]['pools'][0]['alive'] == 2 and img[0]['pools'][0]['busy'] >= 1 and
+    img[0]['pools'][0]['stale'] is False"
+  check $? "$tag 2 --json: one pool serving, 2 workers alive, one busy" "$tmp/$tag.j.out" "$tmp/json.err"
+  json_check "$tmp/$tag.j.out" "any(c['symbol'] == 'fl_sleep_ms' and
+    c['caller'].split(':')[-1] == '$cpid' and c['running_ms'] >= 500 for c in fl)"
+  check $? "$tag 2 --json: fl_sleep_ms in flight, made by caller $cpid, running >= 0.5 s" "$tmp/$tag.j.out" "$tmp/json.err"
+  json_check "$tmp/$tag.j.out" "sym['fl_crash_then_ok']['crashes'] == 1 and
+    sym['fl_crash_then_ok']['calls'] == 1 and sym['fl_add']['calls'] == 1 and
+    sym['fl_add']['exec_p50_us'] > 0 and sym['fl_add']['errors'] == 0"
+  check $? "$tag 2 --json: per symbol, 1 crash of fl_crash_then_ok, 1 call of fl_add with its run time" \
+    "$tmp/$tag.j.out" "$tmp/json.err"
+  grep -q "^  in flight:" "$tmp/$tag.t.out" &&
+    grep -qE "^    fl_sleep_ms +[^ ]*$cpid " "$tmp/$tag.t.out" &&
+    grep -qE "^  fl_crash_then_ok +1 +0 +1 +0 " "$tmp/$tag.t.out"
+  check $? "$tag 2 the text view: the call in flight, and fl_crash_then_ok's crash" "$tmp/$tag.t.out"
+  prom_check "$tmp/$tag.p.out" &&
+    grep -q '^dtask_crashes_total{image="[^"]*",symbol="fl_crash_then_ok"} 1$' "$tmp/$tag.p.out"
+  check $? "$tag 2 --prometheus parses, with the crash counted" "$tmp/$tag.p.out" "$tmp/prom.err"
+  # The calls column of the first view's symbol table, top to bottom.
+  awk '/^dtask top, /{ v++ } /^  symbol  /{ t = 1; next }
+       v == 1 && t && $2 ~ /^[0-9]+$/ { print $2 }' "$tmp/$tag.top" >"$tmp/$tag.calls"
+  [ "$(grep -c '^dtask top, ' "$tmp/$tag.top")" = 2 ] &&
+    [ "$(wc -l <"$tmp/$tag.calls")" = 4 ] &&
+    sort -rn "$tmp/$tag.calls" | cmp -s - "$tmp/$tag.calls" &&
+    [ "$(head -n 1 "$tmp/$tag.calls")" -ge 1 ]
+  check $? "$tag 2 top -n 2 prints the view twice, busiest symbol first (calls: $(tr '\n' ' ' <"$tmp/$tag.calls"))" "$tmp/$tag.top"
+  wait "$sleeper"
+  kill -TERM "$pool"
+  wait "$pool"
+
+  # 3. stopped.
+  status "$tmp/$tag.s2" "$cfg" --json
+  [ "$(cat "$tmp/$tag.s2.rc")" = 1 ] && json_check "$tmp/$tag.s2.out" "j['serving'] == 0 and not img"
+  check $? "$tag 3 after the pool stops: exit 1, no pool record left" "$tmp/$tag.s2.out"
+}
+
+backend_case lmdb "path = \"$tmp/q\""
+
+if [ -z "$REDIS_SERVER" ]; then
+  not_ok "redis-server is installed (tools/deps.sh installs it)"
+  finish
+fi
+mkdir -m 700 "$tmp/rdata"
+SOCK=$tmp/redis.sock
+"$REDIS_SERVER" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' \
+  --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
+PIDS+=("$!")
+for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+backend_case redis "backend = \"redis\"
+url = \"unix://$SOCK\"
+path = \"$tmp/rq\""
+
+finish
