@@ -61,6 +61,9 @@
 #define DT__ENV_READY_FD "DTASK_READY_FD"
 /* Where `dtask run` collects each process's latency histograms. */
 #define DT__ENV_STATS "DTASK_STATS"
+/* 1: a split call that runs over a second draws a progress line on
+ * stderr, when stderr is a terminal (also [shim] progress = true). */
+#define DT__ENV_PROGRESS "DTASK_PROGRESS"
 /* The shim the commands preload (else beside the command, or ../lib). */
 #define DT__ENV_SHIM "DTASK_SHIM"
 

@@ -50,7 +50,7 @@ static const char *const queue_keys[] = {"backend",       "path",
 static const char *const redis_keys[] = {"url", "password_file", "name", NULL};
 static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
-static const char *const shim_keys[] = {"strict", NULL};
+static const char *const shim_keys[] = {"strict", "progress", NULL};
 static const char *const type_keys[] = {"size", "align", NULL};
 static const char *const offload_keys[] = {"symbol",   "signature",
                                            "version",  "library",
@@ -359,7 +359,7 @@ static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
   return 0;
 }
 
-/* [shim]: strict. */
+/* [shim]: strict, progress. */
 static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
   if (check_keys(t, shim_keys, "[shim]", err) != 0)
@@ -368,6 +368,12 @@ static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
     if (dt__toml_want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
       return -EINVAL;
     cfg->strict = v->u.b;
+  }
+  if ((v = dt__toml_get(t, "progress")) != NULL) {
+    if (dt__toml_want(v, DT__TOML_BOOL, "[shim]", "progress = true", err) !=
+        0)
+      return -EINVAL;
+    cfg->progress = v->u.b;
   }
   return 0;
 }

@@ -55,7 +55,8 @@ typedef struct dt__config {
   dt__offload *offloads;
   size_t noffloads;
 
-  int strict; /* [shim] strict = true, or DTASK_STRICT=1 */
+  int strict;   /* [shim] strict = true, or DTASK_STRICT=1 */
+  int progress; /* [shim] progress = true (or DTASK_PROGRESS=1) */
 } dt__config;
 
 int dt__config_parse(const char *text, size_t len, const char *path,

@@ -8,8 +8,10 @@
  * (trip.c); this file decides what the slices make of the call. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/guard.h"
 #include "common/log.h"
@@ -45,6 +47,50 @@ typedef struct slice {
   size_t size;
   bool queued;
 } slice;
+
+/* The progress line of a split call ([shim] progress, DTASK_PROGRESS=1,
+ * stderr a terminal): drawn once the call has run PROGRESS_AFTER_NS,
+ * redrawn at most every PROGRESS_EVERY_NS as slices come back, erased
+ * when the call ends.  Written with write(2) on descriptor 2, never
+ * through the host's stdio. */
+#define PROGRESS_AFTER_NS 1000000000ull
+#define PROGRESS_EVERY_NS 100000000ull
+typedef struct progress {
+  uint64_t t0, drawn_at;
+  bool shown;
+} progress;
+
+/* Draws "SYMBOL: DONE/COUNT slices, 2.3 s, about 4.1 s left" over the
+ * line, when it is time to. */
+static void progress_draw(progress *pg, const char *symbol, uint64_t done,
+                          uint64_t count) {
+  if (!dt__caller.progress)
+    return;
+  uint64_t now = dt__now_ns(), ran = now - pg->t0;
+  if (ran < PROGRESS_AFTER_NS ||
+      (pg->shown && now - pg->drawn_at < PROGRESS_EVERY_NS && done < count))
+    return;
+  char line[256];
+  double s = (double)ran / 1e9;
+  double left = done > 0 ? s / (double)done * (double)(count - done) : 0;
+  int n = snprintf(line, sizeof line,
+                   "\r%.100s: %llu/%llu slices, %.1f s, about %.1f s left"
+                   "\033[K",
+                   symbol, (unsigned long long)done,
+                   (unsigned long long)count, s, left);
+  if (n > 0 && write(2, line, (size_t)n < sizeof line ? (size_t)n
+                                                       : sizeof line - 1) > 0) {
+    pg->shown = true;
+    pg->drawn_at = now;
+  }
+}
+
+/* Erases the line, if one was drawn. */
+static void progress_end(progress *pg) {
+  static const char erase[] = "\r\033[K";
+  if (pg->shown && write(2, erase, sizeof erase - 1) < 0)
+    pg->shown = false;
+}
 
 /* Bytes a slice keeps in the queue while in flight: its task, and the
  * result it will leave there until this thread takes it. */
@@ -189,6 +235,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
   int err_fail = saved, err_last = saved;
   bool failed = false, decided = false, by_value = false, all_remote = true;
   uint64_t base = 0;
+  progress pg = {t0, 0, false};
   while (base < count && !decided) {
     /* Fill a window: slices in order, within FANOUT_WINDOW and the byte
      * budget (always at least one slice). */
@@ -275,9 +322,11 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
         failed = true;
         err_fail = e;
       }
+      progress_draw(&pg, s->off->symbol, base + j + 1, count);
     }
     base += m;
   }
+  progress_end(&pg);
   for (int i = 0; i < sig->nparams; i++)
     if (refs[i] != DT__NO_ID)
       dt__queue_blob_drop(q, refs[i]);

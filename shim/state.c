@@ -15,10 +15,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "common/log.h"
 #include "common/pid.h"
 #include "config/config.h"
@@ -128,6 +130,11 @@ void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__caller.stubs = stubs;
   dt__caller.n = n;
   dt__caller.fp = dt__wire_fingerprint(cfg);
+  const char *p = getenv(DT__ENV_PROGRESS);
+  int saved = errno;
+  dt__caller.progress =
+      (cfg->progress || (p != NULL && strcmp(p, "1") == 0)) && isatty(2);
+  errno = saved;
   dt__rstr_init(n);
   pthread_key_create(&s_tls_key, free_state);
   pthread_atfork(NULL, NULL, atfork_child);

@@ -15,6 +15,7 @@ typedef struct dt__caller_set {
   dt__stub *stubs;       /* likewise: one per [[offload]] entry */
   size_t n;
   uint64_t fp;           /* the config's fingerprint, sent with each task */
+  bool progress;         /* draw split calls' progress (stderr a terminal) */
 } dt__caller_set;
 extern dt__caller_set dt__caller;
 

@@ -23,6 +23,11 @@
 #          symbol first;
 #   3. after the pool stops (SIGTERM): status exits 1 again, and no pool
 #      record is left.
+# Then the progress line of a split call (fanprog slow: 10 slices, the
+# second takes 2 s), under `script` for a terminal: with DTASK_PROGRESS=1
+# the line is drawn ("fx_slow: D/10 slices, T s, about L s left"), ends at
+# 10/10 and is erased; the controls, stderr not a terminal and the
+# variable unset, print none of it.
 #
 # Environment: BUILD (default build); SANITIZE=1 when built with
 # ASan/UBSan (the sanitizer runtime is preloaded before the shim).
@@ -40,7 +45,8 @@ DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 FL=$BUILD/fixtures/failure
-for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog"; do
+FAN=$BUILD/fixtures/fanout/fanprog
+for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog" "$FAN"; do
   if [ ! -e "$f" ]; then
     not_ok "$f is built (make all)"
     finish
@@ -240,6 +246,32 @@ backend_case() {
 }
 
 backend_case lmdb "path = \"$tmp/q\""
+
+# ======================================================================
+# The progress line of a split call.
+printf '[queue]\npath = "%s"\n[runner]\nautostart = false\n[[offload]]\n%s\n%s\naggregate = "sum"\n' \
+  "$tmp/fq" 'signature = "int fx_slow(in int v[n], size_t n)"' \
+  'split = { over = "n", chunk = 64 }' >"$tmp/fan.toml"
+# on_pty OUT VAR=VALUE...: dtask run of fanprog slow 640 under script(1).
+on_pty() {
+  local o=$1
+  shift
+  local cmd
+  cmd=$(printf '%q ' env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" "$@" "$DTASK" run \
+    -c "$tmp/fan.toml" -w 2 -- "$FAN" slow 640)
+  timeout 60 script -qfec "$cmd" /dev/null >"$o" 2>&1
+}
+on_pty "$tmp/pg.on" DTASK_PROGRESS=1
+on_pty "$tmp/pg.unset" X=1
+env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_PROGRESS=1 "$DTASK" run -c "$tmp/fan.toml" \
+  -w 2 -- "$FAN" slow 640 >"$tmp/pg.file" 2>&1
+LC_ALL=C grep -qP '\rfx_slow: [0-9]+/10 slices, [0-9.]+ s, about [0-9.]+ s left\x1b\[K' "$tmp/pg.on" &&
+  LC_ALL=C grep -qP '\rfx_slow: 10/10 slices, [0-9.]+ s, about 0\.0 s left\x1b\[K\r\x1b\[KR slow n=640 ret=0 ' "$tmp/pg.on"
+check $? "progress: DTASK_PROGRESS=1 on a terminal draws the line, to 10/10, and erases it" "$tmp/pg.on"
+! grep -q 'slices, ' "$tmp/pg.unset" && ! grep -q 'slices, ' "$tmp/pg.file" &&
+  grep -q '^R slow n=640 ret=0 ' "$tmp/pg.file"
+check $? "progress controls: nothing without DTASK_PROGRESS, nothing when stderr is a file" \
+  "$tmp/pg.unset" "$tmp/pg.file"
 
 if [ -z "$REDIS_SERVER" ]; then
   not_ok "redis-server is installed (tools/deps.sh installs it)"
