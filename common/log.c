@@ -123,6 +123,8 @@ uint64_t dt__hist_value(int bucket) {
   if (bucket < 32)
     return (uint64_t)bucket;
   int msb = bucket / 32 + 4;
+  if (msb > 63)
+    return UINT64_MAX; /* past any bucket dt__hist_bucket gives */
   uint64_t sub = (uint64_t)(bucket % 32);
   uint64_t lo = (1ull << msb) | (sub << (msb - 5));
   return lo + (1ull << (msb - 5)) - 1;

@@ -21,9 +21,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +204,20 @@ static int busy_of(const dt__pool_info *p) {
   return busy;
 }
 
+/* Steps (*k, *w), pool and worker, to the next worker of iv that runs a
+ * call (start with 0, -1); *p and *x get them.  0 when there is none. */
+static int next_busy(const image_view *iv, int *k, int *w,
+                     const dt__pool_info **p, const dt__pw **x) {
+  for (; *k < iv->npools; (*k)++, *w = -1)
+    while (++*w < iv->pools[*k]->nw)
+      if (iv->pools[*k]->w[*w].call != 0) {
+        *p = iv->pools[*k];
+        *x = &(*p)->w[*w];
+        return 1;
+      }
+  return 0;
+}
+
 /* The symbol of entry e in pool p ("?" when the record does not say). */
 static const char *sym_of(const dt__pool_info *p, uint32_t e) {
   for (int i = 0; i < p->nsym; i++)
@@ -262,28 +276,24 @@ static void print_text(FILE *out, const view *v) {
       fprintf(out,
               "  pool %d on %s (%s): up %" PRIu64 " s, %d workers, %d alive, "
               "%d busy, %d idle; %" PRIu64 " swept%s\n",
-              p->pid, p->host, p->program,
-              (v->now_ms - p->started_ms) / 1000, p->workers, p->alive, busy,
-              p->alive - busy, p->swept,
+              p->pid, p->host, p->program, (v->now_ms - p->started_ms) / 1000,
+              p->workers, p->alive, busy, p->alive - busy, p->swept,
               stale(v, p) ? "; STALE: no word for over 10 s" : "");
     }
     bool head = false;
-    for (int k = 0; k < iv->npools; k++)
-      for (int w = 0; w < iv->pools[k]->nw; w++) {
-        const dt__pool_info *p = iv->pools[k];
-        const dt__pw *x = &p->w[w];
-        if (x->call == 0)
-          continue;
-        if (!head)
-          fprintf(out, "  in flight:\n    %-24s %-22s %-18s %s\n", "symbol",
-                  "caller", "worker", "running");
-        head = true;
-        char t[96];
-        fprintf(out, "    %-24s %-22s %-18s %s\n", sym_of(p, x->entry),
-                x->caller[0] ? x->caller : "?",
-                (snprintf(t, sizeof t, "%d@%s", x->pid, p->host), t),
-                human(running_ms(v, p, x) * 1000000u, (char[32]){0}, 32));
-      }
+    const dt__pool_info *p;
+    const dt__pw *x;
+    for (int k = 0, w = -1; next_busy(iv, &k, &w, &p, &x);) {
+      if (!head)
+        fprintf(out, "  in flight:\n    %-24s %-22s %-18s %s\n", "symbol",
+                "caller", "worker", "running");
+      head = true;
+      char t[96];
+      fprintf(out, "    %-24s %-22s %-18s %s\n", sym_of(p, x->entry),
+              x->caller[0] ? x->caller : "?",
+              (snprintf(t, sizeof t, "%d@%s", x->pid, p->host), t),
+              human(running_ms(v, p, x) * 1000000u, (char[32]){0}, 32));
+    }
     if (iv->nsym > 0)
       fprintf(out, "  %-24s %9s %7s %7s %8s %11s %11s\n", "symbol", "calls",
               "errors", "crashes", "timeouts", "exec p50", "exec p99");
@@ -323,8 +333,9 @@ static void print_json(FILE *out, const view *v) {
   jstr(out, v->cfg->queue_path);
   fprintf(out, ",\"backend\":");
   jstr(out, v->cfg->backend);
-  fprintf(out, ",\"map_size\":%" PRIu64 ",\"time_ms\":%" PRIu64
-               ",\"serving\":%d,\"images\":[",
+  fprintf(out,
+          ",\"map_size\":%" PRIu64 ",\"time_ms\":%" PRIu64
+          ",\"serving\":%d,\"images\":[",
           strcmp(v->cfg->backend, "lmdb") == 0 ? v->cfg->map_size : 0,
           v->now_ms, serving(v));
   for (int i = 0; i < v->nimg; i++) {
@@ -358,21 +369,18 @@ static void print_json(FILE *out, const view *v) {
     }
     fprintf(out, "],\"in_flight\":[");
     int n = 0;
-    for (int k = 0; k < iv->npools; k++)
-      for (int w = 0; w < iv->pools[k]->nw; w++) {
-        const dt__pool_info *p = iv->pools[k];
-        const dt__pw *x = &p->w[w];
-        if (x->call == 0)
-          continue;
-        fprintf(out, "%s{\"symbol\":", n++ ? "," : "");
-        jstr(out, sym_of(p, x->entry));
-        fprintf(out, ",\"call\":%" PRIu64 ",\"caller\":", x->call - 1);
-        jstr(out, x->caller);
-        fprintf(out, ",\"worker_pid\":%d,\"pool_pid\":%d,\"host\":", x->pid,
-                p->pid);
-        jstr(out, p->host);
-        fprintf(out, ",\"running_ms\":%" PRIu64 "}", running_ms(v, p, x));
-      }
+    const dt__pool_info *p;
+    const dt__pw *x;
+    for (int k = 0, w = -1; next_busy(iv, &k, &w, &p, &x);) {
+      fprintf(out, "%s{\"symbol\":", n++ ? "," : "");
+      jstr(out, sym_of(p, x->entry));
+      fprintf(out, ",\"call\":%" PRIu64 ",\"caller\":", x->call - 1);
+      jstr(out, x->caller);
+      fprintf(out, ",\"worker_pid\":%d,\"pool_pid\":%d,\"host\":", x->pid,
+              p->pid);
+      jstr(out, p->host);
+      fprintf(out, ",\"running_ms\":%" PRIu64 "}", running_ms(v, p, x));
+    }
     fprintf(out, "],\"symbols\":[");
     for (int s = 0; s < iv->nsym; s++) {
       const dt__psym *y = &iv->sym[s];
@@ -400,15 +408,14 @@ static void print_prometheus(FILE *out, const view *v) {
   static const struct {
     const char *name, *help;
     size_t off;
-  } counters[] = {
-      {"dtask_calls_total", "Calls answered by the pools' workers.",
-       offsetof(dt__psym, calls)},
-      {"dtask_errors_total", "Calls answered with an error record.",
-       offsetof(dt__psym, errors)},
-      {"dtask_crashes_total", "Calls that crashed their worker.",
-       offsetof(dt__psym, crashes)},
-      {"dtask_timeouts_total", "Calls killed at their timeout.",
-       offsetof(dt__psym, timeouts)}};
+  } counters[] = {{"dtask_calls_total", "Calls answered by the pools' workers.",
+                   offsetof(dt__psym, calls)},
+                  {"dtask_errors_total", "Calls answered with an error record.",
+                   offsetof(dt__psym, errors)},
+                  {"dtask_crashes_total", "Calls that crashed their worker.",
+                   offsetof(dt__psym, crashes)},
+                  {"dtask_timeouts_total", "Calls killed at their timeout.",
+                   offsetof(dt__psym, timeouts)}};
   for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
     fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", counters[c].name,
             counters[c].help, counters[c].name);
@@ -430,13 +437,15 @@ static void print_prometheus(FILE *out, const view *v) {
       uint64_t total = 0;
       double sum = 0;
       for (int b = 0; b < DT__HIST_BUCKETS; b++) {
+        if (y->exec[b] == 0)
+          continue;
         total += y->exec[b];
         sum += (double)y->exec[b] * (double)dt__hist_value(b) / 1e9;
       }
       for (size_t l = 0; l < sizeof les / sizeof les[0]; l++) {
         uint64_t c = 0;
         for (int b = 0; b < DT__HIST_BUCKETS; b++)
-          if ((double)dt__hist_value(b) / 1e9 <= les[l])
+          if (y->exec[b] != 0 && (double)dt__hist_value(b) / 1e9 <= les[l])
             c += y->exec[b];
         fprintf(out,
                 "dtask_exec_seconds_bucket{image=\"%s\",symbol=\"%s\","
@@ -459,8 +468,8 @@ static void print_prometheus(FILE *out, const view *v) {
       {"dtask_pools_serving", "Pools whose record is fresh."},
       {"dtask_workers_alive", "Worker processes running."}};
   for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
-    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g][0],
-            gauges[g][1], gauges[g][0]);
+    fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g][0], gauges[g][1],
+            gauges[g][0]);
     for (int i = 0; i < v->nimg; i++) {
       const image_view *iv = v->img[i];
       uint64_t val = 0;
@@ -499,11 +508,10 @@ static dt__config *load(const char *cmd, const char *file) {
  * Returns 0 when a pool serves the queue, 1 when none does, 2 for a bad
  * config or usage. */
 int dt__cmd_status(int argc, char **argv) {
-  static const struct option longs[] = {
-      {"json", no_argument, NULL, 'j'},
-      {"prometheus", no_argument, NULL, 'p'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+                                        {"prometheus", no_argument, NULL, 'p'},
+                                        {"help", no_argument, NULL, 'h'},
+                                        {NULL, 0, NULL, 0}};
   const char *file = NULL;
   int format = 't', c;
   optind = 1;

@@ -85,6 +85,10 @@ static void test_round_trip(void **state) {
   assert_true(p50 >= 10000 && p50 <= 10400);
   uint64_t s99 = dt__hist_quantile(q->sym[1].exec, 0.99);
   assert_true(s99 >= 2000000000ull && s99 <= 2070000000ull);
+  /* Every bucket has a value (UBSan: no shift past 63), in order. */
+  for (int k = 1; k < DT__HIST_BUCKETS; k++)
+    assert_true(dt__hist_value(k) >= dt__hist_value(k - 1));
+  assert_true(dt__hist_value(dt__hist_bucket(UINT64_MAX)) >= UINT64_MAX / 2);
   uint64_t none[DT__HIST_BUCKETS] = {0};
   assert_int_equal(dt__hist_quantile(none, 0.5), 0);
   /* Too small a buffer is said, not overrun. */
