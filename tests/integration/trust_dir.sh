@@ -106,9 +106,13 @@ if ! id "$ATK" >/dev/null 2>&1; then
     finish
   fi
 fi
+# Numeric ids, looked up once: each run as the attacker is then no
+# lookup in the password database (which another test's useradd or
+# userdel may be rewriting at that moment).
 AUID=$(id -u "$ATK")
+AGID=$(id -g "$ATK")
 # as_atk CMD...: runs CMD as the attacker.
-as_atk() { setpriv --reuid="$AUID" --regid="$(id -g "$ATK")" --clear-groups "$@"; }
+as_atk() { setpriv --reuid="$AUID" --regid="$AGID" --clear-groups "$@"; }
 
 ps_now=$(cat /proc/sys/fs/protected_symlinks 2>/dev/null)
 if [ -n "$ps_now" ] && [ "$ps_now" != 0 ]; then
@@ -276,7 +280,7 @@ RACE0=$(cd "$pub/atk-race" && find . -printf '%p %s %T@ %U\n' | sort)
 C5=$(mkcfg c5 "$pub/dtask-race/q")
 as_atk ln -s "$root/vq" "$pub/dtask-race"
 # (setpriv execs the loop's shell: $! is the loop itself.)
-setpriv --reuid="$AUID" --regid="$(id -g "$ATK")" --clear-groups sh -c "i=0; while :; do
+setpriv --reuid="$AUID" --regid="$AGID" --clear-groups sh -c "i=0; while :; do
   ln -sfn '$pub/atk-race' '$pub/.r1' && mv -Tf '$pub/.r1' '$pub/dtask-race'
   ln -sfn '$root/vq' '$pub/.r2' && mv -Tf '$pub/.r2' '$pub/dtask-race'
   i=\$((i + 1)); echo \$i >'$pub/.flips'
