@@ -66,6 +66,7 @@ typedef struct view {
   image_view *img[64];
 } view;
 
+/* Whether p's record is too old to say that its pool serves. */
 static bool stale(const view *v, const dt__pool_info *p) {
   return p->updated_ms + STALE_MS < v->now_ms;
 }
@@ -178,6 +179,7 @@ static int read_view(const dt__config *cfg, view *v) {
   return 0;
 }
 
+/* Frees what read_view allocated in v (not v itself). */
 static void free_view(view *v) {
   for (int i = 0; i < v->nimg; i++) {
     for (int k = 0; k < v->img[i]->npools; k++)
@@ -248,6 +250,7 @@ static const char *human(uint64_t ns, char *buf, size_t cap) {
 
 /* ------------------------------------------------------------- text */
 
+/* The text view of v on out. */
 static void print_text(FILE *out, const view *v) {
   fprintf(out, "queue %s (%s)\n", v->cfg->queue_path, v->cfg->backend);
   if (v->nimg == 0)
@@ -328,6 +331,7 @@ static void jstr(FILE *out, const char *s) {
   fputc('"', out);
 }
 
+/* v as one JSON object (README, "Watching a pool") and a newline. */
 static void print_json(FILE *out, const view *v) {
   fprintf(out, "{\"version\":1,\"queue\":");
   jstr(out, v->cfg->queue_path);
@@ -404,6 +408,8 @@ static void print_json(FILE *out, const view *v) {
 /* The histogram's upper bounds, in seconds. */
 static const double les[] = {1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100};
 
+/* v as Prometheus text exposition: counters and a run-time histogram
+ * per image and symbol, gauges per image. */
 static void print_prometheus(FILE *out, const view *v) {
   static const struct {
     const char *name, *help;
@@ -490,6 +496,7 @@ static void print_prometheus(FILE *out, const view *v) {
 
 /* ---------------------------------------------------------- commands */
 
+/* The two commands' usage, on out. */
 static void usage(FILE *out) {
   fprintf(out, "usage: dtask status [-c FILE] [--json | --prometheus]\n"
                "       dtask top [-c FILE] [-n COUNT]\n");
@@ -549,6 +556,7 @@ int dt__cmd_status(int argc, char **argv) {
   return n > 0 ? 0 : 1;
 }
 
+/* Set by SIGINT or SIGTERM: top restores the terminal and returns. */
 static volatile sig_atomic_t top_stop;
 static void on_int(int sig) {
   (void)sig;
