@@ -344,7 +344,7 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   MDB_val ck = {8, key}, cv = {v.mv_size + CLAIM_HDR, NULL};
   uint8_t head[8];
   memcpy(head, v.mv_data, 8);
-  snprintf(q->caller, sizeof q->caller, "%u", dt__lm_get32(head));
+  q->caller = dt__lm_get32(head); /* formatted outside the txn */
   mdb_cursor_del(cur, 0);
   mdb_cursor_close(cur);
   rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
@@ -661,9 +661,10 @@ static int lm_blob_drop(dt__queue *q, uint64_t id) {
 }
 
 /* The claim_caller operation: the caller's pid of the task claimed
- * last, owned by q. */
-static const char *lm_claim_caller(dt__queue *base) {
-  return dt__lm(base)->caller;
+ * last, into out (formatted here, not in the claim's write
+ * transaction). */
+static void lm_claim_caller(dt__queue *base, char *out, size_t cap) {
+  snprintf(out, cap, "%u", dt__lm(base)->caller);
 }
 
 /* The backend, as queue.c's table of backends names it. */

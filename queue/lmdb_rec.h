@@ -24,7 +24,7 @@ typedef struct dt__lmq {
   dt__lmdb_env db;
   dt__bell *bell;
   uint64_t start; /* the opening process's start time (clock ticks) */
-  char caller[16]; /* the caller's pid of the task claimed last */
+  uint32_t caller; /* the caller's pid of the task claimed last */
 } dt__lmq;
 
 /* The backend's handle of q (q is always one of ours). */

@@ -66,21 +66,19 @@ static int slurp(int dirfd, const char *name, char **out, size_t *n) {
     close(fd);
     return -EPROTO;
   }
+  FILE *f = fdopen(fd, "r");
   char *buf = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (buf != NULL && got < (size_t)st.st_size) {
-    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
-  if (buf == NULL)
+  if (f == NULL || buf == NULL) {
+    free(buf);
+    if (f != NULL)
+      fclose(f);
+    else
+      close(fd);
     return -ENOMEM;
+  }
+  *n = fread(buf, 1, (size_t)st.st_size, f); /* a file that shrank: less */
+  fclose(f);
   *out = buf;
-  *n = got;
   return 0;
 }
 

@@ -161,13 +161,13 @@ typedef struct dt__queue_ops {
 
   /* What `dtask status` reads.  claim_caller: who made the task this
    * process claimed last ("PID" of a caller on this host, or
-   * "HOST:PID"), "" when not known; owned by q, valid until the next
-   * claim.  pool_put: publishes this process's pool record (text of n
+   * "HOST:PID"), written into out (cap bytes, truncated), "" when not
+   * known.  pool_put: publishes this process's pool record (text of n
    * bytes; n 0 removes it).  pool_list: calls fn with every pool record
    * of the queue (one of a process of this host that is gone is removed
    * instead), stopping at fn's first nonzero answer, which it returns;
    * otherwise 0, or a negative errno. */
-  const char *(*claim_caller)(dt__queue *q);
+  void (*claim_caller)(dt__queue *q, char *out, size_t cap);
   int (*pool_put)(dt__queue *q, const char *text, size_t n);
   int (*pool_list)(dt__queue *q,
                    int (*fn)(void *ctx, const char *text, size_t n),
@@ -298,8 +298,9 @@ static inline int dt__queue_blob_read(dt__queue *q, uint64_t task,
 static inline int dt__queue_blob_drop(dt__queue *q, uint64_t id) {
   return q->ops->blob_drop(q, id);
 }
-static inline const char *dt__queue_claim_caller(dt__queue *q) {
-  return q->ops->claim_caller(q);
+static inline void dt__queue_claim_caller(dt__queue *q, char *out,
+                                          size_t cap) {
+  q->ops->claim_caller(q, out, cap);
 }
 static inline int dt__queue_pool_put(dt__queue *q, const char *text,
                                      size_t n) {

@@ -55,6 +55,6 @@ int dt__rd_pool_put(dt__queue *q, const char *text, size_t n);
 int dt__rd_pool_list(dt__queue *q,
                      int (*fn)(void *ctx, const char *text, size_t n),
                      void *ctx);
-const char *dt__rd_claim_caller(dt__queue *q);
+void dt__rd_claim_caller(dt__queue *q, char *out, size_t cap);
 
 #endif /* DT_QUEUE_REDIS_OPS_H */

@@ -86,7 +86,7 @@ int dt__rd_pool_list(dt__queue *base,
 }
 
 /* The claim_caller operation: the caller (HOST:PID) of the task this
- * worker claimed last, owned by q. */
-const char *dt__rd_claim_caller(dt__queue *base) {
-  return dt__rd(base)->claim_caller;
+ * worker claimed last, into out. */
+void dt__rd_claim_caller(dt__queue *base, char *out, size_t cap) {
+  snprintf(out, cap, "%s", dt__rd(base)->claim_caller);
 }

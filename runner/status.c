@@ -615,15 +615,13 @@ int dt__cmd_top(int argc, char **argv) {
     free_view(&v);
     if (count >= 0 && i + 1 >= count)
       break;
+    /* The next view in a second: sooner only for a key on a terminal
+     * (q quits); without one, poll just waits. */
     struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
-    if (tty && poll(&pfd, 1, 1000) == 1) {
-      char ch;
-      if (read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
-        break;
-    } else if (!tty) {
-      struct timespec ts = {1, 0};
-      nanosleep(&ts, NULL);
-    }
+    char ch;
+    if (poll(&pfd, tty ? 1 : 0, 1000) == 1 &&
+        read(STDIN_FILENO, &ch, 1) == 1 && (ch == 'q' || ch == 'Q'))
+      break;
   }
   if (tty)
     tcsetattr(STDIN_FILENO, TCSANOW, &saved);

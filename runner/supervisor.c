@@ -22,7 +22,6 @@
  * shim/trip.c). */
 #include <stdio.h>
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -41,6 +40,7 @@
 #include "config/config.h"
 #include "queue/image.h"
 #include "queue/queue.h"
+#include "queue/rconn.h"
 #include "queue/wire.h"
 #include "runner/poolstat.h"
 #include "runner/proctitle.h"
@@ -108,25 +108,31 @@ static void sweep(pool *p) {
 
 /* Publishes the pool's status record in the queue (dtask status): the
  * workers and what each runs, and each entry's counters from the shared
- * table.  Once per tick; a failure only means a stale status. */
+ * table.  Once per tick; a failure only means a stale status.  What
+ * never changes (the pool's identity, the symbols) is filled once. */
 static void publish(pool *p) {
   static dt__pool_info info;
   static char *buf;
-  if (buf == NULL && (buf = malloc(DT__POOLREC_MAX)) == NULL)
-    return;
-  memset(&info, 0, offsetof(dt__pool_info, sym));
-  info.pid = p->self;
-  const char *h = getenv("DTASK_HOST_ID");
-  if (h == NULL || h[0] == '\0' || strlen(h) >= sizeof info.host)
-    gethostname(info.host, sizeof info.host - 1);
-  else
-    snprintf(info.host, sizeof info.host, "%s", h);
-  snprintf(info.image, sizeof info.image, "%s", r_table->image);
-  snprintf(info.program, sizeof info.program, "%s", r_table->name);
-  info.started_ms = p->started_ms;
+  if (buf == NULL) {
+    if ((buf = malloc(DT__POOLREC_MAX)) == NULL)
+      return;
+    info.pid = p->self;
+    snprintf(info.host, sizeof info.host, "%s", dt__rhost_id());
+    snprintf(info.image, sizeof info.image, "%s", r_table->image);
+    snprintf(info.program, sizeof info.program, "%s", r_table->name);
+    info.started_ms = p->started_ms;
+    info.workers = p->n;
+    for (size_t e = 0; e < r_n && e < DT__STAT_ENTRIES; e++) {
+      info.sym[e].entry = (uint32_t)e;
+      snprintf(info.sym[e].symbol, sizeof info.sym[e].symbol, "%s",
+               r_stubs[e].off->symbol);
+    }
+    info.nsym = r_n < DT__STAT_ENTRIES ? (int)r_n : DT__STAT_ENTRIES;
+  }
   info.updated_ms = dt__wall_ms();
-  info.workers = p->n;
   info.swept = p->swept;
+  info.alive = 0;
+  info.nw = 0;
   uint64_t now = dt__now_ns();
   for (int i = 0; i < p->n && info.nw < DT__POOLREC_WORKERS; i++) {
     if (p->pid[i] <= 0)
@@ -134,6 +140,7 @@ static void publish(pool *p) {
     info.alive++;
     dt__wstate *w = &r_table->w[i];
     dt__pw *o = &info.w[info.nw++];
+    memset(o, 0, sizeof *o);
     o->index = i;
     o->pid = p->pid[i];
     o->call = __atomic_load_n(&w->busy, __ATOMIC_SEQ_CST);
@@ -145,12 +152,9 @@ static void publish(pool *p) {
       o->caller[sizeof o->caller - 1] = '\0';
     }
   }
-  info.nsym = 0;
-  for (size_t e = 0; e < r_n && e < DT__STAT_ENTRIES; e++) {
+  for (int e = 0; e < info.nsym; e++) {
     const dt__wsym *s = &r_table->sym[e];
-    dt__psym *o = &info.sym[info.nsym++];
-    o->entry = (uint32_t)e;
-    snprintf(o->symbol, sizeof o->symbol, "%s", r_stubs[e].off->symbol);
+    dt__psym *o = &info.sym[e];
     o->calls = __atomic_load_n(&s->calls, __ATOMIC_RELAXED);
     o->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
     o->crashes = __atomic_load_n(&s->crashes, __ATOMIC_RELAXED);

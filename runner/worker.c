@@ -569,7 +569,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
               strerror(-rc));
       break;
     }
-    snprintf(me->caller, sizeof me->caller, "%s", dt__queue_claim_caller(q));
+    dt__queue_claim_caller(q, me->caller, sizeof me->caller);
     uint64_t t0 = dt__now_ns();
     me->since = t0;
     __atomic_store_n(&me->entry, UINT32_MAX, __ATOMIC_RELAXED);
