@@ -47,6 +47,7 @@
 #include "queue/lmdb_env.h"
 #include "queue/lmdb_rec.h"
 #include "queue/poolfile.h"
+#include "queue/tripfile.h"
 #include "queue/proc.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
@@ -700,4 +701,7 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .claim_caller = lm_claim_caller,
     .pool_put = dt__poolfile_put,
     .pool_list = dt__poolfile_list,
+    .trips_add = dt__tripfile_add,
+    .trips_list = dt__tripfile_list,
+    .trips_reset = dt__tripfile_reset,
 };

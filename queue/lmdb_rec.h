@@ -48,7 +48,7 @@ static inline uint64_t dt__lm_get64(const uint8_t *p) {
 static inline uint32_t dt__lm_slot(uint32_t word) { return word & 0xffffu; }
 static inline uint32_t dt__lm_requeues(uint32_t word) { return word >> 16; }
 
-int dt__lm_sweep(dt__queue *q);
+int dt__lm_sweep(dt__queue *q, unsigned *reclaimed);
 int dt__lm_stat(dt__queue *q, dt__queue_stats *st);
 
 #endif /* DT_QUEUE_LMDB_REC_H */

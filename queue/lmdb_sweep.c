@@ -84,11 +84,13 @@ static int answer_lost(dt__lmq *q, MDB_txn *txn, MDB_val *k,
 /* Lapsed leases: a claim whose worker is gone goes back to tasks while
  * its caller lives (with its requeue count raised), is answered as a
  * crash after MAX_REQUEUES, and is dropped when its caller is gone too.
- * Adds the claims removed to *count; slots to wake are collected in wake
- * (at most maxwake).  Returns 0 or a negative errno (txn is the
- * caller's). */
-static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
-                        size_t *nwake, size_t maxwake) {
+ * Adds the claims removed to *count, and those whose caller still
+ * waited (requeued or answered) to *reclaimed; slots to wake are
+ * collected in wake (at most maxwake).  Returns 0 or a negative errno
+ * (txn is the caller's). */
+static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
+                        unsigned *reclaimed, uint32_t *wake, size_t *nwake,
+                        size_t maxwake) {
   MDB_cursor *cur;
   MDB_val k, v;
   int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.claims, &cur));
@@ -138,6 +140,7 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
         mdb_cursor_close(cur);
         return dt__lmdb_err(prc);
       }
+      (*reclaimed)++;
       /* The put may have moved the cursor's page: find the claim again. */
       k = tk;
       rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
@@ -156,19 +159,24 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count, uint32_t *wake,
  * then dead callers' tasks, results and blobs.  Wakes idle workers when
  * anything changed and the callers answered as a crash.  Returns the
  * number of entries removed or requeued, or a negative errno (nothing
- * changed then). */
-int dt__lm_sweep(dt__queue *base) {
+ * changed then); *reclaimed (if not NULL) gets how many were leases
+ * taken back for a caller that still waits. */
+int dt__lm_sweep(dt__queue *base, unsigned *reclaimed) {
   dt__lmq *q = dt__lm(base);
   MDB_txn *txn;
   int count = 0, dead = 0;
+  unsigned back = 0;
   uint32_t wake[64];
   size_t nwake = 0;
   int rc;
+  if (reclaimed != NULL)
+    *reclaimed = 0;
   mdb_reader_check(q->db.env, &dead);
   rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = sweep_claims(q, txn, &count, wake, &nwake, sizeof wake / sizeof *wake);
+  rc = sweep_claims(q, txn, &count, &back, wake, &nwake,
+                    sizeof wake / sizeof *wake);
   if (rc == 0)
     rc = sweep_db(txn, q->db.tasks, &count);
   if (rc == 0)
@@ -184,6 +192,8 @@ int dt__lm_sweep(dt__queue *base) {
     dt__bell_tasks_returned(q->bell);
   for (size_t i = 0; rc == 0 && i < nwake; i++)
     dt__bell_ring(q->bell, wake[i]);
+  if (reclaimed != NULL)
+    *reclaimed = rc == 0 ? back : 0;
   return rc == 0 ? count : rc;
 }
 

@@ -23,6 +23,7 @@
 #include <limits.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "queue/wire.h"
 
@@ -53,6 +54,18 @@ typedef struct dt__queue_stats {
   size_t tasks, claims, results, blobs;
   uint64_t used_bytes;
 } dt__queue_stats;
+
+/* One symbol's round trips as its callers count them: calls answered
+ * by a worker, retries (policy retries, of every kind), and a histogram
+ * of round-trip times (common/log.h's buckets, ns).  trips_add takes
+ * one caller's increments since its last add; trips_list gives the
+ * totals of every caller. */
+#define DT__TRIPS_SYMBOLS 64 /* symbols a queue keeps (more are dropped) */
+typedef struct dt__trips {
+  char symbol[128]; /* config/config.h's dt__offload symbol */
+  uint64_t calls, retries;
+  uint64_t hist[DT__HIST_BUCKETS];
+} dt__trips;
 
 /* A task claimed by complete in the same step as an answer: its record
  * (malloc'd, the worker frees it), size and call id. */
@@ -144,8 +157,10 @@ typedef struct dt__queue_ops {
   /* Removes what dead callers left (tasks, results, blobs) and lapsed
    * claims of dead workers: requeued while their caller waits, answered
    * as a crash after 5 tries.  Returns the number of entries removed or
-   * requeued. */
-  int (*sweep)(dt__queue *q);
+   * requeued; *reclaimed (if not NULL) gets how many of them were
+   * leases taken back from a worker that is gone while its caller
+   * waited (requeued, or answered as a crash). */
+  int (*sweep)(dt__queue *q, unsigned *reclaimed);
   /* Fills *st in one consistent look. */
   int (*stat)(dt__queue *q, dt__queue_stats *st);
 
@@ -172,6 +187,18 @@ typedef struct dt__queue_ops {
   int (*pool_list)(dt__queue *q,
                    int (*fn)(void *ctx, const char *text, size_t n),
                    void *ctx);
+  /* The callers' round trips, since the last trips_reset.  trips_add:
+   * a caller adds its n increments d (slot: the calling thread's waiter
+   * slot, or UINT32_MAX); never blocks on another process: -EAGAIN when
+   * one holds the store (the caller adds them later).  trips_list: fn
+   * with each symbol's totals, stopping at fn's first nonzero answer,
+   * which it returns.  trips_reset: forgets them all (a pool that starts
+   * when no other serves). */
+  int (*trips_add)(dt__queue *q, uint32_t slot, const dt__trips *d,
+                   size_t n);
+  int (*trips_list)(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
+                    void *ctx);
+  int (*trips_reset)(dt__queue *q);
 } dt__queue_ops;
 
 /* The part of every handle that queue.c owns; a backend's handle starts
@@ -283,7 +310,9 @@ static inline int dt__queue_workers(dt__queue *q) {
 static inline uint64_t dt__queue_next_id(dt__queue *q) {
   return q->ops->next_id(q);
 }
-static inline int dt__queue_sweep(dt__queue *q) { return q->ops->sweep(q); }
+static inline int dt__queue_sweep(dt__queue *q, unsigned *reclaimed) {
+  return q->ops->sweep(q, reclaimed);
+}
 static inline int dt__queue_stat(dt__queue *q, dt__queue_stats *st) {
   return q->ops->stat(q, st);
 }
@@ -311,6 +340,18 @@ dt__queue_pool_list(dt__queue *q,
                     int (*fn)(void *ctx, const char *text, size_t n),
                     void *ctx) {
   return q->ops->pool_list(q, fn, ctx);
+}
+static inline int dt__queue_trips_add(dt__queue *q, uint32_t slot,
+                                      const dt__trips *d, size_t n) {
+  return q->ops->trips_add(q, slot, d, n);
+}
+static inline int
+dt__queue_trips_list(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
+                     void *ctx) {
+  return q->ops->trips_list(q, fn, ctx);
+}
+static inline int dt__queue_trips_reset(dt__queue *q) {
+  return q->ops->trips_reset(q);
 }
 
 #endif /* DT_QUEUE_H */

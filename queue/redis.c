@@ -28,6 +28,11 @@
  *   P pools     hash: "HOST:PID" of a pool's supervisor -> "MS WORKERS",
  *               MS its last beat in the server's clock
  *   P beat      stream of beats (the last few), that wait_runner blocks on
+ *   P status    hash: "HOST:PID" of a pool's supervisor -> its status
+ *               record (runner/poolstat.c), rewritten every tick
+ *   P trips     hash: the callers' round trips, "c:SYMBOL" calls,
+ *               "r:SYMBOL" retries, "h:SYMBOL:BUCKET" a histogram's
+ *               bucket (redis_call.c adds, redis_status.c reads)
  *
  * The claim is XREADGROUP, which hands a task out and records it as
  * pending for that worker (consumer "HOST:PID") in one step.  A claim
@@ -81,4 +86,7 @@ const dt__queue_ops dt__queue_redis_ops = {
     .claim_caller = dt__rd_claim_caller,
     .pool_put = dt__rd_pool_put,
     .pool_list = dt__rd_pool_list,
+    .trips_add = dt__rd_trips_add,
+    .trips_list = dt__rd_trips_list,
+    .trips_reset = dt__rd_trips_reset,
 };

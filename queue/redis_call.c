@@ -528,3 +528,84 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
   return rc;
 }
 
+
+/* KEYS trips; ARGV field increment ...: adds each increment. */
+static const char TRIPS_ADD[] =
+    "for i = 1, #ARGV - 1, 2 do\n"
+    "  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "end\nreturn 1\n";
+
+/* The trips_add operation: one script adds d[0, n) to the hash P trips
+ * (fields "c:SYMBOL" calls, "r:SYMBOL" retries, "h:SYMBOL:BUCKET"
+ * counts; redis_status.c reads them), on the thread's own connection
+ * for slot, else on the main one.  Returns 0, or a negative errno
+ * (nothing added). */
+int dt__rd_trips_add(dt__queue *base, uint32_t slot, const dt__trips *d,
+                     size_t n) {
+  dt__rq *q = dt__rd(base);
+  size_t max = 4;
+  for (size_t i = 0; i < n; i++) {
+    max += 4;
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      max += d[i].hist[b] != 0 ? 2 : 0;
+  }
+  const char **argv = malloc(max * sizeof *argv);
+  size_t *len = malloc(max * sizeof *len);
+  char *text = malloc(max * 160); /* a field or a number per argument */
+  int rc = argv != NULL && len != NULL && text != NULL ? 0 : -ENOMEM;
+  char key[320], nk[] = "1";
+  size_t argc = 0, used = 0;
+  /* Appends one argument, formatted into text. */
+#define ARG(...)                                                            \
+  do {                                                                      \
+    int w_ = snprintf(text + used, 160, __VA_ARGS__);                       \
+    argv[argc] = text + used;                                               \
+    len[argc++] = (size_t)w_;                                               \
+    used += (size_t)w_ + 1;                                                 \
+  } while (0)
+  if (rc == 0) {
+    argv[argc] = "EVAL";
+    len[argc++] = 4;
+    argv[argc] = TRIPS_ADD;
+    len[argc++] = sizeof TRIPS_ADD - 1;
+    argv[argc] = nk;
+    len[argc++] = 1;
+    argv[argc] = dt__rq_key(q, key, sizeof key, "trips");
+    len[argc] = strlen(argv[argc]);
+    argc++;
+    for (size_t i = 0; i < n; i++) {
+      const char *sym = d[i].symbol;
+      if (strnlen(sym, sizeof d[i].symbol) >= sizeof d[i].symbol)
+        continue;
+      ARG("c:%.127s", sym);
+      ARG("%llu", (unsigned long long)d[i].calls);
+      ARG("r:%.127s", sym);
+      ARG("%llu", (unsigned long long)d[i].retries);
+      for (int b = 0; b < DT__HIST_BUCKETS; b++)
+        if (d[i].hist[b] != 0) {
+          ARG("h:%.127s:%d", sym, b);
+          ARG("%llu", (unsigned long long)d[i].hist[b]);
+        }
+    }
+  }
+#undef ARG
+  if (rc == 0) {
+    dt__rconn *c = NULL;
+    bool main = slot_conn(q, slot, &c) != 0;
+    if (main && (rc = dt__rq_lock(q)) == 0)
+      c = &q->main;
+    if (rc == 0) {
+      redisReply *r = dt__rq_checked(c, dt__rconn_argv(c, (int)argc, argv,
+                                                       len));
+      rc = r != NULL ? 0 : -EIO;
+      if (r != NULL)
+        freeReplyObject(r);
+    }
+    if (main && c == &q->main)
+      dt__rq_unlock(q);
+  }
+  free(argv);
+  free(len);
+  free(text);
+  return rc;
+}

@@ -23,9 +23,11 @@ int dt__rd_wait_since(dt__queue *q, uint64_t id, uint32_t slot, uint32_t seen,
                       dt__apply_fn apply, void *ctx, uint64_t timeout_ns);
 int dt__rd_drop(dt__queue *q, uint64_t id);
 int dt__rd_cancel(dt__queue *q, uint64_t id);
+int dt__rd_trips_add(dt__queue *q, uint32_t slot, const dt__trips *d,
+                     size_t n);
 
 /* redis_sweep.c */
-int dt__rd_sweep(dt__queue *q);
+int dt__rd_sweep(dt__queue *q, unsigned *reclaimed);
 
 /* redis_pool.c */
 int dt__rd_claim(dt__queue *q, uint8_t **rec, size_t *size, uint64_t *id,
@@ -56,5 +58,8 @@ int dt__rd_pool_list(dt__queue *q,
                      int (*fn)(void *ctx, const char *text, size_t n),
                      void *ctx);
 void dt__rd_claim_caller(dt__queue *q, char *out, size_t cap);
+int dt__rd_trips_list(dt__queue *q,
+                      int (*fn)(void *ctx, const dt__trips *t), void *ctx);
+int dt__rd_trips_reset(dt__queue *q);
 
 #endif /* DT_QUEUE_REDIS_OPS_H */

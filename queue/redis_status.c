@@ -1,6 +1,7 @@
 /* redis_status.c: the redis backend's part of `dtask status`: the pool
  * records, in the hash P:status (field HOST:PID, the record as value),
- * and who made the task this worker holds.
+ * who made the task this worker holds, and reading and resetting the
+ * callers' round trips (the hash P:trips, which redis_call.c adds to).
  *
  * A supervisor rewrites its field every tick and removes it when it
  * stops.  The field of a supervisor of this host that is gone (killed
@@ -9,6 +10,7 @@
  * (runner/status.c).  Records are untrusted text: runner/poolstat.c
  * parses them. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +91,126 @@ int dt__rd_pool_list(dt__queue *base,
  * worker claimed last, into out. */
 void dt__rd_claim_caller(dt__queue *base, char *out, size_t cap) {
   snprintf(out, cap, "%s", dt__rd(base)->claim_caller);
+}
+
+/* Finds (or, with room, adds) the entry of symbol sym (n bytes) in
+ * t[0, *nt).  NULL when sym is not a name or there is no room. */
+static dt__trips *trips_of(dt__trips *t, int *nt, const char *sym, size_t n) {
+  if (n == 0 || n >= sizeof t->symbol)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char c = sym[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
+          c == '$'))
+      return NULL;
+  }
+  for (int i = 0; i < *nt; i++)
+    if (strlen(t[i].symbol) == n && memcmp(t[i].symbol, sym, n) == 0)
+      return &t[i];
+  if (*nt >= DT__TRIPS_SYMBOLS)
+    return NULL;
+  dt__trips *e = &t[(*nt)++];
+  memset(e, 0, sizeof *e);
+  memcpy(e->symbol, sym, n);
+  return e;
+}
+
+/* A count as the server keeps it: 1 to 20 digits; 0 when it is not. */
+static uint64_t count_of(const redisReply *v) {
+  if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 20)
+    return 0;
+  uint64_t x = 0;
+  for (size_t i = 0; i < v->len; i++) {
+    if (v->str[i] < '0' || v->str[i] > '9')
+      return 0;
+    x = x * 10 + (uint64_t)(v->str[i] - '0');
+  }
+  return x;
+}
+
+/* Reads one field of P trips (redis_call.c's dt__rd_trips_add names
+ * them) into t; a field of another form is ignored. */
+static void trips_field(dt__trips *t, int *nt, const redisReply *f,
+                        const redisReply *v) {
+  if (f->type != REDIS_REPLY_STRING || f->len < 3 || f->str[1] != ':')
+    return;
+  const char *sym = f->str + 2;
+  size_t n = f->len - 2;
+  int bucket = -1;
+  if (f->str[0] == 'h') {
+    const char *colon = memchr(sym, ':', n);
+    if (colon == NULL || colon[1] == '\0')
+      return;
+    char *end;
+    long b = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || b < 0 || b >= DT__HIST_BUCKETS ||
+        end != f->str + f->len)
+      return;
+    bucket = (int)b;
+    n = (size_t)(colon - sym);
+  } else if (f->str[0] != 'c' && f->str[0] != 'r') {
+    return;
+  }
+  dt__trips *e = trips_of(t, nt, sym, n);
+  if (e == NULL)
+    return;
+  if (bucket >= 0)
+    e->hist[bucket] = count_of(v);
+  else if (f->str[0] == 'c')
+    e->calls = count_of(v);
+  else
+    e->retries = count_of(v);
+}
+
+/* The trips_list operation: fn with each symbol's totals from the hash
+ * P trips (untrusted: a field that is not of the form written, or a
+ * count that is not a number, is left out or read as 0).  Returns fn's
+ * first nonzero answer, 0, or a negative errno. */
+int dt__rd_trips_list(dt__queue *base,
+                      int (*fn)(void *ctx, const dt__trips *t), void *ctx) {
+  dt__rq *q = dt__rd(base);
+  dt__trips *t = malloc(DT__TRIPS_SYMBOLS * sizeof *t);
+  if (t == NULL)
+    return -ENOMEM;
+  int rc = dt__rq_lock(q);
+  if (rc != 0) {
+    free(t);
+    return rc;
+  }
+  char kt[320];
+  const char *argv[] = {"HGETALL", dt__rq_key(q, kt, sizeof kt, "trips")};
+  redisReply *r = dt__rq_checked(&q->main, dt__rconn_argv(&q->main, 2, argv,
+                                                          NULL));
+  dt__rq_unlock(q);
+  if (r == NULL) {
+    free(t);
+    return -EIO;
+  }
+  int nt = 0;
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+       i += 2)
+    trips_field(t, &nt, r->element[i], r->element[i + 1]);
+  freeReplyObject(r);
+  for (int i = 0; i < nt && rc == 0; i++)
+    rc = fn(ctx, &t[i]);
+  free(t);
+  return rc;
+}
+
+/* The trips_reset operation: deletes P trips.  0 or -EIO. */
+int dt__rd_trips_reset(dt__queue *base) {
+  dt__rq *q = dt__rd(base);
+  int rc = dt__rq_lock(q);
+  if (rc != 0)
+    return rc;
+  char kt[320];
+  const char *argv[] = {"DEL", dt__rq_key(q, kt, sizeof kt, "trips")};
+  redisReply *r = dt__rq_checked(&q->main, dt__rconn_argv(&q->main, 2, argv,
+                                                          NULL));
+  dt__rq_unlock(q);
+  if (r == NULL)
+    return -EIO;
+  freeReplyObject(r);
+  return 0;
 }

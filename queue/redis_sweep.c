@@ -325,13 +325,18 @@ static int sweep_callers(dt__rq *q) {
 
 /* The sweep operation (a supervisor's tick): sweep_claims, then
  * sweep_callers.  Returns the number of entries given back or removed,
- * or a negative errno when the server cannot be reached. */
-int dt__rd_sweep(dt__queue *base) {
+ * or a negative errno when the server cannot be reached; *reclaimed (if
+ * not NULL) gets the number of leases given back. */
+int dt__rd_sweep(dt__queue *base, unsigned *reclaimed) {
   dt__rq *q = dt__rd(base);
+  if (reclaimed != NULL)
+    *reclaimed = 0;
   int rc = dt__rq_lock(q);
   if (rc != 0)
     return rc;
   int count = sweep_claims(q);
+  if (reclaimed != NULL)
+    *reclaimed = (unsigned)count;
   count += sweep_callers(q);
   sweep_consumers(q);
   dt__rq_unlock(q);

@@ -18,6 +18,8 @@
  *     updated MS            of this record
  *     workers N ALIVE       configured, running
  *     swept N               entries the pool's sweeps removed or requeued
+ *     reclaimed N           ... of them, leases taken back from a worker
+ *                           that is gone while its caller waited
  *     w INDEX PID CALL ENTRY MS CALLER    one per worker; CALL 0: idle
  *     s ENTRY SYMBOL CALLS ERRORS CRASHES TIMEOUTS BUCKET:COUNT,...
  *
@@ -72,9 +74,9 @@ int dt__poolrec_build(const dt__pool_info *p, char *buf, size_t cap) {
   int rc = add(buf, cap, &len,
                "dtask-pool 1\npid %d\nhost %s\nimage %s\nprogram %s\n"
                "started %" PRIu64 "\nupdated %" PRIu64 "\nworkers %d %d\n"
-               "swept %" PRIu64 "\n",
+               "swept %" PRIu64 "\nreclaimed %" PRIu64 "\n",
                p->pid, p->host, p->image, p->program, p->started_ms,
-               p->updated_ms, p->workers, p->alive, p->swept);
+               p->updated_ms, p->workers, p->alive, p->swept, p->reclaimed);
   for (int i = 0; rc == 0 && i < p->nw; i++)
     rc = add(buf, cap, &len, "w %d %d %" PRIu64 " %u %" PRIu64 " %s\n",
              p->w[i].index, p->w[i].pid, p->w[i].call, p->w[i].entry,
@@ -155,6 +157,8 @@ static int line(char *l, dt__pool_info *p) {
     return sscanf(rest, "%d %d", &p->workers, &p->alive) == 2 ? 0 : -1;
   if (strcmp(key, "swept") == 0)
     return sscanf(rest, "%" SCNu64, &p->swept) == 1 ? 0 : -1;
+  if (strcmp(key, "reclaimed") == 0)
+    return sscanf(rest, "%" SCNu64, &p->reclaimed) == 1 ? 0 : -1;
   if (strcmp(key, "w") == 0) {
     if (p->nw >= DT__POOLREC_WORKERS)
       return 0;

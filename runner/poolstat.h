@@ -12,6 +12,9 @@
 /* The largest record written or read. */
 #define DT__POOLREC_MAX (2u << 20)
 #define DT__POOLREC_WORKERS 256 /* workers listed in one record */
+/* A record older than this is a pool that stopped without a word (its
+ * host is gone, or it was killed): it no longer counts as serving. */
+#define DT__POOLREC_STALE_MS 10000u
 
 /* One worker as a record tells it. */
 typedef struct dt__pw {
@@ -36,7 +39,7 @@ typedef struct dt__pool_info {
   char host[64], image[160], program[64];
   uint64_t started_ms, updated_ms; /* Unix time, ms */
   int workers, alive;
-  uint64_t swept;
+  uint64_t swept, reclaimed;
   int nw;
   dt__pw w[DT__POOLREC_WORKERS];
   int nsym;

@@ -3,18 +3,18 @@
  *
  * The state comes from the queue alone: for each program image under the
  * config's queue directory, the queue's counts (waiting, running, answers
- * not yet read, bytes used) and the records its pools' supervisors
- * rewrite every second (runner/poolstat.c; the queue's pool_list).
- * Nothing here talks to a pool, and nothing on the call path writes for
- * it: workers count in the table they share with their supervisor.
+ * not yet read, bytes used), the records its pools' supervisors rewrite
+ * every second (runner/poolstat.c; the queue's pool_list), and the
+ * callers' round trips and retries (the queue's trips_list, which
+ * callers add to at most once a second: shim/tripstat.c).  Nothing here
+ * talks to a pool or a caller.
  *
  * Views: text (the default), --json (documented in README, "Watching a
  * pool"), --prometheus (text exposition format 0.0.4), and top, the text
  * view redrawn every second, busiest symbol first.
  *
- * Limits, said in the README: round-trip times and retries are the
- * callers' and are not in the view yet; with the Redis backend, images
- * are found through this host's queue directory. */
+ * With the Redis backend, images are found through this host's queue
+ * directory and through the server's keys (the queue's images). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,9 +41,6 @@
 #include "runner/poolstat.h"
 #include "runner/status.h"
 
-/* A record older than this is a pool that stopped without a word (its
- * host is gone, or it was killed): shown as stale, not serving. */
-#define STALE_MS 10000u
 #define MAX_POOLS 64
 
 /* One image's queue, as read. */
@@ -54,9 +51,12 @@ typedef struct image_view {
   dt__queue_stats st;
   int npools;
   dt__pool_info *pools[MAX_POOLS];
-  /* Per symbol, merged over the pools (by name). */
+  /* Per symbol, merged over the pools (by name), and the callers' round
+   * trips (by name; a symbol no pool has counted gets a row of its own). */
   int nsym;
   dt__psym sym[DT__STAT_ENTRIES];
+  int ntrips;
+  dt__trips trips[DT__TRIPS_SYMBOLS];
 } image_view;
 
 typedef struct view {
@@ -68,7 +68,7 @@ typedef struct view {
 
 /* Whether p's record is too old to say that its pool serves. */
 static bool stale(const view *v, const dt__pool_info *p) {
-  return p->updated_ms + STALE_MS < v->now_ms;
+  return p->updated_ms + DT__POOLREC_STALE_MS < v->now_ms;
 }
 
 /* pool_list's callback: parses a record into the image's next pool. */
@@ -87,22 +87,45 @@ static int take_pool(void *ctx, const char *text, size_t n) {
   return 0;
 }
 
+/* The row of symbol name in iv, added (zeroed) when there is none and
+ * there is room; NULL otherwise. */
+static dt__psym *row_of(image_view *iv, const char *name) {
+  for (int k = 0; k < iv->nsym; k++)
+    if (strcmp(iv->sym[k].symbol, name) == 0)
+      return &iv->sym[k];
+  if (iv->nsym >= DT__STAT_ENTRIES)
+    return NULL;
+  dt__psym *t = &iv->sym[iv->nsym++];
+  memset(t, 0, sizeof *t);
+  snprintf(t->symbol, sizeof t->symbol, "%s", name);
+  t->entry = UINT32_MAX;
+  return t;
+}
+
+/* trips_list's callback: keeps a symbol's round trips in the image. */
+static int take_trips(void *ctx, const dt__trips *t) {
+  image_view *iv = ctx;
+  if (iv->ntrips < DT__TRIPS_SYMBOLS && row_of(iv, t->symbol) != NULL)
+    iv->trips[iv->ntrips++] = *t;
+  return 0;
+}
+
+/* The callers' round trips of symbol name in iv, or NULL. */
+static const dt__trips *trips_of(const image_view *iv, const char *name) {
+  for (int i = 0; i < iv->ntrips; i++)
+    if (strcmp(iv->trips[i].symbol, name) == 0)
+      return &iv->trips[i];
+  return NULL;
+}
+
 /* Adds the counters of pool p to the image's per-symbol totals. */
 static void merge(image_view *iv, const dt__pool_info *p) {
   for (int i = 0; i < p->nsym; i++) {
     const dt__psym *s = &p->sym[i];
-    dt__psym *t = NULL;
-    for (int k = 0; k < iv->nsym && t == NULL; k++)
-      if (strcmp(iv->sym[k].symbol, s->symbol) == 0)
-        t = &iv->sym[k];
-    if (t == NULL) {
-      if (iv->nsym >= DT__STAT_ENTRIES)
-        continue;
-      t = &iv->sym[iv->nsym++];
-      memset(t, 0, sizeof *t);
-      snprintf(t->symbol, sizeof t->symbol, "%s", s->symbol);
-      t->entry = s->entry;
-    }
+    dt__psym *t = row_of(iv, s->symbol);
+    if (t == NULL)
+      continue;
+    t->entry = s->entry;
     t->calls += s->calls;
     t->errors += s->errors;
     t->crashes += s->crashes;
@@ -136,12 +159,14 @@ static image_view *read_image(const dt__config *cfg, const char *name) {
   iv->ok = q->ops->stat(q, &iv->st);
   if (iv->ok == 0)
     iv->ok = dt__queue_pool_list(q, take_pool, iv);
+  for (int i = 0; i < iv->npools; i++)
+    merge(iv, iv->pools[i]);
+  if (iv->ok == 0)
+    iv->ok = dt__queue_trips_list(q, take_trips, iv);
   if (iv->ok != 0)
     snprintf(iv->err, sizeof iv->err, "cannot read the queue: %s",
              strerror(-iv->ok));
   dt__queue_close(q);
-  for (int i = 0; i < iv->npools; i++)
-    merge(iv, iv->pools[i]);
   qsort(iv->sym, (size_t)iv->nsym, sizeof iv->sym[0], by_calls);
   return iv;
 }
@@ -278,10 +303,11 @@ static void print_text(FILE *out, const view *v) {
       int busy = busy_of(p);
       fprintf(out,
               "  pool %d on %s (%s): up %" PRIu64 " s, %d workers, %d alive, "
-              "%d busy, %d idle; %" PRIu64 " swept%s\n",
+              "%d busy, %d idle; %" PRIu64 " leases reclaimed, %" PRIu64
+              " entries swept%s\n",
               p->pid, p->host, p->program, (v->now_ms - p->started_ms) / 1000,
-              p->workers, p->alive, busy, p->alive - busy, p->swept,
-              stale(v, p) ? "; STALE: no word for over 10 s" : "");
+              p->workers, p->alive, busy, p->alive - busy, p->reclaimed,
+              p->swept, stale(v, p) ? "; STALE: no word for over 10 s" : "");
     }
     bool head = false;
     const dt__pool_info *p;
@@ -298,17 +324,24 @@ static void print_text(FILE *out, const view *v) {
               human(running_ms(v, p, x) * 1000000u, (char[32]){0}, 32));
     }
     if (iv->nsym > 0)
-      fprintf(out, "  %-24s %9s %7s %7s %8s %11s %11s\n", "symbol", "calls",
-              "errors", "crashes", "timeouts", "exec p50", "exec p99");
+      fprintf(out, "  %-24s %9s %7s %7s %8s %7s %10s %10s %10s %10s\n",
+              "symbol", "calls", "errors", "crashes", "timeouts", "retries",
+              "exec p50", "exec p99", "trip p50", "trip p99");
     for (int s = 0; s < iv->nsym; s++) {
       const dt__psym *y = &iv->sym[s];
-      char a[32], b[32];
+      const dt__trips *t = trips_of(iv, y->symbol);
+      char a[32], b[32], c[32], d[32];
       fprintf(out,
               "  %-24s %9" PRIu64 " %7" PRIu64 " %7" PRIu64 " %8" PRIu64
-              " %11s %11s\n",
+              " %7" PRIu64 " %10s %10s %10s %10s\n",
               y->symbol, y->calls, y->errors, y->crashes, y->timeouts,
+              t != NULL ? t->retries : 0,
               human(dt__hist_quantile(y->exec, 0.50), a, sizeof a),
-              human(dt__hist_quantile(y->exec, 0.99), b, sizeof b));
+              human(dt__hist_quantile(y->exec, 0.99), b, sizeof b),
+              human(t != NULL ? dt__hist_quantile(t->hist, 0.50) : 0, c,
+                    sizeof c),
+              human(t != NULL ? dt__hist_quantile(t->hist, 0.99) : 0, d,
+                    sizeof d));
     }
   }
 }
@@ -366,9 +399,10 @@ static void print_json(FILE *out, const view *v) {
       fprintf(out,
               ",\"uptime_s\":%" PRIu64 ",\"workers\":%d,\"alive\":%d,"
               "\"busy\":%d,\"idle\":%d,\"swept\":%" PRIu64
-              ",\"updated_ms\":%" PRIu64 ",\"stale\":%s}",
+              ",\"reclaimed\":%" PRIu64 ",\"updated_ms\":%" PRIu64
+              ",\"stale\":%s}",
               (v->now_ms - p->started_ms) / 1000, p->workers, p->alive, busy,
-              p->alive - busy, p->swept, p->updated_ms,
+              p->alive - busy, p->swept, p->reclaimed, p->updated_ms,
               stale(v, p) ? "true" : "false");
     }
     fprintf(out, "],\"in_flight\":[");
@@ -388,15 +422,21 @@ static void print_json(FILE *out, const view *v) {
     fprintf(out, "],\"symbols\":[");
     for (int s = 0; s < iv->nsym; s++) {
       const dt__psym *y = &iv->sym[s];
+      const dt__trips *t = trips_of(iv, y->symbol);
       fprintf(out, "%s{\"symbol\":", s ? "," : "");
       jstr(out, y->symbol);
       fprintf(out,
               ",\"calls\":%" PRIu64 ",\"errors\":%" PRIu64
               ",\"crashes\":%" PRIu64 ",\"timeouts\":%" PRIu64
-              ",\"exec_p50_us\":%.1f,\"exec_p99_us\":%.1f}",
+              ",\"exec_p50_us\":%.1f,\"exec_p99_us\":%.1f"
+              ",\"round_trips\":%" PRIu64 ",\"retries\":%" PRIu64
+              ",\"trip_p50_us\":%.1f,\"trip_p99_us\":%.1f}",
               y->calls, y->errors, y->crashes, y->timeouts,
               (double)dt__hist_quantile(y->exec, 0.50) / 1e3,
-              (double)dt__hist_quantile(y->exec, 0.99) / 1e3);
+              (double)dt__hist_quantile(y->exec, 0.99) / 1e3,
+              t != NULL ? t->calls : 0, t != NULL ? t->retries : 0,
+              t != NULL ? (double)dt__hist_quantile(t->hist, 0.50) / 1e3 : 0,
+              t != NULL ? (double)dt__hist_quantile(t->hist, 0.99) / 1e3 : 0);
     }
     fprintf(out, "]}");
   }
@@ -408,8 +448,38 @@ static void print_json(FILE *out, const view *v) {
 /* The histogram's upper bounds, in seconds. */
 static const double les[] = {1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100};
 
-/* v as Prometheus text exposition: counters and a run-time histogram
- * per image and symbol, gauges per image. */
+/* One histogram's samples (name_bucket, _sum, _count) for an image's
+ * symbol; the sum is estimated from the buckets. */
+static void print_hist(FILE *out, const char *name, const char *image,
+                       const char *symbol, const uint64_t *hist) {
+  uint64_t total = 0;
+  double sum = 0;
+  for (int b = 0; b < DT__HIST_BUCKETS; b++) {
+    if (hist[b] == 0)
+      continue;
+    total += hist[b];
+    sum += (double)hist[b] * (double)dt__hist_value(b) / 1e9;
+  }
+  for (size_t l = 0; l < sizeof les / sizeof les[0]; l++) {
+    uint64_t c = 0;
+    for (int b = 0; b < DT__HIST_BUCKETS; b++)
+      if (hist[b] != 0 && (double)dt__hist_value(b) / 1e9 <= les[l])
+        c += hist[b];
+    fprintf(out, "%s_bucket{image=\"%s\",symbol=\"%s\",le=\"%g\"} %" PRIu64
+                 "\n",
+            name, image, symbol, les[l], c);
+  }
+  fprintf(out,
+          "%s_bucket{image=\"%s\",symbol=\"%s\",le=\"+Inf\"} %" PRIu64 "\n"
+          "%s_sum{image=\"%s\",symbol=\"%s\"} %.9f\n"
+          "%s_count{image=\"%s\",symbol=\"%s\"} %" PRIu64 "\n",
+          name, image, symbol, total, name, image, symbol, sum, name, image,
+          symbol, total);
+}
+
+/* v as Prometheus text exposition: counters and histograms (run time in
+ * the worker, round trip in the caller) per image and symbol, gauges
+ * per image. */
 static void print_prometheus(FILE *out, const view *v) {
   static const struct {
     const char *name, *help;
@@ -434,39 +504,28 @@ static void print_prometheus(FILE *out, const view *v) {
                 counters[c].name, v->img[i]->name, y->symbol, val);
       }
   }
+  fprintf(out, "# HELP dtask_retries_total Retries the callers made under "
+               "their policies.\n# TYPE dtask_retries_total counter\n");
+  for (int i = 0; i < v->nimg; i++)
+    for (int t = 0; t < v->img[i]->ntrips; t++)
+      fprintf(out, "dtask_retries_total{image=\"%s\",symbol=\"%s\"} %" PRIu64
+                   "\n",
+              v->img[i]->name, v->img[i]->trips[t].symbol,
+              v->img[i]->trips[t].retries);
   fprintf(out, "# HELP dtask_exec_seconds Time a call ran in its worker "
                "(the sum is estimated from the buckets).\n"
                "# TYPE dtask_exec_seconds histogram\n");
   for (int i = 0; i < v->nimg; i++)
-    for (int s = 0; s < v->img[i]->nsym; s++) {
-      const dt__psym *y = &v->img[i]->sym[s];
-      uint64_t total = 0;
-      double sum = 0;
-      for (int b = 0; b < DT__HIST_BUCKETS; b++) {
-        if (y->exec[b] == 0)
-          continue;
-        total += y->exec[b];
-        sum += (double)y->exec[b] * (double)dt__hist_value(b) / 1e9;
-      }
-      for (size_t l = 0; l < sizeof les / sizeof les[0]; l++) {
-        uint64_t c = 0;
-        for (int b = 0; b < DT__HIST_BUCKETS; b++)
-          if (y->exec[b] != 0 && (double)dt__hist_value(b) / 1e9 <= les[l])
-            c += y->exec[b];
-        fprintf(out,
-                "dtask_exec_seconds_bucket{image=\"%s\",symbol=\"%s\","
-                "le=\"%g\"} %" PRIu64 "\n",
-                v->img[i]->name, y->symbol, les[l], c);
-      }
-      fprintf(out,
-              "dtask_exec_seconds_bucket{image=\"%s\",symbol=\"%s\","
-              "le=\"+Inf\"} %" PRIu64 "\n"
-              "dtask_exec_seconds_sum{image=\"%s\",symbol=\"%s\"} %.9f\n"
-              "dtask_exec_seconds_count{image=\"%s\",symbol=\"%s\"} %" PRIu64
-              "\n",
-              v->img[i]->name, y->symbol, total, v->img[i]->name, y->symbol,
-              sum, v->img[i]->name, y->symbol, total);
-    }
+    for (int s = 0; s < v->img[i]->nsym; s++)
+      print_hist(out, "dtask_exec_seconds", v->img[i]->name,
+                 v->img[i]->sym[s].symbol, v->img[i]->sym[s].exec);
+  fprintf(out, "# HELP dtask_round_trip_seconds A call's time in its caller, "
+               "from the stub to the answer (the sum is estimated from the "
+               "buckets).\n# TYPE dtask_round_trip_seconds histogram\n");
+  for (int i = 0; i < v->nimg; i++)
+    for (int t = 0; t < v->img[i]->ntrips; t++)
+      print_hist(out, "dtask_round_trip_seconds", v->img[i]->name,
+                 v->img[i]->trips[t].symbol, v->img[i]->trips[t].hist);
   static const char *const gauges[][2] = {
       {"dtask_queue_waiting", "Calls waiting for a worker."},
       {"dtask_queue_running", "Calls a worker holds."},

@@ -97,13 +97,37 @@ typedef struct pool {
   int quick;                            /* quick respawns in that second */
   uint64_t started_ms;                  /* Unix time of the start */
   uint64_t swept;                       /* entries the sweeps removed */
+  uint64_t reclaimed;                   /* ... of them, leases taken back */
 } pool;
 
-/* Sweeps the queue, counting what it removed or requeued. */
+/* Sweeps the queue, counting what it removed or requeued and the leases
+ * it took back. */
 static void sweep(pool *p) {
-  int n = dt__queue_sweep(p->q);
+  unsigned back = 0;
+  int n = dt__queue_sweep(p->q, &back);
   if (n > 0)
     p->swept += (uint64_t)n;
+  p->reclaimed += back;
+}
+
+/* pool_list's callback: counts in *(int *)ctx the fresh records of
+ * pools other than this process. */
+static int count_others(void *ctx, const char *text, size_t n) {
+  static dt__pool_info info; /* one thread, at start-up */
+  if (dt__poolrec_parse(text, n, &info) == 0 &&
+      !(info.pid == getpid() && strcmp(info.host, dt__rhost_id()) == 0) &&
+      info.updated_ms + DT__POOLREC_STALE_MS >= dt__wall_ms())
+    (*(int *)ctx)++;
+  return 0;
+}
+
+/* The callers' round trips (dtask status) count from the start of the
+ * first of the pools that serve: forgotten here when no other pool
+ * serves the queue. */
+static void reset_trips(pool *p) {
+  int others = 0;
+  if (dt__queue_pool_list(p->q, count_others, &others) == 0 && others == 0)
+    (void)dt__queue_trips_reset(p->q);
 }
 
 /* Publishes the pool's status record in the queue (dtask status): the
@@ -131,6 +155,7 @@ static void publish(pool *p) {
   }
   info.updated_ms = dt__wall_ms();
   info.swept = p->swept;
+  info.reclaimed = p->reclaimed;
   info.alive = 0;
   info.nw = 0;
   uint64_t now = dt__now_ns();
@@ -491,6 +516,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   sweep(&p);
   dt__queue_set_workers(q, nworkers);
   dt__queue_heartbeat(q, p.self);
+  reset_trips(&p);
   publish(&p);
   dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s "
           "(dtask-pool:%s, image %c:%s)", p.self, dt__queue_dir(q), nworkers,

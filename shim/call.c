@@ -4,8 +4,9 @@
  * arguments unpacked by libffi.  It gets the process's queue and the
  * thread's waiter slot (state.c), makes sure a runner serves
  * (autostart.c), and goes through the queue as one task (trip.c) or, for
- * a split entry, as slices (fanout.c).  At exit, this process's latency
- * histograms go to `dtask run`.
+ * a split entry, as slices (fanout.c).  Its round trip is counted in the
+ * stub, and told to `dtask status` at most once a second (tripstat.c).
+ * At exit, this process's latency histograms go to `dtask run`.
  *
  * A call is never lost: when no queue or runner can be had, or a runner
  * refuses the task, the call runs inline and a message says why. */
@@ -29,6 +30,7 @@
 #include "shim/state.h"
 #include "shim/symbol.h"
 #include "shim/trip.h"
+#include "shim/tripstat.h"
 
 /* Starts the offload path: keeps cfg and the stub table (both owned by
  * shim.c for the life of the process) and resolves what autostart needs.
@@ -36,6 +38,7 @@
  * intercepted call. */
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   dt__state_init(cfg, stubs, n);
+  dt__tripstat_init();
   dt__autostart_init();
 }
 
@@ -112,9 +115,12 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
   dt__outcome o = dt__trip_round(s, q, ts, size, &c);
   if (dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e) ==
-      DT__SETTLED_RESULT)
-    __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+      DT__SETTLED_RESULT) {
+    uint64_t t1 = dt__now_ns();
+    __atomic_add_fetch(&s->hist[dt__hist_bucket(t1 - t0)], 1,
                        __ATOMIC_RELAXED);
+    dt__tripstat_tick(q, ts->slot, t1);
+  }
   goto out;
 local:
   /* No queue, no waiter slot or an unsizable call: it runs here. */
@@ -167,9 +173,11 @@ static void write_stats(void) {
 }
 
 /* At exit: drops the calling thread's last result, still in the queue
- * (other threads drop theirs when they exit), and appends this process's
- * round-trip histograms to $DTASK_STATS for `dtask run`'s summary. */
+ * (other threads drop theirs when they exit), adds the round trips not
+ * yet told to the queue, and appends this process's round-trip
+ * histograms to $DTASK_STATS for `dtask run`'s summary. */
 void dt__offload_fini(void) {
   dt__state_fini();
+  dt__tripstat_exit();
   write_stats();
 }

@@ -25,6 +25,7 @@
 #include "shim/state.h"
 #include "shim/symbol.h"
 #include "shim/trip.h"
+#include "shim/tripstat.h"
 
 /* Slices in flight at once. */
 #define FANOUT_WINDOW 256
@@ -335,9 +336,12 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
     memcpy(ret, &decided_ret, sizeof(ffi_arg)); /* the on_* value */
   else if (sig->ret.tag != DT__T_VOID)
     dt__scalar_ret_set(&sig->ret, acc, ret);
-  if (all_remote && !by_value)
-    __atomic_add_fetch(&s->hist[dt__hist_bucket(dt__now_ns() - t0)], 1,
+  if (all_remote && !by_value) {
+    uint64_t t1 = dt__now_ns();
+    __atomic_add_fetch(&s->hist[dt__hist_bucket(t1 - t0)], 1,
                        __ATOMIC_RELAXED);
+    dt__tripstat_tick(q, ts->slot, t1);
+  }
   dt__in_shim = 0;
   errno = failed ? err_fail : err_last;
 }

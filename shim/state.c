@@ -117,6 +117,7 @@ static void atfork_child(void) {
     memset(dt__caller.stubs[i].hist, 0, sizeof dt__caller.stubs[i].hist);
     dt__caller.stubs[i].calls = 0;
     dt__caller.stubs[i].local = 0;
+    dt__caller.stubs[i].retries = 0;
   }
 }
 

@@ -36,6 +36,7 @@ typedef struct dt__stub {
   void *code;             /* the closure's executable address */
   unsigned long calls;    /* intercepted calls (atomic) */
   unsigned long local;    /* ... run in the caller by offload_if (atomic) */
+  unsigned long retries;  /* retries of offloaded calls (atomic) */
   uint32_t index;         /* the entry's index in the config */
   unsigned long hist[DT__HIST_BUCKETS]; /* offloaded round trips (atomic) */
 } dt__stub;

@@ -410,6 +410,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
         dt__log(DT__LOG_INFO, "%s failed with %s; retry %d of %d",
                 s->off->symbol, en ? en : "an error", attempt + 1,
                 pol->retries);
+        __atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);
         backoff(pol, attempt + 1);
         continue;
       }
@@ -459,6 +460,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       /* A crash or a timeout is worth a line even when it is retried. */
       dt__log(DT__LOG_ERROR, "%s; retry %d of %d", c->msg, attempt + 1,
               pol->retries);
+      __atomic_add_fetch(&s->retries, 1, __ATOMIC_RELAXED);
       backoff(pol, attempt + 1);
       continue;
     }

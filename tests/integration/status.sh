@@ -13,7 +13,7 @@
 #        - --json parses (python3's json) and says: 1 pool serving, 2
 #          workers alive and at least 1 busy; fl_sleep_ms in flight, made
 #          by that caller's pid, running for at least 0.5 s; per symbol
-#          fl_crash_then_ok 1 crash and 1 call, fl_add 1 call with an
+#          fl_crash_then_ok 1 crash and 1 call, fl_add 4 calls with an
 #          execution p50 above 0;
 #        - the text view lists the call in flight and the symbols;
 #        - --prometheus parses as text exposition (every sample line is
@@ -21,8 +21,18 @@
 #          grow to +Inf == _count), with the crash counted;
 #        - top -n 2 (not a terminal) prints the view twice, busiest
 #          symbol first;
+#        - the callers' round trips and retries: fl_crash_then_ok 1
+#          retry, fl_add 4 round trips (one from a caller that exited,
+#          three from one that still runs, told after its third call),
+#          a round trip's p50 at least its execution's, in all three
+#          views;
+#      then the sleeper's worker is SIGKILLed: the pool reclaims the
+#      lease (1 in its record), the call runs again and its round trip
+#      is over 4 s; the paced caller's exit does not count its calls
+#      twice;
 #   3. after the pool stops (SIGTERM): status exits 1 again, and no pool
-#      record is left.
+#      record is left;
+#   4. a new pool, started when none serves: round trips from zero.
 # Then the progress line of a split call (fanprog slow: 10 slices, the
 # second takes 2 s), under `script` for a terminal: with DTASK_PROGRESS=1
 # the line is drawn ("fx_slow: D/10 slices, T s, about L s left"), ends at
@@ -192,6 +202,12 @@ backend_case() {
   done
   [ "$(cat "$tmp/$tag.s1.rc")" = 0 ]
   check $? "$tag 2 status exits 0 once the pool serves" "$tmp/$tag.s1.out" "$tmp/$tag.pool.log"
+  # A caller that lives on: 3 calls of fl_add 0.6 s apart (the third,
+  # 1.2 s after the first, tells the queue its round trips), then it
+  # holds on a FIFO while status looks.
+  mkfifo "$tmp/$tag.hold"
+  FL_HOLD="$tmp/$tag.hold" caller "$tmp/$tag.paced" "$cfg" paced 3 600
+  local paced=$CPID
   caller "$tmp/$tag.crash" "$cfg" crash "$tmp/$tag.counter" 1
   wait "$CPID"
   caller "$tmp/$tag.add" "$cfg" add 2 3
@@ -199,6 +215,10 @@ backend_case() {
   has "$tmp/$tag.crash.out" "fl_crash_then_ok(" && has "$tmp/$tag.add.out" "fl_add(2, 3) = 5"
   check $? "$tag 2 a crashed-then-retried call and fl_add are answered" \
     "$tmp/$tag.crash.out" "$tmp/$tag.crash.err" "$tmp/$tag.add.out"
+  for i in $(seq 100); do
+    grep -q '^paced: ' "$tmp/$tag.paced.out" && break
+    sleep 0.1
+  done
   caller "$tmp/$tag.sleep" "$cfg" sleep 3000
   local sleeper=$CPID
   sleep 1.5
@@ -216,17 +236,32 @@ backend_case() {
     c['caller'].split(':')[-1] == '$cpid' and c['running_ms'] >= 500 for c in fl)"
   check $? "$tag 2 --json: fl_sleep_ms in flight, made by caller $cpid, running >= 0.5 s" "$tmp/$tag.j.out" "$tmp/json.err"
   json_check "$tmp/$tag.j.out" "sym['fl_crash_then_ok']['crashes'] == 1 and
-    sym['fl_crash_then_ok']['calls'] == 1 and sym['fl_add']['calls'] == 1 and
+    sym['fl_crash_then_ok']['calls'] == 1 and sym['fl_add']['calls'] == 4 and
     sym['fl_add']['exec_p50_us'] > 0 and sym['fl_add']['errors'] == 0"
-  check $? "$tag 2 --json: per symbol, 1 crash of fl_crash_then_ok, 1 call of fl_add with its run time" \
+  check $? "$tag 2 --json: per symbol, 1 crash of fl_crash_then_ok, 4 calls of fl_add with their run time" \
     "$tmp/$tag.j.out" "$tmp/json.err"
+  # Round trips: the crash caller's and the add caller's, told at their
+  # exit; the paced caller's three, told while it still runs.
+  has "$tmp/$tag.paced.out" "paced: 3 calls, 0 wrong" &&
+    kill -0 "$paced" 2>/dev/null &&
+    json_check "$tmp/$tag.j.out" "sym['fl_crash_then_ok']['retries'] == 1 and
+      sym['fl_crash_then_ok']['round_trips'] == 1 and
+      sym['fl_add']['round_trips'] == 4 and sym['fl_add']['retries'] == 0 and
+      sym['fl_pid']['round_trips'] == 1 and
+      sym['fl_add']['trip_p50_us'] >= sym['fl_add']['exec_p50_us'] > 0 and
+      sym['fl_add']['trip_p99_us'] >= sym['fl_add']['trip_p50_us'] and
+      sym['fl_sleep_ms']['round_trips'] == 0"
+  check $? "$tag 2 --json: round trips and retries per symbol, from callers gone and one still running" \
+    "$tmp/$tag.j.out" "$tmp/json.err" "$tmp/$tag.paced.out"
   grep -q "^  in flight:" "$tmp/$tag.t.out" &&
     grep -qE "^    fl_sleep_ms +[^ ]*$cpid " "$tmp/$tag.t.out" &&
-    grep -qE "^  fl_crash_then_ok +1 +0 +1 +0 " "$tmp/$tag.t.out"
-  check $? "$tag 2 the text view: the call in flight, and fl_crash_then_ok's crash" "$tmp/$tag.t.out"
+    grep -qE "^  fl_crash_then_ok +1 +0 +1 +0 +1 .* us +[0-9.]+ ms +[0-9.]+ ms$" "$tmp/$tag.t.out"
+  check $? "$tag 2 the text view: the call in flight, fl_crash_then_ok's crash and retry, its round trip" "$tmp/$tag.t.out"
   prom_check "$tmp/$tag.p.out" &&
-    grep -q '^dtask_crashes_total{image="[^"]*",symbol="fl_crash_then_ok"} 1$' "$tmp/$tag.p.out"
-  check $? "$tag 2 --prometheus parses, with the crash counted" "$tmp/$tag.p.out" "$tmp/prom.err"
+    grep -q '^dtask_crashes_total{image="[^"]*",symbol="fl_crash_then_ok"} 1$' "$tmp/$tag.p.out" &&
+    grep -q '^dtask_retries_total{image="[^"]*",symbol="fl_crash_then_ok"} 1$' "$tmp/$tag.p.out" &&
+    grep -q '^dtask_round_trip_seconds_count{image="[^"]*",symbol="fl_add"} 4$' "$tmp/$tag.p.out"
+  check $? "$tag 2 --prometheus parses, with the crash, the retry and the round trips counted" "$tmp/$tag.p.out" "$tmp/prom.err"
   # The calls column of the first view's symbol table, top to bottom.
   awk '/^dtask top, /{ v++ } /^  symbol  /{ t = 1; next }
        v == 1 && t && $2 ~ /^[0-9]+$/ { print $2 }' "$tmp/$tag.top" >"$tmp/$tag.calls"
@@ -235,7 +270,30 @@ backend_case() {
     sort -rn "$tmp/$tag.calls" | cmp -s - "$tmp/$tag.calls" &&
     [ "$(head -n 1 "$tmp/$tag.calls")" -ge 1 ]
   check $? "$tag 2 top -n 2 prints the view twice, busiest symbol first (calls: $(tr '\n' ' ' <"$tmp/$tag.calls"))" "$tmp/$tag.top"
+  # The sleeper's worker SIGKILLed from outside: its pool takes the lease
+  # back, the call runs again (3 s more) and its round trip says so.
+  local victim
+  victim=$("$PY" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print([c["worker_pid"] for i in j["images"] for c in i["in_flight"]
+       if c["symbol"] == "fl_sleep_ms"][0])' "$tmp/$tag.j.out")
+  kill -KILL "$victim"
   wait "$sleeper"
+  status "$tmp/$tag.j2" "$cfg" --json
+  status "$tmp/$tag.t2" "$cfg"
+  has "$tmp/$tag.sleep.out" "fl_sleep_ms(3000) = 3000 errno 0" &&
+    json_check "$tmp/$tag.j2.out" "img[0]['pools'][0]['reclaimed'] == 1 and
+      sym['fl_sleep_ms']['round_trips'] == 1 and
+      sym['fl_sleep_ms']['retries'] == 0 and
+      sym['fl_sleep_ms']['trip_p50_us'] >= 4000000" &&
+    grep -qE "^  pool [0-9]+ .*; 1 leases reclaimed, [0-9]+ entries swept$" "$tmp/$tag.t2.out"
+  check $? "$tag 2 worker $victim SIGKILLed mid-call: 1 lease reclaimed, the call ran again, its round trip over 4 s" \
+    "$tmp/$tag.sleep.out" "$tmp/$tag.j2.out" "$tmp/$tag.t2.out"
+  : >"$tmp/$tag.hold"
+  wait "$paced"
+  status "$tmp/$tag.j3" "$cfg" --json
+  json_check "$tmp/$tag.j3.out" "sym['fl_add']['round_trips'] == 4"
+  check $? "$tag 2 the paced caller exits: its round trips are not counted twice" "$tmp/$tag.j3.out" "$tmp/json.err"
   kill -TERM "$pool"
   wait "$pool"
 
@@ -243,6 +301,22 @@ backend_case() {
   status "$tmp/$tag.s2" "$cfg" --json
   [ "$(cat "$tmp/$tag.s2.rc")" = 1 ] && json_check "$tmp/$tag.s2.out" "j['serving'] == 0 and not img"
   check $? "$tag 3 after the pool stops: exit 1, no pool record left" "$tmp/$tag.s2.out"
+
+  # 4. a new pool counts round trips afresh.
+  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" "$RUNNER" -c "$cfg" -w 1 -- "$FL/flprog" \
+    >"$tmp/$tag.pool2.log" 2>&1 &
+  pool=$!
+  PIDS+=("$pool")
+  for i in $(seq 100); do
+    status "$tmp/$tag.s3" "$cfg" --json
+    [ "$(cat "$tmp/$tag.s3.rc")" = 0 ] && break
+    sleep 0.1
+  done
+  json_check "$tmp/$tag.s3.out" "j['serving'] == 1 and
+    all(s['round_trips'] == 0 and s['retries'] == 0 for s in sym.values())"
+  check $? "$tag 4 a pool started when none serves: the round trips count from zero" "$tmp/$tag.s3.out" "$tmp/json.err"
+  kill -TERM "$pool"
+  wait "$pool"
 }
 
 backend_case lmdb "path = \"$tmp/q\""

@@ -1322,9 +1322,9 @@ static void test_sweep_dead_caller_tasks(void **state) {
   pid_t pid = spawn(f, child_submit3_and_exit, NULL);
   reap_ok(f, pid);
   counts_are(q, 3, 0, 0);
-  assert_int_equal(dt__queue_sweep(q), 3);
+  assert_int_equal(dt__queue_sweep(q, NULL), 3);
   counts_are(q, 0, 0, 0);
-  assert_int_equal(dt__queue_sweep(q), 0);
+  assert_int_equal(dt__queue_sweep(q, NULL), 0);
 
   /* 200 dead tasks interleaved with 100 live ones, over many pages */
   pipes p;
@@ -1355,7 +1355,7 @@ static void test_sweep_dead_caller_tasks(void **state) {
   close(p.up[0]);
   close(p.down[1]);
   counts_are(q, 300, 0, 0);
-  assert_int_equal(dt__queue_sweep(q), 200);
+  assert_int_equal(dt__queue_sweep(q, NULL), 200);
   counts_are(q, 100, 0, 0);
   for (int i = 0; i < 100; i++) {
     uint8_t *rec;
@@ -1406,7 +1406,7 @@ static void test_sweep_dead_caller_results(void **state) {
   assert_int_equal(id, mine);
   counts_are(q, 0, 0, 2);
 
-  assert_int_equal(dt__queue_sweep(q), 1);
+  assert_int_equal(dt__queue_sweep(q, NULL), 1);
   counts_are(q, 0, 0, 1);
   uint8_t back[8];
   app_ctx a = {back, sizeof back, 0, 0, 0};
@@ -1502,7 +1502,7 @@ static void test_requeue_limit(void **state) {
   for (int round = 1; round <= 5; round++) {
     spawn_report(f, child_claim_and_die, &cid, sizeof cid);
     assert_int_equal(cid, id);
-    assert_int_equal(dt__queue_sweep(q), 1);
+    assert_int_equal(dt__queue_sweep(q, NULL), 1);
     if (round < 5)
       counts_are(q, 1, 0, 0);
   }
@@ -1543,7 +1543,7 @@ static void test_sweep_dead_worker_requeues(void **state) {
   assert_int_equal(cid, id);
   counts_are(q, 0, 1, 0);
 
-  assert_int_equal(dt__queue_sweep(q), 1);
+  assert_int_equal(dt__queue_sweep(q, NULL), 1);
   counts_are(q, 1, 0, 0);
 
   uint8_t *rec;
@@ -1553,7 +1553,7 @@ static void test_sweep_dead_worker_requeues(void **state) {
   assert_int_equal(size, sizeof task);
   assert_memory_equal(rec, task, sizeof task);
   free(rec);
-  assert_int_equal(dt__queue_sweep(q), 0); /* this worker is alive */
+  assert_int_equal(dt__queue_sweep(q, NULL), 0); /* this worker is alive */
   counts_are(q, 0, 1, 0);
 
   later l = {q, cid, 30, (const uint8_t *)"redone", 6, -1};
@@ -2075,7 +2075,7 @@ static void test_sweep_drops_claim_of_dead_caller(void **state) {
   spawn_report(f, child_claim_and_die, &claimed, sizeof claimed);
   assert_int_equal(claimed, submitted);
   counts_are(q, 0, 1, 0);
-  assert_int_equal(dt__queue_sweep(q), 1);
+  assert_int_equal(dt__queue_sweep(q, NULL), 1);
   counts_are(q, 0, 0, 0);
 }
 
@@ -2212,7 +2212,7 @@ static void test_sweep_dead_caller_blobs(void **state) {
   dt__queue_stats st;
   assert_ok(dt__queue_stat(q, &st));
   assert_int_equal(st.blobs, 2);
-  assert_int_equal(dt__queue_sweep(q), 1);
+  assert_int_equal(dt__queue_sweep(q, NULL), 1);
   assert_ok(dt__queue_stat(q, &st));
   assert_int_equal(st.blobs, 1);
 }

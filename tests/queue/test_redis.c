@@ -280,11 +280,11 @@ static void test_lapsed_lease_requeued(void **state) {
   char entry[64];
   raw_claim(f, "otherhost:1", entry, sizeof entry);
   /* Young: the sweep leaves it. */
-  assert_int_equal(dt__queue_sweep(f->q), 0);
+  assert_int_equal(dt__queue_sweep(f->q, NULL), 0);
   /* Idle for 6 s as far as the server knows. */
   freeReplyObject(raw(f, "XCLAIM dtask:{q}:tasks w otherhost:1 0 %s IDLE "
                          "6000 JUSTID", entry));
-  assert_int_equal(dt__queue_sweep(f->q), 1);
+  assert_int_equal(dt__queue_sweep(f->q, NULL), 1);
   uint8_t *rec;
   size_t size;
   uint64_t cid;
@@ -355,7 +355,7 @@ static void test_killed_worker_requeued(void **state) {
     int status;
     waitpid(kid, &status, 0);
     assert_true(WIFSIGNALED(status));
-    assert_int_equal(dt__queue_sweep(f->q), 1);
+    assert_int_equal(dt__queue_sweep(f->q, NULL), 1);
   }
   got g;
   assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
@@ -400,7 +400,7 @@ static void test_sweep_pages(void **state) {
   assert_int_equal(c->elements, N);
   freeReplyObject(c);
   freeReplyObject(r);
-  assert_int_equal(dt__queue_sweep(f->q), N);
+  assert_int_equal(dt__queue_sweep(f->q, NULL), N);
   assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), N);
   r = raw(f, "XPENDING dtask:{q}:tasks w");
   assert_int_equal(r->element[0]->integer, 0);
@@ -441,7 +441,7 @@ static void test_dead_caller_swept(void **state) {
   /* The answer went out with this worker's next claim, which took the
    * other task: the sweep forgets the dead caller's entries and blob,
    * and leaves the task to the worker that holds it. */
-  assert_int_equal(dt__queue_sweep(f->q), 3);
+  assert_int_equal(dt__queue_sweep(f->q, NULL), 3);
   assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 1);
   uint64_t t0 = dt__now_ns();
   assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
@@ -664,7 +664,7 @@ static void test_orphans_of_other_hosts(void **state) {
   snprintf(young, sizeof young, "far:5 %llu-0",
            (unsigned long long)(time(NULL) * 1000ull));
   freeReplyObject(raw(f, "HSET dtask:{q}:calls 903 %s", young));
-  assert_int_equal(dt__queue_sweep(f->q), 1);
+  assert_int_equal(dt__queue_sweep(f->q, NULL), 1);
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "901"), 0);
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "902"), 1);
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "903"), 1);
@@ -864,7 +864,7 @@ static void test_dead_consumer_claims_late(void **state) {
       msleep(1);
     }
     assert_int_equal(pthread_create(&tl, NULL, submit_later, &l), 0);
-    assert_true(dt__queue_sweep(f->q) >= 0);
+    assert_true(dt__queue_sweep(f->q, NULL) >= 0);
     pthread_join(tl, NULL);
     pthread_join(tb, NULL);
     assert_int_equal(l.rc, 0);

@@ -35,6 +35,7 @@ static dt__pool_info *sample(void) {
   p->workers = 3;
   p->alive = 3;
   p->swept = 7;
+  p->reclaimed = 3;
   p->nw = 3;
   for (int i = 0; i < 3; i++) {
     p->w[i].index = i;
@@ -73,6 +74,7 @@ static void test_round_trip(void **state) {
   assert_int_equal(q->workers, 3);
   assert_int_equal(q->alive, 3);
   assert_int_equal(q->swept, 7);
+  assert_int_equal(q->reclaimed, 3);
   assert_int_equal(q->nw, 3);
   assert_int_equal(q->w[1].call, 99);
   assert_int_equal(q->w[1].ms, 1500);
