@@ -704,4 +704,5 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .trips_add = dt__tripfile_add,
     .trips_list = dt__tripfile_list,
     .trips_reset = dt__tripfile_reset,
+    .images = NULL, /* an LMDB queue's images are its directories */
 };

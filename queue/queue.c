@@ -151,3 +151,16 @@ int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
   }
   return rc;
 }
+
+/* The images of cfg's queue that its backend knows beyond the queue
+ * directory's subdirectories (its images operation): fn with each name.
+ * Returns fn's first nonzero answer, 0 (also for a backend that has no
+ * such operation, or that is not built), or a negative errno. */
+int dt__queue_images(const dt__config *cfg,
+                     int (*fn)(void *ctx, const char *image), void *ctx) {
+  for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+    if (strcmp(backends[i]->name, cfg->backend) == 0 &&
+        backends[i]->images != NULL)
+      return backends[i]->images(cfg, fn, ctx);
+  return 0;
+}

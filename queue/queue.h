@@ -199,6 +199,14 @@ typedef struct dt__queue_ops {
   int (*trips_list)(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
                     void *ctx);
   int (*trips_reset)(dt__queue *q);
+  /* Without a handle (opening one may create what it opens): fn with
+   * the name of each image of cfg's queue that the backend knows beyond
+   * the queue directory's own subdirectories (a name may come more than
+   * once), stopping at fn's first nonzero answer, which it returns.  NULL
+   * for a backend whose every image is a directory (dt__queue_images
+   * then returns 0). */
+  int (*images)(const dt__config *cfg,
+                int (*fn)(void *ctx, const char *image), void *ctx);
 } dt__queue_ops;
 
 /* The part of every handle that queue.c owns; a backend's handle starts
@@ -226,6 +234,8 @@ int dt__queue_open_file(const dt__queue *q, const char *name, int flags,
                         int *fd, dt__error *err);
 int dt__queue_counts(dt__queue *q, size_t *tasks, size_t *claims,
                      size_t *results);
+int dt__queue_images(const dt__config *cfg,
+                     int (*fn)(void *ctx, const char *image), void *ctx);
 
 /* The other public functions: each calls its operation above. */
 
@@ -353,5 +363,6 @@ dt__queue_trips_list(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
 static inline int dt__queue_trips_reset(dt__queue *q) {
   return q->ops->trips_reset(q);
 }
+
 
 #endif /* DT_QUEUE_H */

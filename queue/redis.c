@@ -89,4 +89,5 @@ const dt__queue_ops dt__queue_redis_ops = {
     .trips_add = dt__rd_trips_add,
     .trips_list = dt__rd_trips_list,
     .trips_reset = dt__rd_trips_reset,
+    .images = dt__rd_images,
 };

@@ -61,5 +61,7 @@ void dt__rd_claim_caller(dt__queue *q, char *out, size_t cap);
 int dt__rd_trips_list(dt__queue *q,
                       int (*fn)(void *ctx, const dt__trips *t), void *ctx);
 int dt__rd_trips_reset(dt__queue *q);
+int dt__rd_images(const dt__config *cfg,
+                  int (*fn)(void *ctx, const char *image), void *ctx);
 
 #endif /* DT_QUEUE_REDIS_OPS_H */

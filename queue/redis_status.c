@@ -10,6 +10,7 @@
  * (runner/status.c).  Records are untrusted text: runner/poolstat.c
  * parses them. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,4 +214,108 @@ int dt__rd_trips_reset(dt__queue *base) {
     return -EIO;
   freeReplyObject(r);
   return 0;
+}
+
+/* Whether the n bytes at s are an image's directory name as
+ * dt__image_queue_name makes them: 1 to 255 of [A-Za-z0-9_.-], not
+ * starting with a dot (a name from the server never leaves the queue
+ * directory). */
+static bool image_name(const char *s, size_t n) {
+  if (n == 0 || n > 255 || s[0] == '.')
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* The most keys one listing of images walks (SCAN looks at every key). */
+#define IMAGES_SCAN_MAX 1000000
+
+/* Walks the server's keys for the images of q (set up for the queue's
+ * directory itself): see dt__rd_images. */
+static int scan_images(dt__rq *q, int (*fn)(void *ctx, const char *image),
+                       void *ctx) {
+  /* q->p is "dtask:{NAME}:"; the images' keys are "dtask:{NAME/IMAGE}:",
+   * matched with NAME's glob characters escaped. */
+  char match[700];
+  size_t m = 0, plen = q->plen;
+  if (plen < 3 || q->p[plen - 1] != ':' || q->p[plen - 2] != '}')
+    return -EINVAL;
+  for (size_t i = 0; i < plen - 2 && m + 2 < sizeof match; i++) {
+    if (strchr("*?[]\\", q->p[i]) != NULL)
+      match[m++] = '\\';
+    match[m++] = q->p[i];
+  }
+  int w = snprintf(match + m, sizeof match - m, "/*}:tasks");
+  if (w < 0 || (size_t)w >= sizeof match - m)
+    return -ENAMETOOLONG;
+  size_t head = plen - 2 + 1; /* "dtask:{NAME/" */
+  char cursor[32] = "0";
+  int rc = 0;
+  long walked = 0;
+  do {
+    if ((rc = dt__rq_lock(q)) != 0)
+      return rc;
+    const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000",
+                          "TYPE", "stream"};
+    redisReply *r = dt__rq_checked(&q->main,
+                                   dt__rconn_argv(&q->main, 8, argv, NULL));
+    dt__rq_unlock(q);
+    if (r == NULL)
+      return -EIO;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[0]->len >= sizeof cursor ||
+        r->element[1]->type != REDIS_REPLY_ARRAY) {
+      freeReplyObject(r);
+      return -EPROTO;
+    }
+    snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+    const redisReply *keys = r->element[1];
+    for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+      const redisReply *k = keys->element[i];
+      static const char tail[] = "}:tasks";
+      if (k->type != REDIS_REPLY_STRING ||
+          k->len < head + sizeof tail - 1 ||
+          memcmp(k->str, q->p, head - 1) != 0 || k->str[head - 1] != '/')
+        continue;
+      size_t n = k->len - head - (sizeof tail - 1);
+      char name[256];
+      if (memcmp(k->str + head + n, tail, sizeof tail - 1) != 0 ||
+          !image_name(k->str + head, n))
+        continue;
+      memcpy(name, k->str + head, n);
+      name[n] = '\0';
+      rc = fn(ctx, name);
+    }
+    walked += 1000;
+    freeReplyObject(r);
+  } while (rc == 0 && strcmp(cursor, "0") != 0 && walked < IMAGES_SCAN_MAX);
+  return rc;
+}
+
+/* The images operation: fn with the name of each image of cfg's queue
+ * whose task stream ("dtask:{NAME/IMAGE}:tasks") the server holds, as
+ * SCAN finds them (a name may come twice; one that is not a plain
+ * directory name is left out: it names a directory of this host).  It
+ * connects without opening a queue, so it creates nothing on the server.
+ * Returns fn's first nonzero answer, 0, or a negative errno. */
+int dt__rd_images(const dt__config *cfg,
+                  int (*fn)(void *ctx, const char *image), void *ctx) {
+  dt__rq *q = calloc(1, sizeof *q);
+  if (q == NULL)
+    return -ENOMEM;
+  dt__error err = {0, 0, ""};
+  int rc = dt__rq_init(q, cfg, cfg->queue_path, &err);
+  if (rc != 0) {
+    free(q);
+    return rc;
+  }
+  rc = scan_images(q, fn, ctx);
+  dt__rd_close(&q->base);
+  return rc;
 }

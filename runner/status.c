@@ -63,7 +63,7 @@ typedef struct view {
   const dt__config *cfg;
   uint64_t now_ms;
   int nimg;
-  image_view *img[64];
+  image_view *img[64]; /* MAX_IMAGES */
 } view;
 
 /* Whether p's record is too old to say that its pool serves. */
@@ -171,37 +171,62 @@ static image_view *read_image(const dt__config *cfg, const char *name) {
   return iv;
 }
 
-/* Fills v with every image directory under the config's queue path.
- * Returns 0, or -errno when the directory cannot be read (-ENOENT: no
- * program has used this queue yet, which is not an error). */
+/* The names of the images to show, at most MAX_IMAGES. */
+#define MAX_IMAGES 64
+typedef struct image_names {
+  int n;
+  char name[MAX_IMAGES][256];
+} image_names;
+
+/* Adds image to the names unless it is there already (the queue's
+ * images callback too).  Returns 0. */
+static int add_name(void *ctx, const char *image) {
+  image_names *in = ctx;
+  for (int i = 0; i < in->n; i++)
+    if (strcmp(in->name[i], image) == 0)
+      return 0;
+  if (in->n < MAX_IMAGES && strlen(image) < sizeof in->name[0])
+    snprintf(in->name[in->n++], sizeof in->name[0], "%s", image);
+  return 0;
+}
+
+/* Fills v with every image of the config's queue: the directories under
+ * its path, and those the backend knows beyond them (Redis: the server's
+ * images, of programs that never ran on this host; their directory is
+ * created here when opened).  Returns 0, or -errno when the directory
+ * cannot be read (-ENOENT: no program has used this queue yet, which is
+ * not an error). */
 static int read_view(const dt__config *cfg, view *v) {
   memset(v, 0, sizeof *v);
   v->cfg = cfg;
   v->now_ms = dt__wall_ms();
+  static image_names in;
+  in.n = 0;
   DIR *d = opendir(cfg->queue_path);
-  if (d == NULL)
-    return -errno;
+  int rc = d == NULL ? -errno : 0;
   struct dirent *e;
-  char names[64][256];
-  int n = 0;
-  while ((e = readdir(d)) != NULL && n < 64) {
-    if (e->d_name[0] == '.' || strlen(e->d_name) >= 256)
-      continue;
+  while (d != NULL && (e = readdir(d)) != NULL) {
     struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+    if (e->d_name[0] == '.' ||
+        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISDIR(st.st_mode))
       continue;
-    snprintf(names[n++], 256, "%s", e->d_name);
+    add_name(&in, e->d_name);
   }
-  closedir(d);
-  qsort(names, (size_t)n, sizeof names[0],
+  if (d != NULL)
+    closedir(d);
+  (void)dt__queue_images(cfg, add_name, &in);
+  if (in.n > 0)
+    rc = 0;
+  int n = in.n;
+  qsort(in.name, (size_t)n, sizeof in.name[0],
         (int (*)(const void *, const void *))strcmp);
   for (int i = 0; i < n; i++) {
-    image_view *iv = read_image(cfg, names[i]);
+    image_view *iv = read_image(cfg, in.name[i]);
     if (iv != NULL)
       v->img[v->nimg++] = iv;
   }
-  return 0;
+  return rc;
 }
 
 /* Frees what read_view allocated in v (not v itself). */

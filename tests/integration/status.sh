@@ -30,6 +30,9 @@
 #      lease (1 in its record), the call runs again and its round trip
 #      is over 4 s; the paced caller's exit does not count its calls
 #      twice;
+#      with Redis, a config of the same queue name whose directory never
+#      saw the program (another host's view) finds the image, its pool
+#      and its round trips through the server;
 #   3. after the pool stops (SIGTERM): status exits 1 again, and no pool
 #      record is left;
 #   4. a new pool, started when none serves: round trips from zero.
@@ -255,7 +258,7 @@ backend_case() {
     "$tmp/$tag.j.out" "$tmp/json.err" "$tmp/$tag.paced.out"
   grep -q "^  in flight:" "$tmp/$tag.t.out" &&
     grep -qE "^    fl_sleep_ms +[^ ]*$cpid " "$tmp/$tag.t.out" &&
-    grep -qE "^  fl_crash_then_ok +1 +0 +1 +0 +1 .* us +[0-9.]+ ms +[0-9.]+ ms$" "$tmp/$tag.t.out"
+    grep -qE "^  fl_crash_then_ok +1 +0 +1 +0 +1( +[0-9.]+ [mu]?s){4}$" "$tmp/$tag.t.out"
   check $? "$tag 2 the text view: the call in flight, fl_crash_then_ok's crash and retry, its round trip" "$tmp/$tag.t.out"
   prom_check "$tmp/$tag.p.out" &&
     grep -q '^dtask_crashes_total{image="[^"]*",symbol="fl_crash_then_ok"} 1$' "$tmp/$tag.p.out" &&
@@ -294,6 +297,20 @@ print([c["worker_pid"] for i in j["images"] for c in i["in_flight"]
   status "$tmp/$tag.j3" "$cfg" --json
   json_check "$tmp/$tag.j3.out" "sym['fl_add']['round_trips'] == 4"
   check $? "$tag 2 the paced caller exits: its round trips are not counted twice" "$tmp/$tag.j3.out" "$tmp/json.err"
+  if [ "$be" = redis ]; then
+    # Another host's view: the same queue name (the leaf of its path),
+    # a queue directory where no program ever ran: the image is found
+    # through the server.
+    mkdir -m 700 -p "$tmp/elsewhere"
+    local other
+    other=$(mkcfg other "${qlines//$tmp\/rq/$tmp/elsewhere/rq}")
+    status "$tmp/$tag.o" "$other" --json
+    [ "$(cat "$tmp/$tag.o.rc")" = 0 ] &&
+      json_check "$tmp/$tag.o.out" "j['serving'] == 1 and len(img) == 1 and
+        sym['fl_add']['round_trips'] == 4"
+    check $? "$tag 2 from a queue directory that never saw the program: the server's image, its pool and its round trips" \
+      "$tmp/$tag.o.out" "$tmp/$tag.o.err" "$tmp/json.err"
+  fi
   kill -TERM "$pool"
   wait "$pool"
 
