@@ -56,13 +56,14 @@ void dt__tripstat_init(void) {
  * cannot). */
 static size_t collect(void) {
   size_t n = dt__caller.n;
-  if (s_added == NULL) {
+  if (s_added == NULL)
     s_added = dt__state_map(n * sizeof *s_added);
+  if (s_delta == NULL)
     s_delta = dt__state_map(n * sizeof *s_delta);
+  if (s_of == NULL)
     s_of = dt__state_map(n * sizeof *s_of);
-    if (s_added == NULL || s_delta == NULL || s_of == NULL)
-      return 0; /* kept (they are mapped once): no add this process */
-  }
+  if (s_added == NULL || s_delta == NULL || s_of == NULL)
+    return 0; /* no memory: tried again at the next add */
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     const dt__stub *s = &dt__caller.stubs[i];
