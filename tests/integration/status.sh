@@ -33,6 +33,8 @@
 #      is over 4 s; once every caller has exited, fl_add has 30004
 #      round trips, as many as the workers' calls: none lost, none
 #      counted twice;
+#      with LMDB, top on a terminal (script(1)) draws in place and quits
+#      on q, and on Ctrl-C;
 #      with Redis, a config of the same queue name whose directory never
 #      saw the program (another host's view) finds the image, its pool
 #      and its round trips through the server;
@@ -315,6 +317,23 @@ print([c["worker_pid"] for i in j["images"] for c in i["in_flight"]
       sym['fl_add']['calls'] == 30004"
   check $? "$tag 2 the callers exit: every round trip counted once (30004 of fl_add, as the workers count)" \
     "$tmp/$tag.j3.out" "$tmp/json.err" "$tmp/$tag.soak.out"
+  if [ "$be" = lmdb ]; then
+    # top on a terminal (script(1)): redrawn in place, quits on q and on
+    # Ctrl-C (^C through the terminal: SIGINT), exit 0, within 5 s.
+    local key
+    for key in q '\003'; do
+      local t0=$SECONDS
+      (sleep 1.5; printf "$key") |
+        timeout 10 script -qfec "$(printf '%q ' env "${CLEAN[@]}" "$DTASK" top -c "$cfg")" \
+          /dev/null >"$tmp/$tag.tty" 2>&1
+      local rc=$?
+      [ $rc = 0 ] && [ $((SECONDS - t0)) -le 5 ] &&
+        LC_ALL=C grep -q $'\033\[H\033\[2J' "$tmp/$tag.tty" &&
+        grep -q 'dtask top, [0-9:]* (q to quit)' "$tmp/$tag.tty" &&
+        grep -q '^  symbol  ' "$tmp/$tag.tty"
+      check $? "$tag 2 top on a terminal: the view drawn in place, quits on $([ "$key" = q ] && echo q || echo Ctrl-C) (exit $rc)" "$tmp/$tag.tty"
+    done
+  fi
   if [ "$be" = redis ]; then
     # Another host's view: the same queue name (the leaf of its path),
     # a queue directory where no program ever ran: the image is found
