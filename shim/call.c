@@ -45,13 +45,15 @@ void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
 /* Runs one intercepted call through a runner: encodes it, queues it,
  * blocks until the result arrives, and writes the return value, the
  * out-parameters and errno back.  Never loses the call: if no queue or
- * runner can be had, the call runs inline and a message says why. */
-void dt__offload_call(dt__stub *s, void *ret, void **args) {
+ * runner can be had, the call runs inline and a message says why.
+ * Returns where it ran. */
+dt__where dt__offload_call(dt__stub *s, void *ret, void **args) {
   int saved = errno;
   uint64_t t0 = dt__now_ns();
   dt__call_ctx c;
   size_t size;
   int e;
+  dt__where where = DT__RAN_INLINE;
 
   dt__in_shim = 1;
   dt__queue *q = dt__state_queue();
@@ -85,8 +87,9 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
              dt__queue_dir(q), dt__queue_dir(q),
              (double)s->off->policy.wait_for_runner_ns / 1e9,
              dt__queue_dir(q));
-    dt__trip_settle(s, q, ts, ret, args, 0, saved, DT__OUT_UNAVAILABLE, &c,
-                    &e);
+    int how = dt__trip_settle(s, q, ts, ret, args, 0, saved,
+                              DT__OUT_UNAVAILABLE, &c, &e);
+    where = how == DT__SETTLED_VALUE ? DT__RAN_VALUE : DT__RAN_INLINE;
     goto out;
   }
   /* A split call is sized slice by slice: the whole may be larger than
@@ -99,10 +102,8 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
       int w = dt__queue_workers(q);
       uint64_t count =
           dt__split_count(sp, n, w > 0 ? w : dt__caller.cfg->workers);
-      if (count > 1) {
-        dt__fanout(s, q, ts, ret, args, saved, n, count);
-        return;
-      }
+      if (count > 1)
+        return dt__fanout(s, q, ts, ret, args, saved, n, count);
     }
   }
   int rc = dt__wire_task_size(&s->off->sig, args, dt__stub_obj(s), &size);
@@ -114,12 +115,15 @@ void dt__offload_call(dt__stub *s, void *ret, void **args) {
   }
   dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
   dt__outcome o = dt__trip_round(s, q, ts, size, &c);
-  if (dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e) ==
-      DT__SETTLED_RESULT) {
+  int how = dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e);
+  if (how == DT__SETTLED_RESULT) {
     uint64_t t1 = dt__now_ns();
     __atomic_add_fetch(&s->hist[dt__hist_bucket(t1 - t0)], 1,
                        __ATOMIC_RELAXED);
     dt__tripstat_tick(q, ts->slot, t1);
+    where = DT__RAN_WORKER;
+  } else if (how == DT__SETTLED_VALUE) {
+    where = DT__RAN_VALUE;
   }
   goto out;
 local:
@@ -128,6 +132,7 @@ local:
 out:
   dt__in_shim = 0;
   errno = e;
+  return where;
 }
 
 /* Appends this process's offload latencies to $DTASK_STATS (set by

@@ -4,8 +4,16 @@
 
 #include "shim/symbol.h"
 
+/* Where an offloaded call ran, as its DTASK_TRACE line says it. */
+typedef enum dt__where {
+  DT__RAN_WORKER, /* in a worker (every slice of a split call) */
+  DT__RAN_INLINE, /* here: no queue or runner, a refusal, a policy */
+  DT__RAN_SOME,   /* a split call: some slices here, the rest in workers */
+  DT__RAN_VALUE   /* nowhere: an on_* value was returned */
+} dt__where;
+
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);
-void dt__offload_call(dt__stub *s, void *ret, void **args);
+dt__where dt__offload_call(dt__stub *s, void *ret, void **args);
 void dt__offload_fini(void);
 
 #endif /* DT_CALL_H */

@@ -108,8 +108,9 @@ static uint64_t slice_bytes(const dt__sig *sig, void **argv, size_t size) {
 
 /* Gives up on splitting: drops the buffers stored once (refs[0..upto),
  * DT__NO_ID skipped), unmaps the window, runs the whole call inline and
- * returns to the host as dt__fanout does (flag lowered, errno set). */
-static void run_whole(dt__stub *s, dt__queue *q, const uint64_t *refs,
+ * returns to the host as dt__fanout does (flag lowered, errno set).
+ * Returns DT__RAN_INLINE. */
+static dt__where run_whole(dt__stub *s, dt__queue *q, const uint64_t *refs,
                       int upto, slice *win, size_t wbytes, void *ret,
                       void **args, int saved) {
   for (int j = 0; j < upto; j++)
@@ -120,6 +121,7 @@ static void run_whole(dt__stub *s, dt__queue *q, const uint64_t *refs,
   int e = dt__trip_inline(s, ret, args, saved);
   dt__in_shim = 0;
   errno = e;
+  return DT__RAN_INLINE;
 }
 
 /* Runs a call split into count slices over n elements: each slice is a
@@ -140,9 +142,10 @@ static void run_whole(dt__stub *s, dt__queue *q, const uint64_t *refs,
  * no further window is queued.
  *
  * Like dt__offload_call, it returns to the host: with the shim's flag
- * lowered and errno set.  The window is mapped and unmapped here, and
- * the buffers stored once are dropped from the queue before it returns. */
-void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
+ * lowered and errno set, and says where the call ran.  The window is
+ * mapped and unmapped here, and the buffers stored once are dropped from
+ * the queue before it returns. */
+dt__where dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 void **args, int saved, uint64_t n, uint64_t count) {
   const dt__split *sp = &s->off->split;
   const dt__sig *sig = &s->off->sig;
@@ -152,8 +155,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
   size_t wbytes = sizeof(slice) * FANOUT_WINDOW;
   slice *win = dt__state_map(wbytes);
   if (win == NULL) {
-    run_whole(s, q, NULL, 0, NULL, 0, ret, args, saved);
-    return;
+    return run_whole(s, q, NULL, 0, NULL, 0, ret, args, saved);
   }
   /* Strides: a sliced buffer's bytes per element of `over`. */
   void *one[DT__MAX_PARAMS];
@@ -187,8 +189,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 sig->params[sp->over].name,
                 rc == -ERANGE ? "come from a negative length"
                               : "do not fit in 64 bits");
-        run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
-        return;
+        return run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
       }
     } else if (sp->common[i]) {
       uint64_t nb;
@@ -206,8 +207,7 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 strerror(-rc),
                 rc == -E2BIG || rc == -ENOSPC ? " (raise [queue] map_size)"
                                               : "");
-        run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
-        return;
+        return run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
       }
     }
   }
@@ -226,15 +226,16 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
             "most a quarter of map_size); calling it inline, whole",
             s->off->symbol, (unsigned long long)common,
             (unsigned long long)limit);
-    run_whole(s, q, refs, sig->nparams, win, wbytes, ret, args, saved);
-    return;
+    return run_whole(s, q, refs, sig->nparams, win, wbytes, ret, args,
+                     saved);
   }
   const uint64_t budget = dt__caller.cfg->map_size / 4;
   dt__watch w = {0, 0, false};
   bool said_unavailable = false, said_queue = false;
   uint64_t acc = 0, decided_ret = 0;
   int err_fail = saved, err_last = saved;
-  bool failed = false, decided = false, by_value = false, all_remote = true;
+  bool failed = false, decided = false, by_value = false, all_remote = true,
+       any_remote = false;
   uint64_t base = 0;
   progress pg = {t0, 0, false};
   while (base < count && !decided) {
@@ -302,6 +303,8 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                                 saved, o, &sl->c, &e);
       if (how != DT__SETTLED_RESULT)
         all_remote = false;
+      else
+        any_remote = true;
       if (e != saved)
         err_last = e;
       if (how == DT__SETTLED_VALUE) {
@@ -344,4 +347,8 @@ void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
   }
   dt__in_shim = 0;
   errno = failed ? err_fail : err_last;
+  return by_value     ? DT__RAN_VALUE
+         : all_remote ? DT__RAN_WORKER
+         : any_remote ? DT__RAN_SOME
+                      : DT__RAN_INLINE;
 }

@@ -3,10 +3,11 @@
 #define DT_FANOUT_H
 
 #include "queue/queue.h"
+#include "shim/call.h"
 #include "shim/state.h"
 #include "shim/symbol.h"
 
-void dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
+dt__where dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 void **args, int saved, uint64_t n, uint64_t count);
 
 #endif /* DT_FANOUT_H */

@@ -113,9 +113,10 @@ static void describe_ret(const dt__type *t, void *ret, char *buf, size_t size,
     *pos += (size_t)n;
 }
 
-/* Writes the DTASK_TRACE line of one call. */
+/* Writes the DTASK_TRACE line of one call that ran where says (local:
+ * kept here by sync mode or offload_if). */
 static void trace_call(const dt__stub *s, void *ret, void **args, int err,
-                       uint64_t ns, bool local) {
+                       uint64_t ns, bool local, dt__where where) {
   char buf[768];
   size_t pos = 0;
   const dt__sig *sig = &s->off->sig;
@@ -132,10 +133,15 @@ static void trace_call(const dt__stub *s, void *ret, void **args, int err,
     buf[pos++] = ')';
   buf[pos < sizeof buf ? pos : sizeof buf - 1] = '\0';
   describe_ret(&sig->ret, ret, buf, sizeof buf, &pos);
+  static const char *const ran[] = {
+      [DT__RAN_WORKER] = "offloaded",
+      [DT__RAN_INLINE] = "inline (fallback)",
+      [DT__RAN_SOME] = "offloaded (some slices inline)",
+      [DT__RAN_VALUE] = "not run (on_* value)"};
   dt__trace("%s errno=%d %s %.1fus", buf, err,
             dt__mode == DT__MODE_SYNC ? "sync"
             : local                   ? "local (offload_if)"
-                                      : "offloaded",
+                                      : ran[where],
             (double)ns / 1e3);
 }
 
@@ -173,14 +179,15 @@ static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
     local = true;
     __atomic_add_fetch(&s->local, 1, __ATOMIC_RELAXED);
   }
+  dt__where where = DT__RAN_INLINE;
   if (local)
     ffi_call(cif, FFI_FN(s->real), ret, args);
   else
-    dt__offload_call(s, ret, args);
+    where = dt__offload_call(s, ret, args);
   if (dt__trace_on) {
     int err = errno;
     dt__in_shim = 1;
-    trace_call(s, ret, args, err, dt__now_ns() - t0, local);
+    trace_call(s, ret, args, err, dt__now_ns() - t0, local, where);
     dt__in_shim = 0;
     errno = err;
   }

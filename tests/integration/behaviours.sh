@@ -40,7 +40,11 @@
 #      caller, marked "local (offload_if)" by DTASK_TRACE;
 #   h. a worker that crashes within 1 s of its start is respawned at the
 #      next tick: a loop of crashing calls on a pool of one worker runs
-#      one call per second or slower, and the runner says why.
+#      one call per second or slower, and the runner says why;
+#   i. DTASK_TRACE says where a call ran: "inline (fallback)" when the
+#      queue directory is refused or no runner serves under
+#      on_unavailable = "local", "not run (on_* value)" under an
+#      on_unavailable value, "offloaded" when a worker ran it.
 # Controls show that the checks can fail (an entry without retry_if, the
 # same calls in sync mode, a call past its timeout, the same call on an
 # empty queue, a small string, the entry without required, an offloaded
@@ -677,6 +681,44 @@ if start_runner h2 "$CFGH2" 1 BH_LOG="$tmp/h2.log"; then
   stop_runner "$RH2"
 else
   not_ok "h dtask-runner -w 1 serves the queue" "$tmp/h2.rlog"
+fi
+
+# ======================================================================
+# i. DTASK_TRACE says where a call really ran.
+# ======================================================================
+# bh_hold(7) four ways: a queue directory open to others (refused: the
+# call runs here), no runner with on_unavailable = "local" (here), no
+# runner with on_unavailable = { return = 0, errno = "EAGAIN" } (run
+# nowhere), and a runner (the control: a worker).
+CFGI1=$(mkcfg i1)
+chmod 777 "$root/i1"
+CFGI2=$(mkcfg i2 'wait_for_runner = "200ms"' 'on_unavailable = "local"')
+CFGI3=$(mkcfg i3 'wait_for_runner = "200ms"' \
+  'on_unavailable = { return = 0, errno = "EAGAIN" }')
+CFGI4=$(mkcfg i4)
+caller "$tmp/i1" "$CFGI1" DTASK_TRACE=1 -- hold 7
+caller "$tmp/i2" "$CFGI2" DTASK_TRACE=1 -- hold 7
+caller "$tmp/i3" "$CFGI3" DTASK_TRACE=1 -- hold 7
+trace_is() { # OUT WHERE: OUT.err's one trace line of bh_hold says WHERE
+  [ "$(grep -c '^dtask\[[0-9]*\]: trace bh_hold(' "$1.err")" = 1 ] &&
+    grep -qE "^dtask\[[0-9]+\]: trace bh_hold\(ms=7\) = $2 errno=[0-9]+ $3 [0-9.]+us$" "$1.err"
+}
+trace_is "$tmp/i1" 7 'inline \(fallback\)' && has "$tmp/i1.out" "bh_hold(7) = 7 errno 0"
+check $? "i a queue directory open to others: the call runs in the caller, and DTASK_TRACE says \"inline (fallback)\"" \
+  "$tmp/i1.out" "$tmp/i1.err"
+trace_is "$tmp/i2" 7 'inline \(fallback\)' && has "$tmp/i2.out" "bh_hold(7) = 7 errno 0"
+check $? "i no runner, on_unavailable = \"local\": DTASK_TRACE says \"inline (fallback)\"" \
+  "$tmp/i2.out" "$tmp/i2.err"
+trace_is "$tmp/i3" 0 'not run \(on_\* value\)' && has "$tmp/i3.out" "bh_hold(7) = 0 errno EAGAIN"
+check $? "i no runner, on_unavailable returns 0/EAGAIN: DTASK_TRACE says \"not run (on_* value)\"" \
+  "$tmp/i3.out" "$tmp/i3.err"
+if start_runner i4 "$CFGI4" 1; then
+  caller "$tmp/i4" "$CFGI4" DTASK_TRACE=1 -- hold 7
+  trace_is "$tmp/i4" 7 offloaded && has "$tmp/i4.out" "bh_hold(7) = 7 errno 0"
+  check $? "i control: served by a worker, DTASK_TRACE says \"offloaded\"" "$tmp/i4.out" "$tmp/i4.err"
+  stop_runner "$RPID"
+else
+  not_ok "i dtask-runner -w 1 serves the queue" "$tmp/i4.rlog"
 fi
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
