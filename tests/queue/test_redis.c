@@ -280,11 +280,15 @@ static void test_lapsed_lease_requeued(void **state) {
   char entry[64];
   raw_claim(f, "otherhost:1", entry, sizeof entry);
   /* Young: the sweep leaves it. */
-  assert_int_equal(dt__queue_sweep(f->q, NULL), 0);
+  unsigned reclaimed = 99;
+  assert_int_equal(dt__queue_sweep(f->q, &reclaimed), 0);
+  assert_int_equal(reclaimed, 0);
   /* Idle for 6 s as far as the server knows. */
   freeReplyObject(raw(f, "XCLAIM dtask:{q}:tasks w otherhost:1 0 %s IDLE "
                          "6000 JUSTID", entry));
-  assert_int_equal(dt__queue_sweep(f->q, NULL), 1);
+  reclaimed = 99;
+  assert_int_equal(dt__queue_sweep(f->q, &reclaimed), 1);
+  assert_int_equal(reclaimed, 1); /* the lapsed lease taken back */
   uint8_t *rec;
   size_t size;
   uint64_t cid;
@@ -355,7 +359,9 @@ static void test_killed_worker_requeued(void **state) {
     int status;
     waitpid(kid, &status, 0);
     assert_true(WIFSIGNALED(status));
-    assert_int_equal(dt__queue_sweep(f->q, NULL), 1);
+    unsigned reclaimed = 99;
+    assert_int_equal(dt__queue_sweep(f->q, &reclaimed), 1);
+    assert_int_equal(reclaimed, 1); /* requeued, or answered the 5th time */
   }
   got g;
   assert_int_equal(dt__queue_wait(f->q, id, slot, apply_got, &g, 1000 * MS),
@@ -400,7 +406,9 @@ static void test_sweep_pages(void **state) {
   assert_int_equal(c->elements, N);
   freeReplyObject(c);
   freeReplyObject(r);
-  assert_int_equal(dt__queue_sweep(f->q, NULL), N);
+  unsigned reclaimed = 99;
+  assert_int_equal(dt__queue_sweep(f->q, &reclaimed), N);
+  assert_int_equal(reclaimed, N);
   assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), N);
   r = raw(f, "XPENDING dtask:{q}:tasks w");
   assert_int_equal(r->element[0]->integer, 0);
@@ -441,7 +449,9 @@ static void test_dead_caller_swept(void **state) {
   /* The answer went out with this worker's next claim, which took the
    * other task: the sweep forgets the dead caller's entries and blob,
    * and leaves the task to the worker that holds it. */
-  assert_int_equal(dt__queue_sweep(f->q, NULL), 3);
+  unsigned reclaimed = 99;
+  assert_int_equal(dt__queue_sweep(f->q, &reclaimed), 3);
+  assert_int_equal(reclaimed, 0); /* a dead caller's leftovers, no lease */
   assert_int_equal(raw_int(f, "XLEN %s", "dtask:{q}:tasks"), 1);
   uint64_t t0 = dt__now_ns();
   assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
@@ -668,6 +678,299 @@ static void test_orphans_of_other_hosts(void **state) {
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "901"), 0);
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "902"), 1);
   assert_int_equal(raw_int(f, "HEXISTS dtask:{q}:calls %s", "903"), 1);
+}
+
+/* ------------------------------------------------ the callers' trips */
+
+#define LAST_BUCKET (DT__HIST_BUCKETS - 1)
+#define TRIPS_KEY "dtask:{q}:trips"
+/* The fields planted and read below name bucket 2047, the last. */
+_Static_assert(DT__HIST_BUCKETS == 2048, "bucket 2047 is not the last");
+
+/* Names t sym (the rest of its 128 bytes zeroed) and sets its counts;
+ * the histogram is left as it is. */
+static void trip_set(dt__trips *t, const char *sym, uint64_t calls,
+                     uint64_t retries) {
+  memset(t->symbol, 0, sizeof t->symbol);
+  snprintf(t->symbol, sizeof t->symbol, "%s", sym);
+  t->calls = calls;
+  t->retries = retries;
+}
+
+/* What trips_list handed its callback: copies of up to cap entries and
+ * how many times it was called; stop_at > 0: the callback answers 7
+ * from its stop_at-th call on. */
+typedef struct seen {
+  dt__trips *t;
+  int n, cap, calls, stop_at;
+} seen;
+
+static int collect(void *ctx, const dt__trips *t) {
+  seen *s = ctx;
+  s->calls++;
+  if (s->n < s->cap)
+    memcpy(&s->t[s->n++], t, sizeof *t);
+  return s->stop_at > 0 && s->calls >= s->stop_at ? 7 : 0;
+}
+
+static seen seen_new(int cap) {
+  seen s = {calloc((size_t)cap, sizeof(dt__trips)), 0, cap, 0, 0};
+  assert_non_null(s.t);
+  return s;
+}
+
+/* Lists f's queue into s (emptied first); returns trips_list's answer. */
+static int list_into(fx *f, seen *s) {
+  s->n = 0;
+  s->calls = 0;
+  return dt__queue_trips_list(f->q, collect, s);
+}
+
+/* The entry of sym in s, or NULL; fails if sym is there twice. */
+static const dt__trips *seen_find(const seen *s, const char *sym) {
+  const dt__trips *hit = NULL;
+  for (int i = 0; i < s->n; i++)
+    if (strncmp(s->t[i].symbol, sym, sizeof s->t[i].symbol) == 0) {
+      if (hit != NULL)
+        fail_msg("%s listed twice", sym);
+      hit = &s->t[i];
+    }
+  return hit;
+}
+
+/* Fails unless got holds exactly want's symbol and counts. */
+static void trip_equal(const dt__trips *have, const dt__trips *want) {
+  if (have == NULL)
+    fail_msg("%s is not listed", want->symbol);
+  if (strnlen(have->symbol, sizeof have->symbol) == sizeof have->symbol)
+    fail_msg("listed a symbol that is not NUL-terminated");
+  if (strcmp(have->symbol, want->symbol) != 0)
+    fail_msg("symbol \"%s\", expected \"%s\"", have->symbol, want->symbol);
+  if (have->calls != want->calls || have->retries != want->retries)
+    fail_msg("%s: calls %llu retries %llu, expected %llu %llu", want->symbol,
+             (unsigned long long)have->calls,
+             (unsigned long long)have->retries,
+             (unsigned long long)want->calls,
+             (unsigned long long)want->retries);
+  for (int b = 0; b < DT__HIST_BUCKETS; b++)
+    if (have->hist[b] != want->hist[b])
+      fail_msg("%s: bucket %d holds %llu, expected %llu", want->symbol, b,
+               (unsigned long long)have->hist[b],
+               (unsigned long long)want->hist[b]);
+}
+
+/* A field of the trips hash as the server holds it ("" when missing). */
+static void raw_hget(fx *f, const char *field, char *out, size_t cap) {
+  redisReply *r = raw(f, "HGET " TRIPS_KEY " %s", field);
+  snprintf(out, cap, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+  freeReplyObject(r);
+}
+
+/* Two callers' adds (one on the main connection, one on a thread's own)
+ * are summed per symbol and listed exactly; symbols without a NUL are
+ * not added, and ones that are not names are not listed; the callback's
+ * nonzero answer stops the listing; reset empties it (the hash is
+ * deleted) and counts start again. */
+static void test_trips_round_trip(void **state) {
+  fx *f = *state;
+  dt__trips *d = calloc(4, sizeof *d), *want = calloc(2, sizeof *want);
+  assert_non_null(d);
+  assert_non_null(want);
+  seen s = seen_new(8);
+  assert_int_equal(list_into(f, &s), 0); /* nothing yet */
+  assert_int_equal(s.calls, 0);
+
+  trip_set(&d[0], "alpha", 3, 1);
+  d[0].hist[0] = 1;
+  d[0].hist[7] = 2;
+  d[0].hist[LAST_BUCKET] = 5;
+  trip_set(&d[1], "beta_2.x@V$", 10, 0);
+  d[1].hist[100] = 10;
+  trip_set(&d[2], "x", 1, 1);
+  memset(d[2].symbol, 'x', sizeof d[2].symbol); /* no NUL */
+  trip_set(&d[3], "bad/name", 4, 4);
+  assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, d, 4), 0);
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, 2);
+  trip_equal(seen_find(&s, "alpha"), &d[0]);
+  trip_equal(seen_find(&s, "beta_2.x@V$"), &d[1]);
+  char v[64];
+  raw_hget(f, "c:alpha", v, sizeof v);
+  assert_string_equal(v, "3");
+  raw_hget(f, "h:alpha:2047", v, sizeof v);
+  assert_string_equal(v, "5");
+  raw_hget(f, "r:beta_2.x@V$", v, sizeof v);
+  assert_string_equal(v, "0");
+
+  /* Another caller's increments, on its thread's connection. */
+  memcpy(&want[0], &d[0], sizeof *want);
+  memcpy(&want[1], &d[1], sizeof *want);
+  memset(d, 0, 2 * sizeof *d);
+  trip_set(&d[0], "beta_2.x@V$", 1, 3);
+  d[0].hist[101] = 4;
+  d[0].hist[100] = 1;
+  trip_set(&d[1], "alpha", 2, 2);
+  d[1].hist[7] = 1;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  assert_int_equal(dt__queue_trips_add(f->q, slot, d, 2), 0);
+  want[0].calls = 5;
+  want[0].retries = 3;
+  want[0].hist[7] = 3;
+  want[1].calls = 11;
+  want[1].retries = 3;
+  want[1].hist[100] = 11;
+  want[1].hist[101] = 4;
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, 2);
+  trip_equal(seen_find(&s, "alpha"), &want[0]);
+  trip_equal(seen_find(&s, "beta_2.x@V$"), &want[1]);
+
+  s.stop_at = 1;
+  assert_int_equal(list_into(f, &s), 7);
+  assert_int_equal(s.calls, 1);
+  s.stop_at = 0;
+
+  assert_int_equal(dt__queue_trips_reset(f->q), 0);
+  assert_int_equal(raw_int(f, "EXISTS %s", TRIPS_KEY), 0);
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, 0);
+  assert_int_equal(dt__queue_trips_reset(f->q), 0); /* twice: still 0 */
+
+  assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, &d[1], 1), 0);
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, 1);
+  trip_equal(seen_find(&s, "alpha"), &d[1]);
+  dt__queue_waiter_release(f->q, slot);
+  free(d);
+  free(want);
+  free(s.t);
+}
+
+/* The trips hash is untrusted: fields planted by anyone who can write to
+ * the server, not of the form trips_add writes, are left out (or their
+ * counts read as 0), and the well-formed ones are still listed
+ * exactly. */
+static void test_trips_untrusted(void **state) {
+  fx *f = *state;
+  static const char *const good[][2] = {
+      {"c:good", "7"}, {"r:good", "2"}, {"h:good:3", "4"},
+      {"h:good:2047", "9"}, {"c:ok2", "1"}};
+  static const char *const bad[][2] = {
+      {"x:foo", "1"},          {"c:bad/name", "5"},
+      {"h:foo:99999", "1"},    {"h:foo:-1", "1"},
+      {"h:foo:", "1"},         {"h:foo", "1"},
+      {"h::3", "1"},           {"c:", "1"},
+      {"r", "1"},              {"", "1"},
+      {"c:foo", "12abc"},      {"r:foo", "-5"},
+      {"h:foo:2", " 3"},       {"h:foo:4", "1.5"},
+      {"h:good:2048", "1"},    {"h:good:3x", "1"},
+      {"h:good:0x1", "1"},     {"h:good:99999999999999999999", "1"},
+      {"c:ok2:1", "1"},        {"r:ok2", ""},
+      {"C:ok2", "1"},          {"c: ok2", "1"},
+      {"h:ok2:1", "123456789012345678901"}};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    freeReplyObject(raw(f, "HSET " TRIPS_KEY " %s %s", good[i][0],
+                        good[i][1]));
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", bad[i][0],
+                        strlen(bad[i][0]), bad[i][1]));
+  /* Symbols of 127 bytes (the longest a name can be), 128 and 200. */
+  char field[256];
+  memset(field, 'M', sizeof field);
+  memcpy(field, "c:", 2);
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", field, (size_t)130,
+                      "8"));
+  memset(field, 'L', sizeof field);
+  memcpy(field, "c:", 2);
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", field, (size_t)129,
+                      "6"));
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", field, (size_t)202,
+                      "3"));
+  memcpy(field + 202, ":1", 2);
+  field[0] = 'h';
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", field, (size_t)204,
+                      "3"));
+  /* A NUL inside a symbol. */
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", "c:nul\0x", (size_t)7,
+                      "4"));
+
+  seen s = seen_new(DT__TRIPS_SYMBOLS);
+  assert_int_equal(list_into(f, &s), 0);
+  dt__trips *want = calloc(1, sizeof *want);
+  assert_non_null(want);
+  trip_set(want, "good", 7, 2);
+  want->hist[3] = 4;
+  want->hist[2047] = 9;
+  trip_equal(seen_find(&s, "good"), want);
+  memset(want, 0, sizeof *want);
+  trip_set(want, "ok2", 1, 0);
+  trip_equal(seen_find(&s, "ok2"), want);
+  char longest[128];
+  memset(longest, 'L', 127);
+  longest[127] = '\0';
+  memset(want, 0, sizeof *want);
+  trip_set(want, longest, 6, 0);
+  trip_equal(seen_find(&s, longest), want);
+  /* foo, if listed (its fields c: and r: are of the form), counts 0. */
+  const dt__trips *foo = seen_find(&s, "foo");
+  if (foo != NULL) {
+    memset(want, 0, sizeof *want);
+    trip_set(want, "foo", 0, 0);
+    trip_equal(foo, want);
+  }
+  assert_int_equal(s.calls, 3 + (foo != NULL));
+  for (int i = 0; i < s.n; i++)
+    if (strnlen(s.t[i].symbol, sizeof s.t[i].symbol) ==
+            sizeof s.t[i].symbol ||
+        (strcmp(s.t[i].symbol, "good") != 0 &&
+         strcmp(s.t[i].symbol, "ok2") != 0 &&
+         strcmp(s.t[i].symbol, "foo") != 0 &&
+         strcmp(s.t[i].symbol, longest) != 0))
+      fail_msg("listed \"%.128s\", which is not a planted name",
+               s.t[i].symbol);
+
+  /* The key of another type: an error, no crash. */
+  freeReplyObject(raw(f, "DEL " TRIPS_KEY));
+  freeReplyObject(raw(f, "SET " TRIPS_KEY " %s", "not a hash"));
+  assert_true(list_into(f, &s) < 0);
+  assert_int_equal(s.calls, 0);
+  assert_int_equal(dt__queue_trips_reset(f->q), 0);
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, 0);
+  free(want);
+  free(s.t);
+}
+
+/* More symbols in the hash than a queue keeps: the listing gives
+ * DT__TRIPS_SYMBOLS of them, each once with its own counts. */
+static void test_trips_many_symbols(void **state) {
+  fx *f = *state;
+  enum { N = DT__TRIPS_SYMBOLS + 36 };
+  for (int i = 0; i < N; i++) {
+    char c[32], r[32], h[32];
+    snprintf(c, sizeof c, "c:s%d", i);
+    snprintf(r, sizeof r, "r:s%d", i);
+    snprintf(h, sizeof h, "h:s%d:%d", i, i);
+    freeReplyObject(raw(f, "HSET " TRIPS_KEY " %s %d %s %d %s %d", c, i + 1,
+                        r, i, h, 2 * i + 1));
+  }
+  seen s = seen_new(N);
+  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(s.calls, DT__TRIPS_SYMBOLS);
+  dt__trips *want = calloc(1, sizeof *want);
+  assert_non_null(want);
+  for (int i = 0; i < s.n; i++) {
+    int k = -1;
+    if (sscanf(s.t[i].symbol, "s%d", &k) != 1 || k < 0 || k >= N)
+      fail_msg("listed \"%.128s\"", s.t[i].symbol);
+    memset(want, 0, sizeof *want);
+    trip_set(want, s.t[i].symbol, (uint64_t)k + 1, (uint64_t)k);
+    want->hist[k] = 2 * (uint64_t)k + 1;
+    trip_equal(seen_find(&s, want->symbol), want); /* once, exactly */
+  }
+  free(want);
+  free(s.t);
 }
 
 /* Writes text into a file of the test's directory with mode; returns its
@@ -1067,6 +1370,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_cancel_held, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
       cmocka_unit_test_setup_teardown(test_orphans_of_other_hosts, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_trips_round_trip, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_trips_untrusted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trips_many_symbols, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
