@@ -57,7 +57,8 @@ int dt__poolfile_put(dt__queue *q, const char *text, size_t n) {
  * bytes) into a malloc'd buffer *out of *n bytes.  0 or a negative
  * errno. */
 static int slurp(int dirfd, const char *name, char **out, size_t *n) {
-  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return -errno;
   struct stat st;

@@ -21,6 +21,7 @@
 #define DT_QUEUE_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -60,12 +61,27 @@ typedef struct dt__queue_stats {
  * of round-trip times (common/log.h's buckets, ns).  trips_add takes
  * one caller's increments since its last add; trips_list gives the
  * totals of every caller. */
-#define DT__TRIPS_SYMBOLS 64 /* symbols a queue keeps (more are dropped) */
+#define DT__TRIPS_SYMBOLS 64 /* symbols listed (an LMDB queue keeps no more) */
 typedef struct dt__trips {
   char symbol[128]; /* config/config.h's dt__offload symbol */
   uint64_t calls, retries;
   uint64_t hist[DT__HIST_BUCKETS];
 } dt__trips;
+
+/* Whether the n bytes at s are a symbol as dt__trips holds one: 1 to 127
+ * of [A-Za-z0-9_.@$].  Every backend adds and lists only such names. */
+static inline bool dt__trips_symbol_ok(const char *s, size_t n) {
+  if (n == 0 || n >= sizeof ((dt__trips *)0)->symbol)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
+          c == '$'))
+      return false;
+  }
+  return true;
+}
 
 /* A task claimed by complete in the same step as an answer: its record
  * (malloc'd, the worker frees it), size and call id. */

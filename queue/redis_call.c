@@ -529,10 +529,16 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
 }
 
 
-/* KEYS trips; ARGV field increment ...: adds each increment. */
+/* KEYS trips; ARGV field increment ...: adds each increment; a field
+ * that holds no integer (or would overflow) is set to the increment, so
+ * that one bad field neither stops the others nor makes the caller add
+ * them all again. */
 static const char TRIPS_ADD[] =
     "for i = 1, #ARGV - 1, 2 do\n"
-    "  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "  local r = redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "  if type(r) == 'table' and r.err then\n"
+    "    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+    "  end\n"
     "end\nreturn 1\n";
 
 /* The trips_add operation: one script adds d[0, n) to the hash P trips
@@ -575,7 +581,7 @@ int dt__rd_trips_add(dt__queue *base, uint32_t slot, const dt__trips *d,
     argc++;
     for (size_t i = 0; i < n; i++) {
       const char *sym = d[i].symbol;
-      if (strnlen(sym, sizeof d[i].symbol) >= sizeof d[i].symbol)
+      if (!dt__trips_symbol_ok(sym, strnlen(sym, sizeof d[i].symbol)))
         continue;
       ARG("c:%.127s", sym);
       ARG("%llu", (unsigned long long)d[i].calls);

@@ -97,15 +97,8 @@ void dt__rd_claim_caller(dt__queue *base, char *out, size_t cap) {
 /* Finds (or, with room, adds) the entry of symbol sym (n bytes) in
  * t[0, *nt).  NULL when sym is not a name or there is no room. */
 static dt__trips *trips_of(dt__trips *t, int *nt, const char *sym, size_t n) {
-  if (n == 0 || n >= sizeof t->symbol)
+  if (!dt__trips_symbol_ok(sym, n))
     return NULL;
-  for (size_t i = 0; i < n; i++) {
-    char c = sym[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-          c == '$'))
-      return NULL;
-  }
   for (int i = 0; i < *nt; i++)
     if (strlen(t[i].symbol) == n && memcmp(t[i].symbol, sym, n) == 0)
       return &t[i];
@@ -117,16 +110,29 @@ static dt__trips *trips_of(dt__trips *t, int *nt, const char *sym, size_t n) {
   return e;
 }
 
-/* A count as the server keeps it: 1 to 20 digits; 0 when it is not. */
-static uint64_t count_of(const redisReply *v) {
-  if (v->type != REDIS_REPLY_STRING || v->len == 0 || v->len > 20)
-    return 0;
+/* The number written as the n bytes at s: only digits, without a
+ * leading zero (but "0"), at most UINT64_MAX; -1 when it is not one. */
+static int number_of(const char *s, size_t n, uint64_t *out) {
+  if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
+    return -1;
   uint64_t x = 0;
-  for (size_t i = 0; i < v->len; i++) {
-    if (v->str[i] < '0' || v->str[i] > '9')
-      return 0;
-    x = x * 10 + (uint64_t)(v->str[i] - '0');
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return -1;
+    uint64_t d = (uint64_t)(s[i] - '0');
+    if (x > (UINT64_MAX - d) / 10)
+      return -1;
+    x = x * 10 + d;
   }
+  *out = x;
+  return 0;
+}
+
+/* A count as the server keeps it; 0 when it is not a number. */
+static uint64_t count_of(const redisReply *v) {
+  uint64_t x = 0;
+  if (v->type != REDIS_REPLY_STRING || number_of(v->str, v->len, &x) != 0)
+    return 0;
   return x;
 }
 
@@ -141,12 +147,10 @@ static void trips_field(dt__trips *t, int *nt, const redisReply *f,
   int bucket = -1;
   if (f->str[0] == 'h') {
     const char *colon = memchr(sym, ':', n);
-    if (colon == NULL || colon[1] == '\0')
-      return;
-    char *end;
-    long b = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || b < 0 || b >= DT__HIST_BUCKETS ||
-        end != f->str + f->len)
+    uint64_t b;
+    if (colon == NULL ||
+        number_of(colon + 1, (size_t)(sym + n - colon - 1), &b) != 0 ||
+        b >= DT__HIST_BUCKETS)
       return;
     bucket = (int)b;
     n = (size_t)(colon - sym);

@@ -105,8 +105,11 @@ static int split_owner(const char *s, size_t n, char *host, size_t cap,
 }
 
 /* Gives back a lapsed claim (entry of owner, idle at least min_idle ms):
- * reads its call id and tries, and runs REQUEUE with a crash answer
- * ready for the last try.  Returns 1 when something changed, else 0. */
+ * reads its call id, caller and tries, and runs REQUEUE with a crash
+ * answer ready for the last try.  Returns 0 when nothing changed, 1 when
+ * the entry was dropped or its caller is a process of this host that is
+ * gone, 2 when the lease was taken back for a caller that may wait
+ * (requeued, or answered as a crash). */
 static int requeue(dt__rq *q, const char *entry, const char *owner,
                    long long min_idle) {
   char kt[320], kc[320], kr[340], kk[340];
@@ -117,15 +120,22 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
     return 0;
   uint64_t id = DT__NO_ID;
   unsigned tries = 0;
+  bool caller_gone = false;
   if (x->type == REDIS_REPLY_ARRAY && x->elements == 1 &&
       x->element[0]->type == REDIS_REPLY_ARRAY &&
       x->element[0]->elements == 2) {
     const redisReply *fi = dt__rq_field(x->element[0]->element[1], "i");
     const redisReply *ft = dt__rq_field(x->element[0]->element[1], "t");
+    const redisReply *fc = dt__rq_field(x->element[0]->element[1], "c");
+    char host[96];
+    int pid;
     if (fi != NULL)
       id = strtoull(fi->str, NULL, 10);
     if (ft != NULL)
       tries = (unsigned)strtoul(ft->str, NULL, 10);
+    if (fc != NULL &&
+        split_owner(fc->str, fc->len, host, sizeof host, &pid) == 0)
+      caller_gone = strcmp(host, q->host) == 0 && !dt__proc_alive(pid);
   }
   freeReplyObject(x);
   char msg[200];
@@ -158,10 +168,12 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
                    DT__RQ_STR, DT__RQ_STR, rsize};
   redisReply *r = dt__rq_eval(&q->main, REQUEUE, 4, keys, 6, args, alen);
   free(res);
-  int changed = r != NULL && dt__rq_num(r, 0) != 0;
+  long long how = r != NULL ? dt__rq_num(r, 0) : 0;
   if (r != NULL)
     freeReplyObject(r);
-  return changed;
+  if (how == 0)
+    return 0;
+  return (how == 1 || how == 4) && !caller_gone ? 2 : 1;
 }
 
 /* Whether pid is a child of this process that has died and is not yet
@@ -178,8 +190,8 @@ static bool unreaped_child(int pid) {
 
 /* One entry of XPENDING's extended form, p: renews it when a live
  * worker of this host holds it, else gives it back when its holder is a
- * gone worker of this host or its lease lapsed.  Returns 1 when given
- * back. */
+ * gone worker of this host or its lease lapsed.  Returns requeue's
+ * answer (0: nothing changed; 2: a lease taken back for its caller). */
 static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
   if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 ||
       p->element[0]->type != REDIS_REPLY_STRING ||
@@ -206,8 +218,9 @@ static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
 /* Renews the leases of this host's live workers and gives back the
  * lapsed ones (workers of this host that are gone; any host's claim not
  * renewed for LEASE_MS), every pending entry, a page of PENDING_PAGE at
- * a time.  Returns the number given back. */
-static int sweep_claims(dt__rq *q) {
+ * a time.  Returns the number given back or dropped; adds to *reclaimed
+ * those taken back for a caller that may wait. */
+static int sweep_claims(dt__rq *q, unsigned *reclaimed) {
   char kt[320], from[64] = "-";
   dt__rq_key(q, kt, sizeof kt, "tasks");
   int count = 0;
@@ -219,8 +232,11 @@ static int sweep_claims(dt__rq *q) {
         freeReplyObject(r);
       return count;
     }
-    for (size_t i = 0; i < r->elements; i++)
-      count += sweep_claim(q, kt, r->element[i]);
+    for (size_t i = 0; i < r->elements; i++) {
+      int how = sweep_claim(q, kt, r->element[i]);
+      count += how != 0;
+      *reclaimed += how == 2;
+    }
     const redisReply *last = r->element[r->elements - 1];
     bool more = r->elements == (size_t)atoi(PENDING_PAGE) &&
                 last->type == REDIS_REPLY_ARRAY && last->elements == 4 &&
@@ -329,14 +345,15 @@ static int sweep_callers(dt__rq *q) {
  * not NULL) gets the number of leases given back. */
 int dt__rd_sweep(dt__queue *base, unsigned *reclaimed) {
   dt__rq *q = dt__rd(base);
+  unsigned back = 0;
   if (reclaimed != NULL)
     *reclaimed = 0;
   int rc = dt__rq_lock(q);
   if (rc != 0)
     return rc;
-  int count = sweep_claims(q);
+  int count = sweep_claims(q, &back);
   if (reclaimed != NULL)
-    *reclaimed = (unsigned)count;
+    *reclaimed = back;
   count += sweep_callers(q);
   sweep_consumers(q);
   dt__rq_unlock(q);

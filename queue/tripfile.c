@@ -70,20 +70,10 @@ static int write_at(int fd, const void *buf, size_t n, off_t off) {
   return 0;
 }
 
-/* Whether name (cap bytes) is a symbol: 1 to cap-1 bytes of
- * [A-Za-z0-9_.@$], NUL-terminated. */
+/* Whether name (cap bytes) is a symbol, NUL-terminated. */
 static bool is_symbol(const char *name, size_t cap) {
   size_t n = strnlen(name, cap);
-  if (n == 0 || n == cap)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-          c == '$'))
-      return false;
-  }
-  return true;
+  return n < cap && dt__trips_symbol_ok(name, n);
 }
 
 /* Opens the file (flags O_RDONLY, or O_RDWR | O_CREAT) through the
@@ -91,7 +81,9 @@ static bool is_symbol(const char *name, size_t cap) {
  * for at most wait_ms (0: once).  Returns the descriptor, or -EAGAIN
  * when another process holds the lock, -ENOENT, or -errno. */
 static int open_locked(dt__queue *q, int flags, int how, int wait_ms) {
-  int fd = openat(q->dirfd, NAME, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+  /* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+  int fd = openat(q->dirfd, NAME, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                  0600);
   if (fd < 0)
     return -errno;
   struct stat st;

@@ -942,6 +942,87 @@ static void test_trips_untrusted(void **state) {
   free(s.t);
 }
 
+/* Regressions: a bucket must be written as a plain decimal (" 5", "+6",
+ * "07" and "008" are not buckets 5 to 8), a count past 64 bits reads as
+ * 0, an add over a field that holds no integer heals it instead of
+ * failing after the fields before it were added (the caller would add
+ * them again every second), and an add drops a name that is not a
+ * symbol. */
+static void test_trips_regressions(void **state) {
+  fx *f = *state;
+  static const char *const planted[][2] = {
+      {"c:s", "1"},    {"h:s: 5", "1"}, {"h:s:+6", "1"}, {"h:s:07", "1"},
+      {"h:s:008", "1"}, {"h:s:8", "10"}, {"c:big", "99999999999999999999"},
+      {"c:foo", "12abc"}};
+  for (size_t i = 0; i < sizeof planted / sizeof *planted; i++)
+    freeReplyObject(raw(f, "HSET " TRIPS_KEY " %s %s", planted[i][0],
+                        planted[i][1]));
+  seen s = seen_new(DT__TRIPS_SYMBOLS);
+  dt__trips *want = calloc(1, sizeof *want);
+  assert_non_null(want);
+  assert_int_equal(list_into(f, &s), 0);
+  trip_set(want, "s", 1, 0);
+  want->hist[8] = 10;
+  trip_equal(seen_find(&s, "s"), want);
+  memset(want, 0, sizeof *want);
+  trip_set(want, "big", 0, 0);
+  trip_equal(seen_find(&s, "big"), want);
+
+  dt__trips *d = calloc(3, sizeof *d);
+  assert_non_null(d);
+  trip_set(&d[0], "good", 1, 0);
+  trip_set(&d[1], "foo", 1, 0);
+  trip_set(&d[2], "a/b", 1, 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, d, 3), 0);
+  redisReply *r = raw(f, "HGET " TRIPS_KEY " c:good");
+  assert_int_equal(r->type, REDIS_REPLY_STRING);
+  assert_string_equal(r->str, "3");
+  freeReplyObject(r);
+  r = raw(f, "HGET " TRIPS_KEY " c:foo");
+  assert_int_equal(r->type, REDIS_REPLY_STRING);
+  assert_string_equal(r->str, "3"); /* set to 1, then 2 and 3 added */
+  freeReplyObject(r);
+  assert_int_equal(raw_int(f, "HEXISTS " TRIPS_KEY " %s", "c:a/b"), 0);
+  free(d);
+  free(want);
+  free(s.t);
+}
+
+/* A caller of this host that is gone when its call's worker is killed:
+ * the sweep drops the call, and that is no lease taken back for anyone
+ * (reclaimed 0, as with LMDB). */
+static void test_reclaimed_not_for_dead_caller(void **state) {
+  fx *f = *state;
+  pid_t caller = fork();
+  if (caller == 0) {
+    dt__queue *q;
+    dt__error err;
+    uint32_t s;
+    uint64_t id;
+    if (dt__queue_open(f->cfg, &q, &err) != 0 ||
+        dt__queue_waiter(q, &s) != 0 ||
+        dt__queue_submit(q, 4, enc_str, "lone", s, &id) != 0)
+      _exit(1);
+    _exit(0);
+  }
+  int status;
+  waitpid(caller, &status, 0);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  pid_t kid = fork();
+  if (kid == 0) {
+    uint64_t cid;
+    if (child_claim(f, &cid) != 0)
+      _exit(1);
+    raise(SIGKILL);
+  }
+  waitpid(kid, &status, 0);
+  assert_true(WIFSIGNALED(status));
+  unsigned reclaimed = 99;
+  assert_true(dt__queue_sweep(f->q, &reclaimed) >= 1);
+  assert_int_equal(reclaimed, 0);
+}
+
 /* More symbols in the hash than a queue keeps: the listing gives
  * DT__TRIPS_SYMBOLS of them, each once with its own counts. */
 static void test_trips_many_symbols(void **state) {
@@ -1375,6 +1456,10 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_trips_untrusted, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trips_many_symbols, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_trips_regressions, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_reclaimed_not_for_dead_caller, setup,
                                       teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

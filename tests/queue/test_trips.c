@@ -537,6 +537,36 @@ static void test_invalid_symbol_ignored(void **state) {
   free(s.t);
 }
 
+/* A FIFO planted as "trips" (regression: the open blocked forever before
+ * the regular-file check): add and list refuse it at once; a symbolic
+ * link is refused too (O_NOFOLLOW), and the file it names is untouched. */
+static void test_not_a_file(void **state) {
+  fx *f = *state;
+  assert_int_equal(mkfifoat(f->q->dirfd, "trips", 0600), 0);
+  dt__trips *d = trips_new(1);
+  trip_set(d, "sym", 1, 0);
+  seen s = seen_new(DT__TRIPS_SYMBOLS);
+  uint64_t t0 = dt__now_ns();
+  assert_true(dt__queue_trips_add(f->q, UINT32_MAX, d, 1) < 0);
+  assert_true(list_into(f->q, &s) < 0);
+  assert_true(dt__now_ns() - t0 < 500000000ull);
+  assert_int_equal(s.calls, 0);
+  assert_int_equal(unlinkat(f->q->dirfd, "trips", 0), 0);
+  char target[200];
+  snprintf(target, sizeof target, "%s/elsewhere", f->root);
+  int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(symlinkat(target, f->q->dirfd, "trips"), 0);
+  assert_true(dt__queue_trips_add(f->q, UINT32_MAX, d, 1) < 0);
+  assert_true(list_into(f->q, &s) < 0);
+  struct stat st;
+  assert_int_equal(stat(target, &st), 0);
+  assert_int_equal(st.st_size, 0);
+  free(d);
+  free(s.t);
+}
+
 /* --------------------------------------------------------------- main */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -550,6 +580,7 @@ int main(void) {
       T(test_full),
       T(test_locked_file),
       T(test_invalid_symbol_ignored),
+      T(test_not_a_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
