@@ -19,6 +19,7 @@
 #include "queue/proc.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
+#include "queue/redis_status.h"
 
 /* KEYS status; ARGV field record: sets the field, or removes it when
  * record is empty. */
@@ -94,15 +95,17 @@ void dt__rd_claim_caller(dt__queue *base, char *out, size_t cap) {
   snprintf(out, cap, "%s", dt__rd(base)->claim_caller);
 }
 
-/* Finds (or, with room, adds) the entry of symbol sym (n bytes) in
- * t[0, *nt).  NULL when sym is not a name or there is no room. */
-static dt__trips *trips_of(dt__trips *t, int *nt, const char *sym, size_t n) {
+/* Finds (or, with room below cap, adds) the entry of symbol sym (n
+ * bytes) in t[0, *nt).  NULL when sym is not a name or there is no
+ * room. */
+static dt__trips *trips_of(dt__trips *t, int *nt, int cap, const char *sym,
+                           size_t n) {
   if (!dt__trips_symbol_ok(sym, n))
     return NULL;
   for (int i = 0; i < *nt; i++)
     if (strlen(t[i].symbol) == n && memcmp(t[i].symbol, sym, n) == 0)
       return &t[i];
-  if (*nt >= DT__TRIPS_SYMBOLS)
+  if (*nt >= cap)
     return NULL;
   dt__trips *e = &t[(*nt)++];
   memset(e, 0, sizeof *e);
@@ -138,7 +141,7 @@ static uint64_t count_of(const redisReply *v) {
 
 /* Reads one field of P trips (redis_call.c's dt__rd_trips_add names
  * them) into t; a field of another form is ignored. */
-static void trips_field(dt__trips *t, int *nt, const redisReply *f,
+static void trips_field(dt__trips *t, int *nt, int cap, const redisReply *f,
                         const redisReply *v) {
   if (f->type != REDIS_REPLY_STRING || f->len < 3 || f->str[1] != ':')
     return;
@@ -157,7 +160,7 @@ static void trips_field(dt__trips *t, int *nt, const redisReply *f,
   } else if (f->str[0] != 'c' && f->str[0] != 'r') {
     return;
   }
-  dt__trips *e = trips_of(t, nt, sym, n);
+  dt__trips *e = trips_of(t, nt, cap, sym, n);
   if (e == NULL)
     return;
   if (bucket >= 0)
@@ -168,10 +171,21 @@ static void trips_field(dt__trips *t, int *nt, const redisReply *f,
     e->retries = count_of(v);
 }
 
+/* Reads r, the server's reply to HGETALL of P trips (untrusted: a field
+ * that is not of the form written is left out, a count that is not a
+ * number is read as 0), into t[0, cap): one entry per symbol, at most
+ * cap.  Returns the number of entries. */
+int dt__rq_trips_read(const redisReply *r, dt__trips *t, int cap) {
+  int nt = 0;
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+       i += 2)
+    trips_field(t, &nt, cap, r->element[i], r->element[i + 1]);
+  return nt;
+}
+
 /* The trips_list operation: fn with each symbol's totals from the hash
- * P trips (untrusted: a field that is not of the form written, or a
- * count that is not a number, is left out or read as 0).  Returns fn's
- * first nonzero answer, 0, or a negative errno. */
+ * P trips (dt__rq_trips_read).  Returns fn's first nonzero answer, 0, or
+ * a negative errno. */
 int dt__rd_trips_list(dt__queue *base,
                       int (*fn)(void *ctx, const dt__trips *t), void *ctx) {
   dt__rq *q = dt__rd(base);
@@ -192,10 +206,7 @@ int dt__rd_trips_list(dt__queue *base,
     free(t);
     return -EIO;
   }
-  int nt = 0;
-  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
-       i += 2)
-    trips_field(t, &nt, r->element[i], r->element[i + 1]);
+  int nt = dt__rq_trips_read(r, t, DT__TRIPS_SYMBOLS);
   freeReplyObject(r);
   for (int i = 0; i < nt && rc == 0; i++)
     rc = fn(ctx, &t[i]);
