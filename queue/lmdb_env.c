@@ -7,11 +7,14 @@
  * durable.  Every transaction is begun with dt__lmdb_begin and ended
  * with dt__lmdb_end, on every path: together they hold the lock that
  * lets a process adopt a map that another process grew.  This file
- * calls nothing else of dtask but the error record and queue/qdir.c
- * (the files opened through the directory's descriptor). */
+ * calls nothing else of dtask but the error record, queue/qdir.c (the
+ * files opened through the directory's descriptor) and, for files LMDB
+ * cannot read, queue/lmdb_heal.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 
 #include "common/error.h"
 #include "queue/lmdb_env.h"
+#include "queue/lmdb_heal.h"
 #include "queue/qdir.h"
 #include "queue/queue.h"
 
@@ -102,22 +106,33 @@ int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id) {
   return dt__lmdb_end(e, txn, 1);
 }
 
-/* Opens the environment in the queue directory dirfd (its path dir, for
- * messages) with a map of map_size bytes, clears the reader slots of
- * dead processes, and opens (creating) its four databases.  data.mdb and
- * lock.mdb are first opened (created) and checked through the
- * descriptor (dt__qdir_openat: no link, the user's, not writable by
- * others); LMDB, which takes a path, is given /proc/self/fd/N, the
- * checked directory itself, and its data file is then checked to be the
- * one checked here.  Returns 0, or a negative errno with a sentence in
- * err and nothing left open.  Closed by dt__lmdb_env_close. */
-int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
-                      uint64_t map_size, dt__error *err) {
+/* Whether LMDB's answer mrc says that the files are not a queue it can
+ * read; what it found, in words, into why (cap bytes). */
+static bool unreadable(int mrc, char *why, size_t cap) {
+  const char *w = mrc == MDB_INVALID ? "not an LMDB file of this version: "
+                                       "bad magic, or truncated"
+                  : mrc == MDB_VERSION_MISMATCH
+                      ? "written by another version of LMDB"
+                  : mrc == MDB_CORRUPTED || mrc == MDB_PAGE_NOTFOUND
+                      ? "corrupted pages"
+                      : NULL;
+  if (w != NULL)
+    snprintf(why, cap, "%s", w);
+  return w != NULL;
+}
+
+/* One try of dt__lmdb_env_open; *mrc gets LMDB's own answer when LMDB
+ * refused the files (else 0), *want the data file's identity.  -ESTALE:
+ * data.mdb was replaced between its check and LMDB's open. */
+static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
+                     uint64_t map_size, dt__error *err, int *mrc,
+                     struct stat *want) {
   MDB_txn *txn = NULL;
   char via[64];
   int rc, data = -1, lock = -1;
-  struct stat want, got;
+  struct stat got;
 
+  *mrc = 0;
   memset(e, 0, sizeof *e);
   e->map_size = map_size;
   pthread_rwlock_init(&e->resize, NULL);
@@ -128,7 +143,7 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
   if (lock >= 0)
     close(lock);
   errno = 0;
-  if (rc == 0 && (fstat(data, &want) != 0 ||
+  if (rc == 0 && (fstat(data, want) != 0 ||
                   dt__qdir_proc_path(dirfd, via, sizeof via) != 0)) {
     rc = errno != 0 ? -errno : -ENAMETOOLONG;
     dt__error_set(err, 0, 0, "cannot open the LMDB queue in %s: %s", dir,
@@ -137,6 +152,7 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
   if (rc != 0) {
     if (data >= 0)
       close(data);
+    pthread_rwlock_destroy(&e->resize);
     return rc;
   }
   rc = dt__lmdb_err(mdb_env_create(&e->env));
@@ -146,23 +162,24 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
     rc = dt__lmdb_err(mdb_env_set_maxreaders(e->env, MAX_READERS));
   if (rc == 0)
     rc = dt__lmdb_err(mdb_env_set_mapsize(e->env, (size_t)map_size));
-  if (rc == 0)
-    rc = dt__lmdb_err(mdb_env_open(e->env, via,
-                                   MDB_NOSYNC | MDB_NOMETASYNC |
-                                       MDB_WRITEMAP | MDB_NOTLS |
-                                       MDB_NORDAHEAD,
-                                   0600));
+  if (rc == 0) {
+    *mrc = mdb_env_open(e->env, via,
+                        MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP |
+                            MDB_NOTLS | MDB_NORDAHEAD,
+                        0600);
+    rc = dt__lmdb_err(*mrc);
+  }
   if (rc != 0) {
     close(data);
     dt__error_set(err, 0, 0, "cannot open the LMDB queue in %s: %s", dir,
-                  rc == -EIO ? "I/O error" : strerror(-rc));
+                  *mrc != 0 ? mdb_strerror(*mrc) : strerror(-rc));
     goto fail;
   }
   mdb_filehandle_t fd;
   if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &got) != 0 ||
-      got.st_dev != want.st_dev || got.st_ino != want.st_ino) {
+      got.st_dev != want->st_dev || got.st_ino != want->st_ino) {
     close(data);
-    rc = -EPERM;
+    rc = -ESTALE; /* -EPERM when it happens again: see dt__lmdb_env_open */
     dt__error_set(err, 0, 0,
                   "%s/data.mdb changed while the queue opened; stop any "
                   "runner of this queue and remove it: rm -rf %s",
@@ -173,14 +190,14 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
   int dead = 0;
   mdb_reader_check(e->env, &dead);
   rc = dt__lmdb_begin(e, 0, &txn);
-  if (rc == 0)
-    rc = dt__lmdb_err(mdb_dbi_open(txn, "tasks", MDB_CREATE, &e->tasks));
-  if (rc == 0)
-    rc = dt__lmdb_err(mdb_dbi_open(txn, "claims", MDB_CREATE, &e->claims));
-  if (rc == 0)
-    rc = dt__lmdb_err(mdb_dbi_open(txn, "results", MDB_CREATE, &e->results));
-  if (rc == 0)
-    rc = dt__lmdb_err(mdb_dbi_open(txn, "blobs", MDB_CREATE, &e->blobs));
+  static const char *const names[] = {"tasks", "claims", "results", "blobs"};
+  MDB_dbi *dbis[] = {&e->tasks, &e->claims, &e->results, &e->blobs};
+  for (int i = 0; rc == 0 && i < 4; i++) {
+    int m = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
+    rc = dt__lmdb_err(m);
+    if (m != 0 && m != MDB_NOTFOUND && m < 0)
+      *mrc = m;
+  }
   if (rc == 0) {
     rc = dt__lmdb_end(e, txn, 1);
     txn = NULL;
@@ -197,7 +214,43 @@ fail:
   if (e->env != NULL)
     mdb_env_close(e->env);
   e->env = NULL;
+  pthread_rwlock_destroy(&e->resize);
   return rc;
+}
+
+/* Opens the environment in the queue directory dirfd (its path dir, for
+ * messages) with a map of map_size bytes, clears the reader slots of
+ * dead processes, and opens (creating) its four databases.  data.mdb and
+ * lock.mdb are first opened (created) and checked through the
+ * descriptor (dt__qdir_openat: no link, the user's, not writable by
+ * others); LMDB, which takes a path, is given /proc/self/fd/N, the
+ * checked directory itself, and its data file is then checked to be the
+ * one checked here.  Files LMDB cannot read (bad magic, another version,
+ * truncated, corrupted pages) are moved aside and the open tried again,
+ * when no live process has them open (queue/lmdb_heal.c); a data.mdb
+ * replaced between the check and LMDB's open (another process moving a
+ * broken one aside) is tried again too, a few times, then refused
+ * (-EPERM).  Returns 0, or a negative errno with a sentence in err and
+ * nothing left open.  Closed by dt__lmdb_env_close. */
+int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
+                      uint64_t map_size, dt__error *err) {
+  int mrc, rc;
+  struct stat want;
+  char why[96];
+  bool healed = false;
+  for (int tries = 0;; tries++) {
+    rc = open_once(e, dirfd, dir, map_size, err, &mrc, &want);
+    if (rc == 0)
+      return 0;
+    if (rc == -ESTALE && tries < 3)
+      continue;
+    if (healed || !unreadable(mrc, why, sizeof why))
+      return rc == -ESTALE ? -EPERM : rc;
+    rc = dt__lmdb_heal(dirfd, dir, &want, why, err);
+    if (rc != 0)
+      return rc;
+    healed = true;
+  }
 }
 
 /* Closes the environment opened by dt__lmdb_env_open. */

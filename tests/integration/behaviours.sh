@@ -44,7 +44,11 @@
 #   i. DTASK_TRACE says where a call ran: "inline (fallback)" when the
 #      queue directory is refused or no runner serves under
 #      on_unavailable = "local", "not run (on_* value)" under an
-#      on_unavailable value, "offloaded" when a worker ran it.
+#      on_unavailable value, "offloaded" when a worker ran it;
+#   j. a queue that heals: random bytes over the start of data.mdb are
+#      moved aside by the next pool when no process holds the queue (one
+#      message, the file kept); while one does, the pool refuses, naming
+#      it, and callers run inline; once it exits, the next pool heals.
 # Controls show that the checks can fail (an entry without retry_if, the
 # same calls in sync mode, a call past its timeout, the same call on an
 # empty queue, a small string, the entry without required, an offloaded
@@ -720,6 +724,70 @@ if start_runner i4 "$CFGI4" 1; then
 else
   not_ok "i dtask-runner -w 1 serves the queue" "$tmp/i4.rlog"
 fi
+
+# ======================================================================
+# j. A queue that heals: random bytes over the start of data.mdb.
+# ======================================================================
+# j1: with no process holding the queue, the next pool to start moves
+#     the broken file aside (one message, the file kept as
+#     data.mdb.corrupt-TIME) and serves: the call is offloaded.
+# j2: while a live process (qtool hold) has the queue open, a pool
+#     refuses to start and says which process holds it; a caller runs its
+#     call inline ("inline (fallback)") after one message; once the
+#     holder has exited, a pool starts, moves the file aside and serves.
+CFGJ=$(mkcfg j)
+# break_queue: writes 4096 random bytes over the start of the image's
+# data.mdb; prints nothing.
+break_queue() {
+  local d
+  d=$(QTOOL_PROG=$BHPROG "$QTOOL" "$CFGJ" dir)
+  head -c 4096 /dev/urandom | dd of="$d/data.mdb" conv=notrunc 2>/dev/null
+}
+jdir=$(env "${CLEAN[@]}" "${CALLER_ENV[@]}" QTOOL_PROG="$BHPROG" "$QTOOL" "$CFGJ" dir)
+if start_runner j0 "$CFGJ" 1; then
+  caller "$tmp/j0" "$CFGJ" DTASK_TRACE=1 -- hold 7
+  stop_runner "$RPID"
+fi
+break_queue
+if start_runner j1 "$CFGJ" 1; then
+  caller "$tmp/j1" "$CFGJ" DTASK_TRACE=1 -- hold 7
+  stop_runner "$RPID"
+fi
+n_aside=$(find "$jdir" -maxdepth 1 -name 'data.mdb.corrupt-*' | wc -l)
+n_msg=$(cat "$tmp/j1.rlog" "$tmp/j1.err" 2>/dev/null | grep -c "could not be read (not an LMDB file of this version: bad magic, or truncated) and no process had it open: moved it aside to $jdir/data.mdb.corrupt-")
+trace_is "$tmp/j1" 7 offloaded && [ "$n_aside" = 1 ] && [ "$n_msg" = 1 ]
+check $? "j random bytes over data.mdb, no process holding it: the next pool moves it aside ($n_aside file, $n_msg message; want 1 and 1) and serves the call" \
+  "$tmp/j1.rlog" "$tmp/j1.err" "$tmp/j1.out"
+env "${CLEAN[@]}" "${CALLER_ENV[@]}" QTOOL_PROG="$BHPROG" timeout 60 "$QTOOL" "$CFGJ" hold 30 \
+  >"$tmp/j2.hold" 2>&1 &
+holder=$!
+started+=("$holder")
+wait_for 10 grep -q '^blob ' "$tmp/j2.hold"
+# The process that has the queue open: qtool, the child of timeout.
+qpid=$(cat /proc/"$holder"/task/*/children 2>/dev/null | tr -d ' ')
+break_queue
+run "$tmp/j2r" "${LAUNCH_ENV[@]}" "$RUNNER" -c "$CFGJ" -w 1 -- "$BHPROG"
+caller "$tmp/j2c" "$CFGJ" DTASK_TRACE=1 -- hold 7
+rc_is "$tmp/j2r" 2 &&
+  grep -q "not an LMDB file of this version: bad magic, or truncated, and process ${qpid:-?} (qtool) still has it open, so it is not moved aside; stop the processes using this queue" "$tmp/j2r.err" &&
+  [ "$(find "$jdir" -maxdepth 1 -name 'data.mdb.corrupt-*' | wc -l)" = 1 ]
+check $? "j the same while qtool ${qpid:-?} has the queue open: dtask-runner refuses (exit $(cat "$tmp/j2r.rc"), want 2), naming the holder, and moves nothing" \
+  "$tmp/j2r.err" "$tmp/j2.hold"
+trace_is "$tmp/j2c" 7 'inline \(fallback\)' && has "$tmp/j2c.out" "bh_hold(7) = 7 errno 0" &&
+  [ "$(grep -c "still has it open" "$tmp/j2c.err")" = 1 ]
+check $? "j meanwhile a caller runs its call inline after one message, and its trace says \"inline (fallback)\"" \
+  "$tmp/j2c.out" "$tmp/j2c.err"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+if start_runner j3 "$CFGJ" 1; then
+  caller "$tmp/j3" "$CFGJ" DTASK_TRACE=1 -- hold 7
+  stop_runner "$RPID"
+fi
+trace_is "$tmp/j3" 7 offloaded &&
+  [ "$(find "$jdir" -maxdepth 1 -name 'data.mdb.corrupt-*' | wc -l)" = 2 ] &&
+  grep -q "moved it aside" "$tmp/j3.rlog"
+check $? "j once the holder has exited, the next pool moves it aside and serves the call" \
+  "$tmp/j3.rlog" "$tmp/j3.err" "$tmp/j3.out"
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
