@@ -142,8 +142,11 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
       return rc;
     }
   }
-  rc = dt__lmdb_err(
-      mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
+  /* Room for the task, and for its copy when a worker claims it. */
+  rc = dt__lmdb_room(&q->db, 2 * (uint64_t)v.mv_size);
+  if (rc == 0)
+    rc = dt__lmdb_err(
+        mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
     dt__lm_put32(v.mv_data, (uint32_t)dt__pid());
     dt__lm_put32((uint8_t *)v.mv_data + 4, slot);
@@ -348,7 +351,9 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   q->caller = dt__lm_get32(head); /* formatted outside the txn */
   mdb_cursor_del(cur, 0);
   mdb_cursor_close(cur);
-  rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
+  rc = dt__lmdb_room(&q->db, cv.mv_size);
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
   if (rc == 0) {
     dt__lm_put32(cv.mv_data, (uint32_t)dt__pid());
     dt__lm_put64((uint8_t *)cv.mv_data + 4, q->start);
@@ -381,9 +386,10 @@ static int claim_one(dt__lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
     return crc != 0 ? crc : rc;
   }
   dt__lmdb_end(&q->db, txn, 0);
-  /* The map cannot hold a second copy of this task while it moves to
-   * claims: tell the worker, which answers it with an error result
-   * through lm_reject instead of failing on it forever. */
+  /* The map (or the filesystem: -EDQUOT) cannot hold a second copy of
+   * this task while it moves to claims: tell the worker, which answers it
+   * with an error result through lm_reject instead of failing on it
+   * forever. */
   return rc == -ENOSPC ? -E2BIG : rc;
 }
 
@@ -459,7 +465,9 @@ static int answer_in(dt__lmq *q, MDB_txn *txn, uint64_t id, int worker,
     *slot = dt__lm_slot(dt__lm_get32((const uint8_t *)v.mv_data + 4));
     mdb_del(txn, q->db.tasks, &k, NULL);
   }
-  int rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
+  int rc = dt__lmdb_room(&q->db, rv.mv_size);
+  if (rc == 0)
+    rc = dt__lmdb_err(mdb_put(txn, q->db.results, &k, &rv, MDB_RESERVE));
   if (rc == 0) {
     dt__lm_put32(rv.mv_data, caller);
     dt__lm_put32((uint8_t *)rv.mv_data + 4, (uint32_t)from);
@@ -609,8 +617,10 @@ static int lm_blob_put(dt__queue *base, const void *data, size_t size,
   int rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = dt__lmdb_err(
-      mdb_put(txn, q->db.blobs, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
+  rc = dt__lmdb_room(&q->db, v.mv_size);
+  if (rc == 0)
+    rc = dt__lmdb_err(
+        mdb_put(txn, q->db.blobs, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc != 0) {
     dt__lmdb_end(&q->db, txn, 0);
     return rc;

@@ -47,14 +47,75 @@ int dt__lmdb_err(int rc) {
   }
 }
 
+/* Room a write transaction gets without asking (dt__lmdb_room): its
+ * small records, branch pages, the free list. */
+#define ROOM_SLACK (256u << 10)
+/* How much further the file is allocated at once when it must grow. */
+#define ROOM_CHUNK (4u << 20)
+
+/* Makes sure data.mdb has its pages allocated for a write transaction
+ * (this process holds LMDB's writer lock, so the last page committed is
+ * current) that adds up to bytes of records: up to the last page, plus
+ * bytes, plus ROOM_SLACK.  With MDB_WRITEMAP, LMDB writes into the
+ * mapped file: on a filesystem that is full (a tmpfs such as /dev/shm at
+ * its size), a page that cannot be allocated is a SIGBUS in whichever
+ * process writes it, the host program's included.  fallocate allocates
+ * them ahead instead, and says ENOSPC.  The file up to the last page
+ * committed is allocated already (each page was written when it was
+ * first used); this process grows what it knows in ROOM_CHUNK steps, so
+ * most transactions make no system call.  Returns 0, or -EDQUOT when the
+ * filesystem holding the queue is full (nothing written: the caller
+ * aborts its transaction). */
+int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
+  uint64_t have = __atomic_load_n(&e->reserved, __ATOMIC_RELAXED);
+  if (have == UINT64_MAX || e->psize == 0)
+    return 0;
+  MDB_envinfo info;
+  if (mdb_env_info(e->env, &info) != 0)
+    return 0;
+  uint64_t used = ((uint64_t)info.me_last_pgno + 1) * e->psize;
+  uint64_t need = used + bytes + ROOM_SLACK;
+  uint64_t cap = (uint64_t)info.me_mapsize;
+  if (need > cap)
+    need = cap; /* past the map, LMDB says MDB_MAP_FULL itself */
+  if (have < used)
+    have = used;
+  if (need <= have)
+    return 0;
+  uint64_t to = need + ROOM_CHUNK < cap ? need + ROOM_CHUNK : cap;
+  int rc = fallocate(e->datafd, 0, (off_t)have, (off_t)(to - have));
+  if (rc != 0 && errno == ENOSPC && to > need) {
+    to = need; /* the chunk does not fit: what this transaction needs */
+    rc = fallocate(e->datafd, 0, (off_t)have, (off_t)(to - have));
+  }
+  if (rc != 0 && errno == ENOSPC)
+    return -EDQUOT;
+  if (rc != 0) { /* EOPNOTSUPP and the like: nothing to check here */
+    __atomic_store_n(&e->reserved, UINT64_MAX, __ATOMIC_RELAXED);
+    return 0;
+  }
+  __atomic_store_n(&e->reserved, to, __ATOMIC_RELAXED);
+  return 0;
+}
+
 /* Begins a transaction (flags 0 or MDB_RDONLY) into *txn, holding
  * e->resize shared until dt__lmdb_end, and adopting first a map that
- * another process grew.  Returns 0 (the caller must then end it) or a
- * negative errno (nothing to end). */
+ * another process grew.  A write transaction gets ROOM_SLACK of room in
+ * the file (dt__lmdb_room); records larger than that ask for theirs.
+ * Returns 0 (the caller must then end it) or a negative errno (nothing
+ * to end; -EDQUOT: the filesystem holding the queue is full). */
 int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn) {
   for (;;) {
     pthread_rwlock_rdlock(&e->resize);
     int rc = mdb_txn_begin(e->env, NULL, flags, txn);
+    if (rc == 0 && !(flags & MDB_RDONLY)) {
+      int room = dt__lmdb_room(e, 0);
+      if (room != 0) {
+        mdb_txn_abort(*txn);
+        pthread_rwlock_unlock(&e->resize);
+        return room;
+      }
+    }
     if (rc != MDB_MAP_RESIZED) {
       if (rc != 0)
         pthread_rwlock_unlock(&e->resize);
@@ -187,6 +248,9 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
     goto fail;
   }
   close(data);
+  e->datafd = fd;
+  MDB_stat ms;
+  e->psize = mdb_env_stat(e->env, &ms) == 0 ? ms.ms_psize : 0;
   int dead = 0;
   mdb_reader_check(e->env, &dead);
   rc = dt__lmdb_begin(e, 0, &txn);

@@ -21,6 +21,13 @@ typedef struct dt__lmdb_env {
   pthread_rwlock_t resize;
   MDB_dbi tasks, claims, results, blobs;
   uint64_t map_size; /* as configured */
+  /* Room in data.mdb (dt__lmdb_room): the file's descriptor (LMDB's),
+   * its page size, and how far this process knows it to be allocated
+   * (atomic; 0: not looked yet; UINT64_MAX: the filesystem cannot
+   * allocate ahead, nothing is checked). */
+  int datafd;
+  uint64_t psize;
+  uint64_t reserved;
 } dt__lmdb_env;
 
 int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
@@ -28,6 +35,7 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
 void dt__lmdb_env_close(dt__lmdb_env *e);
 int dt__lmdb_err(int rc);
 int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn);
+int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes);
 int dt__lmdb_end(dt__lmdb_env *e, MDB_txn *txn, int commit);
 int dt__lmdb_del_in(MDB_txn *txn, MDB_dbi dbi, uint64_t id);
 int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id);

@@ -93,6 +93,7 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
                         size_t maxwake) {
   MDB_cursor *cur;
   MDB_val k, v;
+  uint64_t requeued = 0; /* bytes of the tasks put back so far */
   int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.claims, &cur));
   if (rc != 0)
     return rc;
@@ -129,7 +130,12 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
         prc = 0;
       } else {
         MDB_val tv = {v.mv_size - CLAIM_HDR, NULL};
-        prc = mdb_put(txn, q->db.tasks, &tk, &tv, MDB_RESERVE);
+        /* Room for every task this sweep has put back so far. */
+        requeued += tv.mv_size;
+        int room = dt__lmdb_room(&q->db, requeued);
+        prc = room != 0 ? room
+                        : dt__lmdb_err(mdb_put(txn, q->db.tasks, &tk, &tv,
+                                               MDB_RESERVE));
         if (prc == 0) {
           memcpy(tv.mv_data, task, tv.mv_size);
           dt__lm_put32((uint8_t *)tv.mv_data + 4,
@@ -138,7 +144,7 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
       }
       if (prc != 0) {
         mdb_cursor_close(cur);
-        return dt__lmdb_err(prc);
+        return prc;
       }
       (*reclaimed)++;
       /* The put may have moved the cursor's page: find the claim again. */

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -564,6 +565,22 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       reject(q, id, DT__ST_NOMEM, msg);
       continue;
     }
+    if (rc == -EDQUOT) {
+      /* The filesystem holding the queue is full: the task that could
+       * not be claimed (if it was found) is answered with an error, and
+       * the worker pauses rather than spin while it stays full. */
+      snprintf(msg, sizeof msg,
+               "the filesystem holding the queue (%s) is full: no room to "
+               "hand the task (%zu bytes) to a worker; free space there "
+               "(df %s), or set [queue] path on a larger one",
+               dt__queue_dir(q), size, dt__queue_dir(q));
+      if (id != 0)
+        reject(q, id, DT__ST_NOMEM, msg);
+      else
+        dt__log(DT__LOG_ERROR, "worker: %s", msg);
+      nanosleep(&(struct timespec){0, 200000000}, NULL);
+      continue;
+    }
     if (rc != 0) {
       dt__log(DT__LOG_ERROR, "worker: claiming a task failed: %s",
               strerror(-rc));
@@ -599,8 +616,13 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       if (rc < 0) {
         snprintf(msg, sizeof msg,
                  "the function ran, but its result (%zu bytes) could not be "
-                 "stored in the queue (%s); raise [queue] map_size",
-                 rsize, strerror(-rc));
+                 "stored in the queue (%s); %s",
+                 rsize,
+                 rc == -EDQUOT ? "the filesystem holding it is full"
+                               : strerror(-rc),
+                 rc == -EDQUOT ? "free space there, or set [queue] path on "
+                                 "a larger one"
+                               : "raise [queue] map_size");
         reject(q, id, ran ? DT__ST_LOST : DT__ST_NOMEM, msg);
         failed = true;
       }

@@ -204,9 +204,12 @@ dt__where dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                 "%s: cannot store buffer '%s' (%llu bytes) in the queue "
                 "once for its slices: %s%s; calling it inline",
                 s->off->symbol, sig->params[i].name, (unsigned long long)nb,
-                strerror(-rc),
+                rc == -EDQUOT ? "the filesystem holding the queue is full"
+                              : strerror(-rc),
                 rc == -E2BIG || rc == -ENOSPC ? " (raise [queue] map_size)"
-                                              : "");
+                : rc == -EDQUOT ? " (free space there, or set [queue] path "
+                                  "on a larger one)"
+                                : "");
         return run_whole(s, q, refs, i, win, wbytes, ret, args, saved);
       }
     }

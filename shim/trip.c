@@ -137,11 +137,18 @@ int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said) {
   return -EFBIG;
 }
 
+/* The queue's filesystem was full at the last submit that found it so,
+ * and that was said: said again only once a submit has gone through
+ * (atomic). */
+static int s_full_said;
+
 /* Queues the call of c, size bytes (dropping this thread's last result
  * in the same transaction), and sets c->id.  Returns 0, or a negative
  * errno after saying why the call will run inline instead (-EFBIG: too
  * large, dt__trip_too_big; nothing was queued); with said (a
- * fan-out's slices), that is said once per call, and *said records it. */
+ * fan-out's slices), that is said once per call, and *said records it.
+ * A full filesystem (-EDQUOT) is said once until a submit goes through
+ * again. */
 int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said) {
   if (dt__trip_too_big(s, size, c->args, said) != 0)
@@ -150,12 +157,22 @@ int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
   int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
                                  ts->has_drop ? ts->drop : DT__NO_ID,
                                  said == NULL ? DT__SUBMIT_NEXT : 0, &c->id);
-  if (rc != 0 && rc != -EFBIG && (said == NULL || !*said)) {
+  bool quiet = false;
+  if (rc == -EDQUOT)
+    quiet = __atomic_exchange_n(&s_full_said, 1, __ATOMIC_RELAXED) != 0;
+  else if (rc == 0 && __atomic_load_n(&s_full_said, __ATOMIC_RELAXED) != 0)
+    __atomic_store_n(&s_full_said, 0, __ATOMIC_RELAXED);
+  if (rc != 0 && rc != -EFBIG && !quiet && (said == NULL || !*said)) {
     if (said != NULL)
       *said = true;
-    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s; calling it "
-            "inline%s", s->off->symbol, strerror(-rc),
-            rc == -ENOSPC   ? " (the queue is full: raise [queue] map_size, "
+    dt__log(DT__LOG_ERROR, "cannot queue a call of %s: %s%s%s; calling it "
+            "inline%s", s->off->symbol,
+            rc == -EDQUOT ? "the filesystem holding the queue is full (df "
+                          : strerror(-rc),
+            rc == -EDQUOT ? dt__queue_dir(q) : "",
+            rc == -EDQUOT ? "): free space there, or set [queue] path on a "
+                            "larger one (said once while it stays full)"
+            : rc == -ENOSPC ? " (the queue is full: raise [queue] map_size, "
                               "or the Redis server's maxmemory)"
             : rc == -E2BIG ? " (larger than a quarter of [queue] map_size: "
                              "raise it)"

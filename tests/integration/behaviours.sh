@@ -48,7 +48,9 @@
 #   j. a queue that heals: random bytes over the start of data.mdb are
 #      moved aside by the next pool when no process holds the queue (one
 #      message, the file kept); while one does, the pool refuses, naming
-#      it, and callers run inline; once it exits, the next pool heals.
+#      it, and callers run inline; once it exits, the next pool heals;
+#   k. the queue's filesystem full (a 2 MiB tmpfs; root only): a large
+#      call runs in the caller after one line saying so, no SIGBUS.
 # Controls show that the checks can fail (an entry without retry_if, the
 # same calls in sync mode, a call past its timeout, the same call on an
 # empty queue, a small string, the entry without required, an offloaded
@@ -170,8 +172,10 @@ cleanup() {
     pids+=("${more[@]}")
   done
   kill_ours "${pids[@]}"
+  for f in "${mounts[@]}"; do umount "$f" 2>/dev/null; done
   cd / && rm -rf "$root"
 }
+mounts=() # filesystems this script mounted (k), unmounted at exit
 trap cleanup EXIT
 
 # mkcfg NAME [DEFAULTS-LINES...]: writes $root/NAME.toml = bh.toml, then
@@ -788,6 +792,42 @@ trace_is "$tmp/j3" 7 offloaded &&
   grep -q "moved it aside" "$tmp/j3.rlog"
 check $? "j once the holder has exited, the next pool moves it aside and serves the call" \
   "$tmp/j3.rlog" "$tmp/j3.err" "$tmp/j3.out"
+
+# ======================================================================
+# k. The queue's filesystem full (a tmpfs of 2 MiB; root only).
+# ======================================================================
+# LMDB writes through its map: a page a full tmpfs cannot allocate would
+# be a SIGBUS in whichever process writes it, the host included.  dtask
+# allocates ahead and says so instead: a call of 1.5 MB (its task and its
+# claim's copy need 3 MB) runs in the caller after one line that says
+# the filesystem is full, twice in one process; small calls before and
+# after run in a worker; no process dies of SIGBUS.
+if [ "$(id -u)" != 0 ]; then
+  skip "k the queue's filesystem full" "needs root, to mount a small tmpfs"
+else
+  CFGK=$(mkcfg k)
+  if mount -t tmpfs -o size=2m,mode=700 tmpfs "$root/k"; then
+    mounts+=("$root/k")
+    if start_runner k "$CFGK" 1; then
+      caller "$tmp/k1" "$CFGK" -- big 1000
+      caller "$tmp/k2" "$CFGK" -- bigtwice 1500000
+      caller "$tmp/k3" "$CFGK" -- big 1000
+      stop_runner "$RPID"
+      has "$tmp/k1.out" "bh_big(1000) ran in a worker" &&
+        has "$tmp/k3.out" "bh_big(1000) ran in a worker" &&
+        rc_is "$tmp/k2" 0 &&
+        [ "$(grep -c '^bh_big(1500000) ran in the caller$' "$tmp/k2.out")" = 2 ] &&
+        [ "$(grep -c "cannot queue a call of bh_big: the filesystem holding the queue is full (df $root/k/q/" "$tmp/k2.err")" = 1 ] &&
+        ! grep -q 'signal 7\|Bus error' "$tmp/k.rlog" "$tmp/k2.err"
+      check $? "k the queue's tmpfs full: two 1.5 MB calls run in the caller after one line, small calls before and after in a worker, no SIGBUS" \
+        "$tmp/k1.out" "$tmp/k2.out" "$tmp/k2.err" "$tmp/k3.out" "$tmp/k.rlog"
+    else
+      not_ok "k dtask-runner -w 1 serves a queue on a 2 MiB tmpfs" "$tmp/k.rlog"
+    fi
+  else
+    not_ok "k a 2 MiB tmpfs is mounted on $root/k"
+  fi
+fi
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
