@@ -52,6 +52,9 @@
  * many per second; past it, at the next tick, like workers that die on
  * arrival. */
 #define QUICK_RESPAWNS_PER_S 64
+/* Workers in a row that could not open the queue, after which the pool
+ * stops (none of them will). */
+#define CANNOT_STOP 3
 /* How long a new pool waits for its workers to open the queue before it
  * says it serves. */
 #define READY_WAIT_NS (10ull * 1000000000ull)
@@ -98,6 +101,8 @@ typedef struct pool {
   uint64_t started_ms;                  /* Unix time of the start */
   uint64_t swept;                       /* entries the sweeps removed */
   uint64_t reclaimed;                   /* ... of them, leases taken back */
+  int cannot; /* workers in a row that exited with status 2, young and
+                 idle: they could not open the queue */
 } pool;
 
 /* Sweeps the queue, counting what it removed or requeued and the leases
@@ -280,8 +285,16 @@ static int reap(pool *p, bool respawn) {
       if (p->pid[i] != pid)
         continue;
       n++;
+      bool idle = __atomic_load_n(&r_table->w[i].busy, __ATOMIC_SEQ_CST) == 0;
       answer_dead(p, i, pid, status);
       p->died[i] = dt__now_ns();
+      /* A worker that cannot open the queue (out of file descriptors,
+       * say) says why and exits with 2 before it claims anything. */
+      if (idle && WIFEXITED(status) && WEXITSTATUS(status) == 2 &&
+          p->died[i] - p->born[i] < DT__RUNNER_TICK_NS)
+        p->cannot++;
+      else
+        p->cannot = 0;
       bool now = respawn && (p->died[i] - p->born[i] >= DT__RUNNER_TICK_NS ||
                              quick_respawn(p, i, status));
       const char *next = !respawn ? ""
@@ -533,6 +546,17 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
      * of workers killed from outside back to the queue at once. */
     if (reap(&p, true) > 0)
       sweep(&p);
+    /* A pool none of whose workers can open the queue serves nothing;
+     * its heartbeat would only keep callers waiting.  It stops, and they
+     * follow on_unavailable. */
+    if (p.cannot >= CANNOT_STOP) {
+      dt__log(DT__LOG_ERROR,
+              "runner: %d workers in a row could not open the queue (the "
+              "lines above say why); stopping this pool, so that callers "
+              "do not wait for it",
+              p.cannot);
+      break;
+    }
     for (int i = 0; i < nworkers; i++) {
       if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= DT__RUNNER_TICK_NS) {
         p.pid[i] = spawn_worker(p.self, i);

@@ -221,9 +221,13 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
         w->since = 0;
       } else if (dt__queue_cancel(q, c->id) == 1) {
         snprintf(c->msg, sizeof c->msg,
-                 "no runner has served %s for %gs (start one with "
-                 "dtask-runner, or set [runner] autostart = true)",
-                 dt__queue_dir(q), (double)pol->wait_for_runner_ns / 1e9);
+                 "no runner has served %s for %gs (%s)", dt__queue_dir(q),
+                 (double)pol->wait_for_runner_ns / 1e9,
+                 dt__caller.cfg->autostart
+                     ? "the pool started for it stopped or could not start: "
+                       "its log is runner.log there"
+                     : "start one with dtask-runner, or set [runner] "
+                       "autostart = true");
         return DT__OUT_UNAVAILABLE;
       }
       /* Otherwise its answer is there, or a live worker has it. */

@@ -50,7 +50,10 @@
 #      message, the file kept); while one does, the pool refuses, naming
 #      it, and callers run inline; once it exits, the next pool heals;
 #   k. the queue's filesystem full (a 2 MiB tmpfs; root only): a large
-#      call runs in the caller after one line saying so, no SIGBUS.
+#      call runs in the caller after one line saying so, no SIGBUS;
+#   l. out of file descriptors (ulimit -n 6, 10; 64 the control): the
+#      call runs inline, the caller says why; an autostarted pool whose
+#      workers cannot open the queue stops instead of keeping it waiting.
 # Controls show that the checks can fail (an entry without retry_if, the
 # same calls in sync mode, a call past its timeout, the same call on an
 # empty queue, a small string, the entry without required, an offloaded
@@ -828,6 +831,36 @@ else
     not_ok "k a 2 MiB tmpfs is mounted on $root/k"
   fi
 fi
+
+# ======================================================================
+# l. Out of file descriptors (ulimit -n), with autostart.
+# ======================================================================
+# l1: ulimit -n 6: the caller cannot open the queue: one line naming the
+#     cause, the call runs inline.
+# l2: ulimit -n 10: the caller opens the queue and starts a pool, whose
+#     workers (under the same limit) cannot: the pool stops after three
+#     of them, saying why, rather than keep callers waiting; the call
+#     runs inline after wait_for_runner, with a line that points to the
+#     pool's log.  (Before: the caller waited forever.)
+# l3: the control, ulimit -n 64: offloaded.
+CFGL=$(RUNNER_KEYS=$'autostart = true\nidle_exit = "2s"' mkcfg l 'wait_for_runner = "2s"')
+for n in 6 10 64; do
+  (ulimit -n $n; caller "$tmp/l$n" "$CFGL" DTASK_TRACE=1 -- hold 7)
+done
+ldir=$(env "${CLEAN[@]}" QTOOL_PROG="$BHPROG" "$QTOOL" "$CFGL" dir)
+trace_is "$tmp/l6" 7 'inline \(fallback\)' &&
+  [ "$(grep -c 'Too many open files; calls run inline in bhprog instead' "$tmp/l6.err")" = 1 ]
+check $? "l ulimit -n 6: the caller cannot open the queue, says why once, and runs the call inline" \
+  "$tmp/l6.out" "$tmp/l6.err"
+trace_is "$tmp/l10" 7 'inline \(fallback\)' &&
+  [ "$(cat "$tmp/l10.ms")" -lt 15000 ] &&
+  grep -q "no runner has served .* for 2s (the pool started for it stopped or could not start: its log is runner.log there); calling bh_hold inline" "$tmp/l10.err" &&
+  grep -q "worker: cannot open the LMDB queue in $ldir: Too many open files" "$ldir/runner.log" &&
+  grep -q "runner: 3 workers in a row could not open the queue (the lines above say why); stopping this pool" "$ldir/runner.log"
+check $? "l ulimit -n 10: the autostarted pool's workers cannot open the queue; it stops saying why, and the call runs inline in $(cat "$tmp/l10.ms") ms (want < 15 s)" \
+  "$tmp/l10.out" "$tmp/l10.err" "$ldir/runner.log"
+trace_is "$tmp/l64" 7 offloaded
+check $? "l control, ulimit -n 64: offloaded" "$tmp/l64.out" "$tmp/l64.err"
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
