@@ -53,7 +53,9 @@
 #      call runs in the caller after one line saying so, no SIGBUS;
 #   l. out of file descriptors (ulimit -n 6, 10; 64 the control): the
 #      call runs inline, the caller says why; an autostarted pool whose
-#      workers cannot open the queue stops instead of keeping it waiting.
+#      workers cannot open the queue stops instead of keeping it waiting;
+#   m. out of processes (ulimit -u 1 as nobody; root only): the pool
+#      cannot be spawned, the caller says so and runs the call inline.
 # Controls show that the checks can fail (an entry without retry_if, the
 # same calls in sync mode, a call past its timeout, the same call on an
 # empty queue, a small string, the entry without required, an offloaded
@@ -176,9 +178,10 @@ cleanup() {
   done
   kill_ours "${pids[@]}"
   for f in "${mounts[@]}"; do umount "$f" 2>/dev/null; done
-  cd / && rm -rf "$root"
+  cd / && rm -rf "$root" "${others[@]}"
 }
 mounts=() # filesystems this script mounted (k), unmounted at exit
+others=() # directories outside $root it made (m), removed at exit
 trap cleanup EXIT
 
 # mkcfg NAME [DEFAULTS-LINES...]: writes $root/NAME.toml = bh.toml, then
@@ -861,6 +864,34 @@ check $? "l ulimit -n 10: the autostarted pool's workers cannot open the queue; 
   "$tmp/l10.out" "$tmp/l10.err" "$ldir/runner.log"
 trace_is "$tmp/l64" 7 offloaded
 check $? "l control, ulimit -n 64: offloaded" "$tmp/l64.out" "$tmp/l64.err"
+
+# ======================================================================
+# m. Out of processes (ulimit -u 1, as nobody; root only).
+# ======================================================================
+# dtask starts no thread of its own in the host; what it starts is the
+# autostarted pool, by posix_spawn.  With no process to spare, that fails:
+# the caller says so, and the call runs inline after wait_for_runner.
+if [ "$(id -u)" != 0 ]; then
+  skip "m out of processes" "needs root, to run the caller as another user with ulimit -u 1"
+else
+  # Not under $root, which only root may enter.
+  mdir=$(mktemp -d /dev/shm/dtask-behave-m.XXXXXX)
+  others+=("$mdir")
+  chown 65534:65534 "$mdir"
+  { cat "$BH/bh.toml"
+    printf '[queue]\npath = "%s/q"\n[runner]\nautostart = true\n' "$mdir"
+    printf '[defaults]\nwait_for_runner = "2s"\n'; } >"$mdir/c.toml"
+  chown 65534:65534 "$mdir/c.toml"
+  run "$tmp/m" "${CALLER_ENV[@]}" DTASK_CONFIG="$mdir/c.toml" LD_PRELOAD="$PRELOAD" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+    bash -c 'ulimit -u 1 && exec "$0" hold 7' "$BHPROG"
+  rc_is "$tmp/m" 0 && has "$tmp/m.out" "bh_hold(7) = 7 errno 0" &&
+    grep -q "cannot start a runner: Resource temporarily unavailable" "$tmp/m.err" &&
+    grep -q "for 2s (the pool started for it stopped or could not start: its log is runner.log there); calling bh_hold inline" "$tmp/m.err" &&
+    [ "$(cat "$tmp/m.ms")" -lt 10000 ]
+  check $? "m ulimit -u 1: the pool cannot be spawned; the caller says so and runs the call inline in $(cat "$tmp/m.ms") ms (want < 10 s)" \
+    "$tmp/m.out" "$tmp/m.err"
+fi
 
 echo "# behaviours.sh ran for $((($(date +%s%N) - t_start) / 1000000)) ms"
 finish
