@@ -1,15 +1,17 @@
 /* testutil.h: what dtask's cmocka tests share.
  *
  * The one assertion cmocka lacks (a substring, for checking that an
- * error message says what it should), a skip that names its reason, the
- * units the tests write sizes
- * and times in, and two checks of config snippets (which expect a
- * dt__error named err in scope).  Include it after <cmocka.h> and
+ * error message says what it should), a skip that names its reason,
+ * removing a scratch tree, the units the tests write sizes and times in,
+ * an LMDB queue's config, and two checks of config snippets (which
+ * expect a dt__error named err in scope).  Include it after <cmocka.h> and
  * the headers of the areas they test, as "testutil.h": the tests live in
  * tests/<area>/ and are built with -Itests (Makefile). */
 #ifndef DTASK_TESTUTIL_H
 #define DTASK_TESTUTIL_H
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,22 @@
     skip();                                                                  \
   } while (0)
 
+/* nftw's callback for rm_tree: removes one entry, whatever it is. */
+static inline int rm_tree_one(const char *path, const struct stat *st,
+                              int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* Removes the tree at path (a test's scratch directory), children
+ * first, following no link. */
+static inline void rm_tree(const char *path) {
+  nftw(path, rm_tree_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -46,6 +64,24 @@
 #define SEC 1000000000ull
 
 #ifdef DT_CONFIG_H
+/* A config of an "lmdb" queue at path (map_size bytes, workers 2, no
+ * autostart), as the queue tests open one; NULL without memory.  The
+ * test frees it. */
+static inline dt__config *lmdb_test_config(const char *path,
+                                           uint64_t map_size) {
+  dt__config *cfg = calloc(1, sizeof *cfg);
+  if (cfg == NULL)
+    return NULL;
+  snprintf(cfg->path, sizeof cfg->path, "<test>");
+  snprintf(cfg->backend, sizeof cfg->backend, "lmdb");
+  snprintf(cfg->queue_path, sizeof cfg->queue_path, "%s", path);
+  cfg->map_size = map_size;
+  cfg->workers = 2;
+  cfg->autostart = 0;
+  cfg->idle_exit_ns = 0;
+  return cfg;
+}
+
 /* Config snippets (for files that include config/config.h first). */
 
 /* Parses text, which must be valid, into *cfgp. */

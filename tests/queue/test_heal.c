@@ -40,15 +40,6 @@ typedef struct fx {
   dt__config *cfg;
 } fx;
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 /* A fresh queue directory with a queue made once (then closed). */
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
@@ -60,14 +51,9 @@ static int setup(void **state) {
     return -1;
   }
   snprintf(f->qpath, sizeof f->qpath, "%s/q", f->root);
-  f->cfg = calloc(1, sizeof *f->cfg);
+  f->cfg = lmdb_test_config(f->qpath, 16 * MiB);
   if (f->cfg == NULL)
     return -1;
-  snprintf(f->cfg->path, sizeof f->cfg->path, "<test>");
-  snprintf(f->cfg->backend, sizeof f->cfg->backend, "lmdb");
-  snprintf(f->cfg->queue_path, sizeof f->cfg->queue_path, "%s", f->qpath);
-  f->cfg->map_size = 16 * MiB;
-  f->cfg->workers = 1;
   dt__queue *q;
   dt__error err = {0, 0, ""};
   if (dt__queue_open(f->cfg, &q, &err) != 0) {
@@ -81,7 +67,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  rm_tree(f->root);
   free(f->cfg);
   free(f);
   return 0;

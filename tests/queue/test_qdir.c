@@ -36,15 +36,6 @@ typedef struct fx {
   dt__queue *q;
 } fx;
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(p);
-  return 0;
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   if (f == NULL)
@@ -73,7 +64,7 @@ static int teardown(void **state) {
     close(f->fd);
   dt__queue_close(f->q);
   free(f->cfg);
-  nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  rm_tree(f->root);
   free(f);
   return 0;
 }

@@ -74,33 +74,6 @@ typedef struct fx {
   pid_t kids[MAX_KIDS];
 } fx;
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
-static void rm_rf(const char *path) {
-  nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static dt__config *make_cfg(const char *path, uint64_t map_size) {
-  dt__config *cfg = calloc(1, sizeof *cfg);
-  if (cfg == NULL)
-    return NULL;
-  snprintf(cfg->path, sizeof cfg->path, "<test>");
-  snprintf(cfg->backend, sizeof cfg->backend, "lmdb");
-  snprintf(cfg->queue_path, sizeof cfg->queue_path, "%s", path);
-  cfg->map_size = map_size;
-  cfg->workers = 2;
-  cfg->autostart = 0;
-  cfg->idle_exit_ns = 0;
-  return cfg;
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   if (f == NULL)
@@ -112,9 +85,9 @@ static int setup(void **state) {
     return -1;
   }
   snprintf(f->qpath, sizeof f->qpath, "%s/q", f->root);
-  f->cfg = make_cfg(f->qpath, 64 * MiB);
+  f->cfg = lmdb_test_config(f->qpath, 64 * MiB);
   if (f->cfg == NULL) {
-    rm_rf(f->root);
+    rm_tree(f->root);
     free(f);
     return -1;
   }
@@ -135,7 +108,7 @@ static int teardown(void **state) {
   }
   dt__queue_close(f->q);
   free(f->cfg);
-  rm_rf(f->root);
+  rm_tree(f->root);
   free(f);
   return 0;
 }

@@ -36,6 +36,7 @@
 #include "queue/rconn.h"
 #include "queue/wire.h"
 #include "testutil.h"
+#include "tripsutil.h" /* tests/queue/ */
 
 #define MS 1000000ull
 
@@ -687,78 +688,6 @@ static void test_orphans_of_other_hosts(void **state) {
 /* The fields planted and read below name bucket 2047, the last. */
 _Static_assert(DT__HIST_BUCKETS == 2048, "bucket 2047 is not the last");
 
-/* Names t sym (the rest of its 128 bytes zeroed) and sets its counts;
- * the histogram is left as it is. */
-static void trip_set(dt__trips *t, const char *sym, uint64_t calls,
-                     uint64_t retries) {
-  memset(t->symbol, 0, sizeof t->symbol);
-  snprintf(t->symbol, sizeof t->symbol, "%s", sym);
-  t->calls = calls;
-  t->retries = retries;
-}
-
-/* What trips_list handed its callback: copies of up to cap entries and
- * how many times it was called; stop_at > 0: the callback answers 7
- * from its stop_at-th call on. */
-typedef struct seen {
-  dt__trips *t;
-  int n, cap, calls, stop_at;
-} seen;
-
-static int collect(void *ctx, const dt__trips *t) {
-  seen *s = ctx;
-  s->calls++;
-  if (s->n < s->cap)
-    memcpy(&s->t[s->n++], t, sizeof *t);
-  return s->stop_at > 0 && s->calls >= s->stop_at ? 7 : 0;
-}
-
-static seen seen_new(int cap) {
-  seen s = {calloc((size_t)cap, sizeof(dt__trips)), 0, cap, 0, 0};
-  assert_non_null(s.t);
-  return s;
-}
-
-/* Lists f's queue into s (emptied first); returns trips_list's answer. */
-static int list_into(fx *f, seen *s) {
-  s->n = 0;
-  s->calls = 0;
-  return dt__queue_trips_list(f->q, collect, s);
-}
-
-/* The entry of sym in s, or NULL; fails if sym is there twice. */
-static const dt__trips *seen_find(const seen *s, const char *sym) {
-  const dt__trips *hit = NULL;
-  for (int i = 0; i < s->n; i++)
-    if (strncmp(s->t[i].symbol, sym, sizeof s->t[i].symbol) == 0) {
-      if (hit != NULL)
-        fail_msg("%s listed twice", sym);
-      hit = &s->t[i];
-    }
-  return hit;
-}
-
-/* Fails unless got holds exactly want's symbol and counts. */
-static void trip_equal(const dt__trips *have, const dt__trips *want) {
-  if (have == NULL)
-    fail_msg("%s is not listed", want->symbol);
-  if (strnlen(have->symbol, sizeof have->symbol) == sizeof have->symbol)
-    fail_msg("listed a symbol that is not NUL-terminated");
-  if (strcmp(have->symbol, want->symbol) != 0)
-    fail_msg("symbol \"%s\", expected \"%s\"", have->symbol, want->symbol);
-  if (have->calls != want->calls || have->retries != want->retries)
-    fail_msg("%s: calls %llu retries %llu, expected %llu %llu", want->symbol,
-             (unsigned long long)have->calls,
-             (unsigned long long)have->retries,
-             (unsigned long long)want->calls,
-             (unsigned long long)want->retries);
-  for (int b = 0; b < DT__HIST_BUCKETS; b++)
-    if (have->hist[b] != want->hist[b])
-      fail_msg("%s: bucket %d holds %llu, expected %llu", want->symbol, b,
-               (unsigned long long)have->hist[b],
-               (unsigned long long)want->hist[b]);
-}
-
 /* A field of the trips hash as the server holds it ("" when missing). */
 static void raw_hget(fx *f, const char *field, char *out, size_t cap) {
   redisReply *r = raw(f, "HGET " TRIPS_KEY " %s", field);
@@ -777,7 +706,7 @@ static void test_trips_round_trip(void **state) {
   assert_non_null(d);
   assert_non_null(want);
   seen s = seen_new(8);
-  assert_int_equal(list_into(f, &s), 0); /* nothing yet */
+  assert_int_equal(list_into(f->q, &s), 0); /* nothing yet */
   assert_int_equal(s.calls, 0);
 
   trip_set(&d[0], "alpha", 3, 1);
@@ -790,7 +719,7 @@ static void test_trips_round_trip(void **state) {
   memset(d[2].symbol, 'x', sizeof d[2].symbol); /* no NUL */
   trip_set(&d[3], "bad/name", 4, 4);
   assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, d, 4), 0);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 2);
   trip_equal(seen_find(&s, "alpha"), &d[0]);
   trip_equal(seen_find(&s, "beta_2.x@V$"), &d[1]);
@@ -821,24 +750,24 @@ static void test_trips_round_trip(void **state) {
   want[1].retries = 3;
   want[1].hist[100] = 11;
   want[1].hist[101] = 4;
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 2);
   trip_equal(seen_find(&s, "alpha"), &want[0]);
   trip_equal(seen_find(&s, "beta_2.x@V$"), &want[1]);
 
   s.stop_at = 1;
-  assert_int_equal(list_into(f, &s), 7);
+  assert_int_equal(list_into(f->q, &s), 7);
   assert_int_equal(s.calls, 1);
   s.stop_at = 0;
 
   assert_int_equal(dt__queue_trips_reset(f->q), 0);
   assert_int_equal(raw_int(f, "EXISTS %s", TRIPS_KEY), 0);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 0);
   assert_int_equal(dt__queue_trips_reset(f->q), 0); /* twice: still 0 */
 
   assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, &d[1], 1), 0);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 1);
   trip_equal(seen_find(&s, "alpha"), &d[1]);
   dt__queue_waiter_release(f->q, slot);
@@ -896,7 +825,7 @@ static void test_trips_untrusted(void **state) {
                       "4"));
 
   seen s = seen_new(DT__TRIPS_SYMBOLS);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   dt__trips *want = calloc(1, sizeof *want);
   assert_non_null(want);
   trip_set(want, "good", 7, 2);
@@ -933,10 +862,10 @@ static void test_trips_untrusted(void **state) {
   /* The key of another type: an error, no crash. */
   freeReplyObject(raw(f, "DEL " TRIPS_KEY));
   freeReplyObject(raw(f, "SET " TRIPS_KEY " %s", "not a hash"));
-  assert_true(list_into(f, &s) < 0);
+  assert_true(list_into(f->q, &s) < 0);
   assert_int_equal(s.calls, 0);
   assert_int_equal(dt__queue_trips_reset(f->q), 0);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 0);
   free(want);
   free(s.t);
@@ -960,7 +889,7 @@ static void test_trips_regressions(void **state) {
   seen s = seen_new(DT__TRIPS_SYMBOLS);
   dt__trips *want = calloc(1, sizeof *want);
   assert_non_null(want);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   trip_set(want, "s", 1, 0);
   want->hist[8] = 10;
   trip_equal(seen_find(&s, "s"), want);
@@ -1037,7 +966,7 @@ static void test_trips_many_symbols(void **state) {
                         r, i, h, 2 * i + 1));
   }
   seen s = seen_new(N);
-  assert_int_equal(list_into(f, &s), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, DT__TRIPS_SYMBOLS);
   dt__trips *want = calloc(1, sizeof *want);
   assert_non_null(want);

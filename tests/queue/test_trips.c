@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "queue/queue.h"
 #include "testutil.h"
+#include "tripsutil.h" /* tests/queue/ */
 
 /* Fails with the error text unless the call returned 0. */
 #define assert_ok(call)                                                      \
@@ -55,15 +56,6 @@ typedef struct fx {
   int lockfd;   /* a descriptor a test locks the file with, or -1 */
 } fx;
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   if (f == NULL)
@@ -76,23 +68,18 @@ static int setup(void **state) {
     return -1;
   }
   snprintf(f->qpath, sizeof f->qpath, "%s/q", f->root);
-  f->cfg = calloc(1, sizeof *f->cfg);
+  f->cfg = lmdb_test_config(f->qpath, 16 * MiB);
   if (f->cfg == NULL) {
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(f->root);
     free(f);
     return -1;
   }
-  snprintf(f->cfg->path, sizeof f->cfg->path, "<test>");
-  snprintf(f->cfg->backend, sizeof f->cfg->backend, "lmdb");
-  snprintf(f->cfg->queue_path, sizeof f->cfg->queue_path, "%s", f->qpath);
-  f->cfg->map_size = 16 * MiB;
-  f->cfg->workers = 1;
   dt__error err = {0, 0, ""};
   int rc = dt__queue_open(f->cfg, &f->q, &err);
   if (rc != 0) {
     fprintf(stderr, "dt__queue_open(%s) = %d: %s\n", f->qpath, rc, err.msg);
     free(f->cfg);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(f->root);
     free(f);
     return -1;
   }
@@ -108,84 +95,12 @@ static int teardown(void **state) {
     close(f->lockfd);
   dt__queue_close(f->q);
   free(f->cfg);
-  nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  rm_tree(f->root);
   free(f);
   return 0;
 }
 
 /* ----------------------------------------------------------- helpers */
-
-/* n zeroed dt__trips (the test frees them). */
-static dt__trips *trips_new(size_t n) {
-  dt__trips *t = calloc(n, sizeof *t);
-  assert_non_null(t);
-  return t;
-}
-
-/* Names t sym and sets its counts (the histogram is left as it is). */
-static void trip_set(dt__trips *t, const char *sym, uint64_t calls,
-                     uint64_t retries) {
-  memset(t->symbol, 0, sizeof t->symbol);
-  snprintf(t->symbol, sizeof t->symbol, "%s", sym);
-  t->calls = calls;
-  t->retries = retries;
-}
-
-/* What trips_list handed its callback: copies of up to cap entries, in
- * order, and how many times it was called.  stop_at > 0: the callback
- * answers 7 from its stop_at-th call on. */
-typedef struct seen {
-  dt__trips *t;
-  int n, cap, calls, stop_at;
-} seen;
-
-static int collect(void *ctx, const dt__trips *t) {
-  seen *s = ctx;
-  s->calls++;
-  if (s->n < s->cap)
-    memcpy(&s->t[s->n++], t, sizeof *t);
-  return s->stop_at > 0 && s->calls >= s->stop_at ? 7 : 0;
-}
-
-static seen seen_new(int cap) {
-  seen s = {trips_new((size_t)cap), 0, cap, 0, 0};
-  return s;
-}
-
-/* Lists q into s (emptied first); returns trips_list's answer. */
-static int list_into(dt__queue *q, seen *s) {
-  s->n = 0;
-  s->calls = 0;
-  return dt__queue_trips_list(q, collect, s);
-}
-
-/* The entry of sym in s, or NULL. */
-static const dt__trips *seen_find(const seen *s, const char *sym) {
-  for (int i = 0; i < s->n; i++)
-    if (strncmp(s->t[i].symbol, sym, sizeof s->t[i].symbol) == 0)
-      return &s->t[i];
-  return NULL;
-}
-
-/* Fails unless got holds exactly want's symbol and counts. */
-static void trip_equal(const dt__trips *got, const dt__trips *want) {
-  assert_non_null(got);
-  if (strnlen(got->symbol, sizeof got->symbol) == sizeof got->symbol)
-    fail_msg("listed a symbol that is not NUL-terminated");
-  if (strcmp(got->symbol, want->symbol) != 0)
-    fail_msg("symbol \"%s\", expected \"%s\"", got->symbol, want->symbol);
-  if (got->calls != want->calls || got->retries != want->retries)
-    fail_msg("%s: calls %llu retries %llu, expected %llu %llu", want->symbol,
-             (unsigned long long)got->calls,
-             (unsigned long long)got->retries,
-             (unsigned long long)want->calls,
-             (unsigned long long)want->retries);
-  for (int b = 0; b < DT__HIST_BUCKETS; b++)
-    if (got->hist[b] != want->hist[b])
-      fail_msg("%s: bucket %d holds %llu, expected %llu", want->symbol, b,
-               (unsigned long long)got->hist[b],
-               (unsigned long long)want->hist[b]);
-}
 
 /* Replaces the queue's trips file with n bytes of buf. */
 static void write_trips_file(fx *f, const void *buf, size_t n) {
