@@ -13,9 +13,10 @@
  * signature may also be a multi-line string).  It checks nothing else.
  * Whatever it cannot read for certain (an escape in a name, another
  * multi-line string or array, a quoted or dotted key, a
- * header it cannot split, `required = true` or `[shim] strict = true`) it
- * reports as "ask the full parser", which then reads the file and says
- * what is wrong with it, if anything. */
+ * header it cannot split, `required = true` or `[shim] strict = true`,
+ * the entries or [shim] written inline at the top, `offload = [...]`)
+ * it reports as "ask the full parser", which then reads the file and
+ * says what is wrong with it, if anything. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -225,7 +226,7 @@ static bool store(cur *c, dt__name *e, char *pool, size_t *used) {
  * it is stored. */
 static int scan(const char *text, size_t len, dt__name *out, size_t max,
                 char *pool, size_t *n) {
-  enum { OTHER, OFFLOAD, SHIM } sec = OTHER;
+  enum { ROOT, OTHER, OFFLOAD, SHIM } sec = ROOT;
   cur c;
   size_t used = 0;
   *n = 0;
@@ -284,6 +285,10 @@ static int scan(const char *text, size_t len, dt__name *out, size_t max,
     bool in_entry = sec == OFFLOAD;
     bool v;
 #define KEY(s) (k == sizeof s - 1 && memcmp(kb, s, k) == 0)
+    /* offload = [ { ... } ] or shim = { ... } written inline: the same
+     * tables, which only the full parser reads. */
+    if (sec == ROOT && (KEY("offload") || KEY("shim")))
+      return DT__NAMES_ASK;
     if (in_entry && KEY("signature") &&
         get_long_string(&l, text, text + len, &at, c.sig, sizeof c.sig)) {
       c.has_sig = true;

@@ -107,6 +107,11 @@ static void test_asks_the_parser(void **state) {
       /* [offload] as a table, another array of tables */
       "[offload]\nsignature = \"int f(int x)\"\n",
       "[[other]]\nx = 1\n",
+      /* the entries, or [shim], written inline at the top (found by
+       * the config fuzzer: they were skipped, so nothing was watched) */
+      "offload = [ { signature = \"int f(int x)\" } ]\n",
+      "title = \"x\"\noffload = [{signature=\"ulong crc32(ulong c)\"}]\n",
+      "shim = { strict = true }\n[[offload]]\nsignature = \"int f(int x)\"\n",
       /* not TOML */
       "[[offload]\nsignature = \"int f(int x)\"\n",
       "[[offload]]\nsignature \"int f(int x)\"\n",
