@@ -24,10 +24,13 @@
  *     s ENTRY SYMBOL CALLS ERRORS CRASHES TIMEOUTS BUCKET:COUNT,...
  *
  * Histograms are common/log.h's (DT__HIST_BUCKETS buckets of
- * nanoseconds, 32 per power of two), listed sparsely. */
+ * nanoseconds, 32 per power of two), listed sparsely.  Names are written
+ * with each byte the parser does not take as '_' (a program named
+ * "my report" shows as my_report), and "-" when empty. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,26 +70,50 @@ static int add(char *buf, size_t cap, size_t *len, const char *fmt, ...) {
   return 0;
 }
 
+/* Whether c may appear in a name of a record. */
+static bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || strchr("_.:@/+-", c) != NULL;
+}
+
+/* s as a record writes it into out (cap bytes): each byte a name may not
+ * hold (a space, UTF-8, a newline that would start a line of its own)
+ * as '_', and "-" for an empty name, so that the record reads back. */
+static const char *as_name(const char *s, char *out, size_t cap) {
+  size_t n = 0;
+  for (; s[n] != '\0' && n + 1 < cap; n++)
+    out[n] = name_char(s[n]) ? s[n] : '_';
+  if (n == 0 && cap > 1)
+    out[n++] = '-';
+  out[n] = '\0';
+  return out;
+}
+
 /* Writes p as a record into buf (cap bytes).  Returns its length, or
  * -E2BIG when it does not fit. */
 int dt__poolrec_build(const dt__pool_info *p, char *buf, size_t cap) {
   size_t len = 0;
+  char host[sizeof p->host], image[sizeof p->image],
+      program[sizeof p->program];
   int rc = add(buf, cap, &len,
                "dtask-pool 1\npid %d\nhost %s\nimage %s\nprogram %s\n"
                "started %" PRIu64 "\nupdated %" PRIu64 "\nworkers %d %d\n"
                "swept %" PRIu64 "\nreclaimed %" PRIu64 "\n",
-               p->pid, p->host, p->image, p->program, p->started_ms,
+               p->pid, as_name(p->host, host, sizeof host),
+               as_name(p->image, image, sizeof image),
+               as_name(p->program, program, sizeof program), p->started_ms,
                p->updated_ms, p->workers, p->alive, p->swept, p->reclaimed);
   for (int i = 0; rc == 0 && i < p->nw; i++)
     rc = add(buf, cap, &len, "w %d %d %" PRIu64 " %u %" PRIu64 " %s\n",
              p->w[i].index, p->w[i].pid, p->w[i].call, p->w[i].entry,
-             p->w[i].ms, p->w[i].caller[0] ? p->w[i].caller : "-");
+             p->w[i].ms, as_name(p->w[i].caller, host, sizeof host));
   for (int i = 0; rc == 0 && i < p->nsym; i++) {
     const dt__psym *s = &p->sym[i];
+    char sym[sizeof s->symbol];
     rc = add(buf, cap, &len,
              "s %u %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " ",
-             s->entry, s->symbol, s->calls, s->errors, s->crashes,
-             s->timeouts);
+             s->entry, as_name(s->symbol, sym, sizeof sym), s->calls,
+             s->errors, s->crashes, s->timeouts);
     const char *sep = "";
     for (int b = 0; rc == 0 && b < DT__HIST_BUCKETS; b++)
       if (s->exec[b] != 0) {
@@ -104,12 +131,9 @@ static int word(const char *s, char *out, size_t cap) {
   size_t n = strlen(s);
   if (n == 0 || n >= cap)
     return -1;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || strchr("_.:@/+-", c) != NULL))
+  for (size_t i = 0; i < n; i++)
+    if (!name_char(s[i]))
       return -1;
-  }
   memcpy(out, s, n + 1);
   return 0;
 }

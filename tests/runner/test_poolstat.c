@@ -109,6 +109,34 @@ static int parse(const char *text) {
   return rc;
 }
 
+/* Names a record cannot hold as they are (found by the pool record
+ * fuzzer): a program named "my report", with UTF-8 or a newline in its
+ * name, and an empty host.  The record still reads back (before, status
+ * dropped it, and a newline added a line of its own), with '_' for each
+ * such byte and "-" for the empty name. */
+static void test_odd_names(void **state) {
+  (void)state;
+  dt__pool_info *p = sample(), *q = calloc(1, sizeof *q);
+  assert_non_null(q);
+  strcpy(p->program, "my report\nswept 99");
+  strcpy(p->image, "r\xc3\xa9sum\xc3\xa9");
+  p->host[0] = '\0';
+  char *buf = malloc(DT__POOLREC_MAX);
+  assert_non_null(buf);
+  int n = dt__poolrec_build(p, buf, DT__POOLREC_MAX);
+  assert_true(n > 0);
+  assert_int_equal(dt__poolrec_parse(buf, (size_t)n, q), 0);
+  assert_string_equal(q->program, "my_report_swept_99");
+  assert_string_equal(q->image, "r__sum__");
+  assert_string_equal(q->host, "-");
+  assert_int_equal(q->swept, 7); /* the name added no line */
+  assert_int_equal(q->nw, 3);
+  assert_int_equal(q->nsym, 2);
+  free(buf);
+  free(p);
+  free(q);
+}
+
 static void test_refuses_malformed(void **state) {
   (void)state;
   assert_int_equal(parse("dtask-pool 1\npid 3\n"), 0);
@@ -157,6 +185,7 @@ static void test_mutations_do_not_crash(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_odd_names),
       cmocka_unit_test(test_refuses_malformed),
       cmocka_unit_test(test_mutations_do_not_crash),
   };
