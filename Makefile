@@ -7,6 +7,7 @@
 #   demo           build everything and run the demo (demo/run.sh)
 #   bench          the benchmark suite (QUICK=1 for a smoke run)
 #   install        into $(DESTDIR)$(PREFIX); uninstall removes exactly that
+#   fuzz           libFuzzer harnesses, FUZZ_TIME seconds each (tests/fuzz/fuzz.mk)
 #   deb            a Debian package, $(BUILD)/dtask_VERSION_ARCH.deb
 #   clean, deps
 
@@ -381,3 +382,6 @@ products: $(PRODUCTS)
 
 clean:
 	rm -rf build build-asan build-deb
+
+# ---------------------------------------------------------------- fuzz
+include tests/fuzz/fuzz.mk

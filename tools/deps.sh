@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh: install the Debian packages dtask builds, tests and benches with.
 #
-# Usage: tools/deps.sh [--if-missing] [--bench]
+# Usage: tools/deps.sh [--if-missing] [--bench] [--fuzz]
 # Quiet and idempotent: it asks dpkg first and calls apt-get only for what
 # is missing.  As root it installs directly; otherwise through sudo if
 # there is one, else it prints the apt-get line to run and fails.
@@ -14,11 +14,15 @@ set -eu
 # tests (manual pages rendered and found, completion, make deb).
 PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev groff-base man-db bash-completion dpkg-dev"
 BENCH_PKGS="gnuplot-nox python3-celery python3-redis"
+# make fuzz (tests/fuzz/fuzz.mk): clang with libFuzzer, and the
+# sanitizers' runtime, which clang only recommends.
+FUZZ_PKGS="clang-14 libfuzzer-14-dev libclang-rt-14-dev"
 
 want="$PKGS"
 for arg in "$@"; do
   case "$arg" in
     --bench) want="$want $BENCH_PKGS" ;;
+    --fuzz) want="$want $FUZZ_PKGS" ;;
     --if-missing) ;;  # the default behaviour; kept for readability of callers
     *) echo "deps.sh: unknown option $arg" >&2; exit 1 ;;
   esac
