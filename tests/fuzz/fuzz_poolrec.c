@@ -1,28 +1,44 @@
 /* fuzz_poolrec.c: the fuzz harness of a pool's status record
  * (runner/poolstat.c), untrusted text that `dtask status` reads from the
  * queue (Redis: the hash P:status; queue/redis_status.c hands each value
- * to the parser with its length).
+ * to the parser with its length), and that a supervisor writes.
  *
- * The input is one record, data[0, size), parsed with dt__poolrec_parse
- * as runner/status.c does.  A refusal must be -EPROTO (or -ENOMEM).  A
- * record it accepts is used as status uses one (the quantiles of every
- * entry's histogram), then written back with dt__poolrec_build as a
- * supervisor writes its own, and that record must parse again to the
- * same pool: the same numbers, names, workers and entries (the writer
- * and the reader must agree, or status would misread a pool).  Known
- * bug, checked only with DTASK_FUZZ_STRICT=1 (tests/fuzz/fuzz.h): the
- * writer writes an empty host, image or program ("host " alone), which
- * the reader refuses, so such a record is not written back
- * (tests/fuzz/crashes/poolrec/).  The
- * decoded records live in static storage (a dt__pool_info is over a
+ * An input that starts with 'd' is one record, data[0, size), parsed
+ * with dt__poolrec_parse as runner/status.c does.  A refusal must be
+ * -EPROTO (or -ENOMEM).  A record it accepts is used as status uses one
+ * (the quantiles of every entry's histogram), then written back with
+ * dt__poolrec_build as a supervisor writes its own, and that record must
+ * parse again to the same pool: the same numbers, names, workers and
+ * entries (the writer and the reader must agree, or status would misread
+ * a pool).
+ *
+ * Any other input is a supervisor's pool, written first (the writer's
+ * side, runner/supervisor.c, publish): data[0] is its number of workers
+ * (modulo 4), the rest up to a NUL its program's name, which is the base
+ * name of its executable (dt__image_self: any bytes but '/' and NUL, cut
+ * to 63), its image the queue name made from it (dt__image_queue_name),
+ * its host a host id as dt__rhost_id makes one.  The record written must
+ * parse to the same pool.
+ *
+ * Known bugs, checked only with DTASK_FUZZ_STRICT=1 (tests/fuzz/fuzz.h;
+ * their inputs are in tests/fuzz/crashes/poolrec/): the writer writes a
+ * name as it is, and the reader takes only 1 to 63 bytes of
+ * [A-Za-z0-9_.:@/+-], so a record with an empty host, image or program
+ * ("host " alone), or a program whose name has another byte (a space, a
+ * '~', UTF-8; a newline even adds a line of its own to the record) is
+ * refused by `dtask status`, and that pool is not shown.
+ *
+ * The decoded records live in static storage (a dt__pool_info is over a
  * megabyte); nothing is left allocated.  Dictionary:
  * tests/fuzz/poolrec.dict; corpus: tests/fuzz/corpus/poolrec/. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "queue/image.h"
 #include "runner/poolstat.h"
 #include "fuzz/fuzz.h"
 
@@ -57,9 +73,81 @@ static bool poolrec_same(const dt__pool_info *a, const dt__pool_info *b) {
   return true;
 }
 
-/* Parses data[0, size) as a pool's record, uses it, writes it back and
- * parses that again; both readings must agree.  Always returns 0. */
+/* Whether s is a name the reader takes: 1 to 63 bytes of
+ * [A-Za-z0-9_.:@/+-] (poolstat.c's word). */
+static bool poolrec_word(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 63)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || strchr("_.:@/+-", s[i]) != NULL))
+      return false;
+  return true;
+}
+
+/* Writes poolrec_a as a record, parses it into poolrec_b, and checks
+ * that both are the same pool. */
+static void poolrec_back(void) {
+  int n = dt__poolrec_build(&poolrec_a, poolrec_buf, sizeof poolrec_buf);
+  if (n == -E2BIG)
+    return;
+  dt__fuzz_check(n > 0 && (size_t)n < sizeof poolrec_buf,
+                 "a record that cannot be written back");
+  int rc = dt__poolrec_parse(poolrec_buf, (size_t)n, &poolrec_b);
+  dt__fuzz_check(rc == 0, "a record written back that the reader refuses");
+  dt__fuzz_check(poolrec_same(&poolrec_a, &poolrec_b),
+                 "a record written back that reads as another pool");
+}
+
+/* The writer's side: the pool data describes (see the file comment),
+ * written and read back. */
+static void poolrec_writer(const uint8_t *data, size_t size) {
+  memset(&poolrec_a, 0, sizeof poolrec_a);
+  size_t n = 0;
+  while (1 + n < size && data[1 + n] != '\0' &&
+         n < sizeof poolrec_a.program - 1)
+    n++;
+  if (n == 0)
+    return; /* a file's name is never empty */
+  for (size_t i = 0; i < n; i++)
+    if (data[1 + i] == '/')
+      return; /* a base name has none */
+  memcpy(poolrec_a.program, data + 1, n);
+  dt__objid id = {0x0123456789abcdefull, 'b', "0123456789abcdef"};
+  if (dt__image_queue_name(&id, poolrec_a.program, poolrec_a.image,
+                           sizeof poolrec_a.image) != 0)
+    return;
+  snprintf(poolrec_a.host, sizeof poolrec_a.host, "build-host-1a2b3c4d");
+  poolrec_a.pid = 4242;
+  poolrec_a.started_ms = 1700000000000ull;
+  poolrec_a.updated_ms = 1700000001000ull;
+  poolrec_a.workers = poolrec_a.alive = poolrec_a.nw = data[0] % 4;
+  for (int i = 0; i < poolrec_a.nw; i++) {
+    poolrec_a.w[i].index = i;
+    poolrec_a.w[i].pid = 4243 + i;
+    poolrec_a.w[i].call = (uint64_t)i * 7;
+    snprintf(poolrec_a.w[i].caller, sizeof poolrec_a.w[i].caller,
+             i % 2 ? "build-host-1a2b3c4d:999" : "");
+  }
+  poolrec_a.nsym = 1;
+  snprintf(poolrec_a.sym[0].symbol, sizeof poolrec_a.sym[0].symbol,
+           "build_report");
+  poolrec_a.sym[0].calls = 3;
+  poolrec_a.sym[0].exec[640] = 3;
+  if (!dt__fuzz_strict() && !poolrec_word(poolrec_a.program))
+    return; /* the known bug above */
+  poolrec_back();
+}
+
+/* A record (data starts with 'd') parsed, used, written back and parsed
+ * again, both readings the same; or a supervisor's pool written and read
+ * back.  Always returns 0. */
 int dt__fuzz_poolrec(const uint8_t *data, size_t size) {
+  if (size > 0 && data[0] != 'd') {
+    poolrec_writer(data, size);
+    return 0;
+  }
   int rc = dt__poolrec_parse((const char *)data, size, &poolrec_a);
   if (rc != 0) {
     dt__fuzz_check(rc == -EPROTO || rc == -ENOMEM,
@@ -79,15 +167,7 @@ int dt__fuzz_poolrec(const uint8_t *data, size_t size) {
       (poolrec_a.host[0] == '\0' || poolrec_a.image[0] == '\0' ||
        poolrec_a.program[0] == '\0'))
     return 0; /* the known bug above */
-  int n = dt__poolrec_build(&poolrec_a, poolrec_buf, sizeof poolrec_buf);
-  if (n == -E2BIG)
-    return 0;
-  dt__fuzz_check(n > 0 && (size_t)n < sizeof poolrec_buf,
-                 "a record that cannot be written back");
-  rc = dt__poolrec_parse(poolrec_buf, (size_t)n, &poolrec_b);
-  dt__fuzz_check(rc == 0, "a record written back that the reader refuses");
-  dt__fuzz_check(poolrec_same(&poolrec_a, &poolrec_b),
-                 "a record written back that reads as another pool");
+  poolrec_back();
   return 0;
 }
 
