@@ -61,7 +61,9 @@ for name in "$@"; do
   fi
   failed=$((failed + 1))
   input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-  what=$(grep -E '^SUMMARY: |ERROR: libFuzzer: |==ERROR: ' "$log" | head -n 2 | tr '\n' ' ')
+  # A harness's own check says what broke; a sanitizer, what it saw.
+  what=$(grep -E '^dtask fuzz: |^==[0-9]*==ERROR: |^SUMMARY: ' "$log" |
+    head -n 2 | tr '\n' ' ')
   echo "fuzz $name: FAILED (exit $rc): $line"
   echo "  ${what:-no sanitizer summary; see the log}"
   echo "  input: ${input:-none kept}"
