@@ -467,7 +467,9 @@ int dt__elf_open(const char *path, dt__elf **out, char *err, size_t errsz) {
   *out = NULL;
   if (err != NULL && errsz > 0)
     err[0] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO given as the program must not hang dtask check
+   * (it is refused below as not a regular file). */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     rc = -errno;
     return fail(err, errsz, rc, "cannot open %s: %s.", path, strerror(-rc));
@@ -553,7 +555,8 @@ const char *dt__elf_needed(const dt__elf *e, size_t i) {
 static bool probe(const char *path) {
   ElfW(Ehdr) eh;
   struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO among the candidates must not hang the probe. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return false;
   bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
