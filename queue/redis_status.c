@@ -183,6 +183,21 @@ int dt__rq_trips_read(const redisReply *r, dt__trips *t, int cap) {
   return nt;
 }
 
+/* Runs argv[0, argc) on q's main connection, under its lock.  Returns
+ * the reply (the caller frees it), or NULL with *rc a negative errno
+ * (-EIO: no reply or an error reply, said by dt__rq_checked). */
+static redisReply *on_main(dt__rq *q, int argc, const char **argv, int *rc) {
+  *rc = dt__rq_lock(q);
+  if (*rc != 0)
+    return NULL;
+  redisReply *r =
+      dt__rq_checked(&q->main, dt__rconn_argv(&q->main, argc, argv, NULL));
+  dt__rq_unlock(q);
+  if (r == NULL)
+    *rc = -EIO;
+  return r;
+}
+
 /* The trips_list operation: fn with each symbol's totals from the hash
  * P trips (dt__rq_trips_read).  Returns fn's first nonzero answer, 0, or
  * a negative errno. */
@@ -192,19 +207,13 @@ int dt__rd_trips_list(dt__queue *base,
   dt__trips *t = malloc(DT__TRIPS_SYMBOLS * sizeof *t);
   if (t == NULL)
     return -ENOMEM;
-  int rc = dt__rq_lock(q);
-  if (rc != 0) {
-    free(t);
-    return rc;
-  }
   char kt[320];
   const char *argv[] = {"HGETALL", dt__rq_key(q, kt, sizeof kt, "trips")};
-  redisReply *r = dt__rq_checked(&q->main, dt__rconn_argv(&q->main, 2, argv,
-                                                          NULL));
-  dt__rq_unlock(q);
+  int rc;
+  redisReply *r = on_main(q, 2, argv, &rc);
   if (r == NULL) {
     free(t);
-    return -EIO;
+    return rc;
   }
   int nt = dt__rq_trips_read(r, t, DT__TRIPS_SYMBOLS);
   freeReplyObject(r);
@@ -216,19 +225,14 @@ int dt__rd_trips_list(dt__queue *base,
 
 /* The trips_reset operation: deletes P trips.  0 or -EIO. */
 int dt__rd_trips_reset(dt__queue *base) {
-  dt__rq *q = dt__rd(base);
-  int rc = dt__rq_lock(q);
-  if (rc != 0)
-    return rc;
   char kt[320];
-  const char *argv[] = {"DEL", dt__rq_key(q, kt, sizeof kt, "trips")};
-  redisReply *r = dt__rq_checked(&q->main, dt__rconn_argv(&q->main, 2, argv,
-                                                          NULL));
-  dt__rq_unlock(q);
-  if (r == NULL)
-    return -EIO;
-  freeReplyObject(r);
-  return 0;
+  const char *argv[] = {"DEL", dt__rq_key(dt__rd(base), kt, sizeof kt,
+                                          "trips")};
+  int rc;
+  redisReply *r = on_main(dt__rd(base), 2, argv, &rc);
+  if (r != NULL)
+    freeReplyObject(r);
+  return rc;
 }
 
 /* Whether the n bytes at s are an image's directory name as
@@ -273,15 +277,11 @@ static int scan_images(dt__rq *q, int (*fn)(void *ctx, const char *image),
   int rc = 0;
   long walked = 0;
   do {
-    if ((rc = dt__rq_lock(q)) != 0)
-      return rc;
     const char *argv[] = {"SCAN", cursor, "MATCH", match, "COUNT", "1000",
                           "TYPE", "stream"};
-    redisReply *r = dt__rq_checked(&q->main,
-                                   dt__rconn_argv(&q->main, 8, argv, NULL));
-    dt__rq_unlock(q);
+    redisReply *r = on_main(q, 8, argv, &rc);
     if (r == NULL)
-      return -EIO;
+      return rc;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[0]->len >= sizeof cursor ||
