@@ -319,12 +319,15 @@ print([c["worker_pid"] for i in j["images"] for c in i["in_flight"]
     "$tmp/$tag.j3.out" "$tmp/json.err" "$tmp/$tag.soak.out"
   if [ "$be" = lmdb ]; then
     # top on a terminal (script(1)): redrawn in place, quits on q and on
-    # Ctrl-C (^C through the terminal: SIGINT), exit 0, within 5 s.
+    # Ctrl-C (^C through the terminal: SIGINT), exit 0, within 5 s.  The
+    # command is exec'd: script runs it through $SHELL, and a dash left
+    # waiting in the terminal's foreground group dies of the SIGINT
+    # itself (exit 130 whatever top does).
     local key
     for key in q '\003'; do
       local t0=$SECONDS
       (sleep 1.5; printf "$key") |
-        timeout 10 script -qfec "$(printf '%q ' env "${CLEAN[@]}" "$DTASK" top -c "$cfg")" \
+        timeout 10 script -qfec "exec $(printf '%q ' env "${CLEAN[@]}" "$DTASK" top -c "$cfg")" \
           /dev/null >"$tmp/$tag.tty" 2>&1
       local rc=$?
       [ $rc = 0 ] && [ $((SECONDS - t0)) -le 5 ] &&
