@@ -78,12 +78,15 @@ ROLE_SRC   := runner/runner.c runner/supervisor.c runner/worker.c \
               runner/proctitle.c runner/poolstat.c
 ENGINE_SRC := $(CORE_SRC) $(filter-out shim/door.c shim/dlpath.c,\
               $(sort $(wildcard shim/*.c))) $(ROLE_SRC)
+# dtask sig (draft/): its readers load libclang and libdw with dlopen, so
+# that neither is mapped into the shim, a runner, or another command.
+DRAFT_SRC  := $(sort $(wildcard draft/*.c))
 # The commands.  dtask check reads ELF files on disk (runner/elf_file.c)
 # and names relocation kinds as the GOT patcher does (shim/got.c); both
 # commands start runners with the environment autostart gives them
 # (shim/runenv.c).
 DTASK_SRC  := runner/dtask.c runner/launch.c runner/elf_file.c shim/got.c \
-              shim/runenv.c runner/status.c runner/poolstat.c
+              shim/runenv.c runner/status.c runner/poolstat.c $(DRAFT_SRC)
 RUNNER_SRC := runner/dtask-runner.c runner/launch.c shim/runenv.c
 
 DOOR_OBJ   := $(DOOR_SRC:%.c=$(BUILD)/obj/%.o)
@@ -91,7 +94,7 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 DTASK_OBJ  := $(DTASK_SRC:%.c=$(BUILD)/obj/%.o)
 RUNNER_OBJ := $(RUNNER_SRC:%.c=$(BUILD)/obj/%.o)
-HEADERS    := $(wildcard common/*.h config/*.h queue/*.h shim/*.h runner/*.h)
+HEADERS    := $(wildcard common/*.h config/*.h draft/*.h queue/*.h shim/*.h runner/*.h)
 
 # Every tests/<area>/test_*.c is a cmocka program, in the folder of the
 # area it tests (tests/config/test_sig.c tests config/sig.c); each is
@@ -108,6 +111,7 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
               $(BUILD)/fixtures/failure/.built $(BUILD)/fixtures/fanout/.built \
                $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
                $(BUILD)/fixtures/trust/.built $(BUILD)/fixtures/behave/.built \
+               $(BUILD)/fixtures/draft/.built $(BUILD)/fixtures/draftdw/.built \
               $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
@@ -166,7 +170,8 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # tests include tests/testutil.h as "testutil.h".
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
               $(BUILD)/obj/runner/poolstat.o \
-              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o
+              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o \
+              $(DRAFT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got
 $(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
@@ -209,6 +214,14 @@ $(BUILD)/fixtures/rstring/.built: $(wildcard tests/fixtures/rstring/*) tests/fix
 
 $(BUILD)/fixtures/trust/.built: $(wildcard tests/fixtures/trust/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/trust/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/draft/.built: $(wildcard tests/fixtures/draft/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/draft/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/draftdw/.built: $(wildcard tests/fixtures/draftdw/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/draftdw/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/behave/.built: $(wildcard tests/fixtures/behave/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps

@@ -244,6 +244,13 @@ static int parse_len(lexer *lx, dt__len *len, len_names *names,
                              "a buffer of length 0 carries nothing; give "
                              "it a length of at least 1");
       len->constant *= t.num;
+    } else if (is_word(&t, "LEN") && *lx->p == '?') {
+      /* dtask sig's placeholder: a draft cannot run unreviewed. */
+      return dt__error_set(err, 0, t.col,
+                           "LEN? is a placeholder left by dtask sig: write "
+                           "the buffer's length (a number, an integer "
+                           "parameter's name, or a product such as n*4), as "
+                           "the note beside the entry says");
     } else if (t.kind == TK_IDENT) {
       if (names->n == DT__MAX_LEN_FACTORS)
         return dt__error_set(err, 0, t.col,

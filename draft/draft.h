@@ -78,6 +78,7 @@ typedef struct dt__cfunc {
   char library[256]; /* the shared object it came from, or "" */
   dt__ctype *ret;   /* owned */
   bool variadic;
+  bool no_prototype; /* declared as int f(): its parameters are unknown */
   int nparams;      /* up to DT__MAX_PARAMS; too_many past that */
   bool too_many;
   dt__cparam params[DT__MAX_PARAMS];

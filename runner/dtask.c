@@ -31,6 +31,7 @@
 #include "config/policy.h"
 #include "config/sig.h"
 #include "config/split.h"
+#include "draft/cmd.h"
 #include "runner/elf.h"
 #include "runner/launch.h"
 #include "runner/status.h"
@@ -46,6 +47,8 @@ static void usage(FILE *out) {
           "       dtask run [-c FILE] [-w N] -- PROG [ARGS]\n"
           "       dtask status [-c FILE] [--json | --prometheus]\n"
           "       dtask top [-c FILE] [-n COUNT]\n"
+          "       dtask sig [-I DIR] [-D NAME[=VALUE]] HEADER SYMBOL...\n"
+          "       dtask sig --binary PROG SYMBOL...\n"
           "       dtask --version\n"
           "\n"
           "  check   validate a config and print the plan; with --binary,\n"
@@ -64,6 +67,11 @@ static void usage(FILE *out) {
           "          serves the queue, 1 when none does, 2 on a bad config.\n"
           "  top     the same, redrawn every second (q quits); -n COUNT\n"
           "          views, then exit.\n"
+          "  sig     draft the [[offload]] entries of SYMBOL... from a C\n"
+          "          header (libclang) or from DWARF (libdw): guesses\n"
+          "          noted, unknown lengths left as LEN?, refusals with\n"
+          "          their reason.  Exit 0 complete, 1 needs review, 2\n"
+          "          not found or unreadable.\n"
           "\n"
           "Manual: man dtask, man dtask-runner, man 5 dtask.toml.\n");
 }
@@ -519,7 +527,7 @@ static int cmd_run(int argc, char **argv) {
   return WEXITSTATUS(status);
 }
 
-/* dtask COMMAND ...: check or run. */
+/* dtask COMMAND ...: check, run, status, top or sig. */
 int main(int argc, char **argv) {
   if (argc >= 2 &&
       (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
@@ -539,6 +547,8 @@ int main(int argc, char **argv) {
     return dt__cmd_status(argc - 1, argv + 1);
   if (strcmp(argv[1], "top") == 0)
     return dt__cmd_top(argc - 1, argv + 1);
+  if (strcmp(argv[1], "sig") == 0)
+    return dt__cmd_sig(argc - 1, argv + 1);
   fprintf(stderr, "dtask: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return 1;

@@ -49,6 +49,7 @@ Architecture: $ARCH
 Maintainer: dtask developers <dtask@localhost>
 Installed-Size: $size
 Depends: libc6 (>= $glibc), libffi8, liblmdb0, libhiredis0.14
+Suggests: libclang1-14, libdw1
 Section: devel
 Priority: optional
 Description: offload functions of unmodified programs to runner processes

@@ -12,7 +12,11 @@ set -eu
 # and Celery on Redis, a baseline of the bench's Redis group.
 # groff-base, man-db, bash-completion and dpkg-dev: the installed layout's
 # tests (manual pages rendered and found, completion, make deb).
-PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev groff-base man-db bash-completion dpkg-dev"
+# libdw-dev: dtask sig's DWARF reader is compiled against libdw's headers
+# (and loads libdw1 with dlopen).  libclang1-14 (loaded the same way),
+# and the headers and libraries of zlib, bzip2, OpenSSL and libcrypt:
+# dtask sig's tests draft, check and run their functions.
+PKGS="gcc make pkg-config libffi-dev liblmdb-dev libcmocka-dev lmdb-utils binutils python3 mawk perl-base passwd redis-server libhiredis-dev groff-base man-db bash-completion dpkg-dev libdw-dev libclang1-14 zlib1g-dev libbz2-dev libssl-dev libcrypt-dev"
 BENCH_PKGS="gnuplot-nox python3-celery python3-redis"
 # make fuzz (tests/fuzz/fuzz.mk): clang with libFuzzer, and the
 # sanitizers' runtime, which clang only recommends.

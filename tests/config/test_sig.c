@@ -795,6 +795,22 @@ static void test_err_bad_length_token(void **state) {
   assert_sig_error("int f(in int b[n*(m)])", 18, "unexpected '(' in a length");
 }
 
+/* dtask sig's placeholder is refused with its own message, also inside a
+ * product, and a parameter that happens to be named LEN still works. */
+static void test_err_length_placeholder(void **state) {
+  (void)state;
+  dt__error err;
+  assert_sig_error("int f(out uint8 d[LEN?], ulong n)", 19,
+                   "LEN? is a placeholder left by dtask sig: write the "
+                   "buffer's length");
+  assert_sig_error("int f(out uint8 d[n*LEN?], ulong n)", 21,
+                   "LEN? is a placeholder");
+  dt__sig sig;
+  assert_int_equal(dt__sig_parse("int f(out uint8 d[LEN], ulong LEN)", NULL,
+                                 0, &sig, &err),
+                   0);
+}
+
 static void test_err_length_zero(void **state) {
   (void)state;
   dt__error err;
@@ -1183,6 +1199,7 @@ int main(void) {
       cmocka_unit_test(test_err_missing_bracket),
       cmocka_unit_test(test_err_missing_length),
       cmocka_unit_test(test_err_bad_length_token),
+      cmocka_unit_test(test_err_length_placeholder),
       cmocka_unit_test(test_err_length_zero),
       cmocka_unit_test(test_err_length_too_large),
       cmocka_unit_test(test_err_length_bytes_overflow),

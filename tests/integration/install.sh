@@ -176,10 +176,12 @@ else
   got2=$(comp dtask-runner -)
   got3=$(comp dtask run -c "")
   got4=$(comp dtask check "")
-  [ "$got1" = "--help --version -V check help run status top " ] &&
+  got5=$(comp dtask sig -)
+  [ "$got1" = "--help --version -V check help run sig status top " ] &&
+    [ "$got5" = "--binary --help -D -I -h " ] &&
     [[ " $got2" == *" -u "* && " $got2" == *" --version "* && " $got2" == *" -- "* ]] &&
     [ "$got3" = "a.toml sub " ] && [ "$got4" = "a.toml sub " ]
-  check $? "5 completion: dtask [$got1], dtask-runner - [$got2], dtask run -c [$got3], dtask check [$got4]"
+  check $? "5 completion: dtask [$got1], dtask-runner - [$got2], dtask run -c [$got3], dtask check [$got4], dtask sig - [$got5]"
 fi
 
 # ======================================================================
@@ -290,7 +292,8 @@ deb_case() {
   local deb
   deb=$(ls "$BUILD"/dtask_"$VERSION"_*.deb 2>/dev/null | head -n 1)
   [ -n "$deb" ] && dpkg-deb -I "$deb" >"$tmp/deb.info" 2>&1 &&
-    grep -qE '^ Depends: libc6 \(>= 2\.[0-9]+\), libffi8, liblmdb0, libhiredis0\.14$' "$tmp/deb.info"
+    grep -qE '^ Depends: libc6 \(>= 2\.[0-9]+\), libffi8, liblmdb0, libhiredis0\.14$' "$tmp/deb.info" &&
+    grep -qx ' Suggests: libclang1-14, libdw1' "$tmp/deb.info"
   check $? "8 make deb builds ${deb:-no package}, with its dependencies declared" \
     "$tmp/deb.out" "$tmp/deb.info"
   [ -n "$deb" ] || return

@@ -1,0 +1,20 @@
+/* clang.h: dtask sig's header reader, libclang loaded with dlopen
+ * (draft/clang.c). */
+#ifndef DT_DRAFT_CLANG_H
+#define DT_DRAFT_CLANG_H
+
+#include <stddef.h>
+
+#include "draft/draft.h"
+
+/* Reads funcs[0..n) (each .name set) from header, a path or "<zlib.h>",
+ * parsed as C with the compiler options opts[0..nopts) ("-IDIR",
+ * "-DNAME=VALUE").  Returns 0 with funcs[i].found saying which were
+ * declared, or a negative errno with msg saying what to do: -ELIBACC
+ * when libclang cannot be loaded, -ENOENT when the header cannot be
+ * found, -EINVAL when it does not parse.  Parse errors that do not stop
+ * the reading are printed to stderr as warnings. */
+int dt__draft_clang(const char *header, const char *const *opts, int nopts,
+                    dt__cfunc *funcs, size_t n, char *msg, size_t msgsz);
+
+#endif /* DT_DRAFT_CLANG_H */
