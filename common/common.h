@@ -1,8 +1,9 @@
 /* common.h: what every part of dtask agrees on, stated once.
  *
- * dtask is built from five folders, each a role (README, "Layout"):
+ * dtask is built from six folders, each a role (README, "Layout"):
  * common/ (this: conventions, errors, logging), config/ (the config
- * language), queue/ (what crosses between processes: the wire format and
+ * language), draft/ (dtask sig: entries drafted from C declarations),
+ * queue/ (what crosses between processes: the wire format and
  * the queue interface with its backends), shim/ (the caller role, inside
  * the host program) and runner/ (the runner role and the commands).  A
  * folder includes headers of the folders before it in that list, never
