@@ -88,24 +88,34 @@ void dt__draft_free(dt__draft *d) {
 
 /* --------------------------------------------------- one entry's state */
 
-#define MAX_NOTES 40
+/* A parameter gives at most four notes (its name, two on its direction,
+ * its length), the return one: room for all, so that none is lost. */
+#define MAX_NOTES (4 * DT__MAX_PARAMS + 2)
 
-/* An entry while it is drafted: its signature text, its notes, and the
- * worst thing found (0 complete, 1 placeholder, 2 refused). */
+/* An entry while it is drafted: its signature text, its notes, the
+ * [types] it needs (added to the draft only if it is not refused), and
+ * the worst thing found (0 complete, 1 placeholder, 2 refused).  sig
+ * holds the longest signature the model allows: 32 buffers of 63-letter
+ * types, names and lengths. */
 typedef struct entry {
   const dt__cfunc *f;
-  char sig[2048];
+  char sig[8192];
   size_t siglen;
-  char notes[MAX_NOTES][256];
+  bool sig_full, notes_full;
+  char notes[MAX_NOTES][640];
   int nnotes;
+  const dt__ctype *types[DT__MAX_PARAMS];
+  int ntypes;
   int level;
   char refusal[512];
 } entry;
 
 /* Adds a note ("guessed: ...", "todo: ...") to the entry. */
 static void DT__PRINTF(2, 3) note(entry *e, const char *fmt, ...) {
-  if (e->nnotes >= MAX_NOTES)
+  if (e->nnotes >= MAX_NOTES) {
+    e->notes_full = true;
     return;
+  }
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->notes[e->nnotes++], sizeof e->notes[0], fmt, ap);
@@ -125,7 +135,7 @@ static void DT__PRINTF(2, 3) refuse(entry *e, const char *fmt, ...) {
 
 /* Appends to the signature text. */
 static void DT__PRINTF(2, 3) sig(entry *e, const char *fmt, ...) {
-  if (e->siglen >= sizeof e->sig - 1)
+  if (e->sig_full)
     return;
   va_list ap;
   va_start(ap, fmt);
@@ -133,8 +143,26 @@ static void DT__PRINTF(2, 3) sig(entry *e, const char *fmt, ...) {
   va_end(ap);
   if (n > 0)
     e->siglen += (size_t)n;
-  if (e->siglen >= sizeof e->sig)
+  if (n < 0 || e->siglen >= sizeof e->sig) {
+    e->sig_full = true;
     e->siglen = sizeof e->sig - 1;
+  }
+}
+
+/* Copies s into buf for the draft's text: control characters become '?'
+ * (a comment stays on its line), and with quoted, '"' and '\\' are
+ * escaped (a TOML string stays closed). */
+static const char *clean(const char *s, bool quoted, char *buf,
+                         size_t bufsz) {
+  size_t n = 0;
+  for (; *s != '\0' && n + 3 < bufsz; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (quoted && (c == '"' || c == '\\'))
+      buf[n++] = '\\';
+    buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+  }
+  buf[n] = '\0';
+  return buf;
 }
 
 /* --------------------------------------------------------------- types */
@@ -235,44 +263,75 @@ static const char *record_name(const dt__ctype *t) {
   return t->ntypedefs > 0 ? t->typedefs[t->ntypedefs - 1] : "";
 }
 
-/* Records the record t under [types].  Returns 0, or -ENOSPC past
- * MAX_TYPES, or -EEXIST when another type took its name. */
-static int add_type(dt__draft *d, const dt__ctype *t) {
+/* True when name cannot name a [types] entry: a type of the signature
+ * language or one of its reserved words (config/config.c refuses both). */
+static bool reserved_name(const char *name) {
+  static const char *const words[] = {"struct", "const",    "enum",
+                                      "volatile", "unsigned", "signed",
+                                      "union",  "in",       "out",
+                                      "inout",  NULL};
+  dt__type builtin;
+  for (int i = 0; words[i] != NULL; i++)
+    if (strcmp(name, words[i]) == 0)
+      return true;
+  return dt__type_lookup(name, NULL, 0, &builtin) == 0;
+}
+
+/* Notes that the entry needs the record t under [types], after the draft's
+ * types and the entry's own.  Returns 0, or -ENOSPC past MAX_TYPES, or
+ * -EEXIST when a type of another size or alignment took its name. */
+static int need_type(const dt__draft *d, entry *e, const dt__ctype *t) {
   const char *name = record_name(t);
+  uint64_t align = t->align ? t->align : 1;
   for (int i = 0; i < d->ntypes; i++)
     if (strcmp(d->types[i].name, name) == 0)
-      return d->types[i].size == t->size && d->types[i].align == t->align
+      return d->types[i].size == t->size && d->types[i].align == align
                  ? 0
                  : -EEXIST;
-  if (d->ntypes == MAX_TYPES)
+  for (int i = 0; i < e->ntypes; i++)
+    if (strcmp(record_name(e->types[i]), name) == 0)
+      return e->types[i]->size == t->size &&
+                     (e->types[i]->align ? e->types[i]->align : 1) == align
+                 ? 0
+                 : -EEXIST;
+  if (d->ntypes + e->ntypes >= MAX_TYPES || e->ntypes == DT__MAX_PARAMS)
     return -ENOSPC;
-  utype *u = &d->types[d->ntypes++];
-  snprintf(u->name, sizeof u->name, "%s", name);
-  u->size = t->size;
-  u->align = t->align ? t->align : 1;
-  snprintf(u->what, sizeof u->what, "%s", t->c_name);
+  e->types[e->ntypes++] = t;
   return 0;
 }
 
+/* Adds the entry's types to the draft's [types]. */
+static void add_types(dt__draft *d, const entry *e) {
+  for (int i = 0; i < e->ntypes && d->ntypes < MAX_TYPES; i++) {
+    utype *u = &d->types[d->ntypes++];
+    snprintf(u->name, sizeof u->name, "%s", record_name(e->types[i]));
+    u->size = e->types[i]->size;
+    u->align = e->types[i]->align ? e->types[i]->align : 1;
+    snprintf(u->what, sizeof u->what, "%s", e->types[i]->c_name);
+  }
+}
+
 /* ------------------------------------------------------- lengths */
+
+/* True when name ends with suffix, in any case. */
+static bool ends_with(const char *name, const char *suffix) {
+  size_t n = strlen(name), k = strlen(suffix);
+  return n >= k && strcasecmp(name + n - k, suffix) == 0;
+}
 
 /* True for a name that reads as a length or a count. */
 static bool length_like(const char *name) {
   while (*name == '_') /* glibc's __n, __len */
     name++;
-  static const char *const exact[] = {"n", "len", "size", "count", "num",
-                                      "nbytes", "nmemb", "nelem", NULL};
+  static const char *const exact[] = {"n", "num", "nmemb", "nelem", NULL};
   static const char *const suffix[] = {"len", "length", "size", "count",
                                        "bytes", NULL};
   for (int i = 0; exact[i] != NULL; i++)
     if (strcasecmp(name, exact[i]) == 0)
       return true;
-  size_t n = strlen(name);
-  for (int i = 0; suffix[i] != NULL; i++) {
-    size_t k = strlen(suffix[i]);
-    if (n > k && strcasecmp(name + n - k, suffix[i]) == 0)
+  for (int i = 0; suffix[i] != NULL; i++)
+    if (ends_with(name, suffix[i]))
       return true;
-  }
   return false;
 }
 
@@ -282,6 +341,21 @@ static bool int_param(const dt__cfunc *f, int i) {
     return false;
   const dt__ctype *t = f->params[i].type;
   return t != NULL && t->kind == DT__CK_INT && !t->is_bool && !t->is_char;
+}
+
+/* What parameter i + 1 says of pointer i's length: 1 an integer named
+ * like a length, 2 a pointer to one (the length behind a pointer), 0
+ * nothing. */
+static int next_length(const dt__cfunc *f, int i) {
+  if (i + 1 >= f->nparams || !length_like(f->params[i + 1].name))
+    return 0;
+  if (int_param(f, i + 1))
+    return 1;
+  const dt__ctype *qt = f->params[i + 1].type;
+  return qt != NULL && qt->kind == DT__CK_POINTER && qt->pointee != NULL &&
+                 qt->pointee->kind == DT__CK_INT && !qt->pointee->is_char
+             ? 2
+             : 0;
 }
 
 /* True for the signature language's direction words, which cannot name
@@ -322,32 +396,41 @@ static void draft_length(entry *e, int i, const dt__ctype *pt, char *len,
          me, other);
     return;
   }
-  if (i + 1 < f->nparams) {
-    const dt__cparam *q = &f->params[i + 1];
+  int next = next_length(f, i);
+  if (next > 0)
     param_name(f, i + 1, other, sizeof other);
-    if (int_param(f, i + 1) && length_like(q->name)) {
-      snprintf(len, lensz, "%s", other);
-      note(e, "guessed: %s holds %s elements (the parameter after it is "
-              "named like a length)%s",
-           me, other,
-           pt->kind == DT__CK_VOID ? ", counted in bytes (void *)" : "");
-      return;
-    }
-    const dt__ctype *qt = q->type;
-    if (qt != NULL && qt->kind == DT__CK_POINTER && qt->pointee != NULL &&
-        qt->pointee->kind == DT__CK_INT && !qt->pointee->is_char &&
-        length_like(q->name)) {
-      snprintf(len, lensz, "LEN?");
-      e->level = e->level < 1 ? 1 : e->level;
-      note(e, "todo: %s's length is *%s, behind a pointer, which the "
-              "signature language cannot say: replace LEN? with a fixed "
-              "upper bound of %s's size, or keep %s local",
-           me, other, me, f->name);
-      return;
-    }
+  if (next == 1 && pt->kind != DT__CK_VOID && pt->size != 1 &&
+      ends_with(f->params[i + 1].name, "bytes")) {
+    snprintf(len, lensz, "LEN?");
+    e->level = e->level < 1 ? 1 : e->level;
+    note(e, "todo: %s counts bytes and %s's elements are %llu bytes each, "
+            "which the signature language cannot divide: replace LEN? with "
+            "the number of elements (a number, or an integer parameter that "
+            "counts them)",
+         other, me, (unsigned long long)pt->size);
+    return;
   }
+  if (next == 1) {
+    snprintf(len, lensz, "%s", other);
+    note(e, "guessed: %s holds %s elements (the parameter after it is "
+            "named like a length)%s",
+         me, other,
+         pt->kind == DT__CK_VOID ? ", counted in bytes (void *)" : "");
+    return;
+  }
+  if (next == 2) {
+    snprintf(len, lensz, "LEN?");
+    e->level = e->level < 1 ? 1 : e->level;
+    note(e, "todo: %s's length is *%s, behind a pointer, which the "
+            "signature language cannot say: replace LEN? with a fixed "
+            "upper bound of %s's size, or keep %s local",
+         me, other, me, f->name);
+    return;
+  }
+  /* One element, but for chars: a char * is a string or a buffer. */
   bool writable = !pt->is_const;
-  if (pt->kind == DT__CK_RECORD || (writable && is_scalar(pt))) {
+  if (pt->kind == DT__CK_RECORD ||
+      (writable && is_scalar(pt) && !pt->is_char)) {
     snprintf(len, lensz, "1");
     note(e, "guessed: %s points to one %s (no length given)", me, shown(pt));
     return;
@@ -362,7 +445,7 @@ static void draft_length(entry *e, int i, const dt__ctype *pt, char *len,
 /* -------------------------------------------------------- parameters */
 
 /* Drafts parameter i into the signature. */
-static void draft_param(dt__draft *d, entry *e, int i) {
+static void draft_param(const dt__draft *d, entry *e, int i) {
   const dt__cfunc *f = e->f;
   const dt__cparam *p = &f->params[i];
   const dt__ctype *t = p->type;
@@ -416,8 +499,13 @@ static void draft_param(dt__draft *d, entry *e, int i) {
            me);
     return;
   }
-  if (pt->kind == DT__CK_POINTER || pt->kind == DT__CK_ARRAY ||
-      pt->kind == DT__CK_VALIST) {
+  if (pt->kind == DT__CK_ARRAY) {
+    refuse(e, "%s points to an array (a T (*)[N]): write a wrapper that "
+              "takes the elements as a T * and a length",
+           me);
+    return;
+  }
+  if (pt->kind == DT__CK_POINTER || pt->kind == DT__CK_VALIST) {
     refuse(e, "%s is a pointer to a pointer: dtask copies one level of "
               "memory, never what it points to",
            me);
@@ -439,19 +527,20 @@ static void draft_param(dt__draft *d, entry *e, int i) {
            me, shown(pt));
     return;
   }
-  if (pt->kind == DT__CK_REAL && scalar_name(pt, true) == NULL) {
+  if (is_scalar(pt) && scalar_name(pt, true) == NULL) {
     refuse(e, "%s points to %s, which dtask cannot copy", me, shown(pt));
     return;
   }
   /* cstring: a const char * with no length beside it. */
   bool has_len = (t->kind == DT__CK_ARRAY && t->count > 0) ||
-                 p->attr_len >= 0 ||
-                 (i + 1 < f->nparams && f->params[i + 1].type != NULL &&
-                  length_like(f->params[i + 1].name));
+                 p->attr_len >= 0 || next_length(f, i) > 0;
   if (pt->kind == DT__CK_INT && pt->is_char && pt->is_const && !has_len &&
       strcmp(pt->c_name, "char") == 0 && p->attr_dir != DT__PD_OUT &&
       p->doc_dir != DT__PD_OUT) {
     sig(e, "cstring %s", me);
+    note(e, "guessed: %s is a NUL-terminated string (a const char * with "
+            "no length beside it)",
+         me);
     return;
   }
   /* The element type. */
@@ -466,7 +555,20 @@ static void draft_param(dt__draft *d, entry *e, int i) {
              me);
       return;
     }
-    int rc = add_type(d, pt);
+    if (reserved_name(rn)) {
+      refuse(e, "%s points to %s, whose name is a word of the signature "
+                "language: [types] cannot declare it (write a typedef of "
+                "another name)",
+             me, shown(pt));
+      return;
+    }
+    if (pt->size == 0) {
+      refuse(e, "%s points to %s, which has no size: there is nothing to "
+                "copy",
+             me, shown(pt));
+      return;
+    }
+    int rc = need_type(d, e, pt);
     if (rc == -EEXIST) {
       refuse(e, "%s points to %s, whose name another type of another size "
                 "already took in this draft",
@@ -527,7 +629,11 @@ static void draft_return(entry *e) {
       strcmp(t->pointee->c_name, "char") == 0) {
     sig(e, "cstring");
     note(e, "guessed: the char * it returns is a NUL-terminated string "
-            "(copied back, each distinct string kept once)");
+            "(copied back, each distinct string kept once)%s%s%s",
+         t->pointee->is_const ? "" : "; it is not const: if the caller "
+                                     "frees it (as after strdup), keep ",
+         t->pointee->is_const ? "" : e->f->name,
+         t->pointee->is_const ? "" : " local");
     return;
   }
   if (t->kind == DT__CK_POINTER) {
@@ -537,6 +643,24 @@ static void draft_return(entry *e) {
     return;
   }
   refuse(e, "it returns %s by value, which dtask cannot pass", shown(t));
+}
+
+/* Refuses the entry when two parameters would share a name in its
+ * signature (out and out_, or an unnamed second one and arg2). */
+static void check_names(entry *e) {
+  char a[64], b[64];
+  for (int i = 0; i < e->f->nparams; i++) {
+    param_name(e->f, i, a, sizeof a);
+    for (int j = i + 1; j < e->f->nparams; j++) {
+      param_name(e->f, j, b, sizeof b);
+      if (strcmp(a, b) == 0) {
+        refuse(e, "parameters %d and %d would both be called %s in its "
+                  "signature: rename one in a copy of the declaration",
+               i + 1, j + 1, a);
+        return;
+      }
+    }
+  }
 }
 
 /* Drafts f's entry into d.  Returns 0 for a complete entry (its notes
@@ -555,6 +679,7 @@ int dt__draft_add(dt__draft *d, const dt__cfunc *f) {
            f->name);
   else if (f->too_many)
     refuse(e, "it takes more than %d parameters", DT__MAX_PARAMS);
+  check_names(e);
   draft_return(e);
   sig(e, " %s(", f->name);
   for (int i = 0; i < f->nparams && e->level < 2; i++) {
@@ -563,15 +688,21 @@ int dt__draft_add(dt__draft *d, const dt__cfunc *f) {
     draft_param(d, e, i);
   }
   sig(e, ")");
+  if (e->sig_full || e->notes_full)
+    refuse(e, "its entry would be longer than dtask sig can write");
+  char buf[520];
   if (e->level == 2) {
-    emit(d, "\n# refused: %s (%s): %s\n", f->name, f->where, e->refusal);
+    emit(d, "\n# refused: %s (%s): %s\n", f->name,
+         clean(f->where, false, buf, sizeof buf), e->refusal);
   } else {
-    emit(d, "\n[[offload]]\n# %s, %s\n", f->name, f->where);
+    add_types(d, e);
+    emit(d, "\n[[offload]]\n# %s, %s\n", f->name,
+         clean(f->where, false, buf, sizeof buf));
     for (int i = 0; i < e->nnotes; i++)
       emit(d, "# %s\n", e->notes[i]);
     emit(d, "signature = \"%s\"\n", e->sig);
     if (f->library[0] != '\0')
-      emit(d, "library = \"%s\"\n", f->library);
+      emit(d, "library = \"%s\"\n", clean(f->library, true, buf, sizeof buf));
   }
   int level = e->level;
   free(e);
@@ -581,13 +712,14 @@ int dt__draft_add(dt__draft *d, const dt__cfunc *f) {
 /* Prints the draft: a header comment, the [types] the entries need, then
  * the entries.  Returns 0, or -EIO when out cannot take it. */
 int dt__draft_print(const dt__draft *d, FILE *out) {
+  char buf[520];
   fprintf(out,
           "# Drafted by dtask sig from %s.\n"
           "# Review each entry: 'guessed:' notes are inferences to confirm,\n"
           "# 'todo:' notes mark a LEN? that dtask check rejects until it is\n"
           "# replaced, 'from the header:' notes say what the header said.\n"
           "# Merge [types] into your config's own.\n",
-          d->source);
+          clean(d->source, false, buf, sizeof buf));
   if (d->ntypes > 0) {
     fprintf(out, "\n[types]\n");
     for (int i = 0; i < d->ntypes; i++)
