@@ -234,6 +234,17 @@ static bool type_has_pointers(const api *a, CXType t, int depth) {
   return w.found;
 }
 
+/* Field visitor: notes a flexible array member (T data[]). */
+static int flex_visit(CXCursor c, void *data) {
+  field_walk *w = data;
+  CXType t = w->a->clang_getCanonicalType(w->a->clang_getCursorType(c));
+  if (t.kind == CXT_IncompleteArray) {
+    w->found = true;
+    return CXVisit_Break;
+  }
+  return CXVisit_Continue;
+}
+
 /* True for the typedef names of va_list. */
 static bool is_valist_name(const char *s) {
   return strcmp(s, "va_list") == 0 || strcmp(s, "__gnuc_va_list") == 0 ||
@@ -357,6 +368,10 @@ static dt__ctype *describe(const api *a, CXType t, int depth) {
       take(a, a->clang_getCursorSpelling(decl), d->tag, sizeof d->tag);
     d->complete = size >= 0;
     d->has_pointers = d->complete && type_has_pointers(a, canon, 0);
+    field_walk fw = {a, 0, false};
+    if (d->complete)
+      a->clang_Type_visitFields(canon, flex_visit, &fw);
+    d->has_flexible = fw.found;
     break;
   }
   case CXT_Enum: {

@@ -7,6 +7,7 @@
  * (draft/clang.c for a header, draft/dwarf.c for debug info) describe the
  * functions and the rules (draft/rules.c) write the entries. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,19 @@ int dt__cmd_sig(int argc, char **argv) {
       usage(stdout);
       goto out;
     }
-    if ((strncmp(a, "-I", 2) == 0 || strncmp(a, "-D", 2) == 0) &&
-        binary == NULL && header == NULL) {
+    if (a[0] == '-' && a[1] != '\0' && (header != NULL || binary != NULL)) {
+      fprintf(stderr, "dtask sig: %s: options go before %s\n", a,
+              binary != NULL ? "--binary PROG" : "HEADER");
+      status = 2;
+      goto out;
+    }
+    if (strncmp(a, "-I", 2) == 0 || strncmp(a, "-D", 2) == 0) {
       const char *val = a[2] != '\0' ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
       if (val == NULL || nopts == MAX_OPTS) {
-        fprintf(stderr, "dtask sig: %s needs a value\n", a);
+        fprintf(stderr, val == NULL ? "dtask sig: %s needs a value\n"
+                                    : "dtask sig: %s: at most 64 -I and -D "
+                                      "options\n",
+                a);
         status = 2;
         goto out;
       }
@@ -65,17 +74,24 @@ int dt__cmd_sig(int argc, char **argv) {
       sprintf(o, "-%c%s", a[1], val);
       owned[nowned++] = o;
       opts[nopts++] = o;
-    } else if (strcmp(a, "--binary") == 0 && header == NULL &&
-               binary == NULL && i + 1 < argc) {
+    } else if (strcmp(a, "--binary") == 0) {
+      if (i + 1 == argc) {
+        fprintf(stderr, "dtask sig: --binary needs a program or library\n");
+        status = 2;
+        goto out;
+      }
       binary = argv[++i];
-    } else if (a[0] == '-' && a[1] != '\0' && header == NULL &&
-               binary == NULL) {
+    } else if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "dtask sig: unknown option %s\n", a);
       usage(stderr);
       status = 2;
       goto out;
     } else if (binary == NULL && header == NULL) {
       header = a;
+    } else if (strlen(a) >= sizeof ((dt__cfunc *)0)->name) {
+      fprintf(stderr, "dtask sig: symbol name too long: %.40s...\n", a);
+      status = 2;
+      goto out;
     } else if (nsyms == MAX_SYMBOLS) {
       fprintf(stderr, "dtask sig: at most %d symbols at a time\n",
               MAX_SYMBOLS);
@@ -115,6 +131,7 @@ int dt__cmd_sig(int argc, char **argv) {
   } else {
     dt__draft *d = dt__draft_new(binary != NULL ? binary : header);
     int counts[3] = {0, 0, 0}, missing = 0;
+    bool oom = false;
     for (int i = 0; d != NULL && i < nsyms; i++) {
       if (!funcs[i].found) {
         if (binary != NULL)
@@ -127,13 +144,18 @@ int dt__cmd_sig(int argc, char **argv) {
         continue;
       }
       int level = dt__draft_add(d, &funcs[i]);
-      if (level < 0)
+      if (level < 0) {
+        oom = true;
         break;
+      }
       counts[level]++;
     }
-    if (d == NULL || dt__draft_print(d, stdout) < 0 || fflush(stdout) != 0) {
+    if (d == NULL || oom) {
+      fprintf(stderr, "dtask sig: out of memory; no draft printed\n");
+      status = 2;
+    } else if (dt__draft_print(d, stdout) < 0 || fflush(stdout) != 0) {
       fprintf(stderr, "dtask sig: cannot write the draft: %s\n",
-              d == NULL ? strerror(ENOMEM) : strerror(errno));
+              strerror(errno));
       status = 2;
     } else {
       fprintf(stderr,

@@ -52,6 +52,7 @@ struct dt__ctype {
   bool is_union;        /* RECORD */
   bool complete;        /* RECORD, ENUM: defined, not only declared */
   bool has_pointers;    /* RECORD: some member, at any depth, is a pointer */
+  bool has_flexible;    /* RECORD: it ends in a flexible array member */
   uint64_t count;       /* ARRAY */
   dt__ctype *pointee;   /* POINTER, ARRAY: owned */
 };

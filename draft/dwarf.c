@@ -253,10 +253,12 @@ static dt__ctype *new_named(dt__ckind kind, const char *c_name) {
 /* A record's alignment: DW_AT_alignment, else the largest of its
  * members' (base types their size up to 16, pointers their size, arrays
  * their element's, records recursively), lowered while it does not
- * divide the size (a packed record).  Sets *ptrs when a member at any
+ * divide the size (a packed record).  With top (the record itself, not
+ * one nested in it), sets *flex when a member is an array without a
+ * bound (a flexible array member).  Sets *ptrs when a member at any
  * depth is a pointer; pointers are never followed. */
 static uint64_t record_align(const api *a, Dwarf_Die *rec, int depth,
-                             bool *ptrs) {
+                             bool top, bool *ptrs, bool *flex) {
   Dwarf_Word explicit_al = 0;
   bool has_explicit = udata_of(a, rec, DW_AT_alignment, &explicit_al);
   uint64_t al = 0;
@@ -268,6 +270,13 @@ static uint64_t record_align(const api *a, Dwarf_Die *rec, int depth,
       continue;
     if (type_of(a, &m, &td) == NULL || !strip(a, &td, &t))
       continue;
+    Dwarf_Die sub;
+    Dwarf_Word bound;
+    if (top && a->dwarf_tag(&t) == DW_TAG_array_type &&
+        a->dwarf_child(&t, &sub) == 0 &&
+        !udata_of(a, &sub, DW_AT_count, &bound) &&
+        !udata_of(a, &sub, DW_AT_upper_bound, &bound))
+      *flex = true; /* T data[]: its length is not in the type */
     for (int hops = 0; a->dwarf_tag(&t) == DW_TAG_array_type; hops++)
       if (hops == MAX_HOPS || type_of(a, &t, &td) == NULL ||
           !strip(a, &td, &t))
@@ -289,7 +298,7 @@ static uint64_t record_align(const api *a, Dwarf_Die *rec, int depth,
     case DW_TAG_structure_type:
     case DW_TAG_union_type:
     case DW_TAG_class_type:
-      mal = record_align(a, &t, depth + 1, ptrs);
+      mal = record_align(a, &t, depth + 1, false, ptrs, flex);
       break;
     default:
       break;
@@ -325,7 +334,9 @@ static dt__ctype *conv_record(const api *a, Dwarf_Die *d, int depth) {
   t->complete = !flag_of(a, d, DW_AT_declaration, false);
   int size = a->dwarf_bytesize(d);
   t->size = size > 0 ? (uint64_t)size : 0;
-  t->align = t->complete ? record_align(a, d, depth, &t->has_pointers) : 0;
+  t->align = t->complete ? record_align(a, d, depth, true, &t->has_pointers,
+                                         &t->has_flexible)
+                         : 0;
   return t;
 }
 

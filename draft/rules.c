@@ -527,6 +527,13 @@ static void draft_param(const dt__draft *d, entry *e, int i) {
            me, shown(pt));
     return;
   }
+  if (pt->kind == DT__CK_RECORD && pt->has_flexible) {
+    refuse(e, "%s points to %s, which ends in a flexible array member: its "
+              "length is not in its type, so a copy of sizeof bytes would "
+              "lose it",
+           me, shown(pt));
+    return;
+  }
   if (is_scalar(pt) && scalar_name(pt, true) == NULL) {
     refuse(e, "%s points to %s, which dtask cannot copy", me, shown(pt));
     return;

@@ -104,7 +104,7 @@ check $? "0 dtask, dtask-runner, the shim and the engine need neither libclang n
 # ======================================================================
 SD_ALL="sd_sum sd_scale sd_norm sd_fill sd_copy sd_mean sd_upper sd_name
 sd_swap sd_mix sd_blob sd_pack sd_log sd_vlog sd_apply sd_split sd_walk
-sd_peek sd_big sd_dump sd_origin sd_table sd_old sd_many sd_byval"
+sd_peek sd_big sd_dump sd_origin sd_table sd_old sd_many sd_byval sd_send"
 # draft NAME WANT-RC HEADER SYMBOL...: the draft equals expected/NAME.toml
 # and its summary expected/NAME.err, with exit status WANT-RC.
 draft() {
@@ -135,7 +135,8 @@ for want in "it is variadic" "is a va_list" "is a function pointer" \
   "without a prototype" "more than 32 parameters" "passes struct" \
   "behind a pointer" "is not in the declaration" "(Doxygen @param)" \
   "(GCC access attribute)" "renamed: parameter out" "points to one" \
-  "named like a length" "is inout (not const" "NUL-terminated string"; do
+  "named like a length" "is inout (not const" "NUL-terminated string" \
+  "flexible array member"; do
   grep -q -- "$want" "$EXP"/*.toml || missing="$missing|$want"
 done
 [ -z "$missing" ]
@@ -235,6 +236,11 @@ rc_is "$tmp/bin" 0 && [ "$(wc -l <"$tmp/bin.sigs")" = 6 ] &&
   grep -q '^# sd_sum, .*libsigdemo.c:[0-9]' "$tmp/bin.out"
 check $? "3 --binary libsigdemo.so: the header's 6 signatures, from DWARF, with library = and the source line" \
   "$tmp/bin.diff" "$tmp/bin.out" "$tmp/bin.err"
+run "$tmp/flex" "$DTASK" sig --binary "$FX/libsigdemo.so" sd_send
+rc_is "$tmp/flex" 1 &&
+  grep -q '^# refused: sd_send .*struct sd_msg, which ends in a flexible array member' "$tmp/flex.out"
+check $? "3 --binary: a struct ending in a flexible array member is refused, as from the header" \
+  "$tmp/flex.out" "$tmp/flex.err"
 cp "$FX/libsigdemo.so" "$tmp/stripped.so" && strip -g "$tmp/stripped.so"
 run "$tmp/strip" "$DTASK" sig --binary "$tmp/stripped.so" sd_sum
 rc_is "$tmp/strip" 2 && grep -q 'stripped\|no DWARF\|debug info' "$tmp/strip.err" &&
