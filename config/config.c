@@ -18,6 +18,7 @@
 #include "common/common.h"
 #include "common/error.h"
 #include "config/cond.h"
+#include "config/async.h"
 #include "config/config.h"
 #include "config/file.h"
 #include "config/deny.h"
@@ -52,9 +53,9 @@ static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
 static const char *const shim_keys[] = {"strict", "progress", NULL};
 static const char *const type_keys[] = {"size", "align", NULL};
-static const char *const offload_keys[] = {"symbol",   "signature",
-                                           "version",  "library",
-                                           "required", "offload_if", NULL};
+static const char *const offload_keys[] = {
+    "symbol", "signature", "version", "library", "required", "offload_if",
+    "async",  NULL};
 
 /* Rejects any member of table t not listed in allowed or in extra (which
  * may be NULL), naming section ("[queue]") and the closest allowed key
@@ -716,7 +717,8 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
   if ((v = dt__toml_get(t, "offload_if")) != NULL &&
       read_offload_if(v, named, o, err) != 0)
     return -EINVAL;
-  if (dt__split_read(t, named, &o->sig, &o->split, err) != 0)
+  if (dt__split_read(t, named, &o->sig, &o->split, err) != 0 ||
+      dt__async_read(t, named, &o->sig, &o->split, &o->async, err) != 0)
     return -EINVAL;
   for (size_t i = 0; i < cfg->noffloads; i++) {
     const dt__offload *p = &cfg->offloads[i];

@@ -21,6 +21,7 @@ typedef struct dt__offload {
   dt__sig sig;
   dt__policy policy;
   dt__split split;
+  int async;           /* async = true: the caller does not wait */
   int line;            /* where the [[offload]] header is */
 } dt__offload;
 

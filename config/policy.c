@@ -31,6 +31,7 @@
 #define DEFAULT_RETRY_WAIT_NS (100ull * 1000000ull)
 #define DEFAULT_RETRY_MAX_WAIT_NS (5ull * 1000000000ull)
 #define DEFAULT_WAIT_FOR_RUNNER_NS (30ull * 1000000000ull)
+#define DEFAULT_DRAIN_TIMEOUT_NS (30ull * 1000000000ull)
 #define MAX_RETRIES 100
 
 /* The errno names dtask accepts in a config, in the order of
@@ -111,7 +112,7 @@ const char *dt__errno_name(int e) {
 const char *const dt__policy_keys[] = {
     "on_crash",       "on_timeout", "on_unavailable", "timeout",
     "retries",        "retry_wait", "retry_max_wait", "retry_on_errno",
-    "retry_if",       "wait_for_runner", NULL};
+    "retry_if",       "wait_for_runner", "drain_timeout", NULL};
 const char *const dt__policy_value_keys[] = {"return", "errno", NULL};
 
 /* Sets the built-in defaults. */
@@ -124,6 +125,7 @@ void dt__policy_defaults(dt__policy *p) {
   p->retry_wait_ns = DEFAULT_RETRY_WAIT_NS;
   p->retry_max_wait_ns = DEFAULT_RETRY_MAX_WAIT_NS;
   p->wait_for_runner_ns = DEFAULT_WAIT_FOR_RUNNER_NS;
+  p->drain_timeout_ns = DEFAULT_DRAIN_TIMEOUT_NS;
 }
 
 /* An errno given as a name ("EIO") or a positive number. */
@@ -302,6 +304,10 @@ int dt__policy_read(const dt__toml *t, const char *section, dt__policy *p,
   if ((v = dt__toml_get(t, "wait_for_runner")) != NULL &&
       read_duration(v, section, "wait_for_runner = \"30s\"", week,
                     &p->wait_for_runner_ns, err) != 0)
+    return -EINVAL;
+  if ((v = dt__toml_get(t, "drain_timeout")) != NULL &&
+      read_duration(v, section, "drain_timeout = \"30s\"", week,
+                    &p->drain_timeout_ns, err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "retries")) != NULL) {
     if (dt__toml_want(v, DT__TOML_INT, section, "retries = 3", err) != 0)

@@ -41,6 +41,7 @@ typedef struct dt__policy {
   uint64_t retry_wait_ns;     /* default 100 ms */
   uint64_t retry_max_wait_ns; /* default 5 s */
   uint64_t wait_for_runner_ns; /* default 30 s */
+  uint64_t drain_timeout_ns;  /* async: how long exit waits; default 30 s */
   int retry_errnos[DT__MAX_RETRY_ERRNOS];
   int nretry_errnos;
   int has_retry_if;           /* retry_if given, or implied (bind) */

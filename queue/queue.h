@@ -40,8 +40,11 @@ typedef int (*dt__encode_fn)(void *ctx, uint8_t *buf, size_t size,
  * (fail_claim: the supervisor that saw the worker die; the sweep). */
 enum { DT__FROM_WORKER = 0, DT__FROM_RUNNER = 1 };
 
-/* submit's flags. */
-enum { DT__SUBMIT_NEXT = 1 };
+/* submit's flags.  DT__SUBMIT_SHARED: the slot is shared by threads of
+ * this process, one of which may be waiting on it at this moment (the
+ * async calls' slot, shim/async.c); a backend that keeps a connection
+ * per slot submits over another one. */
+enum { DT__SUBMIT_NEXT = 1, DT__SUBMIT_SHARED = 2 };
 
 /* Reads a result record in place; from is who stored it.  A negative
  * return keeps the result (-ENOSPC: the caller grows a buffer and waits

@@ -260,15 +260,39 @@ static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
  * enc's error; -ENOMEM; -ENOSPC when the server is out of memory;
  * -ECONNREFUSED/-EAGAIN/-EIO when it cannot be reached (nothing stored,
  * as far as this caller can tell). */
+static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
+                     dt__encode_fn enc, void *ctx, uint32_t slot,
+                     uint64_t drop, unsigned flags, uint64_t *id);
+
 int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                   uint32_t slot, uint64_t drop, unsigned flags,
                   uint64_t *id) {
   dt__rq *q = dt__rd(base);
   dt__rconn *c;
+  if (flags & DT__SUBMIT_SHARED) {
+    /* Another thread may be blocked reading on the slot's connection:
+     * the shared one carries the task (the answer's key is the call's,
+     * whichever connection reads it). */
+    pthread_mutex_lock(&q->mu);
+    int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
+    if (rc == 0)
+      rc = submit_on(q, &q->main, true, size, enc, ctx, slot, drop,
+                     flags & ~(unsigned)DT__SUBMIT_NEXT, id);
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+  }
   int rc = slot_conn(q, slot, &c);
   if (rc != 0)
     return rc;
-  rc = dt__rq_take_id(q, c, id);
+  return submit_on(q, c, false, size, enc, ctx, slot, drop, flags, id);
+}
+
+/* The submit operation's work on c, ready (the slot's connection, or the
+ * shared one with q->mu held): as dt__rd_submit says. */
+static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
+                     dt__encode_fn enc, void *ctx, uint32_t slot,
+                     uint64_t drop, unsigned flags, uint64_t *id) {
+  int rc = dt__rq_take_id(q, c, id);
   if (rc != 0)
     return rc;
   uint8_t *buf = malloc(size ? size : 1);
@@ -289,7 +313,9 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                         dt__rq_id_key(q, kr, sizeof kr, "r:", d),
                         dt__rq_id_key(q, ka, sizeof ka, "a:", d)};
   redisReply *r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
-  if (r == NULL && c->refused == 0 && slot_conn(q, slot, &c) == 0)
+  if (r == NULL && c->refused == 0 &&
+      (shared ? dt__rconn_ready(c, IO_TIMEOUT_NS) : slot_conn(q, slot, &c)) ==
+          0)
     r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
   free(buf);
   if (r == NULL)

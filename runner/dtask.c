@@ -227,6 +227,11 @@ static void print_plan(const dt__config *cfg, const objects *o) {
       printf("      offloaded only when %s; other calls run in the caller\n",
              c);
     }
+    if (off->async)
+      printf("      async: the caller does not wait (its errno is left as "
+             "it was; a failure is said on stderr); exit waits up to %gs "
+             "(drain_timeout) for calls still queued\n",
+             (double)off->policy.drain_timeout_ns / 1e9);
     if (o != NULL)
       explain_binary(o, off);
   }

@@ -233,7 +233,7 @@ dt__where dt__fanout(dt__stub *s, dt__queue *q, dt__thread_state *ts, void *ret,
                      saved);
   }
   const uint64_t budget = dt__caller.cfg->map_size / 4;
-  dt__watch w = {0, 0, false};
+  dt__watch w = {0, 0, false, 0};
   bool said_unavailable = false, said_queue = false;
   uint64_t acc = 0, decided_ret = 0;
   int err_fail = saved, err_last = saved;

@@ -29,6 +29,7 @@
 #include "common/guard.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "shim/async.h"
 #include "shim/call.h"
 #include "shim/door.h"
 #include "shim/loader.h"
@@ -262,14 +263,17 @@ out:
   return result;
 }
 
-/* Ends the offload path (its last result, its stats file) and, with
- * DTASK_LOG=info, says how many calls each symbol received. */
+/* Ends the offload path (its async calls drained, its last result, its
+ * stats file) and, with DTASK_LOG=info, says how many calls each symbol
+ * received. */
 __attribute__((destructor)) static void shim_fini(void) {
   int saved = errno;
   dt__in_shim = 1;
   if (dt__mode == DT__MODE_OFFLOAD && g_stubs != NULL &&
-      getenv(DT__ENV_ROLE) == NULL)
+      getenv(DT__ENV_ROLE) == NULL) {
+    dt__async_drain();
     dt__offload_fini();
+  }
   dt__in_shim = 0;
   errno = saved;
   if (dt__log_level < DT__LOG_INFO)

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "config/sig.h"
 #include "config/types.h"
+#include "shim/async.h"
 #include "shim/call.h"
 #include "shim/ffitype.h"
 #include "shim/stub.h"
@@ -137,7 +138,8 @@ static void trace_call(const dt__stub *s, void *ret, void **args, int err,
       [DT__RAN_WORKER] = "offloaded",
       [DT__RAN_INLINE] = "inline (fallback)",
       [DT__RAN_SOME] = "offloaded (some slices inline)",
-      [DT__RAN_VALUE] = "not run (on_* value)"};
+      [DT__RAN_VALUE] = "not run (on_* value)",
+      [DT__RAN_QUEUED] = "queued (async)"};
   dt__trace("%s errno=%d %s %.1fus", buf, err,
             dt__mode == DT__MODE_SYNC ? "sync"
             : local                   ? "local (offload_if)"
@@ -182,6 +184,8 @@ static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
   dt__where where = DT__RAN_INLINE;
   if (local)
     ffi_call(cif, FFI_FN(s->real), ret, args);
+  else if (s->off->async)
+    where = dt__async_call(s, ret, args);
   else
     where = dt__offload_call(s, ret, args);
   if (dt__trace_on) {

@@ -37,6 +37,9 @@ typedef struct dt__stub {
   unsigned long calls;    /* intercepted calls (atomic) */
   unsigned long local;    /* ... run in the caller by offload_if (atomic) */
   unsigned long retries;  /* retries of offloaded calls (atomic) */
+  /* async calls the drain at exit gave up on: withdrawn before any
+   * worker took them, or left to the worker that runs them (reaper) */
+  unsigned long drain_dropped, drain_left;
   uint32_t index;         /* the entry's index in the config */
   unsigned long hist[DT__HIST_BUCKETS]; /* offloaded round trips (atomic) */
 } dt__stub;

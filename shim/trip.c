@@ -103,6 +103,7 @@ void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
   c->err = saved;
   c->caller_errno = saved;
   c->refs = refs;
+  c->async = s->off->async != 0;
 }
 
 /* Whether a call of s with args, whose task takes size bytes, is too
@@ -142,21 +143,19 @@ int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said) {
  * (atomic). */
 static int s_full_said;
 
-/* Queues the call of c, size bytes (dropping this thread's last result
- * in the same transaction), and sets c->id.  Returns 0, or a negative
- * errno after saying why the call will run inline instead (-EFBIG: too
- * large, dt__trip_too_big; nothing was queued); with said (a
- * fan-out's slices), that is said once per call, and *said records it.
- * A full filesystem (-EDQUOT) is said once until a submit goes through
- * again. */
-int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
-                    size_t size, dt__call_ctx *c, bool *said) {
+/* Queues c's task (size bytes) with the waiter slot slot, dropping the
+ * answer drop (DT__NO_ID: none) in the same transaction.  A task too
+ * large for one call is refused first (-EFBIG, said by
+ * dt__trip_too_big).  Any other failure is said once per call (said:
+ * shared by the slices of a fan-out call, NULL for a single call) with
+ * what to do; a full filesystem (-EDQUOT) is said once until a submit
+ * goes through again.  Returns 0 (c->id set) or a negative errno. */
+static int submit(dt__stub *s, dt__queue *q, uint32_t slot, uint64_t drop,
+                  unsigned flags, size_t size, dt__call_ctx *c, bool *said) {
   if (dt__trip_too_big(s, size, c->args, said) != 0)
     return -EFBIG;
-  /* A single call (said NULL) is waited for next with wait_since. */
-  int rc = dt__queue_submit_drop(q, size, encode_task, c, ts->slot,
-                                 ts->has_drop ? ts->drop : DT__NO_ID,
-                                 said == NULL ? DT__SUBMIT_NEXT : 0, &c->id);
+  int rc = dt__queue_submit_drop(q, size, encode_task, c, slot, drop, flags,
+                                 &c->id);
   bool quiet = false;
   if (rc == -EDQUOT)
     quiet = __atomic_exchange_n(&s_full_said, 1, __ATOMIC_RELAXED) != 0;
@@ -181,10 +180,30 @@ int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                            "be queued)"
                          : "");
   }
-  if (rc != 0)
-    return rc;
-  ts->has_drop = false;
-  return 0;
+  return rc;
+}
+
+/* Queues c's task (size bytes) with the thread's waiter slot ts, dropping
+ * the thread's last answer, still in the queue, in the same transaction.
+ * A single call (said NULL) is waited for next with wait_since; the
+ * slices of a fan-out call share said (see submit).  Returns 0 or a
+ * negative errno (-EFBIG: too large for one call). */
+int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                    size_t size, dt__call_ctx *c, bool *said) {
+  int rc = submit(s, q, ts->slot, ts->has_drop ? ts->drop : DT__NO_ID,
+                  said == NULL ? DT__SUBMIT_NEXT : 0, size, c, said);
+  if (rc == 0)
+    ts->has_drop = false;
+  return rc;
+}
+
+/* Queues the task of an async call c (size bytes) with the process's
+ * async waiter slot, whose answer shim/async.c takes later with
+ * dt__trip_wait.  Returns 0 or a negative errno, said as for a single
+ * call. */
+int dt__trip_submit_async(dt__stub *s, dt__queue *q, uint32_t slot,
+                          size_t size, dt__call_ctx *c) {
+  return submit(s, q, slot, DT__NO_ID, DT__SUBMIT_SHARED, size, c, NULL);
 }
 
 /* Says in c->msg why the answer to c is not trusted (why: a clause),
@@ -231,6 +250,17 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
         return DT__OUT_UNAVAILABLE;
       }
       /* Otherwise its answer is there, or a live worker has it. */
+    }
+    if (w->until != 0) {
+      uint64_t now = dt__now_ns();
+      if (now >= w->until) {
+        snprintf(c->msg, sizeof c->msg, "%s: call %llu: no answer by the "
+                 "end of drain_timeout", s->off->symbol,
+                 (unsigned long long)c->id);
+        return DT__OUT_DRAINED;
+      }
+      if (w->until - now < tick)
+        tick = w->until - now;
     }
     if (tick < 1000000)
       tick = 1000000; /* at least 1 ms: never a busy loop */
@@ -348,7 +378,7 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
  * answer.  Returns how it ended. */
 dt__outcome dt__trip_round(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                            size_t size, dt__call_ctx *c) {
-  dt__watch w = {0, 0, false};
+  dt__watch w = {0, 0, false, 0};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
   if (dt__trip_submit(s, q, ts, size, c, NULL) != 0)
     return DT__OUT_INLINE;
@@ -381,7 +411,8 @@ static void backoff(const dt__policy *p, int attempt) {
  * A signal goes through the host's own disposition first (a handler
  * runs, as it would have for a local crash); if that returns, the
  * default action follows.  An exit inside the function exits. */
-static void die_like(dt__outcome o, const dt__call_ctx *c) {
+__attribute__((noreturn)) static void die_like(dt__outcome o,
+                                                const dt__call_ctx *c) {
   int sig = o == DT__OUT_TIMEOUT ? SIGALRM
             : o == DT__OUT_LOST  ? SIGABRT
                                  : c->err;
@@ -405,6 +436,19 @@ static void die_like(dt__outcome o, const dt__call_ctx *c) {
   pthread_sigmask(SIG_UNBLOCK, &one, NULL);
   raise(sig);
   _exit(128 + sig);
+}
+
+/* The end of a call that cannot go on: die_like, unless no caller waits
+ * for it (async = true), which a failure never kills: it is said, and
+ * the call is over (DT__SETTLED_VALUE, *err the caller's errno). */
+static int die_or_report(dt__outcome o, const dt__call_ctx *c, int *err,
+                         int saved) {
+  if (!c->async)
+    die_like(o, c); /* no return */
+  dt__log(DT__LOG_ERROR, "async call of %s failed: %s; it is not run again",
+          c->s->off->symbol, c->msg);
+  *err = saved;
+  return DT__SETTLED_VALUE;
 }
 
 /* Takes a call whose first attempt ended with o (c holds its answer) to
@@ -441,6 +485,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       *err = dt__trip_inline(s, ret, args, saved);
       return DT__SETTLED_INLINE;
     case DT__OUT_UNAVAILABLE:
+    case DT__OUT_DRAINED: /* shim/async.c's, never given here */
       act = &pol->on_unavailable;
       break;
     case DT__OUT_CRASH:
@@ -452,7 +497,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
       act = &pol->on_crash;
       if (act->kind == DT__ON_LOCAL) {
         dt__log(DT__LOG_ERROR, "%s", c->msg);
-        die_like(o, c);
+        return die_or_report(o, c, err, saved);
       }
       break;
     case DT__OUT_TIMEOUT:
@@ -488,6 +533,6 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     if (act->kind == DT__ON_RETRY)
       dt__log(DT__LOG_ERROR, "%s: %d retries failed", s->off->symbol,
               pol->retries);
-    die_like(o, c);
+    return die_or_report(o, c, err, saved);
   }
 }

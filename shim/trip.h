@@ -22,6 +22,7 @@ typedef struct dt__call_ctx {
   uint64_t id;
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
   bool quiet;           /* fan-out: another slice said it already */
+  bool async;           /* async = true: no caller waits for the answer */
   char msg[512];
 } dt__call_ctx;
 
@@ -32,8 +33,10 @@ typedef enum dt__outcome {
   DT__OUT_CRASH,       /* the worker died running it (c.err: the detail) */
   DT__OUT_TIMEOUT,     /* it ran past its timeout and its worker was killed */
   DT__OUT_UNAVAILABLE, /* no runner within wait_for_runner */
-  DT__OUT_LOST         /* a worker ran it (or may have), and its answer is
+  DT__OUT_LOST,        /* a worker ran it (or may have), and its answer is
                           lost or not to be trusted: never run again here */
+  DT__OUT_DRAINED      /* no answer by the watch's until (an async call at
+                          exit, past drain_timeout) */
 } dt__outcome;
 
 /* How long calls have found no runner: one per call, shared by the
@@ -43,6 +46,7 @@ typedef struct dt__watch {
   uint64_t since;   /* when no runner was first seen (0: one is alive) */
   uint64_t started; /* when this call last tried to autostart a pool */
   bool said;        /* the on_unavailable = "wait" message is out */
+  uint64_t until;   /* 0, or when to stop waiting (DT__OUT_DRAINED) */
 } dt__watch;
 
 /* How dt__trip_settle ended. */
@@ -54,6 +58,8 @@ void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
 int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said);
 int dt__trip_submit(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                     size_t size, dt__call_ctx *c, bool *said);
+int dt__trip_submit_async(dt__stub *s, dt__queue *q, uint32_t slot,
+                          size_t size, dt__call_ctx *c);
 dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                           dt__call_ctx *c, bool first, uint32_t seen,
                           dt__watch *w);

@@ -1,0 +1,201 @@
+#!/bin/bash
+# async.sh: integration tests of async = true, calls whose caller does not
+# wait, with real pools on both backends ("lmdb", then "redis" on a
+# redis-server of its own, on a unix socket).
+#
+# For each backend, with asprog (tests/fixtures/async), whose functions
+# log every call they run to $ASYNC_LOG with the pid that ran it:
+#   1. 4 threads x 10 calls of 50 ms, 2 workers: right after the last
+#      call was made, fewer than 40 are logged (the callers did not
+#      wait); at exit (main returns with calls still queued) all 40 ran,
+#      each (thread, call) exactly once, all in workers; errno, set to
+#      1234 before each call, is 1234 after every one;
+#   2. 3 threads x 20 calls, 1 worker: each thread's calls ran in the
+#      order it made them;
+#   3. 20 calls over a 64 KiB buffer that the caller overwrites as soon
+#      as each call returns: every call summed the buffer as it was when
+#      the call was made;
+#   4. a call that crashes its worker (on_crash = "signal", the default):
+#      the caller is not killed, the failure is said on stderr, the next
+#      call runs, the program exits 0;
+#   5. fork: the parent's and the child's calls each run once;
+#   6. exit(3) right after 6 calls of 100 ms: all 6 ran, status 3;
+#   7. drain_timeout = "700ms", 8 calls of 600 ms, 1 worker: the exit is
+#      held about 0.7 s, not 4.8; the calls no worker took are said not
+#      run, none runs twice, and the ones that ran, those said not run
+#      and those left to a worker account for all 8.
+# Then dtask check's line for an async entry.
+#
+# Environment: BUILD (default build); SANITIZE=1 when built with
+# ASan/UBSan.  Output: "ok - ..." or "not ok - ..." per check, then "N
+# passed, N failed, N skipped".
+# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
+set -u
+
+# shellcheck source=tests/integration/tap.bash
+. "$(dirname "$0")/tap.bash"
+
+DTASK=$BUILD/dtask
+AS=$BUILD/fixtures/async/asprog
+for f in "$DTASK" "$AS"; do
+  if [ ! -e "$f" ]; then
+    not_ok "$f is built (make all)"
+    finish
+  fi
+done
+LAUNCH_ENV=()
+if [ "$SANITIZE" = 1 ]; then
+  asan=$(${CC:-cc} -print-file-name=libasan.so)
+  nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
+  LAUNCH_ENV=("LD_PRELOAD=$asan"
+              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
+fi
+ulimit -c 0
+REDIS_SERVER=$(command -v redis-server)
+
+tmp=$(mktemp -d /tmp/dtask-async.XXXXXX)
+chmod 700 "$tmp"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  cd / && rm -rf "$tmp"
+}
+trap cleanup EXIT
+cd "$tmp" || exit 1
+CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
+       -u DTASK_STRICT -u DTASK_HOST_ID)
+
+# mkcfg NAME QUEUE-LINES [EXTRA]: the config of asprog's functions, EXTRA
+# added to as_note's entry.
+mkcfg() {
+  local f=$tmp/$1.toml
+  {
+    printf '[queue]\n%s\n[runner]\nautostart = false\n' "$2"
+    printf '[[offload]]\nsignature = "void as_note(int thread, int seq, cstring tag, int ms)"\nasync = true\n%s\n' "${3:-}"
+    printf '[[offload]]\nsignature = "void as_sum(in uint8 data[n], size_t n, int seq)"\nasync = true\n'
+    printf '[[offload]]\nsignature = "void as_crash(int how)"\nasync = true\n'
+  } >"$f"
+  echo "$f"
+}
+
+# run OUT CFG W ARGS...: asprog ARGS under dtask run -w W, logging to
+# OUT.log; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time).
+run() {
+  local o=$1 cfg=$2 w=$3 t0 t1
+  shift 3
+  : >"$o.log"
+  t0=$(date +%s%N)
+  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" ASYNC_LOG="$o.log" timeout 60 \
+    "$DTASK" run -c "$cfg" -w "$w" -- "$AS" "$@" >"$o.out" 2>"$o.err"
+  echo $? >"$o.rc"
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+}
+
+# once FILE: every "note THREAD SEQ" of FILE is there exactly once.
+dups() { awk '$1 == "note" { print $2, $3 }' "$1" | sort | uniq -d | wc -l; }
+
+backend_case() {
+  local be=$1 qlines=$2 cfg o n
+  mkdir -m 700 -p "$tmp/$be.q"
+  cfg=$(mkcfg "$be" "$qlines")
+
+  o=$tmp/$be.1
+  run "$o" "$cfg" 2 burst 4 10 50
+  local made logged
+  made=$(sed -n 's/^made \([0-9]*\) .*/\1/p' "$o.out")
+  logged=$(sed -n 's/^made .* logged \([0-9]*\)$/\1/p' "$o.out")
+  n=$(grep -c '^note ' "$o.log")
+  [ "$(cat "$o.rc")" = 0 ] && [ "$made" = 40 ] && [ -n "$logged" ] &&
+    [ "$logged" -lt 40 ] && [ "$n" = 40 ] && [ "$(dups "$o.log")" = 0 ] &&
+    ! grep -q "pid $(sed -n 's/^caller pid //p' "$o.out")\$" "$o.log"
+  check $? "$be 1 40 calls made without waiting ($logged logged when the last was made), all 40 ran once by exit" \
+    "$o.out" "$o.err" "$o.log"
+  grep -q '^made 40 errno changed 0 ' "$o.out"
+  check $? "$be 1 errno is the caller's after every async call" "$o.out"
+  grep -q '^dtask: 40 calls offloaded; as_note 40 ' "$o.err"
+  check $? "$be 1 every call ran in a worker (dtask run's summary counts 40)" "$o.err"
+
+  o=$tmp/$be.2
+  run "$o" "$cfg" 1 burst 3 20 0
+  n=$(awk '$1 == "note" { if (seen[$2] && $3 <= last[$2]) bad++; last[$2] = $3; seen[$2] = 1 } END { print bad + 0 }' "$o.log")
+  [ "$(cat "$o.rc")" = 0 ] && [ "$(grep -c '^note ' "$o.log")" = 60 ] && [ "$n" = 0 ]
+  check $? "$be 2 one worker: each thread's calls ran in the order it made them ($n out of order)" \
+    "$o.log" "$o.err"
+
+  o=$tmp/$be.3
+  run "$o" "$cfg" 2 sum 20
+  sort "$o.out" >"$o.want"
+  awk '$1 == "sum" { print $1, $2, $3 }' "$o.log" | sort >"$o.got"
+  [ "$(cat "$o.rc")" = 0 ] && [ "$(wc -l <"$o.want")" = 20 ] && cmp -s "$o.want" "$o.got"
+  check $? "$be 3 the caller reuses its buffer at once: each call summed it as it was made" \
+    "$o.want" "$o.got" "$o.err"
+
+  o=$tmp/$be.4
+  run "$o" "$cfg" 2 crash
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx done "$o.out" &&
+    grep -q 'async call of as_crash failed: .*signal 11' "$o.err" &&
+    grep -q '^note 0 1 after ' "$o.log" && grep -q '^crash 1 ' "$o.log"
+  check $? "$be 4 a crash is said, the caller lives on and its next call runs (exit 0)" \
+    "$o.out" "$o.err" "$o.log"
+
+  o=$tmp/$be.5
+  run "$o" "$cfg" 2 fork 10
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx 'child status 0' "$o.out" &&
+    [ "$(grep -c '^note 0 [0-9]* parent ' "$o.log")" = 10 ] &&
+    [ "$(grep -c '^note 1 [0-9]* child ' "$o.log")" = 10 ] && [ "$(dups "$o.log")" = 0 ]
+  check $? "$be 5 fork: the parent's 10 calls and the child's 10 each ran once" \
+    "$o.out" "$o.err" "$o.log"
+
+  o=$tmp/$be.6
+  run "$o" "$cfg" 2 exit 6 100
+  [ "$(cat "$o.rc")" = 3 ] && [ "$(grep -c '^note ' "$o.log")" = 6 ]
+  check $? "$be 6 exit(3) right after 6 calls: all 6 ran, exit status 3 ($(cat "$o.rc"))" \
+    "$o.err" "$o.log"
+
+  o=$tmp/$be.7
+  local dcfg
+  dcfg=$(mkcfg "$be.d" "$qlines" 'drain_timeout = "700ms"')
+  run "$o" "$dcfg" 1 burst 1 8 600
+  local ran notrun left
+  ran=$(grep -c '^note ' "$o.log")
+  notrun=$(sed -n 's/.*past drain_timeout (0.7s): \([0-9]*\) not run.*/\1/p' "$o.err")
+  left=$(sed -n 's/.* not run (no worker had taken them: withdrawn), \([0-9]*\) left running.*/\1/p' "$o.err")
+  # A call left to a worker may be cut short when dtask run stops the
+  # pool: ran + not run is 8 less at most those left.
+  [ "$(cat "$o.rc")" = 0 ] && [ "$(cat "$o.ms")" -lt 3500 ] &&
+    [ -n "$notrun" ] && [ -n "$left" ] && [ "$notrun" -ge 1 ] &&
+    [ $((ran + notrun)) -le 8 ] && [ $((ran + notrun + left)) -ge 8 ] &&
+    [ "$(dups "$o.log")" = 0 ]
+  check $? "$be 7 drain_timeout 0.7s: exit held $(cat "$o.ms") ms (not 4.8 s); $ran ran, ${notrun:-?} said not run, ${left:-?} left to a worker" \
+    "$o.err" "$o.log"
+}
+
+backend_case lmdb "path = \"$tmp/lmdb.q\""
+
+# dtask check says what async does.
+cfg=$(mkcfg check "path = \"$tmp/lmdb.q\"")
+env "${CLEAN[@]}" "$DTASK" check -c "$cfg" >"$tmp/check.out" 2>&1
+grep -q 'async: the caller does not wait (its errno is left as it was; a failure is said on stderr); exit waits up to 30s (drain_timeout)' \
+  "$tmp/check.out"
+check $? "dtask check: an async entry's line, with its drain_timeout" "$tmp/check.out"
+
+if [ -z "$REDIS_SERVER" ]; then
+  not_ok "redis-server is installed (tools/deps.sh installs it)"
+  finish
+fi
+mkdir -m 700 "$tmp/rdata"
+SOCK=$tmp/redis.sock
+"$REDIS_SERVER" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' \
+  --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
+PIDS+=("$!")
+for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+backend_case redis "backend = \"redis\"
+url = \"unix://$SOCK\"
+path = \"$tmp/redis.q\""
+
+finish
