@@ -28,7 +28,11 @@
 #      symbol at all; each exits 2 with a message that says what to do;
 #   0. dtask, dtask-runner, the shim and the engine link neither libclang
 #      nor libdw (they are dlopen'd by dtask sig alone);
-#   5. libclang or libdw absent (bind-mounted away in a private mount
+#   5. the project's own fixtures (behave, failure, fanout, interpose,
+#      offload, rstring, trust): each entry drafted from their header
+#      without a note is the entry written by hand in their config; the
+#      demo's report.h gives demo/dtask.toml's [types];
+#   6. libclang or libdw absent (bind-mounted away in a private mount
 #      namespace: needs root; a skip otherwise, a failure under
 #      DTASK_NO_SKIP=1): exit 2 and the apt-get line to run.
 #
@@ -280,7 +284,51 @@ rc_is "$tmp/e7" 2 && grep -q '^usage: dtask sig' "$tmp/e7.err"
 check $? "4 no symbol: exit 2 and the usage" "$tmp/e7.err"
 
 # ======================================================================
-# 5. libclang or libdw absent.
+# 5. The project's own fixtures: every entry drafted without a note is
+#    the one written by hand (spellings aside: int32_t is int32, (void)
+#    is ()), and the demo's [types] are the compiler's layout.
+# ======================================================================
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+norm_sig() {
+  sed -E 's/^signature *= */signature = /; s/\b(u?int(8|16|32|64)|u?intptr)_t\b/\1/g; s/\(void\)/()/'
+}
+exact=0
+: >"$tmp/own.diff"
+for pair in behave/bh.h:behave/bh.toml failure/fl.h:failure/fl.toml \
+  fanout/fan.h:fanout/fan.toml interpose/libfix.h:interpose/fix.toml \
+  offload/ol.h:offload/ol.toml rstring/rs.h:rstring/rs.toml \
+  trust/tr.h:trust/trust.toml; do
+  h=$TOP/tests/fixtures/${pair%%:*}
+  t=$TOP/tests/fixtures/${pair#*:}
+  syms=$(sed -n 's/^signature *= *"[a-z0-9_]* \([A-Za-z_0-9]*\)(.*/\1/p' "$t" | sort -u)
+  # shellcheck disable=SC2086
+  run "$tmp/own" "$DTASK" sig -I "$TOP/tests/fixtures" "$h" $syms
+  grep '^signature' "$t" | norm_sig >"$tmp/own.want"
+  awk 'BEGIN { RS = "" } /\[\[offload\]\]/ && !/# (guessed|todo):/' "$tmp/own.out" |
+    grep '^signature' | norm_sig >"$tmp/own.exact"
+  while IFS= read -r line; do
+    exact=$((exact + 1))
+    grep -qxF -- "$line" "$tmp/own.want" ||
+      echo "${pair%%:*}: drafted without a note, not as written: $line" >>"$tmp/own.diff"
+  done <"$tmp/own.exact"
+  grep -q 'declares no function' "$tmp/own.err" &&
+    echo "${pair%%:*}: $(grep 'declares no function' "$tmp/own.err")" >>"$tmp/own.diff"
+done
+[ ! -s "$tmp/own.diff" ] && [ "$exact" -ge 40 ]
+check $? "5 the fixtures' headers: $exact entries drafted without a note, each the one written by hand" \
+  "$tmp/own.diff"
+run "$tmp/demo" "$DTASK" sig "$TOP/demo/report.h" build_report generate_reports
+grep -qx 'report = { size = 48, align = 8 } # struct report, holds no pointers' "$tmp/demo.out" &&
+  grep -qx 'period = { size = 16, align = 1 } # struct period, holds no pointers' "$tmp/demo.out" &&
+  grep -q '^report = { size = 48, align = 8 }' "$TOP/demo/dtask.toml" &&
+  grep -q '^period = { size = 16, align = 1 }' "$TOP/demo/dtask.toml" &&
+  grep -qx 'signature = "int build_report(cstring period, inout report r\[1\])"' "$tmp/demo.out" &&
+  grep -q '^# guessed: r is inout' "$tmp/demo.out"
+check $? "5 the demo's report.h: [types] report and period as demo/dtask.toml declares them; build_report's r guessed inout (the demo says out)" \
+  "$tmp/demo.out" "$tmp/demo.err"
+
+# ======================================================================
+# 6. libclang or libdw absent.
 # ======================================================================
 # without LIB OUT ARGS...: dtask sig ARGS with LIB's file hidden under
 # /dev/null in a private mount namespace.
@@ -296,21 +344,21 @@ without() {
 libclang=/usr/lib/x86_64-linux-gnu/libclang-14.so.1
 libdw=$(ldconfig -p | sed -n 's/.*libdw.so.1 .*=> //p' | head -n 1)
 if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
-  skip "5 without libclang or libdw: exit 2 and how to install it" \
+  skip "6 without libclang or libdw: exit 2 and how to install it" \
     "needs root and a mount namespace"
 else
   without "$libclang" "$tmp/n1" '<zlib.h>' crc32
   rc_is "$tmp/n1" 2 && grep -q 'apt-get install libclang1-14' "$tmp/n1.err" &&
     [ ! -s "$tmp/n1.out" ]
-  check $? "5 without libclang: exit 2, how to install it" "$tmp/n1.err"
+  check $? "6 without libclang: exit 2, how to install it" "$tmp/n1.err"
   without "$libdw" "$tmp/n2" --binary "$FX/libsigdemo.so" sd_sum
   rc_is "$tmp/n2" 2 && grep -q 'apt-get install libdw1' "$tmp/n2.err" &&
     [ ! -s "$tmp/n2.out" ]
-  check $? "5 without libdw: exit 2, how to install it" "$tmp/n2.err"
+  check $? "6 without libdw: exit 2, how to install it" "$tmp/n2.err"
   # Control: the header path works in the namespace when nothing is hidden.
   without /dev/null "$tmp/n3" '<zlib.h>' crc32
   rc_is "$tmp/n3" 0
-  check $? "5 control: with nothing hidden, the same command drafts" "$tmp/n3.err"
+  check $? "6 control: with nothing hidden, the same command drafts" "$tmp/n3.err"
 fi
 
 finish
