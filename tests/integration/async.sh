@@ -29,11 +29,12 @@
 # Environment: BUILD (default build); SANITIZE=1 when built with
 # ASan/UBSan.  Output: "ok - ..." or "not ok - ..." per check, then "N
 # passed, N failed, N skipped".
-# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 DTASK=$BUILD/dtask
 AS=$BUILD/fixtures/async/asprog
@@ -51,21 +52,7 @@ if [ "$SANITIZE" = 1 ]; then
               "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
 fi
 ulimit -c 0
-REDIS_SERVER=$(command -v redis-server)
-
-tmp=$(mktemp -d /tmp/dtask-async.XXXXXX)
-chmod 700 "$tmp"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  cd / && rm -rf "$tmp"
-}
-trap cleanup EXIT
-cd "$tmp" || exit 1
+scratch async
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
        -u DTASK_STRICT -u DTASK_HOST_ID)
 
@@ -101,7 +88,7 @@ dups() { awk '$1 == "note" { print $2, $3 }' "$1" | sort | uniq -d | wc -l; }
 
 backend_case() {
   local be=$1 qlines=$2 cfg o n
-  mkdir -m 700 -p "$tmp/$be.q"
+  mkdir -m 700 "$tmp/$be.q"
   cfg=$(mkcfg "$be" "$qlines")
 
   o=$tmp/$be.1
@@ -137,7 +124,7 @@ backend_case() {
 
   o=$tmp/$be.4
   run "$o" "$cfg" 2 crash
-  [ "$(cat "$o.rc")" = 0 ] && grep -qx done "$o.out" &&
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx 'done' "$o.out" &&
     grep -q 'async call of as_crash failed: .*signal 11' "$o.err" &&
     grep -q '^note 0 1 after ' "$o.log" && grep -q '^crash 1 ' "$o.log"
   check $? "$be 4 a crash is said, the caller lives on and its next call runs (exit 0)" \
@@ -184,16 +171,10 @@ grep -q 'async: the caller does not wait (its errno is left as it was; a failure
   "$tmp/check.out"
 check $? "dtask check: an async entry's line, with its drain_timeout" "$tmp/check.out"
 
-if [ -z "$REDIS_SERVER" ]; then
+if ! redis_up; then
   not_ok "redis-server is installed (tools/deps.sh installs it)"
   finish
 fi
-mkdir -m 700 "$tmp/rdata"
-SOCK=$tmp/redis.sock
-"$REDIS_SERVER" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' \
-  --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
-PIDS+=("$!")
-for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/redis.q\""

@@ -57,3 +57,37 @@ counts() { timeout 20 "$QTOOL" "$1" counts 2>&1; }
 # caller_pid OUT: the pid the fixture program printed first (its first
 # "caller pid N" line).
 caller_pid() { sed -n 's/^caller pid //p' "$1.out" | head -n 1; }
+
+# scratch NAME: makes the script's private (0700) directory $tmp
+# (/tmp/dtask-NAME.XXXXXX) and goes there; at exit every process listed
+# in PIDS is killed (SIGKILL) and reaped, then $tmp is removed.
+scratch() {
+  tmp=$(mktemp -d "/tmp/dtask-$1.XXXXXX") || exit 1
+  chmod 700 "$tmp"
+  PIDS=()
+  trap scratch_cleanup EXIT
+  cd "$tmp" || exit 1
+}
+# shellcheck disable=SC2317  # runs from the EXIT trap
+scratch_cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  cd / && rm -rf "$tmp"
+}
+
+# redis_up: a redis-server of the script's own, on the unix socket
+# $tmp/redis.sock (set as SOCK), no persistence, added to PIDS.  Returns
+# 1 when redis-server is not installed (tools/deps.sh installs it).
+redis_up() {
+  local server _
+  server=$(command -v redis-server) || return 1
+  mkdir -m 700 "$tmp/rdata"
+  SOCK=$tmp/redis.sock
+  "$server" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' \
+    --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
+  PIDS+=("$!")
+  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+}

@@ -44,6 +44,8 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 DTASK=$BUILD/dtask
 FX=$BUILD/fixtures/draft
@@ -79,13 +81,6 @@ run() {
   shift
   (cd "$FX" && timeout 60 env "${CLEAN[@]}" "$@") >"$o.out" 2>"$o.err"
   echo $? >"$o.rc"
-}
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
 }
 # masked FILE: the draft with header paths and line numbers masked
 # (file.h:LINE), as the expected drafts are written.
@@ -336,6 +331,7 @@ without() {
   local lib=$1 o=$2 real
   shift 2
   real=$(readlink -f "$lib")
+  # shellcheck disable=SC2016  # $1 and $@ are the inner sh's
   (cd "$FX" && timeout 60 env "${CLEAN[@]}" unshare -m --propagation private \
     sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$real" \
     "$DTASK" sig "$@") >"$o.out" 2>"$o.err"

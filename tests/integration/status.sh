@@ -51,7 +51,6 @@
 # ASan/UBSan (the sanitizer runtime is preloaded before the shim).
 # Output: "ok - ..." or "not ok - ..." per check, then "N passed, N
 # failed, N skipped".  Exit status 1 if any check failed.
-# shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 set -u
 
 # shellcheck source=tests/integration/tap.bash
@@ -85,22 +84,8 @@ if [ "$SANITIZE" = 1 ]; then
 fi
 ulimit -c 0
 PY=/usr/bin/python3
-REDIS_SERVER=$(command -v redis-server)
 [ -x "$PY" ] || { not_ok "python3 is installed (tools/deps.sh installs it)"; finish; }
-
-tmp=$(mktemp -d /tmp/dtask-status.XXXXXX)
-chmod 700 "$tmp"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
-  cd / && rm -rf "$tmp"
-}
-trap cleanup EXIT
-cd "$tmp" || exit 1
+scratch status
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
        -u DTASK_STRICT -u DTASK_HOST_ID)
 
@@ -404,16 +389,10 @@ check $? "progress: DTASK_PROGRESS=1 on a terminal draws the line, to 10/10, and
 check $? "progress controls: nothing without DTASK_PROGRESS, nothing when stderr is a file" \
   "$tmp/pg.unset" "$tmp/pg.file"
 
-if [ -z "$REDIS_SERVER" ]; then
+if ! redis_up; then
   not_ok "redis-server is installed (tools/deps.sh installs it)"
   finish
 fi
-mkdir -m 700 "$tmp/rdata"
-SOCK=$tmp/redis.sock
-"$REDIS_SERVER" --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --save '' \
-  --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
-PIDS+=("$!")
-for i in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/rq\""
