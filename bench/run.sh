@@ -22,8 +22,9 @@
 #      window after a warm-up burst, beside C threads making direct calls;
 #   6. argument size: bn_copy(in src[n], n, out dst[n]) from 0 B to
 #      16 MiB, in MB/s, beside memcpy of n bytes in the same process;
-#   7. sync-mode stub overhead per call, beside a direct call (the median
-#      of R rounds in one process);
+#   7. overhead per call run in the caller, in sync mode and through the
+#      stub of a call offload_if keeps local, beside a direct call (the
+#      median of R rounds in one process);
 #   8. cold start: from exec to the first call returned, with autostart,
 #      beside a direct call and a pool that already runs;
 #   9. exec of a program that catches nothing: fork + exec + wait of
@@ -642,28 +643,36 @@ md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the work
 md ""
 
 # ==================================================== 7. sync overhead
-say "sync-mode stub overhead"
+say "sync-mode and offload_if stub overhead"
 : >"$T/so.direct"
 : >"$T/so.sync"
+: >"$T/so.local"
 run_to "$T/so.direct" "$T/so.direct.err" "sync_overhead" "$B/sync_overhead" "$NS" "$R"
 run_to "$T/so.sync" "$T/so.sync.err" "sync_overhead in sync mode" \
   env DTASK_CONFIG=bench/sync.toml DTASK_MODE=sync LD_PRELOAD="$SHIM" "$B/sync_overhead" "$NS" "$R"
+run_to "$T/so.local" "$T/so.local.err" "sync_overhead, every call kept local by offload_if" \
+  env DTASK_CONFIG=bench/local.toml LD_PRELOAD="$SHIM" "$B/sync_overhead" "$NS" "$R"
 STAT="median of $R rounds of $NS calls, in one process"
-md "## Sync mode (DTASK_MODE=sync): the stub's cost per call"
+md "## Sync mode (DTASK_MODE=sync) and offload_if: the shim's cost per call run in the caller"
 md ""
-md "| function | direct (ns) | through the stub (ns) | overhead (ns) |"
-md "|---|---:|---:|---:|"
+md "| function | direct (ns) | sync mode (ns) | overhead (ns) | kept local by offload_if, through the stub (ns) | overhead (ns) |"
+md "|---|---:|---:|---:|---:|---:|"
 for f in bn_add bn_mix; do
   d=$(med "$T/so.direct" $f)
   s=$(med "$T/so.sync" $f)
+  l=$(med "$T/so.local" $f)
   o=$(calc - '%.2f' "$s" "$d")
+  ol=$(calc - '%.2f' "$l" "$d")
   V[so.$f]=$o
-  md "| $f | $d | $s | $o |"
-  rec sync "$f through the sync-mode stub" "$s" ns "$f, direct call" "$d" ns
+  V[sol.$f]=$ol
+  md "| $f | $d | $s | $o | $l | $ol |"
+  rec sync "$f in sync mode" "$s" ns "$f, direct call" "$d" ns
   STAT="difference of the two medians" rec sync "$f, sync-mode overhead" "$o" ns "$f, direct call" "$d" ns
+  rec sync "$f kept local by offload_if, through the stub" "$l" ns "$f, direct call" "$d" ns
+  STAT="difference of the two medians" rec sync "$f, offload_if stub overhead" "$ol" ns "$f, direct call" "$d" ns
 done
 md ""
-md "Each figure is the median of $R rounds of $NS calls, in one process each way (not of separate runs)."
+md "Each figure is the median of $R rounds of $NS calls, in one process each way (not of separate runs). In sync mode with nothing traced (no DTASK_TRACE) the program's slots hold the real functions: no stub runs. A call that offload_if keeps in the caller goes through the entry's libffi closure, which evaluates the condition and calls the real function with ffi_call (bench/local.toml)."
 md ""
 
 # ======================================================= 8. cold start
@@ -1156,7 +1165,7 @@ fi
 md "- A dtask null call's round trip: p50 ${L[dtask_p50]} us, p99 ${L[dtask_p99]} us, p99.9 ${L[dtask_p999]} us; its p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[limit_p50]}")x the physical limit (a futex handoff, ${LIMIT_LABEL#futex handoff in shared memory, }: ${L[limit_p50]} us)$ppe_txt."
 md "- The most null calls per second: ${V[tp.best]}, with ${V[tp.best_at]}."
 md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy."
-md "- The sync-mode stub adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix."
+md "- Sync mode adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix; a call that offload_if keeps in the caller pays ${V[sol.bn_add]} ns and ${V[sol.bn_mix]} ns for the stub."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
 md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
 rbest=$(for k in unix tcp; do echo "${RL[redis_${k}_p50]} $k"; done | sort -g | head -n 1 | cut -d' ' -f2)

@@ -372,6 +372,8 @@ static void resolve_pending_locked(void *handle) {
     if (resolve(s, handle) == 0) {
       char build[96];
       changed = true;
+      if (dt__direct)
+        s->code = s->real;
       dt__log(DT__LOG_INFO, "'%s' found in %s after dlopen, %s",
               s->off->symbol, s->def_path[0] ? s->def_path : s->def_name,
               dt__stub_build(s, build, sizeof build));

@@ -244,6 +244,12 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
     give_up(strict);
     goto out;
   }
+  /* Sync mode, nothing traced: each patched slot gets the real function
+   * (a direct call, no stub), and so does each symbol found later. */
+  dt__direct = dt__mode == DT__MODE_SYNC && !dt__trace_on;
+  for (size_t i = 0; dt__direct && i < g_nstubs; i++)
+    if (g_stubs[i].real != NULL)
+      g_stubs[i].code = g_stubs[i].real;
   if (dt__mode == DT__MODE_OFFLOAD)
     dt__offload_init(g_cfg, g_stubs, g_nstubs);
   rc = dt__loader_activate(slots);
@@ -278,6 +284,11 @@ __attribute__((destructor)) static void shim_fini(void) {
   errno = saved;
   if (dt__log_level < DT__LOG_INFO)
     return;
+  if (dt__direct) {
+    dt__log(DT__LOG_INFO, "sync mode without " DT__ENV_TRACE ": calls went "
+            "straight to the real functions (not counted)");
+    return;
+  }
   for (size_t i = 0; i < g_nstubs; i++)
     dt__log(DT__LOG_INFO, "%s: %lu call%s intercepted",
             g_stubs[i].off->symbol,

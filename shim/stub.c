@@ -30,6 +30,7 @@
 #include "shim/stub.h"
 
 int dt__mode = DT__MODE_OFFLOAD;
+bool dt__direct = false;
 
 /* Appends a short rendering of argument i to buf at *pos. */
 static void describe_arg(const dt__param *p, void *arg, char *buf,

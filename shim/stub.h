@@ -3,6 +3,8 @@
 #ifndef DT_STUB_H
 #define DT_STUB_H
 
+#include <stdbool.h>
+
 #include "shim/symbol.h"
 
 /* Prepares s's closure from its config entry (0 or a negative errno). */
@@ -14,5 +16,9 @@ const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz);
  * queue (the default).  Set once by the engine's start (shim/shim.c). */
 enum { DT__MODE_OFFLOAD, DT__MODE_SYNC };
 extern int dt__mode;
+/* Sync mode with nothing traced: a stub would only forward each call, so
+ * the program's slots get the real functions instead (set at start-up,
+ * before anything is patched). */
+extern bool dt__direct;
 
 #endif /* DT_STUB_H */
