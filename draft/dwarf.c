@@ -2,9 +2,9 @@
  * debug info of a program or shared object (draft/draft.h says what a
  * reader fills and what it leaves to the rules).
  *
- * libdw is loaded with dlopen while dt__draft_dwarf runs and closed
- * before it returns: the shim, the runner and every other command of the
- * dtask binary never need it.  Each function taken from it is held in a
+ * libdw is loaded with dlopen by dt__draft_dwarf (and left loaded: the
+ * command ends right after): the shim, the runner and every other
+ * command of the dtask binary never map it.  Each function taken from it is held in a
  * pointer of the type its header declares, so the compiler checks every
  * call.  The file is read through libdwfl's offline reporting, which
  * also finds a separate debug file by build-id or .gnu_debuglink (beside
@@ -884,6 +884,8 @@ out:
     a.dwfl_end(dwfl);
   if (fd >= 0)
     close(fd);
-  dlclose(a.lib);
+  /* libdw stays mapped until the command exits: unloading a library that
+   * has thread-local data crashes LeakSanitizer's exit scan, and dtask
+   * sig ends right after this read. */
   return rc;
 }

@@ -963,8 +963,12 @@ if start_runner g "$CFGG" 2; then
   check $? "g the runner is alive and serves a fresh call" \
     "$tmp/g.after.out" "$tmp/g.after.err" "$tmp/g.rlog"
   ms=$((($(date +%s%N) - t0) / 1000000))
-  [ "$ms" -lt 60000 ]
-  check $? "g took $ms ms (want < 60 s)"
+  # A bound against a hang, not a figure: the ASan build runs the 1,000
+  # callers about twice as slowly.
+  gmax=60
+  [ "$SANITIZE" = 1 ] && gmax=120
+  [ "$ms" -lt $((gmax * 1000)) ]
+  check $? "g took $ms ms (want < $gmax s)"
   stop_runner "$RG"
 else
   not_ok "g dtask-runner -w 2 serves the queue" "$tmp/g.rlog"
