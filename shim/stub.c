@@ -5,9 +5,11 @@
  * address is what GOT slots and dlsym() hand to the program, so a call to
  * a listed function lands in stub_call() below with its arguments already
  * unpacked by libffi.  By default stub_call() hands the call to the
- * offload path (call.c); in sync mode it forwards the call inline with
- * ffi_call, so the program behaves exactly as without dtask; and a call
- * that its entry's offload_if turns down runs inline too.
+ * offload path (call.c), or async.c's for an async entry; in sync mode
+ * it forwards the call inline with ffi_call, so the program behaves
+ * exactly as without dtask (and with nothing traced no stub is patched
+ * in at all: dt__direct, set by shim.c); and a call that its entry's
+ * offload_if turns down runs inline too.
  * DTASK_TRACE=1 prints one line per call.
  *
  * The call path never allocates and never takes a lock: the trace line is
