@@ -23,7 +23,22 @@
 #   7. drain_timeout = "700ms", 8 calls of 600 ms, 1 worker: the exit is
 #      held about 0.7 s, not 4.8; the calls no worker took are said not
 #      run, none runs twice, and the ones that ran, those said not run
-#      and those left to a worker account for all 8.
+#      and those left to a worker account for all 8;
+#   8. 6 calls of as_kinds (19 arguments: every scalar kind, a string and
+#      NULL, a 0-byte and a NULL buffer, a [types] buffer aligned to 32)
+#      whose arguments the caller overwrites at once: each ran with its
+#      arguments as made, its buffer aligned;
+#   9. one call of 17 MiB (more than async calls copy: made as a waited
+#      call): it runs once, errno 1234 is kept;
+#  10. exit(4) from a thread while two others make calls without end
+#      (drain_timeout 1s): the exit is not held past the drain;
+#  11. no runner at all (autostart = false, no pool, wait_for_runner
+#      0.5s, drain_timeout 2s; the program started with LD_PRELOAD): the
+#      caller does not wait; 6 calls made at once all run here, once,
+#      about 0.5 s after they were made (not one after another, 0.5 s
+#      each, until the drain withdraws the rest); 4 calls of as_kinds run
+#      here with their copied arguments as made (aligned); as_chain, run
+#      here by the shim's answer thread, calls as_note, which runs once.
 # Then dtask check's line for an async entry.
 #
 # Environment: BUILD (default build); SANITIZE=1 when built with
@@ -45,26 +60,34 @@ for f in "$DTASK" "$AS"; do
   fi
 done
 LAUNCH_ENV=()
+PRELOAD=$BUILD/libdtask_shim.so
+CALLER_ENV=()
 if [ "$SANITIZE" = 1 ]; then
   asan=$(${CC:-cc} -print-file-name=libasan.so)
   nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
   LAUNCH_ENV=("LD_PRELOAD=$asan"
               "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
+  PRELOAD="$asan $PRELOAD"
+  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$nosig")
 fi
 ulimit -c 0
 scratch async
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
        -u DTASK_STRICT -u DTASK_HOST_ID)
 
-# mkcfg NAME QUEUE-LINES [EXTRA]: the config of asprog's functions, EXTRA
-# added to as_note's entry.
+# mkcfg NAME QUEUE-LINES [EXTRA] [DEFAULTS]: the config of asprog's
+# functions, EXTRA added to as_note's entry, DEFAULTS to [defaults].
 mkcfg() {
   local f=$tmp/$1.toml
   {
     printf '[queue]\n%s\n[runner]\nautostart = false\n' "$2"
+    printf '[defaults]\n%s\n' "${4:-}"
+    printf '[types]\nvec32 = { size = 32, align = 32 }\n'
     printf '[[offload]]\nsignature = "void as_note(int thread, int seq, cstring tag, int ms)"\nasync = true\n%s\n' "${3:-}"
     printf '[[offload]]\nsignature = "void as_sum(in uint8 data[n], size_t n, int seq)"\nasync = true\n'
     printf '[[offload]]\nsignature = "void as_crash(int how)"\nasync = true\n'
+    printf '[[offload]]\nsignature = "void as_kinds(in vec32 v[vn], size_t vn, bool b, char c, int8 i8, uint16 u16, int i, uint u, int64 i64, uint64 u64, float f, double d, size_t sz, cstring s, cstring snull, in uint8 z[zn], size_t zn, in uint8 znull[zn], int seq)"\nasync = true\n'
+    printf '[[offload]]\nsignature = "void as_chain(int n)"\nasync = true\n'
   } >"$f"
   echo "$f"
 }
@@ -81,6 +104,28 @@ run() {
   echo $? >"$o.rc"
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000)) >"$o.ms"
+}
+
+# direct OUT CFG ARGS...: asprog ARGS with the shim preloaded, no dtask
+# run (so no pool unless one serves the queue already); as run.
+direct() {
+  local o=$1 cfg=$2 t0 t1
+  shift 2
+  : >"$o.log"
+  t0=$(date +%s%N)
+  env "${CLEAN[@]}" "${CALLER_ENV[@]}" ASYNC_LOG="$o.log" DTASK_CONFIG="$cfg" \
+    LD_PRELOAD="$PRELOAD" timeout 60 "$AS" "$@" >"$o.out" 2>"$o.err"
+  echo $? >"$o.rc"
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+}
+
+# kinds_ok OUT: OUT.log holds, without pids, exactly the lines asprog
+# printed to OUT.out.
+kinds_ok() {
+  sed 's/ pid [0-9]*$//' "$1.log" | sort >"$1.got"
+  sort "$1.out" | grep '^kinds ' >"$1.want"
+  [ -s "$1.want" ] && cmp -s "$1.want" "$1.got"
 }
 
 # once FILE: every "note THREAD SEQ" of FILE is there exactly once.
@@ -160,6 +205,55 @@ backend_case() {
     [ "$(dups "$o.log")" = 0 ]
   check $? "$be 7 drain_timeout 0.7s: exit held $(cat "$o.ms") ms (not 4.8 s); $ran ran, ${notrun:-?} said not run, ${left:-?} left to a worker" \
     "$o.err" "$o.log"
+
+  o=$tmp/$be.8
+  run "$o" "$cfg" 2 kinds 6
+  [ "$(cat "$o.rc")" = 0 ] && kinds_ok "$o" && [ "$(wc -l <"$o.want")" = 6 ]
+  check $? "$be 8 19 arguments of every kind, overwritten at once: each call ran with them as made" \
+    "$o.want" "$o.got" "$o.err"
+
+  o=$tmp/$be.9
+  run "$o" "$cfg" 1 big
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx 'big errno 1234' "$o.out" &&
+    [ "$(grep -c '^sum -1 ' "$o.log")" = 1 ] &&
+    [ "$(sed -n 's/^\(sum -1 [0-9]*\) .*/\1/p' "$o.log")" = "$(grep '^sum -1 ' "$o.out")" ]
+  check $? "$be 9 a call of 17 MiB is made as a waited call: it ran once, errno kept" \
+    "$o.out" "$o.err" "$o.log"
+
+  o=$tmp/$be.10
+  dcfg=$(mkcfg "$be.s" "$qlines" 'drain_timeout = "1s"')
+  run "$o" "$dcfg" 1 spin 2 5
+  [ "$(cat "$o.rc")" = 4 ] && [ "$(cat "$o.ms")" -lt 4000 ] && [ "$(dups "$o.log")" = 0 ]
+  check $? "$be 10 exit(4) from a thread while two make calls without end: exit held $(cat "$o.ms") ms (drain_timeout 1s), status $(cat "$o.rc")" \
+    "$o.err"
+
+  mkdir -m 700 -p "$tmp/$be.none"
+  local ncfg cpid
+  ncfg=$(mkcfg "$be.n" "${qlines//$be.q/$be.none}" 'drain_timeout = "2s"' \
+    'wait_for_runner = "500ms"')
+  o=$tmp/$be.11
+  direct "$o" "$ncfg" burst 1 6 0
+  cpid=$(sed -n 's/^caller pid //p' "$o.out")
+  [ "$(cat "$o.rc")" = 0 ] && grep -q '^made 6 errno changed 0 logged 0$' "$o.out" &&
+    [ "$(grep -c "^note 0 [0-5] b pid $cpid\$" "$o.log")" = 6 ] &&
+    [ "$(dups "$o.log")" = 0 ] && [ "$(cat "$o.ms")" -lt 1800 ] &&
+    ! grep -q 'not run' "$o.err"
+  check $? "$be 11 no runner: 6 calls made at once all ran here once, by exit ($(cat "$o.ms") ms, wait_for_runner 0.5s)" \
+    "$o.out" "$o.err" "$o.log"
+
+  o=$tmp/$be.11k
+  direct "$o" "$ncfg" kinds 4
+  [ "$(cat "$o.rc")" = 0 ] && kinds_ok "$o" && [ "$(wc -l <"$o.want")" = 4 ]
+  check $? "$be 11 no runner: as_kinds ran here with its copied arguments as made, aligned" \
+    "$o.want" "$o.got" "$o.err"
+
+  o=$tmp/$be.11c
+  direct "$o" "$ncfg" chain
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx done "$o.out" &&
+    [ "$(grep -c '^chain 1 ' "$o.log")" = 1 ] &&
+    [ "$(grep -c '^note 9 1 chained ' "$o.log")" = 1 ]
+  check $? "$be 11 no runner: as_chain, run by the answer thread, calls as_note, which ran once" \
+    "$o.out" "$o.err" "$o.log"
 }
 
 backend_case lmdb "path = \"$tmp/lmdb.q\""
