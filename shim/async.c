@@ -126,35 +126,49 @@ static void arena_give(const pending *p) {
 
 /* ------------------------------------------------------ copied arguments */
 
+/* Where the copy of a buffer or string of type t starts: on 16 bytes, or
+ * on its type's alignment when that is larger (up to a page), as in a
+ * worker's frame (queue/wire_task.c). */
+static size_t copy_align(const dt__type *t) {
+  size_t a = t->align;
+  return a > 16 && a <= 4096 && (a & (a - 1)) == 0 ? a : 16;
+}
+
 /* The bytes the copy of args takes: an argument vector, a slot per
- * argument, and every in buffer and string.  Returns 0, or -E2BIG for
- * arguments that cannot be sized (the call then waits, as any other). */
+ * argument, and every in buffer and string, each aligned (copy_align:
+ * room for its padding is counted) and at least 16 bytes, so that a
+ * present buffer of 0 bytes gets a pointer of its own, as in a worker.
+ * Returns 0, or -E2BIG for arguments that cannot be sized (the call then
+ * waits, as any other). */
 static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
-  size_t n = (size_t)sig->nparams * (sizeof(void *) + SLOT_BYTES);
+  size_t n = (((size_t)sig->nparams * sizeof(void *) + 15) & ~(size_t)15) +
+             (size_t)sig->nparams * SLOT_BYTES;
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     uint64_t b = 0;
-    if (p->is_buffer) {
-      if (*(void **)args[i] != NULL &&
-          dt__wire_buffer_bytes(sig, i, args, &b) != 0)
-        return -E2BIG;
-    } else if (p->type.tag == DT__T_CSTRING) {
-      const char *str = *(const char **)args[i];
-      b = str != NULL ? strlen(str) + 1 : 0;
-    }
+    if (!p->is_buffer && p->type.tag != DT__T_CSTRING)
+      continue;
+    const void *src = *(void **)args[i];
+    if (src == NULL)
+      continue;
+    if (p->is_buffer && dt__wire_buffer_bytes(sig, i, args, &b) != 0)
+      return -E2BIG;
+    if (!p->is_buffer)
+      b = strlen(src) + 1;
     if (b > ARENA_BYTES)
       return -E2BIG;
-    n += ((size_t)b + 15) & ~(size_t)15;
+    n += copy_align(&p->type) - 16 + (((size_t)(b ? b : 1) + 15) & ~(size_t)15);
   }
-  *out = (n + 15) & ~(size_t)15;
+  *out = n;
   return 0;
 }
 
-/* Copies args into dst (copy_bytes of them): returns the copied
- * argument vector, at dst's start, whose pointers lead into dst. */
+/* Copies args into dst (copy_bytes of them, 16-aligned): returns the
+ * copied argument vector, at dst's start, whose pointers lead into dst. */
 static void **copy_args(const dt__sig *sig, void **args, unsigned char *dst) {
   void **argv = (void **)dst;
-  unsigned char *slots = dst + (size_t)sig->nparams * sizeof(void *);
+  unsigned char *slots =
+      dst + (((size_t)sig->nparams * sizeof(void *) + 15) & ~(size_t)15);
   unsigned char *data = slots + (size_t)sig->nparams * SLOT_BYTES;
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
@@ -165,16 +179,20 @@ static void **copy_args(const dt__sig *sig, void **args, unsigned char *dst) {
       continue;
     }
     const void *src = *(void **)args[i];
-    uint64_t b = 0;
-    if (src != NULL && p->is_buffer)
-      (void)dt__wire_buffer_bytes(sig, i, args, &b);
-    else if (src != NULL)
-      b = strlen(src) + 1;
-    void *copy = src != NULL ? data : NULL;
-    if (src != NULL)
+    void *copy = NULL;
+    if (src != NULL) {
+      uint64_t b = 0;
+      if (p->is_buffer)
+        (void)dt__wire_buffer_bytes(sig, i, args, &b);
+      else
+        b = strlen(src) + 1;
+      size_t a = copy_align(&p->type);
+      data += (a - (uintptr_t)data % a) % a;
       memcpy(data, src, (size_t)b);
+      copy = data;
+      data += ((size_t)(b ? b : 1) + 15) & ~(size_t)15;
+    }
     memcpy(slot, &copy, sizeof copy);
-    data += ((size_t)b + 15) & ~(size_t)15;
   }
   return argv;
 }
