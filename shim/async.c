@@ -18,7 +18,9 @@
  * dt__async_drain waits for the calls still pending, each until its
  * symbol's drain_timeout after the drain began, so that the exit is held
  * no longer: then a call no worker took is withdrawn, never run, and one
- * a worker still runs is left to it (said once per symbol).  _exit skips
+ * a worker still runs is left to it (said once per symbol).  A call made
+ * once the drain has begun (by another thread) is made as a waited call,
+ * so that threads that go on calling cannot hold the exit.  _exit skips
  * the drain.
  *
  * Bounded: at most MAX_PENDING calls and ARENA_BYTES of copied arguments
@@ -323,7 +325,8 @@ static bool ready(dt__queue *q) {
 /* Makes the async call of s (args as libffi passes them): queued, the
  * caller does not wait.  A call that cannot be queued so (no memory for
  * async calls, no slot, arguments too large, the reaper's own, no runner
- * within wait_for_runner) is made as a waited call; one that cannot be
+ * within wait_for_runner, made once the drain at exit has begun) is made
+ * as a waited call; one that cannot be
  * queued at all runs inline.  errno is left as the caller had it.
  * Returns where the call went. */
 dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
@@ -350,8 +353,8 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
   size_t old_tail, old_used, old_head;
   while (!waited) {
     old_tail = A.tail, old_used = A.used, old_head = A.head;
-    if (A.ended) /* the drain is over: no reaper reads answers now */
-      waited = true;
+    if (A.ended || A.draining) /* the exit waits for the calls queued */
+      waited = true;           /* before it, not for new ones */
     else if (A.n < MAX_PENDING && arena_take(bytes, &p.off, &p.skip))
       break;
     else
@@ -407,6 +410,7 @@ void dt__async_drain(void) {
   A.draining = true;
   A.drain_start = dt__now_ns();
   pthread_cond_signal(&A.more);
+  pthread_cond_broadcast(&A.room); /* callers waiting for room: waited */
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   uint64_t wait = longest + DRAIN_GRACE_NS;
