@@ -83,6 +83,7 @@ static struct {
   pthread_t reaper;
   bool running, draining, ended;
   uint64_t drain_start;
+  uint64_t no_runner; /* the reaper's: since when it saw none (0: one) */
   pending ring[MAX_PENDING];
   unsigned first, n;    /* the oldest call, and how many */
   unsigned char *arena;
@@ -211,6 +212,17 @@ static void settle(dt__queue *q, pending *p, uint64_t until) {
   dt__trip_ctx_init(&c, s, argv, ret, p->saved, NULL);
   c.id = p->id;
   dt__watch w = {0, 0, false, until};
+  /* No runner: wait_for_runner counts from when the call was made (or
+   * from when the reaper found none, if later), not from now: the calls
+   * queued behind one that waited for a runner have waited as long, and
+   * must not wait it again one after another. */
+  if (dt__queue_runner_recent(q, DT__RUNNER_MAX_AGE_NS)) {
+    A.no_runner = 0;
+  } else {
+    if (A.no_runner == 0)
+      A.no_runner = dt__now_ns();
+    w.since = p->t0 > A.no_runner ? p->t0 : A.no_runner;
+  }
   dt__outcome o = dt__trip_wait(s, q, &A.ts, &c, false, 0, &w);
   if (o == DT__OUT_DRAINED) {
     /* Past drain_timeout: the exit is not held longer.  A call no worker
@@ -287,6 +299,7 @@ static void atfork_child(void) {
   A.first = A.n = 0;
   A.head = A.tail = A.used = 0;
   A.ts.has_slot = A.ts.has_drop = false;
+  A.no_runner = 0;
 }
 
 /* Sets up, under A.mu, what async calls need: the arena, the async slot

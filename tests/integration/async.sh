@@ -223,7 +223,7 @@ backend_case() {
   o=$tmp/$be.10
   dcfg=$(mkcfg "$be.s" "$qlines" 'drain_timeout = "1s"')
   run "$o" "$dcfg" 1 spin 2 5
-  [ "$(cat "$o.rc")" = 4 ] && [ "$(cat "$o.ms")" -lt 4000 ] && [ "$(dups "$o.log")" = 0 ]
+  [ "$(cat "$o.rc")" = 4 ] && [ "$(cat "$o.ms")" -lt 5000 ] && [ "$(dups "$o.log")" = 0 ]
   check $? "$be 10 exit(4) from a thread while two make calls without end: exit held $(cat "$o.ms") ms (drain_timeout 1s), status $(cat "$o.rc")" \
     "$o.err"
 
