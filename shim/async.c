@@ -335,15 +335,38 @@ static bool ready(dt__queue *q) {
 
 /* --------------------------------------------------------------- calls */
 
+/* wait_room's cleanup: a caller cancelled while it waits for room. */
+static void cancelled(void *arg) {
+  (void)arg;
+  dt__in_shim = 0;
+  pthread_mutex_unlock(&A.mu);
+}
+
+/* Waits, with A.mu held, until the reaper frees room; the wait can be
+ * cancelled as the caller's cancel state (cancel) allows, as a call
+ * blocked on a full pipe could be, and the thread then ends without
+ * A.mu. */
+static void wait_room(int cancel) {
+  pthread_cleanup_push(cancelled, NULL);
+  pthread_setcancelstate(cancel, NULL);
+  pthread_cond_wait(&A.room, &A.mu);
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+  pthread_cleanup_pop(0);
+}
+
 /* Makes the async call of s (args as libffi passes them): queued, the
  * caller does not wait.  A call that cannot be queued so (no memory for
  * async calls, no slot, arguments too large, the reaper's own, no runner
  * within wait_for_runner, made once the drain at exit has begun) is made
- * as a waited call; one that cannot be
- * queued at all runs inline.  errno is left as the caller had it.
+ * as a waited call; one that cannot be queued at all runs inline.  errno
+ * is left as the caller had it.
  * Returns where the call went. */
 dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
-  int saved = errno;
+  int saved = errno, cancel;
+  /* Not cancelled (pthread_cancel) while it holds A.mu, but for the wait
+   * for room (wait_room): a request otherwise waits for the program's
+   * next cancellation point. */
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
   dt__in_shim = 1;
   dt__where where = DT__RAN_QUEUED;
   dt__queue *q = dt__state_queue();
@@ -371,10 +394,11 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
     else if (A.n < MAX_PENDING && arena_take(bytes, &p.off, &p.skip))
       break;
     else
-      pthread_cond_wait(&A.room, &A.mu);
+      wait_room(cancel);
   }
   if (waited) {
     pthread_mutex_unlock(&A.mu);
+    pthread_setcancelstate(cancel, NULL);
     dt__in_shim = 0;
     errno = saved;
     where = dt__offload_call(s, ret, args);
@@ -390,6 +414,7 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
     A.head = old_head;
     pthread_mutex_unlock(&A.mu);
     /* Said by the submit; nothing was queued: it runs here, once. */
+    pthread_setcancelstate(cancel, NULL);
     (void)dt__trip_inline(s, ret, args, saved);
     dt__in_shim = 0;
     errno = saved;
@@ -400,6 +425,7 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
   A.n++;
   pthread_cond_signal(&A.more);
   pthread_mutex_unlock(&A.mu);
+  pthread_setcancelstate(cancel, NULL);
   dt__in_shim = 0;
   errno = saved;
   return where;

@@ -38,7 +38,10 @@
 #      about 0.5 s after they were made (not one after another, 0.5 s
 #      each, until the drain withdraws the rest); 4 calls of as_kinds run
 #      here with their copied arguments as made (aligned); as_chain, run
-#      here by the shim's answer thread, calls as_note, which runs once.
+#      here by the shim's answer thread, calls as_note, which runs once;
+#  12. a thread cancelled while it waits for room (5000 calls of 200 ms,
+#      1 worker): the program's next call and its exit go on (drain_timeout
+#      1s).
 # Then dtask check's line for an async entry.
 #
 # Environment: BUILD (default build); SANITIZE=1 when built with
@@ -226,6 +229,12 @@ backend_case() {
   [ "$(cat "$o.rc")" = 4 ] && [ "$(cat "$o.ms")" -lt 5000 ] && [ "$(dups "$o.log")" = 0 ]
   check $? "$be 10 exit(4) from a thread while two make calls without end: exit held $(cat "$o.ms") ms (drain_timeout 1s), status $(cat "$o.rc")" \
     "$o.err"
+
+  o=$tmp/$be.12
+  run "$o" "$dcfg" 1 cancel
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx cancelled "$o.out" && [ "$(dups "$o.log")" = 0 ]
+  check $? "$be 12 a thread cancelled while it waits for room: the next call and the exit go on (status $(cat "$o.rc"), $(cat "$o.ms") ms)" \
+    "$o.out" "$o.err"
 
   mkdir -m 700 -p "$tmp/$be.none"
   local ncfg cpid
