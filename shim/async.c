@@ -326,7 +326,14 @@ static bool ready(dt__queue *q) {
     A.ts.has_slot = true;
   }
   if (!A.running && !A.ended) {
-    if (pthread_create(&A.reaper, NULL, reaper, NULL) != 0)
+    /* Created with every signal blocked: none of the host's handlers
+     * runs in it, not even before it blocks them itself. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&A.reaper, NULL, reaper, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
       return false;
     A.running = true;
   }
