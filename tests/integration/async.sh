@@ -41,7 +41,10 @@
 #      here by the shim's answer thread, calls as_note, which runs once;
 #  12. a thread cancelled while it waits for room (5000 calls of 200 ms,
 #      1 worker): the program's next call and its exit go on (drain_timeout
-#      1s).
+#      1s);
+#  13. fork while two threads make async calls (4 children, one after
+#      another, 3 calls each): every call of the parent's threads and of
+#      each child ran exactly once.
 # Then dtask check's line for an async entry.
 #
 # Environment: BUILD (default build); SANITIZE=1 when built with
@@ -234,6 +237,14 @@ backend_case() {
   run "$o" "$dcfg" 1 cancel
   [ "$(cat "$o.rc")" = 0 ] && grep -qx cancelled "$o.out" && [ "$(dups "$o.log")" = 0 ]
   check $? "$be 12 a thread cancelled while it waits for room: the next call and the exit go on (status $(cat "$o.rc"), $(cat "$o.ms") ms)" \
+    "$o.out" "$o.err"
+
+  o=$tmp/$be.13
+  run "$o" "$cfg" 2 forkmt 200
+  [ "$(cat "$o.rc")" = 0 ] && grep -qx 'children ok' "$o.out" &&
+    [ "$(grep -c '^note [01] [0-9]* b ' "$o.log")" = 400 ] &&
+    [ "$(grep -c '^note 1[0-3] [0-2] child ' "$o.log")" = 12 ] && [ "$(dups "$o.log")" = 0 ]
+  check $? "$be 13 fork while two threads make async calls: the parent's 400 calls and the children's 12 each ran once" \
     "$o.out" "$o.err"
 
   mkdir -m 700 -p "$tmp/$be.none"
