@@ -39,6 +39,9 @@
 #      each, until the drain withdraws the rest); 4 calls of as_kinds run
 #      here with their copied arguments as made (aligned); as_chain, run
 #      here by the shim's answer thread, calls as_note, which runs once;
+#      calls without arguments (which copy nothing) queued among calls of
+#      15 MiB, so that the copies wrap around the 64 MiB they share: each
+#      call summed its buffer as made;
 #  12. a thread cancelled while it waits for room (5000 calls of 200 ms,
 #      1 worker): the program's next call and its exit go on (drain_timeout
 #      1s);
@@ -94,6 +97,7 @@ mkcfg() {
     printf '[[offload]]\nsignature = "void as_crash(int how)"\nasync = true\n'
     printf '[[offload]]\nsignature = "void as_kinds(in vec32 v[vn], size_t vn, bool b, char c, int8 i8, uint16 u16, int i, uint u, int64 i64, uint64 u64, float f, double d, size_t sz, cstring s, cstring snull, in uint8 z[zn], size_t zn, in uint8 znull[zn], int seq)"\nasync = true\n'
     printf '[[offload]]\nsignature = "void as_chain(int n)"\nasync = true\n'
+    printf '[[offload]]\nsignature = "void as_tick(void)"\nasync = true\n'
   } >"$f"
   echo "$f"
 }
@@ -274,6 +278,15 @@ backend_case() {
     [ "$(grep -c '^note 9 1 chained ' "$o.log")" = 1 ]
   check $? "$be 11 no runner: as_chain, run by the answer thread, calls as_note, which ran once" \
     "$o.out" "$o.err" "$o.log"
+
+  o=$tmp/$be.11w
+  direct "$o" "$ncfg" wrap
+  sort "$o.out" >"$o.want"
+  awk '$1 == "sum" { print $1, $2, $3 }' "$o.log" | sort >"$o.got"
+  [ "$(cat "$o.rc")" = 0 ] && [ "$(wc -l <"$o.want")" = 6 ] && cmp -s "$o.want" "$o.got" &&
+    [ "$(grep -c '^tick ' "$o.log")" = 2 ]
+  check $? "$be 11 no runner: calls without arguments among calls of 15 MiB, copies wrapped: each summed its buffer as made" \
+    "$o.want" "$o.got" "$o.err"
 }
 
 backend_case lmdb "path = \"$tmp/lmdb.q\""
