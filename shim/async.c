@@ -140,7 +140,8 @@ static size_t copy_align(const dt__type *t) {
 /* The bytes the copy of args takes: an argument vector, a slot per
  * argument, and every in buffer and string, each aligned (copy_align:
  * room for its padding is counted) and at least 16 bytes, so that a
- * present buffer of 0 bytes gets a pointer of its own, as in a worker.
+ * present buffer of 0 bytes gets a pointer of its own, as in a worker;
+ * never 0.
  * Returns 0, or -E2BIG for arguments that cannot be sized (the call then
  * waits, as any other). */
 static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
@@ -162,7 +163,10 @@ static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
       return -E2BIG;
     n += copy_align(&p->type) - 16 + (((size_t)(b ? b : 1) + 15) & ~(size_t)15);
   }
-  *out = n;
+  /* At least 16 bytes, even without arguments: a call of none would
+   * leave the arena's count at 0 while queued, and arena_take would start
+   * the ring over under the calls queued before it. */
+  *out = n > 0 ? n : 16;
   return 0;
 }
 
