@@ -100,6 +100,19 @@ dt__thread_state *dt__state_current(void) {
   return t_state;
 }
 
+/* The fork handler, in the parent just before a fork: this process's
+ * image is identified (dt__image_self caches it) before the child is
+ * made, so that the child's first call never has to walk the loaded
+ * objects for it: a walk that another thread of the parent had under way
+ * at the fork (its own first call) leaves the loader's lock held in the
+ * child, whose dl_iterate_phdr then blocks forever. */
+static void atfork_prepare(void) {
+  int saved = errno;
+  dt__objid id;
+  (void)dt__image_self(&id, NULL, 0);
+  errno = saved;
+}
+
 /* The fork handler, in the child: the parent's handle and slots are not
  * ours, and neither are the parent's calls (the child counts its own). */
 static void atfork_child(void) {
@@ -138,7 +151,7 @@ void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n) {
   errno = saved;
   dt__rstr_init(n);
   pthread_key_create(&s_tls_key, free_state);
-  pthread_atfork(NULL, NULL, atfork_child);
+  pthread_atfork(atfork_prepare, NULL, atfork_child);
 }
 
 /* This process's queue handle, opened on first use (and again after a
