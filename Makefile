@@ -171,7 +171,8 @@ $(RUNNER): $(RUNNER_OBJ) $(CORE_OBJ)
 # tests include tests/testutil.h as "testutil.h".
 TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
               $(BUILD)/obj/runner/poolstat.o \
-              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/runner/elf_file.o \
+              $(BUILD)/obj/shim/rstring.o $(BUILD)/obj/shim/jit.o \
+              $(BUILD)/obj/runner/elf_file.o \
               $(DRAFT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got

@@ -22,8 +22,8 @@
 #      window after a warm-up burst, beside C threads making direct calls;
 #   6. argument size: bn_copy(in src[n], n, out dst[n]) from 0 B to
 #      16 MiB, in MB/s, beside memcpy of n bytes in the same process;
-#   7. overhead per call run in the caller, in sync mode and through the
-#      stub of a call offload_if keeps local, beside a direct call (the
+#   7. overhead per call run in the caller, in sync mode and for a call
+#      offload_if keeps local (its trampoline), beside a direct call (the
 #      median of R rounds in one process);
 #   8. cold start: from exec to the first call returned, with autostart,
 #      beside a direct call and a pool that already runs;
@@ -655,7 +655,7 @@ run_to "$T/so.local" "$T/so.local.err" "sync_overhead, every call kept local by 
 STAT="median of $R rounds of $NS calls, in one process"
 md "## Sync mode (DTASK_MODE=sync) and offload_if: the shim's cost per call run in the caller"
 md ""
-md "| function | direct (ns) | sync mode (ns) | overhead (ns) | kept local by offload_if, through the stub (ns) | overhead (ns) |"
+md "| function | direct (ns) | sync mode (ns) | overhead (ns) | kept local by offload_if (ns) | overhead (ns) |"
 md "|---|---:|---:|---:|---:|---:|"
 for f in bn_add bn_mix; do
   d=$(med "$T/so.direct" $f)
@@ -668,11 +668,11 @@ for f in bn_add bn_mix; do
   md "| $f | $d | $s | $o | $l | $ol |"
   rec sync "$f in sync mode" "$s" ns "$f, direct call" "$d" ns
   STAT="difference of the two medians" rec sync "$f, sync-mode overhead" "$o" ns "$f, direct call" "$d" ns
-  rec sync "$f kept local by offload_if, through the stub" "$l" ns "$f, direct call" "$d" ns
-  STAT="difference of the two medians" rec sync "$f, offload_if stub overhead" "$ol" ns "$f, direct call" "$d" ns
+  rec sync "$f kept local by offload_if" "$l" ns "$f, direct call" "$d" ns
+  STAT="difference of the two medians" rec sync "$f, offload_if overhead" "$ol" ns "$f, direct call" "$d" ns
 done
 md ""
-md "Each figure is the median of $R rounds of $NS calls, in one process each way (not of separate runs). In sync mode with nothing traced (no DTASK_TRACE) the program's slots hold the real functions: no stub runs. A call that offload_if keeps in the caller goes through the entry's libffi closure, which evaluates the condition and calls the real function with ffi_call (bench/local.toml)."
+md "Each figure is the median of $R rounds of $NS calls, in one process each way (not of separate runs). In sync mode with nothing traced (no DTASK_TRACE) the program's slots hold the real functions: no stub runs. A call that offload_if keeps in the caller (bench/local.toml) goes through the entry's trampoline (shim/jit.c), a comparison of the argument where the ABI left it, a count and a jump to the real function; only a call to offload reaches the libffi closure."
 md ""
 
 # ======================================================= 8. cold start
@@ -1165,7 +1165,7 @@ fi
 md "- A dtask null call's round trip: p50 ${L[dtask_p50]} us, p99 ${L[dtask_p99]} us, p99.9 ${L[dtask_p999]} us; its p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[limit_p50]}")x the physical limit (a futex handoff, ${LIMIT_LABEL#futex handoff in shared memory, }: ${L[limit_p50]} us)$ppe_txt."
 md "- The most null calls per second: ${V[tp.best]}, with ${V[tp.best_at]}."
 md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy."
-md "- Sync mode adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix; a call that offload_if keeps in the caller pays ${V[sol.bn_add]} ns and ${V[sol.bn_mix]} ns for the stub."
+md "- Sync mode adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix; a call that offload_if keeps in the caller pays ${V[sol.bn_add]} ns and ${V[sol.bn_mix]} ns (target: at most 15 ns)."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
 md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
 rbest=$(for k in unix tcp; do echo "${RL[redis_${k}_p50]} $k"; done | sort -g | head -n 1 | cut -d' ' -f2)

@@ -32,6 +32,7 @@
 #include "shim/async.h"
 #include "shim/call.h"
 #include "shim/door.h"
+#include "shim/jit.h"
 #include "shim/loader.h"
 #include "shim/role.h"
 #include "shim/stub.h"
@@ -250,6 +251,15 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
   for (size_t i = 0; dt__direct && i < g_nstubs; i++)
     if (g_stubs[i].real != NULL)
       g_stubs[i].code = g_stubs[i].real;
+  /* Offload mode, nothing traced: an entry with offload_if is decided by
+   * its trampoline, so that a call kept here pays a comparison, not a
+   * stub (shim/jit.c; the closure where none can be built). */
+  if (dt__mode == DT__MODE_OFFLOAD && !dt__trace_on) {
+    int built = dt__jit_build(g_stubs, g_nstubs);
+    if (built > 0)
+      dt__log(DT__LOG_DEBUG, "%d offload_if trampoline%s", built,
+              built == 1 ? "" : "s");
+  }
   if (dt__mode == DT__MODE_OFFLOAD)
     dt__offload_init(g_cfg, g_stubs, g_nstubs);
   rc = dt__loader_activate(slots);
@@ -289,9 +299,14 @@ __attribute__((destructor)) static void shim_fini(void) {
             "straight to the real functions (not counted)");
     return;
   }
-  for (size_t i = 0; i < g_nstubs; i++)
+  for (size_t i = 0; i < g_nstubs; i++) {
+    /* A call its trampoline keeps here is counted in local alone. */
+    unsigned long n = __atomic_load_n(&g_stubs[i].calls, __ATOMIC_RELAXED) +
+                      (g_stubs[i].tramp != NULL
+                           ? __atomic_load_n(&g_stubs[i].local,
+                                             __ATOMIC_RELAXED)
+                           : 0);
     dt__log(DT__LOG_INFO, "%s: %lu call%s intercepted",
-            g_stubs[i].off->symbol,
-            __atomic_load_n(&g_stubs[i].calls, __ATOMIC_RELAXED),
-            g_stubs[i].calls == 1 ? "" : "s");
+            g_stubs[i].off->symbol, n, n == 1 ? "" : "s");
+  }
 }

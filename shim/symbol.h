@@ -33,7 +33,11 @@ typedef struct dt__stub {
   ffi_type *ffi_ret;      /* the cif's types (shim/ffitype.c) */
   ffi_type *ffi_args[DT__MAX_PARAMS];
   ffi_closure *closure;
-  void *code;             /* the closure's executable address */
+  void *code;             /* what the program's slots get: the closure's
+                             executable address, the real function
+                             (sync mode, nothing traced), or tramp */
+  void *tramp;            /* the offload_if trampoline (shim/jit.c), or
+                             NULL; it jumps to the closure or to real */
   unsigned long calls;    /* intercepted calls (atomic) */
   unsigned long local;    /* ... run in the caller by offload_if (atomic) */
   unsigned long retries;  /* retries of offloaded calls (atomic) */
