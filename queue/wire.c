@@ -212,6 +212,17 @@ static bool mul_ok(uint64_t *a, uint64_t b) {
   return true;
 }
 
+/* The alignment a buffer or string of type t starts on wherever a call's
+ * arguments are laid out again (a worker's decoded frame, an async call's
+ * copy): 16 bytes, or the type's own alignment when that is a larger
+ * power of two, up to a page. */
+size_t dt__wire_frame_align(const dt__type *t) {
+  size_t a = t->align;
+  if (a > 16 && a <= 4096 && (a & (a - 1)) == 0)
+    return a;
+  return 16;
+}
+
 /* The byte count of a buffer parameter for one call: element size times
  * LEN evaluated on the call's integer arguments (args as libffi passes
  * them).  Returns 0 and *nbytes, or -EOVERFLOW, or -ERANGE when a length

@@ -89,6 +89,7 @@ uint64_t dt__wire_call_limit(const dt__config *cfg);
 int dt__wire_result_bytes(const dt__sig *sig, void **args, uint64_t *bytes);
 
 uint64_t dt__wire_fingerprint(const dt__config *cfg);
+size_t dt__wire_frame_align(const dt__type *t);
 int dt__wire_buffer_bytes(const dt__sig *sig, int param, void **args,
                           uint64_t *nbytes);
 

@@ -30,23 +30,14 @@
 #define TASK_HEADER 36
 /* The fixed part of the object section: digest and path length. */
 #define OBJ_HEADER 10
-/* Every buffer and string in a decoded frame starts on this boundary (or
- * on its element type's alignment when that is larger, up to FRAME_MAX). */
+/* Every buffer and string in a decoded frame starts on FRAME_ALIGN (or
+ * on its element type's alignment when that is larger: frame_align). */
 #define FRAME_ALIGN 16
-#define FRAME_MAX_ALIGN 4096
 
 static const uint8_t task_magic[4] = {'D', 'T', 'Q', '1'};
 
 /* ---------------------------------------------------------------- frames */
 
-/* The alignment a decoded buffer of type t gets: FRAME_ALIGN, or the
- * type's own alignment when that is a larger power of two. */
-static size_t frame_align(const dt__type *t) {
-  size_t a = t->align;
-  if (a > FRAME_ALIGN && a <= FRAME_MAX_ALIGN && (a & (a - 1)) == 0)
-    return a;
-  return FRAME_ALIGN;
-}
 
 /* Places n bytes (at least 1, so that a present buffer of 0 bytes still
  * gets a pointer of its own) at the next multiple of align after *end.
@@ -121,7 +112,7 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
         size += 8; /* a reference to bytes stored once in the queue */
       else if (p->dir != DT__DIR_OUT)
         size += n;
-      if (!frame_place(&mem, n, frame_align(&p->type), &off))
+      if (!frame_place(&mem, n, dt__wire_frame_align(&p->type), &off))
         return -E2BIG;
     } else if (p->type.tag == DT__T_CSTRING) {
       const char *s;
@@ -569,7 +560,7 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
         return dt__wire_fail(
             err, -EPROTO, "buffer '%s' has %llu bytes but its length says %llu",
             p->name, (unsigned long long)n, (unsigned long long)want);
-      a = frame_align(&p->type);
+      a = dt__wire_frame_align(&p->type);
     } else {
       n += 1; /* the NUL */
     }

@@ -129,27 +129,22 @@ static void arena_give(const pending *p) {
 
 /* ------------------------------------------------------ copied arguments */
 
-/* Where the copy of a buffer or string of type t starts: on 16 bytes, or
- * on its type's alignment when that is larger (up to a page), as in a
- * worker's frame (queue/wire_task.c). */
-static size_t copy_align(const dt__type *t) {
-  size_t a = t->align;
-  return a > 16 && a <= 4096 && (a & (a - 1)) == 0 ? a : 16;
-}
-
 /* The bytes the copy of args takes: an argument vector, a slot per
- * argument, and every in buffer and string, each aligned (copy_align:
- * room for its padding is counted) and at least 16 bytes, so that a
- * present buffer of 0 bytes gets a pointer of its own, as in a worker;
- * never 0.
+ * argument, and every in buffer and string, each on its type's alignment
+ * (dt__wire_frame_align, as in a worker's frame: room for its padding is
+ * counted) and at least 16 bytes, so that a present buffer of 0 bytes
+ * gets a pointer of its own; never 0.  len[i] gets each buffer's or
+ * string's byte count (0 for a NULL one), for copy_args.
  * Returns 0, or -E2BIG for arguments that cannot be sized (the call then
  * waits, as any other). */
-static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
+static int copy_bytes(const dt__sig *sig, void **args, size_t *out,
+                      uint64_t len[DT__MAX_PARAMS]) {
   size_t n = (((size_t)sig->nparams * sizeof(void *) + 15) & ~(size_t)15) +
              (size_t)sig->nparams * SLOT_BYTES;
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     uint64_t b = 0;
+    len[i] = 0;
     if (!p->is_buffer && p->type.tag != DT__T_CSTRING)
       continue;
     const void *src = *(void **)args[i];
@@ -161,7 +156,9 @@ static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
       b = strlen(src) + 1;
     if (b > ARENA_BYTES)
       return -E2BIG;
-    n += copy_align(&p->type) - 16 + (((size_t)(b ? b : 1) + 15) & ~(size_t)15);
+    len[i] = b;
+    n += dt__wire_frame_align(&p->type) - 16 +
+         (((size_t)(b ? b : 1) + 15) & ~(size_t)15);
   }
   /* At least 16 bytes, even without arguments: a call of none would
    * leave the arena's count at 0 while queued, and arena_take would start
@@ -170,9 +167,12 @@ static int copy_bytes(const dt__sig *sig, void **args, size_t *out) {
   return 0;
 }
 
-/* Copies args into dst (copy_bytes of them, 16-aligned): returns the
- * copied argument vector, at dst's start, whose pointers lead into dst. */
-static void **copy_args(const dt__sig *sig, void **args, unsigned char *dst) {
+/* Copies args into dst (copy_bytes of them, 16-aligned; len as it left
+ * them): returns the copied argument vector, at dst's start, whose
+ * pointers lead into dst. */
+static void **copy_args(const dt__sig *sig, void **args,
+                        const uint64_t len[DT__MAX_PARAMS],
+                        unsigned char *dst) {
   void **argv = (void **)dst;
   unsigned char *slots =
       dst + (((size_t)sig->nparams * sizeof(void *) + 15) & ~(size_t)15);
@@ -188,16 +188,11 @@ static void **copy_args(const dt__sig *sig, void **args, unsigned char *dst) {
     const void *src = *(void **)args[i];
     void *copy = NULL;
     if (src != NULL) {
-      uint64_t b = 0;
-      if (p->is_buffer)
-        (void)dt__wire_buffer_bytes(sig, i, args, &b);
-      else
-        b = strlen(src) + 1;
-      size_t a = copy_align(&p->type);
+      size_t a = dt__wire_frame_align(&p->type);
       data += (a - (uintptr_t)data % a) % a;
-      memcpy(data, src, (size_t)b);
+      memcpy(data, src, (size_t)len[i]);
       copy = data;
-      data += ((size_t)(b ? b : 1) + 15) & ~(size_t)15;
+      data += ((size_t)(len[i] ? len[i] : 1) + 15) & ~(size_t)15;
     }
     memcpy(slot, &copy, sizeof copy);
   }
@@ -382,8 +377,9 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
   dt__where where = DT__RAN_QUEUED;
   dt__queue *q = dt__state_queue();
   size_t bytes = 0, size = 0;
+  uint64_t len[DT__MAX_PARAMS];
   bool waited = q == NULL ||
-                copy_bytes(&s->off->sig, args, &bytes) != 0 ||
+                copy_bytes(&s->off->sig, args, &bytes, len) != 0 ||
                 bytes > ARENA_BYTES / 4 ||
                 dt__wire_task_size(&s->off->sig, args, dt__stub_obj(s),
                                    &size) != 0;
@@ -416,7 +412,7 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
     errno = saved;
     return where;
   }
-  (void)copy_args(&s->off->sig, args, A.arena + p.off);
+  (void)copy_args(&s->off->sig, args, len, A.arena + p.off);
   dt__call_ctx c;
   dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
   if (dt__trip_submit_async(s, q, A.ts.slot, size, &c) != 0) {
