@@ -31,6 +31,19 @@ int dt__fuzz_elf(const uint8_t *data, size_t size);
 int dt__fuzz_poolrec(const uint8_t *data, size_t size);
 int dt__fuzz_redis(const uint8_t *data, size_t size);
 
+/* DT__FUZZ_ENTRY(fn): libFuzzer's entry point, calling the harness fn,
+ * in a libFuzzer build (-DDT_LIBFUZZER); nothing in test_corpus.c, which
+ * calls every harness itself. */
+#ifdef DT_LIBFUZZER
+#define DT__FUZZ_ENTRY(fn)                                                   \
+  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);              \
+  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {             \
+    return fn(data, size);                                                   \
+  }
+#else
+#define DT__FUZZ_ENTRY(fn)
+#endif
+
 /* Aborts with a message on stderr when ok is false: a promise of the code
  * under test (a round trip, two readers that must agree) was broken. */
 #define dt__fuzz_check(ok, what)                                             \

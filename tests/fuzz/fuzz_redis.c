@@ -135,11 +135,4 @@ int dt__fuzz_redis(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef DT_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* libFuzzer's entry point. */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  return dt__fuzz_redis(data, size);
-}
-#endif
+DT__FUZZ_ENTRY(dt__fuzz_redis)

@@ -208,11 +208,4 @@ out:
   return 0;
 }
 
-#ifdef DT_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* libFuzzer's entry point. */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  return dt__fuzz_wire_result(data, size);
-}
-#endif
+DT__FUZZ_ENTRY(dt__fuzz_wire_result)

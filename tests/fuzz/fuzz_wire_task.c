@@ -243,11 +243,4 @@ int dt__fuzz_wire_task(const uint8_t *data, size_t size) {
   return 0;
 }
 
-#ifdef DT_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* libFuzzer's entry point. */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  return dt__fuzz_wire_task(data, size);
-}
-#endif
+DT__FUZZ_ENTRY(dt__fuzz_wire_task)
