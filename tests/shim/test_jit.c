@@ -49,12 +49,7 @@ static dt__stub stub_of(const dt__config *cfg) {
 /* A stub for the one entry of text (the caller frees *cfg). */
 static dt__stub make(const char *text, dt__config **cfg) {
   parse_ok(text, cfg);
-  dt__stub s;
-  memset(&s, 0, sizeof s);
-  s.off = &(*cfg)->offloads[0];
-  s.real = (void *)stays;
-  s.code = (void *)goes;
-  return s;
+  return stub_of(*cfg);
 }
 
 /* The decision dt__cond_eval makes for the parameter's value v (the
