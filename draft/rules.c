@@ -38,35 +38,17 @@ struct dt__draft {
   char source[256];
   utype types[MAX_TYPES];
   int ntypes;
-  char *text; /* the entries, one after the other */
-  size_t len, cap;
-  bool oom;
+  FILE *mem;  /* the entries, one after the other (open_memstream) */
+  char *text; /* mem's buffer and length, valid after fflush(mem) */
+  size_t len;
 };
 
-/* Appends printf-style text to the draft (oom set when it cannot). */
+/* Appends printf-style text to the draft's entries. */
 static void DT__PRINTF(2, 3) emit(dt__draft *d, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  vfprintf(d->mem, fmt, ap);
   va_end(ap);
-  if (n < 0 || d->oom)
-    return;
-  if (d->len + (size_t)n + 1 > d->cap) {
-    size_t cap = d->cap ? d->cap * 2 : 4096;
-    while (cap < d->len + (size_t)n + 1)
-      cap *= 2;
-    char *t = realloc(d->text, cap);
-    if (t == NULL) {
-      d->oom = true;
-      return;
-    }
-    d->text = t;
-    d->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(d->text + d->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  d->len += (size_t)n;
 }
 
 /* Returns an empty draft for entries read from source (a header or an
@@ -74,15 +56,23 @@ static void DT__PRINTF(2, 3) emit(dt__draft *d, const char *fmt, ...) {
  * it with dt__draft_free), or NULL when out of memory. */
 dt__draft *dt__draft_new(const char *source) {
   dt__draft *d = calloc(1, sizeof *d);
-  if (d != NULL)
-    snprintf(d->source, sizeof d->source, "%s", source);
+  if (d == NULL)
+    return NULL;
+  d->mem = open_memstream(&d->text, &d->len);
+  if (d->mem == NULL) {
+    free(d);
+    return NULL;
+  }
+  snprintf(d->source, sizeof d->source, "%s", source);
   return d;
 }
 
 /* Frees d and its text; NULL is allowed. */
 void dt__draft_free(dt__draft *d) {
-  if (d != NULL)
-    free(d->text);
+  if (d == NULL)
+    return;
+  fclose(d->mem);
+  free(d->text);
   free(d);
 }
 
@@ -713,7 +703,7 @@ int dt__draft_add(dt__draft *d, const dt__cfunc *f) {
   }
   int level = e->level;
   free(e);
-  return d->oom ? -ENOMEM : level;
+  return ferror(d->mem) ? -ENOMEM : level;
 }
 
 /* Prints the draft: a header comment, the [types] the entries need, then
@@ -735,7 +725,8 @@ int dt__draft_print(const dt__draft *d, FILE *out) {
               d->types[i].name, (unsigned long long)d->types[i].size,
               (unsigned long long)d->types[i].align, d->types[i].what);
   }
-  if (d->text != NULL)
-    fputs(d->text, out);
+  if (fflush(d->mem) != 0)
+    return -ENOMEM;
+  fwrite(d->text, 1, d->len, out);
   return ferror(out) ? -EIO : 0;
 }
