@@ -698,7 +698,7 @@ int dt__draft_clang(const char *header, const char *const *opts, int nopts,
     snprintf(src, sizeof src, "#include \"%s\"\n", abs != NULL ? abs : header);
     free(abs);
   }
-  const char *args[72];
+  const char *args[8 + DT__CLANG_MAX_OPTS];
   int na = 0;
   char inc[256];
   args[na++] = "-xc";
@@ -709,7 +709,7 @@ int dt__draft_clang(const char *header, const char *const *opts, int nopts,
     args[na++] = "-isystem";
     args[na++] = inc;
   }
-  for (int i = 0; i < nopts && na < 70; i++)
+  for (int i = 0; i < nopts && i < DT__CLANG_MAX_OPTS; i++)
     args[na++] = opts[i];
   struct CXUnsavedFile uf = {"dtask-sig.c", src, (unsigned long)strlen(src)};
   CXIndex idx = a.clang_createIndex(0, 0);

@@ -7,6 +7,7 @@
  * (draft/clang.c for a header, draft/dwarf.c for debug info) describe the
  * functions and the rules (draft/rules.c) write the entries. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,85 +38,76 @@ static void usage(FILE *out) {
 /* dtask sig ARGS: prints the draft on stdout.  Returns the exit status
  * described in usage(). */
 int dt__cmd_sig(int argc, char **argv) {
-  const char *opts[MAX_OPTS];
+  static const struct option longopts[] = {
+      {"binary", required_argument, NULL, 'b'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  const char *opts[2 * MAX_OPTS]; /* "-I", DIR, "-D", NAME=VALUE, ... */
   int nopts = 0;
-  char *owned[MAX_OPTS];
-  int nowned = 0;
   const char *binary = NULL, *header = NULL;
   const char *syms[MAX_SYMBOLS];
-  int nsyms = 0, status = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+  int nsyms = 0, status = 0, c;
+  optind = 1;
+  opterr = 0;
+  /* '+': options end at HEADER (or at --binary's first symbol). */
+  while ((c = getopt_long(argc, argv, "+:I:D:h", longopts, NULL)) != -1) {
+    if (c == 'h') {
       usage(stdout);
-      goto out;
+      return 0;
     }
-    if (a[0] == '-' && a[1] != '\0' && (header != NULL || binary != NULL)) {
+    if (c == 'b') {
+      binary = optarg;
+    } else if (c == 'I' || c == 'D') {
+      if (nopts == 2 * MAX_OPTS) {
+        fprintf(stderr, "dtask sig: -%c: at most %d -I and -D options\n", c,
+                MAX_OPTS);
+        return 2;
+      }
+      opts[nopts++] = c == 'I' ? "-I" : "-D";
+      opts[nopts++] = optarg;
+    } else if (c == ':' && optopt == 'b') {
+      fprintf(stderr, "dtask sig: --binary needs a program or library\n");
+      return 2;
+    } else if (c == ':') {
+      fprintf(stderr, "dtask sig: -%c needs a value\n", optopt);
+      return 2;
+    } else {
+      fprintf(stderr, "dtask sig: unknown option %s\n", argv[optind - 1]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  for (int i = optind; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "dtask sig: %s: options go before %s\n", a,
               binary != NULL ? "--binary PROG" : "HEADER");
-      status = 2;
-      goto out;
+      return 2;
     }
-    if (strncmp(a, "-I", 2) == 0 || strncmp(a, "-D", 2) == 0) {
-      const char *val = a[2] != '\0' ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-      if (val == NULL || nopts == MAX_OPTS) {
-        fprintf(stderr, val == NULL ? "dtask sig: %s needs a value\n"
-                                    : "dtask sig: %s: at most 64 -I and -D "
-                                      "options\n",
-                a);
-        status = 2;
-        goto out;
-      }
-      char *o = malloc(strlen(val) + 3);
-      if (o == NULL) {
-        status = 2;
-        goto out;
-      }
-      sprintf(o, "-%c%s", a[1], val);
-      owned[nowned++] = o;
-      opts[nopts++] = o;
-    } else if (strcmp(a, "--binary") == 0) {
-      if (i + 1 == argc) {
-        fprintf(stderr, "dtask sig: --binary needs a program or library\n");
-        status = 2;
-        goto out;
-      }
-      binary = argv[++i];
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "dtask sig: unknown option %s\n", a);
-      usage(stderr);
-      status = 2;
-      goto out;
-    } else if (binary == NULL && header == NULL) {
+    if (binary == NULL && header == NULL) {
       header = a;
     } else if (strlen(a) >= sizeof ((dt__cfunc *)0)->name) {
       fprintf(stderr, "dtask sig: symbol name too long: %.40s...\n", a);
-      status = 2;
-      goto out;
+      return 2;
     } else if (nsyms == MAX_SYMBOLS) {
       fprintf(stderr, "dtask sig: at most %d symbols at a time\n",
               MAX_SYMBOLS);
-      status = 2;
-      goto out;
+      return 2;
     } else {
       syms[nsyms++] = a;
     }
   }
   if ((header == NULL && binary == NULL) || nsyms == 0) {
     usage(stderr);
-    status = 2;
-    goto out;
+    return 2;
   }
   if (binary != NULL && nopts > 0) {
     fprintf(stderr, "dtask sig: -I and -D are for headers, not --binary\n");
-    status = 2;
-    goto out;
+    return 2;
   }
   dt__cfunc *funcs = calloc((size_t)nsyms, sizeof *funcs);
-  if (funcs == NULL) {
-    status = 2;
-    goto out;
-  }
+  if (funcs == NULL)
+    return 2;
   for (int i = 0; i < nsyms; i++) {
     snprintf(funcs[i].name, sizeof funcs[i].name, "%s", syms[i]);
     dt__cfunc_clear(&funcs[i]);
@@ -169,8 +161,5 @@ int dt__cmd_sig(int argc, char **argv) {
   for (int i = 0; i < nsyms; i++)
     dt__cfunc_clear(&funcs[i]);
   free(funcs);
-out:
-  for (int i = 0; i < nowned; i++)
-    free(owned[i]);
   return status;
 }
