@@ -567,17 +567,20 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
     }
     if (rc == -EDQUOT) {
       /* The filesystem holding the queue is full: the task that could
-       * not be claimed (if it was found) is answered with an error, and
-       * the worker pauses rather than spin while it stays full. */
+       * not be claimed, when it was found, is answered with an error and
+       * the next one is looked at; when none could even be found, the
+       * worker pauses rather than spin while it stays full (no event
+       * says when space comes back). */
       snprintf(msg, sizeof msg,
                "the filesystem holding the queue (%s) is full: no room to "
                "hand the task (%zu bytes) to a worker; free space there "
                "(df %s), or set [queue] path on a larger one",
                dt__queue_dir(q), size, dt__queue_dir(q));
-      if (id != 0)
+      if (id != 0) {
         reject(q, id, DT__ST_NOMEM, msg);
-      else
-        dt__log(DT__LOG_ERROR, "worker: %s", msg);
+        continue;
+      }
+      dt__log(DT__LOG_ERROR, "worker: %s", msg);
       nanosleep(&(struct timespec){0, 200000000}, NULL);
       continue;
     }
