@@ -145,7 +145,8 @@ enum { CXToken_Punctuation = 0, CXToken_Identifier = 2, CXToken_Literal = 3 };
   X(CXSourceRange, clang_getRange, (CXSourceLocation, CXSourceLocation))       \
   X(CXSourceLocation, clang_getLocationForOffset,                              \
     (CXTranslationUnit, CXFile, unsigned))                                     \
-  X(const char *, clang_getFileContents, (CXTranslationUnit, CXFile, size_t *)) \
+  X(const char *, clang_getFileContents,                                       \
+    (CXTranslationUnit, CXFile, size_t *))                                     \
   X(void, clang_tokenize,                                                      \
     (CXTranslationUnit, CXSourceRange, CXToken **, unsigned *))                \
   X(int, clang_getTokenKind, (CXToken))                                        \
@@ -165,22 +166,23 @@ static const char *const libnames[] = {
     "/usr/lib/llvm-14/lib/libclang.so.1", "libclang-16.so.1",
     "libclang-15.so.1", "libclang-13.so.1", NULL};
 
-/* Loads libclang into *a.  Returns 0, or -ELIBACC with msg filled. */
-static int api_load(api *a, char *msg, size_t msgsz) {
+/* Loads libclang into *a.  Returns 0, or -ELIBACC with err filled. */
+static int api_load(api *a, dt__error *err) {
   memset(a, 0, sizeof *a);
   for (int i = 0; libnames[i] != NULL && a->lib == NULL; i++)
     a->lib = dlopen(libnames[i], RTLD_NOW | RTLD_LOCAL);
   if (a->lib == NULL) {
-    snprintf(msg, msgsz,
-             "cannot load libclang (tried libclang-14.so.1 and others): "
-             "install it with apt-get install libclang1-14");
+    dt__error_set(err, 0, 0,
+                  "cannot load libclang (tried libclang-14.so.1 and others): "
+                  "install it with apt-get install libclang1-14");
     return -ELIBACC;
   }
 #define DT__LOAD(ret, name, params)                                           \
   *(void **)&a->name = dlsym(a->lib, #name);                                  \
   if (a->name == NULL) {                                                      \
-    snprintf(msg, msgsz, "the libclang found lacks %s: install libclang1-14", \
-             #name);                                                          \
+    dt__error_set(err, 0, 0,                                                  \
+                  "the libclang found lacks %s: install libclang1-14",        \
+                  #name);                                                     \
     dlclose(a->lib);                                                          \
     return -ELIBACC;                                                          \
   }
@@ -376,7 +378,8 @@ static dt__ctype *describe(const api *a, CXType t, int depth) {
   }
   case CXT_Enum: {
     CXCursor decl = a->clang_getTypeDeclaration(canon);
-    CXType it = a->clang_getCanonicalType(a->clang_getEnumDeclIntegerType(decl));
+    CXType it =
+        a->clang_getCanonicalType(a->clang_getEnumDeclIntegerType(decl));
     d->kind = DT__CK_ENUM;
     take(a, a->clang_getCursorSpelling(decl), d->tag, sizeof d->tag);
     if (a->clang_Cursor_isAnonymous(decl))
@@ -577,8 +580,8 @@ static int named_params(const api *a, CXCursor fn) {
   int n = a->clang_Cursor_getNumArguments(fn), named = 0;
   for (int i = 0; i < n; i++) {
     char name[8];
-    take(a, a->clang_getCursorSpelling(a->clang_Cursor_getArgument(fn, (unsigned)i)),
-         name, sizeof name);
+    CXCursor arg = a->clang_Cursor_getArgument(fn, (unsigned)i);
+    take(a, a->clang_getCursorSpelling(arg), name, sizeof name);
     named += name[0] != '\0';
   }
   return named;
@@ -638,9 +641,9 @@ static void builtin_dir(char *buf, size_t bufsz) {
  * when there were none.  A header that does not parse is never drafted:
  * clang reads an unknown type name as int, and a wrong draft is worse
  * than none.  Returns -ENOENT when a file was not found (the header, or
- * one it includes), else -EINVAL, with msg filled. */
+ * one it includes), else -EINVAL, with err filled. */
 static int diagnostics(const api *a, CXTranslationUnit tu, const char *header,
-                       char *msg, size_t msgsz) {
+                       dt__error *err) {
   unsigned n = a->clang_getNumDiagnostics(tu);
   int errors = 0;
   bool missing = false;
@@ -667,22 +670,22 @@ static int diagnostics(const api *a, CXTranslationUnit tu, const char *header,
     return 0;
   if (missing) {
     const char *q = strstr(first, "error: ");
-    snprintf(msg, msgsz,
-             "%s: %s; install the package that ships it, or give -I DIR",
-             header, q != NULL ? q + 7 : first);
+    dt__error_set(err, 0, 0,
+                  "%s: %s; install the package that ships it, or give -I DIR",
+                  header, q != NULL ? q + 7 : first);
     return -ENOENT;
   }
-  snprintf(msg, msgsz,
-           "%s does not parse as C (%d error%s, the first above): give the "
-           "-I and -D options its compiler needs",
-           header, errors, errors == 1 ? "" : "s");
+  dt__error_set(err, 0, 0,
+                "%s does not parse as C (%d error%s, the first above): give "
+                "the -I and -D options its compiler needs",
+                header, errors, errors == 1 ? "" : "s");
   return -EINVAL;
 }
 
 int dt__draft_clang(const char *header, const char *const *opts, int nopts,
-                    dt__cfunc *funcs, size_t n, char *msg, size_t msgsz) {
+                    dt__cfunc *funcs, size_t n, dt__error *err) {
   api a;
-  int rc = api_load(&a, msg, msgsz);
+  int rc = api_load(&a, err);
   if (rc < 0)
     return rc;
   char src[4200];
@@ -690,7 +693,7 @@ int dt__draft_clang(const char *header, const char *const *opts, int nopts,
   if (hl >= 3 && header[0] == '<' && header[hl - 1] == '>') {
     snprintf(src, sizeof src, "#include %s\n", header);
   } else if (access(header, R_OK) != 0) {
-    snprintf(msg, msgsz, "%s: %s", header, strerror(errno));
+    dt__error_set(err, 0, 0, "%s: %s", header, strerror(errno));
     dlclose(a.lib);
     return -ENOENT;
   } else {
@@ -718,11 +721,11 @@ int dt__draft_clang(const char *header, const char *const *opts, int nopts,
       idx, "dtask-sig.c", args, na, &uf, 1,
       CXTU_SkipFunctionBodies | CXTU_KeepGoing, &tu);
   if (perr != 0 || tu == NULL) {
-    snprintf(msg, msgsz, "%s: libclang could not parse it (error %d)",
+    dt__error_set(err, 0, 0, "%s: libclang could not parse it (error %d)",
              header, perr);
     rc = -EINVAL;
   } else {
-    rc = diagnostics(&a, tu, header, msg, msgsz);
+    rc = diagnostics(&a, tu, header, err);
   }
   if (rc == 0) {
     int best[64];
@@ -732,7 +735,7 @@ int dt__draft_clang(const char *header, const char *const *opts, int nopts,
     a.clang_visitChildren(a.clang_getTranslationUnitCursor(tu), visit_top, &w);
     rc = w.rc;
     if (rc == -ENOMEM)
-      snprintf(msg, msgsz, "out of memory");
+      dt__error_set(err, 0, 0, "out of memory");
   }
   if (tu != NULL)
     a.clang_disposeTranslationUnit(tu);

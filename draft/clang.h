@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "common/error.h"
 #include "draft/draft.h"
 
 /* The most compiler arguments dt__draft_clang passes on. */
@@ -14,10 +15,10 @@
  * parsed as C with the compiler arguments opts[0..nopts) ("-I", "DIR",
  * "-D", "NAME=VALUE"; at most DT__CLANG_MAX_OPTS are passed on).
  * Returns 0 with funcs[i].found saying which were declared, or a negative
- * errno with msg saying what to do: -ELIBACC when libclang cannot be
+ * errno with err saying what to do: -ELIBACC when libclang cannot be
  * loaded, -ENOENT when the header cannot be found, -EINVAL when it does
  * not parse.  The first parse errors are printed to stderr. */
 int dt__draft_clang(const char *header, const char *const *opts, int nopts,
-                    dt__cfunc *funcs, size_t n, char *msg, size_t msgsz);
+                    dt__cfunc *funcs, size_t n, dt__error *err);
 
 #endif /* DT_DRAFT_CLANG_H */

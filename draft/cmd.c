@@ -112,13 +112,13 @@ int dt__cmd_sig(int argc, char **argv) {
     snprintf(funcs[i].name, sizeof funcs[i].name, "%s", syms[i]);
     dt__cfunc_clear(&funcs[i]);
   }
-  char msg[1024] = "";
+  dt__error err = {0, 0, ""};
   int rc = binary != NULL
-               ? dt__draft_dwarf(binary, funcs, (size_t)nsyms, msg, sizeof msg)
+               ? dt__draft_dwarf(binary, funcs, (size_t)nsyms, &err)
                : dt__draft_clang(header, opts, nopts, funcs, (size_t)nsyms,
-                                 msg, sizeof msg);
+                                 &err);
   if (rc < 0) {
-    fprintf(stderr, "dtask sig: %s\n", msg);
+    fprintf(stderr, "dtask sig: %s\n", err.msg);
     status = 2;
   } else {
     dt__draft *d = dt__draft_new(binary != NULL ? binary : header);

@@ -4,9 +4,9 @@
  *
  * libdw is loaded with dlopen by dt__draft_dwarf (and left loaded: the
  * command ends right after): the shim, the runner and every other
- * command of the dtask binary never map it.  Each function taken from it is held in a
- * pointer of the type its header declares, so the compiler checks every
- * call.  The file is read through libdwfl's offline reporting, which
+ * command of the dtask binary never map it.  Each function taken from it
+ * is held in a pointer of the type its header declares, so the compiler
+ * checks every call.  The file is read through libdwfl's offline reporting, which
  * also finds a separate debug file by build-id or .gnu_debuglink (beside
  * the file, in its .debug/ folder or under /usr/lib/debug).
  *
@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/error.h"
 #include "draft/dwarf.h"
 
 #define LIBDW "libdw.so.1"
@@ -77,24 +78,25 @@ static void fmt(char *dst, size_t n, const char *f, ...) {
   va_end(ap);
 }
 
-/* Fills msg and returns rc. */
-DT__PRINTF(4, 5)
-static int fail(char *msg, size_t msgsz, int rc, const char *f, ...) {
-  if (msgsz > 0) {
+/* Fills err (if not NULL; no line or column) and returns rc. */
+DT__PRINTF(3, 4)
+static int fail(dt__error *err, int rc, const char *f, ...) {
+  if (err != NULL) {
+    err->line = err->col = 0;
     va_list ap;
     va_start(ap, f);
-    vsnprintf(msg, msgsz, f, ap);
+    vsnprintf(err->msg, sizeof err->msg, f, ap);
     va_end(ap);
   }
   return rc;
 }
 
-/* Loads libdw into a; 0, or -ELIBACC with msg filled (a->lib NULL). */
-static int api_load(api *a, char *msg, size_t msgsz) {
+/* Loads libdw into a; 0, or -ELIBACC with err filled (a->lib NULL). */
+static int api_load(api *a, dt__error *err) {
   memset(a, 0, sizeof *a);
   a->lib = dlopen(LIBDW, RTLD_NOW | RTLD_LOCAL);
   if (a->lib == NULL)
-    return fail(msg, msgsz, -ELIBACC,
+    return fail(err, -ELIBACC,
                 "cannot load " LIBDW " (%s): install it: apt-get install "
                 "libdw1",
                 dlerror());
@@ -108,7 +110,7 @@ static int api_load(api *a, char *msg, size_t msgsz) {
     return 0;
   dlclose(a->lib);
   a->lib = NULL;
-  return fail(msg, msgsz, -ELIBACC,
+  return fail(err, -ELIBACC,
               LIBDW " has no %s: install a newer one: apt-get install libdw1",
               missing);
 }
@@ -767,7 +769,7 @@ static void soname_of(const api *a, Elf *elf, char *out, size_t n) {
  * ELF object at path (a program or a shared object, built with -g), or of
  * its separate debug file found by build-id/.gnu_debuglink.
  * Returns 0 with funcs[i].found telling which were found, or a negative
- * errno with msg (one sentence, no trailing newline) saying what is wrong
+ * errno with err (a sentence, no line or column) saying what is wrong
  * and what to do: -ENOENT path missing; -ENOEXEC not an ELF object;
  * -ENODATA no debug info ("PATH is stripped / has no DWARF: rebuild it
  * with -g"); -ELIBACC libdw.so.1 cannot be loaded ("install it: apt-get
@@ -780,34 +782,34 @@ static void soname_of(const api *a, Elf *elf, char *out, size_t n) {
  * declaration's "file:line" (the file as the DWARF names it, absolute or
  * relative to the compile directory), library the object's DT_SONAME or
  * "", ret a DT__CK_VOID type for void.  Other errors: -EACCES and the
- * like from open (msg says), -ENOEXEC also for a file that is not
+ * like from open (err says), -ENOEXEC also for a file that is not
  * regular or that libdw cannot read, -ENOMEM. */
-int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
-                    size_t msgsz) {
+int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n,
+                    dt__error *err) {
   for (size_t i = 0; i < n; i++)
     dt__cfunc_clear(&funcs[i]);
-  if (msgsz > 0)
-    msg[0] = '\0';
+  if (err != NULL)
+    err->msg[0] = '\0';
   /* O_NONBLOCK: a FIFO must not hang the command (refused below). */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int rc = -errno;
-    return fail(msg, msgsz, rc, "cannot open %s: %s: give the path of a "
+    return fail(err, rc, "cannot open %s: %s: give the path of a "
                 "program or shared object built with -g", path, strerror(-rc));
   }
   struct stat st;
   unsigned char magic[SELFMAG];
   int rc = 0;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    rc = fail(msg, msgsz, -ENOEXEC, "%s is not a regular file: give the "
+    rc = fail(err, -ENOEXEC, "%s is not a regular file: give the "
               "path of a program or shared object", path);
   else if (pread(fd, magic, SELFMAG, 0) != SELFMAG ||
            memcmp(magic, ELFMAG, SELFMAG) != 0)
-    rc = fail(msg, msgsz, -ENOEXEC, "%s is not an ELF object: give the "
+    rc = fail(err, -ENOEXEC, "%s is not an ELF object: give the "
               "program or shared object itself", path);
   api a;
   if (rc == 0)
-    rc = api_load(&a, msg, msgsz);
+    rc = api_load(&a, err);
   if (rc < 0) {
     close(fd);
     return rc;
@@ -824,13 +826,13 @@ int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
   Dwarf *dw = NULL;
   Dwarf_Addr bias = 0;
   if (dwfl == NULL) {
-    rc = fail(msg, msgsz, -ENOMEM, "out of memory reading %s", path);
+    rc = fail(err, -ENOMEM, "out of memory reading %s", path);
     goto out;
   }
   a.dwfl_report_begin(dwfl);
   mod = a.dwfl_report_offline(dwfl, path, path, fd);
   if (mod == NULL) {
-    rc = fail(msg, msgsz, -ENOEXEC, "libdw cannot read %s (%s): give an "
+    rc = fail(err, -ENOEXEC, "libdw cannot read %s (%s): give an "
               "intact program or shared object", path, a.dwfl_errmsg(-1));
     goto out;
   }
@@ -839,13 +841,13 @@ int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
   /* A damaged object has no Elf (or no section) for libdw. */
   Elf *elf = a.dwfl_module_getelf(mod, &bias);
   if (elf == NULL || a.elf_nextscn(elf, NULL) == NULL) {
-    rc = fail(msg, msgsz, -ENOEXEC, "libdw cannot read %s (%s): give an "
+    rc = fail(err, -ENOEXEC, "libdw cannot read %s (%s): give an "
               "intact program or shared object", path,
               elf == NULL ? a.dwfl_errmsg(-1) : "no section");
     goto out;
   }
   if ((dw = a.dwfl_module_getdwarf(mod, &bias)) == NULL) {
-    rc = fail(msg, msgsz, -ENODATA, "%s is stripped or has no DWARF debug "
+    rc = fail(err, -ENODATA, "%s is stripped or has no DWARF debug "
               "info: rebuild it with -g, or install its debug symbols",
               path);
     goto out;
@@ -853,7 +855,7 @@ int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
   s.best = calloc(n > 0 ? n : 1, sizeof *s.best);
   s.score = calloc(n > 0 ? n : 1, sizeof *s.score);
   if (s.best == NULL || s.score == NULL) {
-    rc = fail(msg, msgsz, -ENOMEM, "out of memory reading %s", path);
+    rc = fail(err, -ENOMEM, "out of memory reading %s", path);
     goto out;
   }
   Dwarf_CU *cu = NULL;
@@ -872,7 +874,7 @@ int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
       continue;
     fmt(funcs[i].library, sizeof funcs[i].library, "%s", library);
     if (fill(&a, &s.best[i], &funcs[i]) < 0)
-      rc = fail(msg, msgsz, -ENOMEM, "out of memory reading %s", path);
+      rc = fail(err, -ENOMEM, "out of memory reading %s", path);
   }
 out:
   if (rc < 0)

@@ -5,9 +5,10 @@
 
 #include <stddef.h>
 
+#include "common/error.h"
 #include "draft/draft.h"
 
-int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n, char *msg,
-                    size_t msgsz);
+int dt__draft_dwarf(const char *path, dt__cfunc *funcs, size_t n,
+                    dt__error *err);
 
 #endif /* DT_DRAFT_DWARF_H */

@@ -152,7 +152,8 @@ static bool write_one(code *c, dt__stub *s) {
     uint64_t bits;
     memcpy(&bits, &lit, 8);
     b1(c, 0x49), b1(c, 0xBA), b8(c, bits);               /* mov r10, imm */
-    b1(c, 0x66), b1(c, 0x4D), b1(c, 0x0F), b1(c, 0x6E), b1(c, 0xFA); /* movq xmm15, r10 */
+    /* movq xmm15, r10 */
+    b1(c, 0x66), b1(c, 0x4D), b1(c, 0x0F), b1(c, 0x6E), b1(c, 0xFA);
     switch (cd->op) {
     case DT__CMP_GT: ucomisd(c, x, 15), to_off[nto++] = jcc(c, JA); break;
     case DT__CMP_GE: ucomisd(c, x, 15), to_off[nto++] = jcc(c, JAE); break;

@@ -107,21 +107,21 @@ static void assert_where(const dt__cfunc *f, const char *file,
 
 /* Reads the symbol sym from the fixture file into *f; returns the
  * reader's result. */
-static int read1(const char *file, const char *sym, dt__cfunc *f, char *msg,
-                 size_t msgsz) {
+static int read1(const char *file, const char *sym, dt__cfunc *f,
+                 dt__error *err) {
   char path[PATH_MAX];
   memset(f, 0, sizeof *f);
   snprintf(f->name, sizeof f->name, "%s", sym);
-  return dt__draft_dwarf(in(file, path), f, 1, msg, msgsz);
+  return dt__draft_dwarf(in(file, path), f, 1, err);
 }
 
 /* Reads sym from file, which must succeed and find it; the caller
  * clears *f. */
 static void read_found(const char *file, const char *sym, dt__cfunc *f) {
-  char msg[512];
-  int rc = read1(file, sym, f, msg, sizeof msg);
+  dt__error err;
+  int rc = read1(file, sym, f, &err);
   if (rc != 0)
-    fail_msg("reading %s from %s: %d (%s)", sym, file, rc, msg);
+    fail_msg("reading %s from %s: %d (%s)", sym, file, rc, err.msg);
   if (!f->found)
     fail_msg("%s not found in %s", sym, file);
 }
@@ -489,13 +489,14 @@ static void test_too_many(void **state) {
 static void test_not_found(void **state) {
   (void)state;
   dt__cfunc fs[3];
-  char path[PATH_MAX], msg[512];
+  char path[PATH_MAX];
+  dt__error err;
   memset(fs, 0, sizeof fs);
   snprintf(fs[0].name, sizeof fs[0].name, "dd_nosuch");
   snprintf(fs[1].name, sizeof fs[1].name, "dd_hidden");
   snprintf(fs[2].name, sizeof fs[2].name, "dd_reset");
-  assert_int_equal(dt__draft_dwarf(in("libdd.so", path), fs, 3, msg,
-                                   sizeof msg), 0);
+  assert_int_equal(dt__draft_dwarf(in("libdd.so", path), fs, 3, 
+                                   &err), 0);
   assert_false(fs[0].found);
   assert_null(fs[0].ret);
   assert_string_equal(fs[0].where, "");
@@ -578,13 +579,14 @@ static void test_split_debug(void **state) {
 static void test_stripped(void **state) {
   (void)state;
   dt__cfunc f;
-  char msg[512], path[PATH_MAX];
+  char path[PATH_MAX];
+  dt__error err;
   read_found("libdd.so", "dd_crc", &f); /* filled, then read again */
-  assert_int_equal(dt__draft_dwarf(in("libdd_stripped.so", path), &f, 1, msg,
-                                   sizeof msg), -ENODATA);
-  assert_contains(msg, path);
-  assert_contains(msg, "rebuild it with -g");
-  assert_null(strchr(msg, '\n'));
+  assert_int_equal(dt__draft_dwarf(in("libdd_stripped.so", path), &f, 1, 
+                                   &err), -ENODATA);
+  assert_contains(err.msg, path);
+  assert_contains(err.msg, "rebuild it with -g");
+  assert_null(strchr(err.msg, '\n'));
   assert_false(f.found);
   assert_null(f.ret);
   assert_int_equal(f.nparams, 0);
@@ -594,16 +596,16 @@ static void test_stripped(void **state) {
 static void test_missing_and_not_elf(void **state) {
   (void)state;
   dt__cfunc f;
-  char msg[512];
-  assert_int_equal(read1("no-such-file.so", "dd_crc", &f, msg, sizeof msg),
+  dt__error err;
+  assert_int_equal(read1("no-such-file.so", "dd_crc", &f, &err),
                    -ENOENT);
-  assert_contains(msg, "no-such-file.so");
+  assert_contains(err.msg, "no-such-file.so");
   assert_false(f.found);
-  assert_int_equal(read1("notelf.txt", "dd_crc", &f, msg, sizeof msg),
+  assert_int_equal(read1("notelf.txt", "dd_crc", &f, &err),
                    -ENOEXEC);
-  assert_contains(msg, "not an ELF object");
-  /* A message buffer of 0 bytes is never written. */
-  assert_int_equal(read1("notelf.txt", "dd_crc", &f, NULL, 0), -ENOEXEC);
+  assert_contains(err.msg, "not an ELF object");
+  /* err may be NULL, as everywhere (common/common.h). */
+  assert_int_equal(read1("notelf.txt", "dd_crc", &f, NULL), -ENOEXEC);
 }
 
 /* A FIFO is refused at once, not read (which would wait for a writer);
@@ -611,15 +613,16 @@ static void test_missing_and_not_elf(void **state) {
 static void test_fifo_and_folder(void **state) {
   (void)state;
   dt__cfunc f;
-  char fifo[PATH_MAX + 8], msg[512];
+  char fifo[PATH_MAX + 8];
+  dt__error err;
   snprintf(fifo, sizeof fifo, "%s/fifo", fx->tmp);
   assert_int_equal(mkfifo(fifo, 0600), 0);
   memset(&f, 0, sizeof f);
   snprintf(f.name, sizeof f.name, "dd_crc");
   alarm(10); /* a hang fails the test instead of the whole run */
-  assert_int_equal(dt__draft_dwarf(fifo, &f, 1, msg, sizeof msg), -ENOEXEC);
-  assert_contains(msg, "not a regular file");
-  assert_int_equal(dt__draft_dwarf(fx->tmp, &f, 1, msg, sizeof msg),
+  assert_int_equal(dt__draft_dwarf(fifo, &f, 1, &err), -ENOEXEC);
+  assert_contains(err.msg, "not a regular file");
+  assert_int_equal(dt__draft_dwarf(fx->tmp, &f, 1, &err),
                    -ENOEXEC);
   alarm(0);
 }
@@ -641,7 +644,8 @@ static int open_fds(void) {
 static void test_no_descriptor_left(void **state) {
   (void)state;
   dt__cfunc f;
-  char msg[512], path[PATH_MAX], cut[PATH_MAX + 8], head[100];
+  char path[PATH_MAX], cut[PATH_MAX + 8], head[100];
+  dt__error err;
   snprintf(cut, sizeof cut, "%s/cut.so", fx->tmp);
   FILE *src = fopen(in("libdd.so", path), "rb");
   FILE *dst = fopen(cut, "wb");
@@ -654,17 +658,17 @@ static void test_no_descriptor_left(void **state) {
   int before = open_fds();
   memset(&f, 0, sizeof f);
   snprintf(f.name, sizeof f.name, "dd_crc");
-  int rc = dt__draft_dwarf(cut, &f, 1, msg, sizeof msg);
+  int rc = dt__draft_dwarf(cut, &f, 1, &err);
   assert_int_equal(rc, -ENOEXEC);
-  assert_contains(msg, cut);
-  assert_contains(msg, "cannot read");
+  assert_contains(err.msg, cut);
+  assert_contains(err.msg, "cannot read");
   read_found("libdd.so", "dd_crc", &f);
   dt__cfunc_clear(&f);
   read_found("libdd_split.so", "dd_crc", &f);
   dt__cfunc_clear(&f);
-  assert_int_equal(read1("libdd_stripped.so", "dd_crc", &f, msg, sizeof msg),
+  assert_int_equal(read1("libdd_stripped.so", "dd_crc", &f, &err),
                    -ENODATA);
-  assert_int_equal(read1("notelf.txt", "dd_crc", &f, msg, sizeof msg),
+  assert_int_equal(read1("notelf.txt", "dd_crc", &f, &err),
                    -ENOEXEC);
   assert_int_equal(open_fds(), before);
 }
