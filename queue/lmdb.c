@@ -52,6 +52,18 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 
+/* TODO(limits) */
+static int lm_cache_get(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
+                        size_t *size) {
+  (void)q, (void)k, (void)rec, (void)size;
+  return 0;
+}
+static int lm_cache_put(dt__queue *q, const dt__cache_key *k,
+                        const uint8_t *rec, size_t size) {
+  (void)q, (void)k, (void)rec, (void)size;
+  return 0;
+}
+
 /* --------------------------------------------------------------- open */
 
 /* The open operation: maps the doorbell page and opens the environment
@@ -120,9 +132,10 @@ static uint32_t lm_slot_seq(dt__queue *q, uint32_t slot) {
  * the map is full), with nothing stored. */
 static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
                      void *ctx, uint32_t slot, uint64_t drop, unsigned flags,
-                     uint64_t *id) {
+                     const dt__admit *adm, uint64_t *id) {
   dt__lmq *q = dt__lm(base);
   (void)flags; /* the doorbell's wait needs no head start */
+  (void)adm; /* TODO(limits) */
   MDB_txn *txn;
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
@@ -714,5 +727,7 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .trips_add = dt__tripfile_add,
     .trips_list = dt__tripfile_list,
     .trips_reset = dt__tripfile_reset,
+    .cache_get = lm_cache_get,
+    .cache_put = lm_cache_put,
     .images = NULL, /* an LMDB queue's images are its directories */
 };

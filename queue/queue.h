@@ -46,6 +46,72 @@ enum { DT__FROM_WORKER = 0, DT__FROM_RUNNER = 1 };
  * per slot submits over another one. */
 enum { DT__SUBMIT_NEXT = 1, DT__SUBMIT_SHARED = 2 };
 
+/* What must hold before a worker starts a task, across every process
+ * that serves the queue (config/limits.h's settings, made per call by
+ * the caller; NULL or all empty: nothing).  Names are 1 to
+ * DT__GATE_MAX - 1 bytes of dt__trips_symbol_ok's set plus '=' and '-'.
+ *   gate, running: at most running (>= 1) tasks with this gate run at
+ *     once; further ones wait in the queue, not in a worker.
+ *   rate, interval_ns, burst: tasks with this rate name start at most
+ *     one per interval_ns on average, at most burst (>= 1) at once after
+ *     a quiet spell: GCRA, the generic cell rate algorithm (one stored
+ *     time per name, the theoretical arrival time). */
+#define DT__GATE_MAX 160
+typedef struct dt__admit {
+  char gate[DT__GATE_MAX];
+  uint32_t running;
+  char rate[DT__GATE_MAX];
+  uint64_t interval_ns;
+  uint32_t burst;
+} dt__admit;
+
+/* Whether the n bytes at s may name a gate or a rate (dt__admit). */
+static inline bool dt__admit_name_ok(const char *s, size_t n) {
+  if (n == 0 || n >= DT__GATE_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
+          c == '$' || c == '=' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+/* GCRA's decision at now_ns for a name whose stored theoretical arrival
+ * time is *tat (0: never used): 0 and *tat moved on by interval_ns when
+ * a task may start now; otherwise the time (> now_ns) at which it may,
+ * *tat untouched.  A stored time further ahead than any admission could
+ * have put it (a clock that went back, a reboot under a persistent
+ * queue) counts as 0.  Both backends decide with it, on their clock. */
+static inline uint64_t dt__gcra(uint64_t *tat, uint64_t now_ns,
+                                uint64_t interval_ns, uint32_t burst) {
+  uint64_t tau = (uint64_t)(burst - 1) * interval_ns; /* the tolerance */
+  uint64_t t = *tat;
+  if (t > now_ns + tau + interval_ns)
+    t = 0;
+  if (t < now_ns)
+    t = now_ns;
+  if (t - now_ns > tau)
+    return t - tau;
+  *tat = t + interval_ns;
+  return 0;
+}
+
+/* A cached answer's key and the entry's cache settings: hash is a
+ * SHA-256 of the config's fingerprint, the function's object, its
+ * symbol and every argument (shim/cache.c); entry is the symbol, whose
+ * answers share one budget of max_bytes (least recently used first
+ * out); an answer older than ttl_ns (0: none) is not given. */
+#define DT__CACHE_HASH 32
+typedef struct dt__cache_key {
+  uint8_t hash[DT__CACHE_HASH];
+  const char *entry;
+  uint64_t ttl_ns;
+  uint64_t max_bytes;
+} dt__cache_key;
+
 /* Reads a result record in place; from is who stored it.  A negative
  * return keeps the result (-ENOSPC: the caller grows a buffer and waits
  * again without sleeping); -EPROTO deletes it as 0 does. */
@@ -68,6 +134,7 @@ typedef struct dt__queue_stats {
 typedef struct dt__trips {
   char symbol[128]; /* config/config.h's dt__offload symbol */
   uint64_t calls, retries;
+  uint64_t hits, misses; /* answers the cache gave, and calls it had not */
   uint64_t hist[DT__HIST_BUCKETS];
 } dt__trips;
 
@@ -113,13 +180,15 @@ typedef struct dt__queue_ops {
   int (*waiter)(dt__queue *q, uint32_t *slot);
   void (*waiter_release)(dt__queue *q, uint32_t slot);
   /* Queues a task of size bytes written by enc, gets its id into *id and
-   * wakes an idle worker.  drop, unless DT__NO_ID, is a result that
+   * wakes an idle worker; adm (NULL: none) is what must hold before a
+   * worker starts it, kept beside the record.  drop, unless DT__NO_ID, is a result that
    * wait_since left, deleted in the same step.  With DT__SUBMIT_NEXT in
    * flags, the thread's next operation on the queue is wait_since for
    * this id (a backend may start that wait now).  -E2BIG for a task
    * larger than the backend takes; enc's error aborts the step. */
   int (*submit)(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
-                uint32_t slot, uint64_t drop, unsigned flags, uint64_t *id);
+                uint32_t slot, uint64_t drop, unsigned flags,
+                const dt__admit *adm, uint64_t *id);
   /* The slot's wake-up count: read before submit, passed to wait_since. */
   uint32_t (*slot_seq)(dt__queue *q, uint32_t slot);
   /* Blocks until the result of id is there (no polling), applies it and
@@ -218,6 +287,18 @@ typedef struct dt__queue_ops {
   int (*trips_list)(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
                     void *ctx);
   int (*trips_reset)(dt__queue *q);
+  /* The answers cache (shared by every caller of the queue, kept with
+   * it across pools).  cache_get: 1 with *rec (malloc'd, the caller
+   * frees it) and *size when an answer under k is there and younger than
+   * k->ttl_ns, which makes it the entry's most recently used; 0 when not.
+   * cache_put: stores rec (size bytes) under k, replacing one there, then
+   * drops the entry's least recently used answers until its answers
+   * take at most k->max_bytes (an answer larger than that is not
+   * stored: 0 all the same). */
+  int (*cache_get)(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
+                   size_t *size);
+  int (*cache_put)(dt__queue *q, const dt__cache_key *k, const uint8_t *rec,
+                   size_t size);
   /* Without a handle (opening one may create what it opens): fn with
    * the name of each image of cfg's queue that the backend knows beyond
    * the queue directory's own subdirectories (a name may come more than
@@ -267,13 +348,20 @@ static inline void dt__queue_waiter_release(dt__queue *q, uint32_t slot) {
 static inline int dt__queue_submit(dt__queue *q, size_t size,
                                    dt__encode_fn enc, void *ctx,
                                    uint32_t slot, uint64_t *id) {
-  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, 0, id);
+  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, 0, NULL, id);
+}
+static inline int dt__queue_submit_admit(dt__queue *q, size_t size,
+                                         dt__encode_fn enc, void *ctx,
+                                         uint32_t slot, const dt__admit *adm,
+                                         uint64_t *id) {
+  return q->ops->submit(q, size, enc, ctx, slot, DT__NO_ID, 0, adm, id);
 }
 static inline int dt__queue_submit_drop(dt__queue *q, size_t size,
                                         dt__encode_fn enc, void *ctx,
                                         uint32_t slot, uint64_t drop,
-                                        unsigned flags, uint64_t *id) {
-  return q->ops->submit(q, size, enc, ctx, slot, drop, flags, id);
+                                        unsigned flags, const dt__admit *adm,
+                                        uint64_t *id) {
+  return q->ops->submit(q, size, enc, ctx, slot, drop, flags, adm, id);
 }
 static inline uint32_t dt__queue_slot_seq(dt__queue *q, uint32_t slot) {
   return q->ops->slot_seq(q, slot);
@@ -381,6 +469,14 @@ dt__queue_trips_list(dt__queue *q, int (*fn)(void *ctx, const dt__trips *t),
 }
 static inline int dt__queue_trips_reset(dt__queue *q) {
   return q->ops->trips_reset(q);
+}
+static inline int dt__queue_cache_get(dt__queue *q, const dt__cache_key *k,
+                                      uint8_t **rec, size_t *size) {
+  return q->ops->cache_get(q, k, rec, size);
+}
+static inline int dt__queue_cache_put(dt__queue *q, const dt__cache_key *k,
+                                      const uint8_t *rec, size_t size) {
+  return q->ops->cache_put(q, k, rec, size);
 }
 
 

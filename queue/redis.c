@@ -89,5 +89,7 @@ const dt__queue_ops dt__queue_redis_ops = {
     .trips_add = dt__rd_trips_add,
     .trips_list = dt__rd_trips_list,
     .trips_reset = dt__rd_trips_reset,
+    .cache_get = dt__rd_cache_get,
+    .cache_put = dt__rd_cache_put,
     .images = dt__rd_images,
 };

@@ -266,8 +266,9 @@ static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
 
 int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                   uint32_t slot, uint64_t drop, unsigned flags,
-                  uint64_t *id) {
+                  const dt__admit *adm, uint64_t *id) {
   dt__rq *q = dt__rd(base);
+  (void)adm; /* TODO(limits): admission on the redis backend */
   dt__rconn *c;
   if (flags & DT__SUBMIT_SHARED) {
     /* Another thread may be blocked reading on the slot's connection:

@@ -15,7 +15,8 @@ void dt__rd_close(dt__queue *q);
 int dt__rd_waiter(dt__queue *q, uint32_t *slot);
 void dt__rd_waiter_release(dt__queue *q, uint32_t slot);
 int dt__rd_submit(dt__queue *q, size_t size, dt__encode_fn enc, void *ctx,
-                  uint32_t slot, uint64_t drop, unsigned flags, uint64_t *id);
+                  uint32_t slot, uint64_t drop, unsigned flags,
+                  const dt__admit *adm, uint64_t *id);
 uint32_t dt__rd_slot_seq(dt__queue *q, uint32_t slot);
 int dt__rd_wait(dt__queue *q, uint64_t id, uint32_t slot, dt__apply_fn apply,
                 void *ctx, uint64_t timeout_ns);
@@ -61,6 +62,10 @@ void dt__rd_claim_caller(dt__queue *q, char *out, size_t cap);
 int dt__rd_trips_list(dt__queue *q,
                       int (*fn)(void *ctx, const dt__trips *t), void *ctx);
 int dt__rd_trips_reset(dt__queue *q);
+int dt__rd_cache_get(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
+                     size_t *size);
+int dt__rd_cache_put(dt__queue *q, const dt__cache_key *k,
+                     const uint8_t *rec, size_t size);
 int dt__rd_images(const dt__config *cfg,
                   int (*fn)(void *ctx, const char *image), void *ctx);
 

@@ -155,7 +155,7 @@ static int submit(dt__stub *s, dt__queue *q, uint32_t slot, uint64_t drop,
   if (dt__trip_too_big(s, size, c->args, said) != 0)
     return -EFBIG;
   int rc = dt__queue_submit_drop(q, size, encode_task, c, slot, drop, flags,
-                                 &c->id);
+                                 NULL, &c->id);
   bool quiet = false;
   if (rc == -EDQUOT)
     quiet = __atomic_exchange_n(&s_full_said, 1, __ATOMIC_RELAXED) != 0;

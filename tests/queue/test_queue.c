@@ -2106,7 +2106,8 @@ static void test_wait_since_and_drop(void **state) {
 
   enc_ctx e = {(const uint8_t *)"two", 3, 0, 0, 0};
   seen = dt__queue_slot_seq(q, slot);
-  assert_ok(dt__queue_submit_drop(q, 3, enc_copy, &e, slot, id1, 0, &id2));
+  assert_ok(dt__queue_submit_drop(q, 3, enc_copy, &e, slot, id1, 0, NULL,
+                                  &id2));
   counts_are(q, 1, 0, 0); /* the first result went with the new task */
   assert_ok(echo_one(q, SEC, &cid));
   app_ctx b = {back, sizeof back, 0, 0, 0};

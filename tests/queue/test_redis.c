@@ -553,7 +553,7 @@ static void test_submit_next(void **state) {
   assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
   uint64_t id, id2, cid;
   assert_int_equal(dt__queue_submit_drop(f->q, 3, enc_str, "one", slot,
-                                         DT__NO_ID, DT__SUBMIT_NEXT, &id),
+                                         DT__NO_ID, DT__SUBMIT_NEXT, NULL, &id),
                    0);
   uint8_t *rec;
   size_t size;
@@ -569,7 +569,7 @@ static void test_submit_next(void **state) {
   assert_int_equal(raw_int(f, "EXISTS %s", key), 1); /* left */
   /* The next submit drops it; its read ahead is not waited for. */
   assert_int_equal(dt__queue_submit_drop(f->q, 3, enc_str, "two", slot, id,
-                                         DT__SUBMIT_NEXT, &id2),
+                                         DT__SUBMIT_NEXT, NULL, &id2),
                    0);
   assert_int_equal(raw_int(f, "EXISTS %s", key), 0);
   assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
