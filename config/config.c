@@ -54,8 +54,9 @@ static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
 static const char *const shim_keys[] = {"strict", "progress", NULL};
 static const char *const type_keys[] = {"size", "align", NULL};
 static const char *const offload_keys[] = {
-    "symbol", "signature", "version", "library", "required", "offload_if",
-    "async",  NULL};
+    "symbol",          "signature", "version",         "library",
+    "required",        "offload_if", "async",          "max_concurrency",
+    "concurrency_key", "rate_limit", "cache",          NULL};
 
 /* Rejects any member of table t not listed in allowed or in extra (which
  * may be NULL), naming section ("[queue]") and the closest allowed key
@@ -381,7 +382,10 @@ static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
 
 /* [defaults]: the failure policy every [[offload]] entry starts from. */
 static int read_defaults(const dt__toml *t, dt__config *cfg, dt__error *err) {
-  if (check_keys(t, dt__policy_keys, "[defaults]", err) != 0)
+  if (check_keys2(t, dt__policy_keys, dt__limits_keys, NULL, "[defaults]",
+                  err) != 0)
+    return -EINVAL;
+  if (dt__limits_read(t, "[defaults]", &cfg->defaults_limits, err) != 0)
     return -EINVAL;
   return dt__policy_read(t, "[defaults]", &cfg->defaults, err);
 }
@@ -720,6 +724,19 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
   if (dt__split_read(t, named, &o->sig, &o->split, err) != 0 ||
       dt__async_read(t, named, &o->sig, &o->split, &o->async, err) != 0)
     return -EINVAL;
+  o->limits = cfg->defaults_limits;
+  if (dt__limits_read_entry(t, named, &o->sig, &o->split, o->async,
+                            &o->limits, err) != 0)
+    return -EINVAL;
+  if (o->limits.cache && strcmp(cfg->backend, "lmdb") == 0 &&
+      o->limits.cache_max_bytes > cfg->map_size / 2)
+    return dt__error_set(err, o->limits.cache_line, o->limits.cache_col,
+                         "%s: the cache's max_bytes (%llu bytes) must leave "
+                         "room for the calls in [queue] map_size (%llu "
+                         "bytes): write at most half of it, or raise "
+                         "map_size",
+                         named, (unsigned long long)o->limits.cache_max_bytes,
+                         (unsigned long long)cfg->map_size);
   for (size_t i = 0; i < cfg->noffloads; i++) {
     const dt__offload *p = &cfg->offloads[i];
     if (strcmp(p->symbol, o->symbol) == 0 &&
@@ -765,6 +782,7 @@ static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
   cfg->autostart = DEFAULT_AUTOSTART;
   cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;
   dt__policy_defaults(&cfg->defaults);
+  dt__limits_defaults(&cfg->defaults_limits);
   return 0;
 }
 
@@ -874,11 +892,14 @@ void dt__config_keys(void (*fn)(const char *table, const char *key,
              {"types", type_keys},
              {"defaults", dt__policy_keys},
              {"defaults", dt__policy_value_keys},
+             {"defaults", dt__limits_keys},
              {"offload", offload_keys},
              {"offload", dt__policy_keys},
              {"offload", dt__policy_value_keys},
              {"offload", dt__split_keys},
-             {"offload.split", dt__split_table_keys}};
+             {"offload.split", dt__split_table_keys},
+             {"offload.rate_limit", dt__limits_rate_keys},
+             {"offload.cache", dt__limits_cache_keys}};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
     for (const char *const *k = all[i].keys; *k != NULL; k++)
       fn(all[i].table, *k, ctx);

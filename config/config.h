@@ -5,6 +5,7 @@
 
 #include "config/cond.h"
 #include "config/file.h"
+#include "config/limits.h"
 #include "config/policy.h"
 #include "config/sig.h"
 #include "config/split.h"
@@ -22,6 +23,7 @@ typedef struct dt__offload {
   dt__policy policy;
   dt__split split;
   int async;           /* async = true: the caller does not wait */
+  dt__limits limits;   /* max_concurrency, rate_limit, cache */
   int line;            /* where the [[offload]] header is */
 } dt__offload;
 
@@ -47,6 +49,7 @@ typedef struct dt__config {
 
   /* [defaults]: the policy each [[offload]] entry starts from */
   dt__policy defaults;
+  dt__limits defaults_limits; /* max_concurrency, rate_limit */
 
   /* [types] */
   dt__utype *types;

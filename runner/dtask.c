@@ -227,6 +227,7 @@ static void print_plan(const dt__config *cfg, const objects *o) {
       printf("      offloaded only when %s; other calls run in the caller\n",
              c);
     }
+    dt__limits_describe(&off->limits, &off->sig, stdout);
     if (off->async)
       printf("      async: the caller does not wait (its errno is left as "
              "it was; a failure is said on stderr); exit waits up to %gs "

@@ -647,11 +647,11 @@ static void test_server_full(void **state) {
   uint64_t id;
   for (int i = 0; i < 2; i++) {
     int rc = dt__queue_submit_drop(f->q, n, enc_str, big, slot, DT__NO_ID,
-                                   i ? DT__SUBMIT_NEXT : 0, &id);
+                                   i ? DT__SUBMIT_NEXT : 0, NULL, &id);
     if (rc != -ENOSPC) {
       /* The first write over the limit may still pass: try once more. */
       rc = dt__queue_submit_drop(f->q, n, enc_str, big, slot, DT__NO_ID,
-                                 i ? DT__SUBMIT_NEXT : 0, &id);
+                                 i ? DT__SUBMIT_NEXT : 0, NULL, &id);
     }
     assert_int_equal(rc, -ENOSPC);
   }
