@@ -44,25 +44,15 @@
 #include "config/config.h"
 #include "queue/bell.h"
 #include "queue/lmdb.h"
+#include "queue/lmdb_cache.h"
 #include "queue/lmdb_env.h"
+#include "queue/lmdb_gate.h"
 #include "queue/lmdb_rec.h"
 #include "queue/poolfile.h"
 #include "queue/tripfile.h"
 #include "queue/proc.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
-
-/* TODO(limits) */
-static int lm_cache_get(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
-                        size_t *size) {
-  (void)q, (void)k, (void)rec, (void)size;
-  return 0;
-}
-static int lm_cache_put(dt__queue *q, const dt__cache_key *k,
-                        const uint8_t *rec, size_t size) {
-  (void)q, (void)k, (void)rec, (void)size;
-  return 0;
-}
 
 /* --------------------------------------------------------------- open */
 
@@ -135,10 +125,10 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
                      const dt__admit *adm, uint64_t *id) {
   dt__lmq *q = dt__lm(base);
   (void)flags; /* the doorbell's wait needs no head start */
-  (void)adm; /* TODO(limits) */
   MDB_txn *txn;
   uint8_t key[8];
-  MDB_val k = {sizeof key, key}, v = {size + 8, NULL};
+  size_t ab = dt__lm_admit_size(adm);
+  MDB_val k = {sizeof key, key}, v = {size + 8 + ab, NULL};
   int rc;
 
   if (size > q->db.map_size / 4)
@@ -162,8 +152,10 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
         mdb_put(txn, q->db.tasks, &k, &v, MDB_RESERVE | MDB_NOOVERWRITE));
   if (rc == 0) {
     dt__lm_put32(v.mv_data, (uint32_t)dt__pid());
-    dt__lm_put32((uint8_t *)v.mv_data + 4, slot);
-    rc = enc(ctx, (uint8_t *)v.mv_data + 8, size, *id);
+    dt__lm_put32((uint8_t *)v.mv_data + 4, ab ? slot | DT__LM_ADMIT : slot);
+    if (ab)
+      dt__lm_admit_put((uint8_t *)v.mv_data + 8, adm);
+    rc = enc(ctx, (uint8_t *)v.mv_data + 8 + ab, size, *id);
   }
   if (rc != 0) {
     dt__lmdb_end(&q->db, txn, 0);
@@ -318,29 +310,66 @@ static int lm_cancel(dt__queue *base, uint64_t id) {
 
 /* ------------------------------------------------------------- worker */
 
-/* In txn (a write transaction, left open): moves the oldest task to
- * claims under this process's lease and copies its record into *rec
- * (malloc'd, the caller frees it), unless it is larger than max bytes.
- * Returns 0; -ENOENT if there is none (or the oldest is over max);
- * -EAGAIN after deleting an entry that is not a task of this version
- * (commit, and look again); -ENOSPC when the map cannot hold the
- * claim's copy; or another negative errno.  On any error but -ENOENT
- * and -EAGAIN, txn must be aborted. */
+/* The longest a worker held back by a full gate sleeps before it looks
+ * again without being rung. */
+#define GATE_LOOK_NS 1000000000ull
+
+/* In txn (a write transaction, left open): moves the oldest task that
+ * may start now to claims under this process's lease and copies its
+ * record into *rec (malloc'd, the caller frees it), unless it is larger
+ * than max bytes.  A task with admission (queue/lmdb_gate.c) may start
+ * when its gate has room and its rate allows; others are passed over,
+ * and *retry (0: none) gets the earliest time (CLOCK_MONOTONIC ns) at
+ * which a rate lets one of them start.  Returns 0; -ENOENT if there is
+ * none (or the first that may start is over max); -EAGAIN after deleting
+ * an entry that is not a task of this version (commit, and look again);
+ * -ENOSPC when the map cannot hold the claim's copy; or another negative
+ * errno.  On any error but -ENOENT and -EAGAIN, txn must be aborted. */
 static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
-                    size_t *size, uint64_t *id) {
+                    size_t *size, uint64_t *id, uint64_t *retry) {
   MDB_cursor *cur;
   MDB_val k, v;
+  dt__lm_full full = {0};
+  dt__lm_adm a = {0};
+  uint64_t now = 0, tat = 0;
+  size_t skip = 8;
+  *retry = 0;
   int rc = dt__lmdb_err(mdb_cursor_open(txn, q->db.tasks, &cur));
   if (rc != 0)
     return rc;
-  rc = dt__lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST));
-  if (rc == 0 && (k.mv_size != 8 || v.mv_size < 8)) {
-    /* Not a task this version wrote: drop it rather than loop on it. */
-    mdb_cursor_del(cur, 0);
-    mdb_cursor_close(cur);
-    return -EAGAIN;
+  for (rc = dt__lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_FIRST)); rc == 0;
+       rc = dt__lmdb_err(mdb_cursor_get(cur, &k, &v, MDB_NEXT))) {
+    if (k.mv_size != 8 || v.mv_size < 8 ||
+        ((dt__lm_get32((const uint8_t *)v.mv_data + 4) & DT__LM_ADMIT) &&
+         dt__lm_admit_get((const uint8_t *)v.mv_data + 8, v.mv_size - 8,
+                          &a) != 0)) {
+      /* Not a task this version wrote: drop it rather than loop on it. */
+      mdb_cursor_del(cur, 0);
+      mdb_cursor_close(cur);
+      return -EAGAIN;
+    }
+    if (!(dt__lm_get32((const uint8_t *)v.mv_data + 4) & DT__LM_ADMIT)) {
+      skip = 8;
+      break;
+    }
+    if (now == 0)
+      now = dt__now_ns();
+    rc = dt__lm_admit_check(&q->db, txn, &a, &full, now, &tat, retry);
+    if (rc < 0)
+      break;
+    if (rc == 1) {
+      rc = 0;
+      skip = 8 + a.size;
+      break;
+    }
   }
-  if (rc == 0 && v.mv_size - 8 > max)
+  /* A gate opens when a call of it is answered, which rings for the
+   * workers; a lease that lapses without an answer gives its place back
+   * with no ring, so a worker held back by a gate looks again within a
+   * second even then. */
+  if (full.n != 0 && (*retry == 0 || *retry > now + GATE_LOOK_NS))
+    *retry = now + GATE_LOOK_NS;
+  if (rc == 0 && v.mv_size - skip > max)
     rc = -ENOENT;
   if (rc != 0) {
     mdb_cursor_close(cur);
@@ -349,29 +378,34 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   uint8_t key[8];
   memcpy(key, k.mv_data, 8);
   *id = dt__lmdb_id(key);
-  *size = v.mv_size - 8;
+  *size = v.mv_size - skip;
   *rec = malloc(*size ? *size : 1);
   if (*rec == NULL) {
     mdb_cursor_close(cur);
     return -ENOMEM;
   }
-  memcpy(*rec, (const uint8_t *)v.mv_data + 8, *size);
+  memcpy(*rec, (const uint8_t *)v.mv_data + skip, *size);
   /* claims value: the lease (worker pid and start time), then the task
-   * value as it was. */
+   * value as it was (its header, admission block and record). */
   MDB_val ck = {8, key}, cv = {v.mv_size + CLAIM_HDR, NULL};
-  uint8_t head[8];
-  memcpy(head, v.mv_data, 8);
+  uint8_t head[8 + 24 + 2 * DT__GATE_MAX];
+  memcpy(head, v.mv_data, skip);
+  char rate[DT__GATE_MAX];
+  size_t rlen = skip > 8 && a.interval_ns != 0 ? a.rlen : 0;
+  memcpy(rate, a.rate, rlen);
   q->caller = dt__lm_get32(head); /* formatted outside the txn */
   mdb_cursor_del(cur, 0);
   mdb_cursor_close(cur);
-  rc = dt__lmdb_room(&q->db, cv.mv_size);
+  rc = rlen != 0 ? dt__lm_admit_take(&q->db, txn, rate, rlen, tat) : 0;
+  if (rc == 0)
+    rc = dt__lmdb_room(&q->db, cv.mv_size);
   if (rc == 0)
     rc = dt__lmdb_err(mdb_put(txn, q->db.claims, &ck, &cv, MDB_RESERVE));
   if (rc == 0) {
     dt__lm_put32(cv.mv_data, (uint32_t)dt__pid());
     dt__lm_put64((uint8_t *)cv.mv_data + 4, q->start);
-    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, 8);
-    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + 8, *rec, *size);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR, head, skip);
+    memcpy((uint8_t *)cv.mv_data + CLAIM_HDR + skip, *rec, *size);
     return 0;
   }
   free(*rec);
@@ -383,13 +417,15 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
  * Returns 0; -ENOENT if there is none; -EAGAIN after dropping an entry
  * that is not a task of this version (look again); -E2BIG with *id set
  * when the map cannot hold the claim's copy; or another negative
- * errno. */
-static int claim_one(dt__lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
+ * errno.  *retry as claim_in says. */
+static int claim_one(dt__lmq *q, uint8_t **rec, size_t *size, uint64_t *id,
+                     uint64_t *retry) {
   MDB_txn *txn;
+  *retry = 0;
   int rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = claim_in(q, txn, SIZE_MAX, rec, size, id);
+  rc = claim_in(q, txn, SIZE_MAX, rec, size, id, retry);
   if (rc == 0 || rc == -EAGAIN) {
     int crc = dt__lmdb_end(&q->db, txn, 1);
     if (crc != 0 && rc == 0) {
@@ -406,8 +442,9 @@ static int claim_one(dt__lmq *q, uint8_t **rec, size_t *size, uint64_t *id) {
   return rc == -ENOSPC ? -E2BIG : rc;
 }
 
-/* Claims the oldest task (FIFO by id) with claim_one, sleeping on the
- * new-task word while there is none, at most timeout_ns (0: forever).
+/* Claims the oldest task (FIFO by id) that may start with claim_one,
+ * sleeping on the new-task word while there is none, at most timeout_ns
+ * (0: forever), and no later than a rate lets a waiting task start.
  * Returns 0 with *rec (malloc'd, owned by the caller), *size and *id;
  * -ETIMEDOUT; -EINTR when the kick count moved (lm_kick) or a signal
  * interrupted the sleep; -E2BIG with *id set when the oldest task is too
@@ -422,22 +459,29 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
     uint32_t seen = dt__bell_task_seq(q->bell);
     if (dt__bell_kicks(q->bell) != kicks)
       return -EINTR;
-    int rc = claim_one(q, rec, size, id);
+    uint64_t retry;
+    int rc = claim_one(q, rec, size, id, &retry);
     if (rc == -EAGAIN)
       continue;
     if (rc != -ENOENT)
       return rc;
-    uint64_t left = 0;
+    uint64_t left = 0, now = dt__now_ns();
     if (deadline) {
-      uint64_t now = dt__now_ns();
       if (now >= deadline)
         return -ETIMEDOUT;
       left = deadline - now;
     }
+    bool early = false;
+    if (retry != 0) {
+      uint64_t wait = retry > now ? retry - now : 1;
+      early = left == 0 || wait < left;
+      if (early)
+        left = wait;
+    }
     rc = dt__bell_wait_task(q->bell, seen, left);
     if (rc == -EINTR)
       return -EINTR;
-    if (rc == -ETIMEDOUT && deadline == 0)
+    if (rc == -ETIMEDOUT && (deadline == 0 || early))
       continue;
     if (rc != 0 && rc != -ETIMEDOUT)
       return rc;
@@ -451,16 +495,19 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
  * from that entry (the slot into *slot, to ring once committed); from
  * (DT__FROM_*) is stored beside the record.  With worker > 0, answers
  * only a claim that this worker holds, and returns -ENOENT (writing
- * nothing) otherwise, or -EPERM while that worker still runs.  Returns 0
- * or a negative errno (-ENOSPC: the map cannot hold the result; txn
- * must then be aborted). */
+ * nothing) otherwise, or -EPERM while that worker still runs.  *gated
+ * tells whether the claim ended held a place at an admission gate (the
+ * workers are rung for it once committed).  Returns 0 or a negative
+ * errno (-ENOSPC: the map cannot hold the result; txn must then be
+ * aborted). */
 static int answer_in(dt__lmq *q, MDB_txn *txn, uint64_t id, int worker,
                      int from, const uint8_t *rec, size_t size,
-                     uint32_t *slot) {
+                     uint32_t *slot, bool *gated) {
   uint8_t key[8];
   MDB_val k = {sizeof key, key}, v, rv = {size + RESULT_HDR, NULL};
   uint32_t caller = 0;
   *slot = UINT32_MAX;
+  *gated = false;
   dt__lmdb_key(key, id);
   if (mdb_get(txn, q->db.claims, &k, &v) == 0 && v.mv_size >= CLAIM_HDR + 8 &&
       (worker <= 0 || (int)dt__lm_get32(v.mv_data) == worker)) {
@@ -468,8 +515,9 @@ static int answer_in(dt__lmq *q, MDB_txn *txn, uint64_t id, int worker,
                           worker, dt__lm_get64((const uint8_t *)v.mv_data + 4)))
       return -EPERM; /* only a worker that is gone can have crashed */
     caller = dt__lm_get32((const uint8_t *)v.mv_data + CLAIM_HDR);
-    *slot =
-        dt__lm_slot(dt__lm_get32((const uint8_t *)v.mv_data + CLAIM_HDR + 4));
+    uint32_t word = dt__lm_get32((const uint8_t *)v.mv_data + CLAIM_HDR + 4);
+    *slot = dt__lm_slot(word);
+    *gated = (word & DT__LM_ADMIT) != 0;
     mdb_del(txn, q->db.claims, &k, NULL);
   } else if (worker > 0) {
     return -ENOENT;
@@ -495,10 +543,11 @@ static int answer(dt__lmq *q, uint64_t id, int worker, int from,
                   const uint8_t *rec, size_t size) {
   MDB_txn *txn;
   uint32_t slot;
+  bool gated;
   int rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = answer_in(q, txn, id, worker, from, rec, size, &slot);
+  rc = answer_in(q, txn, id, worker, from, rec, size, &slot, &gated);
   if (rc != 0) {
     dt__lmdb_end(&q->db, txn, 0);
     return rc;
@@ -506,6 +555,8 @@ static int answer(dt__lmq *q, uint64_t id, int worker, int from,
   rc = dt__lmdb_end(&q->db, txn, 1);
   if (rc == 0)
     dt__bell_ring(q->bell, slot);
+  if (rc == 0 && gated)
+    dt__bell_task_added(q->bell); /* a place at its gate is free */
   return rc;
 }
 
@@ -527,15 +578,18 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
     return answer(q, id, 0, DT__FROM_WORKER, rec, size);
   MDB_txn *txn;
   uint32_t slot;
+  bool gated;
   int rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
-  rc = answer_in(q, txn, id, 0, DT__FROM_WORKER, rec, size, &slot);
+  rc = answer_in(q, txn, id, 0, DT__FROM_WORKER, rec, size, &slot, &gated);
   if (rc != 0) {
     dt__lmdb_end(&q->db, txn, 0);
     return rc;
   }
-  int got = claim_in(q, txn, NEXT_MAX, &next->rec, &next->size, &next->id);
+  uint64_t retry;
+  int got = claim_in(q, txn, NEXT_MAX, &next->rec, &next->size, &next->id,
+                     &retry);
   if (got != 0 && got != -ENOENT && got != -EAGAIN) {
     dt__lmdb_end(&q->db, txn, 0); /* the claim spoilt it: answer alone */
     return answer(q, id, 0, DT__FROM_WORKER, rec, size);
@@ -547,6 +601,8 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
     return rc;
   }
   dt__bell_ring(q->bell, slot);
+  if (gated)
+    dt__bell_task_added(q->bell); /* a place at its gate is free */
   return got == 0 ? 1 : 0;
 }
 
@@ -727,7 +783,7 @@ const dt__queue_ops dt__queue_lmdb_ops = {
     .trips_add = dt__tripfile_add,
     .trips_list = dt__tripfile_list,
     .trips_reset = dt__tripfile_reset,
-    .cache_get = lm_cache_get,
-    .cache_put = lm_cache_put,
+    .cache_get = dt__lm_cache_get,
+    .cache_put = dt__lm_cache_put,
     .images = NULL, /* an LMDB queue's images are its directories */
 };

@@ -218,7 +218,7 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   }
   rc = dt__lmdb_err(mdb_env_create(&e->env));
   if (rc == 0)
-    rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, 4));
+    rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, 7));
   if (rc == 0)
     rc = dt__lmdb_err(mdb_env_set_maxreaders(e->env, MAX_READERS));
   if (rc == 0)
@@ -254,9 +254,11 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   int dead = 0;
   mdb_reader_check(e->env, &dead);
   rc = dt__lmdb_begin(e, 0, &txn);
-  static const char *const names[] = {"tasks", "claims", "results", "blobs"};
-  MDB_dbi *dbis[] = {&e->tasks, &e->claims, &e->results, &e->blobs};
-  for (int i = 0; rc == 0 && i < 4; i++) {
+  static const char *const names[] = {"tasks", "claims", "results",
+                                      "blobs", "limits", "cache", "lru"};
+  MDB_dbi *dbis[] = {&e->tasks,  &e->claims, &e->results, &e->blobs,
+                     &e->limits, &e->cache,  &e->lru};
+  for (int i = 0; rc == 0 && i < 7; i++) {
     int m = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     rc = dt__lmdb_err(m);
     if (m != 0 && m != MDB_NOTFOUND && m < 0)

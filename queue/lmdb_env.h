@@ -20,6 +20,10 @@ typedef struct dt__lmdb_env {
    * no transaction of this process may be open. */
   pthread_rwlock_t resize;
   MDB_dbi tasks, claims, results, blobs;
+  /* Admission and the answers cache (queue/lmdb_gate.c, lmdb_cache.c):
+   * limits holds rates' arrival times and the cache's counters; cache
+   * the answers; lru their order of use. */
+  MDB_dbi limits, cache, lru;
   uint64_t map_size; /* as configured */
   /* Room in data.mdb (dt__lmdb_room): the file's descriptor (LMDB's),
    * its page size, and how far this process knows it to be allocated

@@ -43,10 +43,19 @@ static inline uint64_t dt__lm_get64(const uint8_t *p) {
   return v;
 }
 
-/* The waiter slot and requeue count share the task header's second
- * word: the slot in the low 16 bits, the count in the high 16. */
+/* The waiter slot, requeue count and admission flag share the task
+ * header's second word: the slot in the low 16 bits, the count in the
+ * next 15, and DT__LM_ADMIT on top when an admission block
+ * (queue/lmdb_gate.c) follows the header. */
+#define DT__LM_ADMIT 0x80000000u
 static inline uint32_t dt__lm_slot(uint32_t word) { return word & 0xffffu; }
-static inline uint32_t dt__lm_requeues(uint32_t word) { return word >> 16; }
+static inline uint32_t dt__lm_requeues(uint32_t word) {
+  return (word >> 16) & 0x7fffu;
+}
+/* word with its requeue count set to n (the slot and flag kept). */
+static inline uint32_t dt__lm_with_requeues(uint32_t word, uint32_t n) {
+  return (word & (DT__LM_ADMIT | 0xffffu)) | (n & 0x7fffu) << 16;
+}
 
 int dt__lm_sweep(dt__queue *q, unsigned *reclaimed);
 int dt__lm_stat(dt__queue *q, dt__queue_stats *st);

@@ -139,7 +139,7 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
         if (prc == 0) {
           memcpy(tv.mv_data, task, tv.mv_size);
           dt__lm_put32((uint8_t *)tv.mv_data + 4,
-                  dt__lm_slot(word) | (uint32_t)(n + 1) << 16);
+                       dt__lm_with_requeues(word, n + 1));
         }
       }
       if (prc != 0) {
