@@ -6,7 +6,8 @@
  * dt__trips as it lies in memory (the same machine writes and reads
  * it), filled in order:
  *
- *     "dtask-trips 1\n", zero-padded to HEAD bytes
+ *     "dtask-trips 2\n", zero-padded to HEAD bytes (2: with the cache's
+ *                             hits and misses)
  *     slot 0, slot 1, ...     symbol "" ends the list
  *
  * Every access holds flock on the file: a caller adding its counts
@@ -33,7 +34,7 @@
 
 #define NAME "trips"
 #define HEAD 64
-static const char MAGIC[] = "dtask-trips 1\n";
+static const char MAGIC[] = "dtask-trips 2\n";
 
 /* The offset of slot i. */
 static off_t slot_off(int i) {
@@ -143,6 +144,8 @@ static int add_one(int fd, const dt__trips *d, dt__trips *tmp) {
   }
   tmp->calls += d->calls;
   tmp->retries += d->retries;
+  tmp->hits += d->hits;
+  tmp->misses += d->misses;
   for (int b = 0; b < DT__HIST_BUCKETS; b++)
     tmp->hist[b] += d->hist[b];
   return write_at(fd, tmp, sizeof *tmp, slot_off(i));

@@ -361,15 +361,25 @@ static void summarize(const char *path, const dt__config *cfg) {
   unsigned long(*h)[DT__HIST_BUCKETS] = calloc(n ? n : 1, sizeof *h);
   unsigned long *calls = calloc(n ? n : 1, sizeof *calls);
   unsigned long *local = calloc(n ? n : 1, sizeof *local);
+  unsigned long(*cache)[2] = calloc(n ? n : 1, sizeof *cache);
   FILE *f = fopen(path, "r");
   size_t linesz = 65536;
   char *line = malloc(linesz);
   unsigned long total = 0;
   while (f != NULL && h != NULL && calls != NULL && local != NULL &&
-         line != NULL && fgets(line, (int)linesz, f) != NULL) {
+         cache != NULL && line != NULL &&
+         fgets(line, (int)linesz, f) != NULL) {
     char sym[256];
-    unsigned long c;
+    unsigned long c, m;
     int off = 0;
+    if (sscanf(line, "dtask-cache 1 %255s %lu %lu", sym, &c, &m) == 3) {
+      for (size_t i = 0; i < n; i++)
+        if (strcmp(cfg->offloads[i].symbol, sym) == 0) {
+          cache[i][0] += c;
+          cache[i][1] += m;
+        }
+      continue;
+    }
     if (sscanf(line, "dtask-local 1 %255s %lu", sym, &c) == 2) {
       for (size_t i = 0; i < n; i++)
         if (strcmp(cfg->offloads[i].symbol, sym) == 0)
@@ -409,7 +419,12 @@ static void summarize(const char *path, const dt__config *cfg) {
     if (local[i] > 0)
       fprintf(stderr, "; %s %lu in the caller (offload_if)",
               cfg->offloads[i].symbol, local[i]);
+  for (size_t i = 0; i < n && cache != NULL; i++)
+    if (cache[i][0] + cache[i][1] > 0)
+      fprintf(stderr, "; %s %lu answered by the cache, %lu not",
+              cfg->offloads[i].symbol, cache[i][0], cache[i][1]);
   fprintf(stderr, "\n");
+  free(cache);
   free(line);
   free(h);
   free(calls);

@@ -368,6 +368,14 @@ static void print_text(FILE *out, const view *v) {
               human(t != NULL ? dt__hist_quantile(t->hist, 0.99) : 0, d,
                     sizeof d));
     }
+    for (int s = 0; s < iv->nsym; s++) {
+      const dt__trips *t = trips_of(iv, iv->sym[s].symbol);
+      if (t != NULL && t->hits + t->misses != 0)
+        fprintf(out, "  cache   %-24s %" PRIu64 " hits, %" PRIu64
+                     " misses (%.1f%% answered from the cache)\n",
+                iv->sym[s].symbol, t->hits, t->misses,
+                100.0 * (double)t->hits / (double)(t->hits + t->misses));
+    }
   }
 }
 
@@ -455,13 +463,15 @@ static void print_json(FILE *out, const view *v) {
               ",\"crashes\":%" PRIu64 ",\"timeouts\":%" PRIu64
               ",\"exec_p50_us\":%.1f,\"exec_p99_us\":%.1f"
               ",\"round_trips\":%" PRIu64 ",\"retries\":%" PRIu64
-              ",\"trip_p50_us\":%.1f,\"trip_p99_us\":%.1f}",
+              ",\"trip_p50_us\":%.1f,\"trip_p99_us\":%.1f"
+              ",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64 "}",
               y->calls, y->errors, y->crashes, y->timeouts,
               (double)dt__hist_quantile(y->exec, 0.50) / 1e3,
               (double)dt__hist_quantile(y->exec, 0.99) / 1e3,
               t != NULL ? t->calls : 0, t != NULL ? t->retries : 0,
               t != NULL ? (double)dt__hist_quantile(t->hist, 0.50) / 1e3 : 0,
-              t != NULL ? (double)dt__hist_quantile(t->hist, 0.99) / 1e3 : 0);
+              t != NULL ? (double)dt__hist_quantile(t->hist, 0.99) / 1e3 : 0,
+              t != NULL ? t->hits : 0, t != NULL ? t->misses : 0);
     }
     fprintf(out, "]}");
   }
@@ -537,6 +547,23 @@ static void print_prometheus(FILE *out, const view *v) {
                    "\n",
               v->img[i]->name, v->img[i]->trips[t].symbol,
               v->img[i]->trips[t].retries);
+  fprintf(out, "# HELP dtask_cache_hits_total Calls the answers cache "
+               "answered.\n# TYPE dtask_cache_hits_total counter\n");
+  for (int i = 0; i < v->nimg; i++)
+    for (int t = 0; t < v->img[i]->ntrips; t++)
+      fprintf(out, "dtask_cache_hits_total{image=\"%s\",symbol=\"%s\"} "
+                   "%" PRIu64 "\n",
+              v->img[i]->name, v->img[i]->trips[t].symbol,
+              v->img[i]->trips[t].hits);
+  fprintf(out, "# HELP dtask_cache_misses_total Calls of a cached function "
+               "the cache could not answer.\n"
+               "# TYPE dtask_cache_misses_total counter\n");
+  for (int i = 0; i < v->nimg; i++)
+    for (int t = 0; t < v->img[i]->ntrips; t++)
+      fprintf(out, "dtask_cache_misses_total{image=\"%s\",symbol=\"%s\"} "
+                   "%" PRIu64 "\n",
+              v->img[i]->name, v->img[i]->trips[t].symbol,
+              v->img[i]->trips[t].misses);
   fprintf(out, "# HELP dtask_exec_seconds Time a call ran in its worker "
                "(the sum is estimated from the buckets).\n"
                "# TYPE dtask_exec_seconds histogram\n");

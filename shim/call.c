@@ -27,6 +27,7 @@
 #include "shim/autostart.h"
 #include "shim/call.h"
 #include "shim/fanout.h"
+#include "shim/limits.h"
 #include "shim/state.h"
 #include "shim/symbol.h"
 #include "shim/trip.h"
@@ -114,8 +115,36 @@ dt__where dt__offload_call(dt__stub *s, void *ret, void **args) {
     goto local;
   }
   dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+  dt__cache_key ck;
+  bool cached = s->off->limits.cache && dt__limits_cache_key(s, args, &ck) == 0;
+  if (cached) {
+    uint8_t *rec;
+    size_t rsize;
+    if (dt__limits_cache_find(q, &ck, &rec, &rsize)) {
+      rc = dt__trip_apply_cached(&c, rec, rsize);
+      free(rec);
+      if (rc == 0 && c.status == DT__ST_OK) {
+        __atomic_add_fetch(&s->cache_hits, 1, __ATOMIC_RELAXED);
+        dt__tripstat_tick(q, ts->slot, dt__now_ns());
+        e = c.err;
+        where = DT__RAN_CACHE;
+        goto out;
+      }
+      dt__log(DT__LOG_ERROR, "%s: a cached answer was refused (%s); the "
+              "call goes out as if none were kept", s->off->symbol,
+              rc != 0 ? c.msg : "not a worker's result");
+      dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+    }
+    __atomic_add_fetch(&s->cache_misses, 1, __ATOMIC_RELAXED);
+    c.keep = true;
+  }
   dt__outcome o = dt__trip_round(s, q, ts, size, &c);
   int how = dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e);
+  if (cached) {
+    if (how == DT__SETTLED_RESULT)
+      dt__limits_cache_keep(s, q, &ck, &c, ret);
+    free(c.kept); /* the copy of an answer not kept (NULL once kept) */
+  }
   if (how == DT__SETTLED_RESULT) {
     uint64_t t1 = dt__now_ns();
     __atomic_add_fetch(&s->hist[dt__hist_bucket(t1 - t0)], 1,
@@ -137,8 +166,9 @@ out:
 
 /* Appends this process's offload latencies to $DTASK_STATS (set by
  * `dtask run`): one line per symbol, "dtask-stats 1 SYMBOL CALLS" then
- * "BUCKET:COUNT" pairs, and "dtask-local 1 SYMBOL CALLS" for the calls
- * offload_if kept in the caller, written with one O_APPEND write each. */
+ * "BUCKET:COUNT" pairs, "dtask-local 1 SYMBOL CALLS" for the calls
+ * offload_if kept in the caller, and "dtask-cache 1 SYMBOL HITS MISSES"
+ * for an entry with a cache, written with one O_APPEND write each. */
 static void write_stats(void) {
   const char *path = getenv(DT__ENV_STATS);
   if (path == NULL || path[0] == '\0' || dt__caller.stubs == NULL)
@@ -157,6 +187,16 @@ static void write_stats(void) {
     if (local > 0) {
       n = (size_t)snprintf(line, sizeof line, "dtask-local 1 %s %lu\n",
                            st->off->symbol, local);
+      ssize_t w = write(fd, line, n < sizeof line ? n : sizeof line - 1);
+      (void)w;
+      n = 0;
+    }
+    unsigned long hits = __atomic_load_n(&st->cache_hits, __ATOMIC_RELAXED);
+    unsigned long misses =
+        __atomic_load_n(&st->cache_misses, __ATOMIC_RELAXED);
+    if (hits + misses > 0) {
+      n = (size_t)snprintf(line, sizeof line, "dtask-cache 1 %s %lu %lu\n",
+                           st->off->symbol, hits, misses);
       ssize_t w = write(fd, line, n < sizeof line ? n : sizeof line - 1);
       (void)w;
       n = 0;

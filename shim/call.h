@@ -10,7 +10,8 @@ typedef enum dt__where {
   DT__RAN_INLINE, /* here: no queue or runner, a refusal, a policy */
   DT__RAN_SOME,   /* a split call: some slices here, the rest in workers */
   DT__RAN_VALUE,  /* nowhere: an on_* value was returned */
-  DT__RAN_QUEUED  /* async: queued, its answer read later */
+  DT__RAN_QUEUED, /* async: queued, its answer read later */
+  DT__RAN_CACHE   /* nowhere: the answers cache gave a worker's answer */
 } dt__where;
 
 void dt__offload_init(const dt__config *cfg, dt__stub *stubs, size_t n);

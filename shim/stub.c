@@ -142,7 +142,8 @@ static void trace_call(const dt__stub *s, void *ret, void **args, int err,
       [DT__RAN_INLINE] = "inline (fallback)",
       [DT__RAN_SOME] = "offloaded (some slices inline)",
       [DT__RAN_VALUE] = "not run (on_* value)",
-      [DT__RAN_QUEUED] = "queued (async)"};
+      [DT__RAN_QUEUED] = "queued (async)",
+      [DT__RAN_CACHE] = "cached answer"};
   dt__trace("%s errno=%d %s %.1fus", buf, err,
             dt__mode == DT__MODE_SYNC ? "sync"
             : local                   ? "local (offload_if)"

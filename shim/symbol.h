@@ -41,6 +41,7 @@ typedef struct dt__stub {
   unsigned long calls;    /* intercepted calls (atomic) */
   unsigned long local;    /* ... run in the caller by offload_if (atomic) */
   unsigned long retries;  /* retries of offloaded calls (atomic) */
+  unsigned long cache_hits, cache_misses; /* answers cache (atomic) */
   /* async calls the drain at exit gave up on: withdrawn before any
    * worker took them, or left to the worker that runs them (reaper) */
   unsigned long drain_dropped, drain_left;

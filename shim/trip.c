@@ -32,6 +32,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/autostart.h"
+#include "shim/limits.h"
 #include "shim/rstring.h"
 #include "shim/state.h"
 #include "shim/symbol.h"
@@ -74,7 +75,30 @@ static int apply_result(void *ctx, const uint8_t *rec, size_t size,
     return rc;
   c->status = rc;
   c->from = from;
+  if (c->keep) {
+    /* The answers cache keeps it (shim/limits.c): read in place here,
+     * it is copied; a copy that cannot be made only goes uncached. */
+    free(c->kept);
+    c->kept = malloc(size ? size : 1);
+    c->kept_size = size;
+    if (c->kept != NULL)
+      memcpy(c->kept, rec, size);
+  }
   return 0;
+}
+
+/* Applies a cached answer rec (size bytes) to c, as its worker's: the
+ * record names the call it first answered, which c takes as its own.
+ * Returns 0 (c->status says which result it is) or a negative errno
+ * with c->msg saying why the record was refused. */
+int dt__trip_apply_cached(dt__call_ctx *c, const uint8_t *rec, size_t size) {
+  uint64_t id = 0;
+  if (size >= 20)
+    for (int i = 7; i >= 0; i--)
+      id = id << 8 | rec[12 + i]; /* the header's u64 call_id (wire.h) */
+  c->id = id;
+  c->keep = false;
+  return apply_result(c, rec, size, DT__FROM_WORKER);
 }
 
 /* Runs the call of s inline with the shim's flag lowered (and errno set
@@ -154,8 +178,9 @@ static int submit(dt__stub *s, dt__queue *q, uint32_t slot, uint64_t drop,
                   unsigned flags, size_t size, dt__call_ctx *c, bool *said) {
   if (dt__trip_too_big(s, size, c->args, said) != 0)
     return -EFBIG;
+  dt__admit a;
   int rc = dt__queue_submit_drop(q, size, encode_task, c, slot, drop, flags,
-                                 NULL, &c->id);
+                                 dt__limits_admit(s, c->args, &a), &c->id);
   bool quiet = false;
   if (rc == -EDQUOT)
     quiet = __atomic_exchange_n(&s_full_said, 1, __ATOMIC_RELAXED) != 0;
@@ -463,7 +488,10 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
   const dt__policy *pol = &s->off->policy;
   for (int attempt = 0;; attempt++) {
     if (attempt > 0) {
+      bool keep = c->keep;
+      free(c->kept);
       dt__trip_ctx_init(c, s, args, ret, saved, c->refs);
+      c->keep = keep;
       o = dt__trip_round(s, q, ts, size, c);
     }
     const dt__action *act = NULL;

@@ -23,6 +23,9 @@ typedef struct dt__call_ctx {
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
   bool quiet;           /* fan-out: another slice said it already */
   bool async;           /* async = true: no caller waits for the answer */
+  bool keep;            /* cache: copy the answer applied into kept */
+  uint8_t *kept;        /* ... that copy (malloc'd; shim/limits.c frees) */
+  size_t kept_size;
   char msg[512];
 } dt__call_ctx;
 
@@ -53,6 +56,7 @@ typedef struct dt__watch {
 enum { DT__SETTLED_RESULT, DT__SETTLED_INLINE, DT__SETTLED_VALUE };
 
 int dt__trip_inline(dt__stub *s, void *ret, void **args, int saved);
+int dt__trip_apply_cached(dt__call_ctx *c, const uint8_t *rec, size_t size);
 void dt__trip_ctx_init(dt__call_ctx *c, dt__stub *s, void **args, void *ret,
                        int saved, const uint64_t *refs);
 int dt__trip_too_big(dt__stub *s, size_t size, void **args, bool *said);

@@ -1,5 +1,6 @@
 /* tripstat.c: owns what a caller tells `dtask status` of its round
- * trips: for each symbol, the offloaded calls answered, the retries and
+ * trips: for each symbol, the offloaded calls answered, the retries, the
+ * answers cache's hits and misses and
  * the histogram of round-trip times, which the call path already counts
  * in the stub (relaxed atomic adds; shim/call.c, shim/trip.c).
  *
@@ -77,7 +78,11 @@ static size_t collect(void) {
     d->calls = calls;
     d->retries =
         __atomic_load_n(&s->retries, __ATOMIC_RELAXED) - s_added[i].retries;
-    if (d->calls == 0 && d->retries == 0)
+    d->hits =
+        __atomic_load_n(&s->cache_hits, __ATOMIC_RELAXED) - s_added[i].hits;
+    d->misses = __atomic_load_n(&s->cache_misses, __ATOMIC_RELAXED) -
+                s_added[i].misses;
+    if (d->calls == 0 && d->retries == 0 && d->hits == 0 && d->misses == 0)
       continue;
     snprintf(d->symbol, sizeof d->symbol, "%s", s->off->symbol);
     s_of[m++] = (uint32_t)i;
@@ -95,6 +100,8 @@ static void add(dt__queue *q, uint32_t slot, size_t m) {
     dt__trips *a = &s_added[s_of[j]];
     a->calls += s_delta[j].calls;
     a->retries += s_delta[j].retries;
+    a->hits += s_delta[j].hits;
+    a->misses += s_delta[j].misses;
     for (int b = 0; b < DT__HIST_BUCKETS; b++)
       a->hist[b] += s_delta[j].hist[b];
   }
