@@ -3,7 +3,7 @@
  * of queue/queue.h), through dt__queue_open on a fresh queue directory.
  *
  * The counts are the file "trips" of the queue directory: a header
- * ("dtask-trips 1\n" zero-padded to 64 bytes), then slots, each a raw
+ * ("dtask-trips 2\n" zero-padded to 64 bytes), then slots, each a raw
  * dt__trips, a slot whose symbol is "" ending the list.  Some tests
  * write that file's bytes themselves (a garbage header, slots whose
  * symbol is not a name) or hold flock on it through another open file
@@ -117,7 +117,7 @@ static unsigned char *file_image(int nslots, size_t *size) {
   *size = HEAD + (size_t)nslots * sizeof(dt__trips);
   unsigned char *img = calloc(1, *size);
   assert_non_null(img);
-  memcpy(img, "dtask-trips 1\n", 14);
+  memcpy(img, "dtask-trips 2\n", 14);
   return img;
 }
 
@@ -232,7 +232,7 @@ static void test_garbage_header(void **state) {
   seen s = seen_new(4);
   size_t size;
   unsigned char *img = file_image(2, &size);
-  memcpy(img, "dtask-trips 2\n", 14); /* not this version */
+  memcpy(img, "dtask-trips 1\n", 14); /* the version before */
   trip_set(image_slot(img, 0), "ghost", 99, 9);
   image_slot(img, 0)->hist[3] = 99;
   write_trips_file(f, img, size);
@@ -244,13 +244,13 @@ static void test_garbage_header(void **state) {
   write_trips_file(f, img, size);
   assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 0);
-  write_trips_file(f, "dtask-trips 1\n", 14);
+  write_trips_file(f, "dtask-trips 2\n", 14);
   assert_int_equal(list_into(f->q, &s), 0);
   assert_int_equal(s.calls, 0);
 
   /* The wrong version again: the add restarts the file. */
   memset(img, 0, size);
-  memcpy(img, "dtask-trips 2\n", 14);
+  memcpy(img, "dtask-trips 1\n", 14);
   trip_set(image_slot(img, 0), "ghost", 99, 9);
   write_trips_file(f, img, size);
   dt__trips *d = trips_new(1);
