@@ -72,7 +72,15 @@ int dt__lmdb_heal(int dirfd, const char *dir, const struct stat *bad,
   }
   struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0,
                      .l_len = 1};
+  struct stat now;
   if (fcntl(lock, F_SETLK, &fl) != 0) {
+    if (fstatat(dirfd, "data.mdb", &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (now.st_dev != bad->st_dev || now.st_ino != bad->st_ino)) {
+      /* Another process moved the broken file aside since this one
+       * found it, and has the fresh one open: open that. */
+      close(lock);
+      return 0;
+    }
     struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
                         .l_start = 0, .l_len = 1};
     char name[32] = "?";
@@ -90,7 +98,6 @@ int dt__lmdb_heal(int dirfd, const char *dir, const struct stat *bad,
                   pid > 0 ? comm_of(pid, name, sizeof name) : "?", dir);
     return -EBUSY;
   }
-  struct stat now;
   if (fstatat(dirfd, "data.mdb", &now, AT_SYMLINK_NOFOLLOW) != 0 ||
       now.st_dev != bad->st_dev || now.st_ino != bad->st_ino) {
     close(lock); /* another process moved it: open again */
