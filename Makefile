@@ -112,7 +112,7 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
                $(BUILD)/fixtures/objects/.built $(BUILD)/fixtures/rstring/.built \
                $(BUILD)/fixtures/trust/.built $(BUILD)/fixtures/behave/.built \
                $(BUILD)/fixtures/draft/.built $(BUILD)/fixtures/draftdw/.built \
-               $(BUILD)/fixtures/async/.built \
+               $(BUILD)/fixtures/async/.built $(BUILD)/fixtures/limits/.built \
               $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
@@ -228,6 +228,10 @@ $(BUILD)/fixtures/draftdw/.built: $(wildcard tests/fixtures/draftdw/*) tests/fix
 
 $(BUILD)/fixtures/async/.built: $(wildcard tests/fixtures/async/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/async/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/limits/.built: $(wildcard tests/fixtures/limits/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/limits/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/behave/.built: $(wildcard tests/fixtures/behave/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
