@@ -391,7 +391,7 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   uint8_t head[8 + 24 + 2 * DT__GATE_MAX];
   memcpy(head, v.mv_data, skip);
   char rate[DT__GATE_MAX];
-  size_t rlen = skip > 8 && a.interval_ns != 0 ? a.rlen : 0;
+  size_t rlen = skip > 8 && a.interval_ns != 0 && a.burst != 0 ? a.rlen : 0;
   memcpy(rate, a.rate, rlen);
   q->caller = dt__lm_get32(head); /* formatted outside the txn */
   mdb_cursor_del(cur, 0);
