@@ -392,7 +392,8 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   memcpy(head, v.mv_data, skip);
   char rate[DT__GATE_MAX];
   size_t rlen = skip > 8 && a.interval_ns != 0 && a.burst != 0 ? a.rlen : 0;
-  memcpy(rate, a.rate, rlen);
+  if (rlen != 0) /* a.rate is NULL for a task without admission */
+    memcpy(rate, a.rate, rlen);
   q->caller = dt__lm_get32(head); /* formatted outside the txn */
   mdb_cursor_del(cur, 0);
   mdb_cursor_close(cur);
