@@ -64,7 +64,10 @@ int dt__lm_admit_get(const uint8_t *p, size_t n, dt__lm_adm *a) {
   a->interval_ns = dt__lm_get64(p + 10);
   a->glen = p[18];
   a->rlen = p[19];
-  if (size > n || size != FIXED + a->glen + a->rlen)
+  /* Names are shorter than DT__GATE_MAX (dt__lm_admit_put): longer ones
+   * would overflow the claim's and the rate key's buffers. */
+  if (size > n || size != FIXED + a->glen + a->rlen ||
+      a->glen >= DT__GATE_MAX || a->rlen >= DT__GATE_MAX)
     return -EPROTO;
   a->gate = (const char *)p + FIXED;
   a->rate = a->gate + a->glen;
