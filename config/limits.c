@@ -108,8 +108,14 @@ static int read_rate(const dt__toml *v, const char *section, dt__limits *l,
   if (dt__toml_want(r, DT__TOML_STRING, section, example, err) != 0)
     return -EINVAL;
   uint64_t interval;
-  if (parse_rate(r->u.s, &interval) != 0 ||
+  if (parse_rate(r->u.s, &interval) == 0 &&
       strlen(r->u.s) >= sizeof l->rate_text)
+    return dt__error_set(err, r->line, r->col,
+                         "%s: rate_limit \"%s\" is longer than dtask keeps "
+                         "(%zu characters); write it shorter, such as "
+                         "\"100/s\"",
+                         section, r->u.s, sizeof l->rate_text - 1);
+  if (parse_rate(r->u.s, &interval) != 0)
     return dt__error_set(err, r->line, r->col,
                          "%s: rate_limit \"%s\" is not a rate; write a "
                          "positive number of calls per second, minute or "

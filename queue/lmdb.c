@@ -116,7 +116,8 @@ static uint32_t lm_slot_seq(dt__queue *q, uint32_t slot) {
  * enc, under a new id (*id), with this process's pid and the waiter
  * slot; then rings the new-task word.  The result drop (unless
  * DT__NO_ID) is deleted in the same write transaction: one transaction
- * less per call on the fast path.  Returns 0; -E2BIG for a task larger
+ * less per call on the fast path.  Returns 0; -EINVAL for a slot past
+ * the header's 16 bits; -E2BIG for a task larger
  * than a quarter of the map (it must fit twice, being copied into
  * claims, with room to spare); enc's error, or an LMDB error (-ENOSPC:
  * the map is full), with nothing stored. */
@@ -133,6 +134,8 @@ static int lm_submit(dt__queue *base, size_t size, dt__encode_fn enc,
 
   if (size > q->db.map_size / 4)
     return -E2BIG;
+  if (slot > 0xffffu)
+    return -EINVAL; /* the header's 16 bits (lmdb_rec.h) */
   *id = dt__bell_take_id(q->bell);
   dt__lmdb_key(key, *id);
   rc = dt__lmdb_begin(&q->db, 0, &txn);
@@ -367,7 +370,7 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
    * workers; a lease that lapses without an answer gives its place back
    * with no ring, so a worker held back by a gate looks again within a
    * second even then. */
-  if (full.n != 0 && (*retry == 0 || *retry > now + GATE_LOOK_NS))
+  if (full.refused && (*retry == 0 || *retry > now + GATE_LOOK_NS))
     *retry = now + GATE_LOOK_NS;
   if (rc == 0 && v.mv_size - skip > max)
     rc = -ENOENT;

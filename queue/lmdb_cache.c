@@ -9,7 +9,9 @@
  *           in their order of use, oldest first (entry tag: a 64-bit
  *           FNV-1a of the entry's name; names sharing a tag are told
  *           apart by the entry stored with each answer)
- *   limits  "u" + hash -> use u64: where the answer is in lru;
+ *   limits  "u" + hash -> [use u64][bytes u64]: where the answer is in
+ *           lru, and the bytes its value takes (counted off its entry's
+ *           even when the value is found damaged);
  *           "b:" + entry -> u64: the bytes its answers take (the cache
  *           values' sizes); "s" -> u64: the last use number handed out
  *
@@ -93,16 +95,31 @@ static int add_bytes(MDB_txn *txn, dt__lmdb_env *db, const char *entry,
   return put_u64(txn, db->limits, &k, n);
 }
 
-/* Gives hash the next use number: its lru key moves from its old use (if
- * any) to the new one, under tag.  0 or a negative errno. */
+/* Reads hash's "u" record: its use number and the bytes of its value
+ * (both 0 when there is none).  0 or a negative errno. */
+static int get_use(MDB_txn *txn, dt__lmdb_env *db, MDB_val *uk,
+                   uint64_t *use, uint64_t *bytes) {
+  MDB_val v;
+  int rc = mdb_get(txn, db->limits, uk, &v);
+  *use = *bytes = 0;
+  if (rc == 0 && v.mv_size == 16) {
+    *use = dt__lm_get64(v.mv_data);
+    *bytes = dt__lm_get64((const uint8_t *)v.mv_data + 8);
+  }
+  return rc == MDB_NOTFOUND ? 0 : dt__lmdb_err(rc);
+}
+
+/* Gives hash, whose value takes bytes, the next use number: its lru key
+ * moves from its old use (if any) to the new one, under tag.  0 or a
+ * negative errno. */
 static int touch(MDB_txn *txn, dt__lmdb_env *db, const uint8_t *hash,
-                 uint64_t tag) {
-  uint8_t ukey[1 + DT__CACHE_HASH], lkey[16];
+                 uint64_t tag, uint64_t bytes) {
+  uint8_t ukey[1 + DT__CACHE_HASH], lkey[16], uval[16];
   MDB_val uk = {limits_key(ukey, "u", hash, DT__CACHE_HASH), ukey};
-  MDB_val sk = {1, (void *)"s"}, lk = {16, lkey};
+  MDB_val sk = {1, (void *)"s"}, lk = {16, lkey}, uv = {16, uval};
   MDB_val hv = {DT__CACHE_HASH, (void *)hash};
-  uint64_t old, use;
-  int rc = get_u64(txn, db->limits, &uk, &old);
+  uint64_t old, was, use;
+  int rc = get_use(txn, db, &uk, &old, &was);
   if (rc == 0 && old != 0) {
     lru_key(lkey, tag, old);
     int d = mdb_del(txn, db->lru, &lk, NULL);
@@ -112,8 +129,11 @@ static int touch(MDB_txn *txn, dt__lmdb_env *db, const uint8_t *hash,
     rc = get_u64(txn, db->limits, &sk, &use);
   if (rc == 0)
     rc = put_u64(txn, db->limits, &sk, ++use);
-  if (rc == 0)
-    rc = put_u64(txn, db->limits, &uk, use);
+  if (rc == 0) {
+    dt__lm_put64(uval, use);
+    dt__lm_put64(uval + 8, bytes);
+    rc = dt__lmdb_err(mdb_put(txn, db->limits, &uk, &uv, 0));
+  }
   if (rc == 0) {
     lru_key(lkey, tag, use);
     rc = dt__lmdb_err(mdb_put(txn, db->lru, &lk, &hv, 0));
@@ -121,16 +141,16 @@ static int touch(MDB_txn *txn, dt__lmdb_env *db, const uint8_t *hash,
   return rc;
 }
 
-/* Deletes the answer under hash (its value v, already read, is
- * vsize bytes of entry) with its lru and use records, and uncounts its
- * bytes.  0 or a negative errno. */
+/* Deletes the answer of entry under hash with its lru and use records,
+ * and uncounts the bytes its use record says it took.  0 or a negative
+ * errno. */
 static int forget(MDB_txn *txn, dt__lmdb_env *db, const uint8_t *hash,
-                  const char *entry, size_t elen, size_t vsize) {
+                  const char *entry, size_t elen) {
   uint8_t ukey[1 + DT__CACHE_HASH], lkey[16];
   MDB_val uk = {limits_key(ukey, "u", hash, DT__CACHE_HASH), ukey};
   MDB_val hk = {DT__CACHE_HASH, (void *)hash}, lk = {16, lkey};
-  uint64_t use;
-  int rc = get_u64(txn, db->limits, &uk, &use);
+  uint64_t use, vsize;
+  int rc = get_use(txn, db, &uk, &use, &vsize);
   if (rc == 0 && use != 0) {
     lru_key(lkey, entry_tag(entry, elen), use);
     mdb_del(txn, db->lru, &lk, NULL);
@@ -182,10 +202,13 @@ int dt__lm_cache_get(dt__queue *base, const dt__cache_key *k, uint8_t **rec,
   const char *entry;
   size_t vlen;
   if (!value_entry(&v, &entry, &vlen)) {
-    /* Not a value of this layout: gone, as if it had never been. */
-    rc = dt__lmdb_err(mdb_del(txn, q->db.cache, &hk, NULL));
-    dt__lmdb_end(&q->db, txn, rc == 0);
-    return rc;
+    /* Not a value of this layout: gone, as if it had never been.  Under
+     * this hash it can only have been k's entry's answer, whose bytes
+     * its use record knows. */
+    rc = forget(txn, &q->db, k->hash, k->entry, elen);
+    rc = rc == 0 ? dt__lmdb_end(&q->db, txn, 1)
+                 : (dt__lmdb_end(&q->db, txn, 0), rc);
+    return rc < 0 ? rc : 0;
   }
   if (vlen != elen || memcmp(entry, k->entry, elen) != 0) {
     dt__lmdb_end(&q->db, txn, 0); /* another entry's: never given here */
@@ -193,7 +216,7 @@ int dt__lm_cache_get(dt__queue *base, const dt__cache_key *k, uint8_t **rec,
   }
   uint64_t stored = dt__lm_get64(v.mv_data), now = wall_ns();
   if (k->ttl_ns != 0 && (stored > now || now - stored > k->ttl_ns)) {
-    rc = forget(txn, &q->db, k->hash, k->entry, elen, v.mv_size);
+    rc = forget(txn, &q->db, k->hash, k->entry, elen);
     rc = rc == 0 ? dt__lmdb_end(&q->db, txn, 1)
                  : (dt__lmdb_end(&q->db, txn, 0), rc);
     return rc < 0 ? rc : 0;
@@ -205,7 +228,7 @@ int dt__lm_cache_get(dt__queue *base, const dt__cache_key *k, uint8_t **rec,
     return -ENOMEM;
   }
   memcpy(*rec, (const uint8_t *)v.mv_data + HEAD + elen, *size);
-  rc = touch(txn, &q->db, k->hash, entry_tag(k->entry, elen));
+  rc = touch(txn, &q->db, k->hash, entry_tag(k->entry, elen), v.mv_size);
   if (rc == 0)
     rc = dt__lmdb_end(&q->db, txn, 1);
   else
@@ -254,7 +277,7 @@ static int evict(MDB_txn *txn, dt__lmdb_env *db, const char *entry,
     mdb_cursor_close(cur);
     if (!found)
       break; /* only keep is left: the count is off, not the cache */
-    rc = forget(txn, db, hash, entry, elen, v.mv_size);
+    rc = forget(txn, db, hash, entry, elen);
     if (rc == 0)
       rc = get_u64(txn, db->limits, &bk, &bytes);
   }
@@ -286,9 +309,10 @@ int dt__lm_cache_put(dt__queue *base, const dt__cache_key *k,
     if (value_entry(&old, &e, &el)) {
       char was[128];
       memcpy(was, e, el);
-      rc = forget(txn, &q->db, k->hash, was, el, old.mv_size);
+      rc = forget(txn, &q->db, k->hash, was, el);
     } else {
-      rc = dt__lmdb_err(mdb_del(txn, q->db.cache, &hk, NULL));
+      /* Damaged: under this hash it can only be k's entry's. */
+      rc = forget(txn, &q->db, k->hash, k->entry, elen);
     }
   }
   if (rc == 0)
@@ -302,7 +326,7 @@ int dt__lm_cache_put(dt__queue *base, const dt__cache_key *k,
     memcpy(p + 8, &n, 2);
     memcpy(p + HEAD, k->entry, elen);
     memcpy(p + HEAD + elen, rec, size);
-    rc = touch(txn, &q->db, k->hash, entry_tag(k->entry, elen));
+    rc = touch(txn, &q->db, k->hash, entry_tag(k->entry, elen), v.mv_size);
   }
   if (rc == 0)
     rc = add_bytes(txn, &q->db, k->entry, elen, (int64_t)v.mv_size);

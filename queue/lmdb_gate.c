@@ -116,8 +116,9 @@ static size_t rate_key(uint8_t *key, const char *name, size_t len) {
 /* Decides, in txn (a write transaction, left open), whether the task
  * whose block is a may start now (CLOCK_MONOTONIC ns).  The gate is
  * looked at first: a rate's turn is not spent on a task the gate holds
- * back.  full remembers, across the tasks of one claim, the gates found
- * full (a task of one of them is skipped without counting again).
+ * back.  full remembers, across the tasks of one claim, how many calls
+ * run at the gates counted (a task of one of them is decided without
+ * counting again: each task carries its own limit).
  * Returns 1 when it may, with *tat the rate's next arrival time to store
  * (dt__lm_admit_take) when a has a rate; 0 when not, *retry lowered to
  * the time it may start if a rate holds it (a gate's wait ends with an
@@ -126,18 +127,23 @@ int dt__lm_admit_check(dt__lmdb_env *db, MDB_txn *txn, const dt__lm_adm *a,
                        dt__lm_full *full, uint64_t now, uint64_t *tat,
                        uint64_t *retry) {
   if (a->glen != 0 && a->running != 0) {
-    for (int i = 0; i < full->n; i++)
-      if (full->len[i] == a->glen && memcmp(full->gate[i], a->gate,
-                                            a->glen) == 0)
-        return 0;
-    int n = running_at(db, txn, a->gate, a->glen);
-    if (n < 0)
-      return n;
-    if ((uint32_t)n >= a->running) {
+    int n = -1;
+    for (int i = 0; i < full->n && n < 0; i++)
+      if (full->len[i] == a->glen &&
+          memcmp(full->gate[i], a->gate, a->glen) == 0)
+        n = (int)full->running[i];
+    if (n < 0) {
+      n = running_at(db, txn, a->gate, a->glen);
+      if (n < 0)
+        return n;
       if (full->n < DT__LM_FULL_MAX) {
         full->gate[full->n] = a->gate;
-        full->len[full->n++] = a->glen;
+        full->len[full->n] = a->glen;
+        full->running[full->n++] = (uint32_t)n;
       }
+    }
+    if ((uint32_t)n >= a->running) {
+      full->refused = true;
       return 0;
     }
   }

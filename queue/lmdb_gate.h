@@ -14,12 +14,14 @@ typedef struct dt__lm_adm {
   size_t glen, rlen;
 } dt__lm_adm;
 
-/* The gates found full during one claim. */
+/* The gates counted during one claim, and how many calls of each run. */
 #define DT__LM_FULL_MAX 16
 typedef struct dt__lm_full {
   int n;
   const char *gate[DT__LM_FULL_MAX];
   size_t len[DT__LM_FULL_MAX];
+  uint32_t running[DT__LM_FULL_MAX];
+  bool refused; /* a task was held back by its gate */
 } dt__lm_full;
 
 size_t dt__lm_admit_size(const dt__admit *adm);

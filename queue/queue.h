@@ -87,15 +87,19 @@ static inline bool dt__admit_name_ok(const char *s, size_t n) {
  * queue) counts as 0.  Both backends decide with it, on their clock. */
 static inline uint64_t dt__gcra(uint64_t *tat, uint64_t now_ns,
                                 uint64_t interval_ns, uint32_t burst) {
-  uint64_t tau = (uint64_t)(burst - 1) * interval_ns; /* the tolerance */
-  uint64_t t = *tat;
-  if (t > now_ns + tau + interval_ns)
+  /* In 128 bits: a year's interval times a burst of a million does not
+   * fit in 64. */
+  __extension__ typedef unsigned __int128 u128;
+  u128 tau = (u128)(burst - 1) * interval_ns; /* the tolerance */
+  u128 t = *tat;
+  if (t > (u128)now_ns + tau + interval_ns)
     t = 0;
   if (t < now_ns)
     t = now_ns;
   if (t - now_ns > tau)
-    return t - tau;
-  *tat = t + interval_ns;
+    return (uint64_t)(t - tau);
+  t += interval_ns;
+  *tat = t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
   return 0;
 }
 
