@@ -176,7 +176,7 @@ TEST_OBJ   := $(CORE_OBJ) $(BUILD)/obj/shim/got.o $(BUILD)/obj/shim/ffitype.o \
               $(DRAFT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_CFLAGS := $(BASE_CFLAGS) -Itests
 GOT_TEST   := $(BUILD)/tests/shim/test_got
-$(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
+$(filter-out $(GOT_TEST),$(UNIT_BINS)): $(BUILD)/tests/%: tests/%.c tests/testutil.h $(wildcard tests/*/*.h) $(HEADERS) $(TEST_OBJ) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(TEST_OBJ) $(TEST_LIBS)
 
