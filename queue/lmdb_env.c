@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -182,6 +183,20 @@ static bool unreadable(int mrc, char *why, size_t cap) {
   return w != NULL;
 }
 
+#define TRIES 40
+#define RETRY_NS 10000000L         /* 10 ms */
+#define YOUNG_NS 2000000000ll      /* 2 s */
+
+/* Whether the file st describes changed status (was made) less than
+ * YOUNG_NS ago. */
+static bool young(const struct stat *st) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  long long d = (long long)(now.tv_sec - st->st_ctim.tv_sec) * 1000000000ll +
+                (now.tv_nsec - st->st_ctim.tv_nsec);
+  return d >= -YOUNG_NS && d < YOUNG_NS;
+}
+
 /* One try of dt__lmdb_env_open; *mrc gets LMDB's own answer when LMDB
  * refused the files (else 0), *want the data file's identity.  -ESTALE:
  * data.mdb was replaced between its check and LMDB's open. */
@@ -296,26 +311,44 @@ fail:
  * when no live process has them open (queue/lmdb_heal.c); a data.mdb
  * replaced between the check and LMDB's open (another process moving a
  * broken one aside) is tried again too, a few times, then refused
- * (-EPERM).  Returns 0, or a negative errno with a sentence in err and
- * nothing left open.  Closed by dt__lmdb_env_close. */
+ * (-EPERM).  Processes that find the same broken files at once race:
+ * one moves them aside and sets up fresh ones, which the others may
+ * catch half made (gone for an instant, or not yet written: a file
+ * younger than YOUNG_NS that a live process holds); they try again,
+ * RETRY_NS apart, at most TRIES times in all.  Returns 0, or a negative
+ * errno with a sentence in err and nothing left open.  Closed by
+ * dt__lmdb_env_close. */
 int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
                       uint64_t map_size, dt__error *err) {
   int mrc, rc;
   struct stat want;
   char why[96];
-  bool healed = false;
-  for (int tries = 0;; tries++) {
+  int heals = 0;
+  for (int tries = 1;; tries++) {
     rc = open_once(e, dirfd, dir, map_size, err, &mrc, &want);
     if (rc == 0)
       return 0;
-    if (rc == -ESTALE && tries < 3)
+    bool last = tries >= TRIES;
+    if (rc == -ESTALE && !last)
       continue;
-    if (healed || !unreadable(mrc, why, sizeof why))
+    if (rc == -ENOENT && !last) {
+      /* Made with O_CREAT in a directory that exists: only a file being
+       * moved aside at that instant is missing. */
+      nanosleep(&(struct timespec){0, RETRY_NS}, NULL);
+      continue;
+    }
+    if (heals >= 3 || !unreadable(mrc, why, sizeof why))
       return rc == -ESTALE ? -EPERM : rc;
     rc = dt__lmdb_heal(dirfd, dir, &want, why, err);
+    if (rc == -EBUSY && !last && young(&want)) {
+      /* Another opener made these files a moment ago and is setting them
+       * up: they are not broken, only not written yet. */
+      nanosleep(&(struct timespec){0, RETRY_NS}, NULL);
+      continue;
+    }
     if (rc != 0)
       return rc;
-    healed = true;
+    heals++;
   }
 }
 
