@@ -728,15 +728,9 @@ static int read_offload(const source *src, const dt__toml *t, int entry,
   if (dt__limits_read_entry(t, named, &o->sig, &o->split, o->async,
                             &o->limits, err) != 0)
     return -EINVAL;
-  if (o->limits.cache && strcmp(cfg->backend, "lmdb") == 0 &&
-      o->limits.cache_max_bytes > cfg->map_size / 2)
-    return dt__error_set(err, o->limits.cache_line, o->limits.cache_col,
-                         "%s: the cache's max_bytes (%llu bytes) must leave "
-                         "room for the calls in [queue] map_size (%llu "
-                         "bytes): write at most half of it, or raise "
-                         "map_size",
-                         named, (unsigned long long)o->limits.cache_max_bytes,
-                         (unsigned long long)cfg->map_size);
+  if (strcmp(cfg->backend, "lmdb") == 0 &&
+      dt__limits_fit_map(&o->limits, cfg->map_size, named, err) != 0)
+    return -EINVAL;
   for (size_t i = 0; i < cfg->noffloads; i++) {
     const dt__offload *p = &cfg->offloads[i];
     if (strcmp(p->symbol, o->symbol) == 0 &&

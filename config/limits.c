@@ -273,6 +273,21 @@ int dt__limits_read_entry(const dt__toml *t, const char *section,
   return 0;
 }
 
+/* With the lmdb backend, whose map of map_size bytes holds the cache
+ * beside the calls: checks that the entry's cache leaves room for them.
+ * Returns 0 or -EINVAL with err at the cache key. */
+int dt__limits_fit_map(const dt__limits *l, uint64_t map_size,
+                       const char *section, dt__error *err) {
+  if (!l->cache || l->cache_max_bytes <= map_size / 2)
+    return 0;
+  return dt__error_set(err, l->cache_line, l->cache_col,
+                       "%s: the cache's max_bytes (%llu bytes) must leave "
+                       "room for the calls in [queue] map_size (%llu bytes): "
+                       "write at most half of it, or raise map_size",
+                       section, (unsigned long long)l->cache_max_bytes,
+                       (unsigned long long)map_size);
+}
+
 /* Prints the entry's limits and cache for dtask check, one line each
  * (nothing for an entry without them). */
 void dt__limits_describe(const dt__limits *l, const dt__sig *sig,

@@ -40,6 +40,8 @@ int dt__limits_read(const dt__toml *t, const char *section, dt__limits *l,
 int dt__limits_read_entry(const dt__toml *t, const char *section,
                           const dt__sig *sig, const dt__split *split,
                           int async, dt__limits *l, dt__error *err);
+int dt__limits_fit_map(const dt__limits *l, uint64_t map_size,
+                       const char *section, dt__error *err);
 void dt__limits_describe(const dt__limits *l, const dt__sig *sig, FILE *out);
 
 #endif /* DT_LIMITS_H */
