@@ -32,7 +32,9 @@
  *               record (runner/poolstat.c), rewritten every tick
  *   P trips     hash: the callers' round trips, "c:SYMBOL" calls,
  *               "r:SYMBOL" retries, "h:SYMBOL:BUCKET" a histogram's
- *               bucket (redis_call.c adds, redis_status.c reads)
+ *               bucket, "H:SYMBOL" answers the cache gave, "M:SYMBOL"
+ *               calls it had not (redis_call.c adds, redis_status.c
+ *               reads)
  *
  * The claim is XREADGROUP, which hands a task out and records it as
  * pending for that worker (consumer "HOST:PID") in one step.  A claim

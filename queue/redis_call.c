@@ -570,15 +570,16 @@ static const char TRIPS_ADD[] =
 
 /* The trips_add operation: one script adds d[0, n) to the hash P trips
  * (fields "c:SYMBOL" calls, "r:SYMBOL" retries, "h:SYMBOL:BUCKET"
- * counts; redis_status.c reads them), on the thread's own connection
- * for slot, else on the main one.  Returns 0, or a negative errno
- * (nothing added). */
+ * counts, "H:SYMBOL" cache hits and "M:SYMBOL" misses, the last three
+ * only when not 0; redis_status.c reads them), on the thread's own
+ * connection for slot, else on the main one.  Returns 0, or a negative
+ * errno (nothing added). */
 int dt__rd_trips_add(dt__queue *base, uint32_t slot, const dt__trips *d,
                      size_t n) {
   dt__rq *q = dt__rd(base);
   size_t max = 4;
   for (size_t i = 0; i < n; i++) {
-    max += 4;
+    max += 8;
     for (int b = 0; b < DT__HIST_BUCKETS; b++)
       max += d[i].hist[b] != 0 ? 2 : 0;
   }
@@ -614,6 +615,14 @@ int dt__rd_trips_add(dt__queue *base, uint32_t slot, const dt__trips *d,
       ARG("%llu", (unsigned long long)d[i].calls);
       ARG("r:%.127s", sym);
       ARG("%llu", (unsigned long long)d[i].retries);
+      if (d[i].hits != 0) {
+        ARG("H:%.127s", sym);
+        ARG("%llu", (unsigned long long)d[i].hits);
+      }
+      if (d[i].misses != 0) {
+        ARG("M:%.127s", sym);
+        ARG("%llu", (unsigned long long)d[i].misses);
+      }
       for (int b = 0; b < DT__HIST_BUCKETS; b++)
         if (d[i].hist[b] != 0) {
           ARG("h:%.127s:%d", sym, b);

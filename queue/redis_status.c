@@ -140,7 +140,8 @@ static uint64_t count_of(const redisReply *v) {
 }
 
 /* Reads one field of P trips (redis_call.c's dt__rd_trips_add names
- * them) into t; a field of another form is ignored. */
+ * them: c calls, r retries, h a histogram's bucket, H cache hits, M
+ * misses) into t; a field of another form is ignored. */
 static void trips_field(dt__trips *t, int *nt, int cap, const redisReply *f,
                         const redisReply *v) {
   if (f->type != REDIS_REPLY_STRING || f->len < 3 || f->str[1] != ':')
@@ -157,7 +158,8 @@ static void trips_field(dt__trips *t, int *nt, int cap, const redisReply *f,
       return;
     bucket = (int)b;
     n = (size_t)(colon - sym);
-  } else if (f->str[0] != 'c' && f->str[0] != 'r') {
+  } else if (f->str[0] != 'c' && f->str[0] != 'r' && f->str[0] != 'H' &&
+             f->str[0] != 'M') {
     return;
   }
   dt__trips *e = trips_of(t, nt, cap, sym, n);
@@ -167,8 +169,12 @@ static void trips_field(dt__trips *t, int *nt, int cap, const redisReply *f,
     e->hist[bucket] = count_of(v);
   else if (f->str[0] == 'c')
     e->calls = count_of(v);
-  else
+  else if (f->str[0] == 'r')
     e->retries = count_of(v);
+  else if (f->str[0] == 'H')
+    e->hits = count_of(v);
+  else
+    e->misses = count_of(v);
 }
 
 /* Reads r, the server's reply to HGETALL of P trips (untrusted: a field

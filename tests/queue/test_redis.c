@@ -918,6 +918,55 @@ static void test_trips_regressions(void **state) {
   free(s.t);
 }
 
+/* Cache hits and misses: added per symbol by two callers (the main
+ * connection and a thread's own), written only when not 0, summed and
+ * listed beside the other counts; a field of another kind ("\0:SYMBOL")
+ * is not read as one; reset forgets them with the rest. */
+static void test_trips_hits(void **state) {
+  fx *f = *state;
+  dt__trips *d = trips_new(2);
+  seen s = seen_new(8);
+  trip_set(&d[0], "cached", 4, 0);
+  d[0].hits = 3;
+  d[0].misses = 1;
+  trip_set(&d[1], "plain", 2, 1);
+  assert_int_equal(dt__queue_trips_add(f->q, UINT32_MAX, d, 2), 0);
+  char v[64];
+  raw_hget(f, "H:cached", v, sizeof v);
+  assert_string_equal(v, "3");
+  raw_hget(f, "M:cached", v, sizeof v);
+  assert_string_equal(v, "1");
+  assert_int_equal(raw_int(f, "HEXISTS " TRIPS_KEY " %s", "H:plain"), 0);
+  assert_int_equal(raw_int(f, "HEXISTS " TRIPS_KEY " %s", "M:plain"), 0);
+  freeReplyObject(raw(f, "HSET " TRIPS_KEY " %b %s", "\0:plain", (size_t)7,
+                      "9"));
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  d[0].calls = 5;
+  d[0].hits = 4;
+  d[0].misses = 0;
+  assert_int_equal(dt__queue_trips_add(f->q, slot, d, 1), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
+  assert_int_equal(s.calls, 2);
+  const dt__trips *c = seen_find(&s, "cached"), *p = seen_find(&s, "plain");
+  assert_non_null(c);
+  assert_non_null(p);
+  assert_int_equal(c->calls, 9);
+  assert_int_equal(c->hits, 7);
+  assert_int_equal(c->misses, 1);
+  assert_int_equal(p->calls, 2);
+  assert_int_equal(p->retries, 1);
+  assert_int_equal(p->hits, 0);
+  assert_int_equal(p->misses, 0);
+  assert_int_equal(dt__queue_trips_reset(f->q), 0);
+  assert_int_equal(list_into(f->q, &s), 0);
+  assert_int_equal(s.calls, 0);
+  assert_int_equal(raw_int(f, "EXISTS %s", TRIPS_KEY), 0);
+  dt__queue_waiter_release(f->q, slot);
+  free(d);
+  free(s.t);
+}
+
 /* A caller of this host that is gone when its call's worker is killed:
  * the sweep drops the call, and that is no lease taken back for anyone
  * (reclaimed 0, as with LMDB). */
@@ -1388,6 +1437,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_trips_regressions, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_trips_hits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reclaimed_not_for_dead_caller, setup,
                                       teardown),
   };
