@@ -35,6 +35,10 @@
  *               bucket, "H:SYMBOL" answers the cache gave, "M:SYMBOL"
  *               calls it had not (redis_call.c adds, redis_status.c
  *               reads)
+ *   P c:HEX     the answers cache (redis_cache.c): an answer under its
+ *               key's hash HEX, its time stored (8 bytes, µs) first
+ *   P cl:ENTRY  sorted set: the HEX of entry ENTRY's answers by last use
+ *   P cb        hash: ENTRY -> bytes its cached answers take
  *
  * The claim is XREADGROUP, which hands a task out and records it as
  * pending for that worker (consumer "HOST:PID") in one step.  A claim
@@ -50,9 +54,9 @@
  *
  * Records are bytes the wire format checks (queue/wire.h): nothing here
  * trusts a record.  This file owns the table of operations; redis_call.c
- * (callers), redis_pool.c (workers, pools) and redis_sweep.c define them,
- * with their scripts; redis_core.c what they share; redis_parts.c values
- * in parts; rconn.c the connections. */
+ * (callers), redis_pool.c (workers, pools), redis_sweep.c, redis_status.c
+ * and redis_cache.c define them, with their scripts; redis_core.c what
+ * they share; redis_parts.c values in parts; rconn.c the connections. */
 #include "queue/redis.h"
 #include "queue/redis_ops.h"
 

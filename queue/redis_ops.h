@@ -1,6 +1,7 @@
 /* redis_ops.h: the operations of the redis backend, defined in
  * queue/redis_call.c (the caller's side), queue/redis_pool.c (the
- * workers' and the pool's) and queue/redis_sweep.c, gathered in
+ * workers' and the pool's), queue/redis_sweep.c, queue/redis_status.c
+ * and queue/redis_cache.c (the answers cache), gathered in
  * queue/redis.c's table.  Each is documented where it is defined;
  * queue/queue.h says what every backend's operation must do. */
 #ifndef DT_QUEUE_REDIS_OPS_H
@@ -62,11 +63,13 @@ void dt__rd_claim_caller(dt__queue *q, char *out, size_t cap);
 int dt__rd_trips_list(dt__queue *q,
                       int (*fn)(void *ctx, const dt__trips *t), void *ctx);
 int dt__rd_trips_reset(dt__queue *q);
+int dt__rd_images(const dt__config *cfg,
+                  int (*fn)(void *ctx, const char *image), void *ctx);
+
+/* redis_cache.c */
 int dt__rd_cache_get(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
                      size_t *size);
 int dt__rd_cache_put(dt__queue *q, const dt__cache_key *k,
                      const uint8_t *rec, size_t size);
-int dt__rd_images(const dt__config *cfg,
-                  int (*fn)(void *ctx, const char *image), void *ctx);
 
 #endif /* DT_QUEUE_REDIS_OPS_H */

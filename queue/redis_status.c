@@ -340,15 +340,3 @@ int dt__rd_images(const dt__config *cfg,
   dt__rd_close(&q->base);
   return rc;
 }
-
-/* TODO(limits): the redis backend's answers cache. */
-int dt__rd_cache_get(dt__queue *q, const dt__cache_key *k, uint8_t **rec,
-                     size_t *size) {
-  (void)q, (void)k, (void)rec, (void)size;
-  return 0;
-}
-int dt__rd_cache_put(dt__queue *q, const dt__cache_key *k,
-                     const uint8_t *rec, size_t size) {
-  (void)q, (void)k, (void)rec, (void)size;
-  return 0;
-}

@@ -1399,6 +1399,168 @@ static void test_parts_refused(void **state) {
   }
 }
 
+/* ------------------------------------------------ the answers cache */
+
+/* A cache key: a hash of 32 bytes all seed, entry, ttl and budget. */
+static dt__cache_key ckey(uint8_t seed, const char *entry, uint64_t ttl_ns,
+                          uint64_t max_bytes) {
+  dt__cache_key k = {.entry = entry, .ttl_ns = ttl_ns,
+                     .max_bytes = max_bytes};
+  memset(k.hash, seed, sizeof k.hash);
+  return k;
+}
+
+/* Whether the answer of k is in the cache: cache_get's answer; a hit's
+ * record must be size bytes of pattern(size, seed). */
+static int cached(fx *f, const dt__cache_key *k, size_t size, unsigned seed) {
+  uint8_t *rec = NULL;
+  size_t n = 0;
+  int rc = dt__queue_cache_get(f->q, k, &rec, &n);
+  if (rc == 1) {
+    uint8_t *want = pattern(size, seed);
+    assert_int_equal(n, size);
+    assert_memory_equal(rec, want, size);
+    free(want);
+    free(rec);
+  }
+  return rc;
+}
+
+/* Stores pattern(size, seed) under k; returns cache_put's answer. */
+static int cache(fx *f, const dt__cache_key *k, size_t size, unsigned seed) {
+  uint8_t *rec = pattern(size, seed);
+  int rc = dt__queue_cache_put(f->q, k, rec, size);
+  free(rec);
+  return rc;
+}
+
+/* The bytes the server counts for entry's answers (-1: none). */
+static long long cache_bytes(fx *f, const char *entry) {
+  redisReply *r = raw(f, "HGET dtask:{q}:cb %s", entry);
+  long long v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+  freeReplyObject(r);
+  return v;
+}
+
+/* A put and a get give back the same bytes (NULs and all, and an empty
+ * answer); another hash misses; a put under the same hash replaces the
+ * answer and its bytes are counted once; the stored value is the time
+ * then the record; an entry that is not a symbol is refused. */
+static void test_cache_round_trip(void **state) {
+  fx *f = *state;
+  dt__cache_key k = ckey(0xab, "sym_1", 0, 1 << 20);
+  dt__cache_key other = ckey(0xac, "sym_1", 0, 1 << 20);
+  assert_int_equal(cached(f, &k, 0, 0), 0);
+  assert_int_equal(cache(f, &k, 5000, 7), 0);
+  assert_int_equal(cached(f, &k, 5000, 7), 1);
+  assert_int_equal(cached(f, &k, 5000, 7), 1); /* still there */
+  assert_int_equal(cached(f, &other, 0, 0), 0);
+  assert_int_equal(cache_bytes(f, "sym_1"), 5000);
+  char key[128] = "dtask:{q}:c:";
+  for (int i = 0; i < DT__CACHE_HASH; i++)
+    strcat(key, "ab");
+  assert_int_equal(raw_int(f, "STRLEN %s", key), 5008);
+  redisReply *r = raw(f, "TIME");
+  uint64_t now = strtoull(r->element[0]->str, NULL, 10) * 1000000 +
+                 strtoull(r->element[1]->str, NULL, 10);
+  freeReplyObject(r);
+  r = raw(f, "GETRANGE %s 0 7", key);
+  uint64_t at = 0;
+  for (int i = 0; i < 8; i++)
+    at = at << 8 | (uint8_t)r->str[i];
+  freeReplyObject(r);
+  assert_true(at <= now && now - at < 5000000); /* µs, the server's */
+  assert_int_equal(cache(f, &k, 1200, 9), 0);
+  assert_int_equal(cached(f, &k, 1200, 9), 1);
+  assert_int_equal(cache_bytes(f, "sym_1"), 1200);
+  assert_int_equal(cache(f, &other, 0, 0), 0);
+  assert_int_equal(cached(f, &other, 0, 0), 1);
+  assert_int_equal(raw_int(f, "ZCARD %s", "dtask:{q}:cl:sym_1"), 2);
+  dt__cache_key bad = ckey(1, "no/symbol", 0, 100);
+  assert_int_equal(cache(f, &bad, 10, 1), -EINVAL);
+  assert_int_equal(cached(f, &bad, 10, 1), -EINVAL);
+}
+
+/* An answer older than the ttl is not given, and is deleted with its
+ * bytes uncounted; a younger one is. */
+static void test_cache_ttl(void **state) {
+  fx *f = *state;
+  dt__cache_key k = ckey(3, "ttl", 200 * MS, 1000);
+  dt__cache_key k2 = ckey(4, "ttl", 200 * MS, 1000);
+  assert_int_equal(cache(f, &k, 100, 1), 0);
+  msleep(120);
+  assert_int_equal(cache(f, &k2, 50, 2), 0);
+  assert_int_equal(cached(f, &k, 100, 1), 1);
+  msleep(130); /* k is 250 ms old, k2 130 ms */
+  assert_int_equal(cached(f, &k, 100, 1), 0);
+  assert_int_equal(cached(f, &k2, 50, 2), 1);
+  assert_int_equal(cache_bytes(f, "ttl"), 50);
+  assert_int_equal(raw_int(f, "ZCARD %s", "dtask:{q}:cl:ttl"), 1);
+  dt__cache_key forever = ckey(4, "ttl", 0, 1000);
+  msleep(100);
+  assert_int_equal(cached(f, &forever, 50, 2), 1); /* no ttl: any age */
+}
+
+/* The entry's budget, by bytes, least recently used first out: three
+ * answers fit; a get makes the first the most recently used, so a fourth
+ * evicts the second; an answer larger than the budget is not stored and
+ * evicts nothing; another entry has a budget of its own. */
+static void test_cache_lru(void **state) {
+  fx *f = *state;
+  dt__cache_key a = ckey(10, "lru", 0, 300), b = ckey(11, "lru", 0, 300),
+                c = ckey(12, "lru", 0, 300), d = ckey(13, "lru", 0, 300);
+  assert_int_equal(cache(f, &a, 100, 1), 0);
+  assert_int_equal(cache(f, &b, 100, 2), 0);
+  assert_int_equal(cache(f, &c, 100, 3), 0);
+  assert_int_equal(cache_bytes(f, "lru"), 300);
+  assert_int_equal(cached(f, &a, 100, 1), 1);
+  assert_int_equal(cache(f, &d, 100, 4), 0);
+  assert_int_equal(cached(f, &b, 100, 2), 0);
+  assert_int_equal(cached(f, &a, 100, 1), 1);
+  assert_int_equal(cached(f, &c, 100, 3), 1);
+  assert_int_equal(cached(f, &d, 100, 4), 1);
+  assert_int_equal(cache_bytes(f, "lru"), 300);
+  /* Over the budget: not stored, nothing evicted. */
+  dt__cache_key e = ckey(14, "lru", 0, 300);
+  assert_int_equal(cache(f, &e, 301, 5), 0);
+  assert_int_equal(cached(f, &e, 301, 5), 0);
+  assert_int_equal(cache_bytes(f, "lru"), 300);
+  assert_int_equal(cached(f, &a, 100, 1), 1);
+  /* Another entry: its own budget; the first one's answers stay. */
+  dt__cache_key o = ckey(15, "lru2", 0, 150), o2 = ckey(16, "lru2", 0, 150);
+  assert_int_equal(cache(f, &o, 150, 6), 0);
+  assert_int_equal(cache(f, &o2, 100, 7), 0); /* evicts o, its own */
+  assert_int_equal(cached(f, &o, 150, 6), 0);
+  assert_int_equal(cached(f, &o2, 100, 7), 1);
+  assert_int_equal(cache_bytes(f, "lru2"), 100);
+  assert_int_equal(cache_bytes(f, "lru"), 300);
+  for (unsigned i = 0; i < 3; i++) {
+    dt__cache_key x = i == 0 ? a : i == 1 ? c : d;
+    assert_int_equal(cached(f, &x, 100, i == 0 ? 1 : i + 2), 1);
+  }
+  /* A smaller answer under a known hash frees room: a, c, d and a 0
+   * byte answer still fit after a shrinks. */
+  assert_int_equal(cache(f, &a, 40, 8), 0);
+  assert_int_equal(cache_bytes(f, "lru"), 240);
+  assert_int_equal(cache(f, &e, 60, 9), 0);
+  assert_int_equal(cache_bytes(f, "lru"), 300);
+  assert_int_equal(cached(f, &c, 100, 3), 1);
+  assert_int_equal(cached(f, &d, 100, 4), 1);
+}
+
+/* On a server that takes 1 MiB in one value: an answer that does not fit
+ * in one (with its 8-byte time) is not stored, though the budget would
+ * take it; one that fits is. */
+static void test_cache_value_limit(void **state) {
+  fx *f = *state;
+  dt__cache_key k = ckey(20, "big", 0, 4u << 20);
+  assert_int_equal(cache(f, &k, 1u << 20, 1), 0);
+  assert_int_equal(cached(f, &k, 1u << 20, 1), 0);
+  assert_int_equal(cache_bytes(f, "big"), -1); /* no command was sent */
+  assert_int_equal(cache(f, &k, (1u << 20) - 8, 2), 0);
+  assert_int_equal(cached(f, &k, (1u << 20) - 8, 2), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -1438,6 +1600,12 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_trips_regressions, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_trips_hits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_round_trip, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_cache_ttl, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_lru, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_value_limit, setup_parts,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_reclaimed_not_for_dead_caller, setup,
                                       teardown),
   };
