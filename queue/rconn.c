@@ -13,6 +13,7 @@
  * timeout or an error the context is dead and must be freed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -323,6 +324,69 @@ redisReply *dt__rconn_get(dt__rconn *rc) {
   }
   rc->pending--;
   return r;
+}
+
+/* The most PINGs dt__rconn_get_by sends, 10 ms apart. */
+#define NUDGES 8
+
+/* Reads the oldest reply owed on rc as dt__rconn_get does, but when it
+ * is the only one owed (a blocking command, sent with dt__rconn_append)
+ * waits for it only until deadline_ns (dt__now_ns; 0: no limit), then
+ * sends a PING (again every 10 ms, NUDGES at most) to wake the server:
+ * Redis answers a blocking command whose BLOCK has run out whenever its
+ * event loop wakes, else only on its next cron tick, up to 1/hz s (100
+ * ms by default) late.  The PINGs' replies are read and dropped after
+ * the one owed.  Returns the reply (the caller frees it), or NULL when
+ * the link failed (the context is then freed). */
+redisReply *dt__rconn_get_by(dt__rconn *rc, uint64_t deadline_ns) {
+  if (rc->c == NULL || rc->pid != dt__pid() || rc->pending != 1 ||
+      deadline_ns == 0)
+    return dt__rconn_get(rc);
+  void *r = NULL;
+  int pings = 0, done = 0, ok = 1;
+  for (uint64_t until = deadline_ns;;) {
+    sigset_t old;
+    int e = errno;
+    pipe_block(&old);
+    for (done = 0; ok && !done;) /* what was sent, out first */
+      ok = redisBufferWrite(rc->c, &done) == REDIS_OK;
+    if (ok && r == NULL)
+      ok = redisGetReplyFromReader(rc->c, &r) == REDIS_OK;
+    pipe_restore(&old, !ok);
+    errno = e;
+    if (!ok || r != NULL || pings == NUDGES)
+      break;
+    uint64_t now = dt__now_ns();
+    struct pollfd p = {rc->c->fd, POLLIN, 0};
+    int n = poll(&p, 1, now >= until ? 0 : (int)((until - now + 999999) /
+                                                 1000000));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != 0)
+      break; /* something to read (or the link failed): read it */
+    const char *ping[] = {"PING"};
+    if (dt__rconn_append(rc, 1, ping, NULL, rc->pending_tag) != 0)
+      break;
+    pings++;
+    until = dt__now_ns() + 10000000ull;
+  }
+  if (!ok) {
+    dt__log(DT__LOG_INFO, "the link to the queue's Redis at %s failed: %s",
+            rc->srv->label, rc->c->errstr);
+    dt__rconn_close(rc);
+    return NULL;
+  }
+  redisReply *reply = r;
+  if (reply != NULL)
+    rc->pending--;
+  else
+    reply = dt__rconn_get(rc);
+  for (int i = 0; reply != NULL && i < pings && rc->c != NULL; i++) {
+    redisReply *pong = dt__rconn_get(rc);
+    if (pong != NULL)
+      freeReplyObject(pong);
+  }
+  return reply;
 }
 
 /* Frees rc's context if any (closing its socket in this process). */

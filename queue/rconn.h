@@ -47,6 +47,7 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
 int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
                      const size_t *len, uint64_t tag);
 redisReply *dt__rconn_get(dt__rconn *rc);
+redisReply *dt__rconn_get_by(dt__rconn *rc, uint64_t deadline_ns);
 void dt__rconn_close(dt__rconn *rc);
 int dt__rconn_wait_retry(dt__rconn *rc, uint64_t deadline_ns);
 const char *dt__rhost_id(void);

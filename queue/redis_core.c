@@ -165,12 +165,13 @@ long long dt__rq_num(const redisReply *r, long long dflt) {
 /* With q->mu held: reads the reply of a claim sent ahead with the last
  * answer (a worker's), if one is owed, into q->ahead for the next claim,
  * so that no command in between can drop a task the server handed out
- * (it blocks at most BLOCK_MS).  A failed link leaves q->ahead NULL and
- * the connection closed. */
+ * (it blocks at most BLOCK_MS, and the server is woken when that claim's
+ * BLOCK has run out: dt__rconn_get_by).  A failed link leaves q->ahead
+ * NULL and the connection closed. */
 void dt__rq_stash(dt__rq *q) {
   if (q->main.pending > 0 && q->main.pending_tag == DT__RQ_AHEAD &&
       q->ahead == NULL)
-    q->ahead = dt__rconn_get(&q->main);
+    q->ahead = dt__rconn_get_by(&q->main, q->ahead_until);
 }
 
 /* Locks the main connection, makes it ready and stashes a claim sent

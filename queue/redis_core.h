@@ -15,6 +15,7 @@
 #define ID_BLOCK 256u
 #define SLOTS 1024u             /* waiter slots: threads waiting at once */
 #define BLOCK_MS 1000ll         /* longest single blocking read */
+#define MS_NS 1000000ull        /* a millisecond in ns */
 #define IO_TIMEOUT_NS 5000000000ull /* longer than any BLOCK */
 #define LEASE_MS 5000ll         /* a claim not renewed for this long lapses */
 #define MAX_TRIES 5u            /* then the call is answered as a crash */
@@ -43,6 +44,7 @@ typedef struct dt__rq {
                              pending entries (history) */
   redisReply *ahead;      /* the reply of the claim sent with the last
                              answer, read before another command */
+  uint64_t ahead_until;   /* when that claim's BLOCK runs out (dt__now_ns) */
   char claim_entry[48];
   char claim_caller[96];
   char sweep_cursor[32];  /* HSCAN cursor of calls, across sweeps */

@@ -207,10 +207,12 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     if (!history && q->ahead != NULL) {
       r = q->ahead;
       q->ahead = NULL;
-    } else {
+    } else { /* the server woken when the BLOCK runs out: on time */
       const char *argv[] = {"XREADGROUP", "GROUP", "w", q->me, "COUNT", "1",
                             "BLOCK", mss, "STREAMS", kt, history ? "0" : ">"};
-      r = dt__rconn_argv(&q->main, 11, argv, NULL);
+      r = dt__rconn_append(&q->main, 11, argv, NULL, 0) == 0
+              ? dt__rconn_get_by(&q->main, sent + (uint64_t)(ms + 1) * MS_NS)
+              : NULL;
     }
     if (r != NULL && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOGROUP", 7) == 0) {
@@ -403,6 +405,7 @@ static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
   answer_keys(q, id, k, keys);
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
   snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
+  q->ahead_until = dt__now_ns() + (uint64_t)(BLOCK_MS + 1) * MS_NS;
   const char *args[] = {ids, entry, q->me, (const char *)rec, "0", "0", ""};
   size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR,
                    DT__RQ_STR, DT__RQ_STR};
