@@ -36,6 +36,9 @@ typedef struct dt__rconn {
   int pending;          /* replies sent for with dt__rconn_append, unread */
   uint64_t pending_tag; /* the user's word for what the last one is */
   char name[112];       /* CLIENT SETNAME at each connect ("": none) */
+  uint64_t scripts;     /* the scripts sent in full since the connect of
+                           scripts_epoch (bits: queue/redis_script.c) */
+  uint64_t scripts_epoch;
 } dt__rconn;
 
 int dt__rserver_init(dt__rserver *srv, const dt__url *url,

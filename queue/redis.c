@@ -56,7 +56,8 @@
  * trusts a record.  This file owns the table of operations; redis_call.c
  * (callers), redis_pool.c (workers, pools), redis_sweep.c, redis_status.c
  * and redis_cache.c define them, with their scripts; redis_core.c what
- * they share; redis_parts.c values in parts; rconn.c the connections. */
+ * they share; redis_script.c runs the scripts (by their SHA-1 once
+ * sent); redis_parts.c values in parts; rconn.c the connections. */
 #include "queue/redis.h"
 #include "queue/redis_ops.h"
 

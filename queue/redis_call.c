@@ -314,7 +314,7 @@ static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
                         dt__rq_id_key(q, kr, sizeof kr, "r:", d),
                         dt__rq_id_key(q, ka, sizeof ka, "a:", d)};
   redisReply *r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
-  if (r == NULL && c->refused == 0 &&
+  if (r == NULL && (c->refused == 0 || c->refused == -EAGAIN) &&
       (shared ? dt__rconn_ready(c, IO_TIMEOUT_NS) : slot_conn(q, slot, &c)) ==
           0)
     r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);

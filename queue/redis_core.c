@@ -77,8 +77,11 @@ const char *dt__rq_id_key(const dt__rq *q, char *buf, size_t cap,
 /* Takes r, the reply of a command on conn: an error reply is freed and
  * said, and conn->refused set (-ENOSPC when the server is out of memory:
  * said once per process at error, since calls then run by on_unavailable
- * until it has room; -EPROTO otherwise, at info).  Returns r, or NULL for
- * an error reply or a failed link (r NULL). */
+ * until it has room; -EAGAIN, unsaid, for a script sent by its SHA-1
+ * that the server no longer has, which the caller sends again: the
+ * connection sends every script in full next; -EPROTO otherwise, at
+ * info).  Returns r, or NULL for an error reply or a failed link (r
+ * NULL). */
 redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r) {
   static int said_oom;
   if (r == NULL || r->type != REDIS_REPLY_ERROR) {
@@ -94,6 +97,9 @@ redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r) {
               "calls are refused and run in the caller until it has "
               "room; raise maxmemory or add memory",
               conn->srv->label);
+  } else if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    conn->refused = -EAGAIN; /* send it again, in full (redis_script.c) */
+    conn->scripts = 0;
   } else {
     conn->refused = -EPROTO;
     dt__log(DT__LOG_INFO, "the queue's Redis refused a command: %.200s",
@@ -101,54 +107,6 @@ redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r) {
   }
   freeReplyObject(r);
   return NULL;
-}
-
-/* Builds the argv of EVAL script with nkeys keys then nargs arguments
- * (alen[i] gives argument i's length, DT__RQ_STR for a C string; alen
- * NULL: all C strings) into argv/len (16 slots).  Returns the count. */
-static int eval_argv(const char **argv, size_t *len, char *nk, size_t nkcap,
-                     const char *script, int nkeys, const char *const *keys,
-                     int nargs, const char *const *args, const size_t *alen) {
-  int n = 0;
-  snprintf(nk, nkcap, "%d", nkeys);
-  argv[n] = "EVAL", len[n++] = 4;
-  argv[n] = script, len[n++] = strlen(script);
-  argv[n] = nk, len[n++] = strlen(nk);
-  for (int i = 0; i < nkeys && n < 16; i++)
-    argv[n] = keys[i], len[n++] = strlen(keys[i]);
-  for (int i = 0; i < nargs && n < 16; i++)
-    argv[n] = args[i],
-    len[n++] = alen != NULL && alen[i] != DT__RQ_STR ? alen[i]
-                                                     : strlen(args[i]);
-  return n;
-}
-
-/* Runs a script on conn (ready) with nkeys keys then nargs arguments, as
- * eval_argv takes them.  Returns the reply (the caller frees it), or NULL
- * when the link failed or the server answered with an error (logged at
- * info). */
-redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
-                        const char *const *keys, int nargs,
-                        const char *const *args, const size_t *alen) {
-  const char *argv[16];
-  size_t len[16];
-  char nk[8];
-  int n = eval_argv(argv, len, nk, sizeof nk, script, nkeys, keys, nargs,
-                    args, alen);
-  return dt__rq_checked(conn, dt__rconn_argv(conn, n, argv, len));
-}
-
-/* Queues the same script on conn without reading its reply (read it with
- * dt__rconn_get, in order).  Returns 0 or -ENOMEM. */
-int dt__rq_eval_append(dt__rconn *conn, const char *script, int nkeys,
-                       const char *const *keys, int nargs,
-                       const char *const *args, const size_t *alen) {
-  const char *argv[16];
-  size_t len[16];
-  char nk[8];
-  int n = eval_argv(argv, len, nk, sizeof nk, script, nkeys, keys, nargs,
-                    args, alen);
-  return dt__rconn_append(conn, n, argv, len, 0);
 }
 
 /* A reply's integer (or integer-looking string), or dflt. */

@@ -1,7 +1,8 @@
-/* redis_core.h: what the redis backend's files share (queue/redis_core.c):
- * its handle, its limits, and running a command or a script on one of
- * its connections.  queue/redis.c documents the keys; redis_call.c is
- * the caller's side, redis_pool.c the workers' and the pool's. */
+/* redis_core.h: what the redis backend's files share (queue/redis_core.c,
+ * and queue/redis_script.c for scripts): its handle, its limits, and
+ * running a command or a script on one of its connections.
+ * queue/redis.c documents the keys; redis_call.c is the caller's side,
+ * redis_pool.c the workers' and the pool's. */
 #ifndef DT_QUEUE_REDIS_CORE_H
 #define DT_QUEUE_REDIS_CORE_H
 

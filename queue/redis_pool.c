@@ -418,6 +418,9 @@ static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
     return -EAGAIN;
   }
   redisReply *r = dt__rq_checked(&q->main, dt__rconn_get(&q->main));
+  if (r == NULL && q->main.c != NULL && q->main.refused == -EAGAIN)
+    dt__rconn_close(&q->main); /* NOSCRIPT: as a failed link, rather than
+                                  wait for the claim sent behind it */
   if (r == NULL)
     return q->main.c == NULL ? -EAGAIN : -EIO;
   int rc = (int)dt__rq_num(r, -EIO);

@@ -1409,6 +1409,64 @@ static void test_parts_refused(void **state) {
   }
 }
 
+/* Scripts go by their SHA-1 once a connection sent them in full; a
+ * server that lost them (SCRIPT FLUSH) answers NOSCRIPT, and each path
+ * sends them in full again: a submit whose answer is read ahead, a
+ * claim, an answer sent with the next claim (stored at once, the link
+ * dropped as if it had failed), a cancel, a stat; and by SHA-1 again
+ * after. */
+static void test_scripts_flushed(void **state) {
+  fx *f = *state;
+  uint32_t slot;
+  assert_int_equal(dt__queue_waiter(f->q, &slot), 0);
+  uint8_t *rec;
+  size_t size;
+  uint64_t id = DT__NO_ID, cid;
+  got g = {"", -1};
+  for (int round = 0; round < 3; round++) {
+    uint64_t prev = id;
+    if (round > 0)
+      freeReplyObject(raw(f, "SCRIPT FLUSH"));
+    assert_int_equal(dt__queue_submit_drop(f->q, 3, enc_str, "one", slot,
+                                           prev, DT__SUBMIT_NEXT, NULL, &id),
+                     0);
+    assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+    assert_int_equal(cid, id);
+    free(rec);
+    if (round > 0)
+      freeReplyObject(raw(f, "SCRIPT FLUSH"));
+    uint64_t t0 = dt__now_ns();
+    assert_int_equal(dt__queue_complete(f->q, id, (const uint8_t *)"1", 1),
+                     0);
+    assert_true(dt__now_ns() - t0 < 300 * MS);
+    assert_int_equal(
+        dt__queue_wait_since(f->q, id, slot, 0, apply_got, &g, 3000 * MS),
+        0);
+    assert_string_equal(g.text, "1");
+    if (round > 0)
+      freeReplyObject(raw(f, "SCRIPT FLUSH"));
+    /* The claim sent with that answer takes the first; the second is
+     * cancelled. */
+    uint64_t o1 = submit(f, slot, "o1"), o2 = submit(f, slot, "o2");
+    assert_int_equal(dt__queue_claim(f->q, &rec, &size, &cid, 1000 * MS), 0);
+    assert_int_equal(cid, o1);
+    free(rec);
+    assert_int_equal(dt__queue_cancel(f->q, o2), 1);
+    dt__queue_stats st;
+    assert_int_equal(dt__queue_stat(f->q, &st), 0);
+    assert_int_equal(st.tasks, 0);
+    assert_int_equal(st.claims, 1);
+    assert_int_equal(dt__queue_complete(f->q, o1, (const uint8_t *)"2", 1),
+                     0);
+    assert_int_equal(dt__queue_wait(f->q, o1, slot, apply_got, &g,
+                                    3000 * MS), 0);
+    assert_string_equal(g.text, "2");
+  }
+  redisReply *r = raw(f, "INFO commandstats");
+  assert_non_null(strstr(r->str, "cmdstat_evalsha:"));
+  freeReplyObject(r);
+}
+
 /* ------------------------------------------------ the answers cache */
 
 /* A cache key: a hash of 32 bytes all seed, entry, ttl and budget. */
@@ -1610,6 +1668,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_trips_regressions, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_trips_hits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_scripts_flushed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cache_round_trip, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_cache_ttl, setup, teardown),
