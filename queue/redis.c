@@ -8,9 +8,14 @@
  *
  *   P id        counter: call and blob ids, taken in blocks of ID_BLOCK
  *   P tasks     stream of tasks, consumer group "w": each entry has
- *               i (call id), c (caller "HOST:PID"), t (tries), r (record)
+ *               i (call id), c (caller "HOST:PID"), t (tries), r (record),
+ *               and a task with admission g (gate) and n (running), R
+ *               (rate), T (interval, µs) and B (burst), and p when it is
+ *               its rate's first waiter; an entry with no i is no task
+ *               (a tick: redis_admit.c), deleted when read
  *   P calls     hash: call id -> "CALLER ENTRY" while its caller may
- *               still want the answer; "b" blob id -> CALLER
+ *               still want the answer ("CALLER 0-0" while parked by
+ *               admission); "b" blob id -> CALLER
  *   P r:ID      the answer of call ID: a stream of one entry, f (who
  *               stored it: DT__FROM_*) and r (the result record); it
  *               expires after REPLY_TTL_S if no one reads it
@@ -35,6 +40,18 @@
  *               bucket, "H:SYMBOL" answers the cache gave, "M:SYMBOL"
  *               calls it had not (redis_call.c adds, redis_status.c
  *               reads)
+ *   P held      hash: call id -> GATE, the gate whose slot it holds
+ *               (admitted, or woken from the gate's wait list, or
+ *               waiting for its rate after the gate let it through)
+ *   P run:GATE  set: the calls holding a slot of GATE (at most running)
+ *   P wait:GATE list: the calls parked until GATE has room, first first
+ *   P rwait:RATE list: the calls parked until RATE lets them start
+ *   P later     sorted set: each RATE with calls parked, scored by when
+ *               its first may start (µs, the server's clock)
+ *   P park:ID   hash: the stream entry's fields of parked call ID
+ *   P parked    hash: parked call id -> "w GATE" (on P wait:GATE) or
+ *               "r RATE" (on P rwait:RATE)
+ *   P tat       hash: RATE -> its theoretical arrival time (GCRA, µs)
  *   P c:HEX     the answers cache (redis_cache.c): an answer under its
  *               key's hash HEX, its time stored (8 bytes, µs) first
  *   P cl:ENTRY  sorted set: the HEX of entry ENTRY's answers by last use
@@ -53,11 +70,22 @@
  * consumes nothing: a reconnect reads it again.
  *
  * Records are bytes the wire format checks (queue/wire.h): nothing here
- * trusts a record.  This file owns the table of operations; redis_call.c
- * (callers), redis_pool.c (workers, pools), redis_sweep.c, redis_status.c
- * and redis_cache.c define them, with their scripts; redis_core.c what
- * they share; redis_script.c runs the scripts (by their SHA-1 once
- * sent); redis_parts.c values in parts; rconn.c the connections. */
+ * trusts a record.
+ *
+ * Admission (redis_admit.c says how): a worker that claims a task with
+ * admission runs ADMIT on it before running it, which admits it or
+ * parks it (out of the stream, on P wait:GATE or P rwait:RATE), so that
+ * a refused task waits in Redis, never in a worker; every script that
+ * ends a gated call gives its slot to the gate's next waiter, and a
+ * worker moves the first waiters of the due rates of P later back
+ * before it blocks.
+ *
+ * This file owns the table of operations; redis_call.c (callers),
+ * redis_pool.c (workers, pools), redis_sweep.c, redis_status.c and
+ * redis_cache.c define them, with their scripts; redis_admit.c
+ * admission; redis_core.c what they share; redis_script.c runs the
+ * scripts (by their SHA-1 once sent); redis_parts.c values in parts;
+ * rconn.c the connections. */
 #include "queue/redis.h"
 #include "queue/redis_ops.h"
 

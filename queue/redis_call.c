@@ -11,48 +11,61 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "queue/proc.h"
+#include "queue/redis_admit.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
 #include "queue/redis_parts.h"
 #include "queue/wire.h"
 
 /* KEYS tasks calls dropreply dropparts; ARGV id caller record drop
- * parts total (parts '0': the record is ARGV[3]; else it is in the
- * task's parts key, written first, and ARGV[3] is empty).  Sent again
+ * parts total [gate running rate interval_us burst] (parts '0': the
+ * record is ARGV[3]; else it is in the task's parts key, written first,
+ * and ARGV[3] is empty; the five admission arguments, when given, go
+ * into the entry as g and n, R, T and B, those not '').  Sent again
  * after a link failed mid-way, it does nothing the second time (the id
  * is in calls): a call is never queued twice. */
 static const char SUBMIT[] =
     "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'again' end\n"
     "local f = {'i', ARGV[1], 'c', ARGV[2], 't', '0', 'r', ARGV[3]}\n"
-    "if ARGV[5] ~= '0' then\n"
-    " f[9] = 'k' f[10] = ARGV[5] f[11] = 'z' f[12] = ARGV[6] end\n"
+    "local function add(k, v) f[#f + 1] = k f[#f + 1] = v end\n"
+    "if ARGV[5] ~= '0' then add('k', ARGV[5]) add('z', ARGV[6]) end\n"
+    "if ARGV[7] and ARGV[7] ~= '' then add('g', ARGV[7]) add('n', ARGV[8])"
+    " end\n"
+    "if ARGV[9] and ARGV[9] ~= '' then add('R', ARGV[9]) add('T', ARGV[10])"
+    " add('B', ARGV[11]) end\n"
     "local e = redis.call('XADD', KEYS[1], '*', unpack(f))\n"
     "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. e)\n"
     "if ARGV[4] ~= '' then redis.call('DEL', KEYS[3], KEYS[4])"
     " redis.call('HDEL', KEYS[2], ARGV[4]) end\n"
     "return e\n";
 
-/* KEYS tasks calls parts; ARGV id.  1: removed (with its parts) before
- * any worker claimed it;
+/* KEYS tasks calls parts; ARGV id.  1: removed (with its parts, and the
+ * slot of a gate it holds given to the next waiter) before any worker
+ * claimed it, or while parked by admission (redis_admit.c);
  * 0: answered, or the server has no trace of it (restarted without it: a
  * worker may have run it, so it is never run again in the caller); for
  * a task a worker holds, {its consumer, its idle ms}. */
 static const char CANCEL[] =
+    DT__RQ_GATE_LUA
     "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
     "if not v then return 0 end\n"
     "local e = string.match(v, ' (%S+)$')\n"
+    "if e == '" DT__RQ_PARKED "' then unqueue(ARGV[1]) release(ARGV[1])\n"
+    " redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3])"
+    " return 1 end\n"
     "local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
     "if #p > 0 then return {p[1][2], p[1][3]} end\n"
     "if redis.call('XDEL', KEYS[1], e) == 1 then\n"
     " redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3])"
-    " return 1 end\n"
+    " release(ARGV[1]) return 1 end\n"
     "return 0\n";
 
 /* KEYS tasks calls parts; ARGV id owner min_idle.  Removes the task of
- * call id (and its parts) held by owner, if owner still holds it and it
- * has been idle (its lease not renewed) for min_idle ms: its worker is
- * gone.  1 or 0. */
+ * call id (and its parts; its gate's slot goes to the next waiter) held
+ * by owner, if owner still holds it and it has been idle (its lease not
+ * renewed) for min_idle ms: its worker is gone.  1 or 0. */
 static const char CANCEL_HELD[] =
+    DT__RQ_GATE_LUA
     "local v = redis.call('HGET', KEYS[2], ARGV[1])\n"
     "if not v then return 0 end\n"
     "local e = string.match(v, ' (%S+)$')\n"
@@ -61,7 +74,7 @@ static const char CANCEL_HELD[] =
     "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
     "redis.call('XACK', KEYS[1], 'w', e) redis.call('XDEL', KEYS[1], e)\n"
     "redis.call('HDEL', KEYS[2], ARGV[1]) redis.call('DEL', KEYS[3])"
-    " return 1\n";
+    " release(ARGV[1]) return 1\n";
 
 /* KEYS calls reply replyparts; ARGV id. */
 static const char DROP[] =
@@ -185,23 +198,24 @@ uint32_t dt__rd_slot_seq(dt__queue *q, uint32_t slot) {
   return 0;
 }
 
-/* One try of the SUBMIT script on c, with the blocking read of the
- * answer of id sent in the same write under DT__SUBMIT_NEXT (its reply
- * left for wait_answer).  Returns the script's reply (the caller frees
- * it), or NULL: c->refused is then the server's refusal (-ENOSPC,
- * -EPROTO), or 0 when the link failed. */
+/* One try of the SUBMIT script (nargs arguments) on c, with the
+ * blocking read of the answer of id sent in the same write under
+ * DT__SUBMIT_NEXT (its reply left for wait_answer).  Returns the
+ * script's reply (the caller frees it), or NULL: c->refused is then the
+ * server's refusal (-ENOSPC, -EPROTO; -EAGAIN for a script to send
+ * again), or 0 when the link failed. */
 static redisReply *submit_once(dt__rq *q, dt__rconn *c, unsigned flags,
-                               const char *const *keys,
+                               const char *const *keys, int nargs,
                                const char *const *args, const size_t *alen,
                                uint64_t id) {
   c->refused = 0;
   if (!(flags & DT__SUBMIT_NEXT) || c->pending > 0)
-    return dt__rq_eval(c, SUBMIT, 4, keys, 6, args, alen);
+    return dt__rq_eval(c, SUBMIT, 4, keys, nargs, args, alen);
   char ka[340], ms[24];
   snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
   const char *xr[] = {"XREAD", "COUNT", "1", "BLOCK", ms, "STREAMS",
                       dt__rq_id_key(q, ka, sizeof ka, "r:", id), "0"};
-  if (dt__rq_eval_append(c, SUBMIT, 4, keys, 6, args, alen) != 0)
+  if (dt__rq_eval_append(c, SUBMIT, 4, keys, nargs, args, alen) != 0)
     return NULL;
   if (dt__rconn_append(c, 8, xr, NULL, id) != 0) {
     dt__rconn_close(c); /* half a pipeline: start clean */
@@ -213,15 +227,16 @@ static redisReply *submit_once(dt__rq *q, dt__rconn *c, unsigned flags,
   return r;
 }
 
-/* Sends the task of id (record rec, size bytes) on c: its parts first
- * when it is larger than one value (then the script carries their count
- * instead of the bytes), then submit_once.  Returns its reply, or NULL
- * with c->refused as submit_once leaves it (-ENOSPC also when the parts
- * did not fit). */
+/* Sends the task of id (record rec, size bytes; adm: its admission
+ * arguments, NULL for none) on c: its parts first when it is larger
+ * than one value (then the script carries their count instead of the
+ * bytes), then submit_once.  Returns its reply, or NULL with c->refused
+ * as submit_once leaves it (-ENOSPC also when the parts did not fit). */
 static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
                              const char *const *keys, const char *ids,
                              const char *drops, const uint8_t *rec,
-                             size_t size, uint64_t id) {
+                             size_t size, uint64_t id,
+                             const dt__rq_adm *adm) {
   char kk[340], np[24] = "0", total[24];
   snprintf(total, sizeof total, "%zu", size);
   bool parted = size > __atomic_load_n(&q->part, __ATOMIC_RELAXED);
@@ -235,11 +250,16 @@ static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
     }
     snprintf(np, sizeof np, "%lld", n);
   }
-  const char *args[] = {ids, q->me, parted ? "" : (const char *)rec, drops,
-                        np, total};
-  size_t alen[] = {DT__RQ_STR, DT__RQ_STR, parted ? 0 : size, DT__RQ_STR,
-                   DT__RQ_STR, DT__RQ_STR};
-  redisReply *r = submit_once(q, c, flags, keys, args, alen, id);
+  const char *args[11] = {ids, q->me, parted ? "" : (const char *)rec,
+                          drops, np, total};
+  size_t alen[11] = {DT__RQ_STR, DT__RQ_STR, parted ? 0 : size, DT__RQ_STR,
+                     DT__RQ_STR, DT__RQ_STR};
+  for (int i = 0; adm != NULL && i < 5; i++) {
+    args[6 + i] = adm->args[i];
+    alen[6 + i] = DT__RQ_STR;
+  }
+  redisReply *r = submit_once(q, c, flags, keys, adm != NULL ? 11 : 6, args,
+                              alen, id);
   if (r == NULL && parted && c->refused != 0 && c->c != NULL) {
     const char *del[] = {"DEL", kk}; /* refused: its parts are garbage */
     redisReply *d = dt__rconn_argv(c, 2, del, NULL);
@@ -250,25 +270,32 @@ static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
 }
 
 /* The submit operation: takes an id, has enc write the task into a
- * buffer, and adds it to the stream with its entry in calls, deleting
- * the answer drop in the same script; a task larger than one Redis value
- * goes first into parts (queue/redis_parts.c).  With DT__SUBMIT_NEXT the
- * blocking read of the answer goes out in the same write (one message
- * less on the call's path); wait_answer reads its reply first.  A link
+ * buffer, and adds it to the stream with its entry in calls (and adm's
+ * fields, for queue/redis_admit.c), deleting the answer drop in the
+ * same script; a task larger than one Redis value goes first into parts
+ * (queue/redis_parts.c).  With DT__SUBMIT_NEXT the blocking read of the
+ * answer goes out in the same write (one message less on the call's
+ * path); wait_answer reads its reply first.  A link
  * that fails is connected again and the task sent once more (the script
  * does nothing the second time if the first got through).  Returns 0;
  * enc's error; -ENOMEM; -ENOSPC when the server is out of memory;
  * -ECONNREFUSED/-EAGAIN/-EIO when it cannot be reached (nothing stored,
- * as far as this caller can tell). */
+ * as far as this caller can tell); -EINVAL for an adm that
+ * dt__rq_admit_args refuses (nothing sent). */
 static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
                      dt__encode_fn enc, void *ctx, uint32_t slot,
-                     uint64_t drop, unsigned flags, uint64_t *id);
+                     uint64_t drop, unsigned flags, const dt__rq_adm *adm,
+                     uint64_t *id);
 
 int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
                   uint32_t slot, uint64_t drop, unsigned flags,
                   const dt__admit *adm, uint64_t *id) {
   dt__rq *q = dt__rd(base);
-  (void)adm; /* TODO(limits): admission on the redis backend */
+  dt__rq_adm a;
+  int has = dt__rq_admit_args(adm, &a);
+  if (has < 0)
+    return has;
+  const dt__rq_adm *ap = has ? &a : NULL;
   dt__rconn *c;
   if (flags & DT__SUBMIT_SHARED) {
     /* Another thread may be blocked reading on the slot's connection:
@@ -278,21 +305,22 @@ int dt__rd_submit(dt__queue *base, size_t size, dt__encode_fn enc, void *ctx,
     int rc = dt__rconn_ready(&q->main, IO_TIMEOUT_NS);
     if (rc == 0)
       rc = submit_on(q, &q->main, true, size, enc, ctx, slot, drop,
-                     flags & ~(unsigned)DT__SUBMIT_NEXT, id);
+                     flags & ~(unsigned)DT__SUBMIT_NEXT, ap, id);
     pthread_mutex_unlock(&q->mu);
     return rc;
   }
   int rc = slot_conn(q, slot, &c);
   if (rc != 0)
     return rc;
-  return submit_on(q, c, false, size, enc, ctx, slot, drop, flags, id);
+  return submit_on(q, c, false, size, enc, ctx, slot, drop, flags, ap, id);
 }
 
 /* The submit operation's work on c, ready (the slot's connection, or the
  * shared one with q->mu held): as dt__rd_submit says. */
 static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
                      dt__encode_fn enc, void *ctx, uint32_t slot,
-                     uint64_t drop, unsigned flags, uint64_t *id) {
+                     uint64_t drop, unsigned flags, const dt__rq_adm *adm,
+                     uint64_t *id) {
   int rc = dt__rq_take_id(q, c, id);
   if (rc != 0)
     return rc;
@@ -313,11 +341,12 @@ static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
                         dt__rq_key(q, kc, sizeof kc, "calls"),
                         dt__rq_id_key(q, kr, sizeof kr, "r:", d),
                         dt__rq_id_key(q, ka, sizeof ka, "a:", d)};
-  redisReply *r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
+  redisReply *r = send_task(q, c, flags, keys, ids, drops, buf, size, *id,
+                            adm);
   if (r == NULL && (c->refused == 0 || c->refused == -EAGAIN) &&
       (shared ? dt__rconn_ready(c, IO_TIMEOUT_NS) : slot_conn(q, slot, &c)) ==
           0)
-    r = send_task(q, c, flags, keys, ids, drops, buf, size, *id);
+    r = send_task(q, c, flags, keys, ids, drops, buf, size, *id, adm);
   free(buf);
   if (r == NULL)
     return c->refused != 0 ? c->refused : -EIO;
@@ -509,12 +538,12 @@ int dt__rd_drop(dt__queue *base, uint64_t id) {
 }
 
 /* The cancel operation: the CANCEL script, which removes a task no
- * worker claimed; a task held by a worker that is gone (a process of this
- * host that no longer runs, or any host's worker whose lease lapsed) is
- * removed too (CANCEL_HELD), as the LMDB backend does.  Returns 1
- * (removed: it never ran, or its worker died with it), 0 (a live worker
- * has it, it was answered, or the server lost it), or a negative
- * errno. */
+ * worker claimed (or one parked by admission); a task held by a worker
+ * that is gone (a process of this host that no longer runs, or any
+ * host's worker whose lease lapsed) is removed too (CANCEL_HELD), as
+ * the LMDB backend does.  Returns 1 (removed: it never ran, or its
+ * worker died with it), 0 (a live worker has it, it was answered, or
+ * the server lost it), or a negative errno. */
 int dt__rd_cancel(dt__queue *base, uint64_t id) {
   dt__rq *q = dt__rd(base);
   int rc = dt__rq_lock(q);

@@ -49,6 +49,10 @@ typedef struct dt__rq {
   char claim_entry[48];
   char claim_caller[96];
   char sweep_cursor[32];  /* HSCAN cursor of calls, across sweeps */
+  uint64_t later_ns;      /* when the earliest rate of P later is due
+                             (dt__now_ns), as this worker last learned
+                             (redis_admit.c); 0: none */
+  uint64_t promoted_at;   /* when this worker last ran PROMOTE */
   int nworkers;           /* set_workers */
 
   pthread_mutex_t id_mu;  /* the block of ids this process took */

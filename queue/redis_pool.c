@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "queue/proc.h"
+#include "queue/redis_admit.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
 #include "queue/redis_parts.h"
@@ -20,12 +21,15 @@
 /* KEYS tasks calls reply taskparts replyparts myparts; ARGV id entry
  * owner record from parts total.  Stores the answer only if owner ('' :
  * anyone) holds the entry and the caller still wants it; acks and
- * deletes the task and its parts.  An answer in parts (parts not '0')
- * was written to myparts, this worker's own key: it becomes replyparts
- * only here, so that a worker whose lease was taken over never
- * overwrites the answer that counts.  1: done, 0: not the owner
+ * deletes the task and its parts (a task parked by admission too, for
+ * owner ''), and gives the slot of the gate it held to the next waiter
+ * (redis_admit.h).  An answer in parts (parts not '0') was written to
+ * myparts, this worker's own key: it becomes replyparts only here, so
+ * that a worker whose lease was taken over never overwrites the answer
+ * that counts.  1: done, 0: not the owner
  * (nothing changed but myparts deleted). */
 static const char ANSWER[] =
+    DT__RQ_GATE_LUA
     "local parted = ARGV[6] ~= '0'\n"
     "if ARGV[3] ~= '' then\n"
     " local p = redis.call('XPENDING', KEYS[1], 'w', ARGV[2], ARGV[2], 1)\n"
@@ -37,6 +41,7 @@ static const char ANSWER[] =
     "redis.call('XACK', KEYS[1], 'w', ARGV[2])\n"
     "redis.call('XDEL', KEYS[1], ARGV[2])\n"
     "redis.call('DEL', KEYS[4])\n"
+    "unqueue(ARGV[1]) release(ARGV[1])\n"
     "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then\n"
     " if parted then\n"
     "  redis.call('RENAME', KEYS[6], KEYS[5])\n"
@@ -77,7 +82,7 @@ static const char RECENT[] =
     "end\n"
     "return out\n";
 
-/* KEYS tasks calls; {entries, pending, calls, blobs}. */
+/* KEYS tasks calls parked; {entries, pending, calls, blobs, parked}. */
 static const char STAT[] =
     "local x = redis.call('XLEN', KEYS[1])\n"
     "local ok, s = pcall(redis.call, 'XPENDING', KEYS[1], 'w')\n"
@@ -87,7 +92,7 @@ static const char STAT[] =
     "for _, k in ipairs(redis.call('HKEYS', KEYS[2])) do\n"
     " if string.sub(k, 1, 1) == 'b' then b = b + 1 else c = c + 1 end\n"
     "end\n"
-    "return {x, p, c, b}\n";
+    "return {x, p, c, b, redis.call('HLEN', KEYS[3])}\n";
 
 /* KEYS calls blob; ARGV task bid.  {task's entry or false, blob's
  * caller or false, bytes, or the number of parts of a blob kept in
@@ -166,18 +171,10 @@ static void refuse_parts(dt__rq *q, uint64_t id, const char *entry, int why,
   free(res);
 }
 
-/* The claim operation: XREADGROUP for this worker (consumer HOST:PID),
- * blocking at most timeout_ns (0: BLOCK_MS at a time, forever), which
- * makes the task pending for this worker in the same step.  Keeps its
- * entry and caller for complete, reject and blob_read.  A task kept in
- * parts is read from them (one larger than [queue] max_call_size, or
- * whose parts are gone, is answered with a refusal: refuse_parts).
- * Returns 0 with *rec (malloc'd, the caller frees it), *size and *id;
- * -ETIMEDOUT when none came (also while the server cannot be reached,
- * after the reconnect backoff); -EINTR after a kick; -ENOMEM. */
-int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
-                 uint64_t timeout_ns) {
-  dt__rq *q = dt__rd(base);
+/* The claim operation's loop (dt__rd_claim); *later is set when ADMIT
+ * parked a task on a rate's list. */
+static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
+                      uint64_t timeout_ns, bool *later) {
   uint64_t deadline = timeout_ns ? dt__now_ns() + timeout_ns : 0;
   for (;;) {
     if (dt__rq_lock(q) != 0) {
@@ -191,19 +188,23 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
       ms = now >= deadline ? 1 : (long long)((deadline - now) / 1000000) + 1;
     }
     char kt[320], mss[24];
-    snprintf(mss, sizeof mss, "%lld", ms);
     dt__rq_key(q, kt, sizeof kt, "tasks");
     /* After a connect, this worker's own pending entries first ("0": the
      * server may have handed one out on a link that then failed; read
      * again, it is run here instead of being renewed forever unrun);
      * then new ones (">"), or the reply of the claim sent ahead. */
     bool history = q->claim_epoch != q->main.epoch;
-    uint64_t sent = dt__now_ns();
-    redisReply *r = NULL;
     if (history && q->ahead != NULL) {
       freeReplyObject(q->ahead); /* its task, if any, is read again */
       q->ahead = NULL;
     }
+    if (!history && q->ahead == NULL) { /* before blocking: P later */
+      (void)dt__rq_promote(q);
+      ms = dt__rq_block_ms(q, ms);
+    }
+    snprintf(mss, sizeof mss, "%lld", ms);
+    uint64_t sent = dt__now_ns();
+    redisReply *r = NULL;
     if (!history && q->ahead != NULL) {
       r = q->ahead;
       q->ahead = NULL;
@@ -258,7 +259,7 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     long long nparts = 0;
     uint64_t total = 0, cid = fi != NULL ? strtoull(fi->str, NULL, 10) : 0;
     int parted = dt__rq_parts_of(e->element[1], q->max_call, &nparts, &total);
-    int rc = 0;
+    int rc = 0, adm = 1;
     if (fi == NULL || fc == NULL || fr == NULL ||
         e->element[0]->type != REDIS_REPLY_STRING ||
         e->element[0]->len >= sizeof q->claim_entry ||
@@ -274,6 +275,11 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
         if ((x = dt__rconn_argv(&q->main, 3, d, NULL)) != NULL)
           freeReplyObject(x);
       }
+      rc = -EAGAIN;
+    } else if ((adm = dt__rq_admit(q, e->element[1], e->element[0]->str, cid,
+                                   later)) != 1) {
+      if (adm == -EPROTO) /* refused: read it again, after a pause */
+        q->claim_epoch = 0;
       rc = -EAGAIN;
     } else if (parted != 0) {
       rc = parted == 1 ? claim_parts(q, cid, total, nparts, rec) : parted;
@@ -298,9 +304,36 @@ int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
     }
     dt__rq_unlock(q);
     freeReplyObject(r);
+    if (adm == -EPROTO)
+      nanosleep(&(struct timespec){1, 0}, NULL);
     if (rc != -EAGAIN)
       return rc;
   }
+}
+
+/* The claim operation: XREADGROUP for this worker (consumer HOST:PID),
+ * blocking at most timeout_ns (0: BLOCK_MS at a time, forever), which
+ * makes the task pending for this worker in the same step.  Keeps its
+ * entry and caller for complete, reject and blob_read.  A task kept in
+ * parts is read from them (one larger than [queue] max_call_size, or
+ * whose parts are gone, is answered with a refusal: refuse_parts).  A
+ * task with admission is handed out only once ADMIT admits it (one it
+ * parks is looked past); before blocking, PROMOTE puts the first
+ * waiters of the rates that are due back in the stream, and the block
+ * ends when the next rate is due; a claim that parked a task on a
+ * rate's list leaves a tick for another worker as it returns
+ * (queue/redis_admit.c).  Returns 0 with *rec (malloc'd, the
+ * caller frees it), *size and *id; -ETIMEDOUT when none came (also
+ * while the server cannot be reached, after the reconnect backoff);
+ * -EINTR after a kick; -ENOMEM. */
+int dt__rd_claim(dt__queue *base, uint8_t **rec, size_t *size, uint64_t *id,
+                 uint64_t timeout_ns) {
+  dt__rq *q = dt__rd(base);
+  bool later = false;
+  int rc = claim_loop(q, rec, size, id, timeout_ns, &later);
+  if (later)
+    dt__rq_tick(q);
+  return rc;
 }
 
 /* The entry of call id in calls (its "CALLER ENTRY" value's second
@@ -386,14 +419,16 @@ static int answer(dt__rq *q, uint64_t id, const char *entry,
 }
 
 /* The answer of the task this worker holds (id, entry), sent in one
- * write with this worker's next claim (XREADGROUP, its reply read by the
- * next dt__rd_claim, or kept by dt__rq_lock): the worker sleeps once per
- * call instead of twice, and its next task is waiting when the answer is
- * stored.  On the locked main connection.  Returns ANSWER's 1 or 0, a
- * negative errno, or -EAGAIN when it cannot be sent this way (nothing
- * sent, or the link failed: answer() tries again; the claim sent ahead
- * is lost with the link, and the worker's next claim reads its own
- * pending entries first). */
+ * write with PROMOTE when it is due (redis_admit.c; P later bounds the
+ * claim's block) and this worker's next claim (XREADGROUP, its reply
+ * read by the next dt__rd_claim, or kept by dt__rq_lock): the worker
+ * sleeps once per call instead of twice, and its next task is waiting
+ * when the answer is stored.  On the locked main connection.  Returns
+ * ANSWER's 1 or 0, a negative errno, or -EAGAIN when it cannot be sent
+ * this way (nothing sent, or the link failed, or the server lost the
+ * script: answer() tries again; the claim sent ahead is lost with the
+ * link, and the worker's next claim reads its own pending entries
+ * first). */
 static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
                         const uint8_t *rec, size_t size) {
   if (size > __atomic_load_n(&q->part, __ATOMIC_RELAXED) ||
@@ -404,8 +439,9 @@ static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
   const char *keys[6];
   answer_keys(q, id, k, keys);
   snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
-  snprintf(ms, sizeof ms, "%lld", BLOCK_MS);
-  q->ahead_until = dt__now_ns() + (uint64_t)(BLOCK_MS + 1) * MS_NS;
+  long long block = dt__rq_block_ms(q, BLOCK_MS);
+  snprintf(ms, sizeof ms, "%lld", block);
+  q->ahead_until = dt__now_ns() + (uint64_t)(block + 1) * MS_NS;
   const char *args[] = {ids, entry, q->me, (const char *)rec, "0", "0", ""};
   size_t alen[] = {DT__RQ_STR, DT__RQ_STR, DT__RQ_STR, size, DT__RQ_STR,
                    DT__RQ_STR, DT__RQ_STR};
@@ -413,12 +449,17 @@ static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
                          "BLOCK", ms, "STREAMS", keys[0], ">"};
   if (dt__rq_eval_append(&q->main, ANSWER, 6, keys, 7, args, alen) != 0)
     return -EAGAIN;
-  if (dt__rconn_append(&q->main, 11, claim, NULL, DT__RQ_AHEAD) != 0) {
+  bool promote = dt__rq_promote_due(q);
+  if ((promote && dt__rq_promote_append(q) != 0) ||
+      dt__rconn_append(&q->main, 11, claim, NULL, DT__RQ_AHEAD) != 0) {
     dt__rconn_close(&q->main); /* half a pipeline: start clean */
     return -EAGAIN;
   }
   redisReply *r = dt__rq_checked(&q->main, dt__rconn_get(&q->main));
-  if (r == NULL && q->main.c != NULL && q->main.refused == -EAGAIN)
+  int refused = q->main.refused;
+  if (promote)
+    dt__rq_promote_read(q); /* always: the claim's reply is next */
+  if (r == NULL && q->main.c != NULL && refused == -EAGAIN)
     dt__rconn_close(&q->main); /* NOSCRIPT: as a failed link, rather than
                                   wait for the claim sent behind it */
   if (r == NULL)
@@ -684,31 +725,33 @@ uint64_t dt__rd_next_id(dt__queue *base) {
   return (uint64_t)v + 1;
 }
 
-/* The stat operation: the STAT script (tasks waiting, claimed, answers
- * not yet read, blobs); used_bytes is the server's used_memory.
- * Returns 0 or -EIO. */
+/* The stat operation: the STAT script (tasks waiting, parked ones among
+ * them, claimed, answers not yet read, blobs); used_bytes is the
+ * server's used_memory.  Returns 0 or -EIO. */
 int dt__rd_stat(dt__queue *base, dt__queue_stats *st) {
   dt__rq *q = dt__rd(base);
   int rc = dt__rq_lock(q);
   if (rc != 0)
     return rc;
-  char kt[320], kc[320];
+  char kt[320], kc[320], kp[320];
   const char *keys[] = {dt__rq_key(q, kt, sizeof kt, "tasks"),
-                        dt__rq_key(q, kc, sizeof kc, "calls")};
-  redisReply *r = dt__rq_eval(&q->main, STAT, 2, keys, 0, NULL, NULL);
+                        dt__rq_key(q, kc, sizeof kc, "calls"),
+                        dt__rq_key(q, kp, sizeof kp, "parked")};
+  redisReply *r = dt__rq_eval(&q->main, STAT, 3, keys, 0, NULL, NULL);
   const char *argv[] = {"INFO", "memory"};
   redisReply *m = r != NULL ? dt__rconn_argv(&q->main, 2, argv, NULL) : NULL;
   dt__rq_unlock(q);
   rc = -EIO;
-  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
     long long x = dt__rq_num(r->element[0], 0);
     long long p = dt__rq_num(r->element[1], 0);
     long long c = dt__rq_num(r->element[2], 0);
     long long b = dt__rq_num(r->element[3], 0);
+    long long k = dt__rq_num(r->element[4], 0);
     memset(st, 0, sizeof *st);
-    st->tasks = (size_t)(x > p ? x - p : 0);
+    st->tasks = (size_t)(x > p ? x - p : 0) + (size_t)(k > 0 ? k : 0);
     st->claims = (size_t)p;
-    st->results = (size_t)(c > x ? c - x : 0);
+    st->results = (size_t)(c > x + k ? c - x - k : 0);
     st->blobs = (size_t)b;
     const char *u = m != NULL && m->type == REDIS_REPLY_STRING
                         ? strstr(m->str, "used_memory:")

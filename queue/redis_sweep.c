@@ -13,22 +13,28 @@
 
 #include "common/log.h"
 #include "queue/proc.h"
+#include "queue/redis_admit.h"
 #include "queue/redis_core.h"
 #include "queue/redis_ops.h"
 #include "queue/wire.h"
 
 /* KEYS tasks calls reply parts; ARGV entry owner min_idle id max_tries
  * crash.  Gives a lapsed claim back to the stream with its tries raised
- * (a task in parts keeps them), or answers it with crash after
- * max_tries, or drops it when its caller is gone (with its parts, as
- * then).  0: not lapsed any more (renewed, answered, taken over). */
+ * and its other fields as they were (a task in parts keeps them, one
+ * with admission its fields), or answers it with crash after max_tries,
+ * or drops it when its caller is gone (with its parts, as then); in
+ * every case the call leaves the gate it held, whose slot goes to the
+ * next waiter (redis_admit.h), and is admitted again when claimed
+ * again.  0: not lapsed any more (renewed, answered, taken over). */
 static const char REQUEUE[] =
+    DT__RQ_GATE_LUA
     "local p = redis.call('XPENDING', KEYS[1], 'w', 'IDLE', ARGV[3],"
     " ARGV[1], ARGV[1], 1)\n"
     "if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end\n"
     "local f = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
     "redis.call('XACK', KEYS[1], 'w', ARGV[1])\n"
     "redis.call('XDEL', KEYS[1], ARGV[1])\n"
+    "release(ARGV[4])\n"
     "if #f == 0 then redis.call('DEL', KEYS[4]) return 2 end\n"
     "local v = redis.call('HGET', KEYS[2], ARGV[4])\n"
     "if not v then redis.call('DEL', KEYS[4]) return 3 end\n"
@@ -40,9 +46,9 @@ static const char REQUEUE[] =
     " redis.call('DEL', KEYS[4])\n"
     " redis.call('XADD', KEYS[3], '*', 'f', '1', 'r', ARGV[6])\n"
     " redis.call('EXPIRE', KEYS[3], " REPLY_TTL_S ") return 4 end\n"
-    "local n = {'i', h['i'], 'c', h['c'], 't', tostring(t), 'r', h['r']}\n"
-    "if h['k'] and h['z'] then\n"
-    " n[9] = 'k' n[10] = h['k'] n[11] = 'z' n[12] = h['z'] end\n"
+    "local n = {'t', tostring(t)}\n"
+    "for i = 1, #fl - 1, 2 do\n"
+    " if fl[i] ~= 't' then n[#n + 1] = fl[i] n[#n + 1] = fl[i + 1] end end\n"
     "local e = redis.call('XADD', KEYS[1], '*', unpack(n))\n"
     "redis.call('HSET', KEYS[2], ARGV[4], h['c'] .. ' ' .. e)\n"
     "return 1\n";
@@ -50,15 +56,19 @@ static const char REQUEUE[] =
 /* KEYS tasks calls reply-or-blob parts replyparts; ARGV field value.
  * Removes what a dead caller left: its entry in calls (if unchanged),
  * its answer or blob, the parts of its task and answer, and its task
- * unless a worker holds it (the answer is then not stored). */
+ * unless a worker holds it (the answer is then not stored), parked by
+ * admission or not; a task removed leaves the gate it held, whose slot
+ * goes to the next waiter (redis_admit.h). */
 static const char FORGET[] =
+    DT__RQ_GATE_LUA
     "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
     "redis.call('HDEL', KEYS[2], ARGV[1])\n"
     "redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])\n"
     "local e = string.match(ARGV[2], ' (%S+)$')\n"
-    "if e then\n"
+    "if e == '" DT__RQ_PARKED "' then unqueue(ARGV[1]) release(ARGV[1])\n"
+    "elseif e then\n"
     " local p = redis.call('XPENDING', KEYS[1], 'w', e, e, 1)\n"
-    " if #p == 0 then redis.call('XDEL', KEYS[1], e) end\n"
+    " if #p == 0 then redis.call('XDEL', KEYS[1], e) release(ARGV[1]) end\n"
     "end\n"
     "return 1\n";
 
@@ -66,10 +76,12 @@ static const char FORGET[] =
  * Removes the calls entry of a caller of another host whose task is gone
  * and whose answer is gone too (read, or expired), its task queued
  * age_ms ago or more, and any parts of either: nothing of the call is
- * left for anyone to want. */
+ * left for anyone to want.  A task parked by admission is not gone: it
+ * runs once admitted. */
 static const char ORPHAN[] =
     "if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end\n"
     "local e = string.match(ARGV[2], ' (%S+)$')\n"
+    "if e == '" DT__RQ_PARKED "' then return 0 end\n"
     "local ms = e and tonumber(string.match(e, '^(%d+)-'))\n"
     "if not ms then return 0 end\n"
     "local t = redis.call('TIME')\n"
