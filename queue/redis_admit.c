@@ -32,8 +32,11 @@
  * waits or has not looked for a second): for each rate of
  * P later that is due, the first waiters that GCRA would admit now go
  * back into the stream (as many as its burst lets start at once; each
- * marked p, so that ADMIT lets it pass the rate's other waiters, and
- * spends its token then), and the rate is given the time of the next;
+ * marked p with the time PROMOTE found it due, so that ADMIT lets it
+ * pass the rate's other waiters and spends its token as of that time:
+ * the steps from there to a worker do not push the rate's next start
+ * later, and lose it no throughput), and the rate is given the time of
+ * the next;
  * the reply says when the earliest rate is due, and the worker blocks
  * no longer than that, waking the server when its BLOCK runs out
  * (dt__rconn_get_by: a server checks blocked clients' timeouts only on
@@ -54,8 +57,8 @@
 #include "queue/redis_admit.h"
 
 /* KEYS tasks; ARGV entry id owner gate running rate interval_us burst
- * first (gate or rate '': none; first '1': the entry has p, its rate's
- * first waiter).  For the task entry of call id just claimed by owner:
+ * first (gate or rate '': none; first: the entry's p, the µs at which
+ * PROMOTE put it back as its rate's first waiter, '' when it has none).  For the task entry of call id just claimed by owner:
  * {3, 0} admitted; {2, µs} parked on its rate's list, whose first
  * waiter may start in µs; {1, 0} parked on the gate's wait list; {0, 0}
  * not owner's any more, or dropped with its caller gone (and its parts,
@@ -102,11 +105,18 @@ static const char ADMIT[] =
     " local tau = (math.max(1, tonumber(ARGV[8]) or 1) - 1) * T\n"
     " local tm = redis.call('TIME')\n"
     " local now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])\n"
+    " local pv = tonumber(ARGV[9])\n"
+    " local first = pv ~= nil\n"
+    /* A task PROMOTE put back is decided at the time PROMOTE found it
+     * due (p), not when a worker claimed it: the steps between do not
+     * push the rate's next start later. */
+    " local dn = now\n"
+    " if first and pv <= now and now - pv < 1000000 then dn = pv end\n"
     " local t = tonumber(redis.call('HGET', P .. 'tat', R)) or 0\n"
-    " if t > now + tau + T then t = 0 end\n"
-    " if t < now then t = now end\n"
-    " local rw, first = P .. 'rwait:' .. R, ARGV[9] == '1'\n"
-    " if t - now > tau or (not first and redis.call('LLEN', rw) > 0) then\n"
+    " if t > dn + tau + T then t = 0 end\n"
+    " if t < dn then t = dn end\n"
+    " local rw = P .. 'rwait:' .. R\n"
+    " if t - dn > tau or (not first and redis.call('LLEN', rw) > 0) then\n"
     "  if not park('r ' .. R) then release(id) return {0, 0} end\n"
     "  local at = string.format('%.0f', math.max(t - tau, now))\n"
     "  if first then redis.call('LPUSH', rw, id)\n"
@@ -154,7 +164,8 @@ static const char PROMOTE[] =
     "   redis.call('ZADD', L, string.format('%.0f', t - tau), R) break end\n"
     "  redis.call('LPOP', rw)\n"
     "  t = t + T\n"
-    "  if unpark(w, true) then moved = moved + 1 else release(w) end\n"
+    "  if unpark(w, string.format('%.0f', now)) then moved = moved + 1\n"
+    "  else release(w) end\n"
     " end\n"
     "end\n"
     "local nx = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')\n"
@@ -296,15 +307,21 @@ void dt__rq_promote_read(dt__rq *q) {
 }
 
 /* The BLOCK (ms, at least 1) of a claim that would block ms: no longer
- * than until the earliest rate of P later this worker knows of is
- * due. */
+ * than until DT__RQ_NEAR_NS before the earliest rate of P later this
+ * worker knows of is due.  A BLOCK ends on the server's millisecond, and
+ * a moment later still when the server must be woken for it
+ * (dt__rconn_get_by): the worker waits out the rest itself, to the
+ * microsecond (redis_pool.c's claim), so that the rate's next start is
+ * not late, which GCRA would count against every start after it. */
 long long dt__rq_block_ms(const dt__rq *q, long long ms) {
   if (q->later_ns == 0)
     return ms;
   uint64_t now = dt__now_ns();
-  if (now >= q->later_ns)
+  if (now + DT__RQ_NEAR_NS >= q->later_ns)
     return 1;
-  uint64_t left = (q->later_ns - now + 999999) / 1000000;
+  uint64_t left = (q->later_ns - now - DT__RQ_NEAR_NS) / 1000000;
+  if (left == 0)
+    left = 1;
   return left < (uint64_t)ms ? (long long)left : ms;
 }
 

@@ -13,6 +13,10 @@
 /* The entry a parked task's value in P calls names ("CALLER 0-0"): no
  * stream entry has that id, so a script that looks for it there finds
  * nothing. */
+/* How close to a rate's due time a worker stops blocking on the server
+ * and waits out the rest itself (dt__rq_block_ms). */
+#define DT__RQ_NEAR_NS 2500000ull
+
 #define DT__RQ_PARKED "0-0"
 
 /* The Lua helpers of admission, put before a script's own text; the
@@ -24,8 +28,9 @@
  *     woken for it), or parked on a rate's list.
  *   prune(g): takes out of P run:g the members that are not live.
  *   unpark(id, first): puts parked task id back into the stream (P calls
- *     then names its new entry; with first, the entry gets p = 1: the
- *     first waiter of its rate, which ADMIT lets pass the others); false,
+ *     then names its new entry; with first (a time, µs), the entry gets
+ *     p = first: the first waiter of its rate, put back at that time,
+ *     which ADMIT lets pass the others and decides as of then); false,
  *     with what is left of it deleted, when its record or caller is
  *     gone.
  *   wake(g): while P run:g has room for the first waiter of P wait:g
@@ -86,7 +91,7 @@
   "   redis.call('HDEL', P .. 'calls', id) end\n"                           \
   "  return false\n"                                                        \
   " end\n"                                                                  \
-  " if first then f[#f + 1] = 'p' f[#f + 1] = '1' end\n"                   \
+  " if first then f[#f + 1] = 'p' f[#f + 1] = first end\n"                 \
   " local e = redis.call('XADD', KEYS[1], '*', unpack(f))\n"                \
   " redis.call('HSET', P .. 'calls', id, string.match(v, '^(%S+)') .. ' '"  \
   " .. e)\n"                                                                \

@@ -200,6 +200,14 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
     }
     if (!history && q->ahead == NULL) { /* before blocking: P later */
       (void)dt__rq_promote(q);
+      uint64_t now = dt__now_ns(), due = q->later_ns;
+      if (due > now && due - now <= DT__RQ_NEAR_NS) {
+        /* A rate's waiter is due: wait here (dt__rq_block_ms: why). */
+        dt__rq_unlock(q);
+        struct timespec ts = {0, (long)(due - now)};
+        nanosleep(&ts, NULL);
+        continue;
+      }
       ms = dt__rq_block_ms(q, ms);
     }
     snprintf(mss, sizeof mss, "%lld", ms);
