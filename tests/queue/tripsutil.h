@@ -1,7 +1,8 @@
 /* tripsutil.h: what the tests of the callers' round trips share
- * (tests/queue/test_trips.c for LMDB, test_redis.c for Redis): naming a
- * dt__trips, collecting what trips_list hands its callback, finding and
- * comparing entries.  Include it after <cmocka.h> and queue/queue.h. */
+ * (tests/queue/test_trips.c for LMDB, test_redis.c and
+ * test_redis_limits.c for Redis): naming a dt__trips, collecting what
+ * trips_list hands its callback, finding and comparing entries.
+ * Include it after <cmocka.h> and queue/queue.h. */
 #ifndef DTASK_TESTS_TRIPSUTIL_H
 #define DTASK_TESTS_TRIPSUTIL_H
 
