@@ -1,11 +1,12 @@
 /* lmdbfx.h: the fixture the LMDB queue's tests share (test_queue.c,
- * test_lmdb_limits.c): a fresh queue directory under /dev/shm per test
- * (FX_DIR, a mkdtemp template, set before including this), its queue
- * opened on demand and closed by the teardown, children forked with
- * spawn (their crashes end them, seen as a signal) and reaped, or
- * killed by the teardown if the test failed half-way, and pipes between
- * them.  A child never calls a cmocka assertion: it reports through its
- * exit status or a pipe and leaves with _exit. */
+ * test_queue_sweep.c, test_queue_store.c, test_lmdb_limits.c; the first
+ * three share more in queuefx.h): a fresh queue directory under
+ * /dev/shm per test (FX_DIR, a mkdtemp template, set before including
+ * this), its queue opened on demand and closed by the teardown,
+ * children forked with spawn (their crashes end them, seen as a signal)
+ * and reaped, or killed by the teardown if the test failed half-way,
+ * and pipes between them.  A child never calls a cmocka assertion: it
+ * reports through its exit status or a pipe and leaves with _exit. */
 #ifndef DT_TESTS_LMDBFX_H
 #define DT_TESTS_LMDBFX_H
 
