@@ -10,6 +10,8 @@
 #ifndef DT_TESTS_LMDBFX_H
 #define DT_TESTS_LMDBFX_H
 
+#include <lmdb.h>
+
 #ifndef FX_DIR
 #define FX_DIR "/dev/shm/dtq-XXXXXX"
 #endif
@@ -190,5 +192,149 @@ static inline int read_all(int fd, void *p, size_t n) {
   return 0;
 }
 
+/* Fills p with a pattern that depends on seed and position. */
+static inline void pattern(uint8_t *p, size_t n, uint32_t seed) {
+  uint32_t x = seed * 2654435761u + 12345u;
+  for (size_t i = 0; i < n; i++) {
+    x = x * 1103515245u + 12345u;
+    p[i] = (uint8_t)(x >> 16);
+  }
+}
+
+/* ----------------------------------------------------- raw LMDB access */
+
+/* What a child does on the environment directly. */
+typedef struct raw_op {
+  const char *db;
+  uint8_t key[64];
+  size_t klen;
+  uint8_t val[1024];
+  size_t vlen; /* put: the value; get: filled */
+  int put;     /* 1: put val; 0: get into val (reported up the pipe) */
+} raw_op;
+
+/* A raw_op and the pipe its child reports up. */
+typedef struct raw_call {
+  int up[2];
+  const raw_op *op;
+} raw_call;
+
+/* Opens the queue's environment with LMDB itself (as queue/lmdb_env.c
+ * does) and puts or gets one entry; a put reports "k", a get
+ * [vlen u64][value] (vlen UINT64_MAX when absent). */
+static inline int child_raw(fx *f, void *arg) {
+  raw_call *p = arg;
+  const raw_op *op = p->op;
+  close(p->up[0]);
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
+      mdb_env_set_maxreaders(env, 1022) != 0 ||
+      mdb_env_set_mapsize(env, (size_t)f->cfg->map_size) != 0)
+    return 10;
+  if (mdb_env_open(env, f->qpath,
+                   MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS |
+                       MDB_NORDAHEAD,
+                   0600) != 0)
+    return 11;
+  if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
+    return 12;
+  if (mdb_dbi_open(txn, op->db, 0, &dbi) != 0)
+    return 13;
+  MDB_val k = {op->klen, (void *)op->key}, v = {op->vlen, (void *)op->val};
+  if (op->put) {
+    if (mdb_put(txn, dbi, &k, &v, 0) != 0)
+      return 14;
+    if (mdb_txn_commit(txn) != 0)
+      return 15;
+    write_all(p->up[1], "k", 1);
+  } else {
+    int rc = mdb_get(txn, dbi, &k, &v);
+    uint64_t n = rc == 0 ? v.mv_size : UINT64_MAX;
+    write_all(p->up[1], &n, 8);
+    if (rc == 0)
+      write_all(p->up[1], v.mv_data, v.mv_size);
+    mdb_txn_abort(txn);
+  }
+  mdb_env_close(env);
+  return 0;
+}
+
+/* Runs op in a child (child_raw) and reads n bytes of its report into
+ * out (the first of them; the caller reads the rest from *fd, open, when
+ * fd is not NULL); returns the child's pid, to reap. */
+static inline pid_t raw_run(fx *f, raw_op *op, void *out, size_t n, int *fd) {
+  raw_call p = {{-1, -1}, op};
+  assert_int_equal(pipe(p.up), 0);
+  pid_t pid = spawn(f, child_raw, &p);
+  close(p.up[1]);
+  int got = read_all(p.up[0], out, n);
+  if (fd != NULL && got == 0)
+    *fd = p.up[0];
+  else
+    close(p.up[0]);
+  if (got != 0) {
+    reap_ok(f, pid);
+    fail_msg("the raw LMDB child reported nothing");
+  }
+  return pid;
+}
+
+/* Puts val (vlen bytes, at most 1024) under key in db, with LMDB
+ * directly. */
+static inline void raw_put(fx *f, const char *db, const void *key,
+                           size_t klen, const void *val, size_t vlen) {
+  raw_op *op = calloc(1, sizeof *op);
+  assert_non_null(op);
+  op->db = db;
+  memcpy(op->key, key, klen);
+  op->klen = klen;
+  memcpy(op->val, val, vlen);
+  op->vlen = vlen;
+  op->put = 1;
+  char ok;
+  reap_ok(f, raw_run(f, op, &ok, 1, NULL));
+  free(op);
+}
+
+/* Reads db's value under key into val (cap bytes); returns its size, or
+ * -1 when absent. */
+static inline long raw_get(fx *f, const char *db, const void *key,
+                           size_t klen, void *val, size_t cap) {
+  raw_op *op = calloc(1, sizeof *op);
+  assert_non_null(op);
+  op->db = db;
+  memcpy(op->key, key, klen);
+  op->klen = klen;
+  uint64_t n = 0;
+  int fd = -1;
+  pid_t pid = raw_run(f, op, &n, 8, &fd);
+  int got = 0;
+  long r = -1;
+  if (n != UINT64_MAX) {
+    if (n > cap)
+      fail_msg("raw value of %llu bytes, room for %zu",
+               (unsigned long long)n, cap);
+    got = read_all(fd, val, (size_t)n);
+    r = (long)n;
+  }
+  close(fd);
+  reap_ok(f, pid);
+  free(op);
+  assert_int_equal(got, 0);
+  return r;
+}
+
+static inline void id_key(uint8_t *k, uint64_t id) {
+  for (int i = 7; i >= 0; i--, id >>= 8)
+    k[i] = (uint8_t)id;
+}
+
+static inline uint32_t get32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
 
 #endif /* DT_TESTS_LMDBFX_H */

@@ -8,7 +8,7 @@
  * that reports through a pipe (pipes, spawn_report).  Include it after
  * lmdbfx.h.  These are not in lmdbfx.h because test_lmdb_limits.c, which
  * includes it too, has helpers of its own under the same names (pipes,
- * spawn_report, enc_ctx, enc_copy, app_ctx, apply_copy, pattern). */
+ * spawn_report, enc_ctx, enc_copy, app_ctx, apply_copy). */
 #ifndef DT_TESTS_QUEUEFX_H
 #define DT_TESTS_QUEUEFX_H
 
@@ -57,15 +57,6 @@ static inline int apply_copy(void *ctx, const uint8_t *rec, size_t size,
   memcpy(a->buf, rec, size);
   a->got = size;
   return 0;
-}
-
-/* Fills p with a pattern that depends on seed and position. */
-static inline void pattern(uint8_t *p, size_t n, uint32_t seed) {
-  uint32_t x = seed * 2654435761u + 12345u;
-  for (size_t i = 0; i < n; i++) {
-    x = x * 1103515245u + 12345u;
-    p[i] = (uint8_t)(x >> 16);
-  }
 }
 
 /* Submits n bytes of data (no cmocka: usable in children). */
