@@ -70,6 +70,31 @@ dt__where dt__offload_call(dt__stub *s, void *ret, void **args) {
     ts->has_slot = true;
     ts->pid = dt__pid();
   }
+  /* A cached answer needs no runner: looked up before one is sought. */
+  dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+  dt__cache_key ck;
+  bool cached = s->off->limits.cache && dt__limits_cache_key(s, args, &ck) == 0;
+  if (cached) {
+    uint8_t *rec;
+    size_t rsize;
+    if (dt__limits_cache_find(q, &ck, &rec, &rsize)) {
+      int arc = dt__trip_apply_cached(&c, rec, rsize);
+      free(rec);
+      if (arc == 0 && c.status == DT__ST_OK) {
+        __atomic_add_fetch(&s->cache_hits, 1, __ATOMIC_RELAXED);
+        dt__tripstat_tick(q, ts->slot, dt__now_ns());
+        e = c.err;
+        where = DT__RAN_CACHE;
+        goto out;
+      }
+      dt__log(DT__LOG_ERROR, "%s: a cached answer was refused (%s); the "
+              "call goes out as if none were kept", s->off->symbol,
+              arc != 0 ? c.msg : "not a worker's result");
+      dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
+    }
+    __atomic_add_fetch(&s->cache_misses, 1, __ATOMIC_RELAXED);
+    c.keep = true;
+  }
   /* Every call looks at the heartbeat (a memory read); only a stale one
    * leads to the full check and, with autostart, to starting a pool.  A
    * pool that died within the last beat's age is noticed by the wait's
@@ -113,30 +138,6 @@ dt__where dt__offload_call(dt__stub *s, void *ret, void **args) {
             "%s: a buffer length is %s in this call; calling it inline",
             s->off->symbol, rc == -ERANGE ? "negative" : "too large");
     goto local;
-  }
-  dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
-  dt__cache_key ck;
-  bool cached = s->off->limits.cache && dt__limits_cache_key(s, args, &ck) == 0;
-  if (cached) {
-    uint8_t *rec;
-    size_t rsize;
-    if (dt__limits_cache_find(q, &ck, &rec, &rsize)) {
-      rc = dt__trip_apply_cached(&c, rec, rsize);
-      free(rec);
-      if (rc == 0 && c.status == DT__ST_OK) {
-        __atomic_add_fetch(&s->cache_hits, 1, __ATOMIC_RELAXED);
-        dt__tripstat_tick(q, ts->slot, dt__now_ns());
-        e = c.err;
-        where = DT__RAN_CACHE;
-        goto out;
-      }
-      dt__log(DT__LOG_ERROR, "%s: a cached answer was refused (%s); the "
-              "call goes out as if none were kept", s->off->symbol,
-              rc != 0 ? c.msg : "not a worker's result");
-      dt__trip_ctx_init(&c, s, args, ret, saved, NULL);
-    }
-    __atomic_add_fetch(&s->cache_misses, 1, __ATOMIC_RELAXED);
-    c.keep = true;
   }
   dt__outcome o = dt__trip_round(s, q, ts, size, &c);
   int how = dt__trip_settle(s, q, ts, ret, args, size, saved, o, &c, &e);

@@ -444,6 +444,26 @@ backend_case() {
     [ "$got" = "1:hit 2:hit 3:hit" ]
   check $? "$be 6 cache: another pool (the first stopped): seeds 1 2 3 still hits ($got), the same bytes" \
     "$o.out" "$o.err" "$o.log"
+  # ... and with no pool at all, autostart on: a hit needs no runner, so
+  # none is started, waited for, or said.
+  local cfgn
+  cfgn=$(mkcfg "$be.nopool" "$qlines" "$(entry "$P" 'cache = true')")
+  sed -i 's/^autostart = false$/autostart = true/' "$cfgn"
+  o=$tmp/$be.6n
+  : >"$o.log"
+  local t0 t1
+  t0=$(date +%s%N)
+  direct "$o" "$cfgn" "$o.log" pure 1 2 3
+  t1=$(date +%s%N)
+  got=$(verdicts "$o.log" pure)
+  [ "$(cat "$o.rc")" = 0 ] && cmp -s "$o.out" "$REF.p123.out" &&
+    [ "$got" = "1:hit 2:hit 3:hit" ] && [ ! -s "$o.err" ] &&
+    [ $(((t1 - t0) / 1000000)) -lt 900 ]
+  check $? "$be 6 cache: no pool, autostart on: seeds 1 2 3 hits ($got) in $(((t1 - t0) / 1000000)) ms (< 900), nothing said" \
+    "$o.out" "$o.err" "$o.log"
+  status "$o.s" "$cfgn"
+  grep -q 'no pool serves it' "$o.s.out"
+  check $? "$be 6 cache: ... and no pool was started for them" "$o.s.out" "$o.s.err"
 
   # 7. another config: earlier answers are not given (and the new
   # config's are, the second time).
