@@ -41,7 +41,9 @@
 #      differs, run; dtask status --json then says, for lim_pure,
 #      cache_hits 3, cache_misses 5, and the workers' calls 5;
 #   6. that pool stopped, another (dtask run): seeds 1 2 3 are still
-#      answered by the cache, the same bytes;
+#      answered by the cache, the same bytes; then with no pool at all and
+#      autostart on: the same three are hits at once, nothing is said,
+#      and no pool is started for them;
 #   7. the config changed (an [[offload]] entry of lim_tick added): seeds
 #      1 2 3 run again, then (the same run) are hits, the same bytes;
 #   8. cache = { max_bytes = "200KiB" } on lim_fill of 60000 bytes
@@ -50,7 +52,11 @@
 #      runs (evicting 12, the least recently used), 11 13 14 are hits, 12
 #      runs again; every call prints what it prints without dtask;
 #   9. cache = { ttl = "1s" } on lim_pure: a call runs, the same call at
-#      once is a hit, the same call 1.5 s later runs again.
+#      once is a hit, the same call 1.5 s later runs again;
+#  10. (redis) two pools of 2 workers as two hosts (DTASK_HOST_ID, a queue
+#      directory each, one queue name), max_concurrency = 2: 6 threads x 3
+#      calls of 200 ms each run once, never more than 2 at once in all,
+#      and both hosts ran some.
 # Then dtask check: the plan says max_concurrency N (and "per value of"
 # the key), rate_limit with its rate and burst, cache with its ttl and
 # max_bytes; each invalid setting exits 2 with the key's file:line: on
@@ -590,5 +596,51 @@ fi
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/redis.q\""
+
+# 10. Across hosts (redis): two pools of 2 workers each, as two hosts
+# (DTASK_HOST_ID), one max_concurrency = 2: 6 threads x 3 calls of 200 ms
+# never run more than 2 at once in all, and both hosts ran some.  Each
+# "host" has a queue directory of its own and the same queue name.
+hosts_case() {
+  local cfg cfga cfgb o pa pb wa wb max got cpid h
+  for h in a b c; do
+    mkcfg "redis.host$h" "backend = \"redis\"
+url = \"unix://$SOCK\"
+name = \"hq\"
+path = \"$tmp/redis.hq$h\"" "$(entry "$W" 'max_concurrency = 2')" >/dev/null
+  done
+  cfga=$tmp/redis.hosta.toml cfgb=$tmp/redis.hostb.toml cfg=$tmp/redis.hostc.toml
+  o=$tmp/redis.10
+  : >"$o.log"
+  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" LIMITS_LOG="$o.log" DTASK_HOST_ID=hosta \
+    "$RUNNER" -c "$cfga" -w 2 -- "$LP" >"$tmp/redis.hosta.pool" 2>&1 &
+  pa=$!
+  PIDS+=("$pa")
+  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" LIMITS_LOG="$o.log" DTASK_HOST_ID=hostb \
+    "$RUNNER" -c "$cfgb" -w 2 -- "$LP" >"$tmp/redis.hostb.pool" 2>&1 &
+  pb=$!
+  PIDS+=("$pb")
+  for _ in $(seq 100); do
+    wa=$(pgrep -P "$pa" | tr '\n' ' ')
+    wb=$(pgrep -P "$pb" | tr '\n' ' ')
+    [ "$(echo $wa | wc -w)" -ge 2 ] && [ "$(echo $wb | wc -w)" -ge 2 ] && break
+    sleep 0.1
+  done
+  direct "$o" "$cfg" "$o.log" conc 6 3 200 6
+  kill -TERM "$pa" "$pb" 2>/dev/null
+  wait "$pa" "$pb" 2>/dev/null
+  cpid=$(caller_pid "$o")
+  got=$(work_once "$o.log" 18 "$cpid")
+  max=$(overlap "$o.log")
+  local ran
+  ran=$(awk -v a=" $wa " -v b=" $wb " '$1 == "start" {
+        if (index(a, " " $5 " ")) na++; if (index(b, " " $5 " ")) nb++ }
+      END { printf "%d %d\n", na, nb }' "$o.log")
+  [ "$(cat "$o.rc")" = 0 ] && [ "$got" = "starts 18 ends 18 ids-not-once 0 in-caller 0" ] &&
+    [ "$max" -le 2 ] && [ "${ran% *}" -gt 0 ] && [ "${ran#* }" -gt 0 ]
+  check $? "redis 10 max_concurrency 2 across two hosts of 2 workers: $got, at most $max at once, calls run by host a and b: $ran (workers $wa/ $wb)" \
+    "$o.out" "$o.err" "$o.log" "$tmp/redis.hosta.pool" "$tmp/redis.hostb.pool"
+}
+hosts_case
 
 finish
