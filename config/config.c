@@ -763,13 +763,12 @@ static int read_offloads(const source *src, const dt__toml *a, dt__config *cfg,
   return 0;
 }
 
-/* Sets every default; the queue path default is expanded here. */
-static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
+/* Sets every default but the queue path's, expanded only when [queue]
+ * path gives none ($USER may need the password database). */
+static void set_defaults(dt__config *cfg, const char *path) {
   snprintf(cfg->path, sizeof cfg->path, "%s", path ? path : "<embedded>");
   snprintf(cfg->backend, sizeof cfg->backend, "%s", DEFAULT_BACKEND);
-  if (dt__expand_path(DEFAULT_QUEUE_PATH, cfg->queue_path,
-                      sizeof cfg->queue_path, err) != 0)
-    return -EINVAL;
+  cfg->queue_path[0] = '\0';
   cfg->map_size = DEFAULT_MAP_SIZE;
   cfg->max_call_size = dt__config_call_default(DEFAULT_MAP_SIZE);
   cfg->workers = DEFAULT_WORKERS;
@@ -777,7 +776,6 @@ static int set_defaults(dt__config *cfg, const char *path, dt__error *err) {
   cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;
   dt__policy_defaults(&cfg->defaults);
   dt__limits_defaults(&cfg->defaults_limits);
-  return 0;
 }
 
 /* Table-valued sections must be tables. */
@@ -818,9 +816,8 @@ int dt__config_parse(const char *text, size_t len, const char *path,
     dt__toml_free(root);
     return -ENOMEM;
   }
-  rc = set_defaults(cfg, path, err);
-  if (rc == 0)
-    rc = check_keys(root, top_keys, "the top level", err);
+  set_defaults(cfg, path);
+  rc = check_keys(root, top_keys, "the top level", err);
   if (rc == 0 && (v = dt__toml_get(root, "queue")) != NULL)
     rc = want_table(v, err) ? -EINVAL : read_queue(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "runner")) != NULL)
@@ -833,6 +830,10 @@ int dt__config_parse(const char *text, size_t len, const char *path,
     rc = want_table(v, err) ? -EINVAL : read_types(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "offload")) != NULL)
     rc = read_offloads(&src, v, cfg, err);
+  if (rc == 0 && cfg->queue_path[0] == '\0' &&
+      dt__expand_path(DEFAULT_QUEUE_PATH, cfg->queue_path,
+                      sizeof cfg->queue_path, err) != 0)
+    rc = -EINVAL;
   dt__toml_free(root);
   if (rc != 0) {
     dt__config_free(cfg);

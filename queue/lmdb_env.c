@@ -268,11 +268,24 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   e->psize = mdb_env_stat(e->env, &ms) == 0 ? ms.ms_psize : 0;
   int dead = 0;
   mdb_reader_check(e->env, &dead);
-  rc = dt__lmdb_begin(e, 0, &txn);
   static const char *const names[] = {"tasks", "claims", "results",
                                       "blobs", "limits", "cache", "lru"};
   MDB_dbi *dbis[] = {&e->tasks,  &e->claims, &e->results, &e->blobs,
                      &e->limits, &e->cache,  &e->lru};
+  /* A queue opened before has them all: a read-only transaction finds
+   * them, with no writer's lock, no page written and no commit to make
+   * (the first call of every process pays for this open).  Otherwise a
+   * write transaction creates the missing ones. */
+  if (dt__lmdb_begin(e, MDB_RDONLY, &txn) == 0) {
+    int found = 0;
+    for (int i = 0; found == 0 && i < 7; i++)
+      found = mdb_dbi_open(txn, names[i], 0, dbis[i]);
+    /* A read-only commit keeps the handles for the environment. */
+    if (dt__lmdb_end(e, txn, found == 0) == 0 && found == 0)
+      return 0;
+  }
+  txn = NULL;
+  rc = dt__lmdb_begin(e, 0, &txn);
   for (int i = 0; rc == 0 && i < 7; i++) {
     int m = mdb_dbi_open(txn, names[i], MDB_CREATE, dbis[i]);
     rc = dt__lmdb_err(m);

@@ -40,6 +40,7 @@
 
 #define FX_DIR "/dev/shm/dtlc-XXXXXX"
 #include "lmdbfx.h"
+#include "gatefx.h"
 /* ============================================================= cache */
 
 static dt__cache_key ckey(uint32_t seed, const char *entry, uint64_t ttl,
@@ -292,6 +293,51 @@ static void test_cache_survives_reopen(void **state) {
   assert_int_equal(cget(q, &k[1], 1, 100), 1);
 }
 
+/* A queue made by the version before the cache (four databases: tasks,
+ * claims, results, blobs) opens as it is: its task is still there, and
+ * the cache's databases are created at that open (the read-only open of
+ * the databases finds them missing and the write one makes them). */
+static void test_queue_of_previous_version(void **state) {
+  fx *f = *state;
+  assert_int_equal(mkdir(f->qpath, 0700), 0);
+  MDB_env *env;
+  MDB_txn *txn;
+  MDB_dbi dbi;
+  assert_int_equal(mdb_env_create(&env), 0);
+  assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+  assert_int_equal(mdb_env_set_mapsize(env, (size_t)f->cfg->map_size), 0);
+  assert_int_equal(mdb_env_open(env, f->qpath, MDB_NOSYNC | MDB_WRITEMAP,
+                                0600),
+                   0);
+  assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+  static const char *const old[] = {"tasks", "claims", "results", "blobs"};
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(mdb_dbi_open(txn, old[i], MDB_CREATE, &dbi), 0);
+  assert_int_equal(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t id;
+  assert_int_equal(dt__queue_waiter(q, &slot), 0);
+  enc_ctx e = {(const uint8_t *)"old", 3, 0};
+  assert_int_equal(dt__queue_submit(q, 3, enc_copy, &e, slot, &id), 0);
+  const dt__cache_key k = ckey(77, "f", 0, 1 << 20);
+  cput(q, &k, 77, 100);
+  assert_int_equal(cget(q, &k, 77, 100), 1);
+  dt__queue_close(f->q);
+  f->q = NULL;
+  q = open_q(f); /* now found by the read-only open */
+  assert_int_equal(cget(q, &k, 77, 100), 1);
+  uint8_t *rec;
+  size_t size;
+  uint64_t cid;
+  assert_int_equal(dt__queue_claim(q, &rec, &size, &cid, 1000 * MS), 0);
+  assert_int_equal(cid, id);
+  assert_int_equal(size, 3);
+  assert_memory_equal(rec, "old", 3);
+  free(rec);
+}
+
 /* A cache value that is not one of this layout (written by hand) is
  * treated as absent and deleted, not read past its end; a put under its
  * hash then works. */
@@ -352,6 +398,7 @@ int main(void) {
       T(test_cache_entries_separate),
       T(test_cache_replace_counts),
       T(test_cache_survives_reopen),
+      T(test_queue_of_previous_version),
       T(test_cache_corrupt_value),
       T(test_cache_corrupt_answer_frees_budget),
   };
