@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fnv.h"
 #include "queue/image.h"
 
 #ifndef NT_GNU_BUILD_ID
@@ -31,15 +32,6 @@
 /* The longest build-id kept (sha1's 20 bytes; longer ones are cut). */
 #define BUILD_ID_MAX 20
 
-/* FNV-1a over n bytes, continuing from h. */
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-  const unsigned char *b = p;
-  for (size_t i = 0; i < n; i++) {
-    h ^= b[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 /* Writes n bytes as lower-case hex into out (2n + 1 bytes). */
 static void to_hex(const unsigned char *b, size_t n, char *out) {
@@ -57,7 +49,7 @@ static void from_build_id(const unsigned char *id, size_t n, dt__objid *out) {
     n = BUILD_ID_MAX;
   out->how = 'b';
   to_hex(id, n, out->hex);
-  out->digest = fnv(fnv(0xcbf29ce484222325ull, "b", 1), id, n);
+  out->digest = dt__fnv(dt__fnv(DT__FNV_OFFSET, "b", 1), id, n);
 }
 
 /* Looks for an NT_GNU_BUILD_ID note in size bytes of notes at p, aligned
@@ -124,8 +116,8 @@ static int hash_file(const char *path, dt__objid *out) {
     b ^= b >> 31;
   }
   for (; i < n; i++) {
-    a = (a ^ m[i]) * 0x100000001b3ull;
-    b = (b + m[i]) * 0x100000001b3ull;
+    a = (a ^ m[i]) * DT__FNV_PRIME;
+    b = (b + m[i]) * DT__FNV_PRIME;
   }
   if (m != NULL)
     munmap((void *)m, n);
@@ -134,7 +126,8 @@ static int hash_file(const char *path, dt__objid *out) {
   memcpy(bytes + 8, &b, 8);
   out->how = 'h';
   to_hex(bytes, sizeof bytes, out->hex);
-  out->digest = fnv(fnv(0xcbf29ce484222325ull, "h", 1), bytes, sizeof bytes);
+  out->digest =
+      dt__fnv(dt__fnv(DT__FNV_OFFSET, "h", 1), bytes, sizeof bytes);
   return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/fnv.h"
 #include "queue/lmdb_cache.h"
 
 #define HEAD 10u /* stored u64, entry length u16 */
@@ -41,12 +42,7 @@ static uint64_t wall_ns(void) {
 
 /* entry's tag in lru's keys. */
 static uint64_t entry_tag(const char *entry, size_t len) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (uint8_t)entry[i];
-    h *= 1099511628211ull;
-  }
-  return h;
+  return dt__fnv(DT__FNV_OFFSET, entry, len);
 }
 
 /* The limits key (prefix + name) into key; returns its size. */

@@ -41,6 +41,7 @@
 
 #include "common/common.h"
 #include "common/error.h"
+#include "common/fnv.h"
 #include "config/config.h"
 #include "config/sig.h"
 #include "config/types.h"
@@ -82,16 +83,9 @@ bool dt__wire_sig_ok(const dt__sig *sig) {
 
 /* ----------------------------------------------------------- fingerprint */
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
 /* Hashes n bytes at p into *h (FNV-1a 64). */
 static void fnv_bytes(uint64_t *h, const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++) {
-    *h ^= b[i];
-    *h *= FNV_PRIME;
-  }
+  *h = dt__fnv(*h, p, n);
 }
 
 /* Hashes v as 8 little-endian bytes, whatever the host. */
@@ -169,7 +163,7 @@ static void fnv_type(uint64_t *h, const dt__type *t) {
  * length, so the value depends only on the config, never on the host's
  * byte order or on memory contents past a string's end. */
 uint64_t dt__wire_fingerprint(const dt__config *cfg) {
-  uint64_t h = FNV_OFFSET;
+  uint64_t h = DT__FNV_OFFSET;
   fnv_str(&h, "dtask offload fingerprint", 64);
   fnv_u64(&h, DT__WIRE_VERSION);
   if (cfg == NULL)

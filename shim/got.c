@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/fnv.h"
 #include "shim/got.h"
 
 /* The relocation types that fill a pointer-sized word with a symbol's
@@ -118,10 +119,7 @@ static uintptr_t got_align_down(uintptr_t v, uintptr_t pagesz) {
 
 /* FNV-1a, enough to tell two object names apart in the record. */
 static uint64_t got_hash(const char *s) {
-  uint64_t h = 14695981039346656037ull;
-  for (; *s != '\0'; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
+  return dt__fnv(DT__FNV_OFFSET, s, strlen(s));
 }
 
 /* Fills o from the program headers of info.  Returns 0 when the object has

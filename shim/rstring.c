@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/fnv.h"
 #include "common/log.h"
 #include "shim/rstring.h"
 
@@ -124,12 +125,7 @@ int dt__rstr_init(size_t nsyms) {
 
 /* FNV-1a over len bytes of s. */
 static uint64_t hash(const char *s, size_t len) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
+  return dt__fnv(DT__FNV_OFFSET, s, len);
 }
 
 /* The arena bytes a string of len bytes takes (record, NUL, rounding). */
