@@ -594,9 +594,7 @@ static int read_offload_if(const dt__toml *v, const char *section,
                          "1000\" (a parameter's name, then == != < <= > >=, "
                          "then a number)",
                          section, v->u.s);
-  for (int i = 0; i < sig->nparams; i++)
-    if (strcmp(sig->params[i].name, c.name) == 0)
-      c.param = i;
+  c.param = dt__sig_find(sig, c.name);
   if (c.param < 0)
     return dt__error_set(err, v->line, v->col,
                          "%s: offload_if names '%s', which is not a "

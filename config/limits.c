@@ -221,10 +221,7 @@ int dt__limits_read_entry(const dt__toml *t, const char *section,
                            "'%s', and no max_concurrency says how many; add "
                            "max_concurrency = 1 (or more)",
                            section, v->u.s);
-    int found = -1;
-    for (int i = 0; i < sig->nparams; i++)
-      if (strcmp(sig->params[i].name, v->u.s) == 0)
-        found = i;
+    int found = dt__sig_find(sig, v->u.s);
     if (found < 0)
       return dt__error_set(err, v->line, v->col,
                            "%s: concurrency_key \"%s\" is not a parameter of "

@@ -590,6 +590,15 @@ static void write_len(const dt__sig *sig, const dt__param *p, FILE *out) {
   }
 }
 
+/* The index of sig's parameter named name (names are unique: the parser
+ * refuses one used twice), or -1 when it has none. */
+int dt__sig_find(const dt__sig *sig, const char *name) {
+  for (int i = 0; i < sig->nparams; i++)
+    if (strcmp(sig->params[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
 /* Writes a one-line rendering of the signature as understood, then one
  * indented line per parameter (direction, element size, length source). */
 void dt__sig_describe(const dt__sig *sig, FILE *out) {

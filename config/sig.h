@@ -44,5 +44,6 @@ typedef struct dt__sig {
 int dt__sig_parse(const char *text, const dt__utype *utypes, size_t nutypes,
                   dt__sig *sig, dt__error *err);
 void dt__sig_describe(const dt__sig *sig, FILE *out);
+int dt__sig_find(const dt__sig *sig, const char *name);
 
 #endif /* DT_SIG_H */

@@ -135,10 +135,7 @@ int dt__split_read(const dt__toml *t, const char *section, const dt__sig *sig,
   if (over->kind != DT__TOML_STRING)
     return dt__error_set(err, over->line, over->col,
                          "over must name a parameter, e.g. over = \"n\"");
-  s->over = -1;
-  for (int i = 0; i < sig->nparams; i++)
-    if (strcmp(sig->params[i].name, over->u.s) == 0)
-      s->over = i;
+  s->over = dt__sig_find(sig, over->u.s);
   if (s->over < 0)
     return dt__error_set(err, over->line, over->col,
                          "%s has no parameter named '%s' to split over",
