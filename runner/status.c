@@ -539,31 +539,30 @@ static void print_prometheus(FILE *out, const view *v) {
                 counters[c].name, v->img[i]->name, y->symbol, val);
       }
   }
-  fprintf(out, "# HELP dtask_retries_total Retries the callers made under "
-               "their policies.\n# TYPE dtask_retries_total counter\n");
-  for (int i = 0; i < v->nimg; i++)
-    for (int t = 0; t < v->img[i]->ntrips; t++)
-      fprintf(out, "dtask_retries_total{image=\"%s\",symbol=\"%s\"} %" PRIu64
-                   "\n",
-              v->img[i]->name, v->img[i]->trips[t].symbol,
-              v->img[i]->trips[t].retries);
-  fprintf(out, "# HELP dtask_cache_hits_total Calls the answers cache "
-               "answered.\n# TYPE dtask_cache_hits_total counter\n");
-  for (int i = 0; i < v->nimg; i++)
-    for (int t = 0; t < v->img[i]->ntrips; t++)
-      fprintf(out, "dtask_cache_hits_total{image=\"%s\",symbol=\"%s\"} "
-                   "%" PRIu64 "\n",
-              v->img[i]->name, v->img[i]->trips[t].symbol,
-              v->img[i]->trips[t].hits);
-  fprintf(out, "# HELP dtask_cache_misses_total Calls of a cached function "
-               "the cache could not answer.\n"
-               "# TYPE dtask_cache_misses_total counter\n");
-  for (int i = 0; i < v->nimg; i++)
-    for (int t = 0; t < v->img[i]->ntrips; t++)
-      fprintf(out, "dtask_cache_misses_total{image=\"%s\",symbol=\"%s\"} "
-                   "%" PRIu64 "\n",
-              v->img[i]->name, v->img[i]->trips[t].symbol,
-              v->img[i]->trips[t].misses);
+  /* The callers' counters, from their round trips. */
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } trips[] = {{"dtask_retries_total",
+                "Retries the callers made under their policies.",
+                offsetof(dt__trips, retries)},
+               {"dtask_cache_hits_total", "Calls the answers cache answered.",
+                offsetof(dt__trips, hits)},
+               {"dtask_cache_misses_total",
+                "Calls of a cached function the cache could not answer.",
+                offsetof(dt__trips, misses)}};
+  for (size_t c = 0; c < sizeof trips / sizeof trips[0]; c++) {
+    fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", trips[c].name,
+            trips[c].help, trips[c].name);
+    for (int i = 0; i < v->nimg; i++)
+      for (int t = 0; t < v->img[i]->ntrips; t++) {
+        const dt__trips *y = &v->img[i]->trips[t];
+        uint64_t val;
+        memcpy(&val, (const char *)y + trips[c].off, sizeof val);
+        fprintf(out, "%s{image=\"%s\",symbol=\"%s\"} %" PRIu64 "\n",
+                trips[c].name, v->img[i]->name, y->symbol, val);
+      }
+  }
   fprintf(out, "# HELP dtask_exec_seconds Time a call ran in its worker "
                "(the sum is estimated from the buckets).\n"
                "# TYPE dtask_exec_seconds histogram\n");
