@@ -22,6 +22,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -48,8 +49,8 @@ enum { DT__SUBMIT_NEXT = 1, DT__SUBMIT_SHARED = 2 };
 
 /* What must hold before a worker starts a task, across every process
  * that serves the queue (config/limits.h's settings, made per call by
- * the caller; NULL or all empty: nothing).  Names are 1 to
- * DT__GATE_MAX - 1 bytes of dt__trips_symbol_ok's set plus '=' and '-'.
+ * the caller; NULL or all empty: nothing).  Names are as
+ * dt__admit_name_ok says.
  *   gate, running: at most running (>= 1) tasks with this gate run at
  *     once; further ones wait in the queue, not in a worker.
  *   rate, interval_ns, burst: tasks with this rate name start at most
@@ -65,18 +66,26 @@ typedef struct dt__admit {
   uint32_t burst;
 } dt__admit;
 
-/* Whether the n bytes at s may name a gate or a rate (dt__admit). */
-static inline bool dt__admit_name_ok(const char *s, size_t n) {
-  if (n == 0 || n >= DT__GATE_MAX)
+/* Whether the n bytes at s are 1 to max - 1 of [A-Za-z0-9_.@$] and of
+ * the characters of more (NULL: none): the names a queue keeps. */
+static inline bool dt__queue_name_ok(const char *s, size_t n, size_t max,
+                                     const char *more) {
+  if (n == 0 || n >= max)
     return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
           (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-          c == '$' || c == '=' || c == '-'))
+          c == '$' || (c != '\0' && more != NULL && strchr(more, c))))
       return false;
   }
   return true;
+}
+
+/* Whether the n bytes at s may name a gate or a rate (dt__admit): a
+ * symbol, and "=VALUE" (a signed decimal) for a gate per value. */
+static inline bool dt__admit_name_ok(const char *s, size_t n) {
+  return dt__queue_name_ok(s, n, DT__GATE_MAX, "=-");
 }
 
 /* GCRA's decision at now_ns for a name whose stored theoretical arrival
@@ -145,16 +154,7 @@ typedef struct dt__trips {
 /* Whether the n bytes at s are a symbol as dt__trips holds one: 1 to 127
  * of [A-Za-z0-9_.@$].  Every backend adds and lists only such names. */
 static inline bool dt__trips_symbol_ok(const char *s, size_t n) {
-  if (n == 0 || n >= sizeof ((dt__trips *)0)->symbol)
-    return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '@' ||
-          c == '$'))
-      return false;
-  }
-  return true;
+  return dt__queue_name_ok(s, n, sizeof ((dt__trips *)0)->symbol, NULL);
 }
 
 /* A task claimed by complete in the same step as an answer: its record
