@@ -28,7 +28,6 @@
 #include "queue/qdir.h"
 #include "queue/queue.h"
 
-#define MAX_READERS 1022u
 
 /* Maps an LMDB error to a negative errno (0 stays 0): MDB_NOTFOUND is
  * -ENOENT, MDB_MAP_FULL -ENOSPC, MDB_READERS_FULL -EAGAIN, a system
@@ -233,16 +232,14 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   }
   rc = dt__lmdb_err(mdb_env_create(&e->env));
   if (rc == 0)
-    rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, 7));
+    rc = dt__lmdb_err(mdb_env_set_maxdbs(e->env, DT__LMDB_MAX_DBS));
   if (rc == 0)
-    rc = dt__lmdb_err(mdb_env_set_maxreaders(e->env, MAX_READERS));
+    rc = dt__lmdb_err(
+        mdb_env_set_maxreaders(e->env, DT__LMDB_MAX_READERS));
   if (rc == 0)
     rc = dt__lmdb_err(mdb_env_set_mapsize(e->env, (size_t)map_size));
   if (rc == 0) {
-    *mrc = mdb_env_open(e->env, via,
-                        MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP |
-                            MDB_NOTLS | MDB_NORDAHEAD,
-                        0600);
+    *mrc = mdb_env_open(e->env, via, DT__LMDB_FLAGS, 0600);
     rc = dt__lmdb_err(*mrc);
   }
   if (rc != 0) {

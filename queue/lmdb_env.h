@@ -13,6 +13,15 @@
 #include "common/error.h"
 #include "queue/queue.h"
 
+/* How every process opens a queue's environment: tuned for tmpfs (a
+ * blocking call dies with its caller, so nothing is made durable), the
+ * same databases and reader slots in each, since the first opener sizes
+ * lock.mdb for all. */
+#define DT__LMDB_FLAGS \
+  (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS | MDB_NORDAHEAD)
+#define DT__LMDB_MAX_DBS 7
+#define DT__LMDB_MAX_READERS 1022u
+
 typedef struct dt__lmdb_env {
   MDB_env *env;
   /* Transactions hold it shared; adopting a map that another process

@@ -255,6 +255,15 @@ typedef struct dt__queue_ops {
   int (*sweep)(dt__queue *q, unsigned *reclaimed);
   /* Fills *st in one consistent look. */
   int (*stat)(dt__queue *q, dt__queue_stats *st);
+  /* The pool's supervisor, alone with the queue (no worker yet, or none
+   * left): rewrites the backend's storage compactly when no other
+   * process has it open and that is worth it.  Returns 1 when rewritten,
+   * 0 when there was nothing to gain or the rewrite failed (logged, the
+   * storage as it was), -EBUSY when another process has the queue open,
+   * or another negative errno when q could not be opened again (logged):
+   * q is then unusable, to be closed.  NULL for a backend with nothing
+   * to compact. */
+  int (*compact)(dt__queue *q);
 
   /* Bytes shared by the slices of a fan-out call, stored once.
    * blob_put: the caller; -E2BIG past what the backend takes.
@@ -430,6 +439,9 @@ static inline int dt__queue_workers(dt__queue *q) {
 }
 static inline uint64_t dt__queue_next_id(dt__queue *q) {
   return q->ops->next_id(q);
+}
+static inline int dt__queue_compact(dt__queue *q) {
+  return q->ops->compact != NULL ? q->ops->compact(q) : 0;
 }
 static inline int dt__queue_sweep(dt__queue *q, unsigned *reclaimed) {
   return q->ops->sweep(q, reclaimed);

@@ -408,6 +408,17 @@ static int take_pool_lock(dt__queue *q, dt__error *err) {
   return fd;
 }
 
+/* Compacts the queue's storage when this pool's supervisor, holding the
+ * pool lock with no worker running, is the only process that has the
+ * queue open (dt__queue_compact): at start, and when the pool stops.
+ * Returns 0 (also when another process has it open, or nothing was
+ * gained), or -1 when the queue could not be opened again (logged):
+ * the pool cannot serve then. */
+static int tidy(dt__queue *q) {
+  int rc = dt__queue_compact(q);
+  return rc >= 0 || rc == -EBUSY ? 0 : -1;
+}
+
 /* Tells a launcher waiting on DTASK_READY_FD that the pool serves. */
 static void signal_ready(void) {
   const char *s = getenv(DT__ENV_READY_FD);
@@ -473,6 +484,11 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       dt__log(DT__LOG_ERROR, "runner: %s", err.msg);
     dt__queue_close(q);
     return lock == -EBUSY && autostarted ? 0 : 3;
+  }
+  if (tidy(q) != 0) {
+    close(lock);
+    dt__queue_close(q);
+    return 2;
   }
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
@@ -599,6 +615,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   }
   dt__queue_heartbeat(q, 0);
   (void)dt__queue_pool_put(q, NULL, 0);
+  (void)tidy(q); /* still holding the pool lock: no other pool compacts */
   close(lock);
   dt__queue_close(q);
   return 0;
