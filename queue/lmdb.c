@@ -31,7 +31,6 @@
  * transactions of queue/lmdb_env.c ended on every path, and fills
  * dt__queue_lmdb_ops. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +52,6 @@
 #include "queue/poolfile.h"
 #include "queue/tripfile.h"
 #include "queue/proc.h"
-#include "queue/qdir.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 
@@ -73,7 +71,6 @@ static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
     return -ENOMEM;
   }
   (void)dt__proc_runs(getpid(), &q->start);
-  q->probe = -1;
   int rc = dt__bell_open(dirfd, dir, &q->bell, err);
   if (rc == 0) {
     rc = dt__lmdb_env_open(&q->db, dirfd, dir, cfg->map_size, err);
@@ -93,8 +90,6 @@ static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
 static void lm_close(dt__queue *base) {
   dt__lmq *q = dt__lm(base);
   dt__lmdb_env_close(&q->db);
-  if (q->probe >= 0)
-    close(q->probe); /* after the environment: see dt__lmq */
   dt__bell_close(q->bell);
   free(q);
 }
@@ -751,26 +746,22 @@ static int lm_blob_drop(dt__queue *q, uint64_t id) {
 }
 
 /* The compact operation.  First, cheaply and with the environment left
- * open: whether another process has the queue open (then -EBUSY), and
- * whether its pages are worth a rewrite (else 0); a pool's start costs
- * little more than that.  Then it closes this handle's environment,
- * lets queue/lmdb_compact.c rewrite data.mdb (which decides again, under
- * its exclusive lock), and opens the environment again.  Returns 1, 0 or
- * -EBUSY as dt__lmdb_compact (its other errors are logged and give 0),
- * or the reopening's error (logged; q is then unusable). */
+ * open, whether the queue's pages are worth a rewrite (else 0: a pool's
+ * start costs one read transaction more).  Then it closes this handle's
+ * environment, lets queue/lmdb_compact.c rewrite data.mdb (which decides
+ * again, under its exclusive lock, and answers -EBUSY when another
+ * process has the queue open), and opens the environment again.
+ * Returns 1, 0 or -EBUSY as dt__lmdb_compact (its other errors are
+ * logged and give 0), or the reopening's error (logged; q is then
+ * unusable).  No descriptor of lock.mdb is kept: closing one would drop
+ * LMDB's lock, and workers forked later would inherit it. */
 static int lm_compact(dt__queue *base) {
   dt__lmq *q = dt__lm(base);
   dt__error err = {0, 0, ""};
-  if (q->probe < 0 && dt__qdir_openat(base->dirfd, base->dir, "lock.mdb",
-                                      O_RDWR, &q->probe, &err) != 0)
-    return 0;
-  int rc = dt__lmdb_compact_others(q->probe);
-  if (rc != 0)
-    return rc > 0 ? -EBUSY : 0;
   if (dt__lmdb_compact_worth(q->db.env) != 1)
     return 0;
   dt__lmdb_env_close(&q->db);
-  rc = dt__lmdb_compact(base->dirfd, base->dir, q->db.map_size);
+  int rc = dt__lmdb_compact(base->dirfd, base->dir, q->db.map_size);
   if (rc < 0 && rc != -EBUSY) {
     dt__log(DT__LOG_ERROR, "could not compact the LMDB queue in %s: %s",
             base->dir, strerror(-rc));

@@ -31,10 +31,9 @@
  * (queue/lmdb_env.c).
  *
  * A pool's supervisor asks first, cheaply and with its own environment
- * still open, whether another process has the queue open
- * (dt__lmdb_compact_others) and whether the rewrite is worth it
- * (dt__lmdb_compact_worth); only then does it close its environment and
- * call dt__lmdb_compact, which decides again under the lock.
+ * still open, whether the rewrite is worth it (dt__lmdb_compact_worth);
+ * only then does it close its environment and call dt__lmdb_compact,
+ * which decides again under the lock.
  *
  * Files are reached through the queue directory's descriptor
  * (queue/qdir.c).  Besides that and the log, this file uses only
@@ -102,19 +101,6 @@ int dt__lmdb_compact_worth(MDB_env *env) {
   uint64_t free, used;
   int rc = count_pages(env, &free, &used);
   return rc != 0 ? dt__lmdb_err(rc) : worth(free, used);
-}
-
-/* Whether another process has the queue open, asked on lockfd, a
- * descriptor of its lock.mdb that the caller keeps open as long as it
- * has the environment open (closing it would drop LMDB's lock).  F_GETLK
- * takes nothing, and this process's own lock never conflicts.  Returns
- * 1 (someone else, or the question failed) or 0. */
-int dt__lmdb_compact_others(int lockfd) {
-  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0,
-                     .l_len = 1};
-  if (fcntl(lockfd, F_GETLK, &fl) != 0)
-    return 1;
-  return fl.l_type != F_UNLCK;
 }
 
 /* With the lock byte held: writes the compact copy of the environment

@@ -10,7 +10,6 @@
 
 #include <lmdb.h>
 
-int dt__lmdb_compact_others(int lockfd);
 int dt__lmdb_compact_worth(MDB_env *env);
 int dt__lmdb_compact(int dirfd, const char *dir, uint64_t map_size);
 

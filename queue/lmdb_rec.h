@@ -25,11 +25,6 @@ typedef struct dt__lmq {
   dt__bell *bell;
   uint64_t start; /* the opening process's start time (clock ticks) */
   uint32_t caller; /* the caller's pid of the task claimed last */
-  /* lock.mdb, opened by the first compact operation (-1 before) to ask
-   * whether another process has the queue open; kept open until the
-   * environment is closed, because closing any descriptor of lock.mdb
-   * drops every lock this process holds on it, LMDB's included. */
-  int probe;
 } dt__lmq;
 
 /* The backend's handle of q (q is always one of ours). */

@@ -490,10 +490,20 @@ check $? "c control: the checks reject the wrong min_split and the wrong worker 
 # ======================================================================
 # d. A 20 MiB common in buffer is stored once.
 # ======================================================================
+# The high-water mark is read after the run; a process keeps each queue
+# open meanwhile, so that the pool is never alone with it and does not
+# compact it when it stops (that would erase the mark).
 TABLE=$((20 * MiB))
+# keep_open CFG OUT: qtool keep in the background, until it says "open".
+keep_open() {
+  "$QTOOL" "$1" keep 120 >"$2" 2>&1 &
+  for _ in $(seq 200); do grep -q '^open' "$2" && break; sleep 0.02; done
+}
 CFGD=$(mkcfg d 1GiB)
 run "$tmp/d.ref" FAN_TABLE=$TABLE "$PROG" common 1024
 o=$tmp/d
+keep_open "$CFGD" "$tmp/d.keep"
+kd=$!
 dtask_run "$o" "$CFGD" 8 FAN_LOG="$o.log" FAN_TABLE=$TABLE -- \
   "$PROG" common 1024
 rc_is "$o" 0 && same_r "$tmp/d.ref" "$o" common 1024
@@ -510,16 +520,22 @@ check $? "d the queue's map high-water mark is >= 20 MiB and < 40 MiB ($((${used
   "$(note d "$q")"
 [[ $q == "tasks 0 claims 0 results 0 blobs 0 "* ]]
 check $? "d afterwards no blob is left and the queue is empty ($q)"
+kill "$kd" 2>/dev/null
+wait "$kd" 2>/dev/null
 # Control: the same table sent by 8 ordinary (not split) calls at once,
 # each in its own task (the function sleeps 300 ms, so all are in flight
 # together), takes a map of more than 4 tables.
 CFGD2=$(mkcfg d2 1GiB)
 run "$tmp/d2.ref" FAN_TABLE=$TABLE "$PROG" plain8 64
 o=$tmp/d2
+keep_open "$CFGD2" "$tmp/d2.keep"
+kd=$!
 dtask_run "$o" "$CFGD2" 8 FAN_LOG="$o.log" FAN_TABLE=$TABLE FAN_SLEEP_MS=300 \
   -- "$PROG" plain8 64
 q2=$(fanq "$CFGD2")
 used2=$(fanq_field "$q2" used)
+kill "$kd" 2>/dev/null
+wait "$kd" 2>/dev/null
 rc_is "$o" 0 && same_r "$tmp/d2.ref" "$o" plain8 64 &&
   grep -q '^A plain8 agree=yes' "$o.out" &&
   [ -n "$used2" ] && [ "$used2" -gt $((4 * TABLE)) ]
