@@ -20,6 +20,9 @@
 #   4. round trip of one null call, 1 caller x 1 worker: p50, p99, p99.9;
 #   5. throughput with C callers x W workers, C and W in 1, 2, 4, 8, each
 #      window after a warm-up burst, beside C threads making direct calls;
+#   5b. an aged queue (free pages left by a burst), 2 callers x 1 worker,
+#      while another process keeps it open (not compacted) and with its
+#      pool alone (compacted at start), beside a fresh queue;
 #   6. argument size: bn_copy(in src[n], n, out dst[n]) from 0 B to
 #      16 MiB, in MB/s, beside memcpy of n bytes in the same process;
 #   7. overhead per call run in the caller, in sync mode and for a call
@@ -608,6 +611,92 @@ V[tp.best]=$best V[tp.best_at]=$best_at
 md ""
 md "$TP dtask calls per run ($((TP * 1000)) direct calls), split between the callers, timed after a warm-up burst of a tenth as many; one pair of processes handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[limit_p50]}") round trips/s (1 / limit p50)."
 md ""
+
+# ================================================== 5b. an aged queue
+say "an aged queue: kept open by a program, and compacted by its pool"
+# LMDB never gives a page back to its file: a burst leaves free pages
+# around a few live ones, and every write transaction then pays for the
+# free list.  The template is aged the same way each run: AGE_N shared
+# buffers of 16 KiB left by a dead caller (qtool fill), removed by a
+# pool's sweep while a second process keeps the queue open, so that the
+# pool cannot compact it.  Then, on two copies of it, 2 callers x 1
+# worker: one while a process keeps the copy open (as a long-running
+# program would: no compaction), one with its pool alone (it compacts
+# the copy when it starts).
+QTOOL=$BUILD/fixtures/qtool
+[ -x "$QTOOL" ] || die "$QTOOL is missing; run make bench (or make first)"
+AGE_N=120 AGE_CALLS=$((TP * 5))
+export QTOOL_PROG=$B/roundtrip
+age_cfg=$(cfg agetmpl bench/offload.toml)
+# keep_open CONFIG OUT: qtool keeps CONFIG's queue open in the background
+# (its pid in KEEP) until killed; returns once it says "open".
+keep_open() {
+  "$QTOOL" "$1" keep 600 >"$2" 2>&1 &
+  KEEP=$!
+  for _ in $(seq 250); do grep -q '^open' "$2" && return; sleep 0.02; done
+  die "qtool keep did not open the queue of $1" "$2"
+}
+run_to "$T/age.fill" "$T/age.fill.err" "qtool fill" "$QTOOL" "$age_cfg" fill "$AGE_N" 16384
+keep_open "$age_cfg" "$T/age.keep"
+for _ in $(seq 10); do
+  run_to "$T/age.sweep" "$T/age.sweep.err" "a pool that sweeps the aged template" \
+    "$DTASK" run -c "$age_cfg" -w 1 -- "$B/roundtrip" 1 "$AGE_CALLS"
+  "$QTOOL" "$age_cfg" stats | grep -q ' blobs 0 ' && break
+done
+kill "$KEEP" 2>/dev/null || true
+wait "$KEEP" 2>/dev/null || true
+"$QTOOL" "$age_cfg" stats | grep -q ' blobs 0 ' ||
+  die "the pool's sweep did not remove the dead caller's buffers"
+age_q=$("$QTOOL" "$age_cfg" dir)
+age_pages=$({ mdb_stat -e "$age_q" || true; } | awk '/pages used/ { print $NF }')
+age_free=$({ mdb_stat -f "$age_q" || true; } | awk '/Free pages/ { print $NF }')
+age_dir=$(dirname "$age_q")
+: >"$T/age.kept"
+: >"$T/age.alone"
+: >"$T/age.fresh"
+for i in $(seq "$RUNS"); do
+  for way in kept alone fresh; do
+    c=$(cfg "age$way$i" bench/offload.toml)
+    rm -rf "$root/q-age$way$i"
+    [ "$way" = fresh ] || cp -r --sparse=always "$age_dir" "$root/q-age$way$i"
+    [ "$way" = kept ] && keep_open "$c" "$T/age.keep.$i"
+    : >"$T/age.one.err"
+    run_to "$T/age.$way" "$T/age.one.err" "2 callers x 1 worker on an aged queue, $way (run $i)" \
+      env DTASK_LOG=info "$DTASK" run -c "$c" -w 1 -- "$B/roundtrip" 2 "$AGE_CALLS"
+    if [ "$way" = kept ]; then
+      kill "$KEEP" 2>/dev/null || true
+      wait "$KEEP" 2>/dev/null || true
+      grep -q 'compacted the LMDB queue' "$T/age.one.err" &&
+        die "a pool compacted a queue that another process kept open" "$T/age.one.err"
+    elif [ "$way" = alone ]; then
+      grep -q 'compacted the LMDB queue' "$T/age.one.err" ||
+        die "the pool alone with an aged queue did not compact it" "$T/age.one.err"
+    fi
+    cat "$T/age.one.err" >>"$T/age.$way.err"
+    rm -rf "$root/q-age$way$i"
+  done
+done
+offloaded "$T/age.kept" "aged queue, kept open"
+offloaded "$T/age.alone" "aged queue, alone"
+offloaded "$T/age.fresh" "fresh queue"
+AGE_KEPT=$(med "$T/age.kept" throughput)
+AGE_ALONE=$(med "$T/age.alone" throughput)
+AGE_FRESH=$(med "$T/age.fresh" throughput)
+md "## A queue that has aged: compacted by its pool when alone with it"
+md ""
+md "| the queue (2 callers x 1 worker) | calls/s | / a fresh queue |"
+md "|---|---:|---:|"
+md "| aged ($age_free of its $age_pages pages free), another process keeping it open: not compacted | $AGE_KEPT | $(calc / '%.2f' "$AGE_KEPT" "$AGE_FRESH") |"
+md "| the same, its pool alone with it: compacted when the pool starts | $AGE_ALONE | $(calc / '%.2f' "$AGE_ALONE" "$AGE_FRESH") |"
+md "| a fresh queue | $AGE_FRESH | 1.00 |"
+md ""
+md "Each run copies one aged template ($AGE_N shared buffers of 16 KiB left by a dead caller and swept by a pool while another process kept the queue open) twice, starts a fresh queue, and makes $AGE_CALLS calls on each of the three, in that order; a figure is the median of $RUNS run(s). The pool alone said \"compacted the LMDB queue\" in every run, the one whose queue another process kept open in none."
+md ""
+rec aged "2 callers x 1 worker, aged queue kept open" "$AGE_KEPT" calls/s \
+  "2 callers x 1 worker, fresh queue" "$AGE_FRESH" calls/s
+rec aged "2 callers x 1 worker, aged queue compacted by its pool" "$AGE_ALONE" calls/s \
+  "2 callers x 1 worker, fresh queue" "$AGE_FRESH" calls/s
+unset QTOOL_PROG
 
 # ===================================================== 6. argument size
 say "argument size, 0 B to $((SIZES_MAX >> 20)) MiB"

@@ -103,6 +103,31 @@ int dt__lmdb_compact_worth(MDB_env *env) {
   return rc != 0 ? dt__lmdb_err(rc) : worth(free, used);
 }
 
+/* Opens an environment at via (the directory's /proc path) as every
+ * process of the queue does (its databases, reader slots and map_size),
+ * with flags, into *out.  Returns 0 (*out to close) or a negative errno
+ * (nothing left open). */
+static int open_env(const char *via, uint64_t map_size, unsigned flags,
+                    MDB_env **out) {
+  MDB_env *env;
+  int rc = mdb_env_create(&env);
+  if (rc != 0)
+    return dt__lmdb_err(rc);
+  rc = mdb_env_set_maxdbs(env, DT__LMDB_MAX_DBS);
+  if (rc == 0)
+    rc = mdb_env_set_maxreaders(env, DT__LMDB_MAX_READERS);
+  if (rc == 0)
+    rc = mdb_env_set_mapsize(env, (size_t)map_size);
+  if (rc == 0)
+    rc = mdb_env_open(env, via, flags, 0600);
+  if (rc != 0) {
+    mdb_env_close(env);
+    return dt__lmdb_err(rc);
+  }
+  *out = env;
+  return 0;
+}
+
 /* With the lock byte held: writes the compact copy of the environment
  * at via (the directory's /proc path) to COPY in dirfd, if worth it.
  * *free, *used and *after get the page counts.  Returns 1 when COPY was
@@ -111,18 +136,12 @@ int dt__lmdb_compact_worth(MDB_env *env) {
 static int write_copy(int dirfd, const char *via, uint64_t map_size,
                       uint64_t *free, uint64_t *used, uint64_t *after) {
   MDB_env *env;
-  int rc = mdb_env_create(&env);
+  int rc = open_env(via, map_size, MDB_NOLOCK | MDB_RDONLY | MDB_NORDAHEAD,
+                    &env);
   if (rc != 0)
-    return dt__lmdb_err(rc);
-  rc = mdb_env_set_maxdbs(env, DT__LMDB_MAX_DBS);
-  if (rc == 0)
-    rc = mdb_env_set_mapsize(env, (size_t)map_size);
-  if (rc == 0)
-    rc = mdb_env_open(env, via, MDB_NOLOCK | MDB_RDONLY | MDB_NORDAHEAD,
-                      0600);
+    return rc;
   MDB_stat ms;
-  if (rc == 0)
-    rc = count_pages(env, free, used);
+  rc = count_pages(env, free, used);
   if (rc == 0)
     rc = mdb_env_stat(env, &ms);
   if (rc != 0 || !worth(*free, *used)) {
@@ -158,18 +177,10 @@ static int write_copy(int dirfd, const char *via, uint64_t map_size,
  * it.  Returns 0 or a negative errno. */
 static int reset_locks(const char *via, uint64_t map_size) {
   MDB_env *env;
-  int rc = mdb_env_create(&env);
-  if (rc != 0)
-    return dt__lmdb_err(rc);
-  rc = mdb_env_set_maxdbs(env, DT__LMDB_MAX_DBS);
+  int rc = open_env(via, map_size, DT__LMDB_FLAGS, &env);
   if (rc == 0)
-    rc = mdb_env_set_maxreaders(env, DT__LMDB_MAX_READERS);
-  if (rc == 0)
-    rc = mdb_env_set_mapsize(env, (size_t)map_size);
-  if (rc == 0)
-    rc = mdb_env_open(env, via, DT__LMDB_FLAGS, 0600);
-  mdb_env_close(env);
-  return dt__lmdb_err(rc);
+    mdb_env_close(env);
+  return rc;
 }
 
 /* Rewrites data.mdb of the queue directory dirfd (path dir, for

@@ -24,7 +24,7 @@
 #      the block has no number outside code;
 #   6. bench/run.sh itself, QUICK=1 into a scratch OUT: it exits 0, its
 #      results.json parses and has every group (demo, fanout, anchors,
-#      roundtrip, throughput, argsize, sync, coldstart, exec, redis) with
+#      roundtrip, throughput, aged, argsize, sync, coldstart, exec, redis) with
 #      a number for every value, the commit and the run's duration; the
 #      exec group has its four ways, the shim's two against the empty
 #      library and their differences against the 300 us target, and
@@ -309,7 +309,7 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   }
   json_ok True
   check $? "6 results.json parses" "$root/json.err" "$J"
-  for g in demo fanout anchors roundtrip throughput argsize sync coldstart exec redis redis_demo; do
+  for g in demo fanout anchors roundtrip throughput aged argsize sync coldstart exec redis redis_demo; do
     json_ok "[r for r in d['results'] if r['group'] == '$g'] and all(num(r['value']) and (r['baseline'] is None or num(r['baseline']['value'])) and r['statistic'] for r in d['results'] if r['group'] == '$g')"
     check $? "6 results.json: group $g is there, every value a number" "$root/json.err"
   done
