@@ -58,6 +58,9 @@
 /* How long a new pool waits for its workers to open the queue before it
  * says it serves. */
 #define READY_WAIT_NS (10ull * 1000000000ull)
+/* How long the other workers wait for the first one to open the queue
+ * before they are started anyway. */
+#define FIRST_WAIT_NS (100ull * 1000000ull)
 
 /* The pool being served, set once by dt__runner_serve. */
 static const dt__config *r_cfg;
@@ -516,21 +519,42 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
   snprintf(r_table->image, sizeof r_table->image, "%s", image);
   snprintf(r_table->name, sizeof r_table->name, "%s", name);
   dt__proctitle_set("dtask-pool:%s", name);
-  for (int i = 0; i < nworkers; i++) {
-    p.pid[i] = spawn_worker(p.self, i);
-    p.born[i] = dt__now_ns();
-  }
-  /* Say "serves" once every worker has its queue open (a launcher times
-   * what follows), or after READY_WAIT_NS: a worker that cannot open the
-   * queue has said why, and the supervisor respawns it as usual. */
+  /* The first worker starts alone: with the others starting beside it
+   * on as many cores, it would open the queue later.  Callers are let in
+   * (the heartbeat) as soon as it has the queue open, so that an
+   * autostarting caller's first call is served while the other workers
+   * start; they start then, or after FIRST_WAIT_NS.  A launcher is told
+   * "serves" (signal_ready) once every worker has the queue open (it
+   * times what follows), or after READY_WAIT_NS: a worker that cannot
+   * open it has said why, and the supervisor respawns it as usual.  What
+   * the queue holds from before is swept, and the round trips of a
+   * previous pool forgotten, before the first call of this one is
+   * counted. */
+  p.pid[0] = spawn_worker(p.self, 0);
+  p.born[0] = dt__now_ns();
+  int started = 1;
+  sweep(&p);
+  reset_trips(&p);
+  bool serving = false;
+  uint64_t rest_by = dt__now_ns() + FIRST_WAIT_NS;
   uint64_t ready_by = dt__now_ns() + READY_WAIT_NS;
   for (;;) {
     uint64_t now = dt__now_ns();
-    if (__atomic_load_n(&r_table->ready, __ATOMIC_SEQ_CST) >=
-            (uint32_t)nworkers ||
-        now >= ready_by)
+    uint32_t ready = __atomic_load_n(&r_table->ready, __ATOMIC_SEQ_CST);
+    if (!serving && ready > 0) {
+      dt__queue_set_workers(q, nworkers);
+      dt__queue_heartbeat(q, p.self);
+      serving = true;
+    }
+    for (; started < nworkers && (serving || now >= rest_by); started++) {
+      p.pid[started] = spawn_worker(p.self, started);
+      p.born[started] = dt__now_ns();
+    }
+    if (ready >= (uint32_t)nworkers || now >= ready_by)
       break;
-    uint64_t left = ready_by - now;
+    uint64_t wake = started < nworkers && rest_by < ready_by ? rest_by
+                                                             : ready_by;
+    uint64_t left = wake > now ? wake - now : 0;
     struct timespec rt = {(time_t)(left / 1000000000ull),
                           (long)(left % 1000000000ull)};
     siginfo_t si;
@@ -542,10 +566,14 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       break;
     }
   }
-  sweep(&p);
-  dt__queue_set_workers(q, nworkers);
-  dt__queue_heartbeat(q, p.self);
-  reset_trips(&p);
+  for (; started < nworkers; started++) { /* the loop was cut short */
+    p.pid[started] = spawn_worker(p.self, started);
+    p.born[started] = dt__now_ns();
+  }
+  if (!serving) {
+    dt__queue_set_workers(q, nworkers);
+    dt__queue_heartbeat(q, p.self);
+  }
   publish(&p);
   dt__log(DT__LOG_INFO, "runner %d serves %s with %d worker%s "
           "(dtask-pool:%s, image %c:%s)", p.self, dt__queue_dir(q), nworkers,
