@@ -93,6 +93,19 @@ pool() {
   echo $? >"$o.rc"
 }
 
+# compacted_once OUT CASE WHEN FROM: OUT.err has exactly one "compacted"
+# line, and the high-water mark is now under 1 MiB (it was FROM); sets U.
+compacted_once() {
+  local o=$1 c=$2 when=$3 from=$4 n
+  n=$(grep -c 'compacted the LMDB queue' "$o.err")
+  [ "$n" = 1 ]
+  check $? "$c. the pool, alone with the queue $when, compacted it once ($n)" \
+    "$o.err"
+  U=$(used)
+  [ "${U:-99999999}" -lt $((1024 * 1024)) ]
+  check $? "$c. the high-water mark fell from $from to < 1 MiB ($U bytes)"
+}
+
 # ---------------------------------------------- a. at the pool's stop
 age
 u0=$(used)
@@ -105,13 +118,7 @@ pool "$root/a" spaced 3 700
 [ "$(cat "$root/a.rc")" = 0 ] && grep -q 'call 3: offloaded=yes' "$root/a.out"
 check $? "a. the program's calls were served by the pool" "$root/a.out" \
   "$root/a.err"
-n=$(grep -c 'compacted the LMDB queue' "$root/a.err")
-[ "$n" = 1 ]
-check $? "a. the pool, alone with the queue when it stopped, compacted it once ($n)" \
-  "$root/a.err"
-u1=$(used)
-[ "${u1:-99999999}" -lt $((1024 * 1024)) ]
-check $? "a. the high-water mark fell from $u0 to < 1 MiB ($u1 bytes)"
+compacted_once "$root/a" a "when it stopped" "$u0"
 
 # ------------------------------- b. a program holds the queue open
 age
@@ -148,12 +155,6 @@ pool "$root/c" basic
 grep -q 'basic: 3 calls, 0 wrong, offloaded=yes' "$root/c.out"
 check $? "c. the next pool serves the program's calls" "$root/c.out" \
   "$root/c.err"
-n=$(grep -c 'compacted the LMDB queue' "$root/c.err")
-[ "$n" = 1 ]
-check $? "c. alone with the queue at its start, the pool compacted it once ($n)" \
-  "$root/c.err"
-u4=$(used)
-[ "${u4:-99999999}" -lt $((1024 * 1024)) ]
-check $? "c. the high-water mark fell from $u3 to < 1 MiB ($u4 bytes)"
+compacted_once "$root/c" c "at its start" "$u3"
 
 finish
