@@ -37,7 +37,8 @@
  *
  * Files are reached through the queue directory's descriptor
  * (queue/qdir.c).  Besides that and the log, this file uses only
- * queue/lmdb_env.h's constants and its error mapping. */
+ * queue/lmdb_env.h's constants, its count of free pages and its error
+ * mapping. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,30 +61,14 @@
 static int count_pages(MDB_env *env, uint64_t *free, uint64_t *used) {
   MDB_envinfo info;
   MDB_txn *txn;
-  MDB_cursor *cur;
-  MDB_val k, v;
   int rc = mdb_env_info(env, &info);
   if (rc != 0)
     return rc;
   *used = (uint64_t)info.me_last_pgno + 1;
-  *free = 0;
   rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
   if (rc != 0)
     return rc;
-  /* Database 0 is LMDB's free list: each value is a list of page numbers
-   * that starts with its length. */
-  rc = mdb_cursor_open(txn, 0, &cur);
-  if (rc == 0) {
-    while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
-      if (v.mv_size >= sizeof(size_t)) {
-        size_t n;
-        memcpy(&n, v.mv_data, sizeof n);
-        *free += n;
-      }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-      rc = 0;
-  }
+  rc = dt__lmdb_free_pages(txn, free);
   mdb_txn_abort(txn);
   return rc;
 }

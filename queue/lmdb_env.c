@@ -368,9 +368,31 @@ void dt__lmdb_env_close(dt__lmdb_env *e) {
   e->env = NULL;
 }
 
+/* Counts the pages on LMDB's free list as txn sees it, into *n.
+ * Returns 0 or an LMDB error. */
+int dt__lmdb_free_pages(MDB_txn *txn, uint64_t *n) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  *n = 0;
+  /* Database 0 is the free list: each value is a list of page numbers
+   * that starts with its length. */
+  int rc = mdb_cursor_open(txn, 0, &cur);
+  if (rc != 0)
+    return rc;
+  while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+    if (v.mv_size >= sizeof(size_t)) {
+      size_t len;
+      memcpy(&len, v.mv_data, sizeof len);
+      *n += len;
+    }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Fills *st: the entries of the four databases in one read transaction,
- * and the map's high-water mark (its last used page) in bytes, 0 if
- * LMDB does not tell.  Returns 0 or a negative errno (*st untouched). */
+ * the map's high-water mark (its last used page) in bytes, 0 if LMDB
+ * does not tell, and the bytes of it on LMDB's free list.  Returns 0 or
+ * a negative errno (*st untouched). */
 int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st) {
   MDB_txn *txn;
   MDB_stat ms;
@@ -388,8 +410,13 @@ int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st) {
   st->blobs = ms.ms_entries;
   /* Inside the transaction: e->resize keeps the map where it is. */
   st->used_bytes = 0;
-  if (mdb_env_info(e->env, &info) == 0 && mdb_env_stat(e->env, &ms) == 0)
+  st->free_bytes = 0;
+  uint64_t free;
+  if (mdb_env_info(e->env, &info) == 0 && mdb_env_stat(e->env, &ms) == 0) {
     st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+    if (dt__lmdb_free_pages(txn, &free) == 0)
+      st->free_bytes = free * ms.ms_psize;
+  }
   dt__lmdb_end(e, txn, 0);
   return 0;
 }

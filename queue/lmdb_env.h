@@ -53,6 +53,7 @@ int dt__lmdb_end(dt__lmdb_env *e, MDB_txn *txn, int commit);
 int dt__lmdb_del_in(MDB_txn *txn, MDB_dbi dbi, uint64_t id);
 int dt__lmdb_del(dt__lmdb_env *e, MDB_dbi dbi, uint64_t id);
 int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st);
+int dt__lmdb_free_pages(MDB_txn *txn, uint64_t *n);
 
 /* An id as a key: 8 bytes, big-endian. */
 static inline void dt__lmdb_key(uint8_t *p, uint64_t id) {

@@ -136,6 +136,9 @@ typedef int (*dt__apply_fn)(void *ctx, const uint8_t *rec, size_t size,
 typedef struct dt__queue_stats {
   size_t tasks, claims, results, blobs;
   uint64_t used_bytes;
+  /* LMDB: the bytes of used_bytes on its free list, which a pool alone
+   * with the queue gives back (queue/lmdb_compact.c); 0 for Redis. */
+  uint64_t free_bytes;
 } dt__queue_stats;
 
 /* One symbol's round trips as its callers count them: calls answered

@@ -315,9 +315,11 @@ static void print_text(FILE *out, const view *v) {
     fprintf(out, "  queue: %zu waiting, %zu running, %zu answers not yet read",
             iv->st.tasks, iv->st.claims, iv->st.results);
     if (strcmp(v->cfg->backend, "lmdb") == 0)
-      fprintf(out, "; %.1f MiB used of %.0f MiB (map_size)\n",
+      fprintf(out, "; %.1f MiB used of %.0f MiB (map_size), %.1f MiB of it "
+                   "free\n",
               (double)iv->st.used_bytes / 1048576.0,
-              (double)v->cfg->map_size / 1048576.0);
+              (double)v->cfg->map_size / 1048576.0,
+              (double)iv->st.free_bytes / 1048576.0);
     else
       fprintf(out, "; the server uses %.1f MiB\n",
               (double)iv->st.used_bytes / 1048576.0);
@@ -420,8 +422,10 @@ static void print_json(FILE *out, const view *v) {
     }
     fprintf(out,
             ",\"waiting\":%zu,\"running\":%zu,\"unread_answers\":%zu,"
-            "\"used_bytes\":%" PRIu64 ",\"pools\":[",
-            iv->st.tasks, iv->st.claims, iv->st.results, iv->st.used_bytes);
+            "\"used_bytes\":%" PRIu64 ",\"free_bytes\":%" PRIu64
+            ",\"pools\":[",
+            iv->st.tasks, iv->st.claims, iv->st.results, iv->st.used_bytes,
+            iv->st.free_bytes);
     for (int k = 0; k < iv->npools; k++) {
       const dt__pool_info *p = iv->pools[k];
       int busy = busy_of(p);
@@ -581,6 +585,8 @@ static void print_prometheus(FILE *out, const view *v) {
       {"dtask_queue_waiting", "Calls waiting for a worker."},
       {"dtask_queue_running", "Calls a worker holds."},
       {"dtask_queue_used_bytes", "Bytes the queue uses."},
+      {"dtask_queue_free_bytes",
+       "Bytes of those on the LMDB queue's free list (0 for Redis)."},
       {"dtask_pools_serving", "Pools whose record is fresh."},
       {"dtask_workers_alive", "Worker processes running."}};
   for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
@@ -595,9 +601,11 @@ static void print_prometheus(FILE *out, const view *v) {
         val = iv->st.claims;
       else if (g == 2)
         val = iv->st.used_bytes;
-      for (int k = 0; k < iv->npools && g >= 3; k++)
+      else if (g == 3)
+        val = iv->st.free_bytes;
+      for (int k = 0; k < iv->npools && g >= 4; k++)
         if (!stale(v, iv->pools[k]))
-          val += g == 3 ? 1u : (uint64_t)iv->pools[k]->alive;
+          val += g == 4 ? 1u : (uint64_t)iv->pools[k]->alive;
       fprintf(out, "%s{image=\"%s\"} %" PRIu64 "\n", gauges[g][0], iv->name,
               val);
     }

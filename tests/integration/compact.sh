@@ -13,6 +13,8 @@
 #      control for a and c;
 #   c. the next pool, started alone with the queue, rewrites it at its
 #      start, then serves the program's calls.
+# dtask status --json's free_bytes shows the free pages before (>= 4 MiB)
+# and after (< 1 MiB).
 #
 # Environment: BUILD (default build); SANITIZE=1 when the shim and the
 # commands were built with ASan/UBSan (default: found out from the shim).
@@ -149,6 +151,15 @@ check $? "b. the high-water mark stays ($u2 then $u3 bytes)"
 wait "$holder"
 check $? "b. the other program's calls were all right" "$root/hold.out" \
   "$root/hold.err"
+# free_bytes: the queue's free pages, as dtask status shows them.
+free_bytes() {
+  timeout 20 env "${CLEAN[@]}" "$DTASK" status -c "$cfg" --json 2>"$root/st.err" |
+    sed -n 's/.*"free_bytes":\([0-9]*\).*/\1/p' | head -n 1
+}
+f3=$(free_bytes)
+[ "${f3:-0}" -ge $((4096 * 1024)) ] && [ "$f3" -le "$u3" ]
+check $? "b. dtask status --json shows the swept buffers' pages free ($f3 of $u3 bytes)" \
+  "$root/st.err"
 
 # ----------------------------------------------- c. at the pool's start
 pool "$root/c" basic
@@ -156,5 +167,9 @@ grep -q 'basic: 3 calls, 0 wrong, offloaded=yes' "$root/c.out"
 check $? "c. the next pool serves the program's calls" "$root/c.out" \
   "$root/c.err"
 compacted_once "$root/c" c "at its start" "$u3"
+f4=$(free_bytes)
+[ -n "$f4" ] && [ "$f4" -lt $((1024 * 1024)) ]
+check $? "c. dtask status --json shows almost nothing free after it ($f4 bytes)" \
+  "$root/st.err"
 
 finish
