@@ -58,7 +58,7 @@
 /* Counts the pages of env's free list and its pages in use (up to the
  * last page written), in one read-only transaction.  Returns 0 or an
  * LMDB error. */
-static int count_pages(MDB_env *env, uint64_t *free, uint64_t *used) {
+static int count_pages(MDB_env *env, uint64_t *nfree, uint64_t *used) {
   MDB_envinfo info;
   MDB_txn *txn;
   int rc = mdb_env_info(env, &info);
@@ -68,24 +68,25 @@ static int count_pages(MDB_env *env, uint64_t *free, uint64_t *used) {
   rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
   if (rc != 0)
     return rc;
-  rc = dt__lmdb_free_pages(txn, free);
+  rc = dt__lmdb_free_pages(txn, nfree);
   mdb_txn_abort(txn);
   return rc;
 }
 
-/* Whether a queue with free of used pages is worth rewriting: at least
- * DT__LMDB_COMPACT_MIN free pages, and more free pages than live ones. */
-static int worth(uint64_t free, uint64_t used) {
-  return free >= DT__LMDB_COMPACT_MIN && free > used - free;
+/* Whether a queue with nfree of used pages free is worth rewriting: at
+ * least DT__LMDB_COMPACT_MIN free pages, and more free pages than live
+ * ones. */
+static int worth(uint64_t nfree, uint64_t used) {
+  return nfree >= DT__LMDB_COMPACT_MIN && nfree > used - nfree;
 }
 
 /* Whether the queue of env (open in this process, as a handle's) is
  * worth rewriting now, by the same measure as dt__lmdb_compact's.
  * Returns 1 or 0, or a negative errno. */
 int dt__lmdb_compact_worth(MDB_env *env) {
-  uint64_t free, used;
-  int rc = count_pages(env, &free, &used);
-  return rc != 0 ? dt__lmdb_err(rc) : worth(free, used);
+  uint64_t nfree, used;
+  int rc = count_pages(env, &nfree, &used);
+  return rc != 0 ? dt__lmdb_err(rc) : worth(nfree, used);
 }
 
 /* Opens an environment at via (the directory's /proc path) as every
@@ -115,21 +116,21 @@ static int open_env(const char *via, uint64_t map_size, unsigned flags,
 
 /* With the lock byte held: writes the compact copy of the environment
  * at via (the directory's /proc path) to COPY in dirfd, if worth it.
- * *free, *used and *after get the page counts.  Returns 1 when COPY was
+ * *nfree, *used and *after get the page counts.  Returns 1 when COPY was
  * written (closed, complete), 0 when not worth it, or a negative errno
  * (COPY removed). */
 static int write_copy(int dirfd, const char *via, uint64_t map_size,
-                      uint64_t *free, uint64_t *used, uint64_t *after) {
+                      uint64_t *nfree, uint64_t *used, uint64_t *after) {
   MDB_env *env;
   int rc = open_env(via, map_size, MDB_NOLOCK | MDB_RDONLY | MDB_NORDAHEAD,
                     &env);
   if (rc != 0)
     return rc;
   MDB_stat ms;
-  rc = count_pages(env, free, used);
+  rc = count_pages(env, nfree, used);
   if (rc == 0)
     rc = mdb_env_stat(env, &ms);
-  if (rc != 0 || !worth(*free, *used)) {
+  if (rc != 0 || !worth(*nfree, *used)) {
     mdb_env_close(env);
     return dt__lmdb_err(rc);
   }
@@ -191,10 +192,10 @@ int dt__lmdb_compact(int dirfd, const char *dir, uint64_t map_size) {
     close(lock);
     return -EBUSY;
   }
-  uint64_t free = 0, used = 0, after = 0;
+  uint64_t nfree = 0, used = 0, after = 0;
   rc = dt__qdir_proc_path(dirfd, via, sizeof via) != 0 ? -ENAMETOOLONG : 0;
   if (rc == 0)
-    rc = write_copy(dirfd, via, map_size, &free, &used, &after);
+    rc = write_copy(dirfd, via, map_size, &nfree, &used, &after);
   if (rc == 1 && renameat(dirfd, COPY, dirfd, "data.mdb") != 0) {
     int e = errno;
     (void)unlinkat(dirfd, COPY, 0);
@@ -210,7 +211,7 @@ int dt__lmdb_compact(int dirfd, const char *dir, uint64_t map_size) {
     dt__log(DT__LOG_INFO,
             "compacted the LMDB queue in %s: %llu of its %llu pages were "
             "free; it now holds %llu",
-            dir, (unsigned long long)free, (unsigned long long)used,
+            dir, (unsigned long long)nfree, (unsigned long long)used,
             (unsigned long long)after);
   return rc;
 }

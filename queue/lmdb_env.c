@@ -411,11 +411,11 @@ int dt__lmdb_stat(dt__lmdb_env *e, dt__queue_stats *st) {
   /* Inside the transaction: e->resize keeps the map where it is. */
   st->used_bytes = 0;
   st->free_bytes = 0;
-  uint64_t free;
+  uint64_t nfree;
   if (mdb_env_info(e->env, &info) == 0 && mdb_env_stat(e->env, &ms) == 0) {
     st->used_bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
-    if (dt__lmdb_free_pages(txn, &free) == 0)
-      st->free_bytes = free * ms.ms_psize;
+    if (dt__lmdb_free_pages(txn, &nfree) == 0)
+      st->free_bytes = nfree * ms.ms_psize;
   }
   dt__lmdb_end(e, txn, 0);
   return 0;
