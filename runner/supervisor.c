@@ -108,6 +108,12 @@ typedef struct pool {
                  idle: they could not open the queue */
 } pool;
 
+/* Starts worker i of p (spawn_worker) and notes when. */
+static void start_worker(pool *p, int i) {
+  p->pid[i] = spawn_worker(p->self, i);
+  p->born[i] = dt__now_ns();
+}
+
 /* Sweeps the queue, counting what it removed or requeued and the leases
  * it took back. */
 static void sweep(pool *p) {
@@ -317,10 +323,8 @@ static int reap(pool *p, bool respawn) {
       memset(&r_table->w[i], 0, sizeof r_table->w[i]);
       p->killed_for[i] = 0;
       p->pid[i] = 0;
-      if (now) {
-        p->pid[i] = spawn_worker(p->self, i);
-        p->born[i] = dt__now_ns();
-      }
+      if (now)
+        start_worker(p, i);
     }
   }
   return n;
@@ -530,8 +534,7 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
    * the queue holds from before is swept, and the round trips of a
    * previous pool forgotten, before the first call of this one is
    * counted. */
-  p.pid[0] = spawn_worker(p.self, 0);
-  p.born[0] = dt__now_ns();
+  start_worker(&p, 0);
   int started = 1;
   sweep(&p);
   reset_trips(&p);
@@ -546,10 +549,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       dt__queue_heartbeat(q, p.self);
       serving = true;
     }
-    for (; started < nworkers && (serving || now >= rest_by); started++) {
-      p.pid[started] = spawn_worker(p.self, started);
-      p.born[started] = dt__now_ns();
-    }
+    for (; started < nworkers && (serving || now >= rest_by); started++)
+      start_worker(&p, started);
     if (ready >= (uint32_t)nworkers || now >= ready_by)
       break;
     uint64_t wake = started < nworkers && rest_by < ready_by ? rest_by
@@ -566,10 +567,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       break;
     }
   }
-  for (; started < nworkers; started++) { /* the loop was cut short */
-    p.pid[started] = spawn_worker(p.self, started);
-    p.born[started] = dt__now_ns();
-  }
+  for (; started < nworkers; started++) /* the loop was cut short */
+    start_worker(&p, started);
   if (!serving) {
     dt__queue_set_workers(q, nworkers);
     dt__queue_heartbeat(q, p.self);
@@ -602,10 +601,8 @@ int dt__runner_serve(const dt__config *cfg, dt__stub *stubs, size_t n) {
       break;
     }
     for (int i = 0; i < nworkers; i++) {
-      if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= DT__RUNNER_TICK_NS) {
-        p.pid[i] = spawn_worker(p.self, i);
-        p.born[i] = dt__now_ns();
-      }
+      if (p.pid[i] == 0 && dt__now_ns() - p.died[i] >= DT__RUNNER_TICK_NS)
+        start_worker(&p, i);
     }
     if (dt__now_ns() - last_beat < DT__RUNNER_TICK_NS)
       continue; /* woken early (a deadline, a signal): beat on the tick */
