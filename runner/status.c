@@ -594,20 +594,18 @@ static void print_prometheus(FILE *out, const view *v) {
             gauges[g][0]);
     for (int i = 0; i < v->nimg; i++) {
       const image_view *iv = v->img[i];
-      uint64_t val = 0;
-      if (g == 0)
-        val = iv->st.tasks;
-      else if (g == 1)
-        val = iv->st.claims;
-      else if (g == 2)
-        val = iv->st.used_bytes;
-      else if (g == 3)
-        val = iv->st.free_bytes;
-      for (int k = 0; k < iv->npools && g >= 4; k++)
-        if (!stale(v, iv->pools[k]))
-          val += g == 4 ? 1u : (uint64_t)iv->pools[k]->alive;
+      uint64_t serving = 0, alive = 0;
+      for (int k = 0; k < iv->npools; k++)
+        if (!stale(v, iv->pools[k])) {
+          serving++;
+          alive += (uint64_t)iv->pools[k]->alive;
+        }
+      /* In the order of gauges. */
+      const uint64_t val[] = {iv->st.tasks,      iv->st.claims,
+                              iv->st.used_bytes, iv->st.free_bytes,
+                              serving,           alive};
       fprintf(out, "%s{image=\"%s\"} %" PRIu64 "\n", gauges[g][0], iv->name,
-              val);
+              val[g]);
     }
   }
 }
