@@ -12,6 +12,8 @@
 
 #include <lmdb.h>
 
+#include "queue/lmdb_env.h"
+
 #ifndef FX_DIR
 #define FX_DIR "/dev/shm/dtq-XXXXXX"
 #endif
@@ -219,9 +221,24 @@ typedef struct raw_call {
   const raw_op *op;
 } raw_call;
 
-/* Opens the queue's environment with LMDB itself (as queue/lmdb_env.c
- * does) and puts or gets one entry; a put reports "k", a get
- * [vlen u64][value] (vlen UINT64_MAX when absent). */
+/* In a child (no process may open the environment twice): opens the
+ * queue's environment with LMDB itself, as queue/lmdb_env.c does (its
+ * flags, databases and reader slots), into *env.  Returns 0, 10 when it
+ * cannot be set up, 11 when it cannot be opened. */
+static inline int raw_env(fx *f, MDB_env **env) {
+  if (mdb_env_create(env) != 0 ||
+      mdb_env_set_maxdbs(*env, DT__LMDB_MAX_DBS) != 0 ||
+      mdb_env_set_maxreaders(*env, DT__LMDB_MAX_READERS) != 0 ||
+      mdb_env_set_mapsize(*env, (size_t)f->cfg->map_size) != 0)
+    return 10;
+  if (mdb_env_open(*env, f->qpath, DT__LMDB_FLAGS, 0600) != 0)
+    return 11;
+  return 0;
+}
+
+/* Opens the queue's environment (raw_env) and puts or gets one entry; a
+ * put reports "k", a get [vlen u64][value] (vlen UINT64_MAX when
+ * absent). */
 static inline int child_raw(fx *f, void *arg) {
   raw_call *p = arg;
   const raw_op *op = p->op;
@@ -229,15 +246,9 @@ static inline int child_raw(fx *f, void *arg) {
   MDB_env *env;
   MDB_txn *txn;
   MDB_dbi dbi;
-  if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
-      mdb_env_set_maxreaders(env, 1022) != 0 ||
-      mdb_env_set_mapsize(env, (size_t)f->cfg->map_size) != 0)
-    return 10;
-  if (mdb_env_open(env, f->qpath,
-                   MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS |
-                       MDB_NORDAHEAD,
-                   0600) != 0)
-    return 11;
+  int rc = raw_env(f, &env);
+  if (rc != 0)
+    return rc;
   if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
     return 12;
   if (mdb_dbi_open(txn, op->db, 0, &dbi) != 0)
@@ -250,7 +261,7 @@ static inline int child_raw(fx *f, void *arg) {
       return 15;
     write_all(p->up[1], "k", 1);
   } else {
-    int rc = mdb_get(txn, dbi, &k, &v);
+    rc = mdb_get(txn, dbi, &k, &v);
     uint64_t n = rc == 0 ? v.mv_size : UINT64_MAX;
     write_all(p->up[1], &n, 8);
     if (rc == 0)

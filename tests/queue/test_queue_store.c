@@ -324,15 +324,9 @@ static int child_write_garbage(fx *f, void *arg) {
   MDB_env *env;
   MDB_txn *txn;
   MDB_dbi tasks, results;
-  if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 4) != 0 ||
-      mdb_env_set_maxreaders(env, 1022) != 0 ||
-      mdb_env_set_mapsize(env, (size_t)f->cfg->map_size) != 0)
-    return 10;
-  if (mdb_env_open(env, f->qpath,
-                   MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS |
-                       MDB_NORDAHEAD,
-                   0600) != 0)
-    return 11;
+  int rc = raw_env(f, &env);
+  if (rc != 0)
+    return rc;
   if (mdb_txn_begin(env, NULL, 0, &txn) != 0)
     return 12;
   if (mdb_dbi_open(txn, "tasks", 0, &tasks) != 0 ||
