@@ -6,6 +6,8 @@
 #ifndef DT_TESTS_GATEFX_H
 #define DT_TESTS_GATEFX_H
 
+#include "common/fnv.h"
+
 typedef struct pipes {
   int up[2]; /* child -> parent */
   const void *arg; /* the test's own argument for the child */
@@ -26,53 +28,9 @@ static inline void spawn_report(fx *f, int (*fn)(fx *, void *), const void *arg,
   assert_int_equal(got, 0);
 }
 
-/* ---------------------------------------------------- encode / apply */
-
-typedef struct enc_ctx {
-  const uint8_t *data;
-  size_t n;
-  int calls;
-} enc_ctx;
-
-static inline int enc_copy(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
-  enc_ctx *e = ctx;
-  (void)id;
-  e->calls++;
-  if (size != e->n)
-    return -EMSGSIZE;
-  memcpy(buf, e->data, size);
-  return 0;
-}
-
-typedef struct app_ctx {
-  uint8_t *buf;
-  size_t cap;
-  size_t got;
-  int calls;
-  int from;
-} app_ctx;
-
-static inline int apply_copy(void *ctx, const uint8_t *rec, size_t size, int from) {
-  app_ctx *a = ctx;
-  a->calls++;
-  a->from = from;
-  if (size > a->cap)
-    return -ENOSPC;
-  memcpy(a->buf, rec, size);
-  a->got = size;
-  return 0;
-}
-
-
 /* A 64-bit FNV-1a of n bytes (children report records by it). */
 static inline uint64_t fnv(const void *p, size_t n) {
-  const uint8_t *b = p;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= b[i];
-    h *= 1099511628211ull;
-  }
-  return h;
+  return dt__fnv(DT__FNV_OFFSET, p, n);
 }
 
 /* An admission: gate (NULL: none) with running places, rate (NULL: none)
@@ -97,7 +55,7 @@ static inline dt__admit admit(const char *gate, uint32_t running, const char *ra
  * usable in children.  The encoder must be called once with n bytes. */
 static inline int submit_adm(dt__queue *q, const void *data, size_t n, uint32_t slot,
                       const dt__admit *adm, uint64_t *id) {
-  enc_ctx e = {data, n, 0};
+  enc_ctx e = {data, n, 0, 0, 0};
   int rc = dt__queue_submit_admit(q, n, enc_copy, &e, slot, adm, id);
   if (rc == 0 && e.calls != 1)
     return -EBADMSG;

@@ -1,12 +1,15 @@
 /* lmdbfx.h: the fixture the LMDB queue's tests share (test_queue.c,
- * test_queue_sweep.c, test_queue_store.c, test_lmdb_limits.c; the first
- * three share more in queuefx.h): a fresh queue directory under
+ * test_queue_sweep.c, test_queue_store.c, test_lmdb_compact.c share more
+ * in queuefx.h; test_lmdb_limits.c, test_lmdb_rate.c and
+ * test_lmdb_cache.c in gatefx.h): a fresh queue directory under
  * /dev/shm per test (FX_DIR, a mkdtemp template, set before including
  * this), its queue opened on demand and closed by the teardown,
  * children forked with spawn (their crashes end them, seen as a signal)
  * and reaped, or killed by the teardown if the test failed half-way,
- * and pipes between them.  A child never calls a cmocka assertion: it
- * reports through its exit status or a pipe and leaves with _exit. */
+ * pipes between them, an encoder and a reader of records that count
+ * their calls (enc_copy, apply_copy), and the environment opened with
+ * LMDB itself.  A child never calls a cmocka assertion: it reports
+ * through its exit status or a pipe and leaves with _exit. */
 #ifndef DT_TESTS_LMDBFX_H
 #define DT_TESTS_LMDBFX_H
 
@@ -201,6 +204,55 @@ static inline void pattern(uint8_t *p, size_t n, uint32_t seed) {
     x = x * 1103515245u + 12345u;
     p[i] = (uint8_t)(x >> 16);
   }
+}
+
+/* ---------------------------------------------------- encode / apply */
+
+/* An encoder of tasks that copies data (n bytes) and counts its calls. */
+typedef struct enc_ctx {
+  const uint8_t *data;
+  size_t n;
+  uint64_t id_seen;
+  int calls;
+  int fail; /* returned instead of encoding when non-zero */
+} enc_ctx;
+
+static inline int enc_copy(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
+  enc_ctx *e = ctx;
+  e->calls++;
+  e->id_seen = id;
+  if (e->fail != 0)
+    return e->fail;
+  if (size != e->n)
+    return -EMSGSIZE;
+  memcpy(buf, e->data, size);
+  return 0;
+}
+
+/* A reader of answers that copies them into buf and counts its calls. */
+typedef struct app_ctx {
+  uint8_t *buf;
+  size_t cap;
+  size_t got;
+  int calls;
+  int first_rc; /* returned by the first call when non-zero */
+} app_ctx;
+
+/* Who stored the last result apply_copy saw (DT__FROM_*). */
+static int last_from = -1;
+
+static inline int apply_copy(void *ctx, const uint8_t *rec, size_t size,
+                             int from) {
+  app_ctx *a = ctx;
+  a->calls++;
+  last_from = from;
+  if (a->calls == 1 && a->first_rc != 0)
+    return a->first_rc;
+  if (size > a->cap)
+    return -ENOSPC;
+  memcpy(a->buf, rec, size);
+  a->got = size;
+  return 0;
 }
 
 /* ----------------------------------------------------- raw LMDB access */

@@ -1,63 +1,14 @@
 /* queuefx.h: what the LMDB queue interface's tests (test_queue.c,
- * test_queue_sweep.c, test_queue_store.c) share on top of lmdbfx.h, their
- * fixture: an encoder and a reader of records that count their calls
- * (enc_copy, apply_copy, last_from: who stored the last answer read), a
- * pattern of bytes, submit_bytes, an echo worker (echo_one) and round
- * trips where the caller is its own echo worker too (echo_round_trips),
- * an answer completed later by a thread (complete_later), and a child
- * that reports through a pipe (pipes, spawn_report).  Include it after
- * lmdbfx.h.  These are not in lmdbfx.h because test_lmdb_limits.c, which
- * includes it too, has helpers of its own under the same names (pipes,
- * spawn_report, enc_ctx, enc_copy, app_ctx, apply_copy). */
+ * test_queue_sweep.c, test_queue_store.c, test_lmdb_compact.c) share on
+ * top of lmdbfx.h, their fixture: submit_bytes, an echo worker
+ * (echo_one) and round trips where the caller is its own echo worker too
+ * (echo_round_trips), an answer completed later by a thread
+ * (complete_later), and a child that reports through a pipe (pipes,
+ * spawn_report).  Include it after lmdbfx.h.  These are not in lmdbfx.h
+ * because gatefx.h, which the admission tests include instead, has a
+ * pipes and a spawn_report of its own. */
 #ifndef DT_TESTS_QUEUEFX_H
 #define DT_TESTS_QUEUEFX_H
-
-/* ---------------------------------------------------- encode / apply */
-
-typedef struct enc_ctx {
-  const uint8_t *data;
-  size_t n;
-  uint64_t id_seen;
-  int calls;
-  int fail; /* returned instead of encoding when non-zero */
-} enc_ctx;
-
-static inline int enc_copy(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
-  enc_ctx *e = ctx;
-  e->calls++;
-  e->id_seen = id;
-  if (e->fail != 0)
-    return e->fail;
-  if (size != e->n)
-    return -EMSGSIZE;
-  memcpy(buf, e->data, size);
-  return 0;
-}
-
-typedef struct app_ctx {
-  uint8_t *buf;
-  size_t cap;
-  size_t got;
-  int calls;
-  int first_rc; /* returned by the first call when non-zero */
-} app_ctx;
-
-/* Who stored the last result apply_copy saw (DT__FROM_*). */
-static int last_from = -1;
-
-static inline int apply_copy(void *ctx, const uint8_t *rec, size_t size,
-                             int from) {
-  app_ctx *a = ctx;
-  a->calls++;
-  last_from = from;
-  if (a->calls == 1 && a->first_rc != 0)
-    return a->first_rc;
-  if (size > a->cap)
-    return -ENOSPC;
-  memcpy(a->buf, rec, size);
-  a->got = size;
-  return 0;
-}
 
 /* Submits n bytes of data (no cmocka: usable in children). */
 static inline int submit_bytes(dt__queue *q, const void *data, size_t n,

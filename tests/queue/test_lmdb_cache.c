@@ -319,7 +319,7 @@ static void test_queue_of_previous_version(void **state) {
   uint32_t slot;
   uint64_t id;
   assert_int_equal(dt__queue_waiter(q, &slot), 0);
-  enc_ctx e = {(const uint8_t *)"old", 3, 0};
+  enc_ctx e = {(const uint8_t *)"old", 3, 0, 0, 0};
   assert_int_equal(dt__queue_submit(q, 3, enc_copy, &e, slot, &id), 0);
   const dt__cache_key k = ckey(77, "f", 0, 1 << 20);
   cput(q, &k, 77, 100);
