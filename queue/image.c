@@ -32,7 +32,6 @@
 /* The longest build-id kept (sha1's 20 bytes; longer ones are cut). */
 #define BUILD_ID_MAX 20
 
-
 /* Writes n bytes as lower-case hex into out (2n + 1 bytes). */
 static void to_hex(const unsigned char *b, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";

@@ -28,7 +28,6 @@
 #include "queue/qdir.h"
 #include "queue/queue.h"
 
-
 /* Maps an LMDB error to a negative errno (0 stays 0): MDB_NOTFOUND is
  * -ENOENT, MDB_MAP_FULL -ENOSPC, MDB_READERS_FULL -EAGAIN, a system
  * error its own errno, any other LMDB error -EIO. */
