@@ -786,6 +786,7 @@ static void lm_claim_caller(dt__queue *base, char *out, size_t cap) {
 /* The backend, as queue.c's table of backends names it. */
 const dt__queue_ops dt__queue_lmdb_ops = {
     .name = "lmdb",
+    .arena = true,
     .open = lm_open,
     .close = lm_close,
     .waiter = lm_waiter,

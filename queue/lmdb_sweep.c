@@ -2,7 +2,8 @@
  * on each tick, and its counts (queue/lmdb.c has the other operations,
  * queue/lmdb_rec.h the records): the tasks, results and blobs of callers
  * that are gone deleted, and the claims of workers that are gone given
- * back to the queue or answered as a crash. */
+ * back to the queue or answered as a crash; the arena files of threads
+ * that are gone unlinked (queue/arena.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include <lmdb.h>
 
+#include "queue/arena.h"
 #include "queue/bell.h"
 #include "queue/lmdb_env.h"
 #include "queue/lmdb_rec.h"
@@ -162,7 +164,8 @@ static int sweep_claims(dt__lmq *q, MDB_txn *txn, int *count,
 /* The sweep operation, in one write transaction after clearing the
  * reader slots of dead processes: lapsed claims first (a dead worker's
  * task goes back to the queue only if its caller still waits for it),
- * then dead callers' tasks, results and blobs.  Wakes idle workers when
+ * then dead callers' tasks, results and blobs; then, outside it, the
+ * arenas of dead caller threads (not counted).  Wakes idle workers when
  * anything changed and the callers answered as a crash.  Returns the
  * number of entries removed or requeued, or a negative errno (nothing
  * changed then); *reclaimed (if not NULL) gets how many were leases
@@ -200,6 +203,7 @@ int dt__lm_sweep(dt__queue *base, unsigned *reclaimed) {
     dt__bell_ring(q->bell, wake[i]);
   if (reclaimed != NULL)
     *reclaimed = rc == 0 ? back : 0;
+  (void)dt__arena_sweep(base->dirfd);
   return rc == 0 ? count : rc;
 }
 

@@ -170,6 +170,10 @@ typedef struct dt__claimed {
 
 typedef struct dt__queue_ops {
   const char *name; /* as written in [queue] backend */
+  /* Whether every worker runs on its callers' host and reaches the queue
+   * directory: a call's big buffers may then travel through the caller's
+   * arena there (queue/arena.h) instead of through the record. */
+  bool arena;
   /* Opens the queue of cfg whose directory dir queue.c has created and
    * checked; dirfd is its descriptor (queue.c's, kept in the handle):
    * every file is opened relative to it (queue/qdir.h), never by dir's

@@ -156,7 +156,7 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
     if (p->is_buffer && p->dir != DT__DIR_IN && f->buf[i] != NULL) {
       if (f->bytes[i] > DT__WIRE_MAX_BYTES)
         return -E2BIG;
-      total += 8 + f->bytes[i];
+      total += 8 + ((f->in_arena >> i & 1) ? 0 : f->bytes[i]);
       if (total > DT__WIRE_MAX_BYTES)
         return -E2BIG;
     }
@@ -179,6 +179,10 @@ int dt__wire_result_encode(const dt__sig *sig, const dt__frame *f,
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     if (p->is_buffer && p->dir != DT__DIR_IN && f->buf[i] != NULL) {
+      if (f->in_arena >> i & 1) { /* written where the caller reads it */
+        dt__wire_put_u64(&w, f->bytes[i] | DT__WIRE_IN_ARENA);
+        continue;
+      }
       dt__wire_put_u64(&w, f->bytes[i]);
       dt__wire_put_bytes(&w, f->buf[i], (size_t)f->bytes[i]);
     }
@@ -316,6 +320,19 @@ int dt__wire_result_apply_keep(const dt__sig *sig, void **args,
                                size_t size, void *ret, int *errnum,
                                dt__wire_keep_fn keep, void *kctx,
                                dt__error *err) {
+  return dt__wire_result_apply_arena(sig, args, NULL, call_id, rec, size,
+                                     ret, errnum, keep, kctx, err);
+}
+
+/* dt__wire_result_apply_keep for a call whose task placed buffers in the
+ * caller's arena as ar says (NULL: none).  An out buffer the result says
+ * is in the arena is copied from there, and must be one the task put
+ * there (-EPROTO otherwise); one it carries is copied from the record. */
+int dt__wire_result_apply_arena(const dt__sig *sig, void **args,
+                                const dt__wire_arena *ar, uint64_t call_id,
+                                const uint8_t *rec, size_t size, void *ret,
+                                int *errnum, dt__wire_keep_fn keep,
+                                void *kctx, dt__error *err) {
   const uint8_t *magic = NULL, *sbytes = NULL, *bdata[DT__MAX_PARAMS] = {0};
   uint64_t bytes[DT__MAX_PARAMS] = {0};
   uint16_t version = 0, status = 0;
@@ -432,6 +449,22 @@ int dt__wire_result_apply_keep(const dt__sig *sig, void **args,
       return dt__wire_fail(err, -EPROTO,
                            "the result record is truncated before buffer '%s'",
                            p->name);
+    if (bytes[i] & DT__WIRE_IN_ARENA) {
+      bytes[i] &= ~DT__WIRE_IN_ARENA;
+      if (ar == NULL || ar->off[i] == DT__NO_ID)
+        return dt__wire_fail(err, -EPROTO,
+                             "the result says buffer '%s' is in the arena, "
+                             "where this call did not put it",
+                             p->name);
+      if (bytes[i] != want)
+        return dt__wire_fail(
+            err, -EPROTO,
+            "the result says %llu bytes for buffer '%s' but this call's "
+            "length says %llu",
+            (unsigned long long)bytes[i], p->name, (unsigned long long)want);
+      bdata[i] = ar->data + ar->off[i];
+      continue;
+    }
     if (bytes[i] != want)
       return dt__wire_fail(
           err, -EPROTO,
@@ -472,7 +505,7 @@ int dt__wire_result_apply_keep(const dt__sig *sig, void **args,
       continue;
     void *ptr;
     memcpy(&ptr, args[i], sizeof ptr);
-    if (bytes[i] > 0)
+    if (bytes[i] > 0 && ptr != (const void *)bdata[i])
       memcpy(ptr, bdata[i], (size_t)bytes[i]);
   }
   if (errnum != NULL)

@@ -5,11 +5,13 @@
  * record's size, and the block a runner will need for it, so that a call
  * no runner could take fails in the caller), encoding its arguments, with
  * in buffers either carried or referred to by the id of bytes stored once
- * in the queue, and the object section that names the object defining
- * the caller's function; reading a task's fixed header and that section;
- * and decoding a task into a dt__frame whose argv ffi_call can use: every
- * in buffer and string copied into one aligned block (kept per thread for
- * the next decode), zeroed room for the out buffers, and each buffer's
+ * in the queue, big buffers placed in the caller's arena (queue/arena.h),
+ * and the object section that names the object defining the caller's
+ * function; reading a task's fixed header and that section; and decoding
+ * a task into a dt__frame whose argv ffi_call can use: every in buffer
+ * and string carried in the record copied into one aligned block (kept
+ * per thread for the next decode), zeroed room for the out buffers it
+ * carries, the arena's buffers used where they lie, and each buffer's
  * size checked against the length arguments in the same record.  It
  * calls queue/wire.c and config/types.c, never queue/wire_result.c. */
 #include <errno.h>
@@ -30,6 +32,11 @@
 #define TASK_HEADER 36
 /* The fixed part of the object section: digest and path length. */
 #define OBJ_HEADER 10
+/* The arena section: slot and stamp. */
+#define ARENA_HEADER 12
+/* The largest offset into an arena a task may name (far below 2^63, so
+ * that offset + length never overflows). */
+#define ARENA_OFF_MAX ((uint64_t)1 << 40)
 /* Every buffer and string in a decoded frame starts on FRAME_ALIGN (or
  * on its element type's alignment when that is larger: frame_align). */
 #define FRAME_ALIGN 16
@@ -63,6 +70,12 @@ typedef struct task_plan {
   uint64_t len[DT__MAX_PARAMS];
 } task_plan;
 
+static int encode_task(const dt__sig *sig, uint64_t fingerprint,
+                       uint32_t entry, uint64_t call_id, int caller_errno,
+                       void **args, const uint64_t *refs,
+                       const dt__wire_arena *ar, const dt__wire_obj *obj,
+                       uint8_t *buf, size_t size);
+
 /* Checks an object section before it is written: a path of len bytes
  * (NULL only when len is 0) with no NUL among them, and no longer than
  * DT__WIRE_PATH_MAX.  Returns 0, -EINVAL or -ENAMETOOLONG. */
@@ -80,7 +93,8 @@ static int obj_ok(const dt__wire_obj *obj) {
  * take fails here, in the caller, with -E2BIG.  obj (or NULL) is the
  * object section. */
 static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
-                     const dt__wire_obj *obj, task_plan *pl) {
+                     const dt__wire_arena *ar, const dt__wire_obj *obj,
+                     task_plan *pl) {
   uint64_t size = TASK_HEADER, mem = 0, off;
 
   if (!dt__wire_sig_ok(sig) || (args == NULL && sig->nparams > 0))
@@ -91,6 +105,8 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
       return rc;
     size += OBJ_HEADER + obj->len;
   }
+  if (ar != NULL)
+    size += ARENA_HEADER;
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     pl->len[i] = UINT64_MAX;
@@ -108,6 +124,13 @@ static int plan_task(const dt__sig *sig, void **args, const uint64_t *refs,
         return -E2BIG;
       pl->len[i] = n;
       size += 8;
+      if (ar != NULL && ar->off[i] != DT__NO_ID) {
+        if (p->dir == DT__DIR_INOUT || ar->off[i] > ARENA_OFF_MAX ||
+            ar->off[i] % dt__wire_frame_align(&p->type) != 0)
+          return -EINVAL; /* see dt__wire_task_encode_arena */
+        size += 8; /* its offset in the arena */
+        continue;
+      }
       if (refs != NULL && refs[i] != DT__NO_ID && p->dir == DT__DIR_IN)
         size += 8; /* a reference to bytes stored once in the queue */
       else if (p->dir != DT__DIR_OUT)
@@ -160,7 +183,25 @@ int dt__wire_task_size_refs(const dt__sig *sig, void **args,
                             const uint64_t *refs, const dt__wire_obj *obj,
                             size_t *size) {
   task_plan pl;
-  int rc = plan_task(sig, args, refs, obj, &pl);
+  int rc = plan_task(sig, args, refs, NULL, obj, &pl);
+  if (rc != 0)
+    return rc;
+  *size = (size_t)pl.size;
+  return 0;
+}
+
+/* Computes the size of the task record for a call whose buffers ar
+ * places in the caller's arena (each off[i] not DT__NO_ID: buffer i is
+ * there, and the record carries its offset instead of its bytes); as
+ * dt__wire_task_size otherwise, and -EINVAL for an inout buffer placed
+ * there or an offset not aligned for its type. */
+int dt__wire_task_size_arena(const dt__sig *sig, void **args,
+                             const dt__wire_arena *ar,
+                             const dt__wire_obj *obj, size_t *size) {
+  task_plan pl;
+  if (ar == NULL)
+    return -EINVAL;
+  int rc = plan_task(sig, args, NULL, ar, obj, &pl);
   if (rc != 0)
     return rc;
   *size = (size_t)pl.size;
@@ -191,8 +232,34 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
                               int caller_errno, void **args,
                               const uint64_t *refs, const dt__wire_obj *obj,
                               uint8_t *buf, size_t size) {
+  return encode_task(sig, fingerprint, entry, call_id, caller_errno, args,
+                     refs, NULL, obj, buf, size);
+}
+
+/* The same, with buffers in the caller's arena as ar places them (see
+ * dt__wire_task_size_arena): the record has flag DT__TASK_ARENA, the
+ * arena section, and each such buffer's length and offset.  The caller
+ * has copied its in buffers there already. */
+int dt__wire_task_encode_arena(const dt__sig *sig, uint64_t fingerprint,
+                               uint32_t entry, uint64_t call_id,
+                               int caller_errno, void **args,
+                               const dt__wire_arena *ar,
+                               const dt__wire_obj *obj, uint8_t *buf,
+                               size_t size) {
+  if (ar == NULL)
+    return -EINVAL;
+  return encode_task(sig, fingerprint, entry, call_id, caller_errno, args,
+                     NULL, ar, obj, buf, size);
+}
+
+/* The encoders' one body: refs and ar may each be NULL. */
+static int encode_task(const dt__sig *sig, uint64_t fingerprint,
+                       uint32_t entry, uint64_t call_id, int caller_errno,
+                       void **args, const uint64_t *refs,
+                       const dt__wire_arena *ar, const dt__wire_obj *obj,
+                       uint8_t *buf, size_t size) {
   task_plan pl;
-  int rc = plan_task(sig, args, refs, obj, &pl);
+  int rc = plan_task(sig, args, refs, ar, obj, &pl);
   if (rc != 0)
     return rc;
   if (buf == NULL || pl.size != size)
@@ -201,7 +268,8 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
   dt__wire_writer w = {buf, size, 0, false};
   dt__wire_put_bytes(&w, task_magic, sizeof task_magic);
   dt__wire_put_u16(&w, DT__WIRE_VERSION);
-  dt__wire_put_u16(&w, obj != NULL ? DT__TASK_OBJ : 0);
+  dt__wire_put_u16(&w, (uint16_t)((obj != NULL ? DT__TASK_OBJ : 0) |
+                                  (ar != NULL ? DT__TASK_ARENA : 0)));
   dt__wire_put_u64(&w, fingerprint);
   dt__wire_put_u32(&w, entry);
   dt__wire_put_u32(&w, (uint32_t)sig->nparams);
@@ -212,6 +280,10 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
     dt__wire_put_u16(&w, (uint16_t)obj->len);
     dt__wire_put_bytes(&w, obj->path, obj->len);
   }
+  if (ar != NULL) {
+    dt__wire_put_u32(&w, ar->slot);
+    dt__wire_put_u64(&w, ar->stamp);
+  }
   for (int i = 0; i < sig->nparams; i++) {
     const dt__param *p = &sig->params[i];
     if (p->is_buffer) {
@@ -219,6 +291,12 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
       memcpy(&ptr, args[i], sizeof ptr);
       if (ptr == NULL) {
         dt__wire_put_u8(&w, 0);
+        continue;
+      }
+      if (ar != NULL && ar->off[i] != DT__NO_ID) {
+        dt__wire_put_u8(&w, 3);
+        dt__wire_put_u64(&w, pl.len[i]);
+        dt__wire_put_u64(&w, ar->off[i]);
         continue;
       }
       if (refs != NULL && refs[i] != DT__NO_ID && p->dir == DT__DIR_IN) {
@@ -301,7 +379,8 @@ static int task_obj(dt__wire_reader *r, dt__wire_obj *obj, dt__error *err) {
  * out-parameters that are not NULL. */
 static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
                        uint32_t *entry, uint32_t *nargs, uint64_t *call_id,
-                       int *caller_errno, bool *has_obj, dt__error *err) {
+                       int *caller_errno, bool *has_obj, bool *has_arena,
+                       dt__error *err) {
   const uint8_t *magic = NULL;
   uint16_t version = 0, flags = 0;
   uint64_t fp = 0, id = 0;
@@ -328,12 +407,13 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
         "sides",
         (unsigned)version, DT__WIRE_VERSION);
   dt__wire_get_u16(r, &flags);
-  if ((flags & ~DT__TASK_OBJ) != 0)
+  if ((flags & ~(DT__TASK_OBJ | DT__TASK_ARENA)) != 0)
     return dt__wire_fail(
         err, -EPROTO,
         "the task record has flags 0x%04x, which format version %d "
-        "does not define (only 0x%04x, an object section, is defined)",
-        (unsigned)flags, DT__WIRE_VERSION, DT__TASK_OBJ);
+        "does not define (only 0x%04x, an object section, and 0x%04x, an "
+        "arena section, are defined)",
+        (unsigned)flags, DT__WIRE_VERSION, DT__TASK_OBJ, DT__TASK_ARENA);
   dt__wire_get_u64(r, &fp);
   dt__wire_get_u32(r, &e);
   dt__wire_get_u32(r, &n);
@@ -341,6 +421,8 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
   dt__wire_get_u32(r, &en);
   if (has_obj != NULL)
     *has_obj = (flags & DT__TASK_OBJ) != 0;
+  if (has_arena != NULL)
+    *has_arena = (flags & DT__TASK_ARENA) != 0;
   if (caller_errno != NULL)
     *caller_errno = (int)en;
   if (fingerprint != NULL)
@@ -361,7 +443,8 @@ static int task_header(dt__wire_reader *r, uint64_t *fingerprint,
 int dt__wire_task_peek(const uint8_t *rec, size_t size, uint64_t *fingerprint,
                        uint32_t *entry, uint64_t *call_id) {
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
-  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, NULL);
+  return task_header(&r, fingerprint, entry, NULL, call_id, NULL, NULL, NULL,
+                     NULL);
 }
 
 /* Reads the object section of a task record: the identity and the path
@@ -379,7 +462,7 @@ int dt__wire_task_obj(const uint8_t *rec, size_t size, dt__wire_obj *obj,
   if (obj == NULL)
     return dt__wire_fail(err, -EINVAL, "no place for the object section");
   memset(obj, 0, sizeof *obj);
-  int rc = task_header(&r, NULL, NULL, NULL, NULL, NULL, &has, err);
+  int rc = task_header(&r, NULL, NULL, NULL, NULL, NULL, &has, NULL, err);
   if (rc == 0 && has)
     rc = task_obj(&r, obj, err);
   if (rc != 0)
@@ -416,7 +499,7 @@ static __thread size_t t_keep_size __attribute__((tls_model("initial-exec")));
 int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
                               size_t size, dt__fetch_fn fetch, void *fctx,
                               dt__frame *f, dt__error *err) {
-  return dt__wire_task_decode_limit(sig, rec, size, fetch, fctx,
+  return dt__wire_task_decode_limit(sig, rec, size, fetch, fctx, NULL, NULL,
                                     DT__WIRE_MAX_BYTES, f, err);
 }
 
@@ -430,13 +513,15 @@ int dt__wire_task_decode_refs(const dt__sig *sig, const uint8_t *rec,
  * a function whose result it could not store. */
 int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
                                size_t size, dt__fetch_fn fetch, void *fctx,
-                               uint64_t limit, dt__frame *f,
-                               dt__error *err) {
+                               dt__arena_fn arena, void *actx, uint64_t limit,
+                               dt__frame *f, dt__error *err) {
   const uint8_t *data[DT__MAX_PARAMS] = {0};
   uint64_t ref[DT__MAX_PARAMS];
   uint64_t len[DT__MAX_PARAMS];
   uint64_t off[DT__MAX_PARAMS];
-  uint32_t nargs = 0;
+  uint64_t aoff[DT__MAX_PARAMS]; /* offset in the arena, or DT__NO_ID */
+  uint32_t nargs = 0, aslot = 0;
+  uint64_t astamp = 0;
   int rc;
 
   dt__wire_clear(err);
@@ -445,13 +530,24 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
   memset(f, 0, sizeof *f);
 
   dt__wire_reader r = {rec, rec != NULL ? size : 0, 0};
-  bool has_obj = false;
+  bool has_obj = false, has_arena = false;
   rc = task_header(&r, NULL, &f->entry, &nargs, &f->call_id,
-                   &f->caller_errno, &has_obj, err);
+                   &f->caller_errno, &has_obj, &has_arena, err);
   if (rc == 0 && has_obj)
     rc = task_obj(&r, NULL, err); /* checked and skipped: see task_obj */
   if (rc != 0)
     return rc;
+  if (has_arena && (!dt__wire_get_u32(&r, &aslot) ||
+                    !dt__wire_get_u64(&r, &astamp)))
+    return dt__wire_fail(err, -EPROTO,
+                         "the task record is truncated: it ends inside its "
+                         "arena section");
+  if (has_arena && arena == NULL)
+    return dt__wire_fail(err, -EPROTO,
+                         "the task's buffers are in its caller's arena, "
+                         "which this reader cannot reach (a queue whose "
+                         "workers run on another host carries them in the "
+                         "record)");
   if (nargs != (uint32_t)sig->nparams)
     return dt__wire_fail(
         err, -EPROTO,
@@ -465,19 +561,22 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
     const dt__param *p = &sig->params[i];
     size_t at = r.pos;
     len[i] = UINT64_MAX;
+    aoff[i] = DT__NO_ID;
     f->argv[i] = &f->vals[i];
     if (p->is_buffer) {
       uint8_t present;
       if (!dt__wire_get_u8(&r, &present))
         goto truncated;
       ref[i] = DT__NO_ID;
-      if (present > 2 || (present == 2 && (fetch == NULL ||
-                                           p->dir != DT__DIR_IN)))
+      if (present > 3 ||
+          (present == 2 && (fetch == NULL || p->dir != DT__DIR_IN)) ||
+          (present == 3 && (!has_arena || p->dir == DT__DIR_INOUT)))
         return dt__wire_fail(
             err, -EPROTO,
             "buffer '%s' (argument %d) has a presence byte of %u at "
             "byte %zu; it must be 0 or 1 (or 2 for an in buffer "
-            "stored once in the queue)",
+            "stored once in the queue, or 3 for an in or out buffer in "
+            "the arena the task names)",
             p->name, i + 1, (unsigned)present, at);
       if (present == 0)
         continue;
@@ -492,6 +591,18 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
       if (present == 2) {
         if (!dt__wire_get_u64(&r, &ref[i]))
           goto truncated;
+      } else if (present == 3) {
+        if (!dt__wire_get_u64(&r, &aoff[i]))
+          goto truncated;
+        if (aoff[i] > ARENA_OFF_MAX ||
+            aoff[i] % dt__wire_frame_align(&p->type) != 0)
+          return dt__wire_fail(
+              err, -EPROTO,
+              "buffer '%s' (argument %d) lies at offset %llu of the "
+              "arena, which is %s",
+              p->name, i + 1, (unsigned long long)aoff[i],
+              aoff[i] > ARENA_OFF_MAX ? "past any arena"
+                                      : "not aligned for its type");
       } else if (p->dir != DT__DIR_OUT &&
                  !dt__wire_get_bytes(&r, len[i], &data[i])) {
         goto truncated;
@@ -561,6 +672,8 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
             err, -EPROTO, "buffer '%s' has %llu bytes but its length says %llu",
             p->name, (unsigned long long)n, (unsigned long long)want);
       a = dt__wire_frame_align(&p->type);
+      if (aoff[i] != DT__NO_ID)
+        continue; /* where it lies: checked against the others below */
     } else {
       n += 1; /* the NUL */
     }
@@ -584,7 +697,7 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
     if (!sig->params[i].is_buffer || len[i] == UINT64_MAX)
       continue;
     if (sig->params[i].dir != DT__DIR_IN)
-      result += 8 + len[i]; /* each len <= 1 GiB: no overflow */
+      result += 8 + (aoff[i] != DT__NO_ID ? 0 : len[i]); /* <= 1 GiB each */
     else if (ref[i] != DT__NO_ID)
       shared += len[i];
   }
@@ -597,6 +710,30 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
         (unsigned long long)(result > limit ? result : shared),
         result > limit ? "result" : "buffers stored once in the queue",
         (unsigned long long)limit);
+
+  /* The arena's buffers: none overlaps another, and the caller's arena
+   * holds them all. */
+  uint64_t need = 0;
+  for (int i = 0; i < sig->nparams; i++) {
+    if (aoff[i] == DT__NO_ID)
+      continue;
+    uint64_t e = aoff[i] + len[i]; /* both < 2^41: no overflow */
+    for (int j = 0; j < i; j++)
+      if (aoff[j] != DT__NO_ID && aoff[i] < aoff[j] + len[j] &&
+          aoff[j] < e)
+        return dt__wire_fail(
+            err, -EPROTO,
+            "buffers '%s' and '%s' overlap in the arena",
+            sig->params[j].name, sig->params[i].name);
+    if (e > need)
+      need = e;
+  }
+  uint8_t *adata = NULL;
+  if (has_arena) {
+    rc = arena(actx, aslot, astamp, need, &adata, err);
+    if (rc != 0)
+      return rc == -ENOMEM ? -ENOMEM : -EPROTO;
+  }
 
   /* Pass 3: copy into one aligned block. */
   if (end > 0) {
@@ -625,9 +762,12 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
     f->vals[i].p = NULL;
     if (len[i] == UINT64_MAX)
       continue;
-    uint8_t *dst = (uint8_t *)f->mem + off[i];
+    uint8_t *dst = aoff[i] != DT__NO_ID ? adata + aoff[i]
+                                        : (uint8_t *)f->mem + off[i];
     if (p->is_buffer) {
-      if (ref[i] != DT__NO_ID) {
+      if (aoff[i] != DT__NO_ID) {
+        f->in_arena |= 1u << i; /* used where it lies */
+      } else if (ref[i] != DT__NO_ID) {
         rc = fetch(fctx, ref[i], dst, len[i]);
         if (rc != 0) {
           dt__frame_free(f);
@@ -672,6 +812,7 @@ void dt__frame_free(dt__frame *f) {
   }
   f->mem = NULL;
   f->mem_size = 0;
+  f->in_arena = 0;
   for (int i = 0; i < DT__MAX_PARAMS; i++) {
     f->buf[i] = NULL;
     f->bytes[i] = 0;

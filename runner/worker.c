@@ -39,6 +39,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/arena.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "runner/proctitle.h"
@@ -328,6 +329,21 @@ static int fetch_blob(void *ctx, uint64_t id, void *dst, uint64_t n) {
   return dt__queue_blob_read(fc->q, fc->task, id, dst, n);
 }
 
+/* The decoder's reader of the caller's arena that a task names (ctx: a
+ * fetch_ctx): this worker's view of it (queue/arena.c), when the queue's
+ * workers share the caller's host; otherwise the task is refused. */
+static int map_arena(void *ctx, uint32_t slot, uint64_t stamp, uint64_t need,
+                     uint8_t **data, dt__error *err) {
+  const fetch_ctx *fc = ctx;
+  if (!fc->q->ops->arena) {
+    dt__error_set(err, 0, 0, "the task names its caller's arena, which a "
+                  "%s queue's workers cannot reach", fc->q->ops->name);
+    return -EPROTO;
+  }
+  return dt__arena_view(fc->q->dirfd, fc->q->dir, slot, stamp, need, data,
+                        err);
+}
+
 /* Answers one task record (claimed as qid): checks it is meant for this
  * runner, decodes it, finds the definition of the caller's build
  * (definition: perhaps loading the caller's object, under the call's
@@ -384,8 +400,8 @@ static int serve_one(uint64_t fp, uint64_t qid, const uint8_t *rec,
   dt__frame f;
   fetch_ctx fc = {w_queue, qid};
   int rc = dt__wire_task_decode_limit(&s->off->sig, rec, size, fetch_blob,
-                                      &fc, dt__wire_call_limit(w_cfg), &f,
-                                      &derr);
+                                      &fc, map_arena, &fc,
+                                      dt__wire_call_limit(w_cfg), &f, &derr);
   if (rc != 0)
     return dt__wire_result_error(call_id,
                                  rc == -ENOMEM  ? DT__ST_NOMEM
@@ -554,8 +570,11 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
     }
     idle = rc == -ETIMEDOUT || rc == -EINTR;
-    if (idle)
+    if (idle) {
+      /* Nothing to do: let go of the arenas whose callers did. */
+      dt__arena_views_tidy(q->dirfd);
       continue;
+    }
     if (rc == -E2BIG) {
       snprintf(msg, sizeof msg,
                "the queue has no room to hand the task (%zu bytes) to a "
@@ -640,6 +659,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
     free(res);
     __atomic_store_n(&me->busy, 0, __ATOMIC_SEQ_CST); /* next: not begun */
   }
+  dt__arena_views_drop();
   dt__queue_close(q);
   return 0;
 }

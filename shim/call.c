@@ -25,6 +25,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/autostart.h"
+#include "shim/bigbuf.h"
 #include "shim/call.h"
 #include "shim/fanout.h"
 #include "shim/limits.h"
@@ -132,7 +133,13 @@ dt__where dt__offload_call(dt__stub *s, void *ret, void **args) {
         return dt__fanout(s, q, ts, ret, args, saved, n, count);
     }
   }
-  int rc = dt__wire_task_size(&s->off->sig, args, dt__stub_obj(s), &size);
+  dt__wire_arena ar;
+  if (dt__bigbuf_place(s, q, ts, args, &ar))
+    c.ar = &ar;
+  int rc = c.ar != NULL ? dt__wire_task_size_arena(&s->off->sig, args, &ar,
+                                                   dt__stub_obj(s), &size)
+                        : dt__wire_task_size(&s->off->sig, args,
+                                             dt__stub_obj(s), &size);
   if (rc != 0) {
     dt__log(DT__LOG_ERROR,
             "%s: a buffer length is %s in this call; calling it inline",

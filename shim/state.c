@@ -3,9 +3,9 @@
  * That is: the settings every call reads (the config, the stub table and
  * the config's fingerprint, set once at start-up); the process's queue
  * handle, opened on first use and again in a child after fork (LMDB
- * handles never cross fork); and each thread's state, its waiter slot,
- * created on the thread's first call and given back when the thread
- * exits (returned strings are shim/rstring.c's).  A fork handler makes
+ * handles never cross fork); and each thread's state, its waiter slot
+ * and its arena, created on the thread's first call and given back when
+ * the thread exits (returned strings are shim/rstring.c's).  A fork handler makes
  * the child start afresh: no handle, no slots, no counts of the
  * parent's.
  *
@@ -76,6 +76,7 @@ static void free_state(void *p) {
       !dt__queue_stale(q)) {
     if (ts->has_drop)
       dt__queue_drop(q, ts->drop);
+    dt__arena_drop(&ts->arena, q->dirfd); /* before its slot goes */
     dt__queue_waiter_release(q, ts->slot);
   }
   if (t_state == ts)
@@ -125,6 +126,9 @@ static void atfork_child(void) {
   if (t_state != NULL) {
     t_state->has_slot = false;
     t_state->has_drop = false; /* the parent's, not ours */
+    /* Its arena is the parent's thread's, not mapped here (queue/arena.c:
+     * MADV_DONTFORK). */
+    memset(&t_state->arena, 0, sizeof t_state->arena);
   }
   for (size_t i = 0; i < dt__caller.n; i++) {
     memset(dt__caller.stubs[i].hist, 0, sizeof dt__caller.stubs[i].hist);
@@ -203,14 +207,17 @@ dt__queue *dt__state_queue(void) {
   return q;
 }
 
-/* At exit: drops the calling thread's last result, still in the queue
- * (other threads drop theirs when they exit). */
+/* At exit: drops the calling thread's last result, still in the queue,
+ * and its arena (other threads drop theirs when they exit; a pool's
+ * sweep unlinks the arenas of threads that never did). */
 void dt__state_fini(void) {
   dt__thread_state *ts = t_state;
   dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
-  if (ts != NULL && ts->has_drop && ts->pid == dt__pid() && q != NULL &&
+  if (ts != NULL && ts->pid == dt__pid() && q != NULL &&
       !dt__queue_stale(q)) {
-    dt__queue_drop(q, ts->drop);
+    if (ts->has_drop)
+      dt__queue_drop(q, ts->drop);
     ts->has_drop = false;
+    dt__arena_drop(&ts->arena, q->dirfd);
   }
 }

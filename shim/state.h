@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "queue/arena.h"
 #include "queue/queue.h"
 #include "shim/symbol.h"
 
@@ -19,7 +20,8 @@ typedef struct dt__caller_set {
 } dt__caller_set;
 extern dt__caller_set dt__caller;
 
-/* A thread's state: its waiter slot.  (Returned strings live in
+/* A thread's state: its waiter slot, and the arena its big buffers
+ * travel through (shim/bigbuf.c).  (Returned strings live in
  * shim/rstring.c.) */
 typedef struct dt__thread_state {
   int pid;
@@ -27,6 +29,7 @@ typedef struct dt__thread_state {
   bool has_slot;
   bool has_drop;  /* the last result, read in place, is still queued */
   uint64_t drop;
+  dt__arena arena; /* made at the first call that needs it */
 } dt__thread_state;
 
 void dt__state_init(const dt__config *cfg, dt__stub *stubs, size_t n);

@@ -32,6 +32,7 @@
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "shim/autostart.h"
+#include "shim/bigbuf.h"
 #include "shim/limits.h"
 #include "shim/rstring.h"
 #include "shim/state.h"
@@ -45,6 +46,11 @@
  * space reserved for it in the queue. */
 static int encode_task(void *ctx, uint8_t *buf, size_t size, uint64_t id) {
   dt__call_ctx *c = ctx;
+  if (c->ar != NULL)
+    return dt__wire_task_encode_arena(&c->s->off->sig, dt__caller.fp,
+                                      c->s->index, id, c->caller_errno,
+                                      c->args, c->ar, dt__stub_obj(c->s), buf,
+                                      size);
   return dt__wire_task_encode_refs(&c->s->off->sig, dt__caller.fp,
                                    c->s->index, id, c->caller_errno, c->args,
                                    c->refs, dt__stub_obj(c->s), buf, size);
@@ -67,9 +73,9 @@ static int apply_result(void *ctx, const uint8_t *rec, size_t size,
                         int from) {
   dt__call_ctx *c = ctx;
   dt__error e;
-  int rc = dt__wire_result_apply_keep(&c->s->off->sig, c->args, c->id, rec,
-                                      size, c->ret, &c->err, keep_string, c,
-                                      &e);
+  int rc = dt__wire_result_apply_arena(&c->s->off->sig, c->args, c->ar,
+                                       c->id, rec, size, c->ret, &c->err,
+                                       keep_string, c, &e);
   snprintf(c->msg, sizeof c->msg, "%s", e.msg);
   if (rc < 0)
     return rc;
@@ -342,6 +348,8 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
     bool twice = dt__queue_cancel(q, c->id) != 1;
     if (twice) {
       dt__queue_drop(q, c->id);
+      if (c->ar != NULL)
+        dt__bigbuf_abandon(q, ts); /* its worker may write there still */
       if (!ts->has_drop) {
         ts->has_drop = true;
         ts->drop = c->id;
@@ -405,6 +413,8 @@ dt__outcome dt__trip_round(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                            size_t size, dt__call_ctx *c) {
   dt__watch w = {0, 0, false, 0};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+  if (c->ar != NULL)
+    dt__bigbuf_fill(s, c->args, c->ar);
   if (dt__trip_submit(s, q, ts, size, c, NULL) != 0)
     return DT__OUT_INLINE;
   return dt__trip_wait(s, q, ts, c, true, seen, &w);
@@ -489,9 +499,11 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
   for (int attempt = 0;; attempt++) {
     if (attempt > 0) {
       bool keep = c->keep;
+      const dt__wire_arena *ar = c->ar;
       free(c->kept);
       dt__trip_ctx_init(c, s, args, ret, saved, c->refs);
       c->keep = keep;
+      c->ar = ar;
       o = dt__trip_round(s, q, ts, size, c);
     }
     const dt__action *act = NULL;

@@ -13,13 +13,15 @@
  *   bits 3-4  a returned string: NULL, the runner's own, a place inside
  *             an argument (its first byte), or its last byte
  *   bit 5     the errno the function leaves: EDOM instead of 0
+ *   bit 6     the caller's arena is gone (-ESTALE); otherwise it is a
+ *             block of ARENA_BYTES, and a task that names more is refused
  *
  * As serve_one does, the record's header is peeked
  * (dt__wire_task_peek), its object section read (dt__wire_task_obj: a
  * path must lie inside the record), and the task decoded with
  * dt__wire_task_decode_limit under the limit, references to shared
  * buffers resolved by a fetch that answers by the id (bytes, -ENOENT,
- * -ENOMEM, -EACCES).  The same record then goes through
+ * -ENOMEM, -EACCES), and buffers in the caller's arena by task_arena.  The same record then goes through
  * dt__wire_task_decode (no fetch, the 1 GiB record limit; skipped when
  * the limit refused it, which would make it allocate up to that), which
  * must agree: the same frame, or a refusal where only a reference could
@@ -65,6 +67,40 @@ static int task_fetch(void *ctx, uint64_t id, void *dst, uint64_t n) {
   default:
     return -EACCES;
   }
+}
+
+/* The caller's arena as task_arena gives it (worker.c's map_arena). */
+#define ARENA_BYTES 65536
+static uint8_t s_arena[ARENA_BYTES] __attribute__((aligned(4096)));
+
+/* The decoder's arena (ctx: a bool, true when the arena is gone): the
+ * block above for any slot and stamp, when need fits in it. */
+static int task_arena(void *ctx, uint32_t slot, uint64_t stamp,
+                      uint64_t need, uint8_t **data, dt__error *err) {
+  (void)slot, (void)stamp;
+  if (*(const bool *)ctx) {
+    dt__error_set(err, 0, 0, "the caller's arena is gone");
+    return -ESTALE;
+  }
+  if (need > ARENA_BYTES) {
+    dt__error_set(err, 0, 0, "the arena has %d bytes, not %llu",
+                  ARENA_BYTES, (unsigned long long)need);
+    return -EPROTO;
+  }
+  *data = s_arena;
+  return 0;
+}
+
+/* The caller's keep of a returned string: a copy in a static block. */
+static int task_keep(void *ctx, const char *s, size_t len, const char **out) {
+  static char kept[1 << 16];
+  (void)ctx;
+  if (len >= sizeof kept)
+    return -ENOSPC;
+  memcpy(kept, s, len);
+  kept[len] = '\0';
+  *out = kept;
+  return 0;
 }
 
 /* Whether two frames decoded from one record hold the same call. */
@@ -131,12 +167,17 @@ static void task_answer(const dt__sig *sig, dt__frame *f, unsigned opts) {
   int rc = dt__wire_result_encode(sig, f, &ret, fn_errno, &rec, &size);
   dt__fuzz_check(rc == 0, "the runner cannot encode the result of a call "
                           "it decoded");
-  char cstr[64];
-  size_t need = 0;
+  /* The caller knows where it put its buffers in the arena. */
+  dt__wire_arena ar = {0, 0, s_arena, {0}};
+  for (int i = 0; i < DT__MAX_PARAMS; i++)
+    ar.off[i] = i < sig->nparams && (f->in_arena >> i & 1)
+                    ? (uint64_t)((uint8_t *)f->buf[i] - s_arena)
+                    : DT__NO_ID;
   int errnum = -1;
   dt__error err;
-  rc = dt__wire_result_apply(sig, f->argv, f->call_id, rec, size, &back,
-                             &errnum, cstr, sizeof cstr, &need, &err);
+  rc = dt__wire_result_apply_arena(sig, f->argv, f->in_arena ? &ar : NULL,
+                                   f->call_id, rec, size, &back, &errnum,
+                                   task_keep, NULL, &err);
   dt__fuzz_check(rc == DT__ST_OK, "the caller refuses the result the runner "
                                   "encoded for the call it decoded");
   dt__fuzz_check(errnum == fn_errno, "the result's errno changed on the way");
@@ -208,11 +249,11 @@ int dt__fuzz_wire_task(const uint8_t *data, size_t size) {
                        memchr(obj.path, '\0', obj.len) == NULL,
                    "an object path outside the record, or with a NUL");
 
-  bool fail_all = (opts & 0x04u) != 0;
+  bool fail_all = (opts & 0x04u) != 0, gone = (opts & 0x40u) != 0;
   uint64_t limit = task_limits[opts & 3u];
   dt__frame f;
   int rc = dt__wire_task_decode_limit(&sig, rec, n, task_fetch, &fail_all,
-                                      limit, &f, &derr);
+                                      task_arena, &gone, limit, &f, &derr);
   if (rc == -EFBIG || rc == -ENOMEM) {
     dt__fuzz_check(f.mem == NULL, "a refused task that holds memory");
     task_refuse(&sig, call_id, rc, &derr);
@@ -230,6 +271,12 @@ int dt__fuzz_wire_task(const uint8_t *data, size_t size) {
     return 0;
   }
   dt__fuzz_check(f.nargs == sig.nparams, "a frame of another arity");
+  for (int i = 0; i < sig.nparams; i++)
+    dt__fuzz_check(!(f.in_arena >> i & 1) ||
+                       ((uint8_t *)f.buf[i] >= s_arena &&
+                        (uint8_t *)f.buf[i] + f.bytes[i] <=
+                            s_arena + ARENA_BYTES),
+                   "a buffer of the arena that lies outside it");
   if (grc == 0)
     dt__fuzz_check(task_same(&sig, &f, &g),
                    "the two decoders read one task differently");

@@ -873,13 +873,13 @@ static void test_call_size_bounds(void **state) {
   uint8_t *rec = encode_task(&sig, args, 7, &size);
   dt__frame f;
   dt__error err;
-  int drc = dt__wire_task_decode_limit(&sig, rec, size, NULL, NULL, rb, &f,
-                                       &err);
+  int drc = dt__wire_task_decode_limit(&sig, rec, size, NULL, NULL, NULL,
+                                       NULL, rb, &f, &err);
   if (drc != 0)
     fail_msg("decode within the limit: %d: %s", drc, err.msg);
   dt__frame_free(&f);
   assert_int_equal(dt__wire_task_decode_limit(&sig, rec, size, NULL, NULL,
-                                              rb - 1, &f, &err),
+                                              NULL, NULL, rb - 1, &f, &err),
                    -EFBIG);
   assert_null(f.mem);
   assert_non_null(strstr(err.msg, "the runner refused it without running"));
@@ -893,7 +893,8 @@ static void test_call_size_bounds(void **state) {
   rec = encode_task(&big, args2, 9, &size);
   assert_true(size < 64);
   assert_int_equal(dt__wire_task_decode_limit(&big, rec, size, NULL, NULL,
-                                              256u << 20, &f, &err),
+                                              NULL, NULL, 256u << 20, &f,
+                                              &err),
                    -EFBIG);
   assert_null(f.mem);
   free(rec);
@@ -1662,7 +1663,7 @@ static void test_object_refused(void **state) {
   dt__wire_obj got;
 
   /* A bad flag. */
-  const uint16_t flags[] = {0x0002, 0x0003, 0x0100, 0x8001};
+  const uint16_t flags[] = {0x0004, 0x0006, 0x0100, 0x8001};
   for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
     uint8_t *bad = exact_copy(rec, size);
     bad[6] = (uint8_t)flags[i];

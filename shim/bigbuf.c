@@ -1,0 +1,102 @@
+/* bigbuf.c: owns the choice of which buffers of a call travel through
+ * the calling thread's arena (queue/arena.h), and their copy in.
+ *
+ * A record carries its buffers' bytes: the caller writes them into the
+ * queue's map, the worker copies them out into its own memory, and the
+ * out buffers come back the same way, page faults of the map included.
+ * Through the arena, the caller copies an in buffer once into a file
+ * the worker keeps mapped, the function reads it and writes its out
+ * buffers there, and the caller copies those once into its own: one
+ * copy each way.  A call goes that way when its queue's workers share
+ * this host (dt__queue_ops.arena), it is a single synchronous call
+ * without an answers cache (whose record must carry everything), and
+ * its in and out buffers take at least DT__BIGBUF_MIN bytes.  inout
+ * buffers stay in the record: a worker that died halfway through one
+ * would leave it half written for the call's next try.
+ *
+ * The thread's arena holds one call at a time (its waiter slot waits for
+ * one answer at a time).  A call given up while a worker may still run
+ * it lets go of the arena (dt__bigbuf_abandon): the next call gets a new
+ * one, so that a late worker can never write into it. */
+#include <string.h>
+
+#include "common/log.h"
+#include "config/sig.h"
+#include "queue/arena.h"
+#include "shim/bigbuf.h"
+
+/* Buffers start on this in the arena: every type's alignment, and a
+ * cache line. */
+#define PLACE_ALIGN 64u
+
+/* Whether the call of s with args sends its buffers through the calling
+ * thread's arena (ts's, for queue q); if so, ar gets where each one lies,
+ * the arena made or grown to hold them all.  Nothing is copied yet
+ * (dt__bigbuf_fill).  A call that cannot have an arena (the filesystem
+ * is full, no memory to map) goes through its record instead, said at
+ * DTASK_LOG=info.  Returns true when placed. */
+bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                      void **args, dt__wire_arena *ar) {
+  const dt__sig *sig = &s->off->sig;
+  uint64_t end = 0, total = 0;
+  if (!q->ops->arena || s->off->async || s->off->limits.cache)
+    return false;
+  for (int i = 0; i < DT__MAX_PARAMS; i++)
+    ar->off[i] = DT__NO_ID;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    const void *ptr;
+    uint64_t n;
+    if (!p->is_buffer || p->dir == DT__DIR_INOUT)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL || dt__wire_buffer_bytes(sig, i, args, &n) != 0)
+      continue;
+    if (n > DT__ARENA_MAX)
+      return false; /* dt__trip_too_big refuses it anyway */
+    ar->off[i] = (end + PLACE_ALIGN - 1) / PLACE_ALIGN * PLACE_ALIGN;
+    end = ar->off[i] + n;
+    total += n;
+    if (end > DT__ARENA_MAX)
+      return false;
+  }
+  if (total < DT__BIGBUF_MIN)
+    return false;
+  dt__error err = {0, 0, ""};
+  int rc = dt__arena_reserve(&ts->arena, q->dirfd, dt__queue_dir(q),
+                             ts->slot, end, &err);
+  if (rc != 0) {
+    dt__log(DT__LOG_INFO, "%s: %s; its buffers go in the record instead",
+            s->off->symbol, err.msg);
+    return false;
+  }
+  ar->slot = ts->slot;
+  ar->stamp = ts->arena.stamp;
+  ar->data = dt__arena_data(&ts->arena);
+  return true;
+}
+
+/* Copies the in buffers of the call of s with args into the arena where
+ * ar placed them: before each try of the call, outside any transaction
+ * of the queue (a function that wrote into its in buffer, against its
+ * signature, does not change what its next try reads). */
+void dt__bigbuf_fill(const dt__stub *s, void **args,
+                     const dt__wire_arena *ar) {
+  const dt__sig *sig = &s->off->sig;
+  for (int i = 0; i < sig->nparams; i++) {
+    const void *ptr;
+    uint64_t n;
+    if (ar->off[i] == DT__NO_ID || sig->params[i].dir != DT__DIR_IN)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (dt__wire_buffer_bytes(sig, i, args, &n) == 0 && n > 0)
+      memcpy(ar->data + ar->off[i], ptr, (size_t)n);
+  }
+}
+
+/* The call that used ts's arena was given up while a worker may still
+ * run it: the thread lets go of that arena (its file unlinked), and its
+ * next call makes a new one. */
+void dt__bigbuf_abandon(dt__queue *q, dt__thread_state *ts) {
+  dt__arena_drop(&ts->arena, q->dirfd);
+}
