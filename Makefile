@@ -113,6 +113,7 @@ FIXTURES   := $(BUILD)/fixtures/elf/.built $(BUILD)/fixtures/got/.built \
                $(BUILD)/fixtures/trust/.built $(BUILD)/fixtures/behave/.built \
                $(BUILD)/fixtures/draft/.built $(BUILD)/fixtures/draftdw/.built \
                $(BUILD)/fixtures/async/.built $(BUILD)/fixtures/limits/.built \
+               $(BUILD)/fixtures/bigbuf/.built \
               $(BUILD)/fixtures/qtool
 BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
@@ -232,6 +233,10 @@ $(BUILD)/fixtures/async/.built: $(wildcard tests/fixtures/async/*) tests/fixture
 
 $(BUILD)/fixtures/limits/.built: $(wildcard tests/fixtures/limits/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
 	CC="$(CC)" bash tests/fixtures/limits/build.sh $(dir $@)
+	@touch $@
+
+$(BUILD)/fixtures/bigbuf/.built: $(wildcard tests/fixtures/bigbuf/*) tests/fixtures/build-lib.sh | $(BUILD)/.deps
+	CC="$(CC)" bash tests/fixtures/bigbuf/build.sh $(dir $@)
 	@touch $@
 
 $(BUILD)/fixtures/behave/.built: $(wildcard tests/fixtures/behave/*) tests/fixtures/build-lib.sh tests/fixtures/execlog.h | $(BUILD)/.deps
