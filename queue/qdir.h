@@ -3,7 +3,8 @@
  *
  * dt__qdir_open walks [queue] path from / one component at a time and
  * keeps a descriptor of the directory; every file of the queue (bell,
- * data.mdb, lock.mdb, runner.lock, autostart.lock, runner.log) is then
+ * data.mdb, lock.mdb, runner.lock, autostart.lock, runner.log, the
+ * arena.SLOT files) is then
  * opened relative to that descriptor with dt__qdir_openat, which checks
  * the file as well.  Both return 0 or a negative errno, with a sentence
  * in err that names the path, what was found and what to do. */

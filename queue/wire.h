@@ -27,8 +27,9 @@
  *             present 2 is an in buffer stored in the queue once (a
  *             fan-out call's common buffer): u64 nbytes, u64 blob id;
  *             present 3 is an in or out buffer in the caller's arena:
- *             u64 nbytes, u64 offset into its data area (aligned for
- *             the element type; no two such buffers overlap)
+ *             u64 nbytes, u64 offset into its data area (a multiple
+ *             of dt__wire_frame_align for its type, at least 16; no two
+ *             such buffers overlap)
  *   result := "DTR1" u16 version u16 status i32 errno u64 call_id
  *             u64 ret (as a value above), then for a cstring return
  *             u32 len (0xffffffff NULL) + bytes, or, when the returned

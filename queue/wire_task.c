@@ -11,7 +11,8 @@
  * a task into a dt__frame whose argv ffi_call can use: every in buffer
  * and string carried in the record copied into one aligned block (kept
  * per thread for the next decode), zeroed room for the out buffers it
- * carries, the arena's buffers used where they lie, and each buffer's
+ * carries, the arena's buffers used where they lie (its out buffers
+ * zeroed there), and each buffer's
  * size checked against the length arguments in the same record.  It
  * calls queue/wire.c and config/types.c, never queue/wire_result.c. */
 #include <errno.h>
@@ -766,7 +767,11 @@ int dt__wire_task_decode_limit(const dt__sig *sig, const uint8_t *rec,
                                         : (uint8_t *)f->mem + off[i];
     if (p->is_buffer) {
       if (aoff[i] != DT__NO_ID) {
-        f->in_arena |= 1u << i; /* used where it lies */
+        /* Used where it lies; an out buffer starts from zeros there too,
+         * as one in the block does (not from an earlier call's bytes). */
+        if (p->dir == DT__DIR_OUT)
+          memset(dst, 0, (size_t)len[i]);
+        f->in_arena |= 1u << i;
       } else if (ref[i] != DT__NO_ID) {
         rc = fetch(fctx, ref[i], dst, len[i]);
         if (rc != 0) {

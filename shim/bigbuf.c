@@ -25,8 +25,8 @@
 #include "queue/arena.h"
 #include "shim/bigbuf.h"
 
-/* Buffers start on this in the arena: every type's alignment, and a
- * cache line. */
+/* Buffers start on a cache line in the arena, or on their type's
+ * alignment when that is larger (wire.c's dt__wire_frame_align). */
 #define PLACE_ALIGN 64u
 
 /* Whether the call of s with args sends its buffers through the calling
@@ -54,7 +54,10 @@ bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
       continue;
     if (n > DT__ARENA_MAX)
       return false; /* dt__trip_too_big refuses it anyway */
-    ar->off[i] = (end + PLACE_ALIGN - 1) / PLACE_ALIGN * PLACE_ALIGN;
+    uint64_t a = dt__wire_frame_align(&p->type); /* a [types] align */
+    if (a < PLACE_ALIGN)
+      a = PLACE_ALIGN;
+    ar->off[i] = (end + a - 1) / a * a;
     end = ar->off[i] + n;
     total += n;
     if (end > DT__ARENA_MAX)
