@@ -9,7 +9,8 @@
  *
  * For every signature of tests/fuzz/fuzz_wire.h and a few argument
  * options (DT__FUZZ_ARG_*), a caller's call is encoded as a task (some
- * with an object section, some with in buffers stored once in the queue),
+ * with an object section, some with in buffers stored once in the queue,
+ * some with their in and out buffers in the caller's arena),
  * prefixed with the harness's two bytes (the signature, its options).
  * Each task is then decoded as a runner does, "run" (out buffers written,
  * a value returned: for a string NULL, the runner's own, or a place in
@@ -129,9 +130,58 @@ static int answer(const char *dir, unsigned si, const dt__sig *sig,
   return rc;
 }
 
+/* Writes the seed of the call's task with its in and out buffers in the
+ * caller's arena (the harness's block of 64 KiB), one after the other
+ * from offset 0, when it has any.  0 or -1. */
+static int arena_seed(const char *dir, unsigned si, unsigned oi,
+                      const dt__sig *sig, dt__fuzz_call *call) {
+  dt__wire_arena ar = {3, 0x5eed5eedull, NULL, {0}};
+  uint64_t end = 0;
+  int placed = 0;
+  for (int i = 0; i < DT__MAX_PARAMS; i++)
+    ar.off[i] = DT__NO_ID;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    const void *ptr;
+    uint64_t n;
+    if (!p->is_buffer || p->dir == DT__DIR_INOUT)
+      continue;
+    memcpy(&ptr, call->args[i], sizeof ptr);
+    if (ptr == NULL || dt__wire_buffer_bytes(sig, i, call->args, &n) != 0)
+      continue;
+    uint64_t a = dt__wire_frame_align(&p->type);
+    ar.off[i] = (end + a - 1) / a * a;
+    end = ar.off[i] + n;
+    placed++;
+  }
+  if (placed == 0 || end > 65536)
+    return 0;
+  size_t size = 0;
+  uint8_t *rec = NULL;
+  int rc = dt__wire_task_size_arena(sig, call->args, &ar, NULL, &size);
+  if (rc == 0 && (rec = malloc(size)) == NULL)
+    rc = -ENOMEM;
+  if (rc == 0)
+    rc = dt__wire_task_encode_arena(sig, 0x5eed, 0, DT__FUZZ_CALL_ID, EAGAIN,
+                                    call->args, &ar, NULL, rec, size);
+  if (rc != 0) {
+    fprintf(stderr, "gen_seeds: %s: cannot encode an arena task (%d)\n",
+            sig->name, rc);
+    free(rec);
+    return -1;
+  }
+  char name[64];
+  snprintf(name, sizeof name, "a%02x-arena", arg_opts[oi]);
+  uint8_t pre[2] = {(uint8_t)si, (uint8_t)(1 | (oi % 4) << 3)};
+  rc = put(dir, "wire_task", si, name, pre, sizeof pre, rec, size);
+  free(rec);
+  return rc;
+}
+
 /* Encodes the seeds of signature si under argument options opts[oi]:
  * a task without an object section, one with it and its in buffers
- * stored once in the queue, and the results of the first. */
+ * stored once in the queue, one with its buffers in the caller's arena,
+ * and the results of the first. */
 static int one(const char *dir, unsigned si, unsigned oi) {
   dt__sig sig;
   dt__fuzz_call call;
@@ -173,6 +223,8 @@ static int one(const char *dir, unsigned si, unsigned oi) {
         rc = answer(dir, si, &sig, ao, name, rec, size, how);
     free(rec);
   }
+  if (rc == 0)
+    rc = arena_seed(dir, si, oi, &sig, &call);
   if (rc == 0 && oi == 0) {
     uint8_t *res = NULL;
     size_t rsize = 0;
