@@ -188,9 +188,11 @@ void dt__arena_drop(dt__arena *a, int dirfd) {
   char name[24];
   uint8_t head[HEAD_USED];
   arena_name(name, sizeof name, a->slot);
-  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd >= 0) {
-    if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
         memcmp(&head[OFF_STAMP], &a->stamp, 8) == 0)
       unlinkat(dirfd, name, 0);
     close(fd);
@@ -346,8 +348,8 @@ void dt__arena_views_drop(void) {
 
 /* Unlinks, in the queue directory dirfd, every arena file whose owner
  * thread is gone, and any whose header was never written and that is
- * older than UNWRITTEN_S.  A worker that maps one keeps its pages until
- * it tidies.  Returns how many it unlinked, or a negative errno when the
+ * older than UNWRITTEN_S; a name that is not a regular file is left
+ * alone.  A worker that maps one keeps its pages until it tidies.  Returns how many it unlinked, or a negative errno when the
  * directory cannot be read. */
 int dt__arena_sweep(int dirfd) {
   int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -365,15 +367,24 @@ int dt__arena_sweep(int dirfd) {
     char *end;
     if (strncmp(e->d_name, "arena.", 6) != 0)
       continue;
-    unsigned long slot = strtoul(e->d_name + 6, &end, 10);
-    if (*end != '\0' || end == e->d_name + 6 || slot > UINT32_MAX)
+    if (e->d_name[6] < '0' || e->d_name[6] > '9')
       continue;
-    int fd = openat(dirfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    unsigned long slot = strtoul(e->d_name + 6, &end, 10);
+    if (*end != '\0' || slot > UINT32_MAX)
+      continue;
+    /* Never blocking on what is not a regular file (a FIFO's open would
+     * wait for a writer): such a name is left alone. */
+    int fd = openat(dirfd, e->d_name,
+                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
       continue;
     uint8_t h[HEAD_USED];
     struct stat st;
     bool gone = false;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd);
+      continue;
+    }
     if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
         memcmp(h, arena_magic, sizeof arena_magic) == 0) {
       uint32_t pid, tid;
@@ -381,7 +392,7 @@ int dt__arena_sweep(int dirfd) {
       memcpy(&tid, h + OFF_TID, 4);
       gone = pid == 0 || pid > 0x7fffffffu || tid > 0x7fffffffu ||
              !dt__proc_thread_alive((int)pid, (int)tid);
-    } else if (fstat(fd, &st) == 0) {
+    } else {
       gone = time(NULL) - st.st_mtime > UNWRITTEN_S;
     }
     close(fd);

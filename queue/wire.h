@@ -137,7 +137,10 @@ int dt__wire_task_encode_refs(const dt__sig *sig, uint64_t fingerprint,
                               const uint64_t *refs, const dt__wire_obj *obj,
                               uint8_t *buf, size_t size);
 /* The same with buffers in the caller's arena: ar (not NULL) says where
- * (its off[i] for buffer i, DT__NO_ID: in the record). */
+ * (its off[i] for buffer i, DT__NO_ID: in the record), as arena_place
+ * places them. */
+int dt__wire_arena_place(const dt__sig *sig, void **args, size_t align,
+                         dt__wire_arena *ar, uint64_t *end, uint64_t *total);
 int dt__wire_task_size_arena(const dt__sig *sig, void **args,
                              const dt__wire_arena *ar,
                              const dt__wire_obj *obj, size_t *size);

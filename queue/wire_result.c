@@ -449,29 +449,22 @@ int dt__wire_result_apply_arena(const dt__sig *sig, void **args,
       return dt__wire_fail(err, -EPROTO,
                            "the result record is truncated before buffer '%s'",
                            p->name);
-    if (bytes[i] & DT__WIRE_IN_ARENA) {
-      bytes[i] &= ~DT__WIRE_IN_ARENA;
-      if (ar == NULL || ar->off[i] == DT__NO_ID)
-        return dt__wire_fail(err, -EPROTO,
-                             "the result says buffer '%s' is in the arena, "
-                             "where this call did not put it",
-                             p->name);
-      if (bytes[i] != want)
-        return dt__wire_fail(
-            err, -EPROTO,
-            "the result says %llu bytes for buffer '%s' but this call's "
-            "length says %llu",
-            (unsigned long long)bytes[i], p->name, (unsigned long long)want);
-      bdata[i] = ar->data + ar->off[i];
-      continue;
-    }
+    bool in_arena = (bytes[i] & DT__WIRE_IN_ARENA) != 0;
+    bytes[i] &= ~DT__WIRE_IN_ARENA;
+    if (in_arena && (ar == NULL || ar->off[i] == DT__NO_ID))
+      return dt__wire_fail(err, -EPROTO,
+                           "the result says buffer '%s' is in the arena, "
+                           "where this call did not put it",
+                           p->name);
     if (bytes[i] != want)
       return dt__wire_fail(
           err, -EPROTO,
           "the result carries %llu bytes for buffer '%s' but this "
           "call's length says %llu",
           (unsigned long long)bytes[i], p->name, (unsigned long long)want);
-    if (!dt__wire_get_bytes(&r, bytes[i], &bdata[i]))
+    if (in_arena)
+      bdata[i] = ar->data + ar->off[i];
+    else if (!dt__wire_get_bytes(&r, bytes[i], &bdata[i]))
       return dt__wire_fail(err, -EPROTO,
                            "the result record is truncated inside buffer '%s'",
                            p->name);

@@ -209,6 +209,45 @@ int dt__wire_task_size_arena(const dt__sig *sig, void **args,
   return 0;
 }
 
+/* Places the call's in and out buffers (not inout, not NULL) one after
+ * the other in an arena from offset 0, each on its type's alignment
+ * (dt__wire_frame_align) or on align when that is larger: ar->off[i]
+ * gets buffer i's offset, DT__NO_ID for every other parameter.  *end
+ * gets the bytes they span, *total the bytes of the buffers themselves.
+ * Returns 0, or an error of dt__wire_buffer_bytes (-ERANGE, -EOVERFLOW,
+ * -EINVAL). */
+int dt__wire_arena_place(const dt__sig *sig, void **args, size_t align,
+                         dt__wire_arena *ar, uint64_t *end,
+                         uint64_t *total) {
+  uint64_t e = 0, t = 0;
+  for (int i = 0; i < DT__MAX_PARAMS; i++)
+    ar->off[i] = DT__NO_ID;
+  for (int i = 0; i < sig->nparams; i++) {
+    const dt__param *p = &sig->params[i];
+    const void *ptr;
+    uint64_t n;
+    if (!p->is_buffer || p->dir == DT__DIR_INOUT)
+      continue;
+    memcpy(&ptr, args[i], sizeof ptr);
+    if (ptr == NULL)
+      continue;
+    int rc = dt__wire_buffer_bytes(sig, i, args, &n);
+    if (rc != 0)
+      return rc;
+    if (n > DT__WIRE_MAX_BYTES)
+      return -EOVERFLOW;
+    uint64_t a = dt__wire_frame_align(&p->type);
+    if (a < align)
+      a = align;
+    ar->off[i] = (e + a - 1) / a * a; /* each < 2^30 + 2^12: no overflow */
+    e = ar->off[i] + n;
+    t += n;
+  }
+  *end = e;
+  *total = t;
+  return 0;
+}
+
 /* Encodes the task into buf, which the caller owns and which has exactly
  * the size dt__wire_task_size computed for the same arguments and obj
  * (buf need not be aligned: LMDB hands out reserved space).  With obj

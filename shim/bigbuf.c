@@ -41,28 +41,9 @@ bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
   uint64_t end = 0, total = 0;
   if (!q->ops->arena || s->off->async || s->off->limits.cache)
     return false;
-  for (int i = 0; i < DT__MAX_PARAMS; i++)
-    ar->off[i] = DT__NO_ID;
-  for (int i = 0; i < sig->nparams; i++) {
-    const dt__param *p = &sig->params[i];
-    const void *ptr;
-    uint64_t n;
-    if (!p->is_buffer || p->dir == DT__DIR_INOUT)
-      continue;
-    memcpy(&ptr, args[i], sizeof ptr);
-    if (ptr == NULL || dt__wire_buffer_bytes(sig, i, args, &n) != 0)
-      continue;
-    if (n > DT__ARENA_MAX)
-      return false; /* dt__trip_too_big refuses it anyway */
-    uint64_t a = dt__wire_frame_align(&p->type); /* a [types] align */
-    if (a < PLACE_ALIGN)
-      a = PLACE_ALIGN;
-    ar->off[i] = (end + a - 1) / a * a;
-    end = ar->off[i] + n;
-    total += n;
-    if (end > DT__ARENA_MAX)
-      return false;
-  }
+  if (dt__wire_arena_place(sig, args, PLACE_ALIGN, ar, &end, &total) != 0 ||
+      end > DT__ARENA_MAX)
+    return false; /* the record's path says why, or dt__trip_too_big */
   if (total < DT__BIGBUF_MIN)
     return false;
   dt__error err = {0, 0, ""};

@@ -136,24 +136,12 @@ static int answer(const char *dir, unsigned si, const dt__sig *sig,
 static int arena_seed(const char *dir, unsigned si, unsigned oi,
                       const dt__sig *sig, dt__fuzz_call *call) {
   dt__wire_arena ar = {3, 0x5eed5eedull, NULL, {0}};
-  uint64_t end = 0;
+  uint64_t end = 0, total = 0;
   int placed = 0;
-  for (int i = 0; i < DT__MAX_PARAMS; i++)
-    ar.off[i] = DT__NO_ID;
-  for (int i = 0; i < sig->nparams; i++) {
-    const dt__param *p = &sig->params[i];
-    const void *ptr;
-    uint64_t n;
-    if (!p->is_buffer || p->dir == DT__DIR_INOUT)
-      continue;
-    memcpy(&ptr, call->args[i], sizeof ptr);
-    if (ptr == NULL || dt__wire_buffer_bytes(sig, i, call->args, &n) != 0)
-      continue;
-    uint64_t a = dt__wire_frame_align(&p->type);
-    ar.off[i] = (end + a - 1) / a * a;
-    end = ar.off[i] + n;
-    placed++;
-  }
+  if (dt__wire_arena_place(sig, call->args, 16, &ar, &end, &total) != 0)
+    return -1;
+  for (int i = 0; i < sig->nparams; i++)
+    placed += ar.off[i] != DT__NO_ID;
   if (placed == 0 || end > 65536)
     return 0;
   size_t size = 0;
