@@ -119,7 +119,8 @@ BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/roundtrip $(BUILD)/bench/anchors \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
               $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop \
-              $(BUILD)/bench/redis_ping $(BUILD)/bench/napcalls
+              $(BUILD)/bench/redis_ping $(BUILD)/bench/napcalls \
+              $(BUILD)/bench/xcopy
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install uninstall deb products clean deps demo FORCE
@@ -310,6 +311,10 @@ $(BUILD)/bench/burn: bench/burn.c bench/bench.h $(BUILD)/bench/libbnull.so
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LINK)
 
 $(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/xcopy: bench/xcopy.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 

@@ -6,7 +6,8 @@
 #   latency_hist.dat   LO HI FRACTION: dtask null-call round trips
 #                      (1 caller, 1 worker), in log-spaced bins, in us
 #   throughput.dat     WORKERS, then calls/s for 1, 2, 4 and 8 callers
-#   argsize.dat        BYTES DTASK_MBPS MEMCPY_MBPS
+#   argsize.dat        BYTES DTASK_MBPS MEMCPY_MBPS XCOPY_MBPS (the same
+#                      copies between two processes, bench/xcopy.c)
 # and writes latency.png, throughput.png and argsize.png beside them.
 # limit is the physical limit of the same run, the p50 of the fastest
 # futex handoff variant (limitname says which: "one CPU", "two CPUs",
@@ -87,4 +88,5 @@ set xlabel 'n, bytes in and bytes out (log scale)'
 set ylabel 'MB/s of n (1 MB = 1,000,000 bytes, log scale)'
 set key bottom right
 plot dir.'/argsize.dat' using 1:2 with linespoints lw 2 pt 7 title 'dtask, offloaded call', \
-     dir.'/argsize.dat' using 1:3 with linespoints lw 2 pt 5 title 'memcpy of n bytes, same process'
+     dir.'/argsize.dat' using 1:3 with linespoints lw 2 pt 5 title 'memcpy of n bytes, same process', \
+     dir.'/argsize.dat' using 1:4 with linespoints lw 2 pt 9 title 'the copies alone, between two processes'

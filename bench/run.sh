@@ -115,7 +115,7 @@ EXEC_TARGET_US=300
 
 for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
   "$B/coldstart" "$B/burn" "$B/sync_overhead" "$B/execloop" "$B/libempty.so" \
-  "$B/redis_ping" "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
+  "$B/redis_ping" "$B/xcopy" "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
   if [ ! -x "$f" ] && [ ! -f "$f" ]; then
     echo "bench: $f is missing; run make bench (or make first)" >&2
     exit 1
@@ -702,9 +702,13 @@ unset QTOOL_PROG
 say "argument size, 0 B to $((SIZES_MAX >> 20)) MiB"
 ARG_CFG=$(cfg argsize bench/argsize.toml)
 : >"$T/arg"
+: >"$T/xc"
 for i in $(seq "$RUNS"); do
   run_to "$T/arg" "$T/arg.err" "argument size (run $i)" \
     "$DTASK" run -c "$ARG_CFG" -w 1 -- "$B/argsize" "$SIZES_MAX" "$ARG_BUDGET" "$ARG_CALLS"
+  # The same copies between two processes, with nothing else (xcopy.c).
+  run_to "$T/xc" "$T/xc.err" "argument size, the copies alone (run $i)" \
+    "$B/xcopy" "$SIZES_MAX" "$ARG_BUDGET" "$ARG_CALLS"
 done
 offloaded "$T/arg" "argument size"
 human() { awk -v n="$1" 'BEGIN { u = "B"; split("KiB MiB GiB", us, " ")
@@ -712,23 +716,27 @@ human() { awk -v n="$1" 'BEGIN { u = "B"; split("KiB MiB GiB", us, " ")
 STAT="median of $RUNS run(s) of the median call in each run"
 md "## Argument size: bn_copy(in char src[n], size_t n, out char dst[n]), dtask run -w 1"
 md ""
-md "| n (in and out) | dtask call (us) | dtask MB/s | memcpy of n (us) | memcpy MB/s | call / memcpy |"
-md "|---:|---:|---:|---:|---:|---:|"
-echo "# bytes, dtask MB/s, memcpy MB/s" >"$OUT/argsize.dat"
+md "| n (in and out) | dtask call (us) | dtask MB/s | memcpy of n (us) | memcpy MB/s | call / memcpy | the copies between two processes (us) | call / those |"
+md "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "# bytes, dtask MB/s, memcpy MB/s, the copies between two processes MB/s" >"$OUT/argsize.dat"
 mapfile -t sizes < <(awk -F'[. ]' '$1 == "call_us" { print $2 }' "$T/arg" | sort -n -u)
 for n in "${sizes[@]}"; do
   cu=$(med "$T/arg" "call_us.$n")
   mu=$(med "$T/arg" "memcpy_us.$n")
+  xu=$(med "$T/xc" "xcopy_us.$n")
   if [ "$n" = 0 ]; then cm="n/a"; mm="n/a"
   else cm=$(calc / '%.1f' "$n" "$cu"); mm=$(calc / '%.1f' "$n" "$mu")
-    echo "$n $cm $mm" >>"$OUT/argsize.dat"; fi
-  md "| $(human "$n") | $cu | $cm | $mu | $mm | $(calc / '%.0fx' "$cu" "$mu") |"
+    echo "$n $cm $mm $(calc / '%.1f' "$n" "$xu")" >>"$OUT/argsize.dat"; fi
+  md "| $(human "$n") | $cu | $cm | $mu | $mm | $(calc / '%.0fx' "$cu" "$mu") | $xu | $(calc / '%.2fx' "$cu" "$xu") |"
   rec argsize "bn_copy $n B, dtask call" "$cu" us "memcpy $n B" "$mu" us
+  rec argsize "bn_copy $n B, dtask call (against the copies alone)" "$cu" us \
+    "$n B copied in, across and back between two processes" "$xu" us
   [ "$n" = 0 ] || rec argsize "bn_copy $n B, dtask" "$cm" MB/s "memcpy $n B" "$mm" MB/s
   V[arg.max.cm]=$cm V[arg.max.mm]=$mm V[arg.max.n]=$n
+  V[arg.max.xr]=$(calc / '%.2f' "$cu" "$xu")
 done
 md ""
-md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back. A figure is the median over the runs of each run's median call."
+md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back. A figure is the median over the runs of each run's median call. From 64 KiB the buffers travel through the caller's arena (see \"Big buffers travel through an arena\"). The copies between two processes (bench/xcopy.c) are what any offload of bn_copy must do, with nothing else: the caller copies n bytes into memory both processes share and hands a futex token over, the other process copies them (bn_copy's own work) and hands it back, and the caller copies the result out; unpinned, as dtask's processes are, median of as many rounds as dtask's calls."
 md ""
 
 # ==================================================== 7. sync overhead
@@ -1253,7 +1261,7 @@ if [ -n "$PY" ]; then
 fi
 md "- A dtask null call's round trip: p50 ${L[dtask_p50]} us, p99 ${L[dtask_p99]} us, p99.9 ${L[dtask_p999]} us; its p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[limit_p50]}")x the physical limit (a futex handoff, ${LIMIT_LABEL#futex handoff in shared memory, }: ${L[limit_p50]} us)$ppe_txt."
 md "- The most null calls per second: ${V[tp.best]}, with ${V[tp.best_at]}."
-md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy."
+md "- A $(human "${V[arg.max.n]}") in+out buffer moved at ${V[arg.max.cm]} MB/s through dtask, against ${V[arg.max.mm]} MB/s for memcpy; the call took ${V[arg.max.xr]}x the same copies between two processes with nothing else."
 md "- Sync mode adds ${V[so.bn_add]} ns to a call of bn_add and ${V[so.bn_mix]} ns to bn_mix; a call that offload_if keeps in the caller pays ${V[sol.bn_add]} ns and ${V[sol.bn_mix]} ns (target: at most 15 ns)."
 md "- With autostart, the first call returned ${V[cold.cold]} ms after exec, ${V[cold.more]} ms more than without dtask."
 md "- $EXEC_PROG, which catches nothing, took ${V[exec.cfg]} us per exec under the shim with a config of $EXEC_NSYM symbols, ${V[exec.cfg.more]} us more than with an empty library preloaded (${V[exec.empty]} us): the target (at most $EXEC_TARGET_US us more) is $([ "${V[exec.cfg.met]}" = yes ] && echo met || echo "not met") in this run; without a config the shim cost ${V[exec.shim.more]} us."
