@@ -736,7 +736,7 @@ for n in "${sizes[@]}"; do
   V[arg.max.xr]=$(calc / '%.2f' "$cu" "$xu")
 done
 md ""
-md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back. A figure is the median over the runs of each run's median call. From 64 KiB the buffers travel through the caller's arena (see \"Big buffers travel through an arena\"). The copies between two processes (bench/xcopy.c) are what any offload of bn_copy must do, with nothing else: the caller copies n bytes into memory both processes share and hands a futex token over, the other process copies them (bn_copy's own work) and hands it back, and the caller copies the result out; unpinned, as dtask's processes are, median of as many rounds as dtask's calls."
+md "MB/s is n / time of one call (1 MB = 10^6 bytes): n bytes travel to the worker and n back. A figure is the median over the runs of each run's median call. From 64 KiB the buffers travel through the caller's arena (see \"Big buffers travel through an arena\"). The copies between two processes (bench/xcopy.c) are what any offload of bn_copy must do, with nothing else: the caller copies n bytes into memory both processes share and hands a futex token over, the other process copies them (bn_copy's own work) and hands it back, and the caller copies the result out; unpinned, as dtask's processes are, median of as many rounds as dtask's calls. Below 64 KiB the copies cost next to nothing, and that column is one futex round trip between two unpinned processes, which varies with where the scheduler puts them (the round-trip table above measures it pinned and unpinned)."
 md ""
 
 # ==================================================== 7. sync overhead
