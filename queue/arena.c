@@ -346,12 +346,13 @@ void dt__arena_views_drop(void) {
 
 /* ------------------------------------------------------------ the sweep */
 
-/* Unlinks, in the queue directory dirfd, every arena file whose owner
- * thread is gone, and any whose header was never written and that is
- * older than UNWRITTEN_S; a name that is not a regular file is left
- * alone.  A worker that maps one keeps its pages until it tidies.  Returns how many it unlinked, or a negative errno when the
- * directory cannot be read. */
-int dt__arena_sweep(int dirfd) {
+/* Calls fn with the name of every arena file of the queue directory
+ * dirfd ("arena." and a decimal slot); stops at fn's first nonzero
+ * answer, which it returns.  Returns 0, fn's answer, or a negative errno
+ * when the directory cannot be read. */
+static int each_arena(int dirfd, int (*fn)(int dirfd, const char *name,
+                                           void *ctx),
+                      void *ctx) {
   int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
     return -errno;
@@ -361,44 +362,83 @@ int dt__arena_sweep(int dirfd) {
     close(dfd);
     return rc;
   }
-  int n = 0;
+  int rc = 0;
   struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
+  while (rc == 0 && (e = readdir(d)) != NULL) {
     char *end;
-    if (strncmp(e->d_name, "arena.", 6) != 0)
-      continue;
-    if (e->d_name[6] < '0' || e->d_name[6] > '9')
+    if (strncmp(e->d_name, "arena.", 6) != 0 || e->d_name[6] < '0' ||
+        e->d_name[6] > '9')
       continue;
     unsigned long slot = strtoul(e->d_name + 6, &end, 10);
-    if (*end != '\0' || slot > UINT32_MAX)
-      continue;
-    /* Never blocking on what is not a regular file (a FIFO's open would
-     * wait for a writer): such a name is left alone. */
-    int fd = openat(dirfd, e->d_name,
-                    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-      continue;
-    uint8_t h[HEAD_USED];
-    struct stat st;
-    bool gone = false;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      close(fd);
-      continue;
-    }
-    if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
-        memcmp(h, arena_magic, sizeof arena_magic) == 0) {
-      uint32_t pid, tid;
-      memcpy(&pid, h + OFF_PID, 4);
-      memcpy(&tid, h + OFF_TID, 4);
-      gone = pid == 0 || pid > 0x7fffffffu || tid > 0x7fffffffu ||
-             !dt__proc_thread_alive((int)pid, (int)tid);
-    } else {
-      gone = time(NULL) - st.st_mtime > UNWRITTEN_S;
-    }
-    close(fd);
-    if (gone && unlinkat(dirfd, e->d_name, 0) == 0)
-      n++;
+    if (*end == '\0' && slot <= UINT32_MAX)
+      rc = fn(dirfd, e->d_name, ctx);
   }
   closedir(d);
-  return n;
+  return rc;
+}
+
+/* each_arena's fn for dt__arena_usage: counts the regular file name
+ * (ctx: two counters). */
+static int count_one(int dirfd, const char *name, void *ctx) {
+  uint64_t *c = ctx;
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(st.st_mode)) {
+    c[0]++;
+    c[1] += (uint64_t)st.st_blocks * 512; /* allocated, as fallocate made */
+  }
+  return 0;
+}
+
+/* How many arena files the queue directory dirfd holds (*files), and the
+ * bytes allocated to them (*bytes).  Returns 0 or a negative errno (both
+ * 0 then). */
+int dt__arena_usage(int dirfd, size_t *files, uint64_t *bytes) {
+  uint64_t c[2] = {0, 0};
+  int rc = each_arena(dirfd, count_one, c);
+  *files = rc == 0 ? (size_t)c[0] : 0;
+  *bytes = rc == 0 ? c[1] : 0;
+  return rc;
+}
+
+/* each_arena's fn for dt__arena_sweep: unlinks name when it is gone as
+ * dt__arena_sweep says, and counts it (ctx: an int). */
+static int sweep_one(int dirfd, const char *name, void *ctx) {
+  /* Never blocking on what is not a regular file (a FIFO's open would
+   * wait for a writer): such a name is left alone. */
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return 0;
+  uint8_t h[HEAD_USED];
+  struct stat st;
+  bool gone = false;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return 0;
+  }
+  if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
+      memcmp(h, arena_magic, sizeof arena_magic) == 0) {
+    uint32_t pid, tid;
+    memcpy(&pid, h + OFF_PID, 4);
+    memcpy(&tid, h + OFF_TID, 4);
+    gone = pid == 0 || pid > 0x7fffffffu || tid > 0x7fffffffu ||
+           !dt__proc_thread_alive((int)pid, (int)tid);
+  } else {
+    gone = time(NULL) - st.st_mtime > UNWRITTEN_S;
+  }
+  close(fd);
+  if (gone && unlinkat(dirfd, name, 0) == 0)
+    (*(int *)ctx)++;
+  return 0;
+}
+
+/* Unlinks, in the queue directory dirfd, every arena file whose owner
+ * thread is gone, and any whose header was never written and that is
+ * older than UNWRITTEN_S; a name that is not a regular file is left
+ * alone.  A worker that maps one keeps its pages until it tidies.  Returns how many it unlinked, or a negative errno when the
+ * directory cannot be read. */
+int dt__arena_sweep(int dirfd) {
+  int n = 0;
+  int rc = each_arena(dirfd, sweep_one, &n);
+  return rc < 0 ? rc : n;
 }

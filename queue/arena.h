@@ -50,7 +50,9 @@ int dt__arena_view(int dirfd, const char *dir, uint32_t slot, uint64_t stamp,
 void dt__arena_views_tidy(int dirfd);
 void dt__arena_views_drop(void);
 
-/* The sweep's: the arenas of threads that are gone. */
+/* The sweep's: the arenas of threads that are gone; and what they all
+ * hold (dtask status). */
 int dt__arena_sweep(int dirfd);
+int dt__arena_usage(int dirfd, size_t *files, uint64_t *bytes);
 
 #endif /* DT_QUEUE_ARENA_H */

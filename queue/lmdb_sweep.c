@@ -209,5 +209,8 @@ int dt__lm_sweep(dt__queue *base, unsigned *reclaimed) {
 
 /* The stat operation: dt__lmdb_stat. */
 int dt__lm_stat(dt__queue *q, dt__queue_stats *st) {
-  return dt__lmdb_stat(&dt__lm(q)->db, st);
+  int rc = dt__lmdb_stat(&dt__lm(q)->db, st);
+  if (rc == 0)
+    (void)dt__arena_usage(q->dirfd, &st->arenas, &st->arena_bytes);
+  return rc;
 }

@@ -139,6 +139,10 @@ typedef struct dt__queue_stats {
   /* LMDB: the bytes of used_bytes on its free list, which a pool alone
    * with the queue gives back (queue/lmdb_compact.c); 0 for Redis. */
   uint64_t free_bytes;
+  /* The callers' arenas in the queue directory (queue/arena.h): how
+   * many, and the bytes they hold; 0 for a backend without them. */
+  size_t arenas;
+  uint64_t arena_bytes;
 } dt__queue_stats;
 
 /* One symbol's round trips as its callers count them: calls answered
@@ -454,6 +458,7 @@ static inline int dt__queue_sweep(dt__queue *q, unsigned *reclaimed) {
   return q->ops->sweep(q, reclaimed);
 }
 static inline int dt__queue_stat(dt__queue *q, dt__queue_stats *st) {
+  memset(st, 0, sizeof *st);
   return q->ops->stat(q, st);
 }
 static inline int dt__queue_blob_put(dt__queue *q, const void *data,

@@ -316,10 +316,12 @@ static void print_text(FILE *out, const view *v) {
             iv->st.tasks, iv->st.claims, iv->st.results);
     if (strcmp(v->cfg->backend, "lmdb") == 0)
       fprintf(out, "; %.1f MiB used of %.0f MiB (map_size), %.1f MiB of it "
-                   "free\n",
+                   "free; %zu caller arena%s, %.1f MiB\n",
               (double)iv->st.used_bytes / 1048576.0,
               (double)v->cfg->map_size / 1048576.0,
-              (double)iv->st.free_bytes / 1048576.0);
+              (double)iv->st.free_bytes / 1048576.0, iv->st.arenas,
+              iv->st.arenas == 1 ? "" : "s",
+              (double)iv->st.arena_bytes / 1048576.0);
     else
       fprintf(out, "; the server uses %.1f MiB\n",
               (double)iv->st.used_bytes / 1048576.0);
@@ -423,9 +425,9 @@ static void print_json(FILE *out, const view *v) {
     fprintf(out,
             ",\"waiting\":%zu,\"running\":%zu,\"unread_answers\":%zu,"
             "\"used_bytes\":%" PRIu64 ",\"free_bytes\":%" PRIu64
-            ",\"pools\":[",
+            ",\"arenas\":%zu,\"arena_bytes\":%" PRIu64 ",\"pools\":[",
             iv->st.tasks, iv->st.claims, iv->st.results, iv->st.used_bytes,
-            iv->st.free_bytes);
+            iv->st.free_bytes, iv->st.arenas, iv->st.arena_bytes);
     for (int k = 0; k < iv->npools; k++) {
       const dt__pool_info *p = iv->pools[k];
       int busy = busy_of(p);
@@ -587,6 +589,8 @@ static void print_prometheus(FILE *out, const view *v) {
       {"dtask_queue_used_bytes", "Bytes the queue uses."},
       {"dtask_queue_free_bytes",
        "Bytes of those on the LMDB queue's free list (0 for Redis)."},
+      {"dtask_queue_arena_bytes",
+       "Bytes of the callers' arenas beside an LMDB queue (0 for Redis)."},
       {"dtask_pools_serving", "Pools whose record is fresh."},
       {"dtask_workers_alive", "Worker processes running."}};
   for (size_t g = 0; g < sizeof gauges / sizeof gauges[0]; g++) {
@@ -601,9 +605,10 @@ static void print_prometheus(FILE *out, const view *v) {
           alive += (uint64_t)iv->pools[k]->alive;
         }
       /* In the order of gauges. */
-      const uint64_t val[] = {iv->st.tasks,      iv->st.claims,
-                              iv->st.used_bytes, iv->st.free_bytes,
-                              serving,           alive};
+      const uint64_t val[] = {iv->st.tasks,       iv->st.claims,
+                              iv->st.used_bytes,  iv->st.free_bytes,
+                              iv->st.arena_bytes, serving,
+                              alive};
       fprintf(out, "%s{image=\"%s\"} %" PRIu64 "\n", gauges[g][0], iv->name,
               val[g]);
     }

@@ -14,8 +14,9 @@
 #   e. a worker that scribbles over its in buffer and dies is retried
 #      (on_crash = "retry"), and the retry reads the caller's bytes;
 #   f. while a call of 1 MiB is held in a worker, the caller's arena file
-#      is there (arena.SLOT, 0600, >= 2 MiB of data); after the program
-#      exits none is left;
+#      is there (arena.SLOT, 0600, >= 2 MiB of data), and dtask status
+#      shows it (--json's arenas and arena_bytes, --prometheus's
+#      dtask_queue_arena_bytes); after the program exits none is left;
 #   g. control for f: a call of 4 KiB makes no arena;
 #   h. a caller killed during its call: the pool's sweep unlinks its
 #      arena, and the worker lets go of its mapping when idle;
@@ -166,9 +167,18 @@ if [ "$n" = 1 ]; then
   [ "$mode" = 600 ] && [ "$size" -ge $((4096 + 2 * 1048576)) ] &&
     [[ ${files##*/} =~ ^arena\.[0-9]+$ ]] && ok_f=0
 fi
+timeout 20 env "${CLEAN[@]}" "$DTASK" status -c "$cfg" --json \
+  >"$root/f.json" 2>"$root/f.jerr"
+timeout 20 env "${CLEAN[@]}" "$DTASK" status -c "$cfg" --prometheus \
+  >"$root/f.prom" 2>>"$root/f.jerr"
 touch "$root/h"
 wait "$HP"
 check $ok_f "f. while a call of 1 MiB runs, its thread's arena is there ($n file: ${files##*/}, mode ${mode:-?}, ${size:-?} bytes)"
+ab=$(sed -n 's/.*"arenas":1,"arena_bytes":\([0-9]*\).*/\1/p' "$root/f.json")
+pb=$(awk '$1 ~ /^dtask_queue_arena_bytes[{]/ { print $2 }' "$root/f.prom")
+[ "${ab:-0}" -ge $((2 * 1048576)) ] && [ "${pb:-0}" = "$ab" ]
+check $? "f. dtask status shows the arena: 1 file of $ab bytes (--json), $pb (--prometheus)" \
+  "$root/f.json" "$root/f.jerr"
 right "$root/f" 'hold: 1 calls, 0 wrong' && [ -z "$(arenas)" ]
 check $? "f. the held call was right, and its arena is gone after the program" \
   "$root/f.out" "$root/f.err"
