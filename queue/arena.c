@@ -32,6 +32,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,15 +82,12 @@ static uint64_t arena_len(uint64_t need, uint64_t old) {
   return DT__ARENA_HEAD + d;
 }
 
-/* Gives fd len bytes of allocated pages: fallocate, so that a full
- * filesystem says ENOSPC now; ftruncate where the filesystem cannot
- * allocate ahead.  Returns 0 or a negative errno. */
+/* Gives fd len bytes of allocated pages (fallocate), so that a full
+ * filesystem says ENOSPC now, never SIGBUS in a copy later.  Returns 0
+ * or a negative errno: -EOPNOTSUPP where the filesystem cannot allocate
+ * ahead (the call's buffers then go in its record). */
 static int arena_size(int fd, uint64_t len) {
-  if (fallocate(fd, 0, 0, (off_t)len) == 0)
-    return 0;
-  if (errno != EOPNOTSUPP)
-    return -errno;
-  return ftruncate(fd, (off_t)len) == 0 ? 0 : -errno;
+  return fallocate(fd, 0, 0, (off_t)len) == 0 ? 0 : -errno;
 }
 
 /* Makes sure the calling thread's arena a, for waiter slot slot of the
@@ -401,42 +399,99 @@ int dt__arena_usage(int dirfd, size_t *files, uint64_t *bytes) {
   return rc;
 }
 
-/* each_arena's fn for dt__arena_sweep: unlinks name when it is gone as
- * dt__arena_sweep says, and counts it (ctx: an int). */
+/* Whether process pid maps the file dev:ino (its /proc/PID/maps says so):
+ * false when it cannot be read (the process is gone). */
+static bool maps_file(int pid, dev_t dev, ino_t ino) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%d/maps", pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return false;
+  bool found = false;
+  while (!found && fgets(line, sizeof line, f) != NULL) {
+    unsigned maj, min;
+    unsigned long long in;
+    if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &in) == 3)
+      found = in == (unsigned long long)ino && maj == major(dev) &&
+              min == minor(dev);
+    while (strchr(line, '\n') == NULL && fgets(line, sizeof line, f))
+      ; /* the rest of a long line */
+  }
+  fclose(f);
+  return found;
+}
+
+/* Reads the header of the arena file name (opened as fd, whose stat is
+ * st): whether its owner is gone, as dt__arena_sweep says. */
+static bool owner_gone(int fd, const struct stat *st) {
+  uint8_t h[HEAD_USED];
+  if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+      memcmp(h, arena_magic, sizeof arena_magic) != 0)
+    return time(NULL) - st->st_mtime > UNWRITTEN_S;
+  uint32_t pid, tid;
+  memcpy(&pid, h + OFF_PID, 4);
+  memcpy(&tid, h + OFF_TID, 4);
+  return pid == 0 || pid > 0x7fffffffu || tid > 0x7fffffffu ||
+         !dt__proc_thread_alive((int)pid, (int)tid) ||
+         !maps_file((int)pid, st->st_dev, st->st_ino);
+}
+
+/* each_arena's fn for dt__arena_sweep: unlinks name when its owner is
+ * gone, and counts it (ctx: an int). */
 static int sweep_one(int dirfd, const char *name, void *ctx) {
   /* Never blocking on what is not a regular file (a FIFO's open would
    * wait for a writer): such a name is left alone. */
   int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return 0;
-  uint8_t h[HEAD_USED];
-  struct stat st;
-  bool gone = false;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return 0;
-  }
-  if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
-      memcmp(h, arena_magic, sizeof arena_magic) == 0) {
-    uint32_t pid, tid;
-    memcpy(&pid, h + OFF_PID, 4);
-    memcpy(&tid, h + OFF_TID, 4);
-    gone = pid == 0 || pid > 0x7fffffffu || tid > 0x7fffffffu ||
-           !dt__proc_thread_alive((int)pid, (int)tid);
-  } else {
-    gone = time(NULL) - st.st_mtime > UNWRITTEN_S;
-  }
+  struct stat st, now;
+  bool gone = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              owner_gone(fd, &st);
   close(fd);
-  if (gone && unlinkat(dirfd, name, 0) == 0)
+  /* The name may have been given to a new arena meanwhile (its slot's
+   * next thread unlinks and makes one): only the file read goes. */
+  if (gone && fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+      now.st_dev == st.st_dev && now.st_ino == st.st_ino &&
+      unlinkat(dirfd, name, 0) == 0)
     (*(int *)ctx)++;
   return 0;
 }
 
+/* each_arena's fn for dt__arena_drop_process: unlinks name when its
+ * header names this process. */
+static int drop_mine(int dirfd, const char *name, void *ctx) {
+  (void)ctx;
+  uint8_t h[HEAD_USED];
+  struct stat st;
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return 0;
+  uint32_t pid = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h &&
+      memcmp(h, arena_magic, sizeof arena_magic) == 0)
+    memcpy(&pid, h + OFF_PID, 4);
+  close(fd);
+  if (pid == (uint32_t)getpid())
+    unlinkat(dirfd, name, 0);
+  return 0;
+}
+
+/* The process exits: unlinks every arena file of the queue directory
+ * dirfd that a thread of this process made (threads still running keep
+ * their mappings, and a call of theirs in flight is refused by its
+ * worker and runs inline).  Returns 0 or a negative errno. */
+int dt__arena_drop_process(int dirfd) {
+  return each_arena(dirfd, drop_mine, NULL);
+}
+
 /* Unlinks, in the queue directory dirfd, every arena file whose owner
- * thread is gone, and any whose header was never written and that is
- * older than UNWRITTEN_S; a name that is not a regular file is left
- * alone.  A worker that maps one keeps its pages until it tidies.  Returns how many it unlinked, or a negative errno when the
- * directory cannot be read. */
+ * thread is gone or whose owner process no longer maps it (it exec'd, or
+ * its pid is another process's now), and any whose header was never
+ * written and that is older than UNWRITTEN_S; a name that is not a
+ * regular file is left alone.  A worker that maps one keeps its pages
+ * until it tidies.  Returns how many it unlinked, or a negative errno
+ * when the directory cannot be read. */
 int dt__arena_sweep(int dirfd) {
   int n = 0;
   int rc = each_arena(dirfd, sweep_one, &n);

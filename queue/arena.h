@@ -54,5 +54,6 @@ void dt__arena_views_drop(void);
  * hold (dtask status). */
 int dt__arena_sweep(int dirfd);
 int dt__arena_usage(int dirfd, size_t *files, uint64_t *bytes);
+int dt__arena_drop_process(int dirfd);
 
 #endif /* DT_QUEUE_ARENA_H */

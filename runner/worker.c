@@ -555,6 +555,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   if (getppid() == supervisor)
     kill(supervisor, DT__WAKE_SIGNAL);
   bool idle = false;
+  uint64_t tidied = dt__now_ns(); /* when the arena views were last tidied */
   const uint64_t limit = dt__wire_call_limit(w_cfg); /* one call's bytes */
   dt__claimed next = {NULL, 0, 0}; /* claimed with the last answer */
   bool have = false;
@@ -570,11 +571,14 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
     }
     idle = rc == -ETIMEDOUT || rc == -EINTR;
-    if (idle) {
-      /* Nothing to do: let go of the arenas whose callers did. */
+    if (idle || dt__now_ns() - tidied > DT__RUNNER_TICK_NS) {
+      /* Idle, or once a tick while busy: let go of the arenas whose
+       * callers did, so that their pages are freed. */
       dt__arena_views_tidy(q->dirfd);
-      continue;
+      tidied = dt__now_ns();
     }
+    if (idle)
+      continue;
     if (rc == -E2BIG) {
       snprintf(msg, sizeof msg,
                "the queue has no room to hand the task (%zu bytes) to a "

@@ -60,6 +60,20 @@ bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
   return true;
 }
 
+/* Before a try of a call that ar placed in ts's arena: whether that
+ * arena is still there for it; if the thread let go of it since (a try
+ * given up while a worker may still write into it), a new one is made
+ * with the same layout (the record's size is the same) and ar updated.
+ * False when none can be had: the try goes through its record. */
+bool dt__bigbuf_again(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                      void **args, dt__wire_arena *ar) {
+  if (ts->arena.map != NULL && ts->arena.pid == ts->pid &&
+      ts->arena.stamp == ar->stamp &&
+      dt__arena_data(&ts->arena) == ar->data)
+    return true;
+  return dt__bigbuf_place(s, q, ts, args, ar);
+}
+
 /* Copies the in buffers of the call of s with args into the arena where
  * ar placed them: before each try of the call, outside any transaction
  * of the queue (a function that wrote into its in buffer, against its

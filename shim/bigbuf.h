@@ -16,6 +16,8 @@
 
 bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
                       void **args, dt__wire_arena *ar);
+bool dt__bigbuf_again(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
+                      void **args, dt__wire_arena *ar);
 void dt__bigbuf_fill(const dt__stub *s, void **args, const dt__wire_arena *ar);
 void dt__bigbuf_abandon(dt__queue *q, dt__thread_state *ts);
 

@@ -208,8 +208,9 @@ dt__queue *dt__state_queue(void) {
 }
 
 /* At exit: drops the calling thread's last result, still in the queue,
- * and its arena (other threads drop theirs when they exit; a pool's
- * sweep unlinks the arenas of threads that never did). */
+ * and unlinks the arenas of every thread of this process (threads that
+ * exit drop theirs; a pool's sweep unlinks those of a process that died
+ * or exec'd). */
 void dt__state_fini(void) {
   dt__thread_state *ts = t_state;
   dt__queue *q = __atomic_load_n(&s_q, __ATOMIC_ACQUIRE);
@@ -220,4 +221,8 @@ void dt__state_fini(void) {
     ts->has_drop = false;
     dt__arena_drop(&ts->arena, q->dirfd);
   }
+  /* The arenas of this process's other threads, which no destructor
+   * drops at exit. */
+  if (q != NULL && !dt__queue_stale(q) && q->ops->arena)
+    (void)dt__arena_drop_process(q->dirfd);
 }

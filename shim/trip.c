@@ -396,7 +396,11 @@ dt__outcome dt__trip_wait(dt__stub *s, dt__queue *q, dt__thread_state *ts,
   case DT__ST_NO_SYMBOL:
   case DT__ST_NOMEM:
   case DT__ST_TOO_BIG:
-    /* Refused before it ran: it runs here, once. */
+    /* Refused before it ran: it runs here, once.  A worker that could not
+     * use the thread's arena (its file gone) refused it: the next call
+     * makes a new one. */
+    if (c->ar != NULL && c->status == DT__ST_MALFORMED)
+      dt__bigbuf_abandon(q, ts);
     dt__log(DT__LOG_ERROR, "%s; calling it inline", c->msg); /* named above */
     return DT__OUT_INLINE;
   case DT__ST_LOST:
@@ -413,6 +417,14 @@ dt__outcome dt__trip_round(dt__stub *s, dt__queue *q, dt__thread_state *ts,
                            size_t size, dt__call_ctx *c) {
   dt__watch w = {0, 0, false, 0};
   uint32_t seen = dt__queue_slot_seq(q, ts->slot);
+  if (c->ar != NULL && !dt__bigbuf_again(s, q, ts, c->args, c->ar)) {
+    /* A try after the thread let go of its arena, and no new one can be
+     * had: this try's buffers go in its record. */
+    c->ar = NULL;
+    if (dt__wire_task_size(&s->off->sig, c->args, dt__stub_obj(s), &size) !=
+        0)
+      return DT__OUT_INLINE;
+  }
   if (c->ar != NULL)
     dt__bigbuf_fill(s, c->args, c->ar);
   if (dt__trip_submit(s, q, ts, size, c, NULL) != 0)
@@ -499,7 +511,7 @@ int dt__trip_settle(dt__stub *s, dt__queue *q, dt__thread_state *ts,
   for (int attempt = 0;; attempt++) {
     if (attempt > 0) {
       bool keep = c->keep;
-      const dt__wire_arena *ar = c->ar;
+      dt__wire_arena *ar = c->ar;
       free(c->kept);
       dt__trip_ctx_init(c, s, args, ret, saved, c->refs);
       c->keep = keep;

@@ -21,8 +21,8 @@ typedef struct dt__call_ctx {
   int from;             /* who stored the answer: DT__FROM_* */
   uint64_t id;
   const uint64_t *refs; /* fan-out: in buffers stored once, or NULL */
-  const dt__wire_arena *ar; /* big buffers in the thread's arena, or NULL
-                               (shim/bigbuf.c) */
+  dt__wire_arena *ar;   /* big buffers in the thread's arena, or NULL
+                           (shim/bigbuf.c) */
   bool quiet;           /* fan-out: another slice said it already */
   bool async;           /* async = true: no caller waits for the answer */
   bool keep;            /* cache: copy the answer applied into kept */

@@ -22,7 +22,18 @@
 #      arena, and the worker lets go of its mapping when idle;
 #   i. the queue's filesystem too full for an arena: the call goes
 #      through its record (or inline), right, no crash (needs root, to
-#      mount a small tmpfs in a private mount namespace).
+#      mount a small tmpfs in a private mount namespace);
+#   j. a call whose answer is refused (a forged answer for another call,
+#      from qtool) while a worker may still hold it lets go of its arena;
+#      its retry (on_crash = "retry") makes a new one and is right, and
+#      the caller does not crash writing into the old one;
+#   k. a thread's arena file removed under it: the worker refuses the
+#      next call (it runs inline, once), and the thread's following calls
+#      make a new arena and are offloaded again;
+#   l. a caller that exec's another program after a big call: the pool's
+#      sweep unlinks its arena, which the new program no longer maps;
+#   m. a program that exits while threads that made big calls still run:
+#      no arena is left (the exit unlinks every one of the process's).
 #
 # Environment: BUILD (default build); SANITIZE=1 when the shim and the
 # commands were built with ASan/UBSan (default: found out from the shim).
@@ -36,9 +47,10 @@ set -u
 
 DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so
+QTOOL=$BUILD/fixtures/qtool
 BB=$BUILD/fixtures/bigbuf
 PROG=$BB/bbprog
-for f in "$DTASK" "$SHIM" "$PROG" "$BB/libbb.so" \
+for f in "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$BB/libbb.so" \
   tests/fixtures/bigbuf/bb.toml; do
   if [ ! -e "$f" ]; then
     echo "bigbuf.sh: $f is missing; build first (make all)" >&2
@@ -140,6 +152,10 @@ check $? "d. after fork, parent and child call at once: all right" \
 [ -z "$(arenas)" ]
 check $? "a-d. no arena file is left once the programs have exited" \
   <(arenas)
+pool "$root/m" -- leave 3 300000
+right "$root/m" 'leave: 3 calls, 0 wrong' && [ -z "$(arenas)" ]
+check $? "m. a program that exits while 3 threads that made big calls still run leaves no arena" \
+  "$root/m.out" "$root/m.err" <(arenas)
 
 # ------------------------------------- e. a crash after scribbling: retry
 touch "$root/crash"
@@ -235,6 +251,31 @@ for _ in $(seq 60); do
 done
 [ "$m" = 0 ]
 check $? "h. the worker lets go of the dead caller's arena when idle ($m processes map it)"
+# l. A caller that exec's after its call: its thread lives on (the
+# same pid and tid), but the program it became no longer maps the arena.
+env "${CLEAN[@]}" LD_PRELOAD="$PRELOAD" DTASK_CONFIG="$cfg" \
+  ASAN_OPTIONS=detect_leaks=0 timeout 60 "$PROG" exec 1048576 8 \
+  >"$root/l.out" 2>"$root/l.err" &
+lp=$!
+for _ in $(seq 200); do
+  grep -q 'exec: 1 calls' "$root/l.out" 2>/dev/null && break
+  sleep 0.05
+done
+made=$(arenas | grep -c .)
+gone=1
+for _ in $(seq 100); do
+  [ -z "$(arenas)" ] && gone=0 && break
+  sleep 0.05
+done
+kill -0 "$lp" 2>/dev/null
+alive=$?
+right_l=1
+grep -q 'exec: 1 calls, 0 wrong' "$root/l.out" && right_l=0
+[ "$right_l" = 0 ] && [ "$made" = 1 ] && [ "$gone" = 0 ] && [ "$alive" = 0 ]
+check $? "l. the arena of a caller that exec'd ($made file) is unlinked by the sweep while the process runs on" \
+  "$root/l.out" "$root/l.err"
+kill "$lp" 2>/dev/null
+wait "$lp" 2>/dev/null
 kill -TERM "$hpool" 2>/dev/null
 wait "$hpool" 2>/dev/null
 
@@ -258,5 +299,43 @@ else
   check $? "i. no room for an arena (a 3 MiB tmpfs): said, the calls still right" \
     "$root/i.out" "$root/i.err"
 fi
+
+# ------------------------- j. a refused answer, then a retry: a new arena
+{
+  cat "$BBTOML"
+  printf '\n[[offload]]\nsignature = "int tr_add(int a, int b)"\n'
+  printf '\n[queue]\npath = "%s"\n\n[runner]\nautostart = false\n' "$root/qj"
+  printf '\n[defaults]\nwait_for_runner = "1s"\n'
+} >"$root/j.toml"
+env "${CLEAN[@]}" LD_PRELOAD="$PRELOAD" DTASK_CONFIG="$root/j.toml" \
+  ASAN_OPTIONS=detect_leaks=0 timeout 60 "$PROG" crash 1048576 \
+  >"$root/j.out" 2>"$root/j.err" &
+jp=$!
+QTOOL_PROG=$PROG timeout 30 env "${CLEAN[@]}" "$QTOOL" "$root/j.toml" forge badid \
+  >"$root/jq.out" 2>&1
+wait "$jp"
+echo $? >"$root/j.rc"
+right "$root/j" 'crash: 1 calls, 0 wrong' &&
+  grep -q 'forged badid' "$root/jq.out" &&
+  grep -q 'refused its result' "$root/j.err" &&
+  grep -q 'retry 1 of 2' "$root/j.err"
+check $? "j. an answer refused while a worker may hold the call: the retry makes a new arena, right, no crash (exit $(cat "$root/j.rc"))" \
+  "$root/j.out" "$root/j.err" "$root/jq.out"
+
+# ------------------------ k. the arena file removed under a live thread
+pool "$root/k" -- loop 8 1048576 400 &
+kp=$!
+for _ in $(seq 200); do
+  grep -q 'loop: call 2' "$root/k.out" 2>/dev/null && break
+  sleep 0.05
+done
+arenas | xargs -r rm -f
+wait "$kp"
+gone=$(grep -c "arena .* is gone" "$root/k.err")
+inline=$(grep -c 'calling it inline' "$root/k.err")
+right "$root/k" 'loop: 8 calls, 0 wrong' && [ "$gone" = 1 ] &&
+  [ "$inline" = 1 ]
+check $? "k. an arena removed under its thread: one call refused and run inline ($gone, $inline), then a new arena" \
+  "$root/k.out" "$root/k.err"
 
 finish
