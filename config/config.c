@@ -45,8 +45,9 @@ static const char *const top_keys[] = {"queue",   "runner", "types",
                                        NULL};
 static const char *const queue_keys[] = {"backend",       "path",
                                          "map_size",      "max_call_size",
-                                         "url",           "password_file",
-                                         "name",          NULL};
+                                         "arena",         "url",
+                                         "password_file", "name",
+                                         NULL};
 /* The keys of [queue] that only the "redis" backend reads. */
 static const char *const redis_keys[] = {"url", "password_file", "name", NULL};
 static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
@@ -267,8 +268,8 @@ static int read_redis(const dt__toml *t, dt__config *cfg, dt__error *err) {
   return 0;
 }
 
-/* [queue]: backend, path, map_size, max_call_size, and the keys of the
- * "redis" backend (read_redis). */
+/* [queue]: backend, path, map_size, max_call_size, arena, and the keys
+ * of the "redis" backend (read_redis). */
 static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
   if (check_keys(t, queue_keys, "[queue]", err) != 0)
@@ -331,6 +332,17 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
                            "map_size or lower max_call_size",
                            (unsigned long long)cfg->max_call_size,
                            (unsigned long long)(cfg->map_size / 4));
+  }
+  if ((v = dt__toml_get(t, "arena")) != NULL) {
+    if (dt__toml_want(v, DT__TOML_BOOL, "[queue]", "arena = false", err) != 0)
+      return -EINVAL;
+    if (strcmp(cfg->backend, "lmdb") != 0)
+      return dt__error_set(err, v->key_line, v->key_col,
+                           "'arena' in [queue] applies only with backend = "
+                           "\"lmdb\" (a Redis queue's workers may run on "
+                           "other hosts, so its calls carry their buffers "
+                           "in their records); remove arena");
+    cfg->arena = v->u.b;
   }
   return read_redis(t, cfg, err);
 }
@@ -769,6 +781,7 @@ static void set_defaults(dt__config *cfg, const char *path) {
   cfg->queue_path[0] = '\0';
   cfg->map_size = DEFAULT_MAP_SIZE;
   cfg->max_call_size = dt__config_call_default(DEFAULT_MAP_SIZE);
+  cfg->arena = 1;
   cfg->workers = DEFAULT_WORKERS;
   cfg->autostart = DEFAULT_AUTOSTART;
   cfg->idle_exit_ns = DEFAULT_IDLE_EXIT_NS;

@@ -36,6 +36,8 @@ typedef struct dt__config {
   uint64_t map_size;      /* bytes */
   uint64_t max_call_size; /* bytes: the most one call's task or result may
                              take (default: map_size / 4, 4KiB..2GiB) */
+  int arena;              /* big buffers travel through the callers'
+                             arenas (queue/arena.h; "lmdb" only) */
   /* [queue] with backend = "redis" (all empty for "lmdb") */
   char url[1024];            /* as written */
   dt__url redis;             /* url, parsed */

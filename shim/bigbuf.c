@@ -8,9 +8,10 @@
  * the worker keeps mapped, the function reads it and writes its out
  * buffers there, and the caller copies those once into its own: one
  * copy each way.  A call goes that way when its queue's workers share
- * this host (dt__queue_ops.arena), it is a single synchronous call
- * without an answers cache (whose record must carry everything), and
- * its in and out buffers take at least DT__BIGBUF_MIN bytes.  inout
+ * this host (dt__queue_ops.arena) and [queue] arena is not false, it is
+ * a single synchronous call without an answers cache (whose record must
+ * carry everything), and its in and out buffers take at least
+ * DT__BIGBUF_MIN bytes.  inout
  * buffers stay in the record: a worker that died halfway through one
  * would leave it half written for the call's next try.
  *
@@ -39,7 +40,8 @@ bool dt__bigbuf_place(const dt__stub *s, dt__queue *q, dt__thread_state *ts,
                       void **args, dt__wire_arena *ar) {
   const dt__sig *sig = &s->off->sig;
   uint64_t end = 0, total = 0;
-  if (!q->ops->arena || s->off->async || s->off->limits.cache)
+  if (!q->ops->arena || !dt__caller.cfg->arena || s->off->async ||
+      s->off->limits.cache)
     return false;
   if (dt__wire_arena_place(sig, args, PLACE_ALIGN, ar, &end, &total) != 0 ||
       end > DT__ARENA_MAX)

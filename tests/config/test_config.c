@@ -340,8 +340,8 @@ static void test_err_unknown_key_in_sections(void **state) {
                    "'backend'?");
   assert_cfg_error("[queue]\nsize = \"1GiB\"\n", 2, 1,
                    "unknown key 'size' in [queue]; the keys are: backend, "
-                   "path, map_size, max_call_size, url, password_file, "
-                   "name");
+                   "path, map_size, max_call_size, arena, url, "
+                   "password_file, name");
   assert_cfg_error("[queue]\nbackend = \"redis\"\nurll = \"redis://h\"\n", 3,
                    1, "unknown key 'urll' in [queue]; did you mean 'url'?");
   assert_cfg_error("[queue]\npasword_file = \"/p\"\n", 2, 1,
@@ -694,6 +694,28 @@ static void test_max_call_size(void **state) {
                    "map_size (1048576 bytes)");
   assert_cfg_error("[queue]\nmax_call_size = -1\n", 2, 17,
                    "max_call_size must be positive");
+}
+
+/* [queue] arena: true by default, false turns the callers' arenas off;
+ * a boolean, and only with backend = "lmdb". */
+static void test_arena(void **state) {
+  (void)state;
+  dt__config *cfg = NULL;
+  dt__error err = {0, 0, ""};
+  const char *t1 = "[queue]\nmap_size = \"4MiB\"\n";
+  assert_int_equal(dt__config_parse(t1, strlen(t1), "t", &cfg, &err), 0);
+  assert_int_equal(cfg->arena, 1);
+  dt__config_free(cfg);
+  const char *t2 = "[queue]\narena = false\n";
+  assert_int_equal(dt__config_parse(t2, strlen(t2), "t", &cfg, &err), 0);
+  assert_int_equal(cfg->arena, 0);
+  dt__config_free(cfg);
+  assert_cfg_error("[queue]\narena = \"no\"\n", 2, 9, "arena = false");
+  assert_cfg_error("[queue]\nbackend = \"redis\"\nurl = \"redis://h\"\n"
+                   "arena = true\n",
+                   4, 1,
+                   "'arena' in [queue] applies only with backend = "
+                   "\"lmdb\"");
 }
 
 static void test_err_idle_exit(void **state) {
@@ -1160,6 +1182,7 @@ int main(void) {
       cmocka_unit_test(test_redis_password_config_mode),
       cmocka_unit_test(test_err_queue_path),
       cmocka_unit_test(test_err_map_size),
+      cmocka_unit_test(test_arena),
       cmocka_unit_test(test_max_call_size),
       cmocka_unit_test(test_err_idle_exit),
       cmocka_unit_test(test_err_types),
