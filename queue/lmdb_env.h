@@ -37,10 +37,13 @@ typedef struct dt__lmdb_env {
   /* Room in data.mdb (dt__lmdb_room): the file's descriptor (LMDB's),
    * its page size, and how far this process knows it to be allocated
    * (atomic; 0: not looked yet; UINT64_MAX: the filesystem cannot
-   * allocate ahead, nothing is checked). */
+   * allocate ahead, nothing is checked); and how far past what a
+   * transaction needs it allocates next (0: this process has not looked
+   * at the file yet; written only by the holder of LMDB's writer lock). */
   int datafd;
   uint64_t psize;
   uint64_t reserved;
+  uint64_t chunk;
 } dt__lmdb_env;
 
 int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,

@@ -521,6 +521,49 @@ static void test_blobs_and_stat(void **state) {
   free(back);
 }
 
+/* The bytes of data.mdb the filesystem has allocated. */
+static uint64_t allocated(const fx *f) {
+  char path[192];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/data.mdb", f->qpath);
+  assert_int_equal(stat(path, &st), 0);
+  return (uint64_t)st.st_blocks * 512;
+}
+
+/* data.mdb's pages are allocated ahead of LMDB's writes, so that a full
+ * filesystem is an error and not a SIGBUS (queue/lmdb_env.c), in steps
+ * that start small: one call allocates a few hundred KiB, not a 4 MiB
+ * chunk (fallocate walks every page it is given, and a program that
+ * makes one call pays for each at its start); a writer of megabytes
+ * stays at least 256 KiB ahead of the pages in use. */
+static void test_room_allocated_ahead(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t tid, id;
+  dt__queue_stats st;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "t", 1, slot, &tid));
+  assert_ok(dt__queue_stat(q, &st));
+  uint64_t a = allocated(f);
+  assert_true(a >= st.used_bytes + 256 * 1024);
+  assert_true(a <= st.used_bytes + 1 * MiB);
+
+  size_t n = 1 * MiB;
+  uint8_t *data = malloc(n);
+  assert_non_null(data);
+  pattern(data, n, 3);
+  for (int i = 0; i < 12; i++) {
+    assert_ok(dt__queue_blob_put(q, data, n, &id));
+    assert_ok(dt__queue_stat(q, &st));
+    a = allocated(f);
+    assert_true(st.used_bytes > (uint64_t)(i + 1) * n);
+    assert_true(a >= st.used_bytes + 256 * 1024);
+    assert_true(a <= st.used_bytes + 256 * 1024 + n + 4 * MiB);
+  }
+  free(data);
+}
+
 static int child_blob_and_wait(fx *f, void *arg) {
   int *fd = arg;
   dt__queue *q = child_open(f);
@@ -585,6 +628,7 @@ int main(void) {
       T(test_open_unknown_backend),
       T(test_wait_since_and_drop),
       T(test_blobs_and_stat),
+    T(test_room_allocated_ahead),
       T(test_blob_of_another_caller),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
