@@ -32,6 +32,7 @@
 #include "shim/async.h"
 #include "shim/call.h"
 #include "shim/door.h"
+#include "shim/got.h"
 #include "shim/jit.h"
 #include "shim/loader.h"
 #include "shim/role.h"
@@ -70,6 +71,14 @@ static void give_up(bool strict) {
  * found; a stub libffi refuses; a lookup that finds the shim itself). */
 static int setup_stubs(bool strict, bool runner, void *handle) {
   int missing = 0;
+  size_t bad = 0;
+  int rc = dt__stub_init(g_stubs, g_nstubs, &bad);
+  if (rc != 0) {
+    const dt__offload *o = g_stubs[bad].off;
+    dt__log(DT__LOG_ERROR, "%s:%d: libffi cannot build a stub for '%s' (%s)",
+            g_cfg->path, o->line, o->symbol, strerror(-rc));
+    return rc;
+  }
   for (size_t i = 0; i < g_nstubs; i++) {
     dt__stub *s = &g_stubs[i];
     const dt__offload *o = s->off;
@@ -85,12 +94,6 @@ static int setup_stubs(bool strict, bool runner, void *handle) {
               "%s:%d: the runner cannot load %s at start-up (%s); its "
               "workers will load the caller's when a call names it",
               g_cfg->path, o->line, o->library, dlerror());
-    int rc = dt__stub_init(s);
-    if (rc != 0) {
-      dt__log(DT__LOG_ERROR, "%s:%d: libffi cannot build a stub for '%s' (%s)",
-              g_cfg->path, o->line, o->symbol, strerror(-rc));
-      return rc;
-    }
     rc = dt__loader_resolve(s, NULL);
     if (rc == -ENOENT && handle != NULL)
       rc = dt__loader_resolve(s, handle);
@@ -155,7 +158,6 @@ static void engine_loading(int begin) { dt__in_shim += begin ? 1 : -1; }
 __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
   int result = -1;
   dt__error err = {0, 0, ""};
-  Dl_info self;
   bool strict = env_true(DT__ENV_STRICT);
   size_t *slots = NULL; /* per stub: the GOT slots patched to it */
   uintptr_t self_base;
@@ -171,11 +173,10 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
   dt__log_level = door->log_level;
   dt__trace_on = door->trace_on;
   dt__loader_init();
-  if (dladdr((void *)dtask_engine_start, &self) == 0) {
+  if (dt__got_object_of((void *)dtask_engine_start, &self_base, NULL) != 0) {
     dt__log(DT__LOG_ERROR, "cannot find the shim's own object");
     goto out;
   }
-  self_base = (uintptr_t)self.dli_fbase;
 
   const char *path = dt__config_default_path();
   if (path == NULL) {

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/guard.h"
 #include "common/log.h"
@@ -201,29 +203,79 @@ static void stub_call(ffi_cif *cif, void *ret, void **args, void *data) {
   }
 }
 
-/* Prepares s->cif from off->sig and creates the closure whose code calls
- * the real function.  s->off and s->real must be set.  Returns 0, -ENOMEM
- * or -EINVAL (libffi refused the signature).
- *
- * The closure is never freed: a patched GOT slot
- * or a pointer returned by dlsym may be called until the process ends. */
-int dt__stub_init(dt__stub *s) {
-  const dt__sig *sig = &s->off->sig;
-  ffi_status st;
+/* Builds the closures of stubs[0..n) in one mapping of this file's own:
+ * written while it is writable, then made read-and-execute (never both at
+ * once).  libffi's ffi_closure_alloc would give each its own and, the
+ * first time, reads /proc/mounts and /proc/self/status to choose how
+ * (about 80 us of a program's start-up).  Each closure is its own code
+ * address.  Returns 0, or -1 with nothing built (the mapping refused or
+ * not made executable: the caller asks libffi instead). */
+static int closures_mapped(dt__stub *stubs, size_t n) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0 || n == 0)
+    return -1;
+  size_t bytes = (n * sizeof(ffi_closure) + (size_t)page - 1) &
+                 ~((size_t)page - 1);
+  ffi_closure *cl = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (cl == MAP_FAILED)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (ffi_prep_closure_loc(&cl[i], &stubs[i].cif, stub_call, &stubs[i],
+                             &cl[i]) != FFI_OK) {
+      munmap(cl, bytes);
+      return -1;
+    }
+  if (mprotect(cl, bytes, PROT_READ | PROT_EXEC) != 0) {
+    munmap(cl, bytes);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    stubs[i].closure = &cl[i];
+    stubs[i].code = &cl[i];
+  }
+  return 0;
+}
 
-  dt__sig_ffi(sig, &s->ffi_ret, s->ffi_args);
-  st = ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams,
-                    s->ffi_ret, s->ffi_args);
-  if (st != FFI_OK)
-    return -EINVAL;
-  s->closure = ffi_closure_alloc(sizeof(ffi_closure), &s->code);
-  if (s->closure == NULL)
-    return -ENOMEM;
-  st = ffi_prep_closure_loc(s->closure, &s->cif, stub_call, s, s->code);
-  if (st != FFI_OK) {
-    ffi_closure_free(s->closure);
-    s->closure = NULL;
-    return -EINVAL;
+/* Prepares each stub's cif from its entry's signature and creates the
+ * closures whose code calls stub_call: in one mapping of their own
+ * (closures_mapped), or from libffi's ffi_closure_alloc where that
+ * mapping cannot be made executable.  Each stub's off must be set.
+ * Returns 0; or -EINVAL (libffi refused stubs[*bad]'s signature) or
+ * -ENOMEM, with *bad the stub that failed and no closure built.
+ *
+ * The closures are never freed: a patched GOT slot or a pointer returned
+ * by dlsym may be called until the process ends. */
+int dt__stub_init(dt__stub *stubs, size_t n, size_t *bad) {
+  for (size_t i = 0; i < n; i++) {
+    dt__stub *s = &stubs[i];
+    const dt__sig *sig = &s->off->sig;
+    dt__sig_ffi(sig, &s->ffi_ret, s->ffi_args);
+    if (ffi_prep_cif(&s->cif, FFI_DEFAULT_ABI, (unsigned)sig->nparams,
+                     s->ffi_ret, s->ffi_args) != FFI_OK) {
+      *bad = i;
+      return -EINVAL;
+    }
+  }
+  if (closures_mapped(stubs, n) == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    dt__stub *s = &stubs[i];
+    s->closure = ffi_closure_alloc(sizeof(ffi_closure), &s->code);
+    int rc = s->closure == NULL ? -ENOMEM
+             : ffi_prep_closure_loc(s->closure, &s->cif, stub_call, s,
+                                    s->code) != FFI_OK ? -EINVAL
+                                                       : 0;
+    if (rc != 0) { /* none is in use yet: all are given back */
+      for (size_t j = 0; j <= i; j++) {
+        if (stubs[j].closure != NULL)
+          ffi_closure_free(stubs[j].closure);
+        stubs[j].closure = NULL;
+        stubs[j].code = NULL;
+      }
+      *bad = i;
+      return rc;
+    }
   }
   return 0;
 }

@@ -7,8 +7,9 @@
 
 #include "shim/symbol.h"
 
-/* Prepares s's closure from its config entry (0 or a negative errno). */
-int dt__stub_init(dt__stub *s);
+/* Prepares the closures of stubs[0..n) from their config entries (0, or a
+ * negative errno with *bad the entry that failed). */
+int dt__stub_init(dt__stub *stubs, size_t n, size_t *bad);
 /* Writes into out (outsz bytes) how s's definition was built; returns out. */
 const char *dt__stub_build(const dt__stub *s, char *out, size_t outsz);
 
