@@ -54,7 +54,6 @@ static int runner_start_main(main_fn main, int argc, char **argv,
  * run as a runner. */
 int dt__runner_setup(const dt__config *cfg, dt__stub *stubs, size_t n,
                      uintptr_t self_base) {
-  Dl_info info;
   dt__hook hook;
   r_cfg = cfg;
   r_stubs = stubs;
@@ -65,9 +64,8 @@ int dt__runner_setup(const dt__config *cfg, dt__stub *stubs, size_t n,
   hook.name = "__libc_start_main";
   hook.real = (void *)real_start_main;
   hook.stub = (void *)runner_start_main;
-  hook.def_base = dladdr((void *)real_start_main, &info)
-                      ? (uintptr_t)info.dli_fbase
-                      : 0;
+  if (dt__got_object_of((void *)real_start_main, &hook.def_base, NULL) != 0)
+    hook.def_base = 0;
   int rc = dt__got_patch(&hook, 1, self_base, NULL, NULL);
   if (rc <= 0) {
     dt__log(DT__LOG_ERROR,

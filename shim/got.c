@@ -557,35 +557,48 @@ void dt__got_reset(void) {
 /* What dt__got_object_of looks for and finds. */
 typedef struct got_find {
   uintptr_t addr;
+  uintptr_t pagesz;
   uintptr_t base;
   const char *name;
   int found;
 } got_find;
 
 /* dl_iterate_phdr callback: stops at the object one of whose PT_LOAD
- * segments holds f->addr. */
+ * segments holds f->addr, and takes the first page it maps (the lowest
+ * PT_LOAD's, as the loader's l_map_start and dladdr's dli_fbase). */
 static int got_find_visit(struct dl_phdr_info *info, size_t size, void *arg) {
   got_find *f = arg;
+  uintptr_t first = UINTPTR_MAX;
+  int hit = 0;
   (void)size;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && f->addr >= lo && f->addr - lo < ph->p_memsz) {
-      f->base = info->dlpi_addr;
-      f->name = info->dlpi_name != NULL ? info->dlpi_name : "";
-      f->found = 1;
-      return 1;
-    }
+    if (ph->p_type != PT_LOAD)
+      continue;
+    if (lo < first)
+      first = lo;
+    if (f->addr >= lo && f->addr - lo < ph->p_memsz)
+      hit = 1;
   }
-  return 0;
+  if (!hit)
+    return 0;
+  f->base = got_align_down(first, f->pagesz);
+  f->name = info->dlpi_name != NULL ? info->dlpi_name : "";
+  f->found = 1;
+  return 1;
 }
 
-/* Finds the loaded object that maps addr: its load bias into *base (what
- * dt__hook.def_base and skip_base accept) and its path into *name (owned
- * by the loader; "" for the program).  A cheap dladdr: it walks program
- * headers and never searches a symbol table.  Returns 0 or -ENOENT. */
+/* Finds the loaded object that maps addr: the address of its first page
+ * into *base (dladdr's dli_fbase, which dt__hook.def_base and skip_base
+ * accept) and its path into *name (owned by the loader; "" for the
+ * program, where dladdr says argv[0]).  A cheap dladdr: it walks program
+ * headers and never searches a symbol table, where dladdr scans every
+ * symbol of the object (libc's: thousands).  Returns 0 or -ENOENT. */
 int dt__got_object_of(const void *addr, uintptr_t *base, const char **name) {
-  got_find f = {(uintptr_t)addr, 0, "", 0};
+  long page = sysconf(_SC_PAGESIZE);
+  got_find f = {(uintptr_t)addr, page > 0 ? (uintptr_t)page : 4096, 0, "",
+                0};
   dl_iterate_phdr(got_find_visit, &f);
   if (!f.found)
     return -ENOENT;

@@ -67,6 +67,24 @@ __attribute__((visibility("hidden"))) void *dt__real_dlvsym;
 
 /* ------------------------------------------------------ symbol lookup */
 
+/* The object that maps addr: the address of its first page into *base
+ * and, if name is not NULL, its path into *name (the loader's; "" or
+ * argv[0] for the program).  Program headers first (dt__got_object_of:
+ * no symbol table is searched); dladdr for an object that walk cannot
+ * see (dl_iterate_phdr shows only the caller's namespace, not a
+ * dlmopen'ed one).  Returns 0 or -ENOENT. */
+static int object_of(const void *addr, uintptr_t *base, const char **name) {
+  if (dt__got_object_of(addr, base, name) == 0)
+    return 0;
+  Dl_info info;
+  if (dladdr(addr, &info) == 0 || info.dli_fbase == NULL)
+    return -ENOENT;
+  *base = (uintptr_t)info.dli_fbase;
+  if (name != NULL)
+    *name = info.dli_fname != NULL ? info.dli_fname : "";
+  return 0;
+}
+
 /* Real dlsym or dlvsym, by whether version is given. */
 static void *real_lookup(void *handle, const char *name, const char *version) {
   return version != NULL
@@ -108,9 +126,10 @@ void *dt__dl_lookup_stub(void *handle, const char *name, const char *version,
        * would see that definition: in the global scope, and not from
        * inside the defining object (a wrapper asking RTLD_NEXT for the
        * function it wraps must get the next one, not itself). */
-      Dl_info ci;
-      if (handle == RTLD_NEXT && caller != NULL && dladdr(caller, &ci) &&
-          (uintptr_t)ci.dli_fbase == g_stubs[i].def_base)
+      uintptr_t cbase;
+      if (handle == RTLD_NEXT && caller != NULL &&
+          object_of(caller, &cbase, NULL) == 0 &&
+          cbase == g_stubs[i].def_base)
         return NULL;
       return real_lookup(RTLD_DEFAULT, name, version) == real
                  ? g_stubs[i].code
@@ -272,7 +291,6 @@ static void identify(dt__stub *s, void *real) {
 static int resolve(dt__stub *s, void *handle) {
   const dt__offload *o = s->off;
   void *real = NULL;
-  Dl_info info;
 
   if (handle != NULL) {
     /* A library just opened, perhaps with RTLD_LOCAL: search its scope. */
@@ -313,9 +331,11 @@ static int resolve(dt__stub *s, void *handle) {
   }
   if (real == NULL)
     return -ENOENT;
-  if (dladdr(real, &info) == 0 || info.dli_fbase == NULL)
+  uintptr_t def_base;
+  const char *def_name;
+  if (object_of(real, &def_base, &def_name) != 0 || def_base == 0)
     return -ENOENT;
-  if ((uintptr_t)info.dli_fbase == g_self_base) {
+  if (def_base == g_self_base) {
     dt__log(DT__LOG_ERROR,
             "looking up '%s' returned the shim's own code; refusing to "
             "interpose it",
@@ -323,19 +343,18 @@ static int resolve(dt__stub *s, void *handle) {
     return -ELOOP;
   }
   if (o->library[0] != '\0') {
-    const char *base = strrchr(info.dli_fname, '/');
-    base = base ? base + 1 : info.dli_fname;
-    if (strcmp(base, o->library) != 0 &&
-        strcmp(info.dli_fname, o->library) != 0) {
+    const char *base = strrchr(def_name, '/');
+    base = base ? base + 1 : def_name;
+    if (strcmp(base, o->library) != 0 && strcmp(def_name, o->library) != 0) {
       dt__log(DT__LOG_WARN,
               "'%s' is defined by %s, not by library = \"%s\"; not "
               "interposed",
-              o->symbol, info.dli_fname, o->library);
+              o->symbol, def_name[0] ? def_name : "the program", o->library);
       return -ENOENT;
     }
   }
-  s->def_base = (uintptr_t)info.dli_fbase;
-  s->def_name = info.dli_fname;
+  s->def_base = def_base;
+  s->def_name = def_name;
   identify(s, real);
   __atomic_store_n(&s->real, real, __ATOMIC_RELEASE);
   return 0;
@@ -413,7 +432,6 @@ int dt__loader_find(const dt__door *door) {
   void *reals[DL_COUNT];
   void *stubs[DL_COUNT] = {door_dlopen, door_dlmopen, (void *)dt__h_dlsym,
                            (void *)dt__h_dlvsym};
-  Dl_info info;
   for (int k = 0; k < DL_COUNT; k++) {
     reals[k] = dlsym(RTLD_NEXT, dl_names[k]);
     if (reals[k] == NULL) {
@@ -433,8 +451,8 @@ int dt__loader_find(const dt__door *door) {
     h->name = dl_names[k];
     h->real = reals[k];
     h->stub = stubs[k];
-    h->def_base =
-        dladdr(reals[k], &info) ? (uintptr_t)info.dli_fbase : 0;
+    if (object_of(reals[k], &h->def_base, NULL) != 0)
+      h->def_base = 0;
   }
   return 0;
 }
