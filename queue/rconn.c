@@ -74,13 +74,17 @@ static int read_password(const char *path, char *out, size_t cap, char *err,
   return 0;
 }
 
-/* Fills srv from the config's parsed url and, unless NULL or "", the
- * password in password_file (which replaces none: the config refuses a
- * url with a password beside a password_file).  Returns 0, or a negative
- * errno with a sentence in err (errsz bytes). */
+/* Loads libhiredis (queue/hiredis.c) and fills srv from the config's
+ * parsed url and, unless NULL or "", the password in password_file
+ * (which replaces none: the config refuses a url with a password beside
+ * a password_file).  Returns 0, or a negative errno with a sentence in
+ * err (errsz bytes): -ELIBACC when libhiredis cannot be loaded. */
 int dt__rserver_init(dt__rserver *srv, const dt__url *url,
                      const char *password_file, char *err, size_t errsz) {
   memset(srv, 0, sizeof *srv);
+  int rc = dt__hiredis_load(err, errsz);
+  if (rc != 0)
+    return rc;
   srv->url = *url;
   if (url->path[0] != '\0')
     snprintf(srv->label, sizeof srv->label, "unix://%s?db=%d", url->path,
@@ -139,7 +143,7 @@ static redisReply *command(redisContext *c, int argc, const char **argv,
   sigset_t old;
   int e = errno;
   pipe_block(&old);
-  redisReply *r = redisCommandArgv(c, argc, argv, len);
+  redisReply *r = dt__hi.redisCommandArgv(c, argc, argv, len);
   pipe_restore(&old, r == NULL);
   errno = e;
   return r;
@@ -159,7 +163,7 @@ static int simple(redisContext *c, int argc, const char **argv, char *err,
     snprintf(err, errsz, "%.200s", r->str);
     rc = -EACCES;
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -179,7 +183,7 @@ static void check_eviction(redisContext *c) {
             "queued call or its answer; set maxmemory-policy noeviction",
             r->element[1]->str);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
 }
 
 /* Connects rc unless it is connected in this process, with io_timeout_ns
@@ -200,8 +204,8 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
   const dt__url *u = &rc->srv->url;
   redisContext *c =
       u->path[0] != '\0'
-          ? redisConnectUnixWithTimeout(u->path, tv_of(CONNECT_TIMEOUT_NS))
-          : redisConnectWithTimeout(u->host, u->port,
+          ? dt__hi.redisConnectUnixWithTimeout(u->path, tv_of(CONNECT_TIMEOUT_NS))
+          : dt__hi.redisConnectWithTimeout(u->host, u->port,
                                     tv_of(CONNECT_TIMEOUT_NS));
   char why[256] = "";
   int err = 0;
@@ -213,9 +217,9 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
     err = -ECONNREFUSED;
   } else {
     (void)fcntl(c->fd, F_SETFD, FD_CLOEXEC);
-    redisSetTimeout(c, tv_of(io_timeout_ns));
+    dt__hi.redisSetTimeout(c, tv_of(io_timeout_ns));
     if (u->host[0] != '\0')
-      redisEnableKeepAlive(c);
+      dt__hi.redisEnableKeepAlive(c);
     if (u->pass[0] != '\0') {
       /* AUTH USER PASSWORD for an ACL user, AUTH PASSWORD otherwise. */
       const char *a[] = {"AUTH", u->user, u->pass};
@@ -242,7 +246,7 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
   }
   if (err != 0) {
     if (c != NULL)
-      redisFree(c);
+      dt__hi.redisFree(c);
     rc->backoff_ns = rc->backoff_ns == 0 ? BACKOFF_MIN_NS
                      : rc->backoff_ns * 2 > BACKOFF_MAX_NS
                          ? BACKOFF_MAX_NS
@@ -276,7 +280,7 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
     redisReply *old = dt__rconn_get(rc);
     if (old == NULL)
       return NULL;
-    freeReplyObject(old);
+    dt__hi.freeReplyObject(old);
   }
   redisReply *r = command(rc->c, argc, argv, len);
   if (r == NULL) {
@@ -295,7 +299,7 @@ redisReply *dt__rconn_argv(dt__rconn *rc, int argc, const char **argv,
 int dt__rconn_append(dt__rconn *rc, int argc, const char **argv,
                      const size_t *len, uint64_t tag) {
   if (rc->c == NULL || rc->pid != dt__pid() ||
-      redisAppendCommandArgv(rc->c, argc, argv, len) != REDIS_OK)
+      dt__hi.redisAppendCommandArgv(rc->c, argc, argv, len) != REDIS_OK)
     return -ENOMEM;
   rc->pending++;
   rc->pending_tag = tag;
@@ -313,7 +317,7 @@ redisReply *dt__rconn_get(dt__rconn *rc) {
   sigset_t old;
   int e = errno;
   pipe_block(&old);
-  int ok = redisGetReply(rc->c, &r) == REDIS_OK && r != NULL;
+  int ok = dt__hi.redisGetReply(rc->c, &r) == REDIS_OK && r != NULL;
   pipe_restore(&old, !ok);
   errno = e;
   if (!ok) {
@@ -349,9 +353,9 @@ redisReply *dt__rconn_get_by(dt__rconn *rc, uint64_t deadline_ns) {
     int e = errno;
     pipe_block(&old);
     for (done = 0; ok && !done;) /* what was sent, out first */
-      ok = redisBufferWrite(rc->c, &done) == REDIS_OK;
+      ok = dt__hi.redisBufferWrite(rc->c, &done) == REDIS_OK;
     if (ok && r == NULL)
-      ok = redisGetReplyFromReader(rc->c, &r) == REDIS_OK;
+      ok = dt__hi.redisGetReplyFromReader(rc->c, &r) == REDIS_OK;
     pipe_restore(&old, !ok);
     errno = e;
     if (!ok || r != NULL || pings == NUDGES)
@@ -384,7 +388,7 @@ redisReply *dt__rconn_get_by(dt__rconn *rc, uint64_t deadline_ns) {
   for (int i = 0; reply != NULL && i < pings && rc->c != NULL; i++) {
     redisReply *pong = dt__rconn_get(rc);
     if (pong != NULL)
-      freeReplyObject(pong);
+      dt__hi.freeReplyObject(pong);
   }
   return reply;
 }
@@ -392,7 +396,7 @@ redisReply *dt__rconn_get_by(dt__rconn *rc, uint64_t deadline_ns) {
 /* Frees rc's context if any (closing its socket in this process). */
 void dt__rconn_close(dt__rconn *rc) {
   if (rc->c != NULL)
-    redisFree(rc->c);
+    dt__hi.redisFree(rc->c);
   rc->c = NULL;
   rc->pending = 0;
 }

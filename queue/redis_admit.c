@@ -250,7 +250,7 @@ int dt__rq_admit(dt__rq *q, const redisReply *fv, const char *entry,
     code = dt__rq_num(x->element[0], -1);
     us = dt__rq_num(x->element[1], 0);
   }
-  freeReplyObject(x);
+  dt__hi.freeReplyObject(x);
   if (code == 2) {
     *later = true;
     note_later(q, us, false);
@@ -265,7 +265,7 @@ static void promoted(dt__rq *q, redisReply *r) {
     q->promoted_at = dt__now_ns();
   }
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
 }
 
 /* Runs PROMOTE on the locked main connection (before a blocking claim)
@@ -339,7 +339,7 @@ void dt__rq_tick(dt__rq *q) {
                           "x", "1"};
     redisReply *r = dt__rconn_argv(&q->main, 5, argv, NULL);
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
   }
   dt__rq_unlock(q);
 }

@@ -149,7 +149,7 @@ int dt__rd_cache_get(dt__queue *base, const dt__cache_key *k, uint8_t **rec,
     *size = r->len - 8;
     rc = 1;
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -185,7 +185,7 @@ int dt__rd_cache_put(dt__queue *base, const dt__cache_key *k,
     rc = r != NULL ? 0 : q->main.refused == -ENOSPC ? -ENOSPC : -EIO;
     dt__rq_unlock(q);
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
   }
   free(value);
   return rc;

@@ -143,7 +143,7 @@ int dt__rd_open(const dt__config *cfg, const char *dir, int dirfd,
 void dt__rd_close(dt__queue *base) {
   dt__rq *q = dt__rd(base);
   if (q->ahead != NULL) /* a claim's reply that no claim took */
-    freeReplyObject(q->ahead);
+    dt__hi.freeReplyObject(q->ahead);
   dt__rconn_close(&q->main);
   for (unsigned i = 0; i < SLOTS; i++)
     if (q->slot[i] != NULL) {
@@ -264,7 +264,7 @@ static redisReply *send_task(dt__rq *q, dt__rconn *c, unsigned flags,
     const char *del[] = {"DEL", kk}; /* refused: its parts are garbage */
     redisReply *d = dt__rconn_argv(c, 2, del, NULL);
     if (d != NULL)
-      freeReplyObject(d);
+      dt__hi.freeReplyObject(d);
   }
   return r;
 }
@@ -350,7 +350,7 @@ static int submit_on(dt__rq *q, dt__rconn *c, bool shared, size_t size,
   free(buf);
   if (r == NULL)
     return c->refused != 0 ? c->refused : -EIO;
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return 0;
 }
 
@@ -433,7 +433,7 @@ static int read_answer(dt__rq *q, dt__rconn *c, uint64_t id,
   if (r == NULL)
     return -EIO;
   int rc = apply_answer(q, c, id, r, apply, ctx);
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -447,7 +447,7 @@ static int call_known(dt__rq *q, dt__rconn *c, uint64_t id) {
   if (r == NULL)
     return -EIO;
   int rc = r->type == REDIS_REPLY_INTEGER ? (r->integer == 1) : -EIO;
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -462,7 +462,7 @@ static int drop_on(dt__rq *q, dt__rconn *c, uint64_t id) {
   redisReply *r = dt__rq_eval(c, DROP, 3, keys, 1, args, NULL);
   if (r == NULL)
     return -EIO;
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return 0;
 }
 
@@ -575,12 +575,12 @@ int dt__rd_cancel(dt__queue *base, uint64_t id) {
           dt__rq_eval(&q->main, CANCEL_HELD, 3, keys, 3, hargs, NULL);
       rc = h != NULL ? (int)dt__rq_num(h, 0) : -EIO;
       if (h != NULL)
-        freeReplyObject(h);
+        dt__hi.freeReplyObject(h);
     }
   }
   dt__rq_unlock(q);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -670,7 +670,7 @@ int dt__rd_trips_add(dt__queue *base, uint32_t slot, const dt__trips *d,
                                                        len));
       rc = r != NULL ? 0 : -EIO;
       if (r != NULL)
-        freeReplyObject(r);
+        dt__hi.freeReplyObject(r);
     }
     if (main && c == &q->main)
       dt__rq_unlock(q);

@@ -105,7 +105,7 @@ redisReply *dt__rq_checked(dt__rconn *conn, redisReply *r) {
     dt__log(DT__LOG_INFO, "the queue's Redis refused a command: %.200s",
             r->str);
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return NULL;
 }
 
@@ -161,7 +161,7 @@ int dt__rq_take_id(dt__rq *q, dt__rconn *conn, uint64_t *id) {
     long long end = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer
                                                                 : -1;
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
     if (end < (long long)ID_BLOCK) {
       pthread_mutex_unlock(&q->id_mu);
       return -EIO;
@@ -189,7 +189,7 @@ int dt__rq_ensure_group(dt__rq *q, dt__rconn *conn) {
   if (rc != 0)
     dt__log(DT__LOG_ERROR, "cannot make the queue's stream in Redis at %s: "
             "%.200s", q->srv.label, r->str);
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 

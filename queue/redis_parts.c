@@ -32,7 +32,7 @@ void dt__rq_learn_part(dt__rq *q, dt__rconn *c) {
       v = n;
   }
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   __atomic_store_n(&q->part, v, __ATOMIC_RELAXED);
 }
 
@@ -49,7 +49,7 @@ long long dt__rq_put_parts(dt__rq *q, dt__rconn *c, const char *key,
   redisReply *r = dt__rq_checked(c, dt__rconn_argv(c, 2, del, NULL));
   if (r == NULL)
     return c->refused == -ENOSPC ? -ENOSPC : -EIO;
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   long long n = 0;
   for (size_t off = 0; off < size; off += part, n++) {
     size_t len = size - off < part ? size - off : part;
@@ -59,7 +59,7 @@ long long dt__rq_put_parts(dt__rq *q, dt__rconn *c, const char *key,
     if (r == NULL)
       return c->refused == -ENOSPC ? -ENOSPC : -EIO;
     long long got = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
     if (got != n + 1)
       return -EIO; /* someone else writes this key */
   }
@@ -68,7 +68,7 @@ long long dt__rq_put_parts(dt__rq *q, dt__rconn *c, const char *key,
     r = dt__rq_checked(c, dt__rconn_argv(c, 3, argv, NULL));
     if (r == NULL)
       return -EIO;
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   }
   return n;
 }
@@ -97,7 +97,7 @@ int dt__rq_get_parts(dt__rconn *c, const char *key, long long n,
       memcpy(dst + off, r->str, r->len);
       off += (uint64_t)r->len;
     }
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
     if (rc != 0)
       return rc;
   }

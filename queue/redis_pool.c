@@ -195,7 +195,7 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
      * then new ones (">"), or the reply of the claim sent ahead. */
     bool history = q->claim_epoch != q->main.epoch;
     if (history && q->ahead != NULL) {
-      freeReplyObject(q->ahead); /* its task, if any, is read again */
+      dt__hi.freeReplyObject(q->ahead); /* its task, if any, is read again */
       q->ahead = NULL;
     }
     if (!history && q->ahead == NULL) { /* before blocking: P later */
@@ -232,7 +232,7 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
       dt__log(DT__LOG_ERROR, "worker: the queue's Redis refused a claim: "
               "%.200s", r->str);
       dt__rq_unlock(q);
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
       struct timespec pause = {1, 0};
       nanosleep(&pause, NULL);
       if (deadline != 0 && dt__now_ns() >= deadline)
@@ -254,7 +254,7 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
                     dt__now_ns() + 100000000ull < sent + (uint64_t)ms * 1000000;
       dt__rq_unlock(q);
       if (r != NULL)
-        freeReplyObject(r);
+        dt__hi.freeReplyObject(r);
       if (kicked)
         return -EINTR;
       if (history || deadline == 0 || dt__now_ns() < deadline)
@@ -279,9 +279,9 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
         const char *d[] = {"XDEL", kt, e->element[0]->str};
         redisReply *x = dt__rconn_argv(&q->main, 4, a, NULL);
         if (x != NULL)
-          freeReplyObject(x);
+          dt__hi.freeReplyObject(x);
         if ((x = dt__rconn_argv(&q->main, 3, d, NULL)) != NULL)
-          freeReplyObject(x);
+          dt__hi.freeReplyObject(x);
       }
       rc = -EAGAIN;
     } else if ((adm = dt__rq_admit(q, e->element[1], e->element[0]->str, cid,
@@ -311,7 +311,7 @@ static int claim_loop(dt__rq *q, uint8_t **rec, size_t *size, uint64_t *id,
       snprintf(q->claim_caller, sizeof q->claim_caller, "%s", fc->str);
     }
     dt__rq_unlock(q);
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
     if (adm == -EPROTO)
       nanosleep(&(struct timespec){1, 0}, NULL);
     if (rc != -EAGAIN)
@@ -361,7 +361,7 @@ static int entry_of(dt__rq *q, uint64_t id, char *entry, size_t cap) {
     snprintf(entry, cap, "%s", sp + 1);
     rc = 0;
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -412,7 +412,7 @@ static int answer(dt__rq *q, uint64_t id, const char *entry,
       redisReply *r = dt__rq_eval(&q->main, ANSWER, 6, keys, 7, args, alen);
       if (r != NULL) {
         rc = (int)dt__rq_num(r, -EIO);
-        freeReplyObject(r);
+        dt__hi.freeReplyObject(r);
         return rc;
       }
       if (q->main.c != NULL)
@@ -473,7 +473,7 @@ static int answer_ahead(dt__rq *q, uint64_t id, const char *entry,
   if (r == NULL)
     return q->main.c == NULL ? -EAGAIN : -EIO;
   int rc = (int)dt__rq_num(r, -EIO);
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -579,14 +579,14 @@ void dt__rd_kick(dt__queue *base) {
         const char *u[] = {"CLIENT", "UNBLOCK", id};
         redisReply *x = dt__rconn_argv(&q->main, 3, u, NULL);
         if (x != NULL)
-          freeReplyObject(x);
+          dt__hi.freeReplyObject(x);
       }
     }
     line = end != NULL ? end + 1 : line + n;
   }
   dt__rq_unlock(q);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
 }
 
 /* ---------------------------------------------------------- the pool */
@@ -606,7 +606,7 @@ void dt__rd_heartbeat(dt__queue *base, int pid) {
   redisReply *r = dt__rq_eval(&q->main, BEAT, 2, keys, 3, args, NULL);
   dt__rq_unlock(q);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
 }
 
 /* Asks the server whether a pool beat within max_age_ns (the RECENT
@@ -641,7 +641,7 @@ static int ask_recent(dt__rq *q, uint64_t max_age_ns) {
     n++;
     w += (int)dt__rq_num(r->element[i + 1], 0);
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   __atomic_store_n(&q->seen_recent, n > 0, __ATOMIC_RELAXED);
   __atomic_store_n(&q->seen_workers, w, __ATOMIC_RELAXED);
   __atomic_store_n(&q->seen_at, dt__now_ns(), __ATOMIC_RELEASE);
@@ -696,7 +696,7 @@ int dt__rd_wait_runner(dt__queue *base, uint64_t max_age_ns,
     const char *argv[] = {"XREAD", "BLOCK", ms, "STREAMS", kb, "$"};
     redisReply *r = dt__rconn_argv(&c, 6, argv, NULL);
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
   }
   dt__rconn_close(&c);
   return rc;
@@ -729,7 +729,7 @@ uint64_t dt__rd_next_id(dt__queue *base) {
   long long v = r != NULL ? dt__rq_num(dt__rq_info(r, "entries-added"), 0)
                           : 0;
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   return (uint64_t)v + 1;
 }
 
@@ -769,9 +769,9 @@ int dt__rd_stat(dt__queue *base, dt__queue_stats *st) {
     rc = 0;
   }
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   if (m != NULL)
-    freeReplyObject(m);
+    dt__hi.freeReplyObject(m);
   return rc;
 }
 
@@ -813,11 +813,11 @@ int dt__rd_blob_put(dt__queue *base, const void *data, size_t size,
     const char *del[] = {"DEL", kb}; /* parts of a blob never recorded */
     redisReply *d = dt__rconn_argv(&q->main, 2, del, NULL);
     if (d != NULL)
-      freeReplyObject(d);
+      dt__hi.freeReplyObject(d);
   }
   dt__rq_unlock(q);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -844,7 +844,7 @@ int dt__rd_blob_read(dt__queue *base, uint64_t task, uint64_t id, void *dst,
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
     dt__rq_unlock(q);
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
     return -EIO;
   }
   const redisReply *tv = r->element[0], *bc = r->element[1],
@@ -872,7 +872,7 @@ int dt__rd_blob_read(dt__queue *base, uint64_t task, uint64_t id, void *dst,
   else
     rc = dt__rq_get_parts(&q->main, kb, data->integer, size, dst);
   dt__rq_unlock(q);
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -892,9 +892,9 @@ int dt__rd_blob_drop(dt__queue *base, uint64_t id) {
   dt__rq_unlock(q);
   rc = a != NULL && b != NULL ? 0 : -EIO;
   if (a != NULL)
-    freeReplyObject(a);
+    dt__hi.freeReplyObject(a);
   if (b != NULL)
-    freeReplyObject(b);
+    dt__hi.freeReplyObject(b);
   return rc;
 }
 

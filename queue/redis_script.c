@@ -165,7 +165,7 @@ redisReply *dt__rq_eval(dt__rconn *conn, const char *script, int nkeys,
   redisReply *r = dt__rconn_argv(conn, n, argv, len);
   if (sha != NULL && r != NULL && r->type == REDIS_REPLY_ERROR &&
       strncmp(r->str, "NOSCRIPT", 8) == 0) {
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
     conn->scripts = 0; /* the server lost them all */
     sha = NULL;
     n = eval_argv(argv, len, nk, sizeof nk, script, NULL, nkeys, keys, nargs,

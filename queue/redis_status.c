@@ -44,7 +44,7 @@ static int put(dt__rq *q, const char *field, const char *text, size_t n) {
   dt__rq_unlock(q);
   if (r == NULL)
     return -EIO;
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return 0;
 }
 
@@ -85,7 +85,7 @@ int dt__rd_pool_list(dt__queue *base,
     }
     rc = fn(ctx, v->str, v->len);
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -222,7 +222,7 @@ int dt__rd_trips_list(dt__queue *base,
     return rc;
   }
   int nt = dt__rq_trips_read(r, t, DT__TRIPS_SYMBOLS);
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   for (int i = 0; i < nt && rc == 0; i++)
     rc = fn(ctx, &t[i]);
   free(t);
@@ -237,7 +237,7 @@ int dt__rd_trips_reset(dt__queue *base) {
   int rc;
   redisReply *r = on_main(dt__rd(base), 2, argv, &rc);
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   return rc;
 }
 
@@ -292,7 +292,7 @@ static int scan_images(dt__rq *q, int (*fn)(void *ctx, const char *image),
         r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[0]->len >= sizeof cursor ||
         r->element[1]->type != REDIS_REPLY_ARRAY) {
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
       return -EPROTO;
     }
     snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
@@ -314,7 +314,7 @@ static int scan_images(dt__rq *q, int (*fn)(void *ctx, const char *image),
       rc = fn(ctx, name);
     }
     walked += 1000;
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   } while (rc == 0 && strcmp(cursor, "0") != 0 && walked < IMAGES_SCAN_MAX);
   return rc;
 }

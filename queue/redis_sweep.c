@@ -149,7 +149,7 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
         split_owner(fc->str, fc->len, host, sizeof host, &pid) == 0)
       caller_gone = strcmp(host, q->host) == 0 && !dt__proc_alive(pid);
   }
-  freeReplyObject(x);
+  dt__hi.freeReplyObject(x);
   char msg[200];
   if (min_idle == 0) /* a worker of this host that is gone */
     snprintf(msg, sizeof msg,
@@ -182,7 +182,7 @@ static int requeue(dt__rq *q, const char *entry, const char *owner,
   free(res);
   long long how = r != NULL ? dt__rq_num(r, 0) : 0;
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
   if (how == 0)
     return 0;
   return (how == 1 || how == 4) && !caller_gone ? 2 : 1;
@@ -219,7 +219,7 @@ static int sweep_claim(dt__rq *q, const char *kt, const redisReply *p) {
     const char *a[] = {"XCLAIM", kt, "w", owner, "0", entry, "JUSTID"};
     redisReply *c = dt__rconn_argv(&q->main, 7, a, NULL);
     if (c != NULL)
-      freeReplyObject(c);
+      dt__hi.freeReplyObject(c);
     return 0;
   }
   if (strcmp(host, q->host) == 0)
@@ -241,7 +241,7 @@ static int sweep_claims(dt__rq *q, unsigned *reclaimed) {
     redisReply *r = dt__rconn_argv(&q->main, 6, argv, NULL);
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
       if (r != NULL)
-        freeReplyObject(r);
+        dt__hi.freeReplyObject(r);
       return count;
     }
     for (size_t i = 0; i < r->elements; i++) {
@@ -256,7 +256,7 @@ static int sweep_claims(dt__rq *q, unsigned *reclaimed) {
                 last->element[0]->len < sizeof from - 2;
     if (more) /* after the last one seen: "(" makes the bound exclusive */
       snprintf(from, sizeof from, "(%s", last->element[0]->str);
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
     if (!more)
       return count;
   }
@@ -290,11 +290,11 @@ static void sweep_consumers(dt__rq *q) {
       const char *args[] = {name->str};
       redisReply *x = dt__rq_eval(&q->main, GONE, 1, keys, 1, args, NULL);
       if (x != NULL)
-        freeReplyObject(x);
+        dt__hi.freeReplyObject(x);
     }
   }
   if (r != NULL)
-    freeReplyObject(r);
+    dt__hi.freeReplyObject(r);
 }
 
 /* Forgets what dead callers of this host left in calls (their tasks not
@@ -312,7 +312,7 @@ static int sweep_callers(dt__rq *q) {
       r->element[0]->type != REDIS_REPLY_STRING ||
       r->element[1]->type != REDIS_REPLY_ARRAY) {
     if (r != NULL)
-      freeReplyObject(r);
+      dt__hi.freeReplyObject(r);
     return 0;
   }
   snprintf(q->sweep_cursor, sizeof q->sweep_cursor, "%s",
@@ -345,9 +345,9 @@ static int sweep_callers(dt__rq *q) {
                                 mine ? 2 : 3, args, NULL);
     count += x != NULL && dt__rq_num(x, 0) == 1;
     if (x != NULL)
-      freeReplyObject(x);
+      dt__hi.freeReplyObject(x);
   }
-  freeReplyObject(r);
+  dt__hi.freeReplyObject(r);
   return count;
 }
 

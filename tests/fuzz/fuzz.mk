@@ -89,7 +89,7 @@ $(FUZZ_LIB): $(FUZZ_OBJ)
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(LIBS) -lm
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(LIBS) -lhiredis -lm
 
 # test_corpus.c includes the harnesses: rebuild it when one changes.
 $(BUILD)/tests/fuzz/test_corpus: $(wildcard tests/fuzz/fuzz_*.c) $(FUZZ_HDRS)

@@ -10,7 +10,8 @@
 #      autostart on) and says nothing; with DTASK_LOG=info one line says
 #      that it stays idle.
 #   2. mawk, which imports cos, prints its own maps under the same config:
-#      the engine, libffi and liblmdb are there; fixprog_lazy, which
+#      the engine, libffi and liblmdb are there, libhiredis is not (the
+#      queue is LMDB: queue/hiredis.c loads it for Redis); fixprog_lazy, which
 #      imports fx_*, loads the engine before main (LD_DEBUG=files) and
 #      its calls are caught (sync mode, DTASK_TRACE).
 #   3. fixdl reaches libfix only through dlopen: it starts idle ("imports
@@ -163,8 +164,8 @@ shim "$tmp/mawk" "$CFG" DTASK_STATS="$tmp/mawk.stats" -- "$MAWK" '{ print }' /pr
 objects "$tmp/mawk.out" >"$tmp/mawk.objs"
 rc_is "$tmp/mawk" 0 && grep -qx 'libdtask_shim.so' "$tmp/mawk.objs" &&
   grep -qx 'libdtask_engine.so' "$tmp/mawk.objs" && grep -q '^libffi\.so' "$tmp/mawk.objs" &&
-  grep -q '^liblmdb\.so' "$tmp/mawk.objs"
-check $? "2 mawk (imports cos) under the same config: its maps hold libdtask_engine.so, libffi and liblmdb" \
+  grep -q '^liblmdb\.so' "$tmp/mawk.objs" && ! grep -q '^libhiredis' "$tmp/mawk.objs"
+check $? "2 mawk (imports cos) under the same config: its maps hold libdtask_engine.so, libffi and liblmdb, not libhiredis (an LMDB queue)" \
   "$tmp/mawk.objs" "$tmp/mawk.err"
 
 run "$tmp/lazy.plain" "$FIX/fixprog_lazy"
