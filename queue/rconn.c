@@ -202,11 +202,11 @@ int dt__rconn_ready(dt__rconn *rc, uint64_t io_timeout_ns) {
   if (now < rc->retry_at)
     return -EAGAIN;
   const dt__url *u = &rc->srv->url;
+  struct timeval tv = tv_of(CONNECT_TIMEOUT_NS);
   redisContext *c =
       u->path[0] != '\0'
-          ? dt__hi.redisConnectUnixWithTimeout(u->path, tv_of(CONNECT_TIMEOUT_NS))
-          : dt__hi.redisConnectWithTimeout(u->host, u->port,
-                                    tv_of(CONNECT_TIMEOUT_NS));
+          ? dt__hi.redisConnectUnixWithTimeout(u->path, tv)
+          : dt__hi.redisConnectWithTimeout(u->host, u->port, tv);
   char why[256] = "";
   int err = 0;
   if (c == NULL) {

@@ -4,11 +4,12 @@
  * process needs dtask, it loads the engine and calls dtask_engine_start
  * below, which reads the config, decides the process's mode (DTASK_MODE)
  * and role (DTASK_ROLE), builds one libffi closure per listed symbol
- * (stub.c) and resolves the symbol's real definition (loader.c).  A caller then starts the offload path
- * (call.c) and goes live: the GOT slots of every loaded object, and the
- * loader's dlopen/dlsym family, point at the shim (loader.c).  A runner
- * patches nothing but its own start-up, so that it serves calls instead
- * of running main (runner/runner.c, through shim/role.h).
+ * (stub.c) and resolves the symbol's real definition (loader.c).  A
+ * caller then starts the offload path (call.c) and goes live: the GOT
+ * slots of every loaded object, and the loader's dlopen/dlsym family,
+ * point at the shim (loader.c).  A runner patches nothing but its own
+ * start-up, so that it serves calls instead of running main
+ * (runner/runner.c, through shim/role.h).
  *
  * This file owns the config and the stub table: built once here, for
  * the life of the process.
