@@ -30,6 +30,7 @@
 #include "common/guard.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "queue/hiredis.h"
 #include "shim/async.h"
 #include "shim/call.h"
 #include "shim/door.h"
@@ -193,6 +194,12 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
     goto out;
   }
   strict = strict || g_cfg->strict;
+  /* A Redis queue's library is loaded now, while the program most
+   * likely runs one thread, rather than by its first call, which may
+   * race another thread's fork (queue/hiredis.c); a failure is said when
+   * the queue opens. */
+  if (strcmp(g_cfg->backend, "redis") == 0)
+    (void)dt__hiredis_load(NULL, 0);
   const char *mode = getenv(DT__ENV_MODE);
   const char *role = getenv(DT__ENV_ROLE);
   bool runner = role != NULL && strcmp(role, DT__ROLE_RUNNER) == 0;
