@@ -89,15 +89,14 @@ int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
     uint64_t alloc = fstat(e->datafd, &st) == 0 && st.st_blocks > 0
                          ? (uint64_t)st.st_blocks * 512
                          : 0;
-    if (alloc > ROOM_CHUNK && alloc - ROOM_CHUNK > have)
+    if (alloc > ROOM_CHUNK && alloc - ROOM_CHUNK > have) {
       have = alloc - ROOM_CHUNK;
+      __atomic_store_n(&e->reserved, have, __ATOMIC_RELAXED);
+    }
     e->chunk = ROOM_SLACK;
   }
-  if (need <= have) {
-    if (have > __atomic_load_n(&e->reserved, __ATOMIC_RELAXED))
-      __atomic_store_n(&e->reserved, have, __ATOMIC_RELAXED);
+  if (need <= have)
     return 0;
-  }
   /* fallocate walks every page it is given, allocated already or not
    * (4 MiB on a tmpfs: about 0.15 ms), and a process that makes one call
    * needs a few pages.  So the chunk starts at ROOM_SLACK and doubles with

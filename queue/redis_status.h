@@ -4,7 +4,7 @@
 #ifndef DT_QUEUE_REDIS_STATUS_H
 #define DT_QUEUE_REDIS_STATUS_H
 
-#include "queue/hiredis.h"
+#include <hiredis/hiredis.h>
 
 #include "queue/queue.h"
 
