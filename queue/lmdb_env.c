@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <lmdb.h>
 
 #include "common/error.h"
@@ -65,9 +67,12 @@ int dt__lmdb_err(int rc) {
  * up to ROOM_CHUNK, so most transactions make no system call.  What the
  * processes before it allocated is a prefix of the file too (each
  * allocation starts inside the allocated part), so a process's first
- * look takes the file's allocated bytes, less ROOM_CHUNK for blocks a
- * filesystem counts for itself, as allocated already: one fstat instead
- * of an fallocate that walks pages already there.  Returns 0, or -EDQUOT
+ * look takes the file's allocated bytes as allocated already: one fstat
+ * and one fstatfs instead of an fallocate that walks pages already
+ * there.  A tmpfs (/dev/shm, the default) counts a file's data pages
+ * alone; any other filesystem may count blocks of its own (extent
+ * trees, indirect blocks), and ROOM_CHUNK of the count is left out
+ * there.  Returns 0, or -EDQUOT
  * when the filesystem holding the queue is full (nothing written: the
  * caller aborts its transaction). */
 int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
@@ -86,11 +91,15 @@ int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
     have = used;
   if (need > have && e->chunk == 0) { /* this process's first look */
     struct stat st;
+    struct statfs fs;
     uint64_t alloc = fstat(e->datafd, &st) == 0 && st.st_blocks > 0
                          ? (uint64_t)st.st_blocks * 512
                          : 0;
-    if (alloc > ROOM_CHUNK && alloc - ROOM_CHUNK > have) {
-      have = alloc - ROOM_CHUNK;
+    uint64_t own = fstatfs(e->datafd, &fs) == 0 && fs.f_type == TMPFS_MAGIC
+                       ? 0
+                       : ROOM_CHUNK;
+    if (alloc > own && alloc - own > have) {
+      have = alloc - own;
       __atomic_store_n(&e->reserved, have, __ATOMIC_RELAXED);
     }
     e->chunk = ROOM_SLACK;

@@ -7,6 +7,7 @@
 #ifndef DT_QUEUE_LMDB_REC_H
 #define DT_QUEUE_LMDB_REC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,7 +24,8 @@ typedef struct dt__lmq {
   dt__queue base;
   dt__lmdb_env db;
   dt__bell *bell;
-  uint64_t start; /* the opening process's start time (clock ticks) */
+  uint64_t start;  /* this process's start time (clock ticks): its lease */
+  bool start_read; /* start is read (lease_start, at the first claim) */
   uint32_t caller; /* the caller's pid of the task claimed last */
 } dt__lmq;
 

@@ -33,10 +33,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <lmdb.h>
 
 #include <ffi.h>
@@ -564,6 +566,46 @@ static void test_room_allocated_ahead(void **state) {
   free(data);
 }
 
+/* fallocate as the queue code calls it (this executable's definition is
+ * the one its objects bind to): counted, then made. */
+static int g_fallocates;
+int fallocate(int fd, int mode, off_t offset, off_t len) {
+  __atomic_add_fetch(&g_fallocates, 1, __ATOMIC_RELAXED);
+  return (int)syscall(SYS_fallocate, fd, mode, offset, len);
+}
+
+static int child_one_submit(fx *f, void *arg) {
+  (void)arg;
+  dt__queue *q = child_open(f);
+  uint32_t slot;
+  uint64_t tid;
+  int before = g_fallocates;
+  if (dt__queue_waiter(q, &slot) != 0 || submit_bytes(q, "c", 1, slot, &tid))
+    return 10;
+  return g_fallocates == before ? 0 : 11;
+}
+
+/* A process's first write on a queue that earlier processes allocated
+ * ahead finds that out from the file (fstat, fstatfs) and makes no
+ * fallocate: on a tmpfs (this fixture's /dev/shm) the allocated bytes
+ * are the data pages alone.  The control: this process, which makes the
+ * queue (its databases are its first write) and a call, makes one. */
+static void test_room_seen_by_a_new_process(void **state) {
+  fx *f = *state;
+  struct statfs fs;
+  assert_int_equal(statfs(f->root, &fs), 0);
+  if (fs.f_type != TMPFS_MAGIC)
+    fail_msg("%s is not a tmpfs: this test needs /dev/shm", f->root);
+  int before = g_fallocates;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t tid;
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "t", 1, slot, &tid));
+  assert_int_equal(g_fallocates, before + 1);
+  reap_ok(f, spawn(f, child_one_submit, NULL));
+}
+
 static int child_blob_and_wait(fx *f, void *arg) {
   int *fd = arg;
   dt__queue *q = child_open(f);
@@ -629,6 +671,7 @@ int main(void) {
       T(test_wait_since_and_drop),
       T(test_blobs_and_stat),
     T(test_room_allocated_ahead),
+      T(test_room_seen_by_a_new_process),
       T(test_blob_of_another_caller),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
