@@ -122,7 +122,7 @@ BENCH_BINS := $(BUILD)/bench/libbnull.so $(BUILD)/bench/sync_overhead \
               $(BUILD)/bench/argsize $(BUILD)/bench/coldstart $(BUILD)/bench/burn \
               $(BUILD)/bench/libempty.so $(BUILD)/bench/execloop \
               $(BUILD)/bench/redis_ping $(BUILD)/bench/napcalls \
-              $(BUILD)/bench/xcopy
+              $(BUILD)/bench/xcopy $(BUILD)/bench/ring $(BUILD)/bench/lmdbtx
 DEMO_BINS  := $(BUILD)/demo/reports $(BUILD)/demo/legacy
 
 .PHONY: all check check-asan bench install uninstall deb products clean deps demo FORCE
@@ -319,6 +319,17 @@ $(BUILD)/bench/anchors: bench/anchors.c bench/bench.h | $(BUILD)/.deps
 $(BUILD)/bench/xcopy: bench/xcopy.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+# The throughput table's limit: C callers and W servers through a bare
+# queue in shared memory.
+$(BUILD)/bench/ring: bench/ring.c bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
+
+# What LMDB's transactions of one call cost, in one process.
+$(BUILD)/bench/lmdbtx: bench/lmdbtx.c bench/bench.h | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -llmdb
 
 # The exec benchmark: execloop starts a program N times; libempty.so is
 # what preloading a library costs without the shim (the baseline).

@@ -17,9 +17,13 @@
 #      each pinned to one CPU, to two CPUs, and unpinned; the fastest
 #      futex variant is the physical limit; Python's ProcessPoolExecutor
 #      (when python3 is present) and a direct call;
-#   4. round trip of one null call, 1 caller x 1 worker: p50, p99, p99.9;
+#   4. round trip of one null call, 1 caller x 1 worker: p50, p99, p99.9,
+#      unpinned and with the caller and its pool on one CPU (taskset), as
+#      the physical limit runs;
 #   5. throughput with C callers x W workers, C and W in 1, 2, 4, 8, each
-#      window after a warm-up burst, beside C threads making direct calls;
+#      window after a warm-up burst, beside C threads making direct calls
+#      and beside its limit: C processes served by W through a bare queue
+#      in shared memory (bench/ring.c), each cell's own;
 #   5b. an aged queue (free pages left by a burst), 2 callers x 1 worker,
 #      while another process keeps it open (not compacted) and with its
 #      pool alone (compacted at start), beside a fresh queue;
@@ -115,7 +119,8 @@ EXEC_TARGET_US=300
 
 for f in "$DTASK" "$SHIM" "$B/roundtrip" "$B/anchors" "$B/argsize" \
   "$B/coldstart" "$B/burn" "$B/sync_overhead" "$B/execloop" "$B/libempty.so" \
-  "$B/redis_ping" "$B/xcopy" "$BUILD/demo/reports" "$BUILD/demo/legacy"; do
+  "$B/redis_ping" "$B/xcopy" "$B/ring" "$B/lmdbtx" "$BUILD/demo/reports" \
+  "$BUILD/demo/legacy"; do
   if [ ! -x "$f" ] && [ ! -f "$f" ]; then
     echo "bench: $f is missing; run make bench (or make first)" >&2
     exit 1
@@ -250,12 +255,12 @@ med() {
       }'
 }
 
-# calc EXPR FORMAT A B: A EXPR B with awk (EXPR: / or - or *), n/a when
+# calc EXPR FORMAT A B: A EXPR B with awk (EXPR: / - + or *), n/a when
 # either is n/a or the division is by zero.
 calc() {
   awk -v a="$3" -v b="$4" -v op="$1" -v f="$2" 'BEGIN {
     if (a == "n/a" || b == "n/a" || (op == "/" && b + 0 == 0)) { print "n/a"; exit }
-    r = op == "/" ? a / b : op == "-" ? a - b : a * b
+    r = op == "/" ? a / b : op == "-" ? a - b : op == "+" ? a + b : a * b
     printf f "\n", r }'
 }
 
@@ -495,15 +500,28 @@ OFF_CFG=$(cfg offload bench/offload.toml)
 : >"$T/ppe"
 : >"$T/direct"
 : >"$T/rt"
+: >"$T/rt1"
+: >"$T/lmdbtx"
 : >"$OUT/latency.dat"
+# The first CPU this shell may run on: the pinned dtask row runs the
+# caller and its whole pool there, as the physical limit's two processes.
+CPU0=$(awk '/^Cpus_allowed_list/ { split($2, a, /[-,]/); print a[1] }' /proc/self/status)
+command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 for i in $(seq "$RUNS"); do
   run_to "$T/anchors" "$T/anchors.err" "anchors (run $i)" "$B/anchors" "$ROUNDS"
   [ -z "$PY" ] || run_to "$T/ppe" "$T/ppe.err" "ProcessPoolExecutor (run $i)" "$PY" bench/ppe.py "$PPE"
   run_to "$T/direct" "$T/direct.err" "direct calls (run $i)" "$B/roundtrip" 1 "$N"
   run_to "$T/rt" "$T/rt.err" "round trip (run $i)" \
     "$DTASK" run -c "$OFF_CFG" -w 1 -- "$B/roundtrip" 1 "$N" "$OUT/latency.dat"
+  run_to "$T/rt1" "$T/rt1.err" "round trip on CPU $CPU0 (run $i)" \
+    taskset -c "$CPU0" "$DTASK" run -c "$OFF_CFG" -w 1 -- "$B/roundtrip" 1 "$N"
+  mkdir "$root/lmdbtx$i"
+  run_to "$T/lmdbtx" "$T/lmdbtx.err" "LMDB's transactions alone (run $i)" \
+    "$B/lmdbtx" "$root/lmdbtx$i" "$N"
+  rm -rf "$root/lmdbtx$i"
 done
 offloaded "$T/rt" "round trip"
+offloaded "$T/rt1" "round trip on one CPU"
 
 declare -A L
 VARIANTS="futex_same futex_cross futex pipe_same pipe_cross pipe"
@@ -512,7 +530,10 @@ for p in p50 p99 p999; do
   L[ppe_$p]=$(med "$T/ppe" "ppe_$p")
   L[direct_$p]=$(med "$T/direct" "$p")
   L[dtask_$p]=$(med "$T/rt" "$p")
+  L[dtask1_$p]=$(med "$T/rt1" "$p")
+  L[lmdb_$p]=$(med "$T/lmdbtx" "lmdb_$p")
 done
+L[lmdb_p999]=n/a
 declare -A LABEL=(
   [futex_same]="futex handoff in shared memory, both processes on one CPU"
   [futex_cross]="futex handoff in shared memory, the processes on two CPUs"
@@ -522,7 +543,9 @@ declare -A LABEL=(
   [pipe]="pipe pair, unpinned"
   [ppe]="Python ProcessPoolExecutor, null function"
   [dtask]="**dtask, LMDB queue** (bn_add, dtask run -w 1)"
-  [direct]="(direct call, no process boundary)")
+  [dtask1]="**dtask, LMDB queue, the caller and its pool on one CPU** (taskset -c $CPU0 dtask run -w 1)"
+  [direct]="(direct call, no process boundary)"
+  [lmdb]="(LMDB's transactions of one dtask call, 3 writes and a read, in one process: bench/lmdbtx.c)")
 # The physical limit: the futex variant with the lowest median p50.
 limit=$(for v in futex_same futex_cross futex; do
   [ "${L[${v}_p50]}" = n/a ] || echo "${L[${v}_p50]} $v"
@@ -557,11 +580,13 @@ md "| one call to another process and back | p50 (us) | p99 (us) | p99.9 (us) | 
 md "|---|---:|---:|---:|---:|"
 for v in $VARIANTS; do lrow anchors "$v"; done
 lrow roundtrip dtask
+lrow roundtrip dtask1
 if [ -n "$PY" ]; then lrow anchors ppe
 else md "| Python ProcessPoolExecutor, null function | n/a (no python3) | | | |"; fi
 lrow roundtrip direct
+lrow roundtrip lmdb
 md ""
-md "The histogram of all $((N * RUNS)) dtask calls is latency.png."
+md "The histogram of all $((N * RUNS)) unpinned dtask calls is latency.png. Against the anchor placed the same way, as a multiple of its p50: unpinned, dtask's p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[futex_p50]}")x and its p99 $(calc / '%.2f' "${L[dtask_p99]}" "${L[futex_p50]}")x the unpinned futex handoff's p50; on one CPU, $(calc / '%.2f' "${L[dtask1_p50]}" "${L[futex_same_p50]}")x and $(calc / '%.2f' "${L[dtask1_p99]}" "${L[futex_same_p50]}")x the one-CPU handoff's (the targets: at most 1.5x at p50 and 3x at p99). LMDB's own transactions of a call take ${L[lmdb_p50]} us at p50 in one process: the one-CPU handoff plus them alone is $(calc / '%.2f' "$(calc + '%.3f' "${L[futex_same_p50]}" "${L[lmdb_p50]}")" "${L[futex_same_p50]}")x the handoff, before any marshalling."
 md ""
 
 # ====================================================== 5. throughput
@@ -575,6 +600,8 @@ for i in $(seq "$RUNS"); do
     for w in $WS; do
       run_to "$T/tp.$c.$w" "$T/tp.$c.$w.err" "$c callers x $w workers (run $i)" \
         "$DTASK" run -c "$OFF_CFG" -w "$w" -- "$B/roundtrip" "$c" $((TP / c))
+      run_to "$T/ring.$c.$w" "$T/ring.$c.$w.err" "bare queue $c x $w (run $i)" \
+        "$B/ring" "$c" "$w" $((TP * 10))
     done
   done
 done
@@ -610,6 +637,32 @@ V[tp.best]=$best V[tp.best_at]=$best_at
 } >"$OUT/throughput.dat"
 md ""
 md "$TP dtask calls per run ($((TP * 1000)) direct calls), split between the callers, timed after a warm-up burst of a tenth as many; one pair of processes handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[limit_p50]}") round trips/s (1 / limit p50)."
+md ""
+md "The limit of each cell: C processes make blocking calls that W processes serve through a bare queue in shared memory (bench/ring.c: a process-shared mutex around a ring, a futex word that wakes a sleeping server, one futex word per caller), with no record, no marshalling and no queue file; $((TP * 10)) calls per run, after a tenth as many."
+md ""
+md "| callers C | bare queue, W = 1 | W = 2 | W = 4 | W = 8 | dtask / bare queue, W = 1 | W = 2 | W = 4 | W = 8 |"
+md "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+declare -A RGV
+for c in $WS; do
+  row="| $c" ratios=""
+  for w in $WS; do
+    RGV[$c.$w]=$(med "$T/ring.$c.$w" throughput)
+    row="$row | ${RGV[$c.$w]}"
+    ratios="$ratios | $(calc / '%.2f' "${TPV[$c.$w]}" "${RGV[$c.$w]}")"
+    rec throughput "bare queue, $c callers x $w servers" "${RGV[$c.$w]}" calls/s
+    rec throughput "$c callers x $w workers, against the bare queue" "${TPV[$c.$w]}" calls/s \
+      "bare queue, $c callers x $w servers" "${RGV[$c.$w]}" calls/s
+  done
+  md "$row$ratios |"
+done
+md ""
+grow=""
+for c in $WS; do
+  lo=$(for w in $WS; do echo "${TPV[$c.$w]}"; done | sort -g | head -n 1)
+  grow="$grow${grow:+; }$c caller$([ "$c" = 1 ] || echo s): W = 2 makes $(calc / '%.2f' "${TPV[$c.2]}" "${TPV[$c.1]}")x W = 1, the lowest W $(calc / '%.2f' "$lo" "${TPV[$c.1]}")x"
+done
+pair=$(calc / '%.0f' 1000000 "${L[limit_p50]}")
+md "Against W = 1 (the target: throughput grows with W up to the cores, $CORES, and never falls below W = 1 by more than noise): $grow. The target for 4 callers x 2 workers is 1.5x the futex pair's rate, $(calc '*' '%.0f' "$pair" 1.5) calls/s: dtask made ${TPV[4.2]} ($(calc / '%.2f' "${TPV[4.2]}" "$pair")x the pair's rate), the bare queue ${RGV[4.2]} ($(calc / '%.2f' "${RGV[4.2]}" "$pair")x)."
 md ""
 
 # ================================================== 5b. an aged queue
