@@ -475,8 +475,13 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
     uint32_t seen = dt__bell_task_seq(q->bell);
     if (dt__bell_kicks(q->bell) != kicks)
       return -EINTR;
-    uint64_t retry;
-    int rc = claim_one(q, rec, size, id, &retry);
+    uint64_t retry = 0;
+    /* This process's last answer found the queue empty and no task came
+     * since (the word moves after every task's commit): no write
+     * transaction to find it empty again. */
+    bool skip = q->seen_empty && seen == q->empty_seq;
+    q->seen_empty = false;
+    int rc = skip ? -ENOENT : claim_one(q, rec, size, id, &retry);
     if (rc == -EAGAIN)
       continue;
     if (rc != -ENOENT)
@@ -596,6 +601,10 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
   MDB_txn *txn;
   uint32_t slot;
   bool gated;
+  /* Read before the transaction: a task it does not see bumps the word
+   * after this read (lm_submit rings after its commit). */
+  uint32_t seq = dt__bell_task_seq(q->bell);
+  q->seen_empty = false;
   int rc = dt__lmdb_begin(&q->db, 0, &txn);
   if (rc != 0)
     return rc;
@@ -611,6 +620,9 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
     dt__lmdb_end(&q->db, txn, 0); /* the claim spoilt it: answer alone */
     return answer(q, id, 0, DT__FROM_WORKER, rec, size);
   }
+  MDB_stat ts;
+  bool empty = got == -ENOENT && retry == 0 &&
+               mdb_stat(txn, q->db.tasks, &ts) == 0 && ts.ms_entries == 0;
   rc = dt__lmdb_end(&q->db, txn, 1);
   if (rc != 0) {
     if (got == 0)
@@ -620,6 +632,8 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
   dt__bell_ring(q->bell, slot);
   if (gated)
     dt__bell_task_added(q->bell); /* a place at its gate is free */
+  q->seen_empty = empty;
+  q->empty_seq = seq;
   return got == 0 ? 1 : 0;
 }
 

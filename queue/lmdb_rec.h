@@ -26,6 +26,8 @@ typedef struct dt__lmq {
   dt__bell *bell;
   uint64_t start;  /* this process's start time (clock ticks): its lease */
   bool start_read; /* start is read (lease_start, at the first claim) */
+  bool seen_empty;    /* this process's last answer found no task... */
+  uint32_t empty_seq; /* ...with the new-task word at this value */
   uint32_t caller; /* the caller's pid of the task claimed last */
 } dt__lmq;
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -606,6 +607,66 @@ static void test_room_seen_by_a_new_process(void **state) {
   reap_ok(f, spawn(f, child_one_submit, NULL));
 }
 
+/* mdb_txn_begin as the queue code calls it (this executable's
+ * definition is the one its objects bind to): write transactions are
+ * counted, then LMDB's own begins them. */
+static int g_write_begins;
+int mdb_txn_begin(MDB_env *env, MDB_txn *parent, unsigned int flags,
+                  MDB_txn **txn) {
+  static int (*real)(MDB_env *, MDB_txn *, unsigned int, MDB_txn **);
+  if (real == NULL)
+    *(void **)&real = dlsym(RTLD_NEXT, "mdb_txn_begin");
+  if (!(flags & MDB_RDONLY))
+    __atomic_add_fetch(&g_write_begins, 1, __ATOMIC_RELAXED);
+  return real(env, parent, flags, txn);
+}
+
+/* A worker's answer that finds the queue empty lets its next claim sleep
+ * without looking again, as long as no task came since (one write
+ * transaction fewer per idle call); a task that comes after that answer
+ * is claimed at once. */
+static void test_claim_after_an_empty_answer(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  uint32_t slot;
+  uint64_t t1, t2, id;
+  uint8_t *rec;
+  size_t size;
+  dt__claimed next = {NULL, 0, 0};
+  assert_ok(dt__queue_waiter(q, &slot));
+  assert_ok(submit_bytes(q, "a", 1, slot, &t1));
+  assert_ok(dt__queue_claim(q, &rec, &size, &id, SEC));
+  free(rec);
+  assert_int_equal(id, t1);
+  assert_int_equal(
+      dt__queue_complete_next(q, t1, (const uint8_t *)"A", 1, &next), 0);
+  /* One look, at the deadline (a claim always makes that one). */
+  int before = g_write_begins;
+  assert_int_equal(dt__queue_claim(q, &rec, &size, &id, SEC / 50),
+                   -ETIMEDOUT);
+  assert_int_equal(g_write_begins, before + 1);
+  /* The control: a claim with nothing answered before it looks first,
+   * then at the deadline. */
+  before = g_write_begins;
+  assert_int_equal(dt__queue_claim(q, &rec, &size, &id, SEC / 50),
+                   -ETIMEDOUT);
+  assert_int_equal(g_write_begins, before + 2);
+
+  /* Answered empty again, then a task: the claim takes it at once. */
+  assert_ok(submit_bytes(q, "b", 1, slot, &t2));
+  assert_ok(dt__queue_claim(q, &rec, &size, &id, SEC));
+  free(rec);
+  assert_int_equal(
+      dt__queue_complete_next(q, t2, (const uint8_t *)"B", 1, &next), 0);
+  uint64_t t3;
+  assert_ok(submit_bytes(q, "c", 1, slot, &t3));
+  uint64_t t0 = dt__now_ns();
+  assert_ok(dt__queue_claim(q, &rec, &size, &id, 10 * SEC));
+  free(rec);
+  assert_int_equal(id, t3);
+  assert_true(dt__now_ns() - t0 < SEC);
+}
+
 static int child_blob_and_wait(fx *f, void *arg) {
   int *fd = arg;
   dt__queue *q = child_open(f);
@@ -672,6 +733,7 @@ int main(void) {
       T(test_blobs_and_stat),
     T(test_room_allocated_ahead),
       T(test_room_seen_by_a_new_process),
+      T(test_claim_after_an_empty_answer),
       T(test_blob_of_another_caller),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
