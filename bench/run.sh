@@ -604,6 +604,12 @@ for i in $(seq "$RUNS"); do
         "$B/ring" "$c" "$w" $((TP * 10))
     done
   done
+  # The 4 x 2 target's ceiling: the same two on one CPU, where no wake
+  # crosses CPUs, give each call's CPU time.
+  run_to "$T/tp1.4.2" "$T/tp1.4.2.err" "4 callers x 2 workers on CPU $CPU0 (run $i)" \
+    taskset -c "$CPU0" "$DTASK" run -c "$OFF_CFG" -w 2 -- "$B/roundtrip" 4 $((TP / 4))
+  run_to "$T/ring1.4.2" "$T/ring1.4.2.err" "bare queue 4 x 2 on CPU $CPU0 (run $i)" \
+    taskset -c "$CPU0" "$B/ring" 4 2 $((TP * 10))
 done
 STAT="median of $RUNS run(s)"
 md "## Throughput: null calls per second, C callers x W workers"
@@ -662,7 +668,16 @@ for c in $WS; do
   grow="$grow${grow:+; }$c caller$([ "$c" = 1 ] || echo s): W = 2 makes $(calc / '%.2f' "${TPV[$c.2]}" "${TPV[$c.1]}")x W = 1, the lowest W $(calc / '%.2f' "$lo" "${TPV[$c.1]}")x"
 done
 pair=$(calc / '%.0f' 1000000 "${L[limit_p50]}")
+offloaded "$T/tp1.4.2" "throughput 4 x 2 on one CPU"
+tp1=$(med "$T/tp1.4.2" throughput)
+rg1=$(med "$T/ring1.4.2" throughput)
+# us of CPU per call on one CPU: the bare queue's, and LMDB's on top.
+rg1_us=$(calc / '%.3f' 1000000 "$rg1")
+ceil=$(calc / '%.0f' "$((CORES * 1000000))" "$(calc + '%.3f' "$rg1_us" "${L[lmdb_p50]}")")
+rec throughput "4 callers x 2 workers, all on one CPU" "$tp1" calls/s "bare queue, 4 x 2 on one CPU" "$rg1" calls/s
 md "Against W = 1 (the target: throughput grows with W up to the cores, $CORES, and never falls below W = 1 by more than noise): $grow. The target for 4 callers x 2 workers is 1.5x the futex pair's rate, $(calc '*' '%.0f' "$pair" 1.5) calls/s: dtask made ${TPV[4.2]} ($(calc / '%.2f' "${TPV[4.2]}" "$pair")x the pair's rate), the bare queue ${RGV[4.2]} ($(calc / '%.2f' "${RGV[4.2]}" "$pair")x)."
+md ""
+md "On one CPU (taskset -c $CPU0), where no wake crosses CPUs, 4 callers x 2 workers make $tp1 dtask calls/s ($(calc / '%.2f' "$tp1" "${TPV[4.2]}")x the same on $CORES CPUs) and $rg1 bare-queue calls/s: each bare call costs $rg1_us us of CPU. A queue that also makes LMDB's transactions (${L[lmdb_p50]} us, the round-trip table) could do at most $CORES / ($rg1_us + ${L[lmdb_p50]}) us = $ceil calls/s on $CORES CPUs, if its calls spread over them at no cost and did nothing else: $(calc / '%.2f' "$ceil" "$pair")x the futex pair's rate."
 md ""
 
 # ================================================== 5b. an aged queue
