@@ -533,7 +533,6 @@ for p in p50 p99 p999; do
   L[dtask1_$p]=$(med "$T/rt1" "$p")
   L[lmdb_$p]=$(med "$T/lmdbtx" "lmdb_$p")
 done
-L[lmdb_p999]=n/a
 declare -A LABEL=(
   [futex_same]="futex handoff in shared memory, both processes on one CPU"
   [futex_cross]="futex handoff in shared memory, the processes on two CPUs"

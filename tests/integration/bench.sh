@@ -25,7 +25,10 @@
 #   6. bench/run.sh itself, QUICK=1 into a scratch OUT: it exits 0, its
 #      results.json parses and has every group (demo, fanout, anchors,
 #      roundtrip, throughput, aged, argsize, sync, coldstart, exec, redis) with
-#      a number for every value, the commit and the run's duration; the
+#      a number for every value, the commit and the run's duration; each
+#      throughput cell beside its bare queue (bench/ring.c) and 4 x 2 on
+#      one CPU, the round trip on one CPU and LMDB's transactions alone
+#      (bench/lmdbtx.c); the
 #      exec group has its four ways, the shim's two against the empty
 #      library and their differences against the 300 us target, and
 #      results.md its table of them and its sentence; the Redis group has
@@ -319,6 +322,14 @@ sys.exit(0 if ($1) else 1)" "$J" 2>>"$root/json.err"
   check $? "6 results.json: the physical limit (one futex variant) and the pipe anchors" "$root/json.err"
   json_ok "[r for r in d['results'] if r['group'] == 'fanout' and 'over the physical limit' in r['name']] and [r for r in d['results'] if r['group'] == 'fanout' and 'bn_burn' in r['name'] and r['baseline'] and r['baseline']['name'] == 'cores (nproc)']"
   check $? "6 results.json: fan-out over its limit and bn_burn against the cores" "$root/json.err"
+  # The limits beside the round trip and the throughput (bench/ring.c,
+  # bench/lmdbtx.c, the one-CPU rows).
+  json_ok "len([r for r in d['results'] if r['group'] == 'throughput' and r['name'].startswith('bare queue, ')]) == 16 and len([r for r in d['results'] if r['group'] == 'throughput' and r['name'].endswith('against the bare queue') and r['baseline'] and r['baseline']['name'].startswith('bare queue, ')]) == 16 and [r for r in d['results'] if r['group'] == 'throughput' and r['name'] == '4 callers x 2 workers, all on one CPU' and r['baseline'] and r['baseline']['name'] == 'bare queue, 4 x 2 on one CPU']"
+  check $? "6 results.json: each throughput cell beside its bare queue, and 4 x 2 on one CPU" "$root/json.err"
+  json_ok "len([r for r in d['results'] if r['group'] == 'roundtrip' and 'the caller and its pool on one CPU' in r['name']]) == 3 and len([r for r in d['results'] if r['group'] == 'roundtrip' and 'bench/lmdbtx.c' in r['name']]) == 3"
+  check $? "6 results.json: the round trip on one CPU, and LMDB's transactions alone" "$root/json.err"
+  grep -q "the bare queue" "$BOUT/results.md" && grep -q "could do at most" "$BOUT/results.md"
+  check $? "6 results.md: the 4 x 2 target beside the bare queue and the ceiling" "$BOUT/results.md"
   # The exec group: four ways, each shim way against the empty library,
   # and its difference against the target.
   json_ok "sorted(r['name'] for r in d['results'] if r['group'] == 'exec' and r['unit'] == 'us' and not r['name'].endswith('over the empty library')) == sorted(['exec of /bin/true, without LD_PRELOAD', 'exec of /bin/true, empty library preloaded', 'exec of /bin/true, shim without config', 'exec of /bin/true, shim with a config of 8 symbols it does not import'])"
