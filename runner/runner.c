@@ -66,7 +66,7 @@ int dt__runner_setup(const dt__config *cfg, dt__stub *stubs, size_t n,
   hook.stub = (void *)runner_start_main;
   if (dt__got_object_of((void *)real_start_main, &hook.def_base, NULL) != 0)
     hook.def_base = 0;
-  int rc = dt__got_patch(&hook, 1, self_base, NULL, NULL);
+  int rc = dt__got_patch(&hook, 1, &self_base, 1, NULL, NULL);
   if (rc <= 0) {
     dt__log(DT__LOG_ERROR,
             "cannot take over %s's start-up (__libc_start_main not "

@@ -147,7 +147,7 @@ static bool defined_in(const entry *e, void *handle) {
  * or handle's scope defines one.  Caller holds d.lock. */
 static bool look_locked(void *handle) {
   bool wanted = false;
-  int rc = dt__got_patch(d.hooks, d.nhooks, d.self_base, on_report, NULL);
+  int rc = dt__got_patch(d.hooks, d.nhooks, &d.self_base, 1, on_report, NULL);
   if (rc < 0)
     dt__log(DT__LOG_ERROR, "watching the loaded objects failed: %s",
             strerror(-rc));
@@ -286,9 +286,9 @@ static const char *env_wants_engine(void) {
  * patched) and builds the hook list in the room read_names made. */
 static void setup_hooks(void) {
   static const char *const names[] = {"dlopen", "dlmopen"};
-  /* This object's own GOT is never patched, and the engine (which does
-   * patch it) is not loaded yet: these are the loader's functions, found
-   * without the cost of a lookup. */
+  /* This object's own GOT is never patched, by the door or by the engine
+   * (which leaves this object alone): these are the loader's functions,
+   * found without the cost of a lookup. */
   d.real_dlopen = dlopen;
   d.real_dlmopen = dlmopen;
   d.real_dlsym = dlsym;

@@ -88,7 +88,8 @@ static unsigned g_gen;
 typedef struct got_walk {
   const dt__hook *hooks;
   size_t nhooks;
-  uintptr_t skip_base;
+  const uintptr_t *skip; /* the bases of objects left alone */
+  size_t nskip;
   dt__got_report_fn report;
   void *ctx;
   uintptr_t vdso;   /* AT_SYSINFO_EHDR, 0 if there is no vDSO */
@@ -457,8 +458,9 @@ static int got_visit(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
   if (w->vdso != 0 && w->vdso >= o.lo && w->vdso < o.hi)
     return 0;
-  if (got_base_matches(&o, w->skip_base))
-    return 0;
+  for (size_t i = 0; i < w->nskip; i++)
+    if (got_base_matches(&o, w->skip[i]))
+      return 0;
   h = got_hash(info->dlpi_name != NULL ? info->dlpi_name : "");
   s = got_seen_find(o.base, o.dyn, h);
   if (s != NULL) {
@@ -494,9 +496,10 @@ static int got_visit(struct dl_phdr_info *info, size_t size, void *arg) {
  * not NULL, is called for every relocation that names a hooked symbol,
  * while the loader's lock is held: it must not call dlopen or dlclose.
  *
- * skip_base (the shim's own base) and each hook's def_base may be either
- * the object's load bias (dlpi_addr) or its first page (dladdr's
- * dli_fbase); 0 skips nothing.  The return value counts the slots of the
+ * skip holds nskip bases of objects that are not visited at all (the
+ * shim's own objects; NULL or 0 of them skips nothing).  Each of them and
+ * each hook's def_base may be either the object's load bias (dlpi_addr)
+ * or its first page (dladdr's dli_fbase); a base of 0 skips nothing.  The return value counts the slots of the
  * objects processed by this call that now hold a stub, whether this call
  * wrote them or found them already written; objects skipped as already
  * processed add nothing, so a repeated call returns 0.
@@ -508,8 +511,8 @@ static int got_visit(struct dl_phdr_info *info, size_t size, void *arg) {
  * its unrelocated slots fail the value checks and are left alone, but the
  * caller should hold the lock of its dlopen interposer while calling, so
  * that only loads the shim does not see (libc's own) can overlap. */
-int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
-                  dt__got_report_fn report, void *ctx) {
+int dt__got_patch(const dt__hook *hooks, size_t nhooks, const uintptr_t *skip,
+                  size_t nskip, dt__got_report_fn report, void *ctx) {
   got_walk w;
   long pagesz;
   size_t keep = 0;
@@ -531,7 +534,8 @@ int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
   memset(&w, 0, sizeof w);
   w.hooks = hooks;
   w.nhooks = nhooks;
-  w.skip_base = skip_base;
+  w.skip = skip;
+  w.nskip = skip != NULL ? nskip : 0;
   w.report = report;
   w.ctx = ctx;
   w.vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
@@ -590,7 +594,7 @@ static int got_find_visit(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 /* Finds the loaded object that maps addr: the address of its first page
- * into *base (dladdr's dli_fbase, which dt__hook.def_base and skip_base
+ * into *base (dladdr's dli_fbase, which dt__hook.def_base and skip
  * accept) and its path into *name (owned by the loader; "" for the
  * program, where dladdr says argv[0]).  A cheap dladdr: it walks program
  * headers and never searches a symbol table, where dladdr scans every

@@ -36,8 +36,8 @@ typedef void (*dt__got_report_fn)(void *ctx, const char *object,
                                   const char *symbol, dt__relkind kind,
                                   int patched, const char *reason);
 
-int dt__got_patch(const dt__hook *hooks, size_t nhooks, uintptr_t skip_base,
-                  dt__got_report_fn report, void *ctx);
+int dt__got_patch(const dt__hook *hooks, size_t nhooks, const uintptr_t *skip,
+                  size_t nskip, dt__got_report_fn report, void *ctx);
 void dt__got_reset(void);
 int dt__got_object_of(const void *addr, uintptr_t *base, const char **name);
 

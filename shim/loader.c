@@ -52,6 +52,7 @@ static dt__hook *g_hooks;        /* resolved stub hooks, then DL_COUNT */
 static dt__hook g_dl_hooks[DL_COUNT];
 static size_t g_nhooks;
 static uintptr_t g_self_base;    /* the shim's own load base */
+static uintptr_t g_door_base;    /* the preloaded door's (0: unknown) */
 static pthread_mutex_t g_lock;   /* recursive: dlopen inside constructors */
 static bool g_active;            /* set once the shim is live */
 static void *g_dl_reals[DL_COUNT]; /* the loader's dlopen, dlmopen, ... */
@@ -243,7 +244,8 @@ static void on_report(void *ctx, const char *object, const char *symbol,
 
 /* Patches objects not patched before.  Caller holds g_lock. */
 static int patch_locked(patch_stats *st) {
-  int n = dt__got_patch(g_hooks, g_nhooks, g_self_base, on_report, st);
+  uintptr_t skip[2] = {g_self_base, g_door_base};
+  int n = dt__got_patch(g_hooks, g_nhooks, skip, 2, on_report, st);
   if (n < 0)
     dt__log(DT__LOG_ERROR, "patching the loaded objects failed: %s",
             strerror(-n));
@@ -478,12 +480,18 @@ void dt__loader_init(void) {
 }
 
 /* Keeps the stub table (n entries, owned by shim.c for the life of the
- * process) and the shim's own load base, and allocates the hook list
- * (never freed).  Returns 0 or -ENOMEM. */
-int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base) {
+ * process), the engine's own load base and the preloaded door's (0 when
+ * unknown), whose GOTs are never patched, and allocates the hook list
+ * (never freed).  Returns 0 or -ENOMEM.  The door calls the loader's
+ * functions through pointers it took before the engine came, and a
+ * listed symbol the door imported would send the door's own calls into a
+ * stub: its object is left alone. */
+int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base,
+                     uintptr_t door_base) {
   g_stubs = stubs;
   g_nstubs = n;
   g_self_base = self_base;
+  g_door_base = door_base;
   g_nhooks = n + DL_COUNT;
   g_hooks = calloc(g_nhooks, sizeof *g_hooks);
   return g_hooks == NULL ? -ENOMEM : 0;

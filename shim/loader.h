@@ -9,7 +9,8 @@
 #include "shim/symbol.h"
 
 void dt__loader_init(void);
-int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base);
+int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base,
+                     uintptr_t door_base);
 int dt__loader_find(const dt__door *door);
 void dt__loader_loaded(void *handle);
 int dt__loader_resolve(dt__stub *s, void *handle);

@@ -162,7 +162,7 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
   dt__error err = {0, 0, ""};
   bool strict = env_true(DT__ENV_STRICT);
   size_t *slots = NULL; /* per stub: the GOT slots patched to it */
-  uintptr_t self_base;
+  uintptr_t self_base, door_base;
   int saved = errno;
 
   dt__in_shim = 1;
@@ -179,6 +179,10 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
     dt__log(DT__LOG_ERROR, "cannot find the shim's own object");
     goto out;
   }
+  /* The door's object (its dlopen interposer lives there): never patched. */
+  if (door->dlopen_hook == NULL ||
+      dt__got_object_of(door->dlopen_hook, &door_base, NULL) != 0)
+    door_base = 0;
 
   const char *path = dt__config_default_path();
   if (path == NULL) {
@@ -227,7 +231,7 @@ __attribute__((visibility("default"))) int dtask_engine_start(dt__door *door) {
   g_stubs = calloc(g_nstubs ? g_nstubs : 1, sizeof *g_stubs);
   slots = calloc(g_nstubs ? g_nstubs : 1, sizeof *slots);
   if (g_stubs == NULL || slots == NULL ||
-      dt__loader_table(g_stubs, g_nstubs, self_base) != 0) {
+      dt__loader_table(g_stubs, g_nstubs, self_base, door_base) != 0) {
     dt__log(DT__LOG_ERROR, "out of memory at start-up");
     give_up(strict);
     goto out;

@@ -13,7 +13,8 @@
 #      the engine, libffi and liblmdb are there, libhiredis is not (the
 #      queue is LMDB: queue/hiredis.c loads it for Redis); fixprog_lazy, which
 #      imports fx_*, loads the engine before main (LD_DEBUG=files) and
-#      its calls are caught (sync mode, DTASK_TRACE).
+#      its calls are caught (sync mode, DTASK_TRACE); the engine patches
+#      its slots and none of the door's own (DTASK_LOG=debug).
 #   3. fixdl reaches libfix only through dlopen: it starts idle ("imports
 #      none"), and the engine is loaded after libfix, by the dlopen
 #      (LD_DEBUG=files order, DTASK_LOG=info); its calls are then caught,
@@ -175,6 +176,13 @@ rc_is "$tmp/lazy" 0 && cmp -s "$tmp/lazy.plain.out" "$tmp/lazy.out" &&
   grep -q '^dtask\[[0-9]*\]: trace fx_i32(' "$tmp/lazy.err"
 check $? "2 fixprog_lazy (imports fx_*): the engine is loaded (dlopen, LD_DEBUG), the calls are caught, stdout as without dtask" \
   "$(note "$(grep -E 'libdtask|trace fx_i32' "$tmp/lazy.err" | head -n 5)")"
+# The engine patches the program's objects, never the door's own (it
+# imports dlopen, dlmopen, dlsym and dlvsym, which the engine hooks).
+shim "$tmp/lazyd" "$CFG" DTASK_MODE=offload DTASK_LOG=debug -- "$FIX/fixprog_lazy"
+grep -q '^dtask\[[0-9]*\]: patched <main program>: fx_' "$tmp/lazyd.err" &&
+  ! grep -q '^dtask\[[0-9]*\]: patched [^:]*libdtask_shim\.so' "$tmp/lazyd.err"
+check $? "2 fixprog_lazy, DTASK_LOG=debug: the engine patched the program, and no slot of libdtask_shim.so" \
+  "$(note "$(grep -E 'patched' "$tmp/lazyd.err" | head -n 12)")"
 
 # ===================================================================
 # 3. A later dlopen brings a listed symbol: the engine comes then.

@@ -223,7 +223,7 @@ static int group_setup(void **state) {
                           (void *)repl_scale, g_def_base};
   /* Nothing has called through the lazy libraries yet, so their
    * JUMP_SLOTs are still unresolved when this runs. */
-  g_first_rc = dt__got_patch(g_hooks, 2, 0, collect, &g_first);
+  g_first_rc = dt__got_patch(g_hooks, 2, NULL, 0, collect, &g_first);
   return 0;
 }
 
@@ -341,9 +341,9 @@ static void test_second_call_is_idempotent(void **state) {
   rlog l = {0};
   (void)state;
 
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 0);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 0);
   assert_int_equal((int)l.n, 0);
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, NULL, NULL), 0);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, NULL, NULL), 0);
 }
 
 static void test_late_dlopen_patched_by_next_call(void **state) {
@@ -357,7 +357,7 @@ static void test_late_dlopen_patched_by_next_call(void **state) {
   /* Binds gd_add's JUMP_SLOT to the real definition; gd_scale's stays
    * unresolved. */
   assert_int_equal(call_add(2, 3), 5);
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 2);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 2);
   assert_int_equal((int)l.n, 2);
   assert_int_equal(log_count(&l, "libgotlate.so", "gd_add",
                              DT__REL_JUMP_SLOT, 1, "patched"), 1);
@@ -382,7 +382,7 @@ static void test_watch_writes_nothing(void **state) {
 
   assert_non_null(lib);
   call_add = (add_fn)sym(lib, "gu_call_add");
-  assert_int_equal(dt__got_patch(watch, 2, 0, collect, &l), 0);
+  assert_int_equal(dt__got_patch(watch, 2, NULL, 0, collect, &l), 0);
   assert_int_equal(log_count(&l, "libgotwatch.so", "gd_add", ANY,
                              DT__GOT_WATCHED, "imported"),
                    1);
@@ -394,7 +394,7 @@ static void test_watch_writes_nothing(void **state) {
    * visits only objects it has not seen. */
   assert_int_equal(call_add(2, 3), 5);
   size_t seen = l.n;
-  assert_int_equal(dt__got_patch(watch, 2, 0, collect, &l), 0);
+  assert_int_equal(dt__got_patch(watch, 2, NULL, 0, collect, &l), 0);
   assert_int_equal(l.n, seen);
   dlclose(lib);
 }
@@ -405,11 +405,11 @@ static void test_reset_counts_existing_slots(void **state) {
   (void)state;
 
   dt__got_reset();
-  rc = dt__got_patch(g_hooks, 2, 0, collect, &l);
+  rc = dt__got_patch(g_hooks, 2, NULL, 0, collect, &l);
   assert_int_equal(rc, g_first_rc);
   assert_int_equal(log_count(&l, NULL, NULL, ANY, 1,
                              "already pointing at the stub"), rc);
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 0);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 0);
 }
 
 static void test_bound_elsewhere_and_skip_base(void **state) {
@@ -432,7 +432,7 @@ static void test_bound_elsewhere_and_skip_base(void **state) {
 
   /* Slots bound to gd_add/gd_scale do not hold the "real" named here. */
   dt__got_reset();
-  dt__got_patch(wrong, 2, 0, collect, &l);
+  dt__got_patch(wrong, 2, NULL, 0, collect, &l);
   assert_int_equal(log_count(&l, "libgotbound.so", NULL, DT__REL_JUMP_SLOT,
                              0, "bound to another definition"), 2);
   assert_int_equal(call_add(2, 3), 5);
@@ -440,13 +440,20 @@ static void test_bound_elsewhere_and_skip_base(void **state) {
   /* The object at skip_base is not visited at all. */
   l.n = 0;
   dt__got_reset();
-  assert_true(dt__got_patch(g_hooks, 2, base, collect, &l) > 0);
+  assert_true(dt__got_patch(g_hooks, 2, &base, 1, collect, &l) > 0);
+  assert_int_equal(log_count(&l, "libgotbound.so", NULL, ANY, ANY, NULL), 0);
+  assert_int_equal(call_add(2, 3), 5);
+  /* So is one at any of several skip bases (here the second of two). */
+  l.n = 0;
+  dt__got_reset();
+  uintptr_t two[2] = {g_def_base, base};
+  dt__got_patch(g_hooks, 2, two, 2, collect, &l);
   assert_int_equal(log_count(&l, "libgotbound.so", NULL, ANY, ANY, NULL), 0);
   assert_int_equal(call_add(2, 3), 5);
 
   /* Without it, the object is patched (and no report is fine). */
   dt__got_reset();
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, NULL, NULL), g_first_rc + 2);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, NULL, NULL), g_first_rc + 2);
   assert_int_equal(call_add(2, 3), 1005);
   assert_true(call_scale(1.5) == 1003.0);
   dlclose(lib);
@@ -460,7 +467,7 @@ static void test_reload_after_dlclose(void **state) {
 
   assert_non_null(lib);
   base1 = base_of(sym(lib, "gu_call_add"));
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 4);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 4);
   assert_int_equal(log_count(&l, "libgotre.so", NULL, ANY, 1, NULL), 4);
   assert_int_equal(((add_fn)sym(lib, "gu_call_add"))(2, 3), 1005);
   dlclose(lib);
@@ -473,12 +480,12 @@ static void test_reload_after_dlclose(void **state) {
   if (base1 != base2)
     print_message("libgotre.so was mapped at another base this time\n");
   l.n = 0;
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 4);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 4);
   assert_int_equal(log_count(&l, "libgotre.so", "gd_add", DT__REL_GLOB_DAT,
                              1, "patched"), 1);
   assert_int_equal(((add_fn)sym(lib, "gu_call_add"))(2, 3), 1005);
   assert_int_equal(((add_fn)sym(lib, "gu_call_ro_table"))(2, 3), 1005);
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, NULL, NULL), 0);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, NULL, NULL), 0);
   dlclose(lib);
 }
 
@@ -496,7 +503,7 @@ static void test_lazy_slot_of_own_definition_left_alone(void **state) {
                  "load time, so there is no lazy slot to leave alone");
   }
   assert_non_null(lib);
-  assert_int_equal(dt__got_patch(g_hooks, 2, 0, collect, &l), 0);
+  assert_int_equal(dt__got_patch(g_hooks, 2, NULL, 0, collect, &l), 0);
   assert_int_equal(log_count(&l, "libgotown.so", "gd_scale",
                              DT__REL_JUMP_SLOT, 0,
                              "lazy slot of a symbol this object also "
@@ -534,14 +541,14 @@ static void test_invalid_arguments(void **state) {
   dt__hook h = {"gd_add", (void *)real_add, (void *)repl_add, 0};
   (void)state;
 
-  assert_int_equal(dt__got_patch(NULL, 1, 0, NULL, NULL), -EINVAL);
-  assert_int_equal(dt__got_patch(NULL, 0, 0, NULL, NULL), 0);
+  assert_int_equal(dt__got_patch(NULL, 1, NULL, 0, NULL, NULL), -EINVAL);
+  assert_int_equal(dt__got_patch(NULL, 0, NULL, 0, NULL, NULL), 0);
   h.name = NULL;
-  assert_int_equal(dt__got_patch(&h, 1, 0, NULL, NULL), -EINVAL);
+  assert_int_equal(dt__got_patch(&h, 1, NULL, 0, NULL, NULL), -EINVAL);
   h.name = "gd_add";
   h.stub = (void *)repl_add;
   h.real = NULL;
-  assert_int_equal(dt__got_patch(&h, 1, 0, NULL, NULL), -EINVAL);
+  assert_int_equal(dt__got_patch(&h, 1, NULL, 0, NULL, NULL), -EINVAL);
 }
 
 int main(void) {
