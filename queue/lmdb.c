@@ -70,6 +70,7 @@ static int lm_open(const dt__config *cfg, const char *dir, int dirfd,
                   strerror(ENOMEM));
     return -ENOMEM;
   }
+  (void)dt__proc_runs(getpid(), &q->start);
   int rc = dt__bell_open(dirfd, dir, &q->bell, err);
   if (rc == 0) {
     rc = dt__lmdb_env_open(&q->db, dirfd, dir, cfg->map_size, err);
@@ -417,17 +418,6 @@ static int claim_in(dt__lmq *q, MDB_txn *txn, size_t max, uint8_t **rec,
   return rc;
 }
 
-/* Reads, once, the start time that this process's claims carry with its
- * pid as their lease (claim_in), outside any transaction.  It is read at
- * the first claim rather than at open: a caller never claims, and /proc
- * would cost its first call about 40 us.  0 when /proc does not tell. */
-static void lease_start(dt__lmq *q) {
-  if (q->start_read)
-    return;
-  (void)dt__proc_runs(getpid(), &q->start);
-  q->start_read = true;
-}
-
 /* Claims the oldest task in a transaction of its own (claim_in).
  * Returns 0; -ENOENT if there is none; -EAGAIN after dropping an entry
  * that is not a task of this version (look again); -E2BIG with *id set
@@ -469,7 +459,6 @@ static int lm_claim(dt__queue *base, uint8_t **rec, size_t *size,
                     uint64_t *id, uint64_t timeout_ns) {
   dt__lmq *q = dt__lm(base);
   uint64_t deadline = timeout_ns ? dt__bell_deadline(timeout_ns) : 0;
-  lease_start(q);
   uint32_t kicks = dt__bell_kicks(q->bell);
   for (;;) {
     uint32_t seen = dt__bell_task_seq(q->bell);
@@ -597,7 +586,6 @@ static int lm_complete(dt__queue *base, uint64_t id, const uint8_t *rec,
   dt__lmq *q = dt__lm(base);
   if (next == NULL)
     return answer(q, id, 0, DT__FROM_WORKER, rec, size);
-  lease_start(q);
   MDB_txn *txn;
   uint32_t slot;
   bool gated;

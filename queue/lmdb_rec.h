@@ -24,8 +24,7 @@ typedef struct dt__lmq {
   dt__queue base;
   dt__lmdb_env db;
   dt__bell *bell;
-  uint64_t start;  /* this process's start time (clock ticks): its lease */
-  bool start_read; /* start is read (lease_start, at the first claim) */
+  uint64_t start; /* the opening process's start time (clock ticks) */
   bool seen_empty;    /* this process's last answer found no task... */
   uint32_t empty_seq; /* ...with the new-task word at this value */
   uint32_t caller; /* the caller's pid of the task claimed last */
