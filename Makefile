@@ -327,9 +327,9 @@ $(BUILD)/bench/ring: bench/ring.c bench/bench.h | $(BUILD)/.deps
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
 
 # What LMDB's transactions of one call cost, in one process.
-$(BUILD)/bench/lmdbtx: bench/lmdbtx.c bench/bench.h | $(BUILD)/.deps
+$(BUILD)/bench/lmdbtx: bench/lmdbtx.c bench/bench.h queue/lmdb_env.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) -o $@ $< -llmdb
+	$(CC) $(BENCH_CFLAGS) -I. -I$(BUILD)/gen -o $@ $< -llmdb
 
 # The exec benchmark: execloop starts a program N times; libempty.so is
 # what preloading a library costs without the shim (the baseline).

@@ -24,8 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLAGS \
-  (MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP | MDB_NOTLS | MDB_NORDAHEAD)
+#include "queue/lmdb_env.h" /* the queue's flags and keys, header only */
 
 static MDB_env *env;
 static MDB_dbi tasks, claims, results;
@@ -39,13 +38,11 @@ static MDB_dbi tasks, claims, results;
     }                                                                  \
   } while (0)
 
-/* One call's transactions; id is the call's, big-endian in its key. */
+/* One call's transactions; id is the call's (its key as the queue's). */
 static void round_of(uint64_t id) {
   uint8_t key[8], prev[8], rec[36] = {0};
-  for (int i = 0; i < 8; i++) {
-    key[i] = (uint8_t)(id >> (56 - 8 * i));
-    prev[i] = (uint8_t)((id - 1) >> (56 - 8 * i));
-  }
+  dt__lmdb_key(key, id);
+  dt__lmdb_key(prev, id - 1);
   MDB_txn *t;
   MDB_val k = {8, key}, pk = {8, prev}, v = {24, rec}, got;
   /* submit */
@@ -90,7 +87,7 @@ int main(int argc, char **argv) {
   CHECK(mdb_env_create(&env));
   CHECK(mdb_env_set_maxdbs(env, 4));
   CHECK(mdb_env_set_mapsize(env, (size_t)64 << 20));
-  CHECK(mdb_env_open(env, argv[1], FLAGS, 0600));
+  CHECK(mdb_env_open(env, argv[1], DT__LMDB_FLAGS, 0600));
   MDB_txn *t;
   CHECK(mdb_txn_begin(env, NULL, 0, &t));
   CHECK(mdb_dbi_open(t, "tasks", MDB_CREATE, &tasks));

@@ -503,12 +503,14 @@ OFF_CFG=$(cfg offload bench/offload.toml)
 : >"$T/rt1"
 : >"$T/lmdbtx"
 : >"$OUT/latency.dat"
-# The first CPU this shell may run on: the pinned dtask row runs the
-# caller and its whole pool there, as the physical limit's two processes.
-CPU0=$(awk '/^Cpus_allowed_list/ { split($2, a, /[-,]/); print a[1] }' /proc/self/status)
 command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+CPU0=
 for i in $(seq "$RUNS"); do
   run_to "$T/anchors" "$T/anchors.err" "anchors (run $i)" "$B/anchors" "$ROUNDS"
+  # The pinned dtask row runs the caller and its whole pool on the CPU
+  # where the anchors pinned their one-CPU variant (the physical limit).
+  [ -n "$CPU0" ] || CPU0=$(awk '$1 == "pinned" { print $2; exit }' "$T/anchors")
+  [ -n "$CPU0" ] || die "anchors could not pin a process, so no row can be pinned" "$T/anchors.err" "$T/anchors"
   [ -z "$PY" ] || run_to "$T/ppe" "$T/ppe.err" "ProcessPoolExecutor (run $i)" "$PY" bench/ppe.py "$PPE"
   run_to "$T/direct" "$T/direct.err" "direct calls (run $i)" "$B/roundtrip" 1 "$N"
   run_to "$T/rt" "$T/rt.err" "round trip (run $i)" \

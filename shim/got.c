@@ -499,10 +499,11 @@ static int got_visit(struct dl_phdr_info *info, size_t size, void *arg) {
  * skip holds nskip bases of objects that are not visited at all (the
  * shim's own objects; NULL or 0 of them skips nothing).  Each of them and
  * each hook's def_base may be either the object's load bias (dlpi_addr)
- * or its first page (dladdr's dli_fbase); a base of 0 skips nothing.  The return value counts the slots of the
- * objects processed by this call that now hold a stub, whether this call
- * wrote them or found them already written; objects skipped as already
- * processed add nothing, so a repeated call returns 0.
+ * or its first page (dladdr's dli_fbase); a base of 0 skips nothing.
+ * The return value counts the slots of the objects processed by this
+ * call that now hold a stub, whether this call wrote them or found them
+ * already written; objects skipped as already processed add nothing, so
+ * a repeated call returns 0.
  *
  * Thread-safety: not thread-safe; the caller serializes calls.  Other
  * threads may keep calling through the slots meanwhile: each slot changes

@@ -483,9 +483,9 @@ void dt__loader_init(void) {
  * process), the engine's own load base and the preloaded door's (0 when
  * unknown), whose GOTs are never patched, and allocates the hook list
  * (never freed).  Returns 0 or -ENOMEM.  The door calls the loader's
- * functions through pointers it took before the engine came, and a
- * listed symbol the door imported would send the door's own calls into a
- * stub: its object is left alone. */
+ * functions through pointers it took before the engine came, so its
+ * slots for them need no hook (and every other symbol it imports is one
+ * that config/deny.c refuses to offload). */
 int dt__loader_table(dt__stub *stubs, size_t n, uintptr_t self_base,
                      uintptr_t door_base) {
   g_stubs = stubs;

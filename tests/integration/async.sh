@@ -263,7 +263,8 @@ backend_case() {
   # after 20 s (one that ends takes about 8 s), a child left hanging by a
   # try killed before the next, and the line says how many it took.
   o=$tmp/$be.13
-  local fcfg=$cfg limit=20000 try=0 tries=1 ok13
+  # RUN_TMO is local: run() sees it for this case's runs alone.
+  local fcfg=$cfg limit=20000 try=0 tries=1 ok13 RUN_TMO=60
   if [ "$SANITIZE" = 1 ]; then
     fcfg=$(mkcfg "$be.f" "$qlines" "" 'drain_timeout = "3s"')
     limit=60000
@@ -285,7 +286,6 @@ backend_case() {
     ok13=$?
     [ "$ok13" = 0 ] && break
   done
-  RUN_TMO=60
   check $ok13 "$be 13 fork while two threads make async calls: the parent's 400 calls and the children's 12 each ran once ($(cat "$o.ms") ms, under $limit; run $try of at most $tries)" \
     "$o.out" "$o.err"
 
