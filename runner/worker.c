@@ -470,12 +470,13 @@ static void reject(dt__queue *q, uint64_t id, int status, const char *msg) {
  * workers also kicks them out of their claims) and otherwise at most
  * every 100 ms, so that a busy worker stops within that, after the call
  * in hand.  on_stop's flag counts too (a function that unblocked the
- * signals). */
-static bool must_stop(bool now, int supervisor) {
+ * signals).  t is CLOCK_MONOTONIC ns read just before (0: read here). */
+static bool must_stop(bool now, int supervisor, uint64_t t) {
   static uint64_t next_ns;
   if (w_stop)
     return true;
-  uint64_t t = dt__now_ns();
+  if (t == 0)
+    t = dt__now_ns();
   if (!now && t < next_ns)
     return false;
   next_ns = t + 100000000ull;
@@ -559,7 +560,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
   const uint64_t limit = dt__wire_call_limit(w_cfg); /* one call's bytes */
   dt__claimed next = {NULL, 0, 0}; /* claimed with the last answer */
   bool have = false;
-  while (have || !must_stop(idle, supervisor)) {
+  while (have || !must_stop(idle, supervisor, 0)) {
     uint8_t *rec = NULL, *res = NULL;
     size_t size = 0, rsize = 0;
     uint64_t id = 0;
@@ -571,11 +572,14 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       rc = dt__queue_claim(q, &rec, &size, &id, DT__RUNNER_TICK_NS);
     }
     idle = rc == -ETIMEDOUT || rc == -EINTR;
-    if (idle || dt__now_ns() - tidied > DT__RUNNER_TICK_NS) {
+    /* One clock read serves the tidy check and the call's start: it
+     * runs once per call. */
+    uint64_t t0 = dt__now_ns();
+    if (idle || t0 - tidied > DT__RUNNER_TICK_NS) {
       /* Idle, or once a tick while busy: let go of the arenas whose
        * callers did, so that their pages are freed. */
       dt__arena_views_tidy(q->dirfd);
-      tidied = dt__now_ns();
+      t0 = tidied = dt__now_ns();
     }
     if (idle)
       continue;
@@ -613,13 +617,13 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       break;
     }
     dt__queue_claim_caller(q, me->caller, sizeof me->caller);
-    uint64_t t0 = dt__now_ns();
     me->since = t0;
     __atomic_store_n(&me->entry, UINT32_MAX, __ATOMIC_RELAXED);
     __atomic_store_n(&me->busy, id + 1, __ATOMIC_SEQ_CST);
     bool ran = false, failed = false;
     rc = serve_one(fp, id, rec, size, me, supervisor, &res, &rsize, &ran);
-    uint64_t took = dt__now_ns() - t0;
+    uint64_t t1 = dt__now_ns();
+    uint64_t took = t1 - t0;
     free(rec);
     if (rc == 0 && rsize > limit) {
       /* Only a returned string, which the caller could not count before
@@ -636,7 +640,7 @@ int dt__worker_run(const dt__config *cfg, dt__stub *stubs, size_t n,
       /* The next task comes with the answer while calls keep coming,
        * unless this worker is to stop. */
       rc = dt__queue_complete_next(q, id, res, rsize,
-                                   must_stop(false, supervisor) ? NULL
+                                   must_stop(false, supervisor, t1) ? NULL
                                                                 : &next);
       have = rc == 1;
       if (rc < 0) {

@@ -401,6 +401,15 @@ static void test_reject_answers_caller(void **state) {
   assert_ok(dt__queue_claim(q, &rec, &size, &cid, SEC));
   free(rec);
   assert_int_equal(cid, id);
+  /* The claim names its caller (dtask status shows it): this process's
+   * pid in decimal, cut to what the buffer holds. */
+  char want[16], who[16] = "x", cut[3] = "xx";
+  snprintf(want, sizeof want, "%d", (int)getpid());
+  dt__queue_claim_caller(q, who, sizeof who);
+  assert_string_equal(who, want);
+  dt__queue_claim_caller(q, cut, sizeof cut);
+  assert_int_equal(strlen(cut), strlen(want) < 2 ? strlen(want) : 2);
+  assert_memory_equal(cut, want, strlen(cut));
   assert_ok(dt__queue_reject(q, id, (const uint8_t *)"late", 4));
   counts_are(q, 0, 0, 1);
   app_ctx b = {back, sizeof back, 0, 0, 0};
@@ -731,7 +740,7 @@ int main(void) {
       T(test_open_unknown_backend),
       T(test_wait_since_and_drop),
       T(test_blobs_and_stat),
-    T(test_room_allocated_ahead),
+      T(test_room_allocated_ahead),
       T(test_room_seen_by_a_new_process),
       T(test_claim_after_an_empty_answer),
       T(test_blob_of_another_caller),
