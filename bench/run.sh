@@ -21,7 +21,10 @@
 #      unpinned and with the caller and its pool on one CPU (taskset), as
 #      the physical limit runs;
 #   5. throughput with C callers x W workers, C and W in 1, 2, 4, 8, each
-#      window after a warm-up burst, beside C threads making direct calls
+#      window (TPW calls: 40,000, a third of a second or more here; a
+#      window of 8,000 had 8 callers x 2 workers below W = 1 in two full
+#      runs, and above it in 4 of 4 runs of 40,000 by hand) after a
+#      warm-up burst, beside C threads making direct calls
 #      and beside its limit: C processes served by W through a bare queue
 #      in shared memory (bench/ring.c), each cell's own;
 #   5b. an aged queue (free pages left by a burst), 2 callers x 1 worker,
@@ -107,10 +110,10 @@ DEMO_LIMIT=0.500
 DEMO_TARGET_PCT=2
 SIZES_MAX=$((16 << 20))
 if [ "$QUICK" = 1 ]; then
-  RUNS=1; N=2000; ROUNDS=2000; PPE=200; TP=1000; NS=200000; R=3
+  RUNS=1; N=2000; ROUNDS=2000; PPE=200; TP=1000; TPW=1000; NS=200000; R=3
   ARG_BUDGET=$((4 << 20)); ARG_CALLS=100; FAN_N=400; EXEC_N=50; CELERY_N=100
 else
-  RUNS=5; N=20000; ROUNDS=20000; PPE=2000; TP=8000; NS=5000000; R=9
+  RUNS=5; N=20000; ROUNDS=20000; PPE=2000; TP=8000; TPW=40000; NS=5000000; R=9
   ARG_BUDGET=$((256 << 20)); ARG_CALLS=2000; FAN_N=4000; EXEC_N=200; CELERY_N=2000
 fi
 # The exec figure's target: the shim costs a program that catches nothing
@@ -600,7 +603,7 @@ for i in $(seq "$RUNS"); do
     run_to "$T/tpd.$c" "$T/tpd.$c.err" "roundtrip $c (run $i)" "$B/roundtrip" "$c" $((TP * 1000 / c))
     for w in $WS; do
       run_to "$T/tp.$c.$w" "$T/tp.$c.$w.err" "$c callers x $w workers (run $i)" \
-        "$DTASK" run -c "$OFF_CFG" -w "$w" -- "$B/roundtrip" "$c" $((TP / c))
+        "$DTASK" run -c "$OFF_CFG" -w "$w" -- "$B/roundtrip" "$c" $((TPW / c))
       run_to "$T/ring.$c.$w" "$T/ring.$c.$w.err" "bare queue $c x $w (run $i)" \
         "$B/ring" "$c" "$w" $((TP * 10))
     done
@@ -608,7 +611,7 @@ for i in $(seq "$RUNS"); do
   # The 4 x 2 target's ceiling: the same two on one CPU, where no wake
   # crosses CPUs, give each call's CPU time.
   run_to "$T/tp1.4.2" "$T/tp1.4.2.err" "4 callers x 2 workers on CPU $CPU0 (run $i)" \
-    taskset -c "$CPU0" "$DTASK" run -c "$OFF_CFG" -w 2 -- "$B/roundtrip" 4 $((TP / 4))
+    taskset -c "$CPU0" "$DTASK" run -c "$OFF_CFG" -w 2 -- "$B/roundtrip" 4 $((TPW / 4))
   run_to "$T/ring1.4.2" "$T/ring1.4.2.err" "bare queue 4 x 2 on CPU $CPU0 (run $i)" \
     taskset -c "$CPU0" "$B/ring" 4 2 $((TP * 10))
 done
@@ -643,7 +646,7 @@ V[tp.best]=$best V[tp.best_at]=$best_at
   done
 } >"$OUT/throughput.dat"
 md ""
-md "$TP dtask calls per run ($((TP * 1000)) direct calls), split between the callers, timed after a warm-up burst of a tenth as many; one pair of processes handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[limit_p50]}") round trips/s (1 / limit p50)."
+md "$TPW dtask calls per run ($((TP * 1000)) direct calls), split between the callers, timed after a warm-up burst of a tenth as many; one pair of processes handing a futex back and forth could do $(calc / '%.0f' 1000000 "${L[limit_p50]}") round trips/s (1 / limit p50)."
 md ""
 md "The limit of each cell: C processes make blocking calls that W processes serve through a bare queue in shared memory (bench/ring.c: a process-shared mutex around a ring, a futex word that wakes a sleeping server, one futex word per caller), with no record, no marshalling and no queue file; $((TP * 10)) calls per run, after a tenth as many."
 md ""
