@@ -128,16 +128,64 @@ int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
   return 0;
 }
 
+/* Begins e's kept read-only transaction into *txn when no other thread
+ * uses it (taking e->rbusy), renewing the handle or, the first time and
+ * after a failed renewal, beginning a new one.  A kept handle holds one
+ * of the reader table's DT__LMDB_MAX_READERS slots for the process's
+ * life, so none is made once half of them have ever been used at once
+ * (LMDB's count only grows): the processes that keep one can never
+ * leave the others without.  The caller holds e->resize shared.
+ * Returns 1 when there is no kept handle to use (nothing begun: the
+ * caller begins one of its own), 0, or an LMDB error (e->rbusy given
+ * back, nothing kept). */
+static int begin_kept(dt__lmdb_env *e, MDB_txn **txn) {
+  if (__atomic_load_n(&e->nokeep, __ATOMIC_RELAXED) ||
+      __atomic_exchange_n(&e->rbusy, 1, __ATOMIC_ACQUIRE) != 0)
+    return 1;
+  MDB_txn *kept = __atomic_load_n(&e->rtxn, __ATOMIC_RELAXED);
+  MDB_envinfo info;
+  if (kept == NULL && mdb_env_info(e->env, &info) == 0 &&
+      info.me_numreaders >= info.me_maxreaders / 2) {
+    __atomic_store_n(&e->nokeep, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->rbusy, 0, __ATOMIC_RELEASE);
+    return 1;
+  }
+  int rc = kept != NULL ? mdb_txn_renew(kept) : MDB_BAD_TXN;
+  if (rc != 0 && kept != NULL) {
+    /* Cleared before the handle is freed: another thread's live
+     * transaction can never compare equal to rtxn in dt__lmdb_end. */
+    __atomic_store_n(&e->rtxn, NULL, __ATOMIC_RELAXED);
+    mdb_txn_abort(kept);
+  }
+  if (rc != 0) {
+    rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &kept);
+    if (rc != 0) {
+      __atomic_store_n(&e->rbusy, 0, __ATOMIC_RELEASE);
+      return rc;
+    }
+    __atomic_store_n(&e->rtxn, kept, __ATOMIC_RELAXED);
+  }
+  *txn = kept;
+  return 0;
+}
+
 /* Begins a transaction (flags 0 or MDB_RDONLY) into *txn, holding
  * e->resize shared until dt__lmdb_end, and adopting first a map that
- * another process grew.  A write transaction gets ROOM_SLACK of room in
- * the file (dt__lmdb_room); records larger than that ask for theirs.
- * Returns 0 (the caller must then end it) or a negative errno (nothing
- * to end; -EDQUOT: the filesystem holding the queue is full). */
+ * another process grew.  A read-only one is e's kept handle when no
+ * other thread of this process uses it (begin_kept), else a new one.  A
+ * write transaction gets ROOM_SLACK of room in the file (dt__lmdb_room);
+ * records larger than that ask for theirs.  Returns 0 (the caller must
+ * then end it with dt__lmdb_end, never with LMDB's own calls) or a
+ * negative errno (nothing to end; -EDQUOT: the filesystem holding the
+ * queue is full). */
 int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn) {
   for (;;) {
     pthread_rwlock_rdlock(&e->resize);
-    int rc = mdb_txn_begin(e->env, NULL, flags, txn);
+    int rc = 1;
+    if (flags & MDB_RDONLY)
+      rc = begin_kept(e, txn);
+    if (rc == 1)
+      rc = mdb_txn_begin(e->env, NULL, flags, txn);
     if (rc == 0 && !(flags & MDB_RDONLY)) {
       int room = dt__lmdb_room(e, 0);
       if (room != 0) {
@@ -159,10 +207,24 @@ int dt__lmdb_begin(dt__lmdb_env *e, unsigned flags, MDB_txn **txn) {
 }
 
 /* Ends a transaction begun by dt__lmdb_begin: commits (commit != 0) or
- * aborts, and releases e->resize.  Returns the commit's result (0 for an
- * abort). */
+ * aborts, and releases e->resize.  e's kept read-only handle is reset
+ * instead of aborted, and given back; committed (which frees it, and
+ * keeps the database handles it opened for the environment), it is no
+ * longer kept.  Returns the commit's result (0 for an abort). */
 int dt__lmdb_end(dt__lmdb_env *e, MDB_txn *txn, int commit) {
   int rc = 0;
+  if (txn == __atomic_load_n(&e->rtxn, __ATOMIC_RELAXED)) {
+    /* Only the thread holding rbusy can hold the kept handle. */
+    if (commit) {
+      __atomic_store_n(&e->rtxn, NULL, __ATOMIC_RELAXED);
+      rc = dt__lmdb_err(mdb_txn_commit(txn));
+    } else {
+      mdb_txn_reset(txn);
+    }
+    pthread_rwlock_unlock(&e->resize);
+    __atomic_store_n(&e->rbusy, 0, __ATOMIC_RELEASE);
+    return rc;
+  }
   if (commit)
     rc = dt__lmdb_err(mdb_txn_commit(txn));
   else
@@ -392,8 +454,12 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
   }
 }
 
-/* Closes the environment opened by dt__lmdb_env_open. */
+/* Closes the environment opened by dt__lmdb_env_open, and frees its
+ * kept read-only transaction (no thread of this process may be in one). */
 void dt__lmdb_env_close(dt__lmdb_env *e) {
+  if (e->rtxn != NULL)
+    mdb_txn_abort(e->rtxn); /* reset: no thread uses it now */
+  e->rtxn = NULL;
   mdb_env_close(e->env);
   e->env = NULL;
 }

@@ -44,6 +44,14 @@ typedef struct dt__lmdb_env {
   uint64_t psize;
   uint64_t reserved;
   uint64_t chunk;
+  /* One read-only transaction kept reset between uses (dt__lmdb_begin):
+   * renewing it keeps its reader slot, where a new one takes LMDB's
+   * reader lock, scans the reader table and allocates.  rtxn is NULL or
+   * the kept handle (atomic); rbusy is 1 while a thread uses it; nokeep
+   * is 1 once the reader table was found half used (nothing kept). */
+  MDB_txn *rtxn;
+  int rbusy;
+  int nokeep;
 } dt__lmdb_env;
 
 int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,

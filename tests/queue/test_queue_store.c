@@ -49,6 +49,7 @@
 #include "config/config.h"
 #include "config/sig.h"
 #include "queue/bell.h"
+#include "queue/lmdb_rec.h"
 #include "queue/queue.h"
 #include "queue/wire.h"
 #include "testutil.h"
@@ -619,14 +620,14 @@ static void test_room_seen_by_a_new_process(void **state) {
 /* mdb_txn_begin as the queue code calls it (this executable's
  * definition is the one its objects bind to): write transactions are
  * counted, then LMDB's own begins them. */
-static int g_write_begins;
+static int g_write_begins, g_read_begins;
 int mdb_txn_begin(MDB_env *env, MDB_txn *parent, unsigned int flags,
                   MDB_txn **txn) {
   static int (*real)(MDB_env *, MDB_txn *, unsigned int, MDB_txn **);
   if (real == NULL)
     *(void **)&real = dlsym(RTLD_NEXT, "mdb_txn_begin");
-  if (!(flags & MDB_RDONLY))
-    __atomic_add_fetch(&g_write_begins, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(flags & MDB_RDONLY ? &g_read_begins : &g_write_begins, 1,
+                     __ATOMIC_RELAXED);
   return real(env, parent, flags, txn);
 }
 
@@ -726,6 +727,80 @@ static void test_blob_of_another_caller(void **state) {
   assert_ok(dt__queue_wait(q, tid, slot, apply_copy, &a, SEC));
 }
 
+/* Reads q's stats n times; returns 0, or the first error. */
+static int stat_n(dt__queue *q, int n) {
+  dt__queue_stats st;
+  for (int i = 0; i < n; i++) {
+    int rc = dt__queue_stat(q, &st);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static void *stat_thread(void *arg) {
+  return (void *)(intptr_t)stat_n(arg, 2000);
+}
+
+/* Half of the reader table used once (LMDB's count only grows), then
+ * left: exits 0. */
+static int child_fill_readers(fx *f, void *arg) {
+  (void)arg;
+  dt__queue *q = child_open(f);
+  MDB_env *env = dt__lm(q)->db.env;
+  static MDB_txn *t[DT__LMDB_MAX_READERS / 2 + 2];
+  for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &t[i]) != 0)
+      return 10;
+  return 0;
+}
+
+/* A new process on that queue: its reads are begun anew each time
+ * (exit 0), none kept. */
+static int child_reads_not_kept(fx *f, void *arg) {
+  (void)arg;
+  dt__queue *q = child_open(f);
+  int before = g_read_begins;
+  if (stat_n(q, 5) != 0)
+    return 10;
+  return g_read_begins == before + 5 ? 0 : 11;
+}
+
+/* A process's read-only transactions reuse one kept handle (renewed, in
+ * the same reader slot), so a read takes neither LMDB's reader lock nor
+ * a new slot; threads that read at once each get one, the kept handle
+ * going to one of them.  A process that finds half the reader table
+ * used keeps none, so that kept handles can never leave other processes
+ * without a slot. */
+static void test_read_transaction_kept(void **state) {
+  fx *f = *state;
+  dt__queue *q = open_q(f);
+  MDB_envinfo info;
+  assert_ok(stat_n(q, 1));
+  assert_int_equal(mdb_env_info(dt__lm(q)->db.env, &info), 0);
+  unsigned slots = info.me_numreaders;
+  int before = g_read_begins;
+  assert_ok(stat_n(q, 100));
+  assert_int_equal(g_read_begins, before);
+  assert_int_equal(mdb_env_info(dt__lm(q)->db.env, &info), 0);
+  assert_int_equal(info.me_numreaders, slots);
+
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, stat_thread, q), 0);
+  for (int i = 0; i < 3; i++) {
+    void *rc;
+    assert_int_equal(pthread_join(th[i], &rc), 0);
+    assert_int_equal((int)(intptr_t)rc, 0);
+  }
+  before = g_read_begins;
+  assert_ok(stat_n(q, 10));
+  assert_int_equal(g_read_begins, before); /* still kept, still good */
+
+  reap_ok(f, spawn(f, child_fill_readers, NULL));
+  reap_ok(f, spawn(f, child_reads_not_kept, NULL));
+}
+
 /* --------------------------------------------------------------- main */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -744,6 +819,7 @@ int main(void) {
       T(test_room_seen_by_a_new_process),
       T(test_claim_after_an_empty_answer),
       T(test_blob_of_another_caller),
+      T(test_read_transaction_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
