@@ -394,6 +394,9 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   }
   return 0;
 fail:
+  if (e->rtxn != NULL)
+    mdb_txn_abort(e->rtxn); /* kept by a read above, reset */
+  e->rtxn = NULL;
   if (e->env != NULL)
     mdb_env_close(e->env);
   e->env = NULL;
