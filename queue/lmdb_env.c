@@ -128,6 +128,14 @@ int dt__lmdb_room(dt__lmdb_env *e, uint64_t bytes) {
   return 0;
 }
 
+/* Frees e's kept read-only transaction, if any (reset: no thread may be
+ * using it), before its environment closes. */
+static void drop_kept(dt__lmdb_env *e) {
+  if (e->rtxn != NULL)
+    mdb_txn_abort(e->rtxn);
+  e->rtxn = NULL;
+}
+
 /* Begins e's kept read-only transaction into *txn when no other thread
  * uses it (taking e->rbusy), renewing the handle or, the first time and
  * after a failed renewal, beginning a new one.  A kept handle holds one
@@ -394,9 +402,7 @@ static int open_once(dt__lmdb_env *e, int dirfd, const char *dir,
   }
   return 0;
 fail:
-  if (e->rtxn != NULL)
-    mdb_txn_abort(e->rtxn); /* kept by a read above, reset */
-  e->rtxn = NULL;
+  drop_kept(e); /* kept by a read above */
   if (e->env != NULL)
     mdb_env_close(e->env);
   e->env = NULL;
@@ -460,9 +466,7 @@ int dt__lmdb_env_open(dt__lmdb_env *e, int dirfd, const char *dir,
 /* Closes the environment opened by dt__lmdb_env_open, and frees its
  * kept read-only transaction (no thread of this process may be in one). */
 void dt__lmdb_env_close(dt__lmdb_env *e) {
-  if (e->rtxn != NULL)
-    mdb_txn_abort(e->rtxn); /* reset: no thread uses it now */
-  e->rtxn = NULL;
+  drop_kept(e);
   mdb_env_close(e->env);
   e->env = NULL;
 }
