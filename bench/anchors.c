@@ -27,16 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void fwait(uint32_t *w, uint32_t v) {
-  while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == v)
-    syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
-}
-
-static void fset(uint32_t *w, uint32_t v) {
-  __atomic_store_n(w, v, __ATOMIC_RELEASE);
-  syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
 /* Sorts the n round trips in t (ns) and prints their percentiles (us). */
 static void report(const char *name, const char *suffix, double *t, size_t n) {
   qsort(t, n, sizeof *t, bench_cmp);
@@ -71,15 +61,15 @@ static int futex_run(uint32_t *w, int cpu_b, int warm, int rounds, double *t) {
   if (pid == 0) {
     int bad = pin(cpu_b) != 0;
     for (uint32_t i = 0; i < total; i++) {
-      fwait(w, 2 * i);
-      fset(w, 2 * i + 2);
+      bench_fwait(w, 2 * i);
+      bench_fset(w, 2 * i + 2);
     }
     _exit(bad);
   }
   for (uint32_t i = 0; i < total; i++) {
     double a = bench_now();
-    fset(w, 2 * i + 1);
-    fwait(w, 2 * i + 1);
+    bench_fset(w, 2 * i + 1);
+    bench_fwait(w, 2 * i + 1);
     if (i >= (uint32_t)warm)
       t[i - (uint32_t)warm] = bench_now() - a;
   }

@@ -34,26 +34,16 @@ typedef struct shared {
   size_t n;
 } shared;
 
-static void fwait(uint32_t *w, uint32_t v) {
-  while (__atomic_load_n(w, __ATOMIC_ACQUIRE) == v)
-    syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0);
-}
-
-static void fset(uint32_t *w, uint32_t v) {
-  __atomic_store_n(w, v, __ATOMIC_RELEASE);
-  syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
 /* The other process: copies in to out each time the token turns odd. */
 static void serve(shared *sh, const char *in, char *out) {
   uint32_t seen = 0;
   for (;;) {
-    fwait(&sh->seq, seen);
+    bench_fwait(&sh->seq, seen);
     seen = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
     if (sh->n == SIZE_MAX)
       _exit(0);
     memcpy(out, in, sh->n);
-    fset(&sh->seq, ++seen);
+    bench_fset(&sh->seq, ++seen);
   }
 }
 
@@ -99,8 +89,8 @@ int main(int argc, char **argv) {
       double a = bench_now();
       memcpy(in, src, n);
       sh->n = n;
-      fset(&sh->seq, ++seq);
-      fwait(&sh->seq, seq);
+      bench_fset(&sh->seq, ++seq);
+      bench_fwait(&sh->seq, seq);
       seq++;
       memcpy(dst, out, n);
       double b = bench_now();
@@ -114,7 +104,7 @@ int main(int argc, char **argv) {
                                          1e3);
   }
   sh->n = SIZE_MAX;
-  fset(&sh->seq, ++seq);
+  bench_fset(&sh->seq, ++seq);
   waitpid(child, NULL, 0);
   if (bad)
     fprintf(stderr, "xcopy: a copy came back wrong\n");
