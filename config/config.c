@@ -1,14 +1,15 @@
 /* config.c: dtask's configuration, from a TOML tree to a dt__config.
  *
  * The TOML parser (toml.c) knows nothing about dtask; this file owns the
- * meaning of every section and key, their defaults, and the messages a
- * person sees when a value is wrong.  It is strict: an unknown key is an
- * error with a "did you mean" hint, a value of the wrong kind is an error
- * that shows what to write, and every message carries the line and column
- * of the offending key or value.  The example config/dtask.example.toml
- * documents the same keys, with the same defaults. */
+ * meaning of every section and key but those of [[offload]] entries
+ * (config/offload.c, and the files it names), their defaults, and the
+ * messages a person sees when a value is wrong.  It is strict: an
+ * unknown key is an error with a "did you mean" hint (config/keys.c), a
+ * value of the wrong kind is an error that shows what to write, and
+ * every message carries the line and column of the offending key or
+ * value.  The example config/dtask.example.toml documents the same keys,
+ * with the same defaults. */
 #include <stdio.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,13 +18,11 @@
 
 #include "common/common.h"
 #include "common/error.h"
-#include "config/cond.h"
-#include "config/async.h"
 #include "config/config.h"
 #include "config/file.h"
-#include "config/deny.h"
+#include "config/keys.h"
+#include "config/offload.h"
 #include "config/policy.h"
-#include "config/sig.h"
 #include "config/split.h"
 #include "config/toml.h"
 #include "config/types.h"
@@ -54,83 +53,6 @@ static const char *const runner_keys[] = {"workers", "autostart", "idle_exit",
                                           NULL};
 static const char *const shim_keys[] = {"strict", "progress", NULL};
 static const char *const type_keys[] = {"size", "align", NULL};
-static const char *const offload_keys[] = {
-    "symbol",          "signature", "version",         "library",
-    "required",        "offload_if", "async",          "max_concurrency",
-    "concurrency_key", "rate_limit", "cache",          NULL};
-
-/* Rejects any member of table t not listed in allowed or in extra (which
- * may be NULL), naming section ("[queue]") and the closest allowed key
- * when there is one. */
-static int check_keys2(const dt__toml *t, const char *const *allowed,
-                       const char *const *extra, const char *const *extra2,
-                       const char *section, dt__error *err) {
-  const char *all[48];
-  size_t n = 0;
-  for (const char *const *a = allowed; *a != NULL && n < 47; a++)
-    all[n++] = *a;
-  for (const char *const *a = extra; a != NULL && *a != NULL && n < 47; a++)
-    all[n++] = *a;
-  for (const char *const *a = extra2; a != NULL && *a != NULL && n < 47; a++)
-    all[n++] = *a;
-  all[n] = NULL;
-  for (size_t i = 0; i < t->u.list.n; i++) {
-    const dt__toml *m = t->u.list.items[i];
-    bool ok = false;
-    for (const char *const *a = all; *a != NULL; a++)
-      if (strcmp(*a, m->key) == 0)
-        ok = true;
-    if (ok)
-      continue;
-    const char *hint = dt__did_you_mean(m->key, all);
-    char list[512] = "";
-    size_t used = 0;
-    for (const char *const *a = all; *a != NULL && used < sizeof list; a++)
-      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                               used ? ", " : "", *a);
-    if (hint != NULL)
-      return dt__error_set(err, m->key_line, m->key_col,
-                           "unknown key '%s' in %s; did you mean '%s'?",
-                           m->key, section, hint);
-    return dt__error_set(err, m->key_line, m->key_col,
-                         "unknown key '%s' in %s; the keys are: %s", m->key,
-                         section, list);
-  }
-  return 0;
-}
-
-/* check_keys2 with one list of allowed keys. */
-static int check_keys(const dt__toml *t, const char *const *allowed,
-                      const char *section, dt__error *err) {
-  return check_keys2(t, allowed, NULL, NULL, section, err);
-}
-
-/* Reads an integer member within [lo, hi]. */
-static int get_int(const dt__toml *v, const char *section, long long lo,
-                   long long hi, const char *example, long long *out,
-                   dt__error *err) {
-  if (dt__toml_want(v, DT__TOML_INT, section, example, err) != 0)
-    return -EINVAL;
-  if (v->u.i < lo || v->u.i > hi)
-    return dt__error_set(err, v->line, v->col,
-                         "'%s' in %s is %lld; it must be between %lld and "
-                         "%lld",
-                         v->key, section, v->u.i, lo, hi);
-  *out = v->u.i;
-  return 0;
-}
-
-/* True if s is a C identifier: a letter or '_', then letters, digits or
- * '_'. */
-static bool is_identifier(const char *s) {
-  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-    return false;
-  for (s++; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-          (*s >= '0' && *s <= '9') || *s == '_'))
-      return false;
-  return true;
-}
 
 /* Reads a size key of [queue] (v, named key; example is a value to
  * suggest) into *out: a plain number of bytes, or a string with a unit.
@@ -272,7 +194,7 @@ static int read_redis(const dt__toml *t, dt__config *cfg, dt__error *err) {
  * of the "redis" backend (read_redis). */
 static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
-  if (check_keys(t, queue_keys, "[queue]", err) != 0)
+  if (dt__keys_check(t, queue_keys, NULL, NULL, "[queue]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "backend")) != NULL) {
     if (dt__toml_want(v, DT__TOML_STRING, "[queue]", "backend = \"lmdb\"", err) != 0)
@@ -351,10 +273,10 @@ static int read_queue(const dt__toml *t, dt__config *cfg, dt__error *err) {
 static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
   long long n;
-  if (check_keys(t, runner_keys, "[runner]", err) != 0)
+  if (dt__keys_check(t, runner_keys, NULL, NULL, "[runner]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "workers")) != NULL) {
-    if (get_int(v, "[runner]", 1, 1024, "workers = 4", &n, err) != 0)
+    if (dt__keys_int(v, "[runner]", 1, 1024, "workers = 4", &n, err) != 0)
       return -EINVAL;
     cfg->workers = (int)n;
   }
@@ -376,7 +298,7 @@ static int read_runner(const dt__toml *t, dt__config *cfg, dt__error *err) {
 /* [shim]: strict, progress. */
 static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
   const dt__toml *v;
-  if (check_keys(t, shim_keys, "[shim]", err) != 0)
+  if (dt__keys_check(t, shim_keys, NULL, NULL, "[shim]", err) != 0)
     return -EINVAL;
   if ((v = dt__toml_get(t, "strict")) != NULL) {
     if (dt__toml_want(v, DT__TOML_BOOL, "[shim]", "strict = true", err) != 0)
@@ -394,7 +316,7 @@ static int read_shim(const dt__toml *t, dt__config *cfg, dt__error *err) {
 
 /* [defaults]: the failure policy every [[offload]] entry starts from. */
 static int read_defaults(const dt__toml *t, dt__config *cfg, dt__error *err) {
-  if (check_keys2(t, dt__policy_keys, dt__limits_keys, NULL, "[defaults]",
+  if (dt__keys_check(t, dt__policy_keys, dt__limits_keys, NULL, "[defaults]",
                   err) != 0)
     return -EINVAL;
   if (dt__limits_read(t, "[defaults]", &cfg->defaults_limits, err) != 0)
@@ -415,7 +337,7 @@ static int read_types(const dt__toml *t, dt__config *cfg, dt__error *err) {
     char section[96];
 
     snprintf(section, sizeof section, "[types] %s", m->key);
-    if (!is_identifier(m->key) || strlen(m->key) >= sizeof u->name)
+    if (!dt__keys_identifier(m->key) || strlen(m->key) >= sizeof u->name)
       return dt__error_set(err, m->key_line, m->key_col,
                            "type name '%s' must be an identifier of at most "
                            "63 letters, digits and '_'",
@@ -442,7 +364,7 @@ static int read_types(const dt__toml *t, dt__config *cfg, dt__error *err) {
                            "type '%s' must be a table; write %s = { size = "
                            "32, align = 8 } with its sizeof and _Alignof",
                            m->key, m->key);
-    if (check_keys(m, type_keys, section, err) != 0)
+    if (dt__keys_check(m, type_keys, NULL, NULL, section, err) != 0)
       return -EINVAL;
     const dt__toml *vs = dt__toml_get(m, "size");
     const dt__toml *va = dt__toml_get(m, "align");
@@ -452,8 +374,8 @@ static int read_types(const dt__toml *t, dt__config *cfg, dt__error *err) {
                            "{ size = N, align = N } with the values of "
                            "sizeof and _Alignof",
                            m->key, m->key);
-    if (get_int(vs, section, 1, 1ll << 30, "size = 32", &size, err) != 0 ||
-        get_int(va, section, 1, 4096, "align = 8", &align, err) != 0)
+    if (dt__keys_int(vs, section, 1, 1ll << 30, "size = 32", &size, err) != 0 ||
+        dt__keys_int(va, section, 1, 4096, "align = 8", &align, err) != 0)
       return -EINVAL;
     if ((align & (align - 1)) != 0)
       return dt__error_set(err, va->line, va->col,
@@ -471,304 +393,6 @@ static int read_types(const dt__toml *t, dt__config *cfg, dt__error *err) {
     u->align = (size_t)align;
     u->line = m->key_line;
     cfg->ntypes++;
-  }
-  return 0;
-}
-
-/* The raw text being parsed, so that a position inside a string value
- * can be mapped back to the file. */
-typedef struct source {
-  const char *text;
-  size_t len;
-} source;
-
-/* Finds the file line and column of byte `off` of string value v, by
- * walking the raw string from its opening quote and decoding as TOML does:
- * an escape is several columns for one byte, a multi-line string drops a
- * newline right after its opening delimiter, and a line-ending backslash
- * drops the whitespace after it.  Falls back to the value's own position
- * if the text does not look as expected. */
-static void string_position(const source *src, const dt__toml *v, size_t off,
-                            int *line, int *col) {
-  size_t i = 0;
-  int l = 1, c = 1;
-  *line = v->line;
-  *col = v->col;
-  if (src == NULL || src->text == NULL)
-    return;
-  while (i < src->len && (l < v->line || (l == v->line && c < v->col))) {
-    if (src->text[i] == '\n')
-      l++, c = 1;
-    else
-      c++;
-    i++;
-  }
-  if (i >= src->len || (src->text[i] != '"' && src->text[i] != '\''))
-    return;
-  char q = src->text[i];
-  bool multi = i + 2 < src->len && src->text[i + 1] == q &&
-               src->text[i + 2] == q;
-  bool basic = q == '"';
-  size_t skip = multi ? 3 : 1;
-  i += skip;
-  c += (int)skip;
-  if (multi && i < src->len && src->text[i] == '\r')
-    i++;
-  if (multi && i < src->len && src->text[i] == '\n')
-    i++, l++, c = 1;
-  size_t k = 0;
-  while (i < src->len && k < off) {
-    char ch = src->text[i];
-    if (basic && ch == '\\' && i + 1 < src->len) {
-      char e = src->text[i + 1];
-      if (e == 'u' || e == 'U') {
-        size_t digits = e == 'u' ? 4 : 8;
-        unsigned long cp;
-        char hex[9] = {0};
-        for (size_t d = 0; d < digits && i + 2 + d < src->len; d++)
-          hex[d] = src->text[i + 2 + d];
-        cp = strtoul(hex, NULL, 16);
-        k += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-        i += 2 + digits;
-        c += (int)(2 + digits);
-      } else if (multi && (e == ' ' || e == '\t' || e == '\n' || e == '\r')) {
-        i++;
-        c++;
-        while (i < src->len && strchr(" \t\r\n", src->text[i]) != NULL) {
-          if (src->text[i] == '\n')
-            l++, c = 1;
-          else
-            c++;
-          i++;
-        }
-      } else {
-        k++;
-        i += 2;
-        c += 2;
-      }
-      continue;
-    }
-    if (ch == '\n')
-      l++, c = 1;
-    else
-      c++;
-    i++;
-    k++;
-  }
-  *line = l;
-  *col = c;
-}
-
-/* Moves a signature error (col inside the signature) to the file line and
- * column of the offending character. */
-static int sig_error(const source *src, const dt__toml *v, int entry,
-                     const char *symbol, dt__error *err) {
-  if (err != NULL) {
-    char msg[sizeof err->msg];
-    int col = err->col, fline, fcol;
-    string_position(src, v, col > 0 ? (size_t)(col - 1) : 0, &fline, &fcol);
-    char guess[64] = "?";
-    const char *paren = strchr(v->u.s, '(');
-    if (symbol[0] == '\0' && paren != NULL) {
-      /* Name the entry by the word before '(' when there is no symbol. */
-      const char *end = paren, *start;
-      while (end > v->u.s && end[-1] == ' ')
-        end--;
-      start = end;
-      while (start > v->u.s && (isalnum((unsigned char)start[-1]) ||
-                                start[-1] == '_'))
-        start--;
-      if (end > start && (size_t)(end - start) < sizeof guess)
-        snprintf(guess, sizeof guess, "%.*s", (int)(end - start), start);
-    }
-    snprintf(msg, sizeof msg, "%s", err->msg);
-    dt__error_set(err, fline, fcol,
-                  "[[offload]] #%d (%s), signature column %d: %s", entry,
-                  symbol[0] ? symbol : guess, col, msg);
-  }
-  return -EINVAL;
-}
-
-/* offload_if = "NAME OP LITERAL": NAME must be a scalar parameter passed
- * by value (the call's size or mode), so that the test costs one
- * comparison in the caller. */
-static int read_offload_if(const dt__toml *v, const char *section,
-                           dt__offload *o, dt__error *err) {
-  const dt__sig *sig = &o->sig;
-  if (dt__toml_want(v, DT__TOML_STRING, section, "offload_if = \"n >= 1000\"",
-                      err) != 0)
-    return -EINVAL;
-  dt__cond c;
-  if (dt__cond_parse(v->u.s, &c) != 0)
-    return dt__error_set(err, v->line, v->col,
-                         "%s: offload_if = \"%s\" is not a comparison of a "
-                         "parameter; write for example offload_if = \"n >= "
-                         "1000\" (a parameter's name, then == != < <= > >=, "
-                         "then a number)",
-                         section, v->u.s);
-  c.param = dt__sig_find(sig, c.name);
-  if (c.param < 0)
-    return dt__error_set(err, v->line, v->col,
-                         "%s: offload_if names '%s', which is not a "
-                         "parameter of %s; name one of its integer or "
-                         "floating-point parameters passed by value",
-                         section, c.name, sig->name);
-  const dt__param *p = &sig->params[c.param];
-  bool scalar = !p->is_buffer && (dt__tag_is_integer(p->type.tag) ||
-                                  p->type.tag == DT__T_FLOAT ||
-                                  p->type.tag == DT__T_DOUBLE);
-  if (!scalar)
-    return dt__error_set(err, v->line, v->col,
-                         "%s: offload_if compares '%s', which is %s; name an "
-                         "integer or floating-point parameter passed by "
-                         "value (a length such as n)",
-                         section, c.name,
-                         p->is_buffer ? "a buffer" : "a string");
-  const char *misfit = dt__cond_misfit(&c, &p->type);
-  if (misfit != NULL)
-    return dt__error_set(err, v->line, v->col,
-                         "%s: offload_if = \"%s\": '%s' is %s, and %s",
-                         section, v->u.s, c.name, p->type.name, misfit);
-  c.line = v->line;
-  c.col = v->col;
-  o->offload_if = c;
-  o->has_offload_if = 1;
-  return 0;
-}
-
-/* One [[offload]] table. */
-static int read_offload(const source *src, const dt__toml *t, int entry,
-                        dt__config *cfg, dt__offload *o, dt__error *err) {
-  const dt__toml *v;
-  char section[64];
-  snprintf(section, sizeof section, "[[offload]] #%d", entry);
-  if (t->kind != DT__TOML_TABLE)
-    return dt__error_set(err, t->line, t->col,
-                         "offload entries must be tables; write [[offload]] "
-                         "followed by symbol = ... and signature = ...");
-  if (check_keys2(t, offload_keys, dt__policy_keys, dt__split_keys, section,
-                  err) != 0)
-    return -EINVAL;
-  o->line = t->line;
-  o->policy = cfg->defaults;
-  if (dt__policy_read(t, section, &o->policy, err) != 0)
-    return -EINVAL;
-
-  const dt__toml *vsym = dt__toml_get(t, "symbol");
-  if (vsym != NULL) {
-    if (dt__toml_want(vsym, DT__TOML_STRING, section, "symbol = \"build_report\"",
-             err) != 0)
-      return -EINVAL;
-    if (!is_identifier(vsym->u.s) || strlen(vsym->u.s) >= sizeof o->symbol)
-      return dt__error_set(err, vsym->line, vsym->col,
-                           "symbol \"%s\" is not a C identifier; write the "
-                           "function's name as the linker sees it (without "
-                           "@VERSION: put the version in version = \"...\")",
-                           vsym->u.s);
-    snprintf(o->symbol, sizeof o->symbol, "%s", vsym->u.s);
-  }
-  const dt__toml *vsig = dt__toml_get(t, "signature");
-  if (vsig == NULL)
-    return dt__error_set(err, t->line, t->col,
-                         "%s%s%s has no signature; write for example "
-                         "signature = \"int %s(in double x[n], size_t n)\"",
-                         section, o->symbol[0] ? " " : "", o->symbol,
-                         o->symbol[0] ? o->symbol : "f");
-  if (dt__toml_want(vsig, DT__TOML_STRING, section,
-           "signature = \"int f(in double x[n], size_t n)\"", err) != 0)
-    return -EINVAL;
-  if (dt__sig_parse(vsig->u.s, cfg->types, cfg->ntypes, &o->sig, err) != 0)
-    return sig_error(src, vsig, entry, o->symbol, err);
-  if (o->symbol[0] == '\0') {
-    snprintf(o->symbol, sizeof o->symbol, "%s", o->sig.name);
-  } else if (strcmp(o->symbol, o->sig.name) != 0) {
-    return dt__error_set(err, vsig->line, vsig->col + 1,
-                         "%s: the signature names '%s' but symbol is '%s'; "
-                         "write the same name in both (or drop symbol: it "
-                         "defaults to the signature's name)",
-                         section, o->sig.name, o->symbol);
-  }
-  const char *why = dt__symbol_denied(o->symbol);
-  if (why != NULL) {
-    const dt__toml *where = vsym != NULL ? vsym : vsig;
-    return dt__error_set(err, where->line, where->col,
-                         "'%s' cannot be offloaded: dtask itself depends on "
-                         "it (%s), and interposing it would make the shim "
-                         "call itself; remove this [[offload]] entry",
-                         o->symbol, why);
-  }
-  if ((v = dt__toml_get(t, "version")) != NULL) {
-    if (dt__toml_want(v, DT__TOML_STRING, section, "version = \"GLIBC_2.2.5\"", err) !=
-        0)
-      return -EINVAL;
-    if (v->u.s[0] == '\0' || strchr(v->u.s, '@') != NULL ||
-        strlen(v->u.s) >= sizeof o->version)
-      return dt__error_set(err, v->line, v->col,
-                           "version \"%s\" must be a version name such as "
-                           "\"XCRYPT_2.0\", without '@'",
-                           v->u.s);
-    snprintf(o->version, sizeof o->version, "%s", v->u.s);
-  }
-  if ((v = dt__toml_get(t, "library")) != NULL) {
-    if (dt__toml_want(v, DT__TOML_STRING, section, "library = \"libreport.so\"",
-             err) != 0)
-      return -EINVAL;
-    if (v->u.s[0] == '\0' || strlen(v->u.s) >= sizeof o->library)
-      return dt__error_set(err, v->line, v->col,
-                           "library must name a shared object, e.g. "
-                           "\"libm.so.6\"");
-    snprintf(o->library, sizeof o->library, "%s", v->u.s);
-  }
-  if ((v = dt__toml_get(t, "required")) != NULL) {
-    if (dt__toml_want(v, DT__TOML_BOOL, section, "required = true", err) != 0)
-      return -EINVAL;
-    o->required = v->u.b;
-  }
-  char named[200];
-  snprintf(named, sizeof named, "%s (%s)", section, o->symbol);
-  if (dt__policy_bind(&o->policy, &o->sig, named, err) != 0)
-    return -EINVAL;
-  if ((v = dt__toml_get(t, "offload_if")) != NULL &&
-      read_offload_if(v, named, o, err) != 0)
-    return -EINVAL;
-  if (dt__split_read(t, named, &o->sig, &o->split, err) != 0 ||
-      dt__async_read(t, named, &o->sig, &o->split, &o->async, err) != 0)
-    return -EINVAL;
-  o->limits = cfg->defaults_limits;
-  if (dt__limits_read_entry(t, named, &o->sig, &o->split, o->async,
-                            &o->limits, err) != 0)
-    return -EINVAL;
-  if (strcmp(cfg->backend, "lmdb") == 0 &&
-      dt__limits_fit_map(&o->limits, cfg->map_size, named, err) != 0)
-    return -EINVAL;
-  for (size_t i = 0; i < cfg->noffloads; i++) {
-    const dt__offload *p = &cfg->offloads[i];
-    if (strcmp(p->symbol, o->symbol) == 0 &&
-        strcmp(p->version, o->version) == 0)
-      return dt__error_set(err, t->line, t->col,
-                           "'%s'%s%s is listed twice (first at line %d); "
-                           "keep one [[offload]] entry per symbol",
-                           o->symbol, o->version[0] ? "@" : "", o->version,
-                           p->line);
-  }
-  return 0;
-}
-
-/* [[offload]]: an array of tables. */
-static int read_offloads(const source *src, const dt__toml *a, dt__config *cfg,
-                         dt__error *err) {
-  if (a->kind != DT__TOML_ARRAY)
-    return dt__error_set(err, a->line, a->col,
-                         "'offload' must be an array of tables: write "
-                         "[[offload]] (double brackets) once per function");
-  cfg->offloads = calloc(a->u.list.n ? a->u.list.n : 1, sizeof *cfg->offloads);
-  if (cfg->offloads == NULL)
-    return -ENOMEM;
-  for (size_t i = 0; i < a->u.list.n; i++) {
-    dt__offload *o = &cfg->offloads[cfg->noffloads];
-    if (read_offload(src, a->u.list.items[i], (int)i + 1, cfg, o, err) != 0)
-      return -EINVAL;
-    cfg->noffloads++;
   }
   return 0;
 }
@@ -815,7 +439,6 @@ int dt__config_parse(const char *text, size_t len, const char *path,
   dt__toml *root = NULL;
   dt__config *cfg;
   const dt__toml *v;
-  source src = {text, len};
   int rc;
 
   *out = NULL;
@@ -828,7 +451,7 @@ int dt__config_parse(const char *text, size_t len, const char *path,
     return -ENOMEM;
   }
   set_defaults(cfg, path);
-  rc = check_keys(root, top_keys, "the top level", err);
+  rc = dt__keys_check(root, top_keys, NULL, NULL, "the top level", err);
   if (rc == 0 && (v = dt__toml_get(root, "queue")) != NULL)
     rc = want_table(v, err) ? -EINVAL : read_queue(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "runner")) != NULL)
@@ -840,7 +463,7 @@ int dt__config_parse(const char *text, size_t len, const char *path,
   if (rc == 0 && (v = dt__toml_get(root, "types")) != NULL)
     rc = want_table(v, err) ? -EINVAL : read_types(v, cfg, err);
   if (rc == 0 && (v = dt__toml_get(root, "offload")) != NULL)
-    rc = read_offloads(&src, v, cfg, err);
+    rc = dt__offload_read(text, len, v, cfg, err);
   if (rc == 0 && cfg->queue_path[0] == '\0' &&
       dt__expand_path(DEFAULT_QUEUE_PATH, cfg->queue_path,
                       sizeof cfg->queue_path, err) != 0)
@@ -899,7 +522,7 @@ void dt__config_keys(void (*fn)(const char *table, const char *key,
              {"defaults", dt__policy_keys},
              {"defaults", dt__policy_value_keys},
              {"defaults", dt__limits_keys},
-             {"offload", offload_keys},
+             {"offload", dt__offload_keys},
              {"offload", dt__policy_keys},
              {"offload", dt__policy_value_keys},
              {"offload", dt__split_keys},
