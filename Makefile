@@ -326,10 +326,15 @@ $(BUILD)/bench/ring: bench/ring.c bench/bench.h | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread
 
-# What LMDB's transactions of one call cost, in one process.
-$(BUILD)/bench/lmdbtx: bench/lmdbtx.c bench/bench.h queue/lmdb_env.h | $(BUILD)/.deps
+# What LMDB's transactions of one call cost, alone and between two
+# processes, and with dtask's records in them: the record code is
+# compiled in from its sources, plain as every benchmark program is.
+LMDBTX_SRC := queue/wire.c queue/wire_task.c queue/wire_result.c \
+              config/sig.c config/types.c config/units.c shim/ffitype.c \
+              common/error.c common/log.c
+$(BUILD)/bench/lmdbtx: bench/lmdbtx.c bench/bench.h $(LMDBTX_SRC) $(HEADERS) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BENCH_CFLAGS) -I. -I$(BUILD)/gen -o $@ $< -llmdb
+	$(CC) $(BENCH_CFLAGS) -I. -I$(BUILD)/gen -o $@ $< $(LMDBTX_SRC) -lffi -llmdb
 
 # The exec benchmark: execloop starts a program N times; libempty.so is
 # what preloading a library costs without the shim (the baseline).

@@ -542,7 +542,7 @@ for p in p50 p99 p999; do
   L[dtask_$p]=$(med "$T/rt" "$p")
   L[dtask1_$p]=$(med "$T/rt1" "$p")
   L[lmdb_$p]=$(med "$T/lmdbtx" "lmdb_$p")
-  for v in ring0 ring3 ring2; do L[${v}_$p]=$(med "$T/lmring" "${v}_$p"); done
+  for v in ring0 ring3 ring2 ring3w ring2w; do L[${v}_$p]=$(med "$T/lmring" "${v}_$p"); done
 done
 declare -A LABEL=(
   [futex_same]="futex handoff in shared memory, both processes on one CPU"
@@ -558,7 +558,9 @@ declare -A LABEL=(
   [lmdb]="(LMDB's transactions of one dtask call, 3 writes and a read, in one process: bench/lmdbtx.c)"
   [ring0]="(two processes on CPU $CPU0 handing a futex token, nothing else: bench/lmdbtx.c --ring)"
   [ring3]="(the same two processes making LMDB's transactions of one dtask call, 3 writes and a read, and nothing else)"
-  [ring2]="(the same with the fewest an LMDB queue with leases could make: 2 writes and 2 reads)")
+  [ring2]="(the same with the fewest an LMDB queue with leases could make: 2 writes and 2 reads)"
+  [ring3w]="(today's transactions carrying dtask's records of bn_add: encoded, decoded, called through libffi, answered and applied; no stub, no queue layer)"
+  [ring2w]="(the fewest transactions carrying dtask's records of bn_add)")
 # The physical limit: the futex variant with the lowest median p50.
 limit=$(for v in futex_same futex_cross futex; do
   [ "${L[${v}_p50]}" = n/a ] || echo "${L[${v}_p50]} $v"
@@ -601,8 +603,10 @@ lrow roundtrip lmdb
 lrow roundtrip ring0
 lrow roundtrip ring3
 lrow roundtrip ring2
+lrow roundtrip ring3w
+lrow roundtrip ring2w
 md ""
-md "The histogram of all $((N * RUNS)) unpinned dtask calls is latency.png. Against the anchor placed the same way, as a multiple of its p50: unpinned, dtask's p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[futex_p50]}")x and its p99 $(calc / '%.2f' "${L[dtask_p99]}" "${L[futex_p50]}")x the unpinned futex handoff's p50; on one CPU, $(calc / '%.2f' "${L[dtask1_p50]}" "${L[futex_same_p50]}")x and $(calc / '%.2f' "${L[dtask1_p99]}" "${L[futex_same_p50]}")x the one-CPU handoff's (the targets: at most 1.5x at p50 and 3x at p99). LMDB's own transactions of a call take ${L[lmdb_p50]} us at p50 in one process; made by two processes that hand a token back and forth on one CPU, and nothing else, they make a round trip of ${L[ring3_p50]} us: $(calc / '%.2f' "${L[ring3_p50]}" "${L[futex_same_p50]}")x the one-CPU handoff ($(calc / '%.2f' "${L[ring3_p50]}" "${L[ring0_p50]}")x the same processes' token alone), before any marshalling. With the fewest transactions an LMDB queue with leases could make (the caller writes the task straight into claims, the worker reads it and writes the answer), $(calc / '%.2f' "${L[ring2_p50]}" "${L[futex_same_p50]}")x: $(calc - '%.2f' "$(calc '*' '%.3f' "${L[futex_same_p50]}" 1.5)" "${L[ring2_p50]}") us would be left under the 1.5x target for the stub, the marshalling both ways, libffi and the function."
+md "The histogram of all $((N * RUNS)) unpinned dtask calls is latency.png. Against the anchor placed the same way, as a multiple of its p50: unpinned, dtask's p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[futex_p50]}")x and its p99 $(calc / '%.2f' "${L[dtask_p99]}" "${L[futex_p50]}")x the unpinned futex handoff's p50; on one CPU, $(calc / '%.2f' "${L[dtask1_p50]}" "${L[futex_same_p50]}")x and $(calc / '%.2f' "${L[dtask1_p99]}" "${L[futex_same_p50]}")x the one-CPU handoff's (the targets: at most 1.5x at p50 and 3x at p99). LMDB's own transactions of a call take ${L[lmdb_p50]} us at p50 in one process; made by two processes that hand a token back and forth on one CPU, and nothing else, they make a round trip of ${L[ring3_p50]} us: $(calc / '%.2f' "${L[ring3_p50]}" "${L[futex_same_p50]}")x the one-CPU handoff ($(calc / '%.2f' "${L[ring3_p50]}" "${L[ring0_p50]}")x the same processes' token alone), before any marshalling. With the fewest transactions an LMDB queue with leases could make (the caller writes the task straight into claims, the worker reads it and writes the answer), $(calc / '%.2f' "${L[ring2_p50]}" "${L[futex_same_p50]}")x: $(calc - '%.2f' "$(calc '*' '%.3f' "${L[futex_same_p50]}" 1.5)" "${L[ring2_p50]}") us would be left under the 1.5x target for the stub, the marshalling both ways, libffi and the function. With dtask's own records of bn_add in them (encoded, decoded, called through libffi, answered and applied, with no stub and no queue layer), today's transactions take ${L[ring3w_p50]} us ($(calc / '%.2f' "${L[ring3w_p50]}" "${L[futex_same_p50]}")x the handoff; dtask's whole call, stub and queue layer included, takes $(calc - '%.2f' "${L[dtask1_p50]}" "${L[ring3w_p50]}") us more) and the fewest ${L[ring2w_p50]} us ($(calc / '%.2f' "${L[ring2w_p50]}" "${L[futex_same_p50]}")x): the least any LMDB queue carrying these records can take on one CPU of this machine."
 md ""
 
 # ====================================================== 5. throughput
