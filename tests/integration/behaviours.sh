@@ -73,8 +73,8 @@
 # commands were built with ASan/UBSan (detected from the shim when unset):
 # the ASan runtime is preloaded, first, for the callers started here, and
 # dtask-runner is given it too (with verify_asan_link_order=0, as in
-# offload.sh); ASan's own SIGSEGV handler is off, as in failure.sh, so
-# that a crash reaches dtask.
+# offload.sh); ASan's own SIGSEGV handler is off, as in failurefx.bash
+# (failure.sh's set-up), so that a crash reaches dtask.
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
 # "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 #

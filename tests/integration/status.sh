@@ -69,7 +69,7 @@ for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog" "$FAN"; do
     finish
   fi
 done
-# With sanitizers, as in failure.sh: the ASan runtime first, and ASan's
+# With sanitizers, as in failurefx.bash: the ASan runtime first, and ASan's
 # own crash handlers off (a crash must reach dtask's supervisor).
 PRELOAD=$SHIM
 CALLER_ENV=()
