@@ -73,8 +73,8 @@
 # commands were built with ASan/UBSan (detected from the shim when unset):
 # the ASan runtime is preloaded, first, for the callers started here, and
 # dtask-runner is given it too (with verify_asan_link_order=0, as in
-# offload.sh); ASan's own SIGSEGV handler is off, as in failurefx.bash
-# (failure.sh's set-up), so that a crash reaches dtask.
+# offload.sh); ASan's own SIGSEGV handler is off (asanfx.bash, which the
+# failure scripts share too), so that a crash reaches dtask.
 # Output: "ok - ..." or "not ok - ..." per check (details indented), then
 # "N passed, N failed, N skipped".  Exit status 1 if any check failed.
 #
@@ -106,25 +106,12 @@ for f in "$RUNNER" "$SHIM" "$BHPROG" "$QTOOL" "$BH/libbehave.so" \
   fi
 done
 
-if [ -z "${SANITIZE:-}" ]; then
-  SANITIZE=0
-  readelf -d "$SHIM" 2>/dev/null | grep -q 'NEEDED.*libasan' && SANITIZE=1
-fi
-NO_SIG_HANDLERS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
-PRELOAD=$SHIM # for callers started here with a raw LD_PRELOAD
-CALLER_ENV=()
-LAUNCH_ENV=() # for dtask-runner
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$NO_SIG_HANDLERS")
-  LAUNCH_ENV=("LD_PRELOAD=$asan"
-              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$NO_SIG_HANDLERS")
-fi
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
+# kill_ours (procs.bash) knows our processes by $BH/.
+OURS=$BH/
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
@@ -144,26 +131,6 @@ t_start=$(date +%s%N)
 
 # Processes started here that may outlive their case (pids).
 started=()
-
-# kill_ours PID...: stops each process that is still one of ours (its
-# command line names our fixture, dtask-runner or timeout), TERM then KILL.
-kill_ours() {
-  local p alive=()
-  for p in "$@"; do
-    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
-      continue
-    fi
-    if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
-      grep -qF -e "$BH/" -e dtask-runner -e timeout; then
-      kill -TERM "$p" 2>/dev/null && alive+=("$p")
-    fi
-  done
-  [ ${#alive[@]} -eq 0 ] && return
-  sleep 0.3
-  for p in "${alive[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-}
 
 cleanup() {
   local pids=("${started[@]}") f more

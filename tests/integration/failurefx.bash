@@ -43,25 +43,12 @@ for f in "$RUNNER" "$SHIM" "$FLPROG" "$QTOOL" "$FL/libfail.so" \
   fi
 done
 
-if [ -z "${SANITIZE:-}" ]; then
-  SANITIZE=0
-  readelf -d "$SHIM" 2>/dev/null | grep -q 'NEEDED.*libasan' && SANITIZE=1
-fi
-NO_SIG_HANDLERS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
-PRELOAD=$SHIM # for callers started here with a raw LD_PRELOAD
-CALLER_ENV=()
-LAUNCH_ENV=() # for dtask-runner
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$NO_SIG_HANDLERS")
-  LAUNCH_ENV=("LD_PRELOAD=$asan"
-              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$NO_SIG_HANDLERS")
-fi
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
+# kill_ours and descendants (procs.bash) know our processes by $FL/.
+OURS=$FL/
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
@@ -101,43 +88,6 @@ fi
 
 # Processes started here that may outlive their case (pids).
 started=()
-
-# kill_ours PID...: stops each process that is still one of ours (its
-# command line names our fixture, dtask-runner or timeout), TERM then KILL.
-kill_ours() {
-  local p alive=()
-  for p in "$@"; do
-    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
-      continue
-    fi
-    if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" |
-      grep -qF -e "$FL/" -e dtask-runner -e timeout; then
-      kill -TERM "$p" 2>/dev/null && alive+=("$p")
-    fi
-  done
-  [ ${#alive[@]} -eq 0 ] && return
-  sleep 0.3
-  for p in "${alive[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-}
-
-# descendants PID: every process below PID (children, their children...).
-descendants() {
-  ps -e -o pid= -o ppid= | awk -v root="$1" '
-    { kids[$2] = kids[$2] " " $1 }
-    END {
-      todo = root
-      while (todo != "") {
-        split(todo, now, " ")
-        todo = ""
-        for (i in now) {
-          n = split(kids[now[i]], k, " ")
-          for (j = 1; j <= n; j++) { print k[j]; todo = todo " " k[j] }
-        }
-      }
-    }'
-}
 
 cleanup() {
   local more

@@ -69,19 +69,10 @@ for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog" "$FAN"; do
     finish
   fi
 done
-# With sanitizers, as in failurefx.bash: the ASan runtime first, and ASan's
-# own crash handlers off (a crash must reach dtask's supervisor).
-PRELOAD=$SHIM
-CALLER_ENV=()
-LAUNCH_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$nosig")
-  LAUNCH_ENV=("LD_PRELOAD=$asan"
-              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
-fi
+# With sanitizers: the ASan runtime first, and ASan's own crash handlers
+# off (a crash must reach dtask's supervisor).
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 ulimit -c 0
 PY=/usr/bin/python3
 [ -x "$PY" ] || { not_ok "python3 is installed (tools/deps.sh installs it)"; finish; }
