@@ -13,8 +13,10 @@
  * round trips (at least 100).
  * Prints p50, p99 and p99.9 of the round trip of each variant, in
  * microseconds, one "KEY VALUE" line each (futex_same_p50, ...,
- * pipe_p999), then "cpus N", the CPUs of the mask, and, when the pinned
- * variants ran, "pinned A B", the two CPUs they used (A A with one CPU). */
+ * pipe_p999), with each variant's share of slow spells in percent
+ * (futex_same_slow, ...: see bench_slow_share; from 5,000 rounds up);
+ * then "cpus N", the CPUs of the mask, and, when the pinned variants ran,
+ * "pinned A B", the two CPUs they used (A A with one CPU). */
 #include "bench.h"
 #include <linux/futex.h>
 #include <sched.h>
@@ -27,8 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Sorts the n round trips in t (ns) and prints their percentiles (us). */
+/* Prints the share of slow spells among the n round trips in t (ns, in
+ * the order they were made; in percent, when there are enough of them),
+ * then sorts t and prints its percentiles (us). */
 static void report(const char *name, const char *suffix, double *t, size_t n) {
+  double slow = bench_slow_share(t, n);
+  if (slow >= 0)
+    printf("%s%s_slow %.1f\n", name, suffix, slow * 100);
   qsort(t, n, sizeof *t, bench_cmp);
   printf("%s%s_p50 %.2f\n%s%s_p99 %.2f\n%s%s_p999 %.2f\n", name, suffix,
          bench_quantile(t, n, 0.5) / 1e3, name, suffix,

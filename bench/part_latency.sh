@@ -55,6 +55,13 @@ for p in p50 p99 p999; do
   L[lmdb_$p]=$(med "$T/lmdbtx" "lmdb_$p")
   for v in ring0 ring3 ring2 ring3w ring2w; do L[${v}_$p]=$(med "$T/lmring" "${v}_$p"); done
 done
+# Slow spells (bench_slow_share in bench/bench.h): the share of a run's
+# windows of 1,000 round trips that ran over 15% slower than its typical
+# window; n/a in a run too short for 5 windows.
+for v in $VARIANTS; do L[${v}_slow]=$(med "$T/anchors" "${v}_slow"); done
+L[direct_slow]=$(med "$T/direct" slow)
+L[dtask_slow]=$(med "$T/rt" slow)
+L[dtask1_slow]=$(med "$T/rt1" slow)
 declare -A LABEL=(
   [futex_same]="futex handoff in shared memory, both processes on one CPU"
   [futex_cross]="futex handoff in shared memory, the processes on two CPUs"
@@ -90,7 +97,8 @@ lrow() {
   local g=$1 k=$2 label=${LABEL[$2]} p
   [ "${L[$2_p50]}" != n/a ] || return 0
   [ "$k" = "$limit" ] && label="$label: **the physical limit** (fastest futex p50)"
-  md "| $label | ${L[$2_p50]} | ${L[$2_p99]} | ${L[$2_p999]} | $(calc / '%.2f' "${L[$2_p50]}" "${L[limit_p50]}") |"
+  md "| $label | ${L[$2_p50]} | ${L[$2_p99]} | ${L[$2_p999]} | $(calc / '%.2f' "${L[$2_p50]}" "${L[limit_p50]}") | ${L[$2_slow]:-} |"
+  [ -z "${L[$2_slow]:-}" ] || [ "${L[$2_slow]}" = n/a ] || rec spells "$label, slow spells" "${L[$2_slow]}" "%"
   for p in p50 p99 p999; do
     if [ "$k" = "$limit" ]; then rec "$g" "$label, $p" "${L[$2_$p]}" us
     else rec "$g" "$label, $p" "${L[$2_$p]}" us "the physical limit (${LABEL[$limit]}), $p" "${L[limit_$p]}" us; fi
@@ -102,13 +110,13 @@ md ""
 pinned=$(awk '$1 == "pinned" { print ($2 == $3 ? "CPU " $2 ", the only one this process may use" : "CPUs " $2 " and " $3); exit }' "$T/anchors")
 md "Each run times $ROUNDS round trips of each anchor (after a warm-up) and $N dtask null calls, 1 caller, 1 worker; a figure is the median of the runs' percentiles. $([ -n "$pinned" ] && echo "Pinned variants use sched_setaffinity on $pinned." || echo "sched_setaffinity was refused, so no variant is pinned.")"
 md ""
-md "| one call to another process and back | p50 (us) | p99 (us) | p99.9 (us) | p50 / limit p50 |"
-md "|---|---:|---:|---:|---:|"
+md "| one call to another process and back | p50 (us) | p99 (us) | p99.9 (us) | p50 / limit p50 | slow spells (%) |"
+md "|---|---:|---:|---:|---:|---:|"
 for v in $VARIANTS; do lrow anchors "$v"; done
 lrow roundtrip dtask
 lrow roundtrip dtask1
 if [ -n "$PY" ]; then lrow anchors ppe
-else md "| Python ProcessPoolExecutor, null function | n/a (no python3) | | | |"; fi
+else md "| Python ProcessPoolExecutor, null function | n/a (no python3) | | | | |"; fi
 lrow roundtrip direct
 lrow roundtrip lmdb
 lrow roundtrip ring0
@@ -118,4 +126,11 @@ lrow roundtrip ring3w
 lrow roundtrip ring2w
 md ""
 md "The histogram of all $((N * RUNS)) unpinned dtask calls is latency.png. Against the anchor placed the same way, as a multiple of its p50: unpinned, dtask's p50 is $(calc / '%.2f' "${L[dtask_p50]}" "${L[futex_p50]}")x and its p99 $(calc / '%.2f' "${L[dtask_p99]}" "${L[futex_p50]}")x the unpinned futex handoff's p50; on one CPU, $(calc / '%.2f' "${L[dtask1_p50]}" "${L[futex_same_p50]}")x and $(calc / '%.2f' "${L[dtask1_p99]}" "${L[futex_same_p50]}")x the one-CPU handoff's (the targets: at most 1.5x at p50 and 3x at p99). LMDB's own transactions of a call take ${L[lmdb_p50]} us at p50 in one process; made by two processes that hand a token back and forth on one CPU, and nothing else, they make a round trip of ${L[ring3_p50]} us: $(calc / '%.2f' "${L[ring3_p50]}" "${L[futex_same_p50]}")x the one-CPU handoff ($(calc / '%.2f' "${L[ring3_p50]}" "${L[ring0_p50]}")x the same processes' token alone), before any marshalling. With the fewest transactions an LMDB queue with leases could make (the caller writes the task straight into claims, the worker reads it and writes the answer), $(calc / '%.2f' "${L[ring2_p50]}" "${L[futex_same_p50]}")x: $(calc - '%.2f' "$(calc '*' '%.3f' "${L[futex_same_p50]}" 1.5)" "${L[ring2_p50]}") us would be left under the 1.5x target for the stub, the marshalling both ways, libffi and the function. With dtask's own records of bn_add in them (encoded, decoded, called through libffi, answered and applied, with no stub and no queue layer), today's transactions take ${L[ring3w_p50]} us ($(calc / '%.2f' "${L[ring3w_p50]}" "${L[futex_same_p50]}")x the handoff; dtask's whole call, stub and queue layer included, takes $(calc - '%.2f' "${L[dtask1_p50]}" "${L[ring3w_p50]}") us more) and the fewest ${L[ring2w_p50]} us ($(calc / '%.2f' "${L[ring2w_p50]}" "${L[futex_same_p50]}")x): the least any LMDB queue carrying these records can take on one CPU of this machine."
+# by_run FILE P99KEY SLOWKEY: each run's p99 in FILE with its share of
+# slow spells, "p99 (slow%)" joined by commas ("n/a" with no spells).
+by_run() {
+  awk -v p="$2" -v s="$3" '$1 == s { sl = $2 } $1 == p { out = out (n++ ? ", " : "") $2 " (" (sl == "" ? "n/a" : sl "%") ")"; sl = "" } END { print out }' "$1"
+}
+md ""
+md "Slow spells, the last column: the share of a run's windows of 1,000 round trips whose median was over 15% above the run's typical window (the median of the runs; bench_slow_share in bench/bench.h). This machine is a virtual machine whose host at times runs every process on a CPU about 1.5x slower for tens of milliseconds, the futex handoff as much as dtask; once such windows hold more than 1% of a run, its p99 is set in them. Run by run, p99 (us) with the run's slow spells: dtask on one CPU $(by_run "$T/rt1" p99 slow); the one-CPU handoff $(by_run "$T/anchors" futex_same_p99 futex_same_slow)."
 md ""

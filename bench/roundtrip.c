@@ -5,8 +5,10 @@
  * CALLS_PER_CALLER / 10 calls (at least 20), so that the pool's start-up
  * and the queue's first pages are not in the timed window; the threads
  * then meet at a barrier, the clock starts, and each calls bn_add
- * CALLS_PER_CALLER times, timing every call.  Prints, one "KEY VALUE" line each: p50, p99 and p99.9 of
- * all calls in microseconds, the throughput in calls per second, and
+ * CALLS_PER_CALLER times, timing every call.  Prints, one "KEY VALUE"
+ * line each: the share of slow spells in percent ("slow": see
+ * bench_slow_share; from 5,000 calls up), p50, p99 and p99.9 of all
+ * calls in microseconds, the throughput in calls per second, and
  * whether the calls ran in another process ("offloaded 1", asked of
  * bn_pid, which the bench's config offloads with bn_add).  With
  * LATENCY_FILE, every call's latency in microseconds is appended to it,
@@ -96,6 +98,11 @@ int main(int argc, char **argv) {
     if (fclose(f) != 0)
       return 1;
   }
+  /* Slow spells, over the callers' timings one after another (with one
+   * caller, as the latency rows run it, in the order they were made). */
+  double slow = bench_slow_share(lat, n);
+  if (slow >= 0)
+    printf("slow %.1f\n", slow * 100);
   qsort(lat, n, sizeof *lat, bench_cmp);
   printf("p50 %.2f\np99 %.2f\np999 %.2f\nthroughput %.0f\noffloaded %d\n",
          bench_quantile(lat, n, 0.5) / 1e3, bench_quantile(lat, n, 0.99) / 1e3,
