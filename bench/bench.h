@@ -45,7 +45,9 @@ static inline double bench_slow_share(const double *t, size_t n) {
   size_t k = n / BENCH_SPELL, slow = 0;
   if (k < 5)
     return -1;
-  double *w = malloc(sizeof *w * BENCH_SPELL), *m = malloc(sizeof *m * k);
+  /* w holds one window, then all the windows' medians to sort. */
+  double *w = malloc(sizeof *w * (k > BENCH_SPELL ? k : BENCH_SPELL));
+  double *m = malloc(sizeof *m * k);
   if (w == NULL || m == NULL) {
     free(w);
     free(m);
