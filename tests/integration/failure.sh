@@ -83,7 +83,7 @@ if start_runner a "$CFGA" 2; then
 
   # Control: run plainly, the same call dies the same way, and the line
   # checker rejects what it prints.
-  run "$tmp/a.plain" "$FLPROG" segv 1
+  run_timed "$tmp/a.plain" "$FLPROG" segv 1
   rc_is "$tmp/a.plain" 139 && ! one_line "$tmp/a.plain" "$ERR" "$A_SEGV"
   check $? "a control: without dtask fl_segv(1) dies of SIGSEGV too (exit $(cat "$tmp/a.plain.rc")), with no dtask line" \
     "$tmp/a.plain.err"
@@ -166,9 +166,9 @@ if start_runner a2 "$CFGA2" 4; then
     has "$tmp/a2.fpe4.out" "fl_fpe(4) = 25 errno 0" && [ ! -s "$tmp/a2.fpe4.err" ]
   check $? "a control: offloaded, fl_bus(3) = 6 and fl_fpe(4) = 25, exit 0, nothing on stderr" \
     "$tmp/a2.bus3.out" "$tmp/a2.bus3.err" "$tmp/a2.fpe4.out" "$tmp/a2.fpe4.err"
-  run "$tmp/a2.pbus" "$FLPROG" bus 1
-  run "$tmp/a2.pfpe" "$FLPROG" fpe 0
-  run "$tmp/a2.pexit" "$FLPROG" uexit 5
+  run_timed "$tmp/a2.pbus" "$FLPROG" bus 1
+  run_timed "$tmp/a2.pfpe" "$FLPROG" fpe 0
+  run_timed "$tmp/a2.pexit" "$FLPROG" uexit 5
   rc_is "$tmp/a2.pbus" 135 && killed_by "$tmp/a2.pbus" "Bus error" &&
     rc_is "$tmp/a2.pfpe" 136 && killed_by "$tmp/a2.pfpe" "Floating point exception" &&
     rc_is "$tmp/a2.pexit" 5 && killed_by "$tmp/a2.pexit" ""
@@ -226,7 +226,7 @@ if start_runner a2 "$CFGA2" 4; then
   # no handler; plainly, the faulting store runs again after the handler
   # returns (it resets the action on its second run): two lines, SIGSEGV.
   caller "$tmp/a2.ret2" "$CFGA2" -- rethandler 2
-  run "$tmp/a2.pret" "$FLPROG" rethandler 1
+  run_timed "$tmp/a2.pret" "$FLPROG" rethandler 1
   rc_is "$tmp/a2.ret2" 0 && has "$tmp/a2.ret2.out" "fl_segv(2) = 4 errno 0" &&
     ! grep -q '^rethandler' "$tmp/a2.ret2.out" && rc_is "$tmp/a2.pret" 139 &&
     killed_by "$tmp/a2.pret" "Segmentation fault" &&

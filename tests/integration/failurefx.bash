@@ -33,20 +33,23 @@ FLPROG=$FL/flprog
 QTOOL=$BUILD/fixtures/qtool
 # qtool opens the queue of this program image (each image has its own).
 export QTOOL_PROG=$FLPROG
-for f in "$RUNNER" "$SHIM" "$FLPROG" "$QTOOL" "$FL/libfail.so" \
-  "$FL/fl.toml" "$FL/fl_entry.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "${0##*/}: $f is missing; build first (make all, which runs" >&2
-    echo "tests/fixtures/failure/build.sh)" >&2
-    not_ok "dtask, the shim and the failure fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the failure fixtures are built" \
+  "make all, which runs tests/fixtures/failure/build.sh" \
+  "$RUNNER" "$SHIM" "$FLPROG" "$QTOOL" "$FL/libfail.so" "$FL/fl.toml" \
+  "$FL/fl_entry.toml"
 
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
-# kill_ours and descendants (procs.bash) know our processes by $FL/.
+# kill_ours and descendants (procs.bash) know our processes by $FL/;
+# start_runner starts pools of flprog, with a 120 s limit; wait_gone
+# counts a zombie as gone.
 OURS=$FL/
+RUNNER_PROG=$FLPROG
+RUNNER_TMO=120
+# caller (runs.bash) runs flprog, timed (OUT.ms, OUT.notice).
+CALLER_PROG=$FLPROG
+CALLER_TIMED=1
+ZOMBIE_GONE=1
 # shellcheck source=tests/integration/procs.bash
 . "$(dirname "$0")/procs.bash"
 
@@ -59,25 +62,21 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
 # A crash must not leave core files behind (nor make `timeout` say so).
 ulimit -c 0
 
-root=$(mktemp -d /dev/shm/dtask-failure.XXXXXX) || exit 1
-chmod 700 "$root"
-tmp=$root
 # Programs run in this directory: no stray ./dtask.toml takes part.
-cd "$root" || exit 1
+scratch_dir failure /dev/shm
 t_start=$(date +%s%N)
 
-# The redis backend: a server of our own (no persistence), stopped at exit.
+# The redis backend: a server of our own (runs.bash's redis_up, on $RSOCK),
+# stopped at exit.
 FL_BACKEND=${FL_BACKEND:-lmdb}
 RSOCK=$root/redis.sock
 RSPID=
 if [ "$FL_BACKEND" = redis ]; then
-  if ! command -v redis-server >/dev/null 2>&1; then
+  if ! redis_up; then
     not_ok "redis-server is installed (tools/deps.sh installs it)"
     finish
   fi
-  redis-server --port 0 --unixsocket "$RSOCK" --unixsocketperm 700 \
-    --save '' --appendonly no --dir "$root" </dev/null >"$root/redis.log" 2>&1 &
-  RSPID=$!
+  RSPID=${PIDS[-1]}
   for i in $(seq 100); do
     [ "$(timeout 2 redis-cli -s "$RSOCK" PING 2>/dev/null)" = PONG ] && break
     sleep 0.05
@@ -85,6 +84,10 @@ if [ "$FL_BACKEND" = redis ]; then
   [ "$(timeout 2 redis-cli -s "$RSOCK" PING 2>/dev/null)" = PONG ]
   check $? "redis-server serves $RSOCK (FL_BACKEND=redis)" "$root/redis.log"
 fi
+
+# run_timed (runs.bash) also writes OUT.end: failure_pool.sh measures
+# from when a caller ended.
+RUN_END=1
 
 # Processes started here that may outlive their case (pids).
 started=()
@@ -119,23 +122,6 @@ mkcfg() {
   echo "$root/$name.toml"
 }
 
-# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time) and OUT.end
-# (when it ended, date +%s%N).  Bash's own notice for a command killed by
-# a signal ("Segmentation fault"; `timeout` dies of its command's signal)
-# goes to OUT.notice, not to CMD's stderr (OUT.err): an exit with status
-# 128+N leaves no notice.
-run() {
-  local o=$1 t0 t1
-  shift
-  t0=$(date +%s%N)
-  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>"$o.notice"
-  echo $? >"$o.rc"
-  t1=$(date +%s%N)
-  echo "$t1" >"$o.end"
-  echo $(((t1 - t0) / 1000000)) >"$o.ms"
-}
-
 # killed_by OUT NAME: the run OUT was killed by the signal whose
 # description is NAME ("Bus error"), as bash said; "" for none at all.
 killed_by() {
@@ -144,69 +130,6 @@ killed_by() {
   else
     grep -qF -- " $2" "$1.notice"
   fi
-}
-
-# caller OUT CONFIG [VAR=VALUE...] -- ARGS...: flprog ARGS with the shim
-# preloaded, no launcher.
-caller() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "$FLPROG" "${CMD[@]}"
-}
-
-# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner with
-# flprog as the image, in the background (a 120 s limit), logging at info
-# level to $root/NAME.rlog; waits (at most 10 s) until it serves and sets
-# RPID to its supervisor's pid and RJOB to the background job's (the
-# `timeout`).  Returns 1 if it did not come up.  With RUNNER_WRAP set (an
-# array), dtask-runner runs as "${RUNNER_WRAP[@]}" dtask-runner ...
-RUNNER_WRAP=()
-start_runner() {
-  local name=$1 cfg=$2 w=$3 i
-  shift 3
-  RPID=
-  timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
-    "${RUNNER_WRAP[@]}" "$RUNNER" -c "$cfg" -w "$w" -- "$FLPROG" \
-    >"$root/$name.rout" 2>"$root/$name.rlog" &
-  RJOB=$!
-  started+=($!)
-  for i in $(seq 200); do
-    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-      "$root/$name.rlog" | head -n 1)
-    [ -n "$RPID" ] && break
-    kill -0 "${started[-1]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$RPID" ] || return 1
-  started+=("$RPID")
-}
-
-# stop_runner PID: SIGTERM, then 0 once it is gone (at most 5 s).
-stop_runner() {
-  kill -TERM "$1" 2>/dev/null
-  wait_gone "$1" 5
-}
-
-# wait_gone PID SECONDS: 0 once PID no longer runs, 1 after SECONDS.
-wait_gone() {
-  local pid=$1 n=$(($2 * 50)) i
-  for ((i = 0; i < n; i++)); do
-    gone "$pid" && return 0
-    sleep 0.02
-  done
-  return 1
-}
-
-# gone PID: 0 if PID does not run: it does not exist, or it is a zombie
-# (an orphan that init has not reaped yet still answers kill -0).
-# (No fork: failure_pool.sh's k polls it for many pids.)
-gone() {
-  local st=
-  { read -r st <"/proc/$1/stat"; } 2>/dev/null
-  st=${st##*) }
-  [ -z "$st" ] || [ "${st:0:1}" = Z ]
 }
 
 # worker_in OUT REGEX-WITH-(W): the worker pid captured by sed from OUT.err.
