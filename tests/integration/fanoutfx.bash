@@ -27,34 +27,14 @@ PROG=$FAN/fanprog
 QTOOL=$BUILD/fixtures/qtool
 # qtool opens the queue of this program image (each image has its own).
 export QTOOL_PROG=$PROG
-for f in "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$FAN/libfan.so" \
-  "$FAN/fan.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "${0##*/}: $f is missing; build first (make all, which runs" >&2
-    echo "tests/fixtures/fanout/build.sh)" >&2
-    not_ok "dtask, the shim and the fan-out fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the fan-out fixtures are built" \
+  "make all, which runs tests/fixtures/fanout/build.sh" \
+  "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$FAN/libfan.so" "$FAN/fan.toml"
 
-if [ -z "${SANITIZE:-}" ]; then
-  SANITIZE=0
-  grep -qa 'libasan\.so' "$SHIM" && SANITIZE=1
-fi
-LAUNCH_ENV=() # for dtask run
-PRELOAD=$SHIM # for a caller started with a raw LD_PRELOAD (cases h, o)
-CALLER_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 # Variables that must not leak in from the caller's environment.
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
@@ -62,11 +42,8 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
        -u FAN_LOG -u FAN_SLEEP_MS -u FAN_TABLE -u FAN_NAP_MS -u FAN_STATE)
 
-root=$(mktemp -d /dev/shm/dtask-fanout.XXXXXX) || exit 1
-chmod 700 "$root"
-tmp=$root
 # Programs run in this directory: no stray ./dtask.toml takes part.
-cd "$root" || exit 1
+scratch_dir fanout /dev/shm
 
 # Every process started here names $root in its environment (the
 # config, FAN_LOG) or its command line: stop those still alive.
@@ -105,24 +82,6 @@ mkcfg() {
   } >"$root/$name.toml"
   mkdir -m 700 "$root/$name"
   echo "$root/$name.toml"
-}
-
-# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-
-# dtask_run OUT CONFIG WORKERS [VAR=VALUE...] -- PROG ARGS...
-dtask_run() {
-  local o=$1 cfg=$2 w=$3
-  shift 3
-  split_at_dashes "$@"
-  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
-    -- "${CMD[@]}"
 }
 
 # rline OUT MODE N: fanprog's "R MODE n=N ..." line in OUT.out.
