@@ -96,20 +96,20 @@ BHPROG=$BH/bhprog
 QTOOL=$BUILD/fixtures/qtool
 # qtool opens the queue of this program image (each image has its own).
 export QTOOL_PROG=$BHPROG
-for f in "$RUNNER" "$SHIM" "$BHPROG" "$QTOOL" "$BH/libbehave.so" \
-  "$BH/bh.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "behaviours.sh: $f is missing; build first (make all, which runs" >&2
-    echo "tests/fixtures/behave/build.sh)" >&2
-    not_ok "dtask, the shim and the behaviour fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the behaviour fixtures are built" \
+  "make all, which runs tests/fixtures/behave/build.sh" \
+  "$RUNNER" "$SHIM" "$BHPROG" "$QTOOL" "$BH/libbehave.so" "$BH/bh.toml"
 
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
-# kill_ours (procs.bash) knows our processes by $BH/.
+# kill_ours (procs.bash) knows our processes by $BH/; start_runner
+# starts pools of bhprog, with a 120 s limit.
 OURS=$BH/
+RUNNER_PROG=$BHPROG
+RUNNER_TMO=120
+# caller (runs.bash) runs bhprog, timed (OUT.ms, OUT.notice).
+CALLER_PROG=$BHPROG
+CALLER_TIMED=1
 # shellcheck source=tests/integration/procs.bash
 . "$(dirname "$0")/procs.bash"
 
@@ -122,11 +122,8 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
 # A crash must not leave core files behind (nor make `timeout` say so).
 ulimit -c 0
 
-root=$(mktemp -d /dev/shm/dtask-behave.XXXXXX) || exit 1
-chmod 700 "$root"
-tmp=$root
 # Programs run in this directory: no stray ./dtask.toml takes part.
-cd "$root" || exit 1
+scratch_dir behave /dev/shm
 t_start=$(date +%s%N)
 
 # Processes started here that may outlive their case (pids).
@@ -169,63 +166,6 @@ mkcfg() {
   } >"$root/$name.toml"
   mkdir -m 700 "$root/$name"
   echo "$root/$name.toml"
-}
-
-# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time); bash's own
-# notice for a command killed by a signal goes to OUT.notice.
-run() {
-  local o=$1 t0 t1
-  shift
-  t0=$(date +%s%N)
-  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>"$o.notice"
-  echo $? >"$o.rc"
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000)) >"$o.ms"
-}
-
-# caller OUT CONFIG [VAR=VALUE...] -- ARGS...: bhprog ARGS with the shim
-# preloaded, no launcher.
-caller() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "$BHPROG" "${CMD[@]}"
-}
-
-# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner
-# with bhprog as the image, in the background (a 120 s limit), logging at
-# info level to $root/NAME.rlog; waits (at most 10 s) until it serves and
-# sets RPID to its supervisor's pid.  Returns 1 if it did not come up.
-start_runner() {
-  local name=$1 cfg=$2 w=$3 i
-  shift 3
-  RPID=
-  timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
-    "$RUNNER" -c "$cfg" -w "$w" -- "$BHPROG" \
-    >"$root/$name.rout" 2>"$root/$name.rlog" &
-  started+=($!)
-  for i in $(seq 200); do
-    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-      "$root/$name.rlog" | head -n 1)
-    [ -n "$RPID" ] && break
-    kill -0 "${started[-1]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$RPID" ] || return 1
-  started+=("$RPID")
-}
-
-# stop_runner PID: SIGTERM, then 0 once it is gone (at most 5 s).
-stop_runner() {
-  local i
-  kill -TERM "$1" 2>/dev/null
-  for i in $(seq 250); do
-    kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.02
-  done
-  return 1
 }
 
 # wait_for SECONDS CMD...: 0 once CMD succeeds (polled every 50 ms), 1
@@ -512,8 +452,8 @@ check $? "e required = true, a symbol no loaded object defines: an error naming 
   "$tmp/n.out" "$tmp/n.err"
 # /bin/true imports no listed symbol: the door would stay silent, but a
 # required entry takes the config to the engine in every program.
-run "$tmp/n.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN" LD_PRELOAD="$PRELOAD" /bin/true
-run "$tmp/n0.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN0" LD_PRELOAD="$PRELOAD" /bin/true
+run_timed "$tmp/n.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN" LD_PRELOAD="$PRELOAD" /bin/true
+run_timed "$tmp/n0.true" "${CALLER_ENV[@]}" DTASK_CONFIG="$CFGN0" LD_PRELOAD="$PRELOAD" /bin/true
 rc_is "$tmp/n.true" 0 &&
   grep -qE "^dtask\[[0-9]+\]: $ERR$(re "$CFGN"):$nline: no loaded object defines 'bh_nowhere'" "$tmp/n.true.err" &&
   rc_is "$tmp/n0.true" 0 && [ ! -s "$tmp/n0.true.err" ]
@@ -746,7 +686,7 @@ wait_for 10 grep -q '^blob ' "$tmp/j2.hold"
 # The process that has the queue open: qtool, the child of timeout.
 qpid=$(cat /proc/"$holder"/task/*/children 2>/dev/null | tr -d ' ')
 break_queue
-run "$tmp/j2r" "${LAUNCH_ENV[@]}" "$RUNNER" -c "$CFGJ" -w 1 -- "$BHPROG"
+run_timed "$tmp/j2r" "${LAUNCH_ENV[@]}" "$RUNNER" -c "$CFGJ" -w 1 -- "$BHPROG"
 caller "$tmp/j2c" "$CFGJ" DTASK_TRACE=1 -- hold 7
 rc_is "$tmp/j2r" 2 &&
   grep -q "not an LMDB file of this version: bad magic, or truncated, and process ${qpid:-?} (qtool) still has it open, so it is not moved aside; stop the processes using this queue" "$tmp/j2r.err" &&
@@ -853,7 +793,7 @@ else
     printf '[queue]\npath = "%s/q"\n[runner]\nautostart = true\n' "$mdir"
     printf '[defaults]\nwait_for_runner = "2s"\n'; } >"$mdir/c.toml"
   chown 65534:65534 "$mdir/c.toml"
-  run "$tmp/m" "${CALLER_ENV[@]}" DTASK_CONFIG="$mdir/c.toml" LD_PRELOAD="$PRELOAD" \
+  run_timed "$tmp/m" "${CALLER_ENV[@]}" DTASK_CONFIG="$mdir/c.toml" LD_PRELOAD="$PRELOAD" \
     setpriv --reuid=65534 --regid=65534 --clear-groups -- \
     bash -c 'ulimit -u 1 && exec "$0" hold 7' "$BHPROG"
   rc_is "$tmp/m" 0 && has "$tmp/m.out" "bh_hold(7) = 7 errno 0" &&
