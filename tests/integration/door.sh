@@ -50,34 +50,24 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 SHIM=$BUILD/libdtask_shim.so
 ENGINE=$BUILD/libdtask_engine.so
 FIX=$BUILD/fixtures/interpose
-for f in "$SHIM" "$ENGINE" "$FIX/fixprog_lazy" "$FIX/fixdl" "$FIX/fix.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "door.sh: $f is missing; build first (make all)" >&2
-    not_ok "the shim, the engine and the fixtures are built"
-    finish
-  fi
-done
+need_built "the shim, the engine and the fixtures are built" "make all" \
+  "$SHIM" "$ENGINE" "$FIX/fixprog_lazy" "$FIX/fixdl" "$FIX/fix.toml"
 MAWK=/usr/bin/mawk
 if [ ! -x "$MAWK" ]; then
   not_ok "$MAWK is installed (Debian package mawk; tools/deps.sh installs it)"
   finish
 fi
 
-PRELOAD=$SHIM
-ASAN_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  ASAN_ENV=(ASAN_OPTIONS=detect_leaks=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 tmp=$(mktemp -d) || exit 1
 qroot=$(mktemp -d /dev/shm/dtask-door.XXXXXX) || exit 1
@@ -100,23 +90,6 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
        -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM
        -u DTASK_AUTOSTARTED -u DTASK_READY_FD -u LD_DEBUG)
 
-# run OUT [VAR=VALUE...] CMD...: CMD with a clean environment and a 60 s
-# limit: OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-# shim OUT CONFIG [VAR=VALUE...] -- CMD...: CMD with the shim preloaded.
-shim() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${ASAN_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
-}
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
 nn=0
 note() {
   nn=$((nn + 1))
@@ -140,7 +113,7 @@ NLISTED=$(grep -c '^\[\[offload\]\]' "$CFG")
 # ===================================================================
 # 1. A program that imports no listed symbol: the engine stays out.
 # ===================================================================
-shim "$tmp/cat" "$CFG" DTASK_STATS="$tmp/cat.stats" -- /bin/cat /proc/self/maps
+caller "$tmp/cat" "$CFG" DTASK_STATS="$tmp/cat.stats" -- /bin/cat /proc/self/maps
 rc_is "$tmp/cat" 0 && [ ! -s "$tmp/cat.err" ]
 check $? "1 cat under a config that lists $NLISTED symbols it does not import: exit 0, stderr empty" \
   "$tmp/cat.err"
@@ -152,7 +125,7 @@ check $? "1 cat's /proc/self/maps: libdtask_shim.so, but not libdtask_engine.so,
 [ ! -e "$qroot/q" ] && [ ! -e "$tmp/cat.stats" ]
 check $? "1 cat writes nothing: no queue directory, no DTASK_STATS file" \
   "$(note "$(ls -la "$qroot" "$tmp/cat.stats" 2>&1)")"
-shim "$tmp/cati" "$CFG" DTASK_LOG=info -- /bin/cat /dev/null
+caller "$tmp/cati" "$CFG" DTASK_LOG=info -- /bin/cat /dev/null
 [ "$(wc -l <"$tmp/cati.err")" = 1 ] &&
   grep -qx "dtask\[[0-9]*\]: cat imports none of the $NLISTED listed symbols: dtask stays idle until a dlopen brings one" \
     "$tmp/cati.err"
@@ -161,7 +134,7 @@ check $? "1 with DTASK_LOG=info, cat says in one line that it stays idle" "$tmp/
 # ===================================================================
 # 2. Programs that import one: the engine is loaded.
 # ===================================================================
-shim "$tmp/mawk" "$CFG" DTASK_STATS="$tmp/mawk.stats" -- "$MAWK" '{ print }' /proc/self/maps
+caller "$tmp/mawk" "$CFG" DTASK_STATS="$tmp/mawk.stats" -- "$MAWK" '{ print }' /proc/self/maps
 objects "$tmp/mawk.out" >"$tmp/mawk.objs"
 rc_is "$tmp/mawk" 0 && grep -qx 'libdtask_shim.so' "$tmp/mawk.objs" &&
   grep -qx 'libdtask_engine.so' "$tmp/mawk.objs" && grep -q '^libffi\.so' "$tmp/mawk.objs" &&
@@ -170,7 +143,7 @@ check $? "2 mawk (imports cos) under the same config: its maps hold libdtask_eng
   "$tmp/mawk.objs" "$tmp/mawk.err"
 
 run "$tmp/lazy.plain" "$FIX/fixprog_lazy"
-shim "$tmp/lazy" "$CFG" DTASK_MODE=sync DTASK_TRACE=1 LD_DEBUG=files -- "$FIX/fixprog_lazy"
+caller "$tmp/lazy" "$CFG" DTASK_MODE=sync DTASK_TRACE=1 LD_DEBUG=files -- "$FIX/fixprog_lazy"
 rc_is "$tmp/lazy" 0 && cmp -s "$tmp/lazy.plain.out" "$tmp/lazy.out" &&
   grep -q 'file=[^ ]*/libdtask_engine\.so \[0\]; *dynamically loaded by ' "$tmp/lazy.err" &&
   grep -q '^dtask\[[0-9]*\]: trace fx_i32(' "$tmp/lazy.err"
@@ -178,7 +151,7 @@ check $? "2 fixprog_lazy (imports fx_*): the engine is loaded (dlopen, LD_DEBUG)
   "$(note "$(grep -E 'libdtask|trace fx_i32' "$tmp/lazy.err" | head -n 5)")"
 # The engine patches the program's objects, never the door's own (it
 # imports dlopen, dlmopen, dlsym and dlvsym, which the engine hooks).
-shim "$tmp/lazyd" "$CFG" DTASK_MODE=offload DTASK_LOG=debug -- "$FIX/fixprog_lazy"
+caller "$tmp/lazyd" "$CFG" DTASK_MODE=offload DTASK_LOG=debug -- "$FIX/fixprog_lazy"
 grep -q '^dtask\[[0-9]*\]: patched <main program>: fx_' "$tmp/lazyd.err" &&
   ! grep -q '^dtask\[[0-9]*\]: patched [^:]*libdtask_shim\.so' "$tmp/lazyd.err"
 check $? "2 fixprog_lazy, DTASK_LOG=debug: the engine patched the program, and no slot of libdtask_shim.so" \
@@ -188,7 +161,7 @@ check $? "2 fixprog_lazy, DTASK_LOG=debug: the engine patched the program, and n
 # 3. A later dlopen brings a listed symbol: the engine comes then.
 # ===================================================================
 run "$tmp/dl.plain" "$FIX/fixdl" path
-shim "$tmp/dl" "$CFG" DTASK_MODE=sync DTASK_TRACE=1 DTASK_LOG=info LD_DEBUG=files -- \
+caller "$tmp/dl" "$CFG" DTASK_MODE=sync DTASK_TRACE=1 DTASK_LOG=info LD_DEBUG=files -- \
   "$FIX/fixdl" path
 # Line numbers in stderr: the idle line, libfix's load, the engine's load.
 line_of() { grep -n -m 1 -e "$1" "$tmp/dl.err" | cut -d: -f1; }
@@ -215,7 +188,7 @@ check $? "3 fixdl's calls through dlsym are then caught, stdout as without dtask
 # parser refuses) is reported by the programs that import the symbol
 # (and by `dtask check`); a program that catches nothing stays silent.
 printf '[[offload]\nsignature = "int fx_i32(int32 x)"\n' >"$tmp/bad1.toml"
-shim "$tmp/bad1" "$tmp/bad1.toml" -- /bin/true
+caller "$tmp/bad1" "$tmp/bad1.toml" -- /bin/true
 rc_is "$tmp/bad1" 0 && grep -qF "$tmp/bad1.toml:1:11: " "$tmp/bad1.err"
 check $? "4 a TOML syntax error under true: the message names $tmp/bad1.toml:1:11, true exits 0" \
   "$(note "exit status $(cat "$tmp/bad1.rc")")" "$tmp/bad1.err"
@@ -224,11 +197,11 @@ cat >"$tmp/bad.toml" <<'EOF'
 [[offload]]
 signature = "int fx_i32(char *p)"
 EOF
-shim "$tmp/bad" "$tmp/bad.toml" -- /bin/true
+caller "$tmp/bad" "$tmp/bad.toml" -- /bin/true
 rc_is "$tmp/bad" 0 && [ ! -s "$tmp/bad.err" ]
 check $? "4 a bare pointer in a signature of a symbol true does not import: true exits 0, stderr empty" \
   "$(note "exit status $(cat "$tmp/bad.rc"); stderr:" "$(cat "$tmp/bad.err")")"
-shim "$tmp/badl" "$tmp/bad.toml" -- "$FIX/fixprog_lazy"
+caller "$tmp/badl" "$tmp/bad.toml" -- "$FIX/fixprog_lazy"
 rc_is "$tmp/badl" 0 && cmp -s "$tmp/lazy.plain.out" "$tmp/badl.out" &&
   grep -qF "$tmp/bad.toml:3:30: " "$tmp/badl.err"
 check $? "4 the same config under fixprog_lazy (imports fx_i32): the message names $tmp/bad.toml:3:30, stdout as without dtask" \

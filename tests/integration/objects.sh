@@ -48,40 +48,22 @@ DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 OB=$BUILD/fixtures/objects
-for f in "$DTASK" "$RUNNER" "$SHIM" "$OB/obprog" "$OB/libobj.so" \
+need_built "dtask, the shim and the fixtures are built" "make all" \
+  "$DTASK" "$RUNNER" "$SHIM" "$OB/obprog" "$OB/libobj.so" \
   "$OB/variant/libobj.so" "$OB/libobuse.so" "$OB/objects.toml" \
-  "$OB/objects_lib.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "objects.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask, the shim and the fixtures are built"
-    finish
-  fi
-done
+  "$OB/objects_lib.toml"
 
-PRELOAD=$SHIM
-CALLER_ENV=()
-LAUNCH_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
        -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
        -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
        -u DTASK_READY_FD)
 
-root=$(mktemp -d "${TMPDIR:-/tmp}/dtask-objects.XXXXXX") || exit 1
-chmod 700 "$root"
-tmp=$root
-cd "$root" || exit 1
+scratch_dir objects "${TMPDIR:-/tmp}"
 
 # The libraries, copied with modes the runner accepts whatever the umask
 # of the build: $LIB (the caller's build, with libobuse.so beside it, its
@@ -94,26 +76,13 @@ cp "$OB/variant/libobj.so" "$VAR/"
 chmod 755 "$LIB"/*.so "$VAR"/*.so
 
 started=()
-
-# kill_ours PID...: stops each process that is still one of ours (its
-# command line names our fixture or dtask-runner), TERM then KILL.
-kill_ours() {
-  local p alive=()
-  for p in "$@"; do
-    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
-      continue
-    fi
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-      grep -qF -e "$OB/" -e dtask-runner -e timeout; then
-      kill -TERM "$p" 2>/dev/null && alive+=("$p")
-    fi
-  done
-  [ ${#alive[@]} -eq 0 ] && return
-  sleep 0.3
-  for p in "${alive[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-}
+# kill_ours (procs.bash) knows our processes by $OB/; start_runner
+# starts pools of obprog, with a 60 s limit.
+OURS=$OB/
+RUNNER_PROG=$OB/obprog
+RUNNER_TMO=60
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 cleanup() {
   kill_ours "${started[@]}"
@@ -133,62 +102,6 @@ mkcfg() {
   } >"$root/$name.toml"
   mkdir -m 700 "$root/$name"
   echo "$root/$name.toml"
-}
-
-# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-
-# dtask_run OUT CONFIG WORKERS [VAR=VALUE...] -- PROG ARGS...
-dtask_run() {
-  local o=$1 cfg=$2 w=$3
-  shift 3
-  split_at_dashes "$@"
-  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
-    -- "${CMD[@]}"
-}
-
-# caller OUT CONFIG [VAR=VALUE...] -- PROG ARGS...: PROG with the shim
-# preloaded, no launcher (a pool must serve the queue).
-caller() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
-}
-
-# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: dtask-runner with
-# obprog as the image, in the background, logging at info level to
-# $root/NAME.rlog; waits (at most 10 s) until it serves and sets RPID.
-start_runner() {
-  local name=$1 cfg=$2 w=$3
-  shift 3
-  RPID=
-  timeout 60 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
-    "$RUNNER" -c "$cfg" -w "$w" -- "$OB/obprog" \
-    >"$root/$name.rout" 2>"$root/$name.rlog" &
-  started+=($!)
-  for _ in $(seq 200); do
-    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-      "$root/$name.rlog" | head -n 1)
-    [ -n "$RPID" ] && break
-    kill -0 "${started[-1]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$RPID" ] || return 1
-  started+=("$RPID")
-}
-
-# summary_total FILE: N from dtask run's "dtask: N calls offloaded; ...".
-summary_total() {
-  sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
-    tail -n 1
 }
 
 # values FILE: the "value(i) = V" lines of an obprog run.

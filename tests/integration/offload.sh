@@ -58,33 +58,15 @@ OL=$BUILD/fixtures/offload
 QTOOL=$BUILD/fixtures/qtool
 # qtool opens the queue of this program image (each image has its own).
 export QTOOL_PROG=$OL/olprog
-for f in "$DTASK" "$RUNNER" "$SHIM" "$FIX/fixprog_lazy" "$FIX/fix.toml" \
-  "$OL/olprog" "$QTOOL" "$OL/libol.so" "$OL/ol.toml" "$OL/ol_b.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "offload.sh: $f is missing; build first (make all, which runs" >&2
-    echo "tests/fixtures/{interpose,offload}/build.sh and builds qtool)" >&2
-    not_ok "dtask, the shim and the fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the fixtures are built" \
+  "make all: tests/fixtures/{interpose,offload}/build.sh, qtool" \
+  "$DTASK" "$RUNNER" "$SHIM" "$FIX/fixprog_lazy" "$FIX/fix.toml" \
+  "$OL/olprog" "$QTOOL" "$OL/libol.so" "$OL/ol.toml" "$OL/ol_b.toml"
 
-PRELOAD=$SHIM # for callers started here with a raw LD_PRELOAD
-CALLER_ENV=()
-LAUNCH_ENV=() # for dtask run and dtask-runner
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-  # dt__env_preload puts the shim first, so in what dtask run and
-  # dtask-runner start the ASan runtime comes second: ASan refuses that
-  # unless told not to check.
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
@@ -92,34 +74,18 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
        -u OL_LOG)
 
-root=$(mktemp -d /dev/shm/dtask-offload.XXXXXX) || exit 1
-chmod 700 "$root"
-tmp=$root
 # Programs run in this directory: no stray ./dtask.toml takes part.
-cd "$root" || exit 1
+scratch_dir offload /dev/shm
 
 # Processes started here that may outlive their case (pids).
 started=()
-
-# kill_ours PID...: stops each process that is still one of ours (its
-# command line names one of our fixtures), TERM then KILL.
-kill_ours() {
-  local p alive=()
-  for p in "$@"; do
-    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then
-      continue
-    fi
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null |
-      grep -qF -e "$OL/" -e "$FIX/" -e dtask-runner -e timeout; then
-      kill -TERM "$p" 2>/dev/null && alive+=("$p")
-    fi
-  done
-  [ ${#alive[@]} -eq 0 ] && return
-  sleep 0.3
-  for p in "${alive[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-}
+# kill_ours (procs.bash) knows our processes by either fixture directory;
+# start_runner starts pools of olprog, with a 60 s limit.
+OURS=$OL/$'\n'$FIX/
+RUNNER_PROG=$OL/olprog
+RUNNER_TMO=60
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 cleanup() {
   local pids=("${started[@]}") f more
@@ -154,73 +120,6 @@ mkcfg() {
   echo "$root/$name.toml"
 }
 
-# run OUT [VAR=VALUE...] CMD...: runs CMD (dtask run, a plain program or a
-# tool) with a 60 s limit and a clean environment; OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-
-# dtask_run OUT CONFIG WORKERS [VAR=VALUE...] -- PROG ARGS...
-dtask_run() {
-  local o=$1 cfg=$2 w=$3
-  shift 3
-  split_at_dashes "$@"
-  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
-    -- "${CMD[@]}"
-}
-
-# caller OUT CONFIG [VAR=VALUE...] -- PROG ARGS...: PROG with the shim
-# preloaded, no launcher (a pool must serve the queue, or autostart).
-caller() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
-}
-
-# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: starts dtask-runner with
-# olprog as the image, in the background (60 s limit), logging at info
-# level to $root/NAME.rlog; waits (at most 10 s) until it serves and sets
-# RPID to its supervisor's pid.  Returns 1 if it did not come up.
-start_runner() {
-  local name=$1 cfg=$2 w=$3 i
-  shift 3
-  RPID=
-  timeout 60 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info "$@" \
-    "$RUNNER" -c "$cfg" -w "$w" -- "$OL/olprog" \
-    >"$root/$name.rout" 2>"$root/$name.rlog" &
-  started+=($!)
-  for i in $(seq 200); do
-    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-      "$root/$name.rlog" | head -n 1)
-    [ -n "$RPID" ] && break
-    kill -0 "${started[-1]}" 2>/dev/null || break
-    sleep 0.05
-  done
-  [ -n "$RPID" ] || return 1
-  started+=("$RPID")
-}
-
-# wait_gone PID SECONDS: 0 once PID no longer exists, 1 after SECONDS.
-wait_gone() {
-  local pid=$1 n=$(($2 * 50)) i
-  for ((i = 0; i < n; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.02
-  done
-  return 1
-}
-
-# summary_total FILE: N from dtask run's summary line "dtask: N calls
-# offloaded; SYM n (p50 T, p99 T); ..." (empty if there is none).
-summary_total() {
-  sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
-    tail -n 1
-}
 T_RE='[0-9]+\.[0-9]+ (us|ms)'
 
 # check_once LOG N CALLER_PID: the "E ID PID" lines of LOG name each id

@@ -49,14 +49,8 @@ DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 OL=$BUILD/fixtures/offload
-for f in "$DTASK" "$RUNNER" "$SHIM" "$OL/olprog" "$OL/libol.so" \
-  "$OL/ol.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "redis.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask, the shim and the fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the fixtures are built" "make all" \
+  "$DTASK" "$RUNNER" "$SHIM" "$OL/olprog" "$OL/libol.so" "$OL/ol.toml"
 REDIS_SERVER=$(command -v redis-server)
 REDIS_CLI=$(command -v redis-cli)
 if [ -z "$REDIS_SERVER" ] || [ -z "$REDIS_CLI" ]; then
@@ -64,30 +58,21 @@ if [ -z "$REDIS_SERVER" ] || [ -z "$REDIS_CLI" ]; then
   finish
 fi
 
-PRELOAD=$SHIM
-CALLER_ENV=()
-LAUNCH_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
+# wait_gone (procs.bash) waits for a pool's supervisor to end; this
+# script starts its pools and callers in process groups of its own.
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
        -u DTASK_HOST_ID -u OL_LOG)
 
-root=$(mktemp -d /dev/shm/dtask-redis.XXXXXX) || exit 1
-chmod 700 "$root"
-tmp=$root
-cd "$root" || exit 1
+scratch_dir redis /dev/shm
 SOCK=$root/redis.sock
 NS_A=dtask-rns-$$
 NS_MADE=0
@@ -180,29 +165,6 @@ mkcfg() {
   echo "$root/$name.toml"
 }
 
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-
-dtask_run() {
-  local o=$1 cfg=$2 w=$3
-  shift 3
-  split_at_dashes "$@"
-  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$cfg" -w "$w" \
-    -- "${CMD[@]}"
-}
-
-caller() {
-  local o=$1 cfg=$2
-  shift 2
-  split_at_dashes "$@"
-  run "$o" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" "${VARS[@]}" \
-    LD_PRELOAD="$PRELOAD" "${CMD[@]}"
-}
-
 # bg_caller OUT CONFIG [VAR=VALUE...] -- PROG ARGS: caller in the
 # background (BGPID: its group).
 bg_caller() {
@@ -233,17 +195,9 @@ start_runner() {
   [ -n "$RPID" ]
 }
 
+
 # workers_of PID: the pids of PID's children (a pool's workers).
 workers_of() { pgrep -P "$1" | sort; }
-
-wait_gone() {
-  local pid=$1 n=$(($2 * 50)) i
-  for ((i = 0; i < n; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.02
-  done
-  return 1
-}
 
 # wait_line FILE REGEX SECONDS
 wait_line() {
@@ -255,10 +209,6 @@ wait_line() {
   return 1
 }
 
-summary_total() {
-  sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
-    tail -n 1
-}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 if ! start_redis; then

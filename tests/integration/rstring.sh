@@ -35,42 +35,26 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so
 RS=$BUILD/fixtures/rstring
-for f in "$DTASK" "$SHIM" "$RS/rsprog" "$RS/librs.so" "$RS/rs.toml"; do
-  if [ ! -e "$f" ]; then
-    echo "rstring.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask, the shim and the fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the fixtures are built" "make all" \
+  "$DTASK" "$SHIM" "$RS/rsprog" "$RS/librs.so" "$RS/rs.toml"
 
-PRELOAD=$SHIM
-CALLER_ENV=()
-LAUNCH_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
        -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
        -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
        -u DTASK_READY_FD)
 
-root=$(mktemp -d "${TMPDIR:-/tmp}/dtask-rstring.XXXXXX") || exit 1
-chmod 700 "$root"
-tmp=$root
-cd "$root" || exit 1
+scratch_dir rstring "${TMPDIR:-/tmp}"
 trap 'cd / && rm -rf "$root"' EXIT
 
 # The config: rs.toml plus a private queue, no autostart.
@@ -82,40 +66,6 @@ CFG=$root/rs.toml
   echo 'autostart = false'
 } >"$CFG"
 mkdir -m 700 "$root/q"
-
-# run OUT [VAR=VALUE...] CMD...: runs CMD with a 60 s limit and a clean
-# environment; OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
-
-# dtask_run OUT [VAR=VALUE...] -- PROG ARGS...: PROG under dtask run -w 2.
-dtask_run() {
-  local o=$1
-  shift
-  split_at_dashes "$@"
-  run "$o" "${LAUNCH_ENV[@]}" "${VARS[@]}" "$DTASK" run -c "$CFG" -w 2 \
-    -- "${CMD[@]}"
-}
-
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
-
-# note NAME TEXT...: writes a detail file $tmp/NAME.note, prints its path.
-note() {
-  local n=$1
-  shift
-  printf '%s\n' "$@" >"$tmp/$n.note"
-  echo "$tmp/$n.note"
-}
-
-# summary_total FILE: N from dtask run's "dtask: N calls offloaded; ...".
-summary_total() {
-  sed -n 's/^dtask: \([0-9][0-9]*\) calls\{0,1\} offloaded.*/\1/p' "$1" |
-    tail -n 1
-}
 
 # calls FILE: N from rsprog's last line, "calls: N".
 calls() { sed -n 's/^calls: \([0-9][0-9]*\)$/\1/p' "$1" | tail -n 1; }
@@ -150,7 +100,7 @@ grep -qx 'first again: alpha' "$tmp/p1.out" &&
 check $? "1 without dtask: the fixture keeps its strings (its own checks)" \
   "$tmp/p1.out" "$tmp/p1.err"
 
-dtask_run "$tmp/o1" -- "$RS/rsprog"
+dtask_run "$tmp/o1" "$CFG" 2 -- "$RS/rsprog"
 same_output "1 offloaded: the first string survives a 5,999-byte result; \
 the output is the program's without dtask" "$tmp/p1" "$tmp/o1"
 grep -qx 'first at the end: alpha' "$tmp/o1.out" &&
@@ -181,7 +131,7 @@ check $? "1 control: run plainly, no summary" "$tmp/p1.err"
 # 2. Past the bounds: the ring, and one warning when asked.
 # ======================================================================
 run "$tmp/p2" "$RS/rsprog" over
-dtask_run "$tmp/o2" DTASK_LOG=warn -- "$RS/rsprog" over
+dtask_run "$tmp/o2" "$CFG" 2 DTASK_LOG=warn -- "$RS/rsprog" over
 same_output "2 past the bounds: the first 1000 and the last 16 strings intact, \
 as without dtask" "$tmp/p2" "$tmp/o2"
 all_offloaded "2 past the bounds: every call ran in a worker" "$tmp/o2"
@@ -190,7 +140,7 @@ n=$(grep -c 'warning: rs_text returned a string that dtask cannot keep' \
 [ "$n" = 1 ] && grep -q 'valid only until 16 more of them' "$tmp/o2.err"
 check $? "2 DTASK_LOG=warn: one warning, naming rs_text and the ring" \
   "$(note w2 "$n warnings")" "$tmp/o2.err"
-dtask_run "$tmp/q2" -- "$RS/rsprog" over
+dtask_run "$tmp/q2" "$CFG" 2 -- "$RS/rsprog" over
 grep -v '^dtask: [0-9]* calls\{0,1\} offloaded' "$tmp/q2.err" >"$tmp/q2.rest"
 same_output "2 past the bounds, quiet: the same output" "$tmp/p2" "$tmp/q2"
 [ ! -s "$tmp/q2.rest" ]
