@@ -65,23 +65,11 @@ set -u
 
 DTASK=$BUILD/dtask
 AS=$BUILD/fixtures/async/asprog
-for f in "$DTASK" "$AS"; do
-  if [ ! -e "$f" ]; then
-    not_ok "$f is built (make all)"
-    finish
-  fi
-done
-LAUNCH_ENV=()
-PRELOAD=$BUILD/libdtask_shim.so
-CALLER_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
-  LAUNCH_ENV=("LD_PRELOAD=$asan"
-              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
-  PRELOAD="$asan $PRELOAD"
-  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$nosig")
-fi
+need_built "{} is built (make all)" "make all" \
+  "$DTASK" "$AS"
+SHIM=$BUILD/libdtask_shim.so
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 ulimit -c 0
 scratch async
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG

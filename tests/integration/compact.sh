@@ -25,6 +25,8 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so
@@ -32,35 +34,24 @@ OL=$BUILD/fixtures/offload
 PROG=$OL/olprog
 QTOOL=$BUILD/fixtures/qtool
 export QTOOL_PROG=$PROG
-for f in "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$OL/libol.so" \
-  tests/fixtures/offload/ol.toml; do
-  if [ ! -e "$f" ]; then
-    echo "compact.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask, the shim and the offload fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the offload fixtures are built" "make all" \
+  "$DTASK" "$SHIM" "$PROG" "$QTOOL" "$OL/libol.so" \
+  tests/fixtures/offload/ol.toml
 OLTOML=$PWD/tests/fixtures/offload/ol.toml
 
 if [ -z "${SANITIZE:-}" ] || [ "$SANITIZE" = 0 ]; then
   SANITIZE=0
   grep -qa 'libasan\.so' "$SHIM" && SANITIZE=1
 fi
-LAUNCH_ENV=()
-PRELOAD=$SHIM
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-  PRELOAD="$asan $SHIM"
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD)
 
-root=$(mktemp -d /dev/shm/dtask-compact.XXXXXX) || exit 1
-chmod 700 "$root"
-cd "$root" || exit 1
+scratch_dir compact /dev/shm
 cleanup() {
   local d p
   for d in /proc/[0-9]*; do

@@ -79,23 +79,11 @@ set -u
 DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
 LP=$BUILD/fixtures/limits/limprog
-for f in "$DTASK" "$RUNNER" "$LP"; do
-  if [ ! -e "$f" ]; then
-    not_ok "$f is built (make all)"
-    finish
-  fi
-done
-LAUNCH_ENV=()
-PRELOAD=$BUILD/libdtask_shim.so
-CALLER_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  nosig=handle_segv=0:handle_sigbus=0:handle_sigfpe=0
-  LAUNCH_ENV=("LD_PRELOAD=$asan"
-              "ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:$nosig")
-  PRELOAD="$asan $PRELOAD"
-  CALLER_ENV=("ASAN_OPTIONS=detect_leaks=0:$nosig")
-fi
+need_built "{} is built (make all)" "make all" \
+  "$DTASK" "$RUNNER" "$LP"
+SHIM=$BUILD/libdtask_shim.so
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 PY=/usr/bin/python3
 [ -x "$PY" ] || { not_ok "python3 is installed (tools/deps.sh installs it)"; finish; }
 ulimit -c 0

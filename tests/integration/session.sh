@@ -74,17 +74,10 @@ if [ ! -f "$SHIM" ] || [ ! -f "$BUILD/libdtask_engine.so" ]; then
   not_ok "the shim and the engine are built"
   finish
 fi
-PRELOAD=$SHIM
-ASAN_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  ASAN_ENV=(ASAN_OPTIONS=detect_leaks=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 # ------------------------------------------------------------ programs
 
@@ -253,7 +246,7 @@ run_plain() {
 in_session() {
   (
     export LD_PRELOAD=$PRELOAD DTASK_CONFIG=$CFG
-    [ ${#ASAN_ENV[@]} -eq 0 ] || export "${ASAN_ENV[@]}"
+    [ ${#CALLER_ENV[@]} -eq 0 ] || export "${CALLER_ENV[@]}"
     "$@"
   )
 }

@@ -50,13 +50,8 @@ set -u
 DTASK=$BUILD/dtask
 FX=$BUILD/fixtures/draft
 EXP=$(cd "$(dirname "$0")/../fixtures/draft/expected" && pwd)
-for f in "$DTASK" "$FX/sigprog" "$FX/libsigdemo.so" "$FX/sigdemo.h"; do
-  if [ ! -e "$f" ]; then
-    echo "sig.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask and the fixtures are built"
-    finish
-  fi
-done
+need_built "dtask and the fixtures are built" "make all" \
+  "$DTASK" "$FX/sigprog" "$FX/libsigdemo.so" "$FX/sigdemo.h"
 
 LAUNCH_ENV=()
 BIN_ENV=()

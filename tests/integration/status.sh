@@ -63,12 +63,8 @@ RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 FL=$BUILD/fixtures/failure
 FAN=$BUILD/fixtures/fanout/fanprog
-for f in "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog" "$FAN"; do
-  if [ ! -e "$f" ]; then
-    not_ok "$f is built (make all)"
-    finish
-  fi
-done
+need_built "{} is built (make all)" "make all" \
+  "$DTASK" "$RUNNER" "$SHIM" "$FL/flprog" "$FAN"
 # With sanitizers: the ASan runtime first, and ASan's own crash handlers
 # off (a crash must reach dtask's supervisor).
 # shellcheck source=tests/integration/asanfx.bash

@@ -43,34 +43,24 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 SHIM=$BUILD/libdtask_shim.so
 OL=$BUILD/fixtures/offload
 QTOOL=$BUILD/fixtures/qtool
-for f in "$SHIM" "$OL/olprog" "$OL/ol.toml" "$QTOOL"; do
-  if [ ! -e "$f" ]; then
-    echo "trust_dir.sh: $f is missing; build first (make all)" >&2
-    not_ok "the shim and the fixtures are built"
-    finish
-  fi
-done
+need_built "the shim and the fixtures are built" "make all" \
+  "$SHIM" "$OL/olprog" "$OL/ol.toml" "$QTOOL"
 if [ "$(id -u)" != 0 ]; then
   skip "trust_dir.sh: a second user's attacks on the queue directory" \
     "needs root, to create that user"
   finish
 fi
 
-PRELOAD=$SHIM
-CALLER_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  if [ ! -f "$asan" ]; then
-    not_ok "the ASan runtime is found (${CC:-cc} -print-file-name=libasan.so)"
-    finish
-  fi
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
@@ -80,8 +70,7 @@ ATK=dtask-atk
 ATK_CREATED=""
 PS_SAVED=""
 BG=()
-root=$(mktemp -d /dev/shm/dtask-trust.XXXXXX) || exit 1
-chmod 700 "$root"
+scratch_dir trust /dev/shm
 # The public directory: root's, sticky and world-writable, as /dev/shm.
 pub=$(mktemp -d /dev/shm/dtask-trust-pub.XXXXXX) || exit 1
 chmod 1777 "$pub"
@@ -95,7 +84,6 @@ cleanup() {
   if [ -n "$ATK_CREATED" ]; then userdel "$ATK" 2>/dev/null; fi
 }
 trap cleanup EXIT
-cd "$root" || exit 1
 
 if ! id "$ATK" >/dev/null 2>&1; then
   if useradd -M -r -s /bin/sh "$ATK" 2>"$root/useradd.err"; then
@@ -163,12 +151,6 @@ caller() {
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000)) >"$o.ms"
 }
-has() {
-  local file=$1 s
-  shift
-  for s in "$@"; do grep -qF -- "$s" "$file" || return 1; done
-}
-rc_is() { [ "$(cat "$1.rc")" = "$2" ]; }
 # imgdir CONFIG: olprog's queue directory under CONFIG (PATH/IMAGE),
 # created 0700 with its parents.
 imgdir() {

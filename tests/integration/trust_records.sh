@@ -40,40 +40,29 @@ set -u
 
 # shellcheck source=tests/integration/tap.bash
 . "$(dirname "$0")/tap.bash"
+# shellcheck source=tests/integration/runs.bash
+. "$(dirname "$0")/runs.bash"
 
 RUNNER=$BUILD/dtask-runner
 SHIM=$BUILD/libdtask_shim.so
 TR=$BUILD/fixtures/trust
 QTOOL=$BUILD/fixtures/qtool
 export QTOOL_PROG=$TR/trprog
-for f in "$RUNNER" "$SHIM" "$TR/trprog" "$TR/libtrust.so" "$TR/trust.toml" \
-  "$QTOOL"; do
-  if [ ! -e "$f" ]; then
-    echo "trust_records.sh: $f is missing; build first (make all)" >&2
-    not_ok "dtask, the shim and the fixtures are built"
-    finish
-  fi
-done
+need_built "dtask, the shim and the fixtures are built" "make all" \
+  "$RUNNER" "$SHIM" "$TR/trprog" "$TR/libtrust.so" "$TR/trust.toml" \
+  "$QTOOL"
 
-PRELOAD=$SHIM
-CALLER_ENV=()
-LAUNCH_ENV=()
-if [ "$SANITIZE" = 1 ]; then
-  asan=$(${CC:-cc} -print-file-name=libasan.so)
-  PRELOAD="$asan $SHIM"
-  CALLER_ENV=(ASAN_OPTIONS=detect_leaks=0)
-  LAUNCH_ENV=(LD_PRELOAD="$asan"
-              ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0)
-fi
+# ASan's own signal handlers stay on, as they always have here.
+ASAN_HANDLERS=asan
+# shellcheck source=tests/integration/asanfx.bash
+. "$(dirname "$0")/asanfx.bash"
 
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
        -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
        -u TR_LOG)
 
-root=$(mktemp -d /dev/shm/dtask-trust.XXXXXX) || exit 1
-chmod 700 "$root"
-cd "$root" || exit 1
+scratch_dir trust /dev/shm
 started=()
 
 cleanup() {
