@@ -326,10 +326,7 @@ grep -q 'async: the caller does not wait (its errno is left as it was; a failure
   "$tmp/check.out"
 check $? "dtask check: an async entry's line, with its drain_timeout" "$tmp/check.out"
 
-if ! redis_up; then
-  not_ok "redis-server is installed (tools/deps.sh installs it)"
-  finish
-fi
+need_redis
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/redis.q\""

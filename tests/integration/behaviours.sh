@@ -135,11 +135,8 @@ cleanup() {
   mapfile -t more < <(jobs -p)
   pids+=("${more[@]}")
   # Autostarted pools name themselves in runner.log.
-  for f in "$root"/*/q/*/runner.log; do
-    [ -f "$f" ] || continue
-    mapfile -t more < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
-    pids+=("${more[@]}")
-  done
+  mapfile -t more < <(pools_named_in "$root"/*/q/*/runner.log)
+  pids+=("${more[@]}")
   kill_ours "${pids[@]}"
   for f in "${mounts[@]}"; do umount "$f" 2>/dev/null; done
   cd / && rm -rf "$root" "${others[@]}"

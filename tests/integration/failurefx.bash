@@ -72,10 +72,7 @@ FL_BACKEND=${FL_BACKEND:-lmdb}
 RSOCK=$root/redis.sock
 RSPID=
 if [ "$FL_BACKEND" = redis ]; then
-  if ! redis_up; then
-    not_ok "redis-server is installed (tools/deps.sh installs it)"
-    finish
-  fi
+  need_redis
   RSPID=${PIDS[-1]}
   for i in $(seq 100); do
     [ "$(timeout 2 redis-cli -s "$RSOCK" PING 2>/dev/null)" = PONG ] && break

@@ -19,6 +19,7 @@
 # The fixtures themselves are plain programs.
 # shellcheck disable=SC2317  # cleanup runs from the EXIT trap
 # shellcheck disable=SC2034  # the sourcing scripts read the variables set here
+# shellcheck disable=SC2154  # root and tmp: runs.bash's scratch_dir
 
 DTASK=$BUILD/dtask
 SHIM=$BUILD/libdtask_shim.so

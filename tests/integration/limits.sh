@@ -577,10 +577,7 @@ bad "cache with async = true" cache "cache async" \
 bad "cache with split" cache "cache split" \
   "$(entry 'int lim_sum(in uint8 data[n], size_t n)' 'split = { over = "n" }' 'aggregate = "sum"' 'cache = true')"
 
-if ! redis_up; then
-  not_ok "redis-server is installed (tools/deps.sh installs it)"
-  finish
-fi
+need_redis
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/redis.q\""

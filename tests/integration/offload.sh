@@ -88,13 +88,10 @@ RUNNER_TMO=60
 . "$(dirname "$0")/procs.bash"
 
 cleanup() {
-  local pids=("${started[@]}") f more
+  local pids=("${started[@]}") more
   # Autostarted pools name themselves in runner.log.
-  for f in "$root"/*/q/*/runner.log; do
-    [ -f "$f" ] || continue
-    mapfile -t more < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
-    pids+=("${more[@]}")
-  done
+  mapfile -t more < <(pools_named_in "$root"/*/q/*/runner.log)
+  pids+=("${more[@]}")
   kill_ours "${pids[@]}"
   cd / && rm -rf "$root"
 }

@@ -1,13 +1,17 @@
 # procs.bash: the processes an integration script starts and stops:
 # start_runner starts a pool of dtask-runner and waits until it serves,
-# stop_runner stops one, wait_gone waits for a process to end, kill_ours stops at the script's
-# end those still running (and only those, so that a recycled pid is
-# never killed), descendants finds what background subshells started.
+# stop_runner stops one, wait_gone waits for a process to end,
+# pools_named_in finds the pools that callers autostarted, kill_ours
+# stops at the script's end those still running (and only those, so that
+# a recycled pid is never killed), descendants finds what background
+# subshells started.
 # Set OURS (a string every fixture command line of the script holds, such
 # as its fixture directory followed by /; several, one a line) before
 # kill_ours runs.  Sourced after tap.bash (named .bash, so tests/run.sh
 # does not run it).  Used by failurefx.bash, behaviours.sh, objects.sh,
 # offload.sh and redis.sh.
+# shellcheck disable=SC2154  # RUNNER, RUNNER_PROG, RUNNER_TMO, root: the script's
+# shellcheck disable=SC2034  # the scripts read RJOB
 
 # kill_ours PID...: stops each process that is still one of ours (its
 # command line names $OURS, the script's fixture directory or one of its
@@ -27,6 +31,16 @@ kill_ours() {
   sleep 0.3
   for p in "${live[@]}"; do
     kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  done
+}
+
+# pools_named_in LOG...: the supervisor pids that autostarted pools wrote
+# in their runner.log files ("runner PID serves ..."), one a line; a LOG
+# that does not exist (an unmatched glob) is passed over.
+pools_named_in() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] && sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f"
   done
 }
 
@@ -55,7 +69,6 @@ descendants() {
 # RJOB to the background job's (the `timeout`), both added to the
 # script's `started`.  Returns 1 if it did not come up.  With RUNNER_WRAP
 # set (an array), dtask-runner runs as "${RUNNER_WRAP[@]}" dtask-runner.
-# shellcheck disable=SC2154  # RUNNER, RUNNER_PROG, RUNNER_TMO, started: the script's
 RUNNER_WRAP=()
 start_runner() {
   local name=$1 cfg=$2 w=$3 i

@@ -83,12 +83,8 @@ groups=()
 RSPID=
 
 cleanup() {
-  local g f p more=()
-  for f in "$root"/*/q/*/runner.log "$root"/*/q/runner.log; do
-    [ -f "$f" ] || continue
-    mapfile -t p < <(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' "$f")
-    more+=("${p[@]}")
-  done
+  local g p more
+  mapfile -t more < <(pools_named_in "$root"/*/q/*/runner.log "$root"/*/q/runner.log)
   for g in "${groups[@]}"; do
     kill -TERM -- "-$g" 2>/dev/null
   done

@@ -4,10 +4,12 @@
 # make one (with the script's CLEAN, env's -u options, applied), the
 # other helpers read those files.  It also owns the set-up every script
 # repeats: need_built (the fixtures are there), scratch_dir and scratch
-# (the private directory), redis_up (a redis-server of the script's own).
+# (the private directory), redis_up and need_redis (a redis-server of the
+# script's own).
 # note writes into the script's $tmp, counts runs its $QTOOL.  Sourced
 # after tap.bash (named .bash, so tests/run.sh does not run it).
 # shellcheck disable=SC2154  # CLEAN, tmp and QTOOL are the sourcing script's
+# shellcheck disable=SC2034  # the scripts read root
 
 # need_built DESCRIPTION HOW FILE...: 0 if every FILE exists.  Else the
 # first one missing is named on stderr, with HOW (what builds it: "make
@@ -175,4 +177,12 @@ redis_up() {
     --appendonly no --dir "$tmp/rdata" >"$tmp/redis.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+}
+
+# need_redis: redis_up, or the script ends with one failure that names
+# tools/deps.sh.
+need_redis() {
+  redis_up && return 0
+  not_ok "redis-server is installed (tools/deps.sh installs it)"
+  finish
 }

@@ -376,10 +376,7 @@ check $? "progress: DTASK_PROGRESS=1 on a terminal draws the line, to 10/10, and
 check $? "progress controls: nothing without DTASK_PROGRESS, nothing when stderr is a file" \
   "$tmp/pg.unset" "$tmp/pg.file"
 
-if ! redis_up; then
-  not_ok "redis-server is installed (tools/deps.sh installs it)"
-  finish
-fi
+need_redis
 backend_case redis "backend = \"redis\"
 url = \"unix://$SOCK\"
 path = \"$tmp/rq\""
