@@ -93,33 +93,25 @@ mkcfg() {
   echo "$f"
 }
 
-# run OUT CFG W ARGS...: asprog ARGS under dtask run -w W, logging to
-# OUT.log; OUT.out, OUT.err, OUT.rc, OUT.ms (wall time).  It is stopped
-# after RUN_TMO seconds (60 unless set).
-run() {
-  local o=$1 cfg=$2 w=$3 t0 t1
+# asprog_run OUT CFG W ARGS...: asprog ARGS under dtask run -w W, logging
+# to OUT.log; as run_timed (runs.bash), so stopped after RUN_TMO seconds
+# (60 unless set).
+asprog_run() {
+  local o=$1 cfg=$2 w=$3
   shift 3
   : >"$o.log"
-  t0=$(date +%s%N)
-  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" ASYNC_LOG="$o.log" timeout "${RUN_TMO:-60}" \
-    "$DTASK" run -c "$cfg" -w "$w" -- "$AS" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+  run_timed "$o" "${LAUNCH_ENV[@]}" ASYNC_LOG="$o.log" \
+    "$DTASK" run -c "$cfg" -w "$w" -- "$AS" "$@"
 }
 
 # direct OUT CFG ARGS...: asprog ARGS with the shim preloaded, no dtask
-# run (so no pool unless one serves the queue already); as run.
+# run (so no pool unless one serves the queue already), logging to
+# OUT.log; as run_timed, stopped after 60 s whatever RUN_TMO says.
 direct() {
-  local o=$1 cfg=$2 t0 t1
+  local o=$1 cfg=$2 RUN_TMO=60 CALLER_TIMED=1
   shift 2
   : >"$o.log"
-  t0=$(date +%s%N)
-  env "${CLEAN[@]}" "${CALLER_ENV[@]}" ASYNC_LOG="$o.log" DTASK_CONFIG="$cfg" \
-    LD_PRELOAD="$PRELOAD" timeout 60 "$AS" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000)) >"$o.ms"
+  caller "$o" "$cfg" ASYNC_LOG="$o.log" -- "$AS" "$@"
 }
 
 # kinds_ok OUT: OUT.log holds, without pids, exactly the lines asprog
@@ -139,7 +131,7 @@ backend_case() {
   cfg=$(mkcfg "$be" "$qlines")
 
   o=$tmp/$be.1
-  run "$o" "$cfg" 2 burst 4 10 50
+  asprog_run "$o" "$cfg" 2 burst 4 10 50
   local made logged
   made=$(sed -n 's/^made \([0-9]*\) .*/\1/p' "$o.out")
   logged=$(sed -n 's/^made .* logged \([0-9]*\)$/\1/p' "$o.out")
@@ -155,14 +147,14 @@ backend_case() {
   check $? "$be 1 every call ran in a worker (dtask run's summary counts 40)" "$o.err"
 
   o=$tmp/$be.2
-  run "$o" "$cfg" 1 burst 3 20 0
+  asprog_run "$o" "$cfg" 1 burst 3 20 0
   n=$(awk '$1 == "note" { if (seen[$2] && $3 <= last[$2]) bad++; last[$2] = $3; seen[$2] = 1 } END { print bad + 0 }' "$o.log")
   [ "$(cat "$o.rc")" = 0 ] && [ "$(grep -c '^note ' "$o.log")" = 60 ] && [ "$n" = 0 ]
   check $? "$be 2 one worker: each thread's calls ran in the order it made them ($n out of order)" \
     "$o.log" "$o.err"
 
   o=$tmp/$be.3
-  run "$o" "$cfg" 2 sum 20
+  asprog_run "$o" "$cfg" 2 sum 20
   sort "$o.out" >"$o.want"
   awk '$1 == "sum" { print $1, $2, $3 }' "$o.log" | sort >"$o.got"
   [ "$(cat "$o.rc")" = 0 ] && [ "$(wc -l <"$o.want")" = 20 ] && cmp -s "$o.want" "$o.got"
@@ -170,7 +162,7 @@ backend_case() {
     "$o.want" "$o.got" "$o.err"
 
   o=$tmp/$be.4
-  run "$o" "$cfg" 2 crash
+  asprog_run "$o" "$cfg" 2 crash
   [ "$(cat "$o.rc")" = 0 ] && grep -qx 'done' "$o.out" &&
     grep -q 'async call of as_crash failed: .*signal 11' "$o.err" &&
     grep -q '^note 0 1 after ' "$o.log" && grep -q '^crash 1 ' "$o.log"
@@ -178,7 +170,7 @@ backend_case() {
     "$o.out" "$o.err" "$o.log"
 
   o=$tmp/$be.5
-  run "$o" "$cfg" 2 fork 10
+  asprog_run "$o" "$cfg" 2 fork 10
   [ "$(cat "$o.rc")" = 0 ] && grep -qx 'child status 0' "$o.out" &&
     [ "$(grep -c '^note 0 [0-9]* parent ' "$o.log")" = 10 ] &&
     [ "$(grep -c '^note 1 [0-9]* child ' "$o.log")" = 10 ] && [ "$(dups "$o.log")" = 0 ]
@@ -186,7 +178,7 @@ backend_case() {
     "$o.out" "$o.err" "$o.log"
 
   o=$tmp/$be.6
-  run "$o" "$cfg" 2 exit 6 100
+  asprog_run "$o" "$cfg" 2 exit 6 100
   [ "$(cat "$o.rc")" = 3 ] && [ "$(grep -c '^note ' "$o.log")" = 6 ]
   check $? "$be 6 exit(3) right after 6 calls: all 6 ran, exit status 3 ($(cat "$o.rc"))" \
     "$o.err" "$o.log"
@@ -194,7 +186,7 @@ backend_case() {
   o=$tmp/$be.7
   local dcfg
   dcfg=$(mkcfg "$be.d" "$qlines" 'drain_timeout = "700ms"')
-  run "$o" "$dcfg" 1 burst 1 8 600
+  asprog_run "$o" "$dcfg" 1 burst 1 8 600
   local ran notrun left
   ran=$(grep -c '^note ' "$o.log")
   notrun=$(sed -n 's/.*past drain_timeout (0.7s): \([0-9]*\) not run.*/\1/p' "$o.err")
@@ -209,13 +201,13 @@ backend_case() {
     "$o.err" "$o.log"
 
   o=$tmp/$be.8
-  run "$o" "$cfg" 2 kinds 6
+  asprog_run "$o" "$cfg" 2 kinds 6
   [ "$(cat "$o.rc")" = 0 ] && kinds_ok "$o" && [ "$(wc -l <"$o.want")" = 6 ]
   check $? "$be 8 19 arguments of every kind, overwritten at once: each call ran with them as made" \
     "$o.want" "$o.got" "$o.err"
 
   o=$tmp/$be.9
-  run "$o" "$cfg" 1 big
+  asprog_run "$o" "$cfg" 1 big
   [ "$(cat "$o.rc")" = 0 ] && grep -qx 'big errno 1234' "$o.out" &&
     [ "$(grep -c '^sum -1 ' "$o.log")" = 1 ] &&
     [ "$(sed -n 's/^\(sum -1 [0-9]*\) .*/\1/p' "$o.log")" = "$(grep '^sum -1 ' "$o.out")" ]
@@ -224,13 +216,13 @@ backend_case() {
 
   o=$tmp/$be.10
   dcfg=$(mkcfg "$be.s" "$qlines" 'drain_timeout = "1s"')
-  run "$o" "$dcfg" 1 spin 2 5
+  asprog_run "$o" "$dcfg" 1 spin 2 5
   [ "$(cat "$o.rc")" = 4 ] && [ "$(cat "$o.ms")" -lt 5000 ] && [ "$(dups "$o.log")" = 0 ]
   check $? "$be 10 exit(4) from a thread while two make calls without end: exit held $(cat "$o.ms") ms (drain_timeout 1s), status $(cat "$o.rc")" \
     "$o.err"
 
   o=$tmp/$be.12
-  run "$o" "$dcfg" 1 cancel
+  asprog_run "$o" "$dcfg" 1 cancel
   [ "$(cat "$o.rc")" = 0 ] && grep -qx cancelled "$o.out" && [ "$(dups "$o.log")" = 0 ]
   check $? "$be 12 a thread cancelled while it waits for room: the next call and the exit go on (status $(cat "$o.rc"), $(cat "$o.ms") ms)" \
     "$o.out" "$o.err"
@@ -253,7 +245,7 @@ backend_case() {
   # (one that ends takes about 8 s), a child left hanging by a try killed
   # before the next, and the line says how many it took.
   o=$tmp/$be.13
-  # RUN_TMO is local: run() sees it for this case's runs alone.
+  # RUN_TMO is local: asprog_run sees it for this case's runs alone.
   local fcfg=$cfg limit=20000 try=0 tries=1 ok13 RUN_TMO=60
   if [ "$SANITIZE" = 1 ]; then
     fcfg=$(mkcfg "$be.f" "$qlines" "" 'drain_timeout = "3s"')
@@ -268,7 +260,7 @@ backend_case() {
     # A child that hung in the try before is killed first: it holds a
     # connection and its calls, and must not weigh on the next try.
     [ "$try" -gt 1 ] && pkill -KILL -f -- "$AS forkmt" 2>/dev/null
-    run "$o" "$fcfg" 2 forkmt 200
+    asprog_run "$o" "$fcfg" 2 forkmt 200
     [ "$(cat "$o.rc")" = 0 ] && grep -qx 'children ok' "$o.out" &&
       [ "$(grep -c '^note [01] [0-9]* b ' "$o.log")" = 400 ] &&
       [ "$(grep -c '^note 1[0-3] [0-2] child ' "$o.log")" = 12 ] && [ "$(dups "$o.log")" = 0 ] &&

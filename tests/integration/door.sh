@@ -90,8 +90,10 @@ CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
        -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM
        -u DTASK_AUTOSTARTED -u DTASK_READY_FD -u LD_DEBUG)
 
+# detail TEXT...: writes the next numbered detail file, $tmp/note.N,
+# prints its path.
 nn=0
-note() {
+detail() {
   nn=$((nn + 1))
   printf '%s\n' "$@" >"$tmp/note.$nn"
   echo "$tmp/note.$nn"
@@ -124,7 +126,7 @@ check $? "1 cat's /proc/self/maps: libdtask_shim.so, but not libdtask_engine.so,
   "$tmp/cat.objs"
 [ ! -e "$qroot/q" ] && [ ! -e "$tmp/cat.stats" ]
 check $? "1 cat writes nothing: no queue directory, no DTASK_STATS file" \
-  "$(note "$(ls -la "$qroot" "$tmp/cat.stats" 2>&1)")"
+  "$(detail "$(ls -la "$qroot" "$tmp/cat.stats" 2>&1)")"
 caller "$tmp/cati" "$CFG" DTASK_LOG=info -- /bin/cat /dev/null
 [ "$(wc -l <"$tmp/cati.err")" = 1 ] &&
   grep -qx "dtask\[[0-9]*\]: cat imports none of the $NLISTED listed symbols: dtask stays idle until a dlopen brings one" \
@@ -148,14 +150,14 @@ rc_is "$tmp/lazy" 0 && cmp -s "$tmp/lazy.plain.out" "$tmp/lazy.out" &&
   grep -q 'file=[^ ]*/libdtask_engine\.so \[0\]; *dynamically loaded by ' "$tmp/lazy.err" &&
   grep -q '^dtask\[[0-9]*\]: trace fx_i32(' "$tmp/lazy.err"
 check $? "2 fixprog_lazy (imports fx_*): the engine is loaded (dlopen, LD_DEBUG), the calls are caught, stdout as without dtask" \
-  "$(note "$(grep -E 'libdtask|trace fx_i32' "$tmp/lazy.err" | head -n 5)")"
+  "$(detail "$(grep -E 'libdtask|trace fx_i32' "$tmp/lazy.err" | head -n 5)")"
 # The engine patches the program's objects, never the door's own (it
 # imports dlopen, dlmopen, dlsym and dlvsym, which the engine hooks).
 caller "$tmp/lazyd" "$CFG" DTASK_MODE=offload DTASK_LOG=debug -- "$FIX/fixprog_lazy"
 grep -q '^dtask\[[0-9]*\]: patched <main program>: fx_' "$tmp/lazyd.err" &&
   ! grep -q '^dtask\[[0-9]*\]: patched [^:]*libdtask_shim\.so' "$tmp/lazyd.err"
 check $? "2 fixprog_lazy, DTASK_LOG=debug: the engine patched the program, and no slot of libdtask_shim.so" \
-  "$(note "$(grep -E 'patched' "$tmp/lazyd.err" | head -n 12)")"
+  "$(detail "$(grep -E 'patched' "$tmp/lazyd.err" | head -n 12)")"
 
 # ===================================================================
 # 3. A later dlopen brings a listed symbol: the engine comes then.
@@ -172,12 +174,12 @@ l_why=$(line_of 'a library just loaded brings a listed symbol; loading [^ ]*/lib
 [ -n "$l_idle" ] && [ -n "$l_fix" ] && [ -n "$l_eng" ] && [ -n "$l_why" ] &&
   [ "$l_idle" -lt "$l_fix" ] && [ "$l_fix" -lt "$l_eng" ]
 check $? "3 fixdl starts idle and loads the engine after its dlopen of libfix.so (LD_DEBUG order)" \
-  "$(note "lines: idle ${l_idle:-none}, libfix ${l_fix:-none}, engine ${l_eng:-none}, reason ${l_why:-none}" \
+  "$(detail "lines: idle ${l_idle:-none}, libfix ${l_fix:-none}, engine ${l_eng:-none}, reason ${l_why:-none}" \
     "$(grep -E 'dtask\[|libfix|libdtask' "$tmp/dl.err" | grep -v trace | head -n 12)")"
 rc_is "$tmp/dl" 0 && cmp -s "$tmp/dl.plain.out" "$tmp/dl.out" &&
   [ "$(grep -c '^dtask\[[0-9]*\]: trace fx_' "$tmp/dl.err")" -gt 0 ]
 check $? "3 fixdl's calls through dlsym are then caught, stdout as without dtask" \
-  "$(note "$(diff "$tmp/dl.plain.out" "$tmp/dl.out")")"
+  "$(detail "$(diff "$tmp/dl.plain.out" "$tmp/dl.out")")"
 
 # ===================================================================
 # 4. A malformed config, in a program that catches nothing.
@@ -191,7 +193,7 @@ printf '[[offload]\nsignature = "int fx_i32(int32 x)"\n' >"$tmp/bad1.toml"
 caller "$tmp/bad1" "$tmp/bad1.toml" -- /bin/true
 rc_is "$tmp/bad1" 0 && grep -qF "$tmp/bad1.toml:1:11: " "$tmp/bad1.err"
 check $? "4 a TOML syntax error under true: the message names $tmp/bad1.toml:1:11, true exits 0" \
-  "$(note "exit status $(cat "$tmp/bad1.rc")")" "$tmp/bad1.err"
+  "$(detail "exit status $(cat "$tmp/bad1.rc")")" "$tmp/bad1.err"
 cat >"$tmp/bad.toml" <<'EOF'
 # a bare pointer is an error (column 30 is the '*')
 [[offload]]
@@ -200,12 +202,12 @@ EOF
 caller "$tmp/bad" "$tmp/bad.toml" -- /bin/true
 rc_is "$tmp/bad" 0 && [ ! -s "$tmp/bad.err" ]
 check $? "4 a bare pointer in a signature of a symbol true does not import: true exits 0, stderr empty" \
-  "$(note "exit status $(cat "$tmp/bad.rc"); stderr:" "$(cat "$tmp/bad.err")")"
+  "$(detail "exit status $(cat "$tmp/bad.rc"); stderr:" "$(cat "$tmp/bad.err")")"
 caller "$tmp/badl" "$tmp/bad.toml" -- "$FIX/fixprog_lazy"
 rc_is "$tmp/badl" 0 && cmp -s "$tmp/lazy.plain.out" "$tmp/badl.out" &&
   grep -qF "$tmp/bad.toml:3:30: " "$tmp/badl.err"
 check $? "4 the same config under fixprog_lazy (imports fx_i32): the message names $tmp/bad.toml:3:30, stdout as without dtask" \
-  "$(note "exit status $(cat "$tmp/badl.rc"); stderr:" "$(cat "$tmp/badl.err")")"
+  "$(detail "exit status $(cat "$tmp/badl.rc"); stderr:" "$(cat "$tmp/badl.err")")"
 
 # ===================================================================
 # 5. Secure execution: the door does nothing at all.
@@ -297,7 +299,7 @@ EOF
     env -i "${senv[@]}" "$sdir/mawk-suid" "$prog")
   rc_is "$tmp/sec" 0 && cmp -s "$tmp/sec.plain.out" "$tmp/sec.out"
   check $? "5 set-user-ID mawk run by $SEC_USER under the shim: exit 0, output as without dtask" \
-    "$(note "exit status $(cat "$tmp/sec.rc")" "$(diff "$tmp/sec.plain.out" "$tmp/sec.out")")" \
+    "$(detail "exit status $(cat "$tmp/sec.rc")" "$(diff "$tmp/sec.plain.out" "$tmp/sec.out")")" \
     "$tmp/sec.err"
   [ "$(wc -l <"$tmp/sec.err")" = 1 ] &&
     grep -qx 'dtask\[[0-9]*\]: mawk-suid runs set-user-ID or set-group-ID (secure execution): dtask does nothing in it' \
@@ -306,13 +308,13 @@ EOF
     "$tmp/sec.err"
   [ ! -e "$stats" ] && [ ! -e "$rq/q" ]
   check $? "5 it creates neither DTASK_STATS=$stats nor the queue directory" \
-    "$(note "$(ls -la "$stats" "$rq" 2>&1)")"
+    "$(detail "$(ls -la "$stats" "$rq" 2>&1)")"
   # The control: root runs the same command, no secure execution.
   (cd "$sdir" && run "$tmp/ctl" env -i "${senv[@]}" "$sdir/mawk-suid" "$prog")
   rc_is "$tmp/ctl" 0 && cmp -s "$tmp/sec.plain.out" "$tmp/ctl.out" && [ -e "$stats" ] &&
     ! grep -q 'secure execution' "$tmp/ctl.err"
   check $? "5 control: root running the same command (not secure) creates $stats" \
-    "$(note "exit status $(cat "$tmp/ctl.rc")" "$(ls -la "$stats" 2>&1)")" "$tmp/ctl.err"
+    "$(detail "exit status $(cat "$tmp/ctl.rc")" "$(ls -la "$stats" 2>&1)")" "$tmp/ctl.err"
   # The lock is held until the copies are removed, at exit.
 }
 secure_case

@@ -118,36 +118,32 @@ mkcfg() {
   echo "$f"
 }
 
-# run OUT CFG W ARGS...: limprog ARGS under dtask run -w W, logging to
-# OUT.log (emptied first); OUT.out, OUT.err, OUT.rc.
-run() {
+# limprog_run OUT CFG W ARGS...: limprog ARGS under dtask run -w W,
+# logging to OUT.log (emptied first); as run (runs.bash).
+limprog_run() {
   local o=$1 cfg=$2 w=$3
   shift 3
   : >"$o.log"
-  env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" LIMITS_LOG="$o.log" timeout 60 \
-    "$DTASK" run -c "$cfg" -w "$w" -- "$LP" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
+  run "$o" "${LAUNCH_ENV[@]}" LIMITS_LOG="$o.log" \
+    "$DTASK" run -c "$cfg" -w "$w" -- "$LP" "$@"
 }
 
 # direct OUT CFG LOG ARGS...: limprog ARGS with the shim preloaded (served
 # by the pool that serves CFG's queue, whose workers log to LOG too),
-# logging to LOG; OUT.out, OUT.err, OUT.rc.
+# logging to LOG; as caller (runs.bash).
 direct() {
   local o=$1 cfg=$2 log=$3
   shift 3
-  env "${CLEAN[@]}" "${CALLER_ENV[@]}" LIMITS_LOG="$log" DTASK_CONFIG="$cfg" \
-    LD_PRELOAD="$PRELOAD" timeout 60 "$LP" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
+  caller "$o" "$cfg" LIMITS_LOG="$log" -- "$LP" "$@"
 }
 
-# plain OUT ARGS...: limprog ARGS without dtask; as run.
+# plain OUT ARGS...: limprog ARGS without dtask, logging to OUT.log; as
+# run.
 plain() {
   local o=$1
   shift
   : >"$o.log"
-  env "${CLEAN[@]}" LIMITS_LOG="$o.log" timeout 60 "$LP" "$@" \
-    >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
+  run "$o" LIMITS_LOG="$o.log" "$LP" "$@"
 }
 
 # status OUT CFG [ARGS...]: dtask status; OUT.out, OUT.err, OUT.rc.
@@ -294,7 +290,7 @@ backend_case() {
   # 1. max_concurrency = 2.
   cfg=$(mkcfg "$be.conc" "$qlines" "$(entry "$W" 'max_concurrency = 2')" "$(entry "$T")")
   o=$tmp/$be.1
-  run "$o" "$cfg" 4 conc 6 3 200 6 250
+  limprog_run "$o" "$cfg" 4 conc 6 3 200 6 250
   cpid=$(caller_pid "$o")
   got=$(work_once "$o.log" 18 "$cpid")
   [ "$(cat "$o.rc")" = 0 ] && grep -qx 'conc made 18 wrong 0' "$o.out" &&
@@ -317,7 +313,7 @@ backend_case() {
   cfg=$(mkcfg "$be.key" "$qlines" \
     "$(entry "$W" 'max_concurrency = 1' 'concurrency_key = "key"')")
   o=$tmp/$be.2
-  run "$o" "$cfg" 4 conc 4 3 150 2
+  limprog_run "$o" "$cfg" 4 conc 4 3 150 2
   cpid=$(caller_pid "$o")
   got=$(work_once "$o.log" 12 "$cpid")
   [ "$(cat "$o.rc")" = 0 ] && grep -qx 'conc made 12 wrong 0' "$o.out" &&
@@ -367,7 +363,7 @@ backend_case() {
   # 4. rate_limit with a burst, after an idle spell.
   cfg=$(mkcfg "$be.burst" "$qlines" "$(entry "$T" 'rate_limit = { rate = "20/s", burst = 5 }')")
   o=$tmp/$be.4
-  run "$o" "$cfg" 6 rate 8 2
+  limprog_run "$o" "$cfg" 6 rate 8 2
   ticks "$o.log" >"$o.t"
   local d5 d6 after
   d5=$(awk 'NR == 1 { f = $1 } NR == 5 { printf "%.1f\n", ($1 - f) / 1e6 }' "$o.t")
@@ -432,7 +428,7 @@ backend_case() {
 
   # 6. the cache outlives its pool.
   o=$tmp/$be.6
-  run "$o" "$cfg" 2 pure 1 2 3
+  limprog_run "$o" "$cfg" 2 pure 1 2 3
   got=$(verdicts "$o.log" pure)
   [ "$(cat "$o.rc")" = 0 ] && cmp -s "$o.out" "$REF.p123.out" &&
     [ "$got" = "1:hit 2:hit 3:hit" ]
@@ -464,7 +460,7 @@ backend_case() {
   local cfg2
   cfg2=$(mkcfg "$be.cache2" "$qlines" "$(entry "$P" 'cache = true')" "$(entry "$T")")
   o=$tmp/$be.7
-  run "$o" "$cfg2" 2 pure 1 2 3 1 2 3
+  limprog_run "$o" "$cfg2" 2 pure 1 2 3 1 2 3
   got=$(verdicts "$o.log" pure)
   [ "$(cat "$o.rc")" = 0 ] && cat "$REF.p123.out" "$REF.p123.out" | cmp -s "$o.out" - &&
     [ "$got" = "1:run 2:run 3:run 1:hit 2:hit 3:hit" ]
@@ -474,7 +470,7 @@ backend_case() {
   # 8. least recently used out first.
   cfg=$(mkcfg "$be.lru" "$qlines" "$(entry "$F" 'cache = { max_bytes = "200KiB" }')")
   o=$tmp/$be.8
-  run "$o" "$cfg" 2 fill 11 12 13 11 14 11 13 14 12
+  limprog_run "$o" "$cfg" 2 fill 11 12 13 11 14 11 13 14 12
   got=$(verdicts "$o.log" fill)
   want="11:run 12:run 13:run 11:hit 14:run 11:hit 13:hit 14:hit 12:run"
   [ "$(cat "$o.rc")" = 0 ] && cmp -s "$o.out" "$REF.fill.out" && [ "$got" = "$want" ]
@@ -484,7 +480,7 @@ backend_case() {
   # 9. ttl.
   cfg=$(mkcfg "$be.ttl" "$qlines" "$(entry "$P" 'cache = { ttl = "1s" }')")
   o=$tmp/$be.9
-  run "$o" "$cfg" 2 pure 6 6 +1500 6
+  limprog_run "$o" "$cfg" 2 pure 6 6 +1500 6
   got=$(verdicts "$o.log" pure)
   [ "$(cat "$o.rc")" = 0 ] && cmp -s "$o.out" "$REF.ttl.out" &&
     [ "$got" = "6:run 6:hit 6:run" ]

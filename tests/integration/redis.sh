@@ -171,10 +171,11 @@ bg_caller() {
     LD_PRELOAD="$PRELOAD" "${CMD[@]}" >"$o.out" 2>"$o.err"
 }
 
-# start_runner NAME CONFIG WORKERS [VAR=VALUE...]: dtask-runner for olprog
-# in the background, log in $root/NAME.rlog; RPID its supervisor, RGRP
+# start_pool NAME CONFIG WORKERS [VAR=VALUE...]: dtask-runner for olprog
+# in the background, in a process group of its own (as bg; procs.bash's
+# start_runner is not), log in $root/NAME.rlog; RPID its supervisor, RGRP
 # its process group.  Returns 1 if it does not serve within 10 s.
-start_runner() {
+start_pool() {
   local name=$1 cfg=$2 w=$3 i
   shift 3
   RPID=
@@ -297,10 +298,10 @@ QN='name = "shared"'
 CFGA=$(mkcfg hA "$QN" "autostart = false")
 CFGB=$(mkcfg hB "$QN" "autostart = false")
 CFGC=$(mkcfg cc "$QN" "autostart = false")
-start_runner hA "$CFGA" 2 DTASK_HOST_ID=hostA OL_LOG="$tmp/ol.log"
+start_pool hA "$CFGA" 2 DTASK_HOST_ID=hostA OL_LOG="$tmp/ol.log"
 upA=$?
 PA=$RPID GA=$RGRP
-start_runner hB "$CFGB" 2 DTASK_HOST_ID=hostB OL_LOG="$tmp/ol.log"
+start_pool hB "$CFGB" 2 DTASK_HOST_ID=hostB OL_LOG="$tmp/ol.log"
 upB=$?
 PB=$RPID GB=$RGRP
 [ $upA = 0 ] && [ $upB = 0 ]
@@ -381,7 +382,7 @@ fi
 # A pool again on the killed host's id (a new path: the old pool lock
 # may linger with nothing holding it, but a fresh directory is simpler).
 CFGA2=$(mkcfg hA2 "$QN" "autostart = false")
-start_runner hA2 "$CFGA2" 2 DTASK_HOST_ID="$KH" OL_LOG="$tmp/ol.log"
+start_pool hA2 "$CFGA2" 2 DTASK_HOST_ID="$KH" OL_LOG="$tmp/ol.log"
 check $? "5 a new pool on $KH serves beside $SH's" "$root/hA2.rlog"
 : >"$tmp/ol.log"
 t0=$(now_ms)
@@ -412,7 +413,7 @@ DEFAULTS='wait_for_runner = "3s"
 on_crash = { return = -1, errno = "EIO" }'
 CFG6=$(mkcfg c6 "" "autostart = false")
 DEFAULTS=
-if start_runner c6 "$CFG6" 2 OL_LOG="$tmp/c6.ol.log"; then
+if start_pool c6 "$CFG6" 2 OL_LOG="$tmp/c6.ol.log"; then
   P6=$RPID
   bg_caller "$tmp/c6" "$CFG6" -- "$OL/olprog" slow 41 3000
   C6=$BGPID
@@ -461,7 +462,7 @@ fi
 # are listed before and after.
 N7=100
 CFG7=$(mkcfg c7 "" "autostart = false")
-start_runner c7 "$CFG7" 2
+start_pool c7 "$CFG7" 2
 check $? "7 a pool serves c7" "$root/c7.rlog"
 caller "$tmp/c7w" "$CFG7" -- "$OL/olprog" basic
 pat7='dtask:{c7/*'
@@ -496,7 +497,7 @@ check $? "7 $N7 callers wait for their calls ($inflight entries in ${ckey:-calls
   for g in "${g7[@]}"; do kill -KILL -- "-$g"; done
   for g in "${g7[@]}"; do wait "$g"; done
 } 2>/dev/null
-start_runner c7b "$CFG7" 2
+start_pool c7b "$CFG7" 2
 check $? "7 a new pool serves c7" "$root/c7b.rlog"
 for i in $(seq 100); do
   k7 >"$tmp/c7.after"
@@ -663,7 +664,7 @@ CFG8N=$(mkcfg c8n 'name = "n8"' "autostart = false")
 URL="unix://$SOCK8"
 CFG8=$(mkcfg c8 'name = "n8"' "autostart = false")
 URL=
-if start_runner c8 "$CFG8N" 1 DTASK_HOST_ID=nshost ip netns exec "$NS_A"; then
+if start_pool c8 "$CFG8N" 1 DTASK_HOST_ID=nshost ip netns exec "$NS_A"; then
   P8R=$RPID
   caller "$tmp/c8" "$CFG8" -- "$OL/olprog" basic
   w8=$(sed -n 's/^olprog: ol_pid() ran in //p' "$tmp/c8.err")
@@ -685,7 +686,7 @@ fi
 # exactly one answer; ol_slow runs twice in all (once cut off).
 kill -TERM "$P8R" 2>/dev/null
 wait_gone "$P8R" 10
-if start_runner c8p "$CFG8N" 1 DTASK_HOST_ID=nshost OL_LOG="$tmp/c8p.ol" \
+if start_pool c8p "$CFG8N" 1 DTASK_HOST_ID=nshost OL_LOG="$tmp/c8p.ol" \
   ip netns exec "$NS_A"; then
   P8P=$RPID
   bg_caller "$tmp/c8p" "$CFG8" -- "$OL/olprog" slow 41 3000
@@ -694,7 +695,7 @@ if start_runner c8p "$CFG8N" 1 DTASK_HOST_ID=nshost OL_LOG="$tmp/c8p.ol" \
   w8p=$(sed -n 's/^S \([0-9]*\).*/\1/p' "$tmp/c8p.ol" | head -n 1)
   [ -n "$w8p" ] && [ "$(ip netns identify "$w8p" 2>/dev/null)" = "$NS_A" ]
   check $? "8b the slow call runs in $NS_A (worker ${w8p:-?})" "$tmp/c8p.ol"
-  start_runner c8q "$CFG8" 1 DTASK_HOST_ID=roothost OL_LOG="$tmp/c8p.ol"
+  start_pool c8q "$CFG8" 1 DTASK_HOST_ID=roothost OL_LOG="$tmp/c8p.ol"
   check $? "8b a pool of another host serves the same queue" "$root/c8q.rlog"
   t0=$(now_ms)
   ip link set "dtr-$$" down

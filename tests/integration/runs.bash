@@ -27,12 +27,13 @@ need_built() {
   done
 }
 
-# run OUT [VAR=VALUE...] CMD...: CMD with a 60 s limit and a clean
-# environment (env "${CLEAN[@]}"); OUT.out, OUT.err, OUT.rc.
+# run OUT [VAR=VALUE...] CMD...: CMD with a limit of RUN_TMO seconds (60
+# unless the script sets it) and a clean environment (env "${CLEAN[@]}");
+# OUT.out, OUT.err, OUT.rc.
 run() {
   local o=$1
   shift
-  timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
+  timeout "${RUN_TMO:-60}" env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"
   echo $? >"$o.rc"
 }
 
@@ -45,7 +46,8 @@ run_timed() {
   local o=$1 t0 t1
   shift
   t0=$(date +%s%N)
-  { timeout 60 env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } 2>"$o.notice"
+  { timeout "${RUN_TMO:-60}" env "${CLEAN[@]}" "$@" >"$o.out" 2>"$o.err"; } \
+    2>"$o.notice"
   echo $? >"$o.rc"
   t1=$(date +%s%N)
   [ "${RUN_END:-0}" = 1 ] && echo "$t1" >"$o.end"

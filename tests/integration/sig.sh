@@ -75,14 +75,8 @@ chmod 700 "$root"
 tmp=$root
 trap 'cd / && rm -rf "$root"' EXIT
 
-# run OUT CMD...: CMD with a 60 s limit, a clean environment, in the
-# fixture directory; OUT.out, OUT.err, OUT.rc.
-run() {
-  local o=$1
-  shift
-  (cd "$FX" && timeout 60 env "${CLEAN[@]}" "$@") >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-}
+# run_in_fx OUT CMD...: runs.bash's run, in the fixture directory.
+run_in_fx() { (cd "$FX" && run "$@"); }
 # masked FILE: the draft with header paths and line numbers masked
 # (file.h:LINE), as the expected drafts are written.
 masked() { sed -E 's#(/[^ ():]*/)?([^/ ():]+\.h):[0-9]+#\2:LINE#g' "$1"; }
@@ -110,7 +104,7 @@ sd_peek sd_big sd_dump sd_origin sd_table sd_old sd_many sd_byval sd_send"
 draft() {
   local name=$1 want=$2
   shift 2
-  run "$tmp/$name" "$DTASK" sig "$@"
+  run_in_fx "$tmp/$name" "$DTASK" sig "$@"
   masked "$tmp/$name.out" >"$tmp/$name.masked"
   diff -u "$EXP/$name.toml" "$tmp/$name.masked" >"$tmp/$name.diff"
   diff -u "$EXP/$name.err" "$tmp/$name.err" >>"$tmp/$name.diff"
@@ -152,7 +146,7 @@ FILL_SYMS="compress2 uncompress BZ2_bzBuffToBuffCompress"
 printf '#include <zlib.h>\n#include <bzlib.h>\n#include <openssl/evp.h>\n#include <crypt.h>\n#include "sigdemo.h"\n' \
   >"$tmp/all.h"
 # shellcheck disable=SC2086
-run "$tmp/all" "$DTASK" sig -I "$FX" "$tmp/all.h" $ALL_SYMS $FILL_SYMS
+run_in_fx "$tmp/all" "$DTASK" sig -I "$FX" "$tmp/all.h" $ALL_SYMS $FILL_SYMS
 rc_is "$tmp/all" 1 && grep -q '^dtask sig: 16 complete, 3 with a LEN? to fill, 0 refused$' "$tmp/all.err"
 check $? "2 one draft of the five headers: 16 complete, 3 with a LEN? (exit 1)" \
   "$tmp/all.err"
@@ -164,7 +158,7 @@ cfg() {
     cat "$2"; } >"$tmp/$1.toml"
 }
 cfg draft "$tmp/all.out"
-run "$tmp/chk1" "$DTASK" check -c "$tmp/draft.toml" --binary "$FX/sigprog"
+run_in_fx "$tmp/chk1" "$DTASK" check -c "$tmp/draft.toml" --binary "$FX/sigprog"
 line=$(grep -n '^signature = .*LEN?' "$tmp/draft.toml" | head -n 1 | cut -d: -f1)
 rc_is "$tmp/chk1" 2 &&
   grep -q "draft.toml:$line:[0-9]*: .*LEN? is a placeholder left by dtask sig" "$tmp/chk1.err"
@@ -174,14 +168,14 @@ check $? "2 dtask check rejects the draft while a LEN? is left (exit 2, at line 
 # The complete entries: the draft's paragraphs without a LEN?.
 awk 'BEGIN { RS = ""; ORS = "\n\n" } !/LEN\?/' "$tmp/all.out" >"$tmp/complete.draft"
 cfg complete "$tmp/complete.draft"
-run "$tmp/chk2" "$DTASK" check -c "$tmp/complete.toml" --binary "$FX/sigprog"
+run_in_fx "$tmp/chk2" "$DTASK" check -c "$tmp/complete.toml" --binary "$FX/sigprog"
 n=$(grep -c '^signature = ' "$tmp/complete.draft")
 rc_is "$tmp/chk2" 0 && [ "$n" = 16 ]
 check $? "2 the 16 complete entries pass dtask check against sigprog" \
   "$tmp/chk2.err" "$tmp/chk2.out"
 
-run "$tmp/plain" "$FX/sigprog"
-run "$tmp/off" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/complete.toml" -w 2 -- "$FX/sigprog"
+run_in_fx "$tmp/plain" "$FX/sigprog"
+run_in_fx "$tmp/off" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/complete.toml" -w 2 -- "$FX/sigprog"
 diff -u "$tmp/plain.out" "$tmp/off.out" >"$tmp/off.diff"
 rc_is "$tmp/plain" 0 && rc_is "$tmp/off" 0 && [ -s "$tmp/plain.out" ] &&
   [ ! -s "$tmp/off.diff" ]
@@ -198,9 +192,9 @@ check $? "2 every drafted function ran in a worker (dtask run's summary)" \
 # A person fills each LEN? with the buffer size sigprog passes.
 sed 's/LEN?/4096/' "$tmp/all.out" >"$tmp/filled.draft"
 cfg filled "$tmp/filled.draft"
-run "$tmp/chk3" "$DTASK" check -c "$tmp/filled.toml" --binary "$FX/sigprog"
-run "$tmp/plainf" "$FX/sigprog" filled
-run "$tmp/offf" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/filled.toml" -w 2 -- "$FX/sigprog" filled
+run_in_fx "$tmp/chk3" "$DTASK" check -c "$tmp/filled.toml" --binary "$FX/sigprog"
+run_in_fx "$tmp/plainf" "$FX/sigprog" filled
+run_in_fx "$tmp/offf" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/filled.toml" -w 2 -- "$FX/sigprog" filled
 diff -u "$tmp/plainf.out" "$tmp/offf.out" >"$tmp/offf.diff"
 rc_is "$tmp/chk3" 0 && rc_is "$tmp/offf" 0 && [ ! -s "$tmp/offf.diff" ] &&
   grep -q 'uncompress 0 1000 same' "$tmp/offf.out" &&
@@ -211,8 +205,8 @@ check $? "2 with LEN? filled, compress2, uncompress and BZ2_bzBuffToBuffCompress
   "$tmp/chk3.err" "$tmp/offf.diff" "$tmp/offf.err"
 
 # The caveat noted beside sd_copy's out buffer: it comes back whole.
-run "$tmp/plainw" "$FX/sigprog" whole
-run "$tmp/offw" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/complete.toml" -w 1 -- "$FX/sigprog" whole
+run_in_fx "$tmp/plainw" "$FX/sigprog" whole
+run_in_fx "$tmp/offw" "${LAUNCH_ENV[@]}" "$DTASK" run -c "$tmp/complete.toml" -w 1 -- "$FX/sigprog" whole
 grep -qx 'sd_copy 2 68 69 2e 2e 2e 2e 2e 2e' "$tmp/plainw.out" &&
   grep -qx 'sd_copy 2 68 69 00 00 00 00 00 00' "$tmp/offw.out"
 check $? "2 an out buffer comes back whole: bytes sd_copy leaves are 0 offloaded, the caller's natively (as noted)" \
@@ -224,9 +218,9 @@ check $? "2 an out buffer comes back whole: bytes sd_copy leaves are 0 offloaded
 # (not sd_fill: DWARF keeps no length of an int out4[4] parameter)
 BIN_SYMS="sd_sum sd_scale sd_norm sd_name sd_swap sd_mix"
 # shellcheck disable=SC2086
-run "$tmp/bin" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$FX/libsigdemo.so" $BIN_SYMS
+run_in_fx "$tmp/bin" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$FX/libsigdemo.so" $BIN_SYMS
 # shellcheck disable=SC2086
-run "$tmp/hdr" "$DTASK" sig sigdemo.h $BIN_SYMS
+run_in_fx "$tmp/hdr" "$DTASK" sig sigdemo.h $BIN_SYMS
 grep '^signature = ' "$tmp/bin.out" >"$tmp/bin.sigs"
 grep '^signature = ' "$tmp/hdr.out" >"$tmp/hdr.sigs"
 diff -u "$tmp/hdr.sigs" "$tmp/bin.sigs" >"$tmp/bin.diff"
@@ -236,13 +230,13 @@ rc_is "$tmp/bin" 0 && [ "$(wc -l <"$tmp/bin.sigs")" = 6 ] &&
   grep -q '^# sd_sum, .*libsigdemo.c:[0-9]' "$tmp/bin.out"
 check $? "3 --binary libsigdemo.so: the header's 6 signatures, from DWARF, with library = and the source line" \
   "$tmp/bin.diff" "$tmp/bin.out" "$tmp/bin.err"
-run "$tmp/flex" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$FX/libsigdemo.so" sd_send
+run_in_fx "$tmp/flex" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$FX/libsigdemo.so" sd_send
 rc_is "$tmp/flex" 1 &&
   grep -q '^# refused: sd_send .*struct sd_msg, which ends in a flexible array member' "$tmp/flex.out"
 check $? "3 --binary: a struct ending in a flexible array member is refused, as from the header" \
   "$tmp/flex.out" "$tmp/flex.err"
 cp "$FX/libsigdemo.so" "$tmp/stripped.so" && strip -g "$tmp/stripped.so"
-run "$tmp/strip" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$tmp/stripped.so" sd_sum
+run_in_fx "$tmp/strip" env "${BIN_ENV[@]}" "$DTASK" sig --binary "$tmp/stripped.so" sd_sum
 rc_is "$tmp/strip" 2 && grep -q 'stripped\|no DWARF\|debug info' "$tmp/strip.err" &&
   grep -q -- '-g' "$tmp/strip.err" && [ ! -s "$tmp/strip.out" ]
 check $? "3 a stripped object: exit 2, says so and to rebuild with -g" \
@@ -251,10 +245,10 @@ check $? "3 a stripped object: exit 2, says so and to rebuild with -g" \
 # ======================================================================
 # 4. Errors.
 # ======================================================================
-run "$tmp/e1" "$DTASK" sig "$tmp/nonesuch.h" f
+run_in_fx "$tmp/e1" "$DTASK" sig "$tmp/nonesuch.h" f
 rc_is "$tmp/e1" 2 && grep -q "nonesuch.h: No such file or directory" "$tmp/e1.err"
 check $? "4 a missing header: exit 2, named" "$tmp/e1.err"
-run "$tmp/e2" "$DTASK" sig '<nonesuch_zz.h>' f
+run_in_fx "$tmp/e2" "$DTASK" sig '<nonesuch_zz.h>' f
 rc_is "$tmp/e2" 2 && grep -q "'nonesuch_zz.h' file not found" "$tmp/e2.err" &&
   grep -q 'give -I DIR' "$tmp/e2.err"
 check $? "4 <nonesuch_zz.h>: exit 2, not found, how to fix" "$tmp/e2.err"
@@ -262,20 +256,20 @@ mkdir -p "$tmp/inc/sub"
 printf '#include "inner.h"\nint outer(in_t x);\n' >"$tmp/inc/outer.h"
 printf '#ifdef WIDE\ntypedef long in_t;\n#else\ntypedef short in_t;\n#endif\n' \
   >"$tmp/inc/sub/inner.h"
-run "$tmp/e3" "$DTASK" sig "$tmp/inc/outer.h" outer
-run "$tmp/e4" "$DTASK" sig -I "$tmp/inc/sub" "$tmp/inc/outer.h" outer
-run "$tmp/e5" "$DTASK" sig -I"$tmp/inc/sub" -D WIDE "$tmp/inc/outer.h" outer
+run_in_fx "$tmp/e3" "$DTASK" sig "$tmp/inc/outer.h" outer
+run_in_fx "$tmp/e4" "$DTASK" sig -I "$tmp/inc/sub" "$tmp/inc/outer.h" outer
+run_in_fx "$tmp/e5" "$DTASK" sig -I"$tmp/inc/sub" -D WIDE "$tmp/inc/outer.h" outer
 rc_is "$tmp/e3" 2 && grep -q "'inner.h' file not found" "$tmp/e3.err" &&
   rc_is "$tmp/e4" 0 && grep -q '^signature = "int outer(short x)"$' "$tmp/e4.out" &&
   rc_is "$tmp/e5" 0 && grep -q '^signature = "int outer(long x)"$' "$tmp/e5.out"
 check $? "4 an include not found: exit 2; -I DIR finds it; -D changes the typedef it reads" \
   "$tmp/e3.err" "$tmp/e4.out" "$tmp/e5.out"
-run "$tmp/e6" "$DTASK" sig '<zlib.h>' crc32 no_such_fn
+run_in_fx "$tmp/e6" "$DTASK" sig '<zlib.h>' crc32 no_such_fn
 rc_is "$tmp/e6" 2 && grep -q 'declares no function no_such_fn' "$tmp/e6.err" &&
   grep -q '^signature = "ulong crc32' "$tmp/e6.out"
 check $? "4 an unknown symbol: exit 2 naming it, the others still drafted" \
   "$tmp/e6.err"
-run "$tmp/e7" "$DTASK" sig '<zlib.h>'
+run_in_fx "$tmp/e7" "$DTASK" sig '<zlib.h>'
 rc_is "$tmp/e7" 2 && grep -q '^usage: dtask sig' "$tmp/e7.err"
 check $? "4 no symbol: exit 2 and the usage" "$tmp/e7.err"
 
@@ -298,7 +292,7 @@ for pair in behave/bh.h:behave/bh.toml failure/fl.h:failure/fl.toml \
   t=$TOP/tests/fixtures/${pair#*:}
   syms=$(sed -n 's/^signature *= *"[a-z0-9_]* \([A-Za-z_0-9]*\)(.*/\1/p' "$t" | sort -u)
   # shellcheck disable=SC2086
-  run "$tmp/own" "$DTASK" sig -I "$TOP/tests/fixtures" "$h" $syms
+  run_in_fx "$tmp/own" "$DTASK" sig -I "$TOP/tests/fixtures" "$h" $syms
   grep '^signature' "$t" | norm_sig >"$tmp/own.want"
   awk 'BEGIN { RS = "" } /\[\[offload\]\]/ && !/# (guessed|todo):/' "$tmp/own.out" |
     grep '^signature' | norm_sig >"$tmp/own.exact"
@@ -313,7 +307,7 @@ done
 [ ! -s "$tmp/own.diff" ] && [ "$exact" -ge 40 ]
 check $? "5 the fixtures' headers: $exact entries drafted without a note, each the one written by hand" \
   "$tmp/own.diff"
-run "$tmp/demo" "$DTASK" sig "$TOP/demo/report.h" build_report generate_reports
+run_in_fx "$tmp/demo" "$DTASK" sig "$TOP/demo/report.h" build_report generate_reports
 grep -qx 'report = { size = 48, align = 8 } # struct report, holds no pointers' "$tmp/demo.out" &&
   grep -qx 'period = { size = 16, align = 1 } # struct period, holds no pointers' "$tmp/demo.out" &&
   grep -q '^report = { size = 48, align = 8 }' "$TOP/demo/dtask.toml" &&

@@ -100,9 +100,9 @@ status() {
   echo $? >"$o.rc"
 }
 
-# caller OUT CFG ARGS...: flprog ARGS with the shim, in the background;
+# bg_caller OUT CFG ARGS...: flprog ARGS with the shim, in the background;
 # sets CPID.
-caller() {
+bg_caller() {
   local o=$1 cfg=$2
   shift 2
   env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" LD_PRELOAD="$PRELOAD" \
@@ -186,11 +186,11 @@ backend_case() {
   # 1.2 s after the first, tells the queue its round trips), then it
   # holds on a FIFO while status looks.
   mkfifo "$tmp/$tag.hold"
-  FL_HOLD="$tmp/$tag.hold" caller "$tmp/$tag.paced" "$cfg" paced 3 600
+  FL_HOLD="$tmp/$tag.hold" bg_caller "$tmp/$tag.paced" "$cfg" paced 3 600
   local paced=$CPID
-  caller "$tmp/$tag.crash" "$cfg" crash "$tmp/$tag.counter" 1
+  bg_caller "$tmp/$tag.crash" "$cfg" crash "$tmp/$tag.counter" 1
   wait "$CPID"
-  caller "$tmp/$tag.add" "$cfg" add 2 3
+  bg_caller "$tmp/$tag.add" "$cfg" add 2 3
   wait "$CPID"
   has "$tmp/$tag.crash.out" "fl_crash_then_ok(" && has "$tmp/$tag.add.out" "fl_add(2, 3) = 5"
   check $? "$tag 2 a crashed-then-retried call and fl_add are answered" \
@@ -215,9 +215,9 @@ backend_case() {
     "$tmp/$tag.j0.out" "$tmp/json.err" "$tmp/$tag.paced.out"
   # Under load: 2 threads x 15000 calls of fl_add while the sleeper's call
   # runs and status, top and the exposition are read.
-  caller "$tmp/$tag.soak" "$cfg" soak 2 15000
+  bg_caller "$tmp/$tag.soak" "$cfg" soak 2 15000
   local soak=$CPID
-  caller "$tmp/$tag.sleep" "$cfg" sleep 3000
+  bg_caller "$tmp/$tag.sleep" "$cfg" sleep 3000
   local sleeper=$CPID
   sleep 1.5
   status "$tmp/$tag.j" "$cfg" --json

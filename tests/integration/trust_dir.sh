@@ -139,18 +139,8 @@ mkcfg() {
   } >"$root/$name.toml"
   echo "$root/$name.toml"
 }
-# caller OUT CONFIG -- CMD...: CMD under the shim, 60 s limit: OUT.out,
-# OUT.err, OUT.rc, OUT.ms (wall time).
-caller() {
-  local o=$1 cfg=$2 t0 t1
-  shift 3
-  t0=$(date +%s%N)
-  timeout 60 env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" \
-    LD_PRELOAD="$PRELOAD" "$@" >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000000)) >"$o.ms"
-}
+# caller (runs.bash) is timed here: OUT.ms too.
+CALLER_TIMED=1
 # imgdir CONFIG: olprog's queue directory under CONFIG (PATH/IMAGE),
 # created 0700 with its parents.
 imgdir() {

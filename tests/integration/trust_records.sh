@@ -91,48 +91,31 @@ mkcfg() {
   echo "$root/$1.toml"
 }
 
-# caller OUT CONFIG ARGS...: trprog ARGS with the shim, in the
-# foreground; OUT.out, OUT.err, OUT.rc; the execution log is OUT.log.
-caller() {
+# tr_caller OUT CONFIG ARGS...: trprog ARGS with the shim, in the
+# foreground (runs.bash's caller); the execution log is OUT.log.
+tr_caller() {
   local o=$1 cfg=$2
   shift 2
-  timeout 60 env "${CLEAN[@]}" "${CALLER_ENV[@]}" DTASK_CONFIG="$cfg" \
-    TR_LOG="$o.log" LD_PRELOAD="$PRELOAD" "$TR/trprog" "$@" \
-    >"$o.out" 2>"$o.err"
-  echo $? >"$o.rc"
+  caller "$o" "$cfg" TR_LOG="$o.log" -- "$TR/trprog" "$@"
 }
 
-# caller_pid OUT: the caller's pid, from its "P PID" line.
-caller_pid() { sed -n 's/^P //p' "$1.out"; }
+# tr_pid OUT: the caller's pid, from trprog's "P PID" line.
+tr_pid() { sed -n 's/^P //p' "$1.out"; }
 
 # runs_in OUT FN: how many times FN ran in the caller, and elsewhere
 # (prints "CALLER OTHER").
 runs_in() {
   local p
-  p=$(caller_pid "$1")
+  p=$(tr_pid "$1")
   awk -v f="$2" -v p="$p" '$1 == f { if ($2 == p) c++; else o++ }
     END { printf "%d %d\n", c, o }' "$1.log" 2>/dev/null || echo "0 0"
 }
 
-# start_runner NAME CONFIG: dtask-runner of trprog with 1 worker (TR_LOG
-# $root/NAME.rlog.exec); sets RPID (the supervisor).  Returns 1 if it did
-# not come up within 10 s.
-start_runner() {
-  local i
-  RPID=
-  timeout 120 env "${CLEAN[@]}" "${LAUNCH_ENV[@]}" DTASK_LOG=info \
-    TR_LOG="$root/$1.exec" "$RUNNER" -c "$2" -w 1 -- "$TR/trprog" \
-    >"$root/$1.rout" 2>"$root/$1.rlog" &
-  started+=($!)
-  for i in $(seq 200); do
-    RPID=$(sed -n 's/.*: runner \([0-9][0-9]*\) serves .*/\1/p' \
-      "$root/$1.rlog" | head -n 1)
-    [ -n "$RPID" ] && break
-    sleep 0.05
-  done
-  [ -n "$RPID" ] || return 1
-  started+=("$RPID")
-}
+# start_runner (procs.bash) starts pools of trprog, with a 120 s limit.
+RUNNER_PROG=$TR/trprog
+RUNNER_TMO=120
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 # ------------------------------------------------- a, b: forged answers
 
@@ -142,7 +125,7 @@ CFGA=$(mkcfg a 64MiB)
 # answer to its call; waits for both.
 forged() {
   local o=$1 kind=$2 cpid
-  caller "$o" "$CFGA" add &
+  tr_caller "$o" "$CFGA" add &
   cpid=$!
   timeout 30 "$QTOOL" "$CFGA" forge "$kind" >"$o.q" 2>&1
   wait "$cpid"
@@ -167,7 +150,7 @@ CFGS=$(mkcfg s 64MiB)
 sed -i '/^on_crash/d' "$CFGS"
 for kind in crash42:42 kill:137; do
   o=$root/s_${kind%%:*}
-  caller "$o" "$CFGS" add 2>/dev/null & # no "Aborted" notice from bash
+  tr_caller "$o" "$CFGS" add 2>/dev/null & # no "Aborted" notice from bash
   cpid=$!
   timeout 30 "$QTOOL" "$CFGS" forge "${kind%%:*}" >"$o.q" 2>&1
   wait "$cpid"
@@ -200,15 +183,15 @@ check $? "b a refusal's message is logged with its control bytes escaped, and th
 # -------------------------------- c, d, e: a pool on a 4 MiB map
 
 CFGC=$(mkcfg c 4MiB)
-if start_runner c "$CFGC"; then
+if start_runner c "$CFGC" 1 TR_LOG="$root/c.exec"; then
   o=$root/c_small
-  caller "$o" "$CFGC" fill 1000
+  tr_caller "$o" "$CFGC" fill 1000
   grep -q '^fill 1000 ok$' "$o.out" && [ "$(grep -c tr_fill "$root/c.exec")" = 1 ]
   check $? "c control: a small call is offloaded to the pool" \
     "$o.out" "$o.err" "$root/c.exec"
 
   o=$root/c_big
-  caller "$o" "$CFGC" fill 786432 # 6 MiB of doubles
+  tr_caller "$o" "$CFGC" fill 786432 # 6 MiB of doubles
   read -r inc other < <(runs_in "$o" tr_fill)
   worker=$(grep -c tr_fill "$root/c.exec")
   grep -q '^fill 786432 ok$' "$o.out" && [ "$inc" = 1 ] && [ "$worker" = 1 ] &&
@@ -235,7 +218,7 @@ if start_runner c "$CFGC"; then
     "$o.q" "$root/c.rlog"
 
   o=$root/d_after
-  caller "$o" "$CFGC" fill 1000
+  tr_caller "$o" "$CFGC" fill 1000
   grep -q '^fill 1000 ok$' "$o.out" && [ "$(grep -c tr_fill "$root/c.exec")" = 2 ]
   check $? "d the pool keeps serving after the refusal" "$o.out" "$o.err"
 
@@ -243,7 +226,7 @@ if start_runner c "$CFGC"; then
   # 1 MiB a call may take, so the call runs here whole, after one line
   # (not every slice refused by the worker and run here one by one).
   o=$root/c_mix
-  caller "$o" "$CFGC" mix 100000 8
+  tr_caller "$o" "$CFGC" mix 100000 8
   read -r inc other < <(runs_in "$o" tr_mix)
   grep -q '^mix 8 ok$' "$o.out" && [ "$inc" = 1 ] &&
     [ "$(grep -c 'common to every slice take 1600000 bytes' "$o.err")" = 1 ] &&
@@ -279,7 +262,7 @@ fi
 
 CFGF=$(mkcfg f 64MiB)
 o=$root/f
-caller "$o" "$CFGF" split 4 2305843009213693952 # m = 2^61
+tr_caller "$o" "$CFGF" split 4 2305843009213693952 # m = 2^61
 read -r inc other < <(runs_in "$o" tr_split)
 [ "$(cat "$o.rc")" = 0 ] && grep -q '^split 4: 1 2 3 4$' "$o.out" &&
   [ "$inc" = 1 ] &&
