@@ -65,8 +65,7 @@ set -u
 
 DTASK=$BUILD/dtask
 AS=$BUILD/fixtures/async/asprog
-need_built "{} is built (make all)" "make all" \
-  "$DTASK" "$AS"
+need_built "{} is built (make all)" "make all" "$DTASK" "$AS"
 SHIM=$BUILD/libdtask_shim.so
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"

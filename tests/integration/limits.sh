@@ -79,8 +79,7 @@ set -u
 DTASK=$BUILD/dtask
 RUNNER=$BUILD/dtask-runner
 LP=$BUILD/fixtures/limits/limprog
-need_built "{} is built (make all)" "make all" \
-  "$DTASK" "$RUNNER" "$LP"
+need_built "{} is built (make all)" "make all" "$DTASK" "$RUNNER" "$LP"
 SHIM=$BUILD/libdtask_shim.so
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
