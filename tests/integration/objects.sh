@@ -57,6 +57,13 @@ need_built "dtask, the shim and the fixtures are built" "make all" \
 ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
+# kill_ours (procs.bash) knows our processes by $OB/; start_runner
+# starts pools of obprog, with a 60 s limit.
+OURS=$OB/
+RUNNER_PROG=$OB/obprog
+RUNNER_TMO=60
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
        -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
@@ -76,13 +83,6 @@ cp "$OB/variant/libobj.so" "$VAR/"
 chmod 755 "$LIB"/*.so "$VAR"/*.so
 
 started=()
-# kill_ours (procs.bash) knows our processes by $OB/; start_runner
-# starts pools of obprog, with a 60 s limit.
-OURS=$OB/
-RUNNER_PROG=$OB/obprog
-RUNNER_TMO=60
-# shellcheck source=tests/integration/procs.bash
-. "$(dirname "$0")/procs.bash"
 
 cleanup() {
   kill_ours "${started[@]}"

@@ -67,6 +67,13 @@ need_built "dtask, the shim and the fixtures are built" \
 ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
+# kill_ours (procs.bash) knows our processes by either fixture directory;
+# start_runner starts pools of olprog, with a 60 s limit.
+OURS=$OL/$'\n'$FIX/
+RUNNER_PROG=$OL/olprog
+RUNNER_TMO=60
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
@@ -79,13 +86,6 @@ scratch_dir offload /dev/shm
 
 # Processes started here that may outlive their case (pids).
 started=()
-# kill_ours (procs.bash) knows our processes by either fixture directory;
-# start_runner starts pools of olprog, with a 60 s limit.
-OURS=$OL/$'\n'$FIX/
-RUNNER_PROG=$OL/olprog
-RUNNER_TMO=60
-# shellcheck source=tests/integration/procs.bash
-. "$(dirname "$0")/procs.bash"
 
 cleanup() {
   local pids=("${started[@]}") more

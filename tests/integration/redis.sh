@@ -192,7 +192,6 @@ start_pool() {
   [ -n "$RPID" ]
 }
 
-
 # workers_of PID: the pids of PID's children (a pool's workers).
 workers_of() { pgrep -P "$1" | sort; }
 

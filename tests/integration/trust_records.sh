@@ -56,6 +56,11 @@ need_built "dtask, the shim and the fixtures are built" "make all" \
 ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
+# start_runner (procs.bash) starts pools of trprog, with a 120 s limit.
+RUNNER_PROG=$TR/trprog
+RUNNER_TMO=120
+# shellcheck source=tests/integration/procs.bash
+. "$(dirname "$0")/procs.bash"
 
 CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
        -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
@@ -110,12 +115,6 @@ runs_in() {
   awk -v f="$2" -v p="$p" '$1 == f { if ($2 == p) c++; else o++ }
     END { printf "%d %d\n", c, o }' "$1.log" 2>/dev/null || echo "0 0"
 }
-
-# start_runner (procs.bash) starts pools of trprog, with a 120 s limit.
-RUNNER_PROG=$TR/trprog
-RUNNER_TMO=120
-# shellcheck source=tests/integration/procs.bash
-. "$(dirname "$0")/procs.bash"
 
 # ------------------------------------------------- a, b: forged answers
 
