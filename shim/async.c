@@ -301,6 +301,15 @@ static void atfork_child(void) {
   A.no_runner = 0;
 }
 
+/* Installs atfork_child, once per process, before the first async call
+ * takes A.mu.  Installed later, under A.mu (as it once was), it left a
+ * window: a fork while another thread held A.mu for that first call's
+ * set-up (with Redis, a round trip to the server for the async slot)
+ * gave a child whose A.mu stayed locked for good, and whose first async
+ * call hung (tests/integration/async.sh 13). */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void watch_fork(void) { pthread_atfork(NULL, NULL, atfork_child); }
+
 /* Sets up, under A.mu, what async calls need: the arena, the async slot
  * and the reaper.  Returns true when they are there. */
 static bool ready(dt__queue *q) {
@@ -313,8 +322,6 @@ static bool ready(dt__queue *q) {
       A.failed = true;
       dt__log(DT__LOG_ERROR, "cannot reserve memory for async calls: %s; "
               "they are made as waited calls", strerror(errno));
-    } else {
-      pthread_atfork(NULL, NULL, atfork_child);
     }
   }
   if (A.failed)
@@ -373,6 +380,7 @@ dt__where dt__async_call(dt__stub *s, void *ret, void **args) {
    * for room (wait_room): a request otherwise waits for the program's
    * next cancellation point. */
   pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+  pthread_once(&fork_once, watch_fork);
   dt__in_shim = 1;
   dt__where where = DT__RAN_QUEUED;
   dt__queue *q = dt__state_queue();
