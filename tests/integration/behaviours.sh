@@ -114,10 +114,7 @@ CALLER_TIMED=1
 . "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u BH_LOG -u BH_HOLD)
+CLEAN=("${CLEAN_DTASK[@]}" -u BH_LOG -u BH_HOLD)
 
 # A crash must not leave core files behind (nor make `timeout` say so).
 ulimit -c 0

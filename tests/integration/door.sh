@@ -86,9 +86,7 @@ trap cleanup EXIT
 mkdir "$tmp/cwd"
 cd "$tmp/cwd" || exit 1
 
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE -u DTASK_LOG
-       -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM
-       -u DTASK_AUTOSTARTED -u DTASK_READY_FD -u LD_DEBUG)
+CLEAN=("${CLEAN_DTASK[@]}" -u LD_DEBUG)
 
 # detail TEXT...: writes the next numbered detail file, $tmp/note.N,
 # prints its path.

@@ -54,10 +54,7 @@ ZOMBIE_GONE=1
 . "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u FL_LOG -u FL_ADD_US)
+CLEAN=("${CLEAN_DTASK[@]}" -u FL_LOG -u FL_ADD_US)
 
 # A crash must not leave core files behind (nor make `timeout` say so).
 ulimit -c 0

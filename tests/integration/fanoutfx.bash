@@ -38,10 +38,7 @@ ASAN_HANDLERS=asan
 . "$(dirname "$0")/asanfx.bash"
 
 # Variables that must not leak in from the caller's environment.
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u FAN_LOG -u FAN_SLEEP_MS -u FAN_TABLE -u FAN_NAP_MS -u FAN_STATE)
+CLEAN=("${CLEAN_DTASK[@]}" -u FAN_LOG -u FAN_SLEEP_MS -u FAN_TABLE -u FAN_NAP_MS -u FAN_STATE)
 
 # Programs run in this directory: no stray ./dtask.toml takes part.
 scratch_dir fanout /dev/shm

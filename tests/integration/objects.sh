@@ -65,10 +65,7 @@ RUNNER_TMO=60
 # shellcheck source=tests/integration/procs.bash
 . "$(dirname "$0")/procs.bash"
 
-CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
-       -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
-       -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
-       -u DTASK_READY_FD)
+CLEAN=("${CLEAN_DTASK[@]}" -u LD_LIBRARY_PATH)
 
 scratch_dir objects "${TMPDIR:-/tmp}"
 

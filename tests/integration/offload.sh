@@ -76,10 +76,7 @@ RUNNER_TMO=60
 . "$(dirname "$0")/procs.bash"
 
 # Variables of ours that must not leak in from the caller's environment.
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u OL_LOG)
+CLEAN=("${CLEAN_DTASK[@]}" -u OL_LOG)
 
 # Programs run in this directory: no stray ./dtask.toml takes part.
 scratch_dir offload /dev/shm

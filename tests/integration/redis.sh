@@ -67,10 +67,7 @@ ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/procs.bash
 . "$(dirname "$0")/procs.bash"
 
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u DTASK_HOST_ID -u OL_LOG)
+CLEAN=("${CLEAN_DTASK[@]}" -u DTASK_HOST_ID -u OL_LOG)
 
 scratch_dir redis /dev/shm
 SOCK=$root/redis.sock

@@ -49,10 +49,7 @@ ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
 
-CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
-       -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
-       -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
-       -u DTASK_READY_FD)
+CLEAN=("${CLEAN_DTASK[@]}" -u LD_LIBRARY_PATH)
 
 scratch_dir rstring "${TMPDIR:-/tmp}"
 trap 'cd / && rm -rf "$root"' EXIT

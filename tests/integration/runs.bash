@@ -5,11 +5,21 @@
 # other helpers read those files.  It also owns the set-up every script
 # repeats: need_built (the fixtures are there), scratch_dir and scratch
 # (the private directory), redis_up and need_redis (a redis-server of the
-# script's own).
+# script's own), and CLEAN_DTASK (the variables no run may inherit).
 # note writes into the script's $tmp, counts runs its $QTOOL.  Sourced
 # after tap.bash (named .bash, so tests/run.sh does not run it).
 # shellcheck disable=SC2154  # CLEAN, tmp and QTOOL are the sourcing script's
 # shellcheck disable=SC2034  # the scripts read root
+
+# CLEAN_DTASK: env's -u options for LD_PRELOAD and every DTASK_ variable
+# that a launcher, a pool or the shim passes on to what it starts (the
+# names of common/common.h's DT__ENV_*), so that none leaks into a run
+# from the environment the script was started in.  A script's CLEAN is
+# this plus its own fixtures' variables.
+CLEAN_DTASK=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
+             -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
+             -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
+             -u DTASK_READY_FD)
 
 # need_built DESCRIPTION HOW FILE...: 0 if every FILE exists.  Else the
 # first one missing is named on stderr, with HOW (what builds it: "make

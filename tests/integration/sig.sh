@@ -65,10 +65,7 @@ if [ "$SANITIZE" = 1 ]; then
   # which runs with LeakSanitizer in the same build.
   BIN_ENV=(ASAN_OPTIONS=detect_leaks=0)
 fi
-CLEAN=(-u LD_PRELOAD -u LD_LIBRARY_PATH -u DTASK_CONFIG -u DTASK_MODE
-       -u DTASK_TRACE -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE
-       -u DTASK_WORKERS -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED
-       -u DTASK_READY_FD)
+CLEAN=("${CLEAN_DTASK[@]}" -u LD_LIBRARY_PATH)
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/dtask-sig.XXXXXX") || exit 1
 chmod 700 "$root"

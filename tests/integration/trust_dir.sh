@@ -61,10 +61,7 @@ fi
 ASAN_HANDLERS=asan
 # shellcheck source=tests/integration/asanfx.bash
 . "$(dirname "$0")/asanfx.bash"
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u QTOOL_PROG)
+CLEAN=("${CLEAN_DTASK[@]}" -u QTOOL_PROG)
 
 ATK=dtask-atk
 ATK_CREATED=""

@@ -62,10 +62,7 @@ RUNNER_TMO=120
 # shellcheck source=tests/integration/procs.bash
 . "$(dirname "$0")/procs.bash"
 
-CLEAN=(-u LD_PRELOAD -u DTASK_CONFIG -u DTASK_MODE -u DTASK_TRACE
-       -u DTASK_LOG -u DTASK_STRICT -u DTASK_ROLE -u DTASK_WORKERS
-       -u DTASK_STATS -u DTASK_SHIM -u DTASK_AUTOSTARTED -u DTASK_READY_FD
-       -u TR_LOG)
+CLEAN=("${CLEAN_DTASK[@]}" -u TR_LOG)
 
 scratch_dir trust /dev/shm
 started=()
